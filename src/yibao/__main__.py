@@ -1,0 +1,3 @@
+from yibao.cli.main import app
+
+app()

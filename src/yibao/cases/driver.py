@@ -1,0 +1,140 @@
+"""How the case runner reaches a platform: in-process here; over HTTP in ``cases.http_driver``.
+
+A driver loads a case's world, sends gateway envelopes, reads balances and accumulators, moves
+the clock and performs family and lifecycle actions. The runner only talks to this interface, so
+the same case file checks the in-process engine and a live server alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from yibao.cases.model import Case
+from yibao.cases.world import Handle, load_world
+from yibao.errors import DomainError, refuse
+from yibao.gateway.dispatcher import dispatch
+from yibao.ledger.model import person_bucket
+from yibao.lifecycle.model import medical_year
+from yibao.services import family, jobs, proxy
+from yibao.services.identity import public_key_pem
+from yibao.services.platform import FixedClock, Platform
+from yibao.storage.uow import Store
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    ok: bool
+    err_code: str | None = None
+    fields: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": self.ok, "err_code": self.err_code}
+        out.update(self.fields or {})
+        return out
+
+
+class Driver(Protocol):
+    def load(self, case: Case, base: Path, origin: str) -> dict[str, Handle]: ...
+    def now(self) -> datetime: ...
+    def region(self) -> str: ...
+    def public_key(self) -> str: ...
+    def call(self, envelope: dict[str, Any]) -> dict[str, Any]: ...
+    def balances(self, psn_no: str) -> tuple[int, int]: ...
+    def accumulators(self, psn_no: str) -> dict[str, tuple[int, int]]: ...
+    def clock(self, to: datetime) -> None: ...
+    def action(self, name: str, args: dict[str, Any]) -> ActionResult: ...
+    def close(self) -> None: ...
+
+
+class InProcessDriver:
+    """A fresh in-memory SQLite world per case, driven through the dispatcher and the services."""
+
+    def __init__(self, url: str = "sqlite://", *, create: bool = True):
+        self.store = Store.open(url, create=create, migrate=not create)
+        self.platform: Platform | None = None
+
+    @property
+    def p(self) -> Platform:
+        assert self.platform is not None, "load() first"
+        return self.platform
+
+    def load(self, case: Case, base: Path, origin: str) -> dict[str, Handle]:
+        self.platform = Platform(self.store, FixedClock(case.date))
+        return load_world(self.platform, case, base, origin)
+
+    def now(self) -> datetime:
+        return self.p.now()
+
+    def region(self) -> str:
+        with self.p.store.uow() as tx:
+            regions = tx.config.regions()
+        return regions[0].admdvs if regions else "000000"
+
+    def public_key(self) -> str:
+        return public_key_pem(self.p)
+
+    def call(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        return dispatch(self.p, envelope)
+
+    def balances(self, psn_no: str) -> tuple[int, int]:
+        codes = [person_bucket(psn_no, b) for b in ("current", "historical")]
+        with self.p.store.uow() as tx:
+            got = tx.ledger.balances(codes)
+        return got[codes[0]], got[codes[1]]
+
+    def accumulators(self, psn_no: str) -> dict[str, tuple[int, int]]:
+        day = self.p.now().date()
+        with self.p.store.uow() as tx:
+            person = tx.people.by_psn_no(psn_no)
+            policy = self.p.policy(tx, person.admdvs)
+            year = medical_year(day, policy.value("account.year_start", day, default=(1, 1)))
+            return tx.care.accumulators_of(person.id, year)
+
+    def clock(self, to: datetime) -> None:
+        clock = self.p.clock
+        assert isinstance(clock, FixedClock)
+        if to < clock.now():
+            raise ValueError(f"时钟只能向前：{clock.now()} → {to}")
+        clock.set(to)
+        jobs.run_until(self.p, to)
+
+    def action(self, name: str, args: dict[str, Any]) -> ActionResult:
+        try:
+            fields = ACTIONS[name](self.p, args)
+        except DomainError as exc:
+            return ActionResult(False, exc.code)
+        return ActionResult(True, None, fields or {})
+
+    def close(self) -> None:
+        self.store.dispose()
+
+
+def _not_yet(what: str):
+    def run(p: Platform, args: dict[str, Any]) -> None:
+        raise refuse("E8001-003", detail=what)
+
+    return run
+
+
+ACTIONS = {
+    "authorize_mutual_aid": lambda p, a: {"order": family.authorize_mutual_aid(p, a["payer"], a["beneficiary"])},
+    "revoke_mutual_aid": lambda p, a: family.revoke_mutual_aid(p, a["payer"], a["beneficiary"]),
+    "set_mutual_aid_order": lambda p, a: family.set_mutual_aid_order(p, a["beneficiary"], list(a["payers"])),
+    "bind_proxy": lambda p, a: proxy.bind(
+        p,
+        a["holder"],
+        a["member"],
+        face_verified=a.get("face_verified", False),
+        commitment_letter=a.get("commitment_letter", False),
+    ),
+    "unbind_proxy": lambda p, a: proxy.unbind(p, a["holder"], a["member"]),
+    "report_card_lost": _not_yet("挂失社会保障卡（第4号议题）"),
+    "replace_card": _not_yet("补换社会保障卡（第4号议题）"),
+    "set_password": _not_yet("设置密码（第4号议题）"),
+    "enroll": _not_yet("参保登记（第5号议题）"),
+    "contribute": _not_yet("缴费与划账（第5号议题）"),
+    "file_offsite": _not_yet("异地就医备案（第5号议题）"),
+}

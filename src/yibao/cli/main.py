@@ -1,0 +1,152 @@
+"""The ``yibao`` command (Typer + Rich)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from yibao.errors import DomainError
+
+app = typer.Typer(help="yibao（医保）：个人账户、家庭共济与结算引擎", no_args_is_help=True, add_completion=False)
+policy_app = typer.Typer(help="政策参数：查看某统筹区某日生效的参数", no_args_is_help=True)
+cases_app = typer.Typer(help="案例文件：运行验收案例、把案例世界载入数据库", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+app.add_typer(cases_app, name="cases")
+
+console = Console(soft_wrap=True)
+
+
+def fail(exc: DomainError) -> None:
+    console.print(f"[red]{exc.err_msg}[/red]")
+    raise typer.Exit(2)
+
+
+@policy_app.command("show")
+def policy_show(
+    region: str = typer.Argument(..., help="内置统筹区 id（如 jiangxi-nanchang）或政策文件路径"),
+    on: str = typer.Option(None, "--date", help="日期 YYYY-MM-DD，默认今天"),
+    key: str = typer.Argument(None, help="只看某个参数（或参数前缀，如 benefit.employee）"),
+) -> None:
+    """打印某日生效的政策参数、生效日期与来源（D级来源标为示意）。"""
+    from yibao.policy import load_policy
+
+    try:
+        day = date.fromisoformat(on) if on else date.today()
+    except ValueError:
+        console.print(f"[red]日期格式应为 YYYY-MM-DD：{on}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        policy, _ = load_policy(region, Path.cwd())
+    except DomainError as exc:
+        fail(exc)
+    rows = [r for r in policy.in_force(day) if key is None or r.key == key or r.key.startswith(key + ".")]
+    if key and not rows:
+        console.print(f"[red]{day} 没有生效的参数 {key}[/red]")
+        raise typer.Exit(1)
+    table = Table(title=f"{policy.name}（{policy.region_id}，区划 {policy.admdvs}）{day} 生效的参数", show_lines=False)
+    for col in ("参数", "取值", "维度", "生效日期", "来源"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        grade = f"{r.source.grade}级" + ("·示意" if r.source.illustrative else "")
+        table.add_row(
+            r.key,
+            _show(r.raw),
+            ",".join(r.by) or "—",
+            r.since.isoformat() if r.since != date.min else "覆盖",
+            f"{r.source.title}（{grade}）",
+        )
+    console.print(table)
+
+
+def _show(value) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_show(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_show(v) for v in value)
+    return str(value)
+
+
+@cases_app.command("run")
+def cases_run(
+    paths: list[Path] = typer.Argument(..., help="案例文件或目录"),
+    server: str = typer.Option(
+        None, "--server", help="通过 HTTP 对运行中的 yibao 服务运行（如 http://127.0.0.1:8080）"
+    ),
+    admin_token: str = typer.Option(None, "--admin-token", envvar="YIBAO_ADMIN_TOKEN", help="服务端管理令牌"),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="列出每个案例的步骤数"),
+) -> None:
+    """运行案例：每个案例一行通过/失败；失败时列出每个不符的期望。有失败则退出码非零。"""
+    from yibao.cases.model import case_files
+    from yibao.cases.runner import run_case
+
+    files = case_files(list(paths))
+    if not files:
+        console.print("[red]没有找到案例文件[/red]")
+        raise typer.Exit(2)
+    if server:
+        from yibao.cases.http_driver import HttpDriver
+
+        def make():
+            return HttpDriver(server, admin_token)
+    else:
+        from yibao.cases.driver import InProcessDriver
+
+        make = InProcessDriver
+    failed = 0
+    for path in files:
+        outcome = run_case(path, make)
+        mark = "[green]通过[/green]" if outcome.passed else "[red]失败[/red]"
+        steps = f" （{outcome.steps_run}步）" if verbose else ""
+        console.print(f"{mark} {path.name} — {outcome.name}{steps}")
+        for line in outcome.failures:
+            console.print(f"      [red]✗[/red] {line}", highlight=False)
+        failed += not outcome.passed
+    console.print(f"{len(files) - failed} 通过，{failed} 失败，共 {len(files)} 个案例")
+    raise typer.Exit(1 if failed else 0)
+
+
+@cases_app.command("load")
+def cases_load(
+    file: Path = typer.Argument(..., help="案例文件"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """把案例的世界（政策、机构、目录、人员、家庭关系）载入数据库，供 yibao serve 使用；不运行步骤。"""
+    from yibao.cases.model import CaseError, load_case_file
+    from yibao.cases.world import load_world
+    from yibao.services.platform import FixedClock, Platform
+    from yibao.storage.uow import Store
+
+    try:
+        case = load_case_file(file)
+        store = Store.open(db)
+        handles = load_world(Platform(store, FixedClock(case.date)), case, file.parent, str(file))
+    except (CaseError, DomainError) as exc:
+        fail(exc)
+    table = Table(title=f"已载入：{case.name}")
+    for col in ("人员", "姓名", "psn_no", "身份证号", "社保卡号", "卡识别码", "电子凭证令牌"):
+        table.add_column(col, overflow="fold")
+    for handle, h in handles.items():
+        table.add_row(handle, h.name, h.psn_no, h.certno, h.card_no, h.card_sn, h.ec_token)
+    console.print(table)
+
+
+@app.command()
+def demo(
+    db: str = typer.Option("sqlite://", "--db", help="数据库（默认内存中的 SQLite）"),
+) -> None:
+    """演示：一个家庭（在职职工、授权共济的退休父母、参加居民医保的孩子），一次药店购药和一次门诊。"""
+    from yibao.demo import run_demo
+
+    try:
+        run_demo(console, db)
+    except DomainError as exc:
+        fail(exc)
+
+
+def main() -> None:  # pragma: no cover
+    app(sys.argv[1:])

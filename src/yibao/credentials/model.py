@@ -1,0 +1,112 @@
+"""ID numbers, cards, e-voucher tokens and passwords: formats and rules, no storage.
+
+Passwords are 6-digit card PINs, so the real protection is the lockout after
+``credential.max_failures`` wrong tries; the hash (argon2id) keeps a stolen table from giving them
+away outright. Its cost is set for a counter terminal's latency budget, not for a login page.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+
+_hasher = PasswordHasher(time_cost=2, memory_cost=4096, parallelism=1)
+
+
+def id_check_digit(first17: str) -> str:
+    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+
+
+def valid_certno(certno: str) -> bool:
+    """An 18-character 居民身份证号码 with a correct GB 11643 check character."""
+    if not isinstance(certno, str) or not re.fullmatch(r"\d{17}[\dX]", certno):
+        return False
+    try:
+        date(int(certno[6:10]), int(certno[10:12]), int(certno[12:14]))
+    except ValueError:
+        return False
+    return id_check_digit(certno[:17]) == certno[17]
+
+
+def make_certno(admdvs: str, birth: date, serial: int, gender: str) -> str:
+    """A valid ID number: area, birth date, a sequence whose parity is the gender (odd male)."""
+    seq = (serial * 2) % 1000
+    if gender == "1":
+        seq = seq + 1 if seq % 2 == 0 else seq
+        seq %= 1000
+    base = f"{admdvs}{birth:%Y%m%d}{seq:03d}"
+    return base + id_check_digit(base)
+
+
+def make_card_no(serial: int) -> str:
+    return f"A{serial:08d}"
+
+
+def make_card_sn() -> str:
+    return secrets.token_hex(16).upper()
+
+
+def make_ec_token(admdvs: str) -> str:
+    """Shaped like the national token (``<区划>ecmec`` + opaque characters), 40 characters."""
+    return f"{admdvs[:2]}0000ecmec{secrets.token_hex(15)}"
+
+
+def valid_password(pw: object) -> bool:
+    return isinstance(pw, str) and re.fullmatch(r"\d{6}", pw) is not None
+
+
+def hash_password(pw: str) -> str:
+    return _hasher.hash(pw)
+
+
+def verify_password(hashed: str, pw: str) -> bool:
+    try:
+        return _hasher.verify(hashed, pw)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class PasswordState:
+    hash: str
+    failures: int = 0
+    locked_until: datetime | None = None
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+    def after_failure(self, now: datetime, max_failures: int, lock_minutes: int) -> PasswordState:
+        failures = self.failures + 1
+        if max_failures and failures >= max_failures:
+            return PasswordState(self.hash, 0, now + timedelta(minutes=lock_minutes))
+        return PasswordState(self.hash, failures, None)
+
+    def after_success(self) -> PasswordState:
+        return PasswordState(self.hash, 0, None)
+
+
+CARD_ACTIVE, CARD_TEMP_LOST, CARD_LOST, CARD_REPLACED = "active", "temp_lost", "lost", "replaced"
+
+
+@dataclass(frozen=True)
+class Card:
+    id: int
+    person_id: int
+    card_no: str
+    card_sn: str
+    status: str
+    status_until: datetime | None = None
+
+    def usable(self, now: datetime) -> bool:
+        if self.status == CARD_ACTIVE:
+            return True
+        # A temporary loss report lapses by itself; the card works again afterwards.
+        return self.status == CARD_TEMP_LOST and self.status_until is not None and now >= self.status_until

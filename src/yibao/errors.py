@@ -1,0 +1,106 @@
+"""Refusals: one stable machine code and one Chinese sentence for every way a request can fail.
+
+Codes look like ``E2207-003``: the four digits name the area (a transaction family at the gateway,
+a domain elsewhere), the last three the condition. A code never changes meaning once published;
+HIS developers map them. Every adapter (gateway, REST, CLI, case runner) shows the same pair.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A business refusal: the request is understood and refused; nothing was written."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"[{code}] {message}")
+        self.code = code
+        self.message = message
+
+    @property
+    def err_msg(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+# The catalogue. Messages may take str.format fields.
+CATALOGUE: dict[str, str] = {
+    # E0000 envelope and transport
+    "E0000-001": "报文不是合法的JSON：{detail}",
+    "E0000-002": "报文格式错误：{detail}",
+    "E0000-003": "不支持的交易编号 infno={infno}",
+    "E0000-004": "定点医药机构不存在或已停用：{code}",
+    "E0000-005": "发送方报文ID msgid 已使用且报文内容不同：{msgid}",
+    "E0000-006": "身份认证失败：{detail}",
+    "E0000-007": "签到流水号无效或已签退：{sign_no}",
+    "E0000-008": "交易输入格式错误：{detail}",
+    "E0000-009": "本交易暂未开放：{detail}",
+    "E0000-099": "系统内部错误，请稍后重试或联系经办机构",
+    # E1101 persons and credentials
+    "E1101-001": "人员不存在：{ref}",
+    "E1101-002": "就诊凭证无效：{detail}",
+    "E1101-003": "社会保障卡已挂失，请使用医保电子凭证或身份证：卡号{card}",
+    "E1101-004": "医保电子凭证令牌无效或已过期",
+    "E1101-005": "人员无有效参保信息：{detail}",
+    "E1101-006": "就诊凭证与人员编号不一致",
+    "E1101-007": "卡识别码与社会保障卡不一致",
+    "E1162-001": "请使用医保电子凭证二维码",
+    # E2201 visits
+    "E2201-001": "就诊ID不存在：{mdtrt_id}",
+    "E2201-002": "就诊已撤销，不能继续办理：{mdtrt_id}",
+    "E2201-003": "就诊已结算，不能撤销挂号：{mdtrt_id}",
+    "E2201-004": "就诊与人员编号或机构不一致：{mdtrt_id}",
+    "E2201-005": "险种类型与人员参保信息不符：{insutype}",
+    "E2201-006": "门诊号已登记：{ipt_otp_no}",
+    "E2201-007": "就诊类型不符：{detail}",
+    # E2204 fee details
+    "E2204-001": "医保目录编码不存在：{code}",
+    "E2204-002": "费用明细流水号重复：{feedetl_sn}",
+    "E2204-003": "明细金额与单价×数量不符：流水号{feedetl_sn}",
+    "E2204-004": "没有可撤销的未结算费用明细：{detail}",
+    "E2204-005": "费用明细为空",
+    "E2204-006": "退费明细找不到原费用流水号：{feedetl_sn}",
+    # E2207 settlement
+    "E2207-001": "医疗费总额与上传明细合计不符：报文{declared}元，明细{actual}元",
+    "E2207-002": "没有可结算的费用明细：{detail}",
+    "E2207-003": "个人账户密码错误",
+    "E2207-004": "密码错误次数过多，凭证已锁定至{until}",
+    "E2207-005": "医疗类别不支持：med_type={med_type}",
+    "E2207-006": "本统筹区政策未配置：{detail}",
+    "E2207-007": "缺少患者密码（cainfo）",
+    "E2207-008": "账户余额不足，结算被拒绝（并发冲突，请重试）",
+    # E2208 cancellation
+    "E2208-001": "结算ID不存在：{setl_id}",
+    "E2208-002": "结算已撤销，不能重复撤销：{setl_id}",
+    "E2208-003": "结算与就诊ID或人员编号不一致：{setl_id}",
+    "E2208-004": "撤销交易与原结算类型不符：{setl_id}",
+    # E7101 family: relations and mutual aid
+    "E7101-001": "{payer}与{beneficiary}之间没有登记的亲属关系",
+    "E7101-002": "{date}时本统筹区家庭共济不允许的亲属关系：{relation}",
+    "E7101-003": "共济授权人须参加职工医保并拥有个人账户",
+    "E7101-004": "不能为本人授权共济",
+    "E7101-005": "共济授权不存在或已解除",
+    "E7101-006": "共济授权已存在",
+    "E7101-007": "共济顺序须列出全部、且仅列出当前授权人：{detail}",
+    "E7101-008": "本统筹区未开通家庭共济",
+    "E7101-009": "参保人不在有效参保状态：{who}",
+    "E7101-010": "亲属关系不合法：{detail}",
+    # E7201 亲情账户 proxy bindings
+    "E7201-001": "不能绑定本人",
+    "E7201-002": "亲情账户只能绑定配偶、父母、子女：{member}不是{holder}的近亲属",
+    "E7201-003": "亲情账户最多绑定{max}名家庭成员",
+    "E7201-004": "该家庭成员已绑定",
+    "E7201-005": "{age}周岁以上的家庭成员须通过人脸认证",
+    "E7201-006": "未满{age}周岁的家庭成员须上传个人承诺书（或通过人脸认证）",
+    "E7201-007": "被绑定的家庭成员须为参保人员",
+    "E7201-008": "绑定关系不存在或已解除",
+    "E7201-009": "无权查看：{detail}",
+    # E8001 policy and case files
+    "E8001-001": "政策文件错误：{detail}",
+    "E8001-002": "案例文件错误：{detail}",
+    "E8001-003": "该功能将在后续版本支持（not yet supported）：{detail}",
+}
+
+
+def refuse(code: str, **fields: object) -> DomainError:
+    """Build the refusal for ``code``; unknown codes are a programming error."""
+    template = CATALOGUE[code]
+    return DomainError(code, template.format(**fields) if fields else template.replace("{", "").replace("}", ""))

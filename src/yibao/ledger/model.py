@@ -1,0 +1,113 @@
+"""Double-entry, append-only, integer fen — the ledger's vocabulary, in the spirit of TigerBeetle.
+
+An *entry* is one atomic set of transfers under an idempotency key: it is applied whole or not at
+all, applying the same key twice with the same transfers is a no-op, and with different transfers
+it is refused. Transfers are never edited; a cancellation is a compensating entry.
+
+Balances are ``credits − debits``. Person buckets (当年/历年账户) carry a floor (0) that no entry
+may cross; pooled funds, institutions, cash and external sources have none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+# Account kinds
+PERSON_BUCKET = "person_bucket"
+FUND = "fund"
+INSTITUTION = "institution"
+CASH = "cash"
+EXTERNAL = "external"
+
+# Transfer codes
+FUND_PAY = "fund_pay"  # pooled fund → institution
+ACCT_PAY = "acct_pay"  # patient's own bucket → institution
+MUTUAL_AID = "mutual_aid"  # relative's bucket → institution
+CASH_PAY = "cash_pay"  # patient's cash → institution
+OPENING = "opening"  # opening balance of a loaded world
+CREDIT = "credit"  # monthly crediting into a current bucket
+ROLLOVER = "rollover"  # current → historical at the medical year's start
+CLAWBACK = "clawback"  # pre-allocated credit taken back
+PREMIUM = "premium"  # resident premium paid from an account
+
+
+def person_bucket(psn_no: str, bucket: str) -> str:
+    return f"P:{psn_no}:{bucket}"
+
+
+def fund_account(admdvs: str, fund_pay_type: str) -> str:
+    return f"F:{admdvs}:{fund_pay_type}"
+
+
+def institution_account(code: str) -> str:
+    return f"I:{code}"
+
+
+def cash_account(code: str) -> str:
+    return f"C:{code}"
+
+
+def external_account(name: str) -> str:
+    return f"X:{name}"
+
+
+def kind_of(code: str) -> str:
+    return {"P": PERSON_BUCKET, "F": FUND, "I": INSTITUTION, "C": CASH, "X": EXTERNAL}[code[0]]
+
+
+@dataclass(frozen=True)
+class Transfer:
+    debit: str  # account code whose balance goes down
+    credit: str  # account code whose balance goes up
+    amount: int  # fen, > 0
+    code: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str  # idempotency key, unique in the ledger
+    kind: str
+    transfers: tuple[Transfer, ...]
+    ref: str | None = None
+    memo: str | None = None
+    lower_floors: frozenset[str] = frozenset()  # accounts this entry may take below zero (clawback)
+
+    def digest(self) -> str:
+        body = "|".join(f"{t.debit}>{t.credit}:{t.amount}:{t.code}" for t in self.transfers)
+        return hashlib.sha256(f"{self.kind}|{body}".encode()).hexdigest()
+
+
+class LedgerError(Exception):
+    """An entry the ledger refuses: unbalanced, non-positive, a floor crossed, a key reused."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def validate(entry: Entry) -> None:
+    """Shape checks that need no balances: positive amounts, distinct sides, a key."""
+    if not entry.key:
+        raise LedgerError("missing_key")
+    for t in entry.transfers:
+        if not isinstance(t.amount, int) or isinstance(t.amount, bool) or t.amount <= 0:
+            raise LedgerError("amount_must_be_positive", f"{t}")
+        if t.debit == t.credit:
+            raise LedgerError("accounts_must_be_different", f"{t}")
+
+
+def net_changes(transfers: tuple[Transfer, ...]) -> dict[str, tuple[int, int]]:
+    """Per account: (debits added, credits added). Σ debits = Σ credits by construction."""
+    out: dict[str, list[int]] = {}
+    for t in transfers:
+        out.setdefault(t.debit, [0, 0])[0] += t.amount
+        out.setdefault(t.credit, [0, 0])[1] += t.amount
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def reversal(entry: Entry, key: str, kind: str, ref: str | None = None) -> Entry:
+    """The compensating entry: every transfer swapped, in the same order."""
+    swapped = tuple(Transfer(t.credit, t.debit, t.amount, t.code) for t in entry.transfers)
+    return Entry(key, kind, swapped, ref=ref or entry.ref)

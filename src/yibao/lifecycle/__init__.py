@@ -1,0 +1,1 @@
+"""The insurance lifecycle: people, enrolment, the medical year, crediting and waiting periods."""

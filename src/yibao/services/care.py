@@ -1,0 +1,233 @@
+"""Visits and fee details: registration (2201/2202), visit information (2203), fee upload (2204/2205)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from yibao.errors import refuse
+from yibao.lifecycle.model import Insurance, Person
+from yibao.money import round_half_up_fen
+from yibao.services.identity import resolve_credential
+from yibao.services.platform import Platform
+from yibao.settlement.lines import split_line
+from yibao.settlement.model import FeeLine, LineSplit
+from yibao.storage.care_repo import Institution, Visit
+from yibao.storage.ids import parse_visit_id, visit_public_id
+
+PRICE_PLACES, COUNT_PLACES = 6, 4
+
+
+@dataclass(frozen=True)
+class FeeInput:
+    """One uploaded fee line, parsed (amount in fen, price and count exact)."""
+
+    sn: str
+    code: str
+    amount: int
+    price: Decimal
+    count: Decimal
+    medins_code: str | None = None
+    chrg_bchno: str | None = None
+    fee_ocur_time: datetime | None = None
+    init_sn: str | None = None
+
+
+def institution_or_refuse(tx, code: str) -> Institution:
+    inst = tx.care.institution(code)
+    if inst is None or not inst.active:
+        raise refuse("E0000-004", code=code)
+    return inst
+
+
+def person_or_refuse(tx, psn_no: str) -> Person:
+    person = tx.people.by_psn_no(psn_no) if psn_no else None
+    if person is None:
+        raise refuse("E1101-001", ref=f"人员编号{psn_no}")
+    return person
+
+
+def insurance_on(tx, person: Person, insutype: str, day) -> Insurance:
+    """The person's insurance of that type covering ``day``, or a refusal."""
+    insurances = tx.people.insurances(person.id)
+    for ins in reversed(insurances):
+        if ins.insutype == insutype and ins.covers(day):
+            return ins
+    kinds = ", ".join(f"{i.insutype}({i.begin}–{i.end or '至今'})" for i in insurances) or "无"
+    if any(i.insutype == insutype for i in insurances):
+        raise refuse("E1101-005", detail=f"{day} 不在险种{insutype}的参保期内（参保记录：{kinds}）")
+    raise refuse("E2201-005", insutype=insutype)
+
+
+def check_credential(tx, now, person: Person, cert_type: str | None, cert_no: str | None) -> None:
+    """The 就诊凭证 presented must be valid and belong to the patient named by ``psn_no``."""
+    if not cert_type or not cert_no:
+        return
+    holder = resolve_credential(tx, now, cert_type, cert_no)
+    if holder.id != person.id:
+        raise refuse("E1101-006")
+
+
+def visit_or_refuse(tx, mdtrt_id: str, institution: Institution, person: Person, *, lock=False) -> Visit:
+    """The visit a ``mdtrt_id`` names, which must belong to this institution and this patient."""
+    pk = parse_visit_id(mdtrt_id)
+    visit = tx.care.visit(pk, lock=lock) if pk is not None else None
+    if visit is None:
+        raise refuse("E2201-001", mdtrt_id=mdtrt_id)
+    if (
+        visit.institution_code != institution.code
+        or visit.person_id != person.id
+        or visit_public_id(person.admdvs, visit.id) != mdtrt_id
+    ):
+        raise refuse("E2201-004", mdtrt_id=mdtrt_id)
+    return visit
+
+
+def mdtrt_id_of(visit: Visit, person: Person) -> str:
+    return visit_public_id(person.admdvs, visit.id)
+
+
+# 2201 / 2202 ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Registration:
+    institution: str
+    psn_no: str
+    insutype: str
+    begntime: datetime
+    cert_type: str | None
+    cert_no: str | None
+    ipt_otp_no: str | None
+    info: dict
+
+
+def register_visit(p: Platform, reg: Registration, *, kind: str = "outpatient", med_type: str | None = None) -> str:
+    now = p.now()
+    with p.store.uow() as tx:
+        inst = institution_or_refuse(tx, reg.institution)
+        person = person_or_refuse(tx, reg.psn_no)
+        check_credential(tx, now, person, reg.cert_type, reg.cert_no)
+        insurance_on(tx, person, reg.insutype, reg.begntime.date())
+        pk = tx.care.add_visit(
+            person_id=person.id,
+            institution_code=inst.code,
+            kind=kind,
+            insutype=reg.insutype,
+            med_type=med_type,
+            begntime=reg.begntime,
+            status="open",
+            ipt_otp_no=reg.ipt_otp_no,
+            mdtrt_cert_type=reg.cert_type,
+            info=json.dumps({"registration": reg.info}, ensure_ascii=False, default=str),
+            created_at=now,
+        )
+        return visit_public_id(person.admdvs, pk)
+
+
+def cancel_registration(p: Platform, institution: str, mdtrt_id: str, psn_no: str) -> None:
+    with p.store.uow() as tx:
+        inst = institution_or_refuse(tx, institution)
+        person = person_or_refuse(tx, psn_no)
+        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+        if visit.status == "cancelled":
+            raise refuse("E2201-002", mdtrt_id=mdtrt_id)
+        if any(s.status == "settled" for s in tx.care.settlements_of_visit(visit.id)):
+            raise refuse("E2201-003", mdtrt_id=mdtrt_id)
+        tx.care.delete_lines([line.id for line in tx.care.lines(visit.id, unsettled=True)])
+        tx.care.update_visit(visit.id, status="cancelled", endtime=p.now())
+
+
+# 2203 -------------------------------------------------------------------------------------------
+
+
+def record_visit_info(
+    p: Platform, institution: str, mdtrt_id: str, psn_no: str, med_type: str | None, mdtrtinfo: dict, diseinfo: list
+) -> None:
+    with p.store.uow() as tx:
+        inst = institution_or_refuse(tx, institution)
+        person = person_or_refuse(tx, psn_no)
+        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+        if visit.status == "cancelled":
+            raise refuse("E2201-002", mdtrt_id=mdtrt_id)
+        if med_type is not None:
+            policy = p.policy(tx, person.admdvs)
+            mapping = policy.value("settlement.med_type_category", visit.begntime.date(), default={})
+            if med_type not in mapping:
+                raise refuse("E2207-005", med_type=med_type)
+        info = json.loads(visit.info or "{}")
+        info["mdtrtinfo"], info["diseinfo"] = mdtrtinfo, diseinfo
+        tx.care.update_visit(
+            visit.id, med_type=med_type or visit.med_type, info=json.dumps(info, ensure_ascii=False, default=str)
+        )
+
+
+# 2204 / 2205 ------------------------------------------------------------------------------------
+
+
+def fee_lines_from_catalog(tx, inputs: list[FeeInput]) -> list[FeeLine]:
+    """Attach each line's catalogue item; refuse unknown codes and inconsistent amounts."""
+    catalog = tx.care.catalog([f.code for f in inputs])
+    out = []
+    for f in inputs:
+        item = catalog.get(f.code)
+        if item is None:
+            raise refuse("E2204-001", code=f.code)
+        if abs(round_half_up_fen(f.price * f.count) - f.amount) > 1:
+            raise refuse("E2204-003", feedetl_sn=f.sn)
+        out.append(FeeLine(f.sn, item, f.amount, f.price, f.count))
+    return out
+
+
+def upload_fees(p: Platform, institution: str, mdtrt_id: str, psn_no: str, inputs: list[FeeInput]) -> list[LineSplit]:
+    if not inputs:
+        raise refuse("E2204-005")
+    now = p.now()
+    with p.store.uow() as tx:
+        inst = institution_or_refuse(tx, institution)
+        person = person_or_refuse(tx, psn_no)
+        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+        if visit.status != "open":
+            raise refuse("E2201-002", mdtrt_id=mdtrt_id)
+        sns = [f.sn for f in inputs]
+        if len(set(sns)) != len(sns):
+            raise refuse("E2204-002", feedetl_sn=next(s for s in sns if sns.count(s) > 1))
+        taken = tx.care.existing_sns(visit.id, sns)
+        if taken:
+            raise refuse("E2204-002", feedetl_sn=sorted(taken)[0])
+        lines = fee_lines_from_catalog(tx, inputs)
+        tx.care.add_lines(
+            [
+                dict(
+                    visit_id=visit.id,
+                    feedetl_sn=f.sn,
+                    chrg_bchno=f.chrg_bchno,
+                    med_list_codg=f.code,
+                    medins_list_codg=f.medins_code,
+                    amount=f.amount,
+                    price=str(f.price),
+                    count=str(f.count),
+                    init_feedetl_sn=f.init_sn,
+                    fee_ocur_time=f.fee_ocur_time,
+                    uploaded_at=now,
+                )
+                for f in inputs
+            ]
+        )
+    return [split_line(line) for line in lines]
+
+
+def remove_fees(p: Platform, institution: str, mdtrt_id: str, psn_no: str, chrg_bchno: str) -> int:
+    """Delete unsettled lines of a batch; ``"0000"`` removes every unsettled line of the visit."""
+    with p.store.uow() as tx:
+        inst = institution_or_refuse(tx, institution)
+        person = person_or_refuse(tx, psn_no)
+        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+        batch = None if chrg_bchno == "0000" else chrg_bchno
+        lines = tx.care.lines(visit.id, chrg_bchno=batch, unsettled=True)
+        if not lines:
+            raise refuse("E2204-004", detail=f"就诊{mdtrt_id} 收费批次{chrg_bchno}")
+        tx.care.delete_lines([line.id for line in lines])
+        return len(lines)

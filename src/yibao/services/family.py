@@ -1,0 +1,106 @@
+"""Family jobs: declaring relations and granting, revoking and ordering mutual aid (家庭共济)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from yibao.errors import refuse
+from yibao.family.model import RELATIONS, relation_between
+from yibao.ledger.model import person_bucket
+from yibao.lifecycle.model import EMPLOYEE, Person
+from yibao.services.care import person_or_refuse
+from yibao.services.platform import Platform
+from yibao.settlement.explain import RELATION_NAMES
+
+
+def declare_relation(p: Platform, of_psn: str, to_psn: str, relation: str, declared_by: str = "agency") -> None:
+    """Record that ``of`` is ``to``'s <relation> (e.g. father is son's parent)."""
+    if relation not in RELATIONS:
+        raise refuse("E7101-010", detail=f"关系应为 {'/'.join(RELATIONS)} 之一：{relation!r}")
+    now = p.now()
+    with p.store.uow() as tx:
+        of, to = person_or_refuse(tx, of_psn), person_or_refuse(tx, to_psn)
+        if of.id == to.id:
+            raise refuse("E7101-010", detail="不能与本人建立亲属关系")
+        existing = relation_between(tx.family.relations_of([of.id]), of.id, to.id)
+        if existing is not None:
+            raise refuse("E7101-010", detail=f"{of.name}与{to.name}已登记为{RELATION_NAMES[existing]}关系")
+        tx.family.add_relation(of.id, to.id, relation, declared_by, now)
+
+
+def _insured_on(tx, person: Person, day: date, insutype: str | None = None) -> bool:
+    return any((insutype is None or i.insutype == insutype) and i.covers(day) for i in tx.people.insurances(person.id))
+
+
+def authorize_mutual_aid(p: Platform, payer_psn: str, beneficiary_psn: str, position: int | None = None) -> int:
+    """The payer consents to pay for the beneficiary; returns the grant's place in the order."""
+    now = p.now()
+    day = now.date()
+    with p.store.uow() as tx:
+        payer, beneficiary = person_or_refuse(tx, payer_psn), person_or_refuse(tx, beneficiary_psn)
+        if payer.id == beneficiary.id:
+            raise refuse("E7101-004")
+        tx.people.lock(beneficiary.id)
+        policy = p.policy(tx, payer.admdvs)
+        if not policy.value("mutual_aid.enabled", day, default=False):
+            raise refuse("E7101-008")
+        relation = relation_between(tx.family.relations_of([payer.id]), payer.id, beneficiary.id)
+        if relation is None:
+            raise refuse("E7101-001", payer=payer.name, beneficiary=beneficiary.name)
+        if relation not in policy.value("mutual_aid.relations", day, default=()):
+            raise refuse("E7101-002", date=day, relation=RELATION_NAMES[relation])
+        if (
+            not _insured_on(tx, payer, day, EMPLOYEE)
+            or tx.ledger.account(person_bucket(payer.psn_no, "current")) is None
+        ):
+            raise refuse("E7101-003")
+        if not _insured_on(tx, beneficiary, day):
+            raise refuse("E7101-009", who=beneficiary.name)
+        active = tx.family.grants_for(beneficiary.id, active_at=now)
+        if any(g.payer_id == payer.id for g in active):
+            raise refuse("E7101-006")
+        place = position if position is not None else max((g.position for g in active), default=0) + 1
+        tx.family.add_grant(payer.id, beneficiary.id, place, now)
+        return place
+
+
+def revoke_mutual_aid(p: Platform, payer_psn: str, beneficiary_psn: str, reason: str = "revoked") -> None:
+    now = p.now()
+    with p.store.uow() as tx:
+        payer, beneficiary = person_or_refuse(tx, payer_psn), person_or_refuse(tx, beneficiary_psn)
+        tx.people.lock(beneficiary.id)
+        grant = next((g for g in tx.family.grants_for(beneficiary.id, active_at=now) if g.payer_id == payer.id), None)
+        if grant is None:
+            raise refuse("E7101-005")
+        tx.family.end_grant(grant, now, reason)
+
+
+def set_mutual_aid_order(p: Platform, beneficiary_psn: str, payer_psns: list[str]) -> None:
+    """The beneficiary's family sets the order payers are drawn in under ``binding_order``."""
+    now = p.now()
+    with p.store.uow() as tx:
+        beneficiary = person_or_refuse(tx, beneficiary_psn)
+        tx.people.lock(beneficiary.id)
+        payers = [person_or_refuse(tx, psn) for psn in payer_psns]
+        active = {g.payer_id: g for g in tx.family.grants_for(beneficiary.id, active_at=now)}
+        named = [x.id for x in payers]
+        if len(set(named)) != len(named) or set(named) != set(active):
+            have = "、".join(sorted(x.name for x in tx.people.many(list(active)).values())) or "无"
+            raise refuse("E7101-007", detail=f"当前授权人：{have}")
+        for place, pid in enumerate(named, start=1):
+            tx.family.set_position(active[pid].id, place)
+        tx.family.event(beneficiary.id, "reordered", now, detail={"order": payer_psns})
+
+
+def grants_view(p: Platform, psn_no: str, at: datetime | None = None) -> dict:
+    """Who pays for me (in order) and whom I pay for."""
+    now = at or p.now()
+    with p.store.uow() as tx:
+        person = person_or_refuse(tx, psn_no)
+        mine = tx.family.grants_for(person.id, active_at=now)
+        theirs = tx.family.grants_by(person.id, active_at=now)
+        people = tx.people.many([g.payer_id for g in mine] + [g.beneficiary_id for g in theirs])
+        return {
+            "payers": [(people[g.payer_id], g.position) for g in mine],
+            "beneficiaries": [people[g.beneficiary_id] for g in theirs],
+        }

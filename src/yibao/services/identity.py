@@ -1,0 +1,136 @@
+"""Who is this patient: credentials (voucher token, ID number, card) and the password check.
+
+The password check is the one refusal that writes: a wrong password must count towards the
+lockout even though the settlement it guarded is refused, so the count is committed in its own
+short transaction before the refusal is raised.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+from datetime import datetime
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from yibao.credentials.model import verify_password
+from yibao.errors import DomainError, refuse
+from yibao.lifecycle.model import Person
+from yibao.services.platform import Platform
+
+CERT_VOUCHER, CERT_ID, CERT_CARD = "01", "02", "03"
+_KEY_SETTING = "platform_rsa_private_key"
+_key_lock = threading.Lock()
+
+
+def resolve_credential(tx, now: datetime, cert_type: str, cert_no: str, card_sn: str | None = None) -> Person:
+    """The person a 就诊凭证 names, or a refusal saying what is wrong with it."""
+    if cert_type == CERT_VOUCHER:
+        token = tx.credentials.token(cert_no)
+        if token is None or not token.valid(now):
+            raise refuse("E1101-004")
+        person = tx.people.by_id(token.person_id)
+    elif cert_type == CERT_ID:
+        person = tx.people.by_certno(cert_no)
+        if person is None:
+            raise refuse("E1101-001", ref=f"身份证号{mask(cert_no)}")
+    elif cert_type == CERT_CARD:
+        card = tx.credentials.card_by_no(cert_no)
+        if card is None:
+            raise refuse("E1101-002", detail=f"社会保障卡号不存在：{cert_no}")
+        if card.status == "replaced":
+            raise refuse("E1101-002", detail=f"社会保障卡已换发新卡，旧卡号{cert_no}停用")
+        if not card.usable(now):
+            raise refuse("E1101-003", card=cert_no)
+        if card_sn is not None and card_sn != card.card_sn:
+            raise refuse("E1101-007")
+        person = tx.people.by_id(card.person_id)
+    else:
+        raise refuse("E1101-002", detail=f"就诊凭证类型应为01/02/03：{cert_type!r}")
+    assert person is not None
+    return person
+
+
+def mask(text: str) -> str:
+    return text if len(text) < 8 else f"{text[:4]}{'*' * (len(text) - 8)}{text[-4:]}"
+
+
+# The platform key and the password on the wire ----------------------------------------------
+
+
+def _private_key(p: Platform) -> rsa.RSAPrivateKey:
+    cached = getattr(p, "_rsa_key", None)
+    if cached is not None:
+        return cached
+    with _key_lock:
+        with p.store.uow() as tx:
+            pem = tx.config.get(_KEY_SETTING)
+            if pem is None:
+                key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                pem = key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                ).decode()
+                tx.config.put(_KEY_SETTING, pem)
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+        object.__setattr__(p, "_rsa_key", key)
+        return key
+
+
+def public_key_pem(p: Platform) -> str:
+    return (
+        _private_key(p)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+_OAEP = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+
+
+def encrypt_password(public_pem: str, password: str) -> str:
+    """What an HIS puts in ``cainfo``: base64(RSA-OAEP-SHA256(password)) under the platform key."""
+    key = serialization.load_pem_public_key(public_pem.encode())
+    return base64.b64encode(key.encrypt(password.encode(), _OAEP)).decode()
+
+
+def password_from_cainfo(p: Platform, cainfo: str | None) -> str:
+    if not cainfo:
+        raise refuse("E2207-007")
+    if cainfo.startswith("plain:"):
+        if not p.sandbox:
+            raise DomainError("E2207-003", "个人账户密码错误（明文密码只在沙箱模式下接受）")
+        return cainfo[len("plain:") :]
+    try:
+        return _private_key(p).decrypt(base64.b64decode(cainfo, validate=True), _OAEP).decode()
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise DomainError("E2207-003", "个人账户密码错误（cainfo 无法解密）") from exc
+
+
+def check_password(p: Platform, person: Person, cainfo: str | None, policy, day) -> None:
+    """Verify the patient's password; count a failure (committed) and lock after too many."""
+    password = password_from_cainfo(p, cainfo)
+    now = p.now()
+    with p.store.uow() as tx:
+        state = tx.credentials.password(person.id, lock=True)
+        if state is None:
+            raise DomainError("E2207-003", "个人账户密码错误（尚未设置密码）")
+        if state.locked(now):
+            raise refuse("E2207-004", until=f"{state.locked_until:%Y-%m-%d %H:%M}")
+        if verify_password(state.hash, password):
+            if state.failures:
+                tx.credentials.put_password(person.id, state.after_success(), now)
+            return
+        failed = state.after_failure(
+            now,
+            policy.value("credential.max_failures", day, default=5),
+            policy.value("credential.lock_minutes", day, default=1440),
+        )
+        tx.credentials.put_password(person.id, failed, now)
+    if failed.locked(now):
+        raise refuse("E2207-004", until=f"{failed.locked_until:%Y-%m-%d %H:%M}")
+    raise refuse("E2207-003")

@@ -1,0 +1,89 @@
+"""Calendar work that falls due as time passes: the medical year's rollover (and, later, crediting).
+
+Jobs are idempotent and resumable: each person's part of a job is one ledger entry under a key
+naming the job, the period and the person, so running a job twice, or again after a crash half-way,
+posts nothing twice. ``jobs_done_until`` records how far the calendar has been worked through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from yibao.ledger.model import ROLLOVER, Entry, Transfer, person_bucket
+from yibao.lifecycle.model import medical_year, year_start_date
+from yibao.services.platform import Platform
+from yibao.storage.tables import accounts, people
+
+DONE_UNTIL = "jobs_done_until"
+
+Progress = Callable[[str, int, int], None]
+
+
+def done_until(p: Platform) -> datetime | None:
+    with p.store.uow() as tx:
+        value = tx.config.get(DONE_UNTIL)
+    return datetime.fromisoformat(value) if value else None
+
+
+def mark_done_until(p: Platform, at: datetime) -> None:
+    with p.store.uow() as tx:
+        tx.config.put(DONE_UNTIL, at.isoformat())
+
+
+def run_until(p: Platform, until: datetime, progress: Progress | None = None) -> list[str]:
+    """Run every job falling due after ``jobs_done_until`` and up to ``until``; returns what ran."""
+    since = done_until(p)
+    if since is None or until <= since:
+        if since is None:
+            mark_done_until(p, until)
+        return []
+    ran = []
+    with p.store.uow() as tx:
+        regions = [(r.admdvs, p.policy(tx, r.admdvs)) for r in tx.config.regions()]
+    for admdvs, policy in regions:
+        for start in year_starts_between(policy, since.date(), until.date()):
+            count = rollover(p, admdvs, start, progress)
+            ran.append(f"{admdvs} {start.year}年度结转：{count}人")
+    mark_done_until(p, until)
+    return ran
+
+
+def year_starts_between(policy, since: date, until: date) -> list[date]:
+    """Medical-year start days in (since, until]."""
+    out = []
+    for year in range(since.year, until.year + 1):
+        start = year_start_date(year, policy.value("account.year_start", date(year, 1, 1), default=(1, 1)))
+        if since < start <= until:
+            out.append(start)
+    return out
+
+
+def rollover(p: Platform, admdvs: str, start: date, progress: Progress | None = None) -> int:
+    """当年账户 → 历年账户 for every person of the region, one idempotent entry each."""
+    with p.store.uow() as tx:
+        rows = tx.conn.execute(
+            select(people.c.psn_no, accounts.c.credits - accounts.c.debits)
+            .join(accounts, accounts.c.person_id == people.c.id)
+            .where(people.c.admdvs == admdvs, accounts.c.bucket == "current")
+            .order_by(people.c.id)
+        ).all()
+    moved = 0
+    year = medical_year(start, (start.month, start.day))
+    for i, (psn_no, _) in enumerate(rows, start=1):
+        with p.store.uow() as tx:
+            key = f"rollover:{year}:{psn_no}"
+            current = person_bucket(psn_no, "current")
+            balance = tx.ledger.balances([current], lock=True)[current]
+            if balance > 0 and not tx.ledger.has_entry(key):
+                transfer = Transfer(current, person_bucket(psn_no, "historical"), balance, ROLLOVER)
+                tx.ledger.post(
+                    Entry(key, "rollover", (transfer,), ref=psn_no),
+                    datetime.combine(start, datetime.min.time()),
+                )
+                moved += 1
+        if progress:
+            progress("rollover", i, len(rows))
+    return moved

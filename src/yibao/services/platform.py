@@ -1,0 +1,72 @@
+"""The platform: a store, a clock, the policies in force, and the mode it runs in.
+
+Every adapter (gateway, REST API, portal, CLI, case runner) holds one ``Platform`` and calls the
+service functions with it. The clock is injected so that case files and jobs can move time.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from yibao.errors import refuse
+from yibao.policy import Policy, apply_overrides, load_policy_text
+from yibao.storage.uow import Store
+from yibao.yamlio import load_yaml_text
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+class SystemClock:
+    """Beijing time, naive (the national interface carries local times without a zone)."""
+
+    def now(self) -> datetime:
+        return datetime.now(CHINA).replace(tzinfo=None, microsecond=0)
+
+
+class FixedClock:
+    """A clock that only moves when told to (case files, tests)."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def set(self, at: datetime) -> None:
+        self.at = at
+
+
+@dataclass
+class Platform:
+    store: Store
+    clock: SystemClock | FixedClock = field(default_factory=SystemClock)
+    sandbox: bool = False
+    _policies: dict[str, tuple[datetime, Policy]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def policy_for_admdvs(self, admdvs: str) -> Policy:
+        with self.store.uow() as tx:
+            return self.policy(tx, admdvs)
+
+    def policy(self, tx, admdvs: str) -> Policy:
+        """The policy of a region as stored (file text plus overrides), parsed once per version."""
+        row = tx.config.region(admdvs)
+        if row is None:
+            raise refuse("E2207-006", detail=f"医保区划 {admdvs} 没有政策")
+        with self._lock:
+            cached = self._policies.get(admdvs)
+            if cached and cached[0] == row.updated_at:
+                return cached[1]
+        policy = load_policy_text(row.policy_text, row.region_id)
+        overrides = load_yaml_text(row.overrides) if row.overrides else None
+        if overrides:
+            policy = apply_overrides(policy, overrides)
+        with self._lock:
+            self._policies[admdvs] = (row.updated_at, policy)
+        return policy

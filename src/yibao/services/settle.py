@@ -1,0 +1,426 @@
+"""Settlement and its cancellation: one unit of work each (2101/2102/2103, 2206/2207/2208, 2303/2304/2305).
+
+The unit of work locks the patient, then every personal-account bucket the calculation may draw
+(the patient's and each granting relative's, in id order, so two settlements never deadlock), reads
+balances and accumulators under those locks, runs the pure calculation, and posts one ledger entry.
+Pre-settlement runs the very same path and stops before the first write.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from yibao.errors import DomainError, refuse
+from yibao.family.model import relation_between
+from yibao.ledger.model import Entry, LedgerError, Transfer, person_bucket, reversal
+from yibao.ledger.postings import settlement_entry
+from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person, medical_year, scheme_of
+from yibao.money import fmt_yuan
+from yibao.services.care import (
+    FeeInput,
+    check_credential,
+    fee_lines_from_catalog,
+    institution_or_refuse,
+    insurance_on,
+    person_or_refuse,
+    visit_or_refuse,
+)
+from yibao.services.identity import check_password
+from yibao.services.platform import Platform
+from yibao.settlement.calculate import UnknownMedType, category_of, settle
+from yibao.settlement.model import Buckets, Claim, Patient, PayerCandidate, Settlement, YearToDate
+from yibao.settlement.record import from_record, to_record
+from yibao.storage.care_repo import Institution, SettlementRow, Visit
+from yibao.storage.ids import parse_settlement_id, settlement_public_id, visit_public_id
+
+CLR_TYPE = {"outpatient": "11", "inpatient": "21", "pharmacy": "41"}
+CANCEL_OF = {"2208": "2207", "2103": "2102", "2305": "2304"}
+
+
+@dataclass(frozen=True)
+class SettleRequest:
+    institution: str
+    psn_no: str
+    insutype: str
+    med_type: str
+    medfee_sumamt: int
+    acct_used: bool
+    cert_type: str | None = None
+    cert_no: str | None = None
+    mdtrt_id: str | None = None  # a registered visit (2206/2207, 2303/2304)
+    chrg_bchno: str | None = None
+    begntime: datetime | None = None  # the purchase time (pharmacy)
+    lines: tuple[FeeInput, ...] = ()  # inline details (pharmacy)
+    infno: str = "2207"
+    msgid: str | None = None
+    mid_setl: bool = False
+    cainfo: str | None = None
+    check_password: bool = False
+
+
+@dataclass(frozen=True)
+class SettlementView:
+    """A settlement as the adapters show it: the calculation plus who, where, when and which ids."""
+
+    setl_id: str | None
+    mdtrt_id: str | None
+    person: Person
+    insutype: str
+    psn_type: str
+    med_type: str
+    cert_type: str | None
+    setl_time: datetime
+    institution: Institution
+    clr_type: str
+    result: Settlement
+    status: str = "settled"
+    msgid: str | None = None
+    sign: int = 1  # −1 for the mirror a cancellation returns
+
+    @property
+    def fund_pay_type(self) -> str:
+        return FUND_PAY_TYPE.get(self.insutype, "310100")
+
+
+def _context(p: Platform, req: SettleRequest):
+    with p.store.uow() as tx:
+        inst = institution_or_refuse(tx, req.institution)
+        person = person_or_refuse(tx, req.psn_no)
+        return inst, person, p.policy(tx, person.admdvs)
+
+
+def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False) -> SettlementView:
+    if req.check_password and not dry_run:
+        inst, person, policy = _context(p, req)
+        check_password(p, person, req.cainfo, policy, (req.begntime or p.now()).date())
+    now = p.now()
+    with p.store.uow() as tx:
+        inst = institution_or_refuse(tx, req.institution)
+        person = person_or_refuse(tx, req.psn_no)
+        tx.people.lock(person.id)
+        check_credential(tx, now, person, req.cert_type, req.cert_no)
+        visit, inputs, line_ids, day = _claim_source(tx, req, inst, person, now)
+        insurance = insurance_on(tx, person, req.insutype, day)
+        policy = p.policy(tx, person.admdvs)
+        try:
+            category = category_of(policy, day, req.med_type)
+        except UnknownMedType:
+            raise refuse("E2207-005", med_type=req.med_type) from None
+        if visit is not None and visit.kind == "inpatient" and category != "inpatient":
+            raise refuse("E2201-007", detail=f"住院就诊不能按医疗类别{req.med_type}结算")
+        if not inputs:
+            raise refuse("E2207-002", detail=req.mdtrt_id or "药店结算没有明细")
+        lines = fee_lines_from_catalog(tx, list(inputs))
+        actual = sum(line.amount for line in lines)
+        if actual != req.medfee_sumamt:
+            raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
+        year = medical_year(day, policy.value("account.year_start", day, default=(1, 1)))
+        used, paid = tx.care.accumulator(person.id, year, category)
+        visit_used = 0
+        if visit is not None:
+            visit_used = sum(s.deductible for s in tx.care.settlements_of_visit(visit.id) if s.status == "settled")
+        patient, candidates = _parties(tx, person, insurance, day, now)
+        claim = Claim(day, req.med_type, inst.level, tuple(lines), req.acct_used, _offsite(tx, person, inst))
+        try:
+            result = settle(policy, claim, patient, YearToDate(used, paid, visit_used), candidates)
+        except ValueError as exc:
+            raise refuse("E2207-002", detail=str(exc)) from exc
+        kind = visit.kind if visit is not None else "pharmacy"
+        clr_type = CLR_TYPE["inpatient" if kind == "inpatient" else "pharmacy" if kind == "pharmacy" else "outpatient"]
+        view = SettlementView(
+            None,
+            visit_public_id(person.admdvs, visit.id) if visit else None,
+            person,
+            req.insutype,
+            insurance.psn_type,
+            req.med_type,
+            req.cert_type,
+            now,
+            inst,
+            clr_type,
+            result,
+            msgid=req.msgid,
+        )
+        if dry_run:
+            return view
+        return _book(tx, req, view, visit, inputs, line_ids, year, now)
+
+
+def _claim_source(tx, req: SettleRequest, inst: Institution, person: Person, now: datetime):
+    """The visit (locked), its unsettled lines and their ids, or the inline pharmacy lines; the claim day."""
+    if req.mdtrt_id is None:
+        return None, req.lines, [], (req.begntime or now).date()
+    visit = visit_or_refuse(tx, req.mdtrt_id, inst, person, lock=True)
+    if visit.status == "cancelled":
+        raise refuse("E2201-002", mdtrt_id=req.mdtrt_id)
+    if visit.insutype != req.insutype:
+        raise refuse("E2201-005", insutype=req.insutype)
+    stored = tx.care.lines(visit.id, chrg_bchno=req.chrg_bchno or None, unsettled=True)
+    inputs = tuple(
+        FeeInput(
+            s.feedetl_sn,
+            s.med_list_codg,
+            s.amount,
+            Decimal(s.price),
+            Decimal(s.count),
+            s.medins_list_codg,
+            s.chrg_bchno,
+            s.fee_ocur_time,
+            s.init_feedetl_sn,
+        )
+        for s in stored
+    )
+    return visit, inputs, [s.id for s in stored], visit.begntime.date()
+
+
+def _offsite(tx, person: Person, inst: Institution) -> str | None:
+    if inst.admdvs == person.admdvs:
+        return None
+    return "unfiled"
+
+
+def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime):
+    """The patient's own buckets and each granting relative, read under row locks."""
+    grants = tx.family.grants_for(person.id, active_at=now)
+    payer_ids = [g.payer_id for g in grants if g.payer_id != person.id]
+    payers = tx.people.many(payer_ids)
+    payer_insurance = tx.people.insurances_of(payer_ids)
+    relations = tx.family.relations_of([person.id])
+    own_codes = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
+    codes = list(own_codes)
+    for pid in payer_ids:
+        codes += [person_bucket(payers[pid].psn_no, b) for b in ("current", "historical")]
+    existing = tx.ledger.balances(codes, lock=True)
+    own_account = tx.ledger.account(own_codes[0]) is not None
+
+    def buckets(psn_no: str) -> Buckets:
+        return Buckets(existing[person_bucket(psn_no, "current")], existing[person_bucket(psn_no, "historical")])
+
+    scheme = scheme_of(insurance.insutype) or "employee"
+    patient = Patient(
+        person.psn_no,
+        person.name,
+        scheme,
+        insurance.person_class,
+        buckets(person.psn_no) if own_account else None,
+        in_waiting=insurance.in_waiting(day),
+        waiting_until=insurance.benefit_start,
+    )
+    candidates = []
+    for g in grants:
+        payer = payers.get(g.payer_id)
+        if payer is None:
+            continue
+        active = any(i.insutype == "310" and i.covers(day) for i in payer_insurance[payer.id])
+        has_account = tx.ledger.account(person_bucket(payer.psn_no, "current")) is not None
+        candidates.append(
+            PayerCandidate(
+                payer.psn_no,
+                payer.name,
+                payer.gender,
+                relation_between(relations, payer.id, person.id) or "none",
+                g.position,
+                active,
+                buckets(payer.psn_no) if has_account else None,
+            )
+        )
+    return patient, candidates
+
+
+def _book(
+    tx,
+    req: SettleRequest,
+    view: SettlementView,
+    visit: Visit | None,
+    inputs,
+    line_ids: list[int],
+    year: int,
+    now: datetime,
+) -> SettlementView:
+    person, inst, result = view.person, view.institution, view.result
+    if visit is None:  # a pharmacy purchase is its own visit
+        visit_pk = tx.care.add_visit(
+            person_id=person.id,
+            institution_code=inst.code,
+            kind="pharmacy",
+            insutype=req.insutype,
+            med_type=req.med_type,
+            begntime=req.begntime or now,
+            endtime=now,
+            status="closed",
+            mdtrt_cert_type=req.cert_type,
+            created_at=now,
+        )
+        tx.care.add_lines(
+            [
+                dict(
+                    visit_id=visit_pk,
+                    feedetl_sn=f.sn,
+                    chrg_bchno=None,
+                    med_list_codg=f.code,
+                    medins_list_codg=f.medins_code,
+                    amount=f.amount,
+                    price=str(f.price),
+                    count=str(f.count),
+                    fee_ocur_time=f.fee_ocur_time,
+                    uploaded_at=now,
+                )
+                for f in inputs
+            ]
+        )
+        line_ids = [s.id for s in tx.care.lines(visit_pk)]
+    else:
+        visit_pk = visit.id
+    pk = tx.care.add_settlement(
+        visit_id=visit_pk,
+        person_id=person.id,
+        institution_code=inst.code,
+        infno=req.infno,
+        msgid=req.msgid,
+        insutype=req.insutype,
+        psn_type=view.psn_type,
+        mdtrt_cert_type=req.cert_type,
+        med_type=req.med_type,
+        category=result.category,
+        clr_type=view.clr_type,
+        year=year,
+        setl_time=now,
+        medfee=result.medfee,
+        fund_pay=result.hifp_pay,
+        acct_pay=result.acct_pay,
+        mulaid_pay=result.acct_mulaid_pay,
+        cash_pay=result.cash,
+        deductible=result.deductible,
+        mid_setl=req.mid_setl,
+        output=json.dumps(to_record(result), ensure_ascii=False),
+        explanation=result.explanation,
+        entry_id=None,
+        status="settled",
+    )
+    setl_id = settlement_public_id(person.admdvs, pk)
+    entry = settlement_entry(
+        f"setl:{setl_id}",
+        result,
+        admdvs=person.admdvs,
+        fund_pay_type=view.fund_pay_type,
+        institution=inst.code,
+        ref=setl_id,
+    )
+    try:
+        posted = tx.ledger.post(entry, now)
+    except LedgerError as exc:
+        raise refuse("E2207-008") from exc
+    tx.care.update_settlement(pk, entry_id=posted.entry_id)
+    tx.care.add_to_accumulator(person.id, year, result.category, result.year_deductible_delta, result.year_fund_delta)
+    tx.care.mark_lines(line_ids, pk)
+    mdtrt_id = visit_public_id(person.admdvs, visit_pk)
+    return SettlementView(
+        setl_id,
+        mdtrt_id,
+        person,
+        view.insutype,
+        view.psn_type,
+        view.med_type,
+        view.cert_type,
+        now,
+        inst,
+        view.clr_type,
+        result,
+        msgid=req.msgid,
+    )
+
+
+# Reading and cancelling --------------------------------------------------------------------------
+
+
+def view_of(tx, row: SettlementRow, *, sign: int = 1) -> SettlementView:
+    person = tx.people.by_id(row.person_id)
+    inst = tx.care.institution(row.institution_code)
+    result = from_record(json.loads(row.output))
+    return SettlementView(
+        settlement_public_id(person.admdvs, row.id),
+        visit_public_id(person.admdvs, row.visit_id),
+        person,
+        row.insutype,
+        row.psn_type,
+        row.med_type,
+        row.mdtrt_cert_type,
+        row.cancelled_at if sign < 0 and row.cancelled_at else row.setl_time,
+        inst,
+        row.clr_type,
+        result,
+        status=row.status,
+        msgid=row.msgid,
+        sign=sign,
+    )
+
+
+def settlement_or_refuse(tx, setl_id: str, *, lock: bool = False) -> SettlementRow:
+    pk = parse_settlement_id(setl_id)
+    row = tx.care.settlement(pk, lock=lock) if pk is not None else None
+    if row is None:
+        raise refuse("E2208-001", setl_id=setl_id)
+    person = tx.people.by_id(row.person_id)
+    if settlement_public_id(person.admdvs, row.id) != setl_id:
+        raise refuse("E2208-001", setl_id=setl_id)
+    return row
+
+
+def find_settlement(p: Platform, setl_id: str) -> SettlementView:
+    with p.store.uow() as tx:
+        return view_of(tx, settlement_or_refuse(tx, setl_id))
+
+
+def cancel_settlement(
+    p: Platform, *, institution: str, setl_id: str, mdtrt_id: str | None, psn_no: str, infno: str
+) -> SettlementView:
+    """Compensating entry for every transfer, accumulators restored, lines released — once."""
+    now = p.now()
+    with p.store.uow() as tx:
+        inst = institution_or_refuse(tx, institution)
+        person = person_or_refuse(tx, psn_no)
+        tx.people.lock(person.id)
+        row = settlement_or_refuse(tx, setl_id, lock=True)
+        if row.institution_code != inst.code or row.person_id != person.id:
+            raise refuse("E2208-003", setl_id=setl_id)
+        if mdtrt_id and visit_public_id(person.admdvs, row.visit_id) != mdtrt_id:
+            raise refuse("E2208-003", setl_id=setl_id)
+        if CANCEL_OF.get(infno, row.infno) != row.infno:
+            raise refuse("E2208-004", setl_id=setl_id)
+        if row.status == "cancelled":
+            raise refuse("E2208-002", setl_id=setl_id)
+        original = tx.ledger.entry(f"setl:{setl_id}")
+        if original is None:  # pragma: no cover - a settlement row always has its entry
+            raise DomainError("E2208-001", f"结算ID {setl_id} 没有记账分录")
+        policy = p.policy(tx, person.admdvs)
+        this_year = medical_year(now.date(), policy.value("account.year_start", now.date(), default=(1, 1)))
+        compensating = reversal(original, f"cancel:{setl_id}", "cancellation")
+        if this_year != row.year:
+            compensating = _into_history(compensating)
+        try:
+            posted = tx.ledger.post(compensating, now)
+        except LedgerError as exc:
+            raise refuse("E2208-002", setl_id=setl_id) from exc
+        result = from_record(json.loads(row.output))
+        tx.care.add_to_accumulator(
+            person.id, row.year, row.category, -result.year_deductible_delta, -result.year_fund_delta
+        )
+        tx.care.release_lines(row.id)
+        tx.care.update_settlement(
+            row.id, status="cancelled", cancelled_at=now, cancel_entry_id=posted.entry_id, cancel_infno=infno
+        )
+        return view_of(tx, tx.care.settlement(row.id), sign=-1)
+
+
+def _into_history(entry: Entry) -> Entry:
+    """After the year has rolled over, money returned to a 当年账户 belongs in the 历年账户."""
+    moved = tuple(
+        Transfer(t.debit, t.credit.replace(":current", ":historical"), t.amount, t.code)
+        if t.credit.startswith("P:") and t.credit.endswith(":current")
+        else t
+        for t in entry.transfers
+    )
+    return Entry(entry.key, entry.kind, moved, ref=entry.ref)

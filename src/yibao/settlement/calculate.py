@@ -1,0 +1,300 @@
+"""Steps 4–10 of ``spec/policy-format.md``: who pays what, to the fen, and why.
+
+``settle`` is a pure function of the claim, the patient, their year-to-date accumulators, the
+relatives who granted mutual aid, and the policy. It returns every figure and a Chinese
+explanation; it never writes anything, so pre-settlement is the same call with the result discarded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from yibao.money import apply_ratio
+from yibao.policy.model import Policy
+from yibao.settlement.explain import (
+    BUCKET_NAMES,
+    CATEGORY_NAMES,
+    CLASS_NAMES,
+    LEVEL_NAMES,
+    OFFSITE_NAMES,
+    SCHEME_NAMES,
+    mask_name,
+    pct,
+    relation_word,
+    yuan,
+)
+from yibao.settlement.lines import split_lines
+from yibao.settlement.model import (
+    AccountPayment,
+    Buckets,
+    Claim,
+    Draw,
+    Patient,
+    PayerCandidate,
+    Settlement,
+    YearToDate,
+)
+
+PARTS = ("ownpay", "overlimit", "preselfpay", "deductible", "coinsurance", "over_cap")
+PART_NAMES = {
+    "ownpay": "全自费",
+    "overlimit": "超限价",
+    "preselfpay": "乙类先行自付",
+    "deductible": "起付线",
+    "coinsurance": "按比例自付",
+    "over_cap": "超年度限额",
+}
+
+
+class UnknownMedType(ValueError):
+    """The policy maps no category to this med_type."""
+
+
+def category_of(policy: Policy, day, med_type: str) -> str:
+    mapping = policy.value("settlement.med_type_category", day, default={})
+    if med_type not in mapping:
+        raise UnknownMedType(med_type)
+    return mapping[med_type]
+
+
+@dataclass(frozen=True)
+class _Benefit:
+    in_force: bool
+    reason: str  # why there is none, for the explanation
+    deductible: int = 0
+    scope: str | None = None
+    ratio: int = 0
+    cap: int | None = None  # None: no annual cap
+
+
+def _benefit(policy: Policy, claim: Claim, patient: Patient, category: str) -> _Benefit:
+    day, level, cls = claim.day, claim.hospital_level, patient.person_class
+    base = f"benefit.{patient.scheme}.{category}"
+    dims = {"person_class": cls, "hospital_level": level}
+    if not any(policy.has(f"{base}.{f}", day) for f in ("deductible", "ratio", "cap")):
+        return _Benefit(False, f"{SCHEME_NAMES[patient.scheme]}{CATEGORY_NAMES[category]}不设统筹基金支付")
+    ratio = policy.value(f"{base}.ratio", day, default=None, **dims)
+    if ratio is None:
+        return _Benefit(
+            False,
+            f"{SCHEME_NAMES[patient.scheme]}{CATEGORY_NAMES[category]}在{LEVEL_NAMES[level]}"
+            f"（{CLASS_NAMES[cls]}）不设统筹基金支付",
+        )
+    if patient.in_waiting:
+        until = f"，{patient.waiting_until}起享受待遇" if patient.waiting_until else ""
+        return _Benefit(False, f"处于待遇等待期{until}，统筹基金不予支付")
+    return _Benefit(
+        True,
+        "",
+        deductible=policy.value(f"{base}.deductible", day, default=0, **dims),
+        scope=policy.value(f"{base}.deductible_scope", day, default="year"),
+        ratio=ratio,
+        cap=policy.value(f"{base}.cap", day, default=None, **dims),
+    )
+
+
+def _draw(balances: Buckets, order: Sequence[str], want: int) -> tuple[tuple[Draw, ...], int]:
+    """Take up to ``want`` from the buckets in ``order``, never below zero in any bucket."""
+    draws, left = [], want
+    for bucket in order:
+        if left <= 0:
+            break
+        take = min(left, max(balances.get(bucket), 0))
+        if take > 0:
+            draws.append(Draw(bucket, take))
+            left -= take
+    return tuple(draws), want - left
+
+
+def eligible_payers(
+    policy: Policy, claim: Claim, category: str, patient: Patient, candidates: Sequence[PayerCandidate]
+) -> tuple[list[PayerCandidate], list[str]]:
+    """The relatives who may pay for this claim, in draw order, and notes on those who may not."""
+    day, notes = claim.day, []
+    if not policy.value("mutual_aid.enabled", day, default=False):
+        return [], (["本统筹区未开通家庭共济"] if candidates else [])
+    if category not in policy.value("mutual_aid.uses", day, default=()):
+        return [], ([f"家庭共济不可用于{CATEGORY_NAMES[category]}"] if candidates else [])
+    allowed = policy.value("mutual_aid.relations", day, default=())
+    shareable = policy.value("mutual_aid.buckets", day, default=("current", "historical"))
+    out = []
+    for c in candidates:
+        who = f"{relation_word(c.relation, c.gender)}{mask_name(c.name)}"
+        if c.psn_no == patient.psn_no:
+            continue
+        if c.relation not in allowed:
+            notes.append(f"{who}：该亲属关系在{day}不在共济范围内")
+        elif not c.insured_active or c.balances is None:
+            notes.append(f"{who}：未处于职工医保有效参保状态，不能共济")
+        else:
+            out.append(c)
+    if policy.value("mutual_aid.order", day, default="binding_order") == "balance_desc":
+        out.sort(key=lambda c: (-sum(max(c.balances.get(b), 0) for b in shareable), c.order, c.psn_no))
+    else:
+        out.sort(key=lambda c: (c.order, c.psn_no))
+    return out, notes
+
+
+def settle(
+    policy: Policy,
+    claim: Claim,
+    patient: Patient,
+    ytd: YearToDate,
+    payers: Sequence[PayerCandidate] = (),
+) -> Settlement:
+    day = claim.day
+    category = category_of(policy, day, claim.med_type)
+    steps: list[str] = []
+
+    # Steps 1–3: fee lines.
+    lines = split_lines(claim.lines)
+    medfee = sum(s.amount for s in lines)
+    ownpay = sum(s.ownpay for s in lines)
+    overlimit = sum(s.overlimit for s in lines)
+    preselfpay = sum(s.preselfpay for s in lines)
+    inscp = sum(s.inscp for s in lines)
+    if medfee < 0 or inscp < 0:
+        raise ValueError("费用合计不能为负数")
+    steps.append(
+        f"医疗费总额{yuan(medfee)}：全自费{yuan(ownpay)}，超限价自费{yuan(overlimit)}，"
+        f"乙类先行自付{yuan(preselfpay)}，符合政策范围{yuan(inscp)}。"
+    )
+
+    # Steps 4–6: deductible, ratio, cap.
+    b = _benefit(policy, claim, patient, category)
+    who = (
+        f"{SCHEME_NAMES[patient.scheme]}{CATEGORY_NAMES[category]}"
+        f"（{CLASS_NAMES[patient.person_class]}，{LEVEL_NAMES[claim.hospital_level]}）"
+    )
+    ratio = deductible = fund = hifp = 0
+    if b.in_force:
+        used = ytd.deductible_used if b.scope == "year" else ytd.visit_deductible_used
+        left = max(b.deductible - used, 0)
+        deductible = min(inscp, left)
+        scope_word = "本年" if b.scope == "year" else "本次住院"
+        steps.append(
+            f"{who}：{scope_word}起付线{yuan(b.deductible)}，已累计{yuan(min(used, b.deductible))}，"
+            f"剩余{yuan(left)}，本次计入起付线{yuan(deductible)}。"
+        )
+        ratio = b.ratio
+        if claim.offsite:
+            cut = policy.value("offsite.ratio_reduction", day, default={}).get(claim.offsite, 0)
+            ratio = max(b.ratio - cut, 0)
+            steps.append(
+                f"{OFFSITE_NAMES[claim.offsite]}：支付比例由{pct(b.ratio)}降低{pct(cut)}，按{pct(ratio)}支付。"
+            )
+        fund = apply_ratio(inscp - deductible, ratio)
+        if b.cap is None:
+            hifp = fund
+            cap_text = "不设年度限额"
+        else:
+            cap_left = max(b.cap - ytd.fund_paid, 0)
+            hifp = min(fund, cap_left)
+            cap_text = f"年度限额{yuan(b.cap)}，已支付{yuan(ytd.fund_paid)}，剩余{yuan(cap_left)}"
+        steps.append(
+            f"起付线以上{yuan(inscp - deductible)}按{pct(ratio)}应由统筹基金支付{yuan(fund)}；"
+            f"{cap_text}；统筹基金实际支付{yuan(hifp)}。"
+        )
+    else:
+        steps.append(f"{b.reason}：统筹基金支付{yuan(0)}，不计入起付线和年度累计。")
+    fund_note = steps[-1]
+
+    # Step 7: the personal burden and its parts.
+    psn_part = medfee - hifp
+    parts = {
+        "ownpay": ownpay,
+        "overlimit": overlimit,
+        "preselfpay": preselfpay,
+        "deductible": deductible,
+        "coinsurance": inscp - deductible - fund,
+        "over_cap": fund - hifp,
+    }
+    shown = "，".join(f"{PART_NAMES[k]}{yuan(v)}" for k, v in parts.items() if v)
+    steps.append(f"个人负担{yuan(psn_part)}" + (f"（{shown}）。" if shown else "。"))
+
+    # Step 8: the patient's own account.
+    payable_parts = policy.value("account.payable_parts", day, default=PARTS)
+    payable = sum(parts[k] for k in payable_parts)
+    own: AccountPayment | None = None
+    own_after: int | None = patient.account.total if patient.account else None
+    own_note = ""
+    if not claim.acct_used:
+        steps.append("个人账户使用标志为0：本次不使用个人账户和家庭共济，个人负担全部以现金支付。")
+    elif patient.account is None:
+        steps.append("本人没有职工医保个人账户。")
+    else:
+        order = policy.value("account.bucket_order", day, default=("current", "historical"))
+        draws, paid = _draw(patient.account, order, payable)
+        own = AccountPayment(patient.psn_no, patient.name, None, "", draws)
+        own_after = patient.account.total - paid
+        by_bucket = "，".join(f"{BUCKET_NAMES[d.bucket]}{yuan(d.amount)}" for d in draws)
+        not_payable = psn_part - payable
+        scope = f"其中账户可支付{yuan(payable)}" + (
+            f"（另有{yuan(not_payable)}不属于账户支付范围）" if not_payable else ""
+        )
+        own_note = (
+            f"{scope}：本人个人账户支付{yuan(paid)}"
+            + (f"（{by_bucket}）" if by_bucket else "")
+            + f"，支付后余额{yuan(own_after)}。"
+        )
+        steps.append(own_note)
+
+    # Step 9: mutual aid, in the region's order.
+    aid: list[AccountPayment] = []
+    remainder = payable - (own.total if own else 0)
+    if claim.acct_used and remainder > 0:
+        ordered, notes = eligible_payers(policy, claim, category, patient, payers)
+        steps.extend(f"家庭共济：{n}。" for n in notes)
+        shareable = policy.value("mutual_aid.buckets", day, default=("current", "historical"))
+        for c in ordered:
+            if remainder <= 0:
+                break
+            draws, paid = _draw(c.balances, shareable, remainder)
+            if paid:
+                aid.append(AccountPayment(c.psn_no, c.name, c.relation, c.gender, draws))
+                remainder -= paid
+                by_bucket = "，".join(f"{BUCKET_NAMES[d.bucket]}{yuan(d.amount)}" for d in draws)
+                steps.append(
+                    f"家庭共济：{relation_word(c.relation, c.gender)}{mask_name(c.name)}的个人账户支付"
+                    f"{yuan(paid)}（{by_bucket}）。"
+                )
+        if ordered and remainder > 0 and not aid:
+            steps.append("家庭共济：授权人的可共济余额为0。")
+
+    # Step 10: cash.
+    acct_pay = own.total if own else 0
+    mulaid = sum(p.total for p in aid)
+    cash = psn_part - acct_pay - mulaid
+    steps.append(f"个人现金支付{yuan(cash)}。")
+
+    return Settlement(
+        category=category,
+        scheme=patient.scheme,
+        person_class=patient.person_class,
+        hospital_level=claim.hospital_level,
+        benefit=b.in_force,
+        ratio=ratio,
+        deductible_scope=b.scope,
+        lines=lines,
+        medfee=medfee,
+        ownpay=ownpay,
+        overlimit=overlimit,
+        preselfpay=preselfpay,
+        inscp=inscp,
+        deductible=deductible,
+        fund_before_cap=fund,
+        hifp_pay=hifp,
+        coinsurance=parts["coinsurance"],
+        over_cap=parts["over_cap"],
+        payable=payable,
+        own=own,
+        mutual_aid=tuple(aid),
+        cash=cash,
+        own_balance_after=own_after,
+        year_deductible_delta=deductible if b.in_force else 0,
+        year_fund_delta=hifp if b.in_force else 0,
+        steps=tuple(steps),
+        fund_note=fund_note,
+        own_note=own_note,
+    )

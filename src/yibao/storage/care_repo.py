@@ -1,0 +1,277 @@
+"""Institutions, the catalogue, visits, fee lines, settlements and year-to-date accumulators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, delete, func, select, update
+
+from yibao.settlement.model import CatalogItem
+from yibao.storage.tables import accumulators, catalog_items, fee_lines, institutions, settlements, visits
+
+
+@dataclass(frozen=True)
+class Institution:
+    code: str
+    name: str
+    kind: str
+    level: int
+    admdvs: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Visit:
+    id: int
+    person_id: int
+    institution_code: str
+    kind: str
+    insutype: str
+    med_type: str | None
+    begntime: datetime
+    endtime: datetime | None
+    status: str
+    ipt_otp_no: str | None
+    mdtrt_cert_type: str | None
+    info: str | None
+
+
+@dataclass(frozen=True)
+class StoredLine:
+    id: int
+    visit_id: int
+    feedetl_sn: str
+    chrg_bchno: str | None
+    med_list_codg: str
+    medins_list_codg: str | None
+    amount: int
+    price: str
+    count: str
+    init_feedetl_sn: str | None
+    fee_ocur_time: datetime | None
+    settlement_id: int | None
+
+
+@dataclass(frozen=True)
+class SettlementRow:
+    id: int
+    visit_id: int
+    person_id: int
+    institution_code: str
+    infno: str
+    msgid: str | None
+    insutype: str
+    psn_type: str
+    mdtrt_cert_type: str | None
+    med_type: str
+    category: str
+    clr_type: str
+    year: int
+    setl_time: datetime
+    medfee: int
+    fund_pay: int
+    acct_pay: int
+    mulaid_pay: int
+    cash_pay: int
+    deductible: int
+    mid_setl: bool
+    output: str
+    explanation: str
+    entry_id: int | None
+    status: str
+    cancelled_at: datetime | None
+    cancel_entry_id: int | None
+    cancel_infno: str | None
+
+
+_VISIT_COLS = tuple(visits.c[k] for k in Visit.__dataclass_fields__)
+_LINE_COLS = tuple(fee_lines.c[k] for k in StoredLine.__dataclass_fields__)
+_SETL_COLS = tuple(settlements.c[k] for k in SettlementRow.__dataclass_fields__)
+
+
+class CareRepo:
+    def __init__(self, tx):
+        self.tx = tx
+        self.conn = tx.conn
+
+    # Institutions and catalogue ------------------------------------------------------------------
+
+    def add_institution(self, inst: Institution, now: datetime) -> None:
+        self.conn.execute(institutions.insert().values(**inst.__dict__, created_at=now))
+
+    def institution(self, code: str) -> Institution | None:
+        r = self.conn.execute(
+            select(*(institutions.c[k] for k in Institution.__dataclass_fields__)).where(institutions.c.code == code)
+        ).first()
+        return Institution(*r) if r else None
+
+    def institutions(self) -> list[Institution]:
+        cols = (institutions.c[k] for k in Institution.__dataclass_fields__)
+        return [Institution(*r) for r in self.conn.execute(select(*cols).order_by(institutions.c.code))]
+
+    def add_catalog_item(self, item: CatalogItem) -> None:
+        self.conn.execute(
+            catalog_items.insert().values(
+                code=item.code,
+                name=item.name,
+                chrgitm_lv=item.chrgitm_lv,
+                selfpay_prop=item.selfpay_prop,
+                price_ceiling=None if item.price_ceiling is None else str(item.price_ceiling),
+            )
+        )
+
+    def catalog(self, codes: list[str]) -> dict[str, CatalogItem]:
+        rows = self.conn.execute(select(catalog_items).where(catalog_items.c.code.in_(sorted(set(codes)))))
+        return {
+            r.code: CatalogItem(
+                r.code,
+                r.name,
+                r.chrgitm_lv,
+                r.selfpay_prop,
+                None if r.price_ceiling is None else Decimal(r.price_ceiling),
+            )
+            for r in rows
+        }
+
+    # Visits --------------------------------------------------------------------------------------
+
+    def add_visit(self, **values) -> int:
+        return self.conn.execute(visits.insert().values(**values)).inserted_primary_key[0]
+
+    def visit(self, pk: int, *, lock: bool = False) -> Visit | None:
+        stmt = select(*_VISIT_COLS).where(visits.c.id == pk)
+        r = self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
+        return Visit(*r) if r else None
+
+    def update_visit(self, pk: int, **values) -> None:
+        self.conn.execute(update(visits).where(visits.c.id == pk).values(**values))
+
+    # Fee lines -----------------------------------------------------------------------------------
+
+    def add_lines(self, rows: list[dict]) -> None:
+        if rows:
+            self.conn.execute(fee_lines.insert(), rows)
+
+    def lines(self, visit_id: int, *, chrg_bchno: str | None = None, unsettled: bool = False) -> list[StoredLine]:
+        stmt = select(*_LINE_COLS).where(fee_lines.c.visit_id == visit_id)
+        if chrg_bchno is not None:
+            stmt = stmt.where(fee_lines.c.chrg_bchno == chrg_bchno)
+        if unsettled:
+            stmt = stmt.where(fee_lines.c.settlement_id.is_(None))
+        return [StoredLine(*r) for r in self.conn.execute(stmt.order_by(fee_lines.c.id))]
+
+    def existing_sns(self, visit_id: int, sns: list[str]) -> set[str]:
+        rows = self.conn.execute(
+            select(fee_lines.c.feedetl_sn).where(fee_lines.c.visit_id == visit_id, fee_lines.c.feedetl_sn.in_(sns))
+        )
+        return {r[0] for r in rows}
+
+    def delete_lines(self, ids: list[int]) -> None:
+        if ids:
+            self.conn.execute(delete(fee_lines).where(fee_lines.c.id.in_(ids)))
+
+    def mark_lines(self, ids: list[int], settlement_id: int | None) -> None:
+        if ids:
+            self.conn.execute(update(fee_lines).where(fee_lines.c.id.in_(ids)).values(settlement_id=settlement_id))
+
+    def release_lines(self, settlement_id: int) -> None:
+        self.conn.execute(
+            update(fee_lines).where(fee_lines.c.settlement_id == settlement_id).values(settlement_id=None)
+        )
+
+    # Settlements ---------------------------------------------------------------------------------
+
+    def add_settlement(self, **values) -> int:
+        return self.conn.execute(settlements.insert().values(**values)).inserted_primary_key[0]
+
+    def settlement(self, pk: int, *, lock: bool = False) -> SettlementRow | None:
+        stmt = select(*_SETL_COLS).where(settlements.c.id == pk)
+        r = self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
+        return SettlementRow(*r) if r else None
+
+    def update_settlement(self, pk: int, **values) -> None:
+        self.conn.execute(update(settlements).where(settlements.c.id == pk).values(**values))
+
+    def settlements_of_visit(self, visit_id: int) -> list[SettlementRow]:
+        stmt = select(*_SETL_COLS).where(settlements.c.visit_id == visit_id).order_by(settlements.c.id)
+        return [SettlementRow(*r) for r in self.conn.execute(stmt)]
+
+    def settlements_of_person(self, person_id: int, limit: int = 50) -> list[SettlementRow]:
+        stmt = (
+            select(*_SETL_COLS)
+            .where(settlements.c.person_id == person_id)
+            .order_by(settlements.c.setl_time.desc(), settlements.c.id.desc())
+            .limit(limit)
+        )
+        return [SettlementRow(*r) for r in self.conn.execute(stmt)]
+
+    def search_settlements(
+        self,
+        *,
+        institution: str | None = None,
+        person_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[SettlementRow]:
+        conds = []
+        if institution:
+            conds.append(settlements.c.institution_code == institution)
+        if person_id is not None:
+            conds.append(settlements.c.person_id == person_id)
+        if since is not None:
+            conds.append(settlements.c.setl_time >= since)
+        if until is not None:
+            conds.append(settlements.c.setl_time < until)
+        stmt = (
+            select(*_SETL_COLS).where(and_(True, *conds)).order_by(settlements.c.id.desc()).limit(limit).offset(offset)
+        )
+        return [SettlementRow(*r) for r in self.conn.execute(stmt)]
+
+    def count_settlements(self) -> int:
+        return self.conn.execute(select(func.count()).select_from(settlements)).scalar_one()
+
+    # Accumulators --------------------------------------------------------------------------------
+
+    def accumulator(self, person_id: int, year: int, category: str, *, lock: bool = False) -> tuple[int, int]:
+        stmt = select(accumulators.c.deductible_used, accumulators.c.fund_paid).where(
+            accumulators.c.person_id == person_id,
+            accumulators.c.year == year,
+            accumulators.c.category == category,
+        )
+        r = self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
+        return (r[0], r[1]) if r else (0, 0)
+
+    def accumulators_of(self, person_id: int, year: int) -> dict[str, tuple[int, int]]:
+        rows = self.conn.execute(
+            select(accumulators.c.category, accumulators.c.deductible_used, accumulators.c.fund_paid).where(
+                accumulators.c.person_id == person_id, accumulators.c.year == year
+            )
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def add_to_accumulator(self, person_id: int, year: int, category: str, deductible: int, fund: int) -> None:
+        where = and_(
+            accumulators.c.person_id == person_id, accumulators.c.year == year, accumulators.c.category == category
+        )
+        done = self.conn.execute(
+            update(accumulators)
+            .where(where)
+            .values(
+                deductible_used=accumulators.c.deductible_used + deductible,
+                fund_paid=accumulators.c.fund_paid + fund,
+            )
+        )
+        if done.rowcount == 0:
+            self.conn.execute(
+                accumulators.insert().values(
+                    person_id=person_id,
+                    year=year,
+                    category=category,
+                    deductible_used=deductible,
+                    fund_paid=fund,
+                )
+            )

@@ -1,0 +1,102 @@
+"""Cards, e-voucher tokens and password state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from yibao.credentials.model import Card, PasswordState
+from yibao.storage.tables import cards, ec_tokens, passwords
+
+_CARD_COLS = (
+    cards.c.id,
+    cards.c.person_id,
+    cards.c.card_no,
+    cards.c.card_sn,
+    cards.c.status,
+    cards.c.status_until,
+)
+
+
+@dataclass(frozen=True)
+class EcToken:
+    token: str
+    person_id: int
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+    def valid(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.issued_at <= now < self.expires_at
+
+
+class CredentialsRepo:
+    def __init__(self, tx):
+        self.tx = tx
+        self.conn = tx.conn
+
+    # Cards -------------------------------------------------------------------------------------
+
+    def add_card(self, person_id: int, card_no: str, card_sn: str, now: datetime) -> Card:
+        pk = self.conn.execute(
+            cards.insert().values(
+                person_id=person_id,
+                card_no=card_no,
+                card_sn=card_sn,
+                status="active",
+                issued_at=now,
+                status_at=now,
+            )
+        ).inserted_primary_key[0]
+        return Card(pk, person_id, card_no, card_sn, "active")
+
+    def card_by_no(self, card_no: str) -> Card | None:
+        r = self.conn.execute(select(*_CARD_COLS).where(cards.c.card_no == card_no)).first()
+        return Card(*r) if r else None
+
+    def cards_of(self, person_id: int) -> list[Card]:
+        rows = self.conn.execute(select(*_CARD_COLS).where(cards.c.person_id == person_id).order_by(cards.c.id))
+        return [Card(*r) for r in rows]
+
+    def set_card_status(self, card_id: int, status: str, now: datetime, until: datetime | None = None) -> None:
+        self.conn.execute(
+            update(cards).where(cards.c.id == card_id).values(status=status, status_until=until, status_at=now)
+        )
+
+    # E-voucher tokens --------------------------------------------------------------------------
+
+    def add_token(self, token: str, person_id: int, issued_at: datetime, expires_at: datetime) -> EcToken:
+        self.conn.execute(
+            ec_tokens.insert().values(token=token, person_id=person_id, issued_at=issued_at, expires_at=expires_at)
+        )
+        return EcToken(token, person_id, issued_at, expires_at, None)
+
+    def token(self, token: str) -> EcToken | None:
+        r = self.conn.execute(select(ec_tokens).where(ec_tokens.c.token == token)).first()
+        return EcToken(*r) if r else None
+
+    def tokens_of(self, person_id: int) -> list[EcToken]:
+        rows = self.conn.execute(
+            select(ec_tokens).where(ec_tokens.c.person_id == person_id).order_by(ec_tokens.c.issued_at)
+        )
+        return [EcToken(*r) for r in rows]
+
+    def revoke_token(self, token: str, now: datetime) -> None:
+        self.conn.execute(update(ec_tokens).where(ec_tokens.c.token == token).values(revoked_at=now))
+
+    # Passwords ---------------------------------------------------------------------------------
+
+    def password(self, person_id: int, *, lock: bool = False) -> PasswordState | None:
+        stmt = select(passwords.c.hash, passwords.c.failures, passwords.c.locked_until).where(
+            passwords.c.person_id == person_id
+        )
+        r = self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
+        return PasswordState(*r) if r else None
+
+    def put_password(self, person_id: int, state: PasswordState, now: datetime) -> None:
+        values = dict(hash=state.hash, failures=state.failures, locked_until=state.locked_until, updated_at=now)
+        done = self.conn.execute(update(passwords).where(passwords.c.person_id == person_id).values(**values))
+        if done.rowcount == 0:
+            self.conn.execute(passwords.insert().values(person_id=person_id, **values))

@@ -1,0 +1,198 @@
+"""The ledger on the database: accounts, atomic idempotent entries, floors, and invariant checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from yibao.ledger.model import Entry, LedgerError, kind_of, net_changes, validate
+from yibao.storage.tables import accounts, journal_entries, transfers
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: int
+    code: str
+    kind: str
+    floor: int | None
+    debits: int
+    credits: int
+
+    @property
+    def balance(self) -> int:
+        return self.credits - self.debits
+
+
+@dataclass(frozen=True)
+class Posted:
+    entry_id: int
+    applied: bool  # False: the key had been applied before with the same transfers
+
+
+class LedgerStore:
+    def __init__(self, tx):
+        self.tx = tx
+        self.conn = tx.conn
+
+    # Accounts ------------------------------------------------------------------------------
+
+    def open_account(
+        self,
+        code: str,
+        now: datetime,
+        *,
+        person_id: int | None = None,
+        bucket: str | None = None,
+        floor: int | None = None,
+    ) -> None:
+        """Create the account if it does not exist (safe under concurrency)."""
+        values = dict(
+            code=code,
+            kind=kind_of(code),
+            person_id=person_id,
+            bucket=bucket,
+            floor=floor,
+            debits=0,
+            credits=0,
+            created_at=now,
+        )
+        ins = sqlite_insert(accounts) if self.tx.sqlite else pg_insert(accounts)
+        self.conn.execute(ins.values(**values).on_conflict_do_nothing(index_elements=["code"]))
+
+    def _rows(self, codes: list[str], lock: bool) -> dict[str, AccountRow]:
+        stmt = (
+            select(
+                accounts.c.id, accounts.c.code, accounts.c.kind, accounts.c.floor, accounts.c.debits, accounts.c.credits
+            )
+            .where(accounts.c.code.in_(codes))
+            .order_by(accounts.c.id)
+        )
+        if lock:
+            stmt = self.tx.for_update(stmt)
+        return {r.code: AccountRow(*r) for r in self.conn.execute(stmt)}
+
+    def balances(self, codes: list[str], *, lock: bool = False) -> dict[str, int]:
+        """Balances of the named accounts (missing accounts read as 0). ``lock`` holds them."""
+        rows = self._rows(sorted(set(codes)), lock)
+        return {c: rows[c].balance if c in rows else 0 for c in codes}
+
+    def account(self, code: str) -> AccountRow | None:
+        return self._rows([code], False).get(code)
+
+    # Entries -------------------------------------------------------------------------------
+
+    def post(self, entry: Entry, now: datetime) -> Posted:
+        """Apply an entry atomically (inside the caller's transaction) or refuse it whole."""
+        validate(entry)
+        digest = entry.digest()
+        existing = self.conn.execute(
+            select(journal_entries.c.id, journal_entries.c.digest).where(journal_entries.c.key == entry.key)
+        ).first()
+        if existing is not None:
+            if existing.digest != digest:
+                raise LedgerError("exists_with_different_transfers", entry.key)
+            return Posted(existing.id, False)
+        changes = net_changes(entry.transfers)
+        codes = sorted(changes)
+        for code in codes:
+            if kind_of(code) != "person_bucket":
+                self.open_account(code, now)
+        rows = self._rows(codes, lock=True)
+        missing = [c for c in codes if c not in rows]
+        if missing:
+            raise LedgerError("account_not_found", ", ".join(missing))
+        updates = []
+        for code in codes:
+            row = rows[code]
+            d, c = changes[code]
+            new_balance = row.balance + c - d
+            floor = row.floor
+            if floor is not None and new_balance < floor:
+                if code not in entry.lower_floors:
+                    raise LedgerError("floor_crossed", f"{code}: {row.balance} → {new_balance} < {floor}")
+                floor = new_balance
+            elif floor is not None and floor < 0 and new_balance > floor:
+                floor = min(new_balance, 0)  # a lowered floor ratchets back up to zero
+            updates.append({"k_id": row.id, "d": row.debits + d, "c": row.credits + c, "f": floor})
+        entry_id = self.conn.execute(
+            journal_entries.insert().values(
+                key=entry.key, kind=entry.kind, ref=entry.ref, digest=digest, posted_at=now, memo=entry.memo
+            )
+        ).inserted_primary_key[0]
+        if entry.transfers:
+            self.conn.execute(
+                transfers.insert(),
+                [
+                    {
+                        "entry_id": entry_id,
+                        "debit_account_id": rows[t.debit].id,
+                        "credit_account_id": rows[t.credit].id,
+                        "amount": t.amount,
+                        "code": t.code,
+                    }
+                    for t in entry.transfers
+                ],
+            )
+        self.conn.execute(
+            update(accounts)
+            .where(accounts.c.id == bindparam("k_id"))
+            .values(debits=bindparam("d"), credits=bindparam("c"), floor=bindparam("f")),
+            updates,
+        )
+        return Posted(entry_id, True)
+
+    def entry(self, key: str) -> Entry | None:
+        from yibao.ledger.model import Transfer
+
+        head = self.conn.execute(select(journal_entries).where(journal_entries.c.key == key)).first()
+        if head is None:
+            return None
+        d, c = accounts.alias("d"), accounts.alias("c")
+        rows = self.conn.execute(
+            select(d.c.code, c.c.code, transfers.c.amount, transfers.c.code)
+            .join(d, d.c.id == transfers.c.debit_account_id)
+            .join(c, c.c.id == transfers.c.credit_account_id)
+            .where(transfers.c.entry_id == head.id)
+            .order_by(transfers.c.id)
+        ).all()
+        return Entry(head.key, head.kind, tuple(Transfer(*r) for r in rows), ref=head.ref, memo=head.memo)
+
+    def has_entry(self, key: str) -> bool:
+        return self.conn.execute(select(journal_entries.c.id).where(journal_entries.c.key == key)).first() is not None
+
+    # Invariants ----------------------------------------------------------------------------
+
+    def check_invariants(self) -> list[str]:
+        """Every way the ledger could be wrong, as sentences; an empty list means it is sound."""
+        problems = []
+        total_d, total_c = self.conn.execute(
+            select(func.coalesce(func.sum(accounts.c.debits), 0), func.coalesce(func.sum(accounts.c.credits), 0))
+        ).one()
+        if total_d != total_c:
+            problems.append(f"Σ debits {total_d} ≠ Σ credits {total_c}")
+        posted_d = dict(
+            self.conn.execute(
+                select(transfers.c.debit_account_id, func.sum(transfers.c.amount)).group_by(
+                    transfers.c.debit_account_id
+                )
+            ).all()
+        )
+        posted_c = dict(
+            self.conn.execute(
+                select(transfers.c.credit_account_id, func.sum(transfers.c.amount)).group_by(
+                    transfers.c.credit_account_id
+                )
+            ).all()
+        )
+        for row in self.conn.execute(select(accounts)):
+            if row.debits != posted_d.get(row.id, 0) or row.credits != posted_c.get(row.id, 0):
+                problems.append(f"{row.code}: balances differ from its transfers")
+            if row.floor is not None and row.credits - row.debits < row.floor:
+                problems.append(f"{row.code}: balance {row.credits - row.debits} below floor {row.floor}")
+            if row.kind == "person_bucket" and row.floor is None:
+                problems.append(f"{row.code}: a person's bucket without a floor")
+        return problems

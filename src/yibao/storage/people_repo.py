@@ -1,0 +1,154 @@
+"""People and their insurance history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select, update
+
+from yibao.lifecycle.model import Insurance, Person
+from yibao.storage.ids import person_number
+from yibao.storage.tables import insurances, people
+
+_PERSON_COLS = (
+    people.c.id,
+    people.c.psn_no,
+    people.c.certno,
+    people.c.psn_cert_type,
+    people.c.name,
+    people.c.gender,
+    people.c.birth,
+    people.c.naty,
+    people.c.admdvs,
+)
+_INS_COLS = (
+    insurances.c.id,
+    insurances.c.person_id,
+    insurances.c.insutype,
+    insurances.c.psn_type,
+    insurances.c.begin,
+    insurances.c.end,
+    insurances.c.benefit_start,
+    insurances.c.suspended_from,
+    insurances.c.emp_name,
+)
+
+
+class PeopleRepo:
+    def __init__(self, tx):
+        self.tx = tx
+        self.conn = tx.conn
+
+    def add(
+        self,
+        *,
+        name: str,
+        certno: str,
+        gender: str,
+        birth: date,
+        admdvs: str,
+        now: datetime,
+        naty: str = "01",
+        psn_cert_type: str = "01",
+        psn_no: str | None = None,
+    ) -> Person:
+        placeholder = psn_no or f"~{certno}"
+        pk = self.conn.execute(
+            people.insert().values(
+                psn_no=placeholder,
+                certno=certno,
+                psn_cert_type=psn_cert_type,
+                name=name,
+                gender=gender,
+                birth=birth,
+                naty=naty,
+                admdvs=admdvs,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+        if psn_no is None:
+            psn_no = person_number(admdvs, pk)
+            self.conn.execute(update(people).where(people.c.id == pk).values(psn_no=psn_no))
+        return Person(pk, psn_no, certno, psn_cert_type, name, gender, birth, naty, admdvs)
+
+    def _one(self, where) -> Person | None:
+        r = self.conn.execute(select(*_PERSON_COLS).where(where)).first()
+        return Person(*r) if r else None
+
+    def by_id(self, pk: int) -> Person | None:
+        return self._one(people.c.id == pk)
+
+    def by_psn_no(self, psn_no: str) -> Person | None:
+        return self._one(people.c.psn_no == psn_no)
+
+    def by_certno(self, certno: str) -> Person | None:
+        return self._one(people.c.certno == certno)
+
+    def many(self, ids: list[int]) -> dict[int, Person]:
+        if not ids:
+            return {}
+        return {r.id: Person(*r) for r in self.conn.execute(select(*_PERSON_COLS).where(people.c.id.in_(ids)))}
+
+    def count(self) -> int:
+        return self.conn.execute(select(func.count()).select_from(people)).scalar_one()
+
+    def lock(self, pk: int) -> None:
+        """Serialise work on one person (settlements, grants) across connections."""
+        self.conn.execute(self.tx.for_update(select(people.c.id).where(people.c.id == pk)))
+
+    def search(self, text: str | None = None, limit: int = 50, offset: int = 0) -> list[Person]:
+        stmt = select(*_PERSON_COLS).order_by(people.c.id).limit(limit).offset(offset)
+        if text:
+            like = f"%{text}%"
+            stmt = stmt.where(people.c.name.like(like) | people.c.psn_no.like(like) | people.c.certno.like(like))
+        return [Person(*r) for r in self.conn.execute(stmt)]
+
+    # Insurance ---------------------------------------------------------------------------------
+
+    def add_insurance(
+        self,
+        person_id: int,
+        *,
+        insutype: str,
+        psn_type: str,
+        begin: date,
+        benefit_start: date,
+        now: datetime,
+        end: date | None = None,
+        emp_name: str | None = None,
+    ) -> Insurance:
+        pk = self.conn.execute(
+            insurances.insert().values(
+                person_id=person_id,
+                insutype=insutype,
+                psn_type=psn_type,
+                begin=begin,
+                end=end,
+                benefit_start=benefit_start,
+                emp_name=emp_name,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+        return Insurance(pk, person_id, insutype, psn_type, begin, end, benefit_start, None, emp_name)
+
+    def insurances(self, person_id: int) -> list[Insurance]:
+        rows = self.conn.execute(
+            select(*_INS_COLS).where(insurances.c.person_id == person_id).order_by(insurances.c.begin, insurances.c.id)
+        )
+        return [Insurance(*r) for r in rows]
+
+    def insurances_of(self, person_ids: list[int]) -> dict[int, list[Insurance]]:
+        out: dict[int, list[Insurance]] = {pid: [] for pid in person_ids}
+        if person_ids:
+            rows = self.conn.execute(
+                select(*_INS_COLS).where(insurances.c.person_id.in_(person_ids)).order_by(insurances.c.begin)
+            )
+            for r in rows:
+                out[r.person_id].append(Insurance(*r))
+        return out
+
+    def end_insurance(self, insurance_id: int, end: date) -> None:
+        self.conn.execute(update(insurances).where(insurances.c.id == insurance_id).values(end=end))
+
+    def suspend_insurance(self, insurance_id: int, since: date | None) -> None:
+        self.conn.execute(update(insurances).where(insurances.c.id == insurance_id).values(suspended_from=since))

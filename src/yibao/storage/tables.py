@@ -1,0 +1,328 @@
+"""The schema: SQLAlchemy Core tables shared by SQLite and PostgreSQL (Alembic migrates them).
+
+Money columns are BIGINT fen. Public identifiers that the national interface carries (``psn_no``)
+are stored; ``mdtrt_id`` and ``setl_id`` are derived from the integer key (see ``storage.ids``) so
+that no counter row becomes a point every settlement must lock.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Money = BigInteger
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("admdvs", String(6), primary_key=True),
+    Column("region_id", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("policy_text", Text, nullable=False),
+    Column("overrides", Text, nullable=False, default=""),  # YAML of policy_overrides
+    Column("updated_at", DateTime, nullable=False),
+)
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("psn_no", String(30), nullable=False, unique=True),
+    Column("certno", String(50), nullable=False, unique=True),
+    Column("psn_cert_type", String(6), nullable=False, default="01"),
+    Column("name", String(50), nullable=False),
+    Column("gender", String(1), nullable=False),
+    Column("birth", Date, nullable=False),
+    Column("naty", String(3), nullable=False, default="01"),
+    Column("admdvs", String(6), ForeignKey("regions.admdvs"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+insurances = Table(
+    "insurances",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    Column("insutype", String(6), nullable=False),
+    Column("psn_type", String(6), nullable=False),
+    Column("begin", Date, nullable=False),
+    Column("end", Date, nullable=True),  # last insured day; NULL while it lasts
+    Column("benefit_start", Date, nullable=False),
+    Column("suspended_from", Date, nullable=True),
+    Column("emp_name", String(200), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+institutions = Table(
+    "institutions",
+    metadata,
+    Column("code", String(30), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # hospital | pharmacy
+    Column("level", Integer, nullable=False),  # 0 pharmacy / community, 1, 2, 3
+    Column("admdvs", String(6), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+    CheckConstraint("level BETWEEN 0 AND 3", name="level"),
+)
+
+catalog_items = Table(
+    "catalog_items",
+    metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("chrgitm_lv", String(2), nullable=False),
+    Column("selfpay_prop", Integer, nullable=False, default=0),  # parts per ten thousand
+    Column("price_ceiling", String(24), nullable=True),  # exact decimal text, yuan per unit
+    CheckConstraint("chrgitm_lv IN ('01', '02', '03')", name="chrgitm_lv"),
+    CheckConstraint("selfpay_prop BETWEEN 0 AND 10000", name="selfpay_prop"),
+)
+
+relations = Table(
+    "relations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("of_person_id", Integer, ForeignKey("people.id"), nullable=False),
+    Column("to_person_id", Integer, ForeignKey("people.id"), nullable=False),
+    Column("relation", String(16), nullable=False),  # "of is to's <relation>"
+    Column("declared_by", String(64), nullable=False),
+    Column("declared_at", DateTime, nullable=False),
+    UniqueConstraint("of_person_id", "to_person_id", name="uq_relations_pair"),
+)
+
+mutual_aid_grants = Table(
+    "mutual_aid_grants",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payer_id", Integer, ForeignKey("people.id"), nullable=False),
+    Column("beneficiary_id", Integer, ForeignKey("people.id"), nullable=False),
+    Column("position", Integer, nullable=False),  # binding order among the beneficiary's payers
+    Column("granted_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=True),
+    Column("end_reason", String(64), nullable=True),
+    Index("ix_grants_beneficiary", "beneficiary_id", "ended_at"),
+    Index("ix_grants_payer", "payer_id", "ended_at"),
+)
+
+grant_events = Table(
+    "grant_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("grant_id", Integer, ForeignKey("mutual_aid_grants.id"), nullable=True),
+    Column("payer_id", Integer, ForeignKey("people.id"), nullable=True),
+    Column("beneficiary_id", Integer, ForeignKey("people.id"), nullable=False),
+    Column("event", String(32), nullable=False),  # granted | revoked | reordered | ended
+    Column("detail", Text, nullable=True),
+    Column("at", DateTime, nullable=False),
+)
+
+proxy_bindings = Table(
+    "proxy_bindings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("holder_id", Integer, ForeignKey("people.id"), nullable=False),
+    Column("member_id", Integer, ForeignKey("people.id"), nullable=False),
+    Column("relation", String(16), nullable=False),
+    Column("verified_by", String(16), nullable=False),  # face | commitment_letter
+    Column("bound_at", DateTime, nullable=False),
+    Column("unbound_at", DateTime, nullable=True),
+    Index("ix_proxy_holder", "holder_id", "unbound_at"),
+)
+
+cards = Table(
+    "cards",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    Column("card_no", String(50), nullable=False, unique=True),
+    Column("card_sn", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # active | temp_lost | lost | replaced
+    Column("status_until", DateTime, nullable=True),  # end of a temporary loss report
+    Column("issued_at", DateTime, nullable=False),
+    Column("status_at", DateTime, nullable=False),
+)
+
+ec_tokens = Table(
+    "ec_tokens",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    Column("issued_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+)
+
+passwords = Table(
+    "passwords",
+    metadata,
+    Column("person_id", Integer, ForeignKey("people.id"), primary_key=True),
+    Column("hash", String(200), nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime, nullable=True),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# The ledger ----------------------------------------------------------------------------------
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(80), nullable=False, unique=True),
+    Column("kind", String(24), nullable=False),  # person_bucket | fund | institution | cash | external
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=True, index=True),
+    Column("bucket", String(16), nullable=True),  # current | historical for person buckets
+    Column("floor", BigInteger, nullable=True),  # lowest balance (credits − debits) allowed; NULL: none
+    Column("debits", Money, nullable=False, default=0),
+    Column("credits", Money, nullable=False, default=0),
+    Column("created_at", DateTime, nullable=False),
+    CheckConstraint("floor IS NULL OR credits - debits >= floor", name="floor"),
+    CheckConstraint("debits >= 0 AND credits >= 0", name="posted_non_negative"),
+)
+
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(120), nullable=False, unique=True),  # idempotency key
+    Column("kind", String(32), nullable=False),
+    Column("ref", String(64), nullable=True),
+    Column("digest", String(64), nullable=False),  # what the entry posts, to tell a replay from a clash
+    Column("posted_at", DateTime, nullable=False),
+    Column("memo", Text, nullable=True),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entry_id", Integer, ForeignKey("journal_entries.id"), nullable=False, index=True),
+    Column("debit_account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("credit_account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("amount", Money, nullable=False),
+    Column("code", String(32), nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("debit_account_id <> credit_account_id", name="distinct_accounts"),
+)
+
+accumulators = Table(
+    "accumulators",
+    metadata,
+    Column("person_id", Integer, ForeignKey("people.id"), primary_key=True),
+    Column("year", Integer, primary_key=True),  # the medical year, named by the year it starts in
+    Column("category", String(16), primary_key=True),
+    Column("deductible_used", Money, nullable=False, default=0),
+    Column("fund_paid", Money, nullable=False, default=0),
+)
+
+# Visits and settlements ------------------------------------------------------------------------
+
+visits = Table(
+    "visits",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False),
+    Column("kind", String(16), nullable=False),  # outpatient | inpatient | pharmacy
+    Column("insutype", String(6), nullable=False),
+    Column("med_type", String(6), nullable=True),
+    Column("begntime", DateTime, nullable=False),
+    Column("endtime", DateTime, nullable=True),
+    Column("status", String(16), nullable=False),  # open | cancelled | discharged
+    Column("ipt_otp_no", String(30), nullable=True),
+    Column("mdtrt_cert_type", String(3), nullable=True),
+    Column("info", Text, nullable=True),  # JSON: registration, 2203 mdtrtinfo/diseinfo
+    Column("created_at", DateTime, nullable=False),
+)
+
+fee_lines = Table(
+    "fee_lines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("visit_id", Integer, ForeignKey("visits.id"), nullable=False),
+    Column("feedetl_sn", String(30), nullable=False),
+    Column("chrg_bchno", String(30), nullable=True),
+    Column("med_list_codg", String(50), ForeignKey("catalog_items.code"), nullable=False),
+    Column("medins_list_codg", String(50), nullable=True),
+    Column("amount", Money, nullable=False),
+    Column("price", String(24), nullable=False),
+    Column("count", String(24), nullable=False),
+    Column("init_feedetl_sn", String(30), nullable=True),
+    Column("fee_ocur_time", DateTime, nullable=True),
+    Column("settlement_id", Integer, ForeignKey("settlements.id"), nullable=True),
+    Column("uploaded_at", DateTime, nullable=False),
+    UniqueConstraint("visit_id", "feedetl_sn", name="uq_fee_lines_visit_sn"),
+)
+
+settlements = Table(
+    "settlements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("visit_id", Integer, ForeignKey("visits.id"), nullable=False, index=True),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False),
+    Column("infno", String(6), nullable=False),
+    Column("msgid", String(40), nullable=True),
+    Column("insutype", String(6), nullable=False),
+    Column("psn_type", String(6), nullable=False),
+    Column("mdtrt_cert_type", String(3), nullable=True),
+    Column("med_type", String(6), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("clr_type", String(6), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("setl_time", DateTime, nullable=False, index=True),
+    Column("medfee", Money, nullable=False),
+    Column("fund_pay", Money, nullable=False),
+    Column("acct_pay", Money, nullable=False),
+    Column("mulaid_pay", Money, nullable=False),
+    Column("cash_pay", Money, nullable=False),
+    Column("deductible", Money, nullable=False),
+    Column("mid_setl", Boolean, nullable=False, default=False),
+    Column("output", Text, nullable=False),  # JSON: setlinfo, setldetail, detlcutinfo as answered
+    Column("explanation", Text, nullable=False),
+    Column("entry_id", Integer, ForeignKey("journal_entries.id"), nullable=True),
+    Column("status", String(16), nullable=False),  # settled | cancelled
+    Column("cancelled_at", DateTime, nullable=True),
+    Column("cancel_entry_id", Integer, ForeignKey("journal_entries.id"), nullable=True),
+    Column("cancel_infno", String(6), nullable=True),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job", String(32), primary_key=True),
+    Column("period", String(16), primary_key=True),
+    Column("subject", String(64), primary_key=True),  # one unit of work inside the period ("*" for all)
+    Column("done_at", DateTime, nullable=False),
+)

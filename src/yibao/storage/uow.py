@@ -1,0 +1,87 @@
+"""The store and its unit of work: one transaction per job, committed whole or rolled back whole."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+
+from sqlalchemy import Connection, Engine
+
+from yibao.storage import tables
+from yibao.storage.db import is_sqlite, make_engine
+from yibao.storage.migrate import upgrade
+
+
+class Store:
+    """A database: create it, migrate it, and open units of work on it."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.sqlite = is_sqlite(engine)
+
+    @classmethod
+    def open(cls, url: str = "sqlite://", *, migrate: bool = True, create: bool = False) -> Store:
+        """``migrate`` runs Alembic to head; ``create`` builds the schema directly (fast, for tests)."""
+        store = cls(make_engine(url))
+        if create:
+            tables.metadata.create_all(store.engine)
+        elif migrate:
+            upgrade(store.engine)
+        return store
+
+    @contextmanager
+    def uow(self) -> Iterator[Tx]:
+        with self.engine.connect() as conn, conn.begin():
+            yield Tx(conn, self.sqlite)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class Tx:
+    """One open transaction and the repositories that work inside it."""
+
+    def __init__(self, conn: Connection, sqlite: bool):
+        self.conn = conn
+        self.sqlite = sqlite
+
+    @cached_property
+    def people(self):
+        from yibao.storage.people_repo import PeopleRepo
+
+        return PeopleRepo(self)
+
+    @cached_property
+    def family(self):
+        from yibao.storage.family_repo import FamilyRepo
+
+        return FamilyRepo(self)
+
+    @cached_property
+    def credentials(self):
+        from yibao.storage.credentials_repo import CredentialsRepo
+
+        return CredentialsRepo(self)
+
+    @cached_property
+    def care(self):
+        from yibao.storage.care_repo import CareRepo
+
+        return CareRepo(self)
+
+    @cached_property
+    def ledger(self):
+        from yibao.storage.ledger_store import LedgerStore
+
+        return LedgerStore(self)
+
+    @cached_property
+    def config(self):
+        from yibao.storage.config_repo import ConfigRepo
+
+        return ConfigRepo(self)
+
+    def for_update(self, stmt):
+        """Row locks on PostgreSQL; SQLite already holds the write lock from BEGIN IMMEDIATE."""
+        return stmt if self.sqlite else stmt.with_for_update()
