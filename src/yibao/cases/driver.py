@@ -18,7 +18,7 @@ from yibao.errors import DomainError, refuse
 from yibao.gateway.dispatcher import dispatch
 from yibao.ledger.model import person_bucket
 from yibao.lifecycle.model import medical_year
-from yibao.services import family, jobs, proxy
+from yibao.services import credentials, family, jobs, proxy
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import FixedClock, Platform
 from yibao.storage.uow import Store
@@ -131,9 +131,13 @@ ACTIONS = {
         commitment_letter=a.get("commitment_letter", False),
     ),
     "unbind_proxy": lambda p, a: proxy.unbind(p, a["holder"], a["member"]),
-    "report_card_lost": _not_yet("挂失社会保障卡（第4号议题）"),
-    "replace_card": _not_yet("补换社会保障卡（第4号议题）"),
-    "set_password": _not_yet("设置密码（第4号议题）"),
+    "report_card_lost": lambda p, a: {
+        "card_no": credentials.report_card_lost(p, a["person"], a.get("kind", "temporary"))
+    },
+    "replace_card": lambda p, a: dict(
+        zip(("card_no", "card_sn"), credentials.replace_card(p, a["person"]), strict=True)
+    ),
+    "set_password": lambda p, a: credentials.set_password(p, a["person"], str(a["password"]), reset=True),
     "enroll": _not_yet("参保登记（第5号议题）"),
     "contribute": _not_yet("缴费与划账（第5号议题）"),
     "file_offsite": _not_yet("异地就医备案（第5号议题）"),

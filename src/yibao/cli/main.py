@@ -140,7 +140,7 @@ def demo(
     db: str = typer.Option("sqlite://", "--db", help="数据库（默认内存中的 SQLite）"),
 ) -> None:
     """演示：一个家庭（在职职工、授权共济的退休父母、参加居民医保的孩子），一次药店购药和一次门诊。"""
-    from yibao.demo import run_demo
+    from yibao.cli.demo import run_demo
 
     try:
         run_demo(console, db)

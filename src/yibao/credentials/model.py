@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
-_hasher = PasswordHasher(time_cost=2, memory_cost=4096, parallelism=1)
+_hasher = PasswordHasher(time_cost=1, memory_cost=2048, parallelism=1)
 
 
 def id_check_digit(first17: str) -> str:

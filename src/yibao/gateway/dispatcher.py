@@ -2,7 +2,8 @@
 
 Each transaction module registers its handlers with ``@transaction``. A handler reads its input
 nodes, calls one service function and formats the output; every refusal becomes ``infcode -1``
-with ``[code] 中文原因`` and, because each service is one unit of work, nothing written.
+with ``[code] 中文原因`` and, because each service is one unit of work, nothing written. Every
+service checks the calling institution (``E0000-004``) inside its own transaction.
 """
 
 from __future__ import annotations
@@ -77,10 +78,6 @@ def dispatch(p: Platform, doc: Any, *, received: datetime | None = None, authent
             raise refuse("E0000-003", infno=env["infno"])
         if authenticated is not None and env["fixmedins_code"] != authenticated:
             raise refuse("E0000-006", detail="报文中的定点医药机构编号与认证身份不一致")
-        with p.store.uow() as utx:
-            inst = utx.care.institution(env["fixmedins_code"])
-        if inst is None or not inst.active:
-            raise refuse("E0000-004", code=env["fixmedins_code"])
         call = Call(
             env["infno"], env["msgid"], env["fixmedins_code"], env["input"], env.get("cainfo"), env.get("sign_no"), env
         )

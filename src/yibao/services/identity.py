@@ -111,25 +111,36 @@ def password_from_cainfo(p: Platform, cainfo: str | None) -> str:
         raise DomainError("E2207-003", "个人账户密码错误（cainfo 无法解密）") from exc
 
 
-def check_password(p: Platform, person: Person, cainfo: str | None, policy, day) -> None:
-    """Verify the patient's password; count a failure (committed) and lock after too many."""
+def check_password(p: Platform, psn_no: str, cainfo: str | None, day) -> None:
+    """Verify the patient's password; count a failure (committed) and lock after too many.
+
+    The hash is read in a read-only transaction and verified outside any transaction, so the
+    deliberate cost of the password hash never holds a lock another settlement is waiting for.
+    """
     password = password_from_cainfo(p, cainfo)
     now = p.now()
+    with p.store.uow(read_only=True) as tx:
+        person = tx.people.by_psn_no(psn_no)
+        if person is None:
+            raise refuse("E1101-001", ref=f"人员编号{psn_no}")
+        state = tx.credentials.password(person.id)
+        policy = p.policy(tx, person.admdvs)
+    if state is None:
+        raise DomainError("E2207-003", "个人账户密码错误（尚未设置密码）")
+    if state.locked(now):
+        raise refuse("E2207-004", until=f"{state.locked_until:%Y-%m-%d %H:%M}")
+    if verify_password(state.hash, password):
+        if state.failures:
+            with p.store.uow() as tx:
+                current = tx.credentials.password(person.id, lock=True)
+                if current is not None and current.hash == state.hash:
+                    tx.credentials.put_password(person.id, current.after_success(), now)
+        return
+    max_failures = policy.value("credential.max_failures", day, default=5)
+    lock_minutes = policy.value("credential.lock_minutes", day, default=1440)
     with p.store.uow() as tx:
-        state = tx.credentials.password(person.id, lock=True)
-        if state is None:
-            raise DomainError("E2207-003", "个人账户密码错误（尚未设置密码）")
-        if state.locked(now):
-            raise refuse("E2207-004", until=f"{state.locked_until:%Y-%m-%d %H:%M}")
-        if verify_password(state.hash, password):
-            if state.failures:
-                tx.credentials.put_password(person.id, state.after_success(), now)
-            return
-        failed = state.after_failure(
-            now,
-            policy.value("credential.max_failures", day, default=5),
-            policy.value("credential.lock_minutes", day, default=1440),
-        )
+        current = tx.credentials.password(person.id, lock=True) or state
+        failed = current.after_failure(now, max_failures, lock_minutes)
         tx.credentials.put_password(person.id, failed, now)
     if failed.locked(now):
         raise refuse("E2207-004", until=f"{failed.locked_until:%Y-%m-%d %H:%M}")

@@ -85,17 +85,9 @@ class SettlementView:
         return FUND_PAY_TYPE.get(self.insutype, "310100")
 
 
-def _context(p: Platform, req: SettleRequest):
-    with p.store.uow() as tx:
-        inst = institution_or_refuse(tx, req.institution)
-        person = person_or_refuse(tx, req.psn_no)
-        return inst, person, p.policy(tx, person.admdvs)
-
-
 def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False) -> SettlementView:
     if req.check_password and not dry_run:
-        inst, person, policy = _context(p, req)
-        check_password(p, person, req.cainfo, policy, (req.begntime or p.now()).date())
+        check_password(p, req.psn_no, req.cainfo, (req.begntime or p.now()).date())
     now = p.now()
     with p.store.uow() as tx:
         inst = institution_or_refuse(tx, req.institution)
@@ -193,11 +185,13 @@ def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime)
     codes = list(own_codes)
     for pid in payer_ids:
         codes += [person_bucket(payers[pid].psn_no, b) for b in ("current", "historical")]
-    existing = tx.ledger.balances(codes, lock=True)
-    own_account = tx.ledger.account(own_codes[0]) is not None
+    existing = tx.ledger.locked_balances(codes)  # only accounts that exist
 
-    def buckets(psn_no: str) -> Buckets:
-        return Buckets(existing[person_bucket(psn_no, "current")], existing[person_bucket(psn_no, "historical")])
+    def buckets(psn_no: str) -> Buckets | None:
+        current, historical = person_bucket(psn_no, "current"), person_bucket(psn_no, "historical")
+        if current not in existing:
+            return None
+        return Buckets(existing[current], existing.get(historical, 0))
 
     scheme = scheme_of(insurance.insutype) or "employee"
     patient = Patient(
@@ -205,7 +199,7 @@ def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime)
         person.name,
         scheme,
         insurance.person_class,
-        buckets(person.psn_no) if own_account else None,
+        buckets(person.psn_no),
         in_waiting=insurance.in_waiting(day),
         waiting_until=insurance.benefit_start,
     )
@@ -215,7 +209,6 @@ def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime)
         if payer is None:
             continue
         active = any(i.insutype == "310" and i.covers(day) for i in payer_insurance[payer.id])
-        has_account = tx.ledger.account(person_bucket(payer.psn_no, "current")) is not None
         candidates.append(
             PayerCandidate(
                 payer.psn_no,
@@ -224,7 +217,7 @@ def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime)
                 relation_between(relations, payer.id, person.id) or "none",
                 g.position,
                 active,
-                buckets(payer.psn_no) if has_account else None,
+                buckets(payer.psn_no),
             )
         )
     return patient, candidates
@@ -254,24 +247,6 @@ def _book(
             mdtrt_cert_type=req.cert_type,
             created_at=now,
         )
-        tx.care.add_lines(
-            [
-                dict(
-                    visit_id=visit_pk,
-                    feedetl_sn=f.sn,
-                    chrg_bchno=None,
-                    med_list_codg=f.code,
-                    medins_list_codg=f.medins_code,
-                    amount=f.amount,
-                    price=str(f.price),
-                    count=str(f.count),
-                    fee_ocur_time=f.fee_ocur_time,
-                    uploaded_at=now,
-                )
-                for f in inputs
-            ]
-        )
-        line_ids = [s.id for s in tx.care.lines(visit_pk)]
     else:
         visit_pk = visit.id
     pk = tx.care.add_settlement(
@@ -297,7 +272,6 @@ def _book(
         mid_setl=req.mid_setl,
         output=json.dumps(to_record(result), ensure_ascii=False),
         explanation=result.explanation,
-        entry_id=None,
         status="settled",
     )
     setl_id = settlement_public_id(person.admdvs, pk)
@@ -310,12 +284,31 @@ def _book(
         ref=setl_id,
     )
     try:
-        posted = tx.ledger.post(entry, now)
+        tx.ledger.post(entry, now)
     except LedgerError as exc:
         raise refuse("E2207-008") from exc
-    tx.care.update_settlement(pk, entry_id=posted.entry_id)
     tx.care.add_to_accumulator(person.id, year, result.category, result.year_deductible_delta, result.year_fund_delta)
-    tx.care.mark_lines(line_ids, pk)
+    if visit is None:
+        tx.care.add_lines(
+            [
+                dict(
+                    visit_id=visit_pk,
+                    feedetl_sn=f.sn,
+                    chrg_bchno=None,
+                    med_list_codg=f.code,
+                    medins_list_codg=f.medins_code,
+                    amount=f.amount,
+                    price=str(f.price),
+                    count=str(f.count),
+                    fee_ocur_time=f.fee_ocur_time,
+                    settlement_id=pk,
+                    uploaded_at=now,
+                )
+                for f in inputs
+            ]
+        )
+    else:
+        tx.care.mark_lines(line_ids, pk)
     mdtrt_id = visit_public_id(person.admdvs, visit_pk)
     return SettlementView(
         setl_id,
@@ -401,7 +394,7 @@ def cancel_settlement(
         if this_year != row.year:
             compensating = _into_history(compensating)
         try:
-            posted = tx.ledger.post(compensating, now)
+            tx.ledger.post(compensating, now)
         except LedgerError as exc:
             raise refuse("E2208-002", setl_id=setl_id) from exc
         result = from_record(json.loads(row.output))
@@ -409,9 +402,7 @@ def cancel_settlement(
             person.id, row.year, row.category, -result.year_deductible_delta, -result.year_fund_delta
         )
         tx.care.release_lines(row.id)
-        tx.care.update_settlement(
-            row.id, status="cancelled", cancelled_at=now, cancel_entry_id=posted.entry_id, cancel_infno=infno
-        )
+        tx.care.update_settlement(row.id, status="cancelled", cancelled_at=now, cancel_infno=infno)
         return view_of(tx, tx.care.settlement(row.id), sign=-1)
 
 

@@ -156,10 +156,9 @@ def settle(
     inscp = sum(s.inscp for s in lines)
     if medfee < 0 or inscp < 0:
         raise ValueError("费用合计不能为负数")
-    steps.append(
-        f"医疗费总额{yuan(medfee)}：全自费{yuan(ownpay)}，超限价自费{yuan(overlimit)}，"
-        f"乙类先行自付{yuan(preselfpay)}，符合政策范围{yuan(inscp)}。"
-    )
+    split = [("全自费", ownpay), ("超限价自费", overlimit), ("乙类先行自付", preselfpay)]
+    shown_split = "".join(f"{label}{yuan(v)}，" for label, v in split if v)
+    steps.append(f"医疗费总额{yuan(medfee)}：{shown_split}符合政策范围{yuan(inscp)}。")
 
     # Steps 4–6: deductible, ratio, cap.
     b = _benefit(policy, claim, patient, category)
@@ -173,10 +172,13 @@ def settle(
         left = max(b.deductible - used, 0)
         deductible = min(inscp, left)
         scope_word = "本年" if b.scope == "year" else "本次住院"
-        steps.append(
-            f"{who}：{scope_word}起付线{yuan(b.deductible)}，已累计{yuan(min(used, b.deductible))}，"
-            f"剩余{yuan(left)}，本次计入起付线{yuan(deductible)}。"
-        )
+        if b.deductible == 0:
+            steps.append(f"{who}：不设起付线。")
+        else:
+            steps.append(
+                f"{who}：{scope_word}起付线{yuan(b.deductible)}，已累计{yuan(min(used, b.deductible))}，"
+                f"剩余{yuan(left)}，本次计入起付线{yuan(deductible)}。"
+            )
         ratio = b.ratio
         if claim.offsite:
             cut = policy.value("offsite.ratio_reduction", day, default={}).get(claim.offsite, 0)
@@ -210,7 +212,8 @@ def settle(
         "coinsurance": inscp - deductible - fund,
         "over_cap": fund - hifp,
     }
-    shown = "，".join(f"{PART_NAMES[k]}{yuan(v)}" for k, v in parts.items() if v)
+    names = PART_NAMES if b.in_force else {**PART_NAMES, "coinsurance": "政策范围内自付"}
+    shown = "，".join(f"{names[k]}{yuan(v)}" for k, v in parts.items() if v)
     steps.append(f"个人负担{yuan(psn_part)}" + (f"（{shown}）。" if shown else "。"))
 
     # Step 8: the patient's own account.

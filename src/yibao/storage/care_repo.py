@@ -79,10 +79,8 @@ class SettlementRow:
     mid_setl: bool
     output: str
     explanation: str
-    entry_id: int | None
     status: str
     cancelled_at: datetime | None
-    cancel_entry_id: int | None
     cancel_infno: str | None
 
 

@@ -80,6 +80,10 @@ class LedgerStore:
         rows = self._rows(sorted(set(codes)), lock)
         return {c: rows[c].balance if c in rows else 0 for c in codes}
 
+    def locked_balances(self, codes: list[str]) -> dict[str, int]:
+        """Lock the named accounts that exist (in id order) and return their balances."""
+        return {c: r.balance for c, r in self._rows(sorted(set(codes)), lock=True).items()}
+
     def account(self, code: str) -> AccountRow | None:
         return self._rows([code], False).get(code)
 
@@ -98,10 +102,12 @@ class LedgerStore:
             return Posted(existing.id, False)
         changes = net_changes(entry.transfers)
         codes = sorted(changes)
-        for code in codes:
-            if kind_of(code) != "person_bucket":
-                self.open_account(code, now)
         rows = self._rows(codes, lock=True)
+        opened = [c for c in codes if c not in rows and kind_of(c) != "person_bucket"]
+        if opened:  # funds, institutions, cash and external sources open on first use
+            for code in opened:
+                self.open_account(code, now)
+            rows = self._rows(codes, lock=True)
         missing = [c for c in codes if c not in rows]
         if missing:
             raise LedgerError("account_not_found", ", ".join(missing))

@@ -309,12 +309,10 @@ settlements = Table(
     Column("cash_pay", Money, nullable=False),
     Column("deductible", Money, nullable=False),
     Column("mid_setl", Boolean, nullable=False, default=False),
-    Column("output", Text, nullable=False),  # JSON: setlinfo, setldetail, detlcutinfo as answered
+    Column("output", Text, nullable=False),  # JSON: the calculation's record (settlement.record); ledger key setl:<id>
     Column("explanation", Text, nullable=False),
-    Column("entry_id", Integer, ForeignKey("journal_entries.id"), nullable=True),
     Column("status", String(16), nullable=False),  # settled | cancelled
     Column("cancelled_at", DateTime, nullable=True),
-    Column("cancel_entry_id", Integer, ForeignKey("journal_entries.id"), nullable=True),
     Column("cancel_infno", String(6), nullable=True),
 )
 

@@ -31,9 +31,13 @@ class Store:
         return store
 
     @contextmanager
-    def uow(self) -> Iterator[Tx]:
-        with self.engine.connect() as conn, conn.begin():
-            yield Tx(conn, self.sqlite)
+    def uow(self, *, read_only: bool = False) -> Iterator[Tx]:
+        """One transaction. ``read_only`` on SQLite starts a deferred one that takes no write lock."""
+        with self.engine.connect() as conn:
+            if read_only:
+                conn = conn.execution_options(yibao_read_only=True)
+            with conn.begin():
+                yield Tx(conn, self.sqlite)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -2,11 +2,12 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 16:27:29.782990
+Create Date: 2026-11-22 16:40:06.287386
 """
 
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 revision = "0001"
 down_revision = None
@@ -278,6 +279,8 @@ def upgrade() -> None:
         sa.Column("infno", sa.String(length=6), nullable=False),
         sa.Column("msgid", sa.String(length=40), nullable=True),
         sa.Column("insutype", sa.String(length=6), nullable=False),
+        sa.Column("psn_type", sa.String(length=6), nullable=False),
+        sa.Column("mdtrt_cert_type", sa.String(length=3), nullable=True),
         sa.Column("med_type", sa.String(length=6), nullable=False),
         sa.Column("category", sa.String(length=16), nullable=False),
         sa.Column("clr_type", sa.String(length=6), nullable=False),
@@ -292,23 +295,11 @@ def upgrade() -> None:
         sa.Column("mid_setl", sa.Boolean(), nullable=False),
         sa.Column("output", sa.Text(), nullable=False),
         sa.Column("explanation", sa.Text(), nullable=False),
-        sa.Column("entry_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("cancelled_at", sa.DateTime(), nullable=True),
-        sa.Column("cancel_entry_id", sa.Integer(), nullable=True),
         sa.Column("cancel_infno", sa.String(length=6), nullable=True),
         sa.ForeignKeyConstraint(
-            ["cancel_entry_id"],
-            ["journal_entries.id"],
-            name=op.f("fk_settlements_cancel_entry_id_journal_entries"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["entry_id"], ["journal_entries.id"], name=op.f("fk_settlements_entry_id_journal_entries")
-        ),
-        sa.ForeignKeyConstraint(
-            ["institution_code"],
-            ["institutions.code"],
-            name=op.f("fk_settlements_institution_code_institutions"),
+            ["institution_code"], ["institutions.code"], name=op.f("fk_settlements_institution_code_institutions")
         ),
         sa.ForeignKeyConstraint(["person_id"], ["people.id"], name=op.f("fk_settlements_person_id_people")),
         sa.ForeignKeyConstraint(["visit_id"], ["visits.id"], name=op.f("fk_settlements_visit_id_visits")),

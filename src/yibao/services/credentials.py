@@ -1,0 +1,123 @@
+"""Credential jobs: card loss and replacement, passwords, e-voucher tokens.
+
+Card status and account status are separate: a lost card stops card-channel settlement, while the
+e-voucher and the ID number keep working and the balance is untouched.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from yibao.credentials.model import (
+    CARD_ACTIVE,
+    CARD_LOST,
+    CARD_REPLACED,
+    CARD_TEMP_LOST,
+    PasswordState,
+    hash_password,
+    make_card_no,
+    make_card_sn,
+    make_ec_token,
+    valid_password,
+    verify_password,
+)
+from yibao.errors import refuse
+from yibao.services.care import person_or_refuse
+from yibao.services.platform import Platform
+from yibao.storage.credentials_repo import EcToken
+
+TEMP_LOSS_DAYS = 15  # a temporary loss report lapses unless made formal (regional; D-grade figure)
+TOKEN_MINUTES = 30  # a token decoded from a QR code (1162) is short-lived
+
+
+def report_card_lost(p: Platform, psn_no: str, kind: str = "temporary") -> str:
+    """临时挂失 (lapses after a while) or 正式挂失 (until replaced); returns the card number."""
+    if kind not in ("temporary", "formal"):
+        raise refuse("E7301-006", kind=kind)
+    now = p.now()
+    with p.store.uow() as tx:
+        person = person_or_refuse(tx, psn_no)
+        cards = [c for c in tx.credentials.cards_of(person.id) if c.status != CARD_REPLACED]
+        if not cards:
+            raise refuse("E7301-001")
+        card = cards[-1]
+        already_temp = card.status == CARD_TEMP_LOST and not card.usable(now)
+        if card.status == CARD_LOST or (already_temp and kind == "temporary"):
+            raise refuse("E7301-002")  # a temporary report may still be made formal
+        if kind == "temporary":
+            tx.credentials.set_card_status(card.id, CARD_TEMP_LOST, now, now + timedelta(days=TEMP_LOSS_DAYS))
+        else:
+            tx.credentials.set_card_status(card.id, CARD_LOST, now)
+        return card.card_no
+
+
+def cancel_card_loss(p: Platform, psn_no: str) -> None:
+    """解挂: the card was found."""
+    now = p.now()
+    with p.store.uow() as tx:
+        person = person_or_refuse(tx, psn_no)
+        card = next((c for c in tx.credentials.cards_of(person.id) if c.status in (CARD_TEMP_LOST, CARD_LOST)), None)
+        if card is None:
+            raise refuse("E7301-007")
+        tx.credentials.set_card_status(card.id, CARD_ACTIVE, now)
+
+
+def replace_card(p: Platform, psn_no: str) -> tuple[str, str]:
+    """补换卡: the old card stops for good; a new card number and 卡识别码 are issued."""
+    now = p.now()
+    with p.store.uow() as tx:
+        person = person_or_refuse(tx, psn_no)
+        cards = [c for c in tx.credentials.cards_of(person.id) if c.status != CARD_REPLACED]
+        if not cards:
+            raise refuse("E7301-005")
+        for c in cards:
+            tx.credentials.set_card_status(c.id, CARD_REPLACED, now)
+        serial = len(tx.credentials.cards_of(person.id)) * 10_000_000 + person.id
+        card_no = make_card_no(serial)
+        while tx.credentials.card_by_no(card_no):
+            serial += 1
+            card_no = make_card_no(serial)
+        card = tx.credentials.add_card(person.id, card_no, make_card_sn(), now)
+        return card.card_no, card.card_sn
+
+
+def set_password(p: Platform, psn_no: str, password: str, *, old: str | None = None, reset: bool = False) -> None:
+    """Set a first password, change it (the old one is required), or reset it (agency counter)."""
+    if not valid_password(password):
+        raise refuse("E7301-003")
+    now = p.now()
+    with p.store.uow() as tx:
+        person = person_or_refuse(tx, psn_no)
+        state = tx.credentials.password(person.id, lock=True)
+        if state is not None and not reset and (old is None or not verify_password(state.hash, old)):
+            raise refuse("E7301-004")
+        tx.credentials.put_password(person.id, PasswordState(hash_password(password)), now)
+
+
+def issue_token(p: Platform, psn_no: str, minutes: int = TOKEN_MINUTES) -> EcToken:
+    now = p.now()
+    with p.store.uow() as tx:
+        person = person_or_refuse(tx, psn_no)
+        return tx.credentials.add_token(make_ec_token(person.admdvs), person.id, now, now + timedelta(minutes=minutes))
+
+
+def revoke_token(p: Platform, token: str) -> None:
+    now = p.now()
+    with p.store.uow() as tx:
+        found = tx.credentials.token(token)
+        if found is None or not found.valid(now):
+            raise refuse("E7301-008")
+        tx.credentials.revoke_token(token, now)
+
+
+def credentials_of(p: Platform, psn_no: str, at: datetime | None = None) -> dict:
+    now = at or p.now()
+    with p.store.uow() as tx:
+        person = person_or_refuse(tx, psn_no)
+        state = tx.credentials.password(person.id)
+        return {
+            "cards": tx.credentials.cards_of(person.id),
+            "tokens": [t for t in tx.credentials.tokens_of(person.id) if t.valid(now)],
+            "password_set": state is not None,
+            "locked_until": state.locked_until if state and state.locked(now) else None,
+        }
