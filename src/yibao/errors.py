@@ -11,10 +11,12 @@ from __future__ import annotations
 class DomainError(Exception):
     """A business refusal: the request is understood and refused; nothing was written."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, *, keep_writes: bool = False):
         super().__init__(f"[{code}] {message}")
         self.code = code
         self.message = message
+        # A refusal that must still commit what was written before it (a wrong password's count).
+        self.keep_writes = keep_writes
 
     @property
     def err_msg(self) -> str:
@@ -33,6 +35,7 @@ CATALOGUE: dict[str, str] = {
     "E0000-007": "签到流水号无效或已签退：{sign_no}",
     "E0000-008": "交易输入格式错误：{detail}",
     "E0000-009": "本交易暂未开放：{detail}",
+    "E0000-098": "数据库暂时不可用或繁忙，本次交易未办理，请稍后重试",
     "E0000-099": "系统内部错误，请稍后重试或联系经办机构",
     # E1101 persons and credentials
     "E1101-001": "人员不存在：{ref}",
@@ -57,7 +60,8 @@ CATALOGUE: dict[str, str] = {
     "E2204-003": "明细金额与单价×数量不符：流水号{feedetl_sn}",
     "E2204-004": "没有可撤销的未结算费用明细：{detail}",
     "E2204-005": "费用明细为空",
-    "E2204-006": "退费明细找不到原费用流水号：{feedetl_sn}",
+    "E2204-006": "退费明细须为负数并指向本次住院同一项目的原费用流水号：{feedetl_sn}",
+    "E2204-007": "退费金额超过原费用明细剩余金额：{feedetl_sn}",
     # E2207 settlement
     "E2207-001": "医疗费总额与上传明细合计不符：报文{declared}元，明细{actual}元",
     "E2207-002": "没有可结算的费用明细：{detail}",
@@ -72,6 +76,15 @@ CATALOGUE: dict[str, str] = {
     "E2208-002": "结算已撤销，不能重复撤销：{setl_id}",
     "E2208-003": "结算与就诊ID或人员编号不一致：{setl_id}",
     "E2208-004": "撤销交易与原结算类型不符：{setl_id}",
+    "E2208-005": "同一次住院须先撤销较晚的结算：{setl_id}",
+    # E2601 冲正
+    "E2601-001": "原交易不存在或原交易编号不符：{detail}",
+    "E2601-002": "原交易已冲正：{msgid}",
+    "E2601-003": "该发送方报文ID已被冲正，不能再办理：{msgid}",
+    "E2601-004": "该交易不能冲正：oinfno={oinfno}",
+    "E2601-005": "冲正失败：{detail}",
+    # E9001 sign-in
+    "E9001-001": "签到流水号不存在或不属于本机构：{sign_no}",
     # E7101 family: relations and mutual aid
     "E7101-001": "{payer}与{beneficiary}之间没有登记的亲属关系",
     "E7101-002": "{date}时本统筹区家庭共济不允许的亲属关系：{relation}",

@@ -33,10 +33,19 @@ def _people(p: Platform, admdvs: str, today: date) -> dict[str, world.Created]:
     def add(name, birth, gender, insutype, psn_type, current=0, historical=0, password="123456"):
         return world.add_person(
             p,
-            world.NewPerson(name=name, birth=birth, gender=gender, admdvs=admdvs, insutype=insutype,
-                            psn_type=psn_type, insured_since=date(2010, 1, 1), current=current,
-                            historical=historical, password=password),
-        )  # fmt: skip
+            world.NewPerson(
+                name=name,
+                birth=birth,
+                gender=gender,
+                admdvs=admdvs,
+                insutype=insutype,
+                psn_type=psn_type,
+                insured_since=date(2010, 1, 1),
+                current=current,
+                historical=historical,
+                password=password,
+            ),
+        )
 
     fam = {
         "son": add("张伟", date(1990, 5, 1), "1", "310", "1101", current=15000),
@@ -76,11 +85,21 @@ def build(db: str, at: datetime | None = None) -> tuple[Platform, dict[str, worl
 def _envelope(p: Platform, infno: str, institution: str, inp: dict, password: str | None = None) -> dict:
     now = p.now()
     env = {
-        "infno": infno, "msgid": f"{institution}{now:%Y%m%d%H%M%S}{next(_seq):04d}", "mdtrtarea_admvs": "360100",
-        "insuplc_admdvs": "360100", "recer_sys_code": "YBXT", "infver": "V1.0", "opter_type": "1", "opter": "demo",
-        "opter_name": "演示", "inf_time": f"{now:%Y-%m-%d %H:%M:%S}", "fixmedins_code": institution,
-        "fixmedins_name": institution, "sign_no": "", "input": inp,
-    }  # fmt: skip
+        "infno": infno,
+        "msgid": f"{institution}{now:%Y%m%d%H%M%S}{next(_seq):04d}",
+        "mdtrtarea_admvs": "360100",
+        "insuplc_admdvs": "360100",
+        "recer_sys_code": "YBXT",
+        "infver": "V1.0",
+        "opter_type": "1",
+        "opter": "demo",
+        "opter_name": "演示",
+        "inf_time": f"{now:%Y-%m-%d %H:%M:%S}",
+        "fixmedins_code": institution,
+        "fixmedins_name": institution,
+        "sign_no": "",
+        "input": inp,
+    }
     if password:
         env["cainfo"] = encrypt_password(public_key_pem(p), password)
     return env
@@ -148,28 +167,48 @@ def _show_settlement(console: Console, title: str, out: dict) -> None:
 def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None) -> None:
     p, fam = build(db, at)
     now = p.now()
-    console.print(Panel.fit(
-        "一家五口（南昌，参数见 yibao policy show jiangxi-nanchang）：\n"
-        "· 张伟：职工医保在职；父亲张建国、母亲王秀英（退休）授权家庭共济给他（按备案顺序）\n"
-        "· 李娜：张伟的妻子，职工医保在职，授权家庭共济给孩子\n"
-        "· 张小宝：孩子，参加城乡居民医保，没有个人账户",
-        title="yibao 演示", title_align="left",
-    ))  # fmt: skip
+    console.print(
+        Panel.fit(
+            "一家五口（南昌，参数见 yibao policy show jiangxi-nanchang）：\n"
+            "· 张伟：职工医保在职；父亲张建国、母亲王秀英（退休）授权家庭共济给他（按备案顺序）\n"
+            "· 李娜：张伟的妻子，职工医保在职，授权家庭共济给孩子\n"
+            "· 张小宝：孩子，参加城乡居民医保，没有个人账户",
+            title="yibao 演示",
+            title_align="left",
+        )
+    )
     before = _balances(p, fam)
     _show_balances(console, fam, before, before, "开始时的个人账户")
 
     son = fam["son"].person
     purchase = {
-        "druginfo": {"psn_no": son.psn_no, "mdtrt_cert_type": "01", "mdtrt_cert_no": fam["son"].ec_token,
-                     "begntime": f"{now:%Y-%m-%d %H:%M:%S}", "medfee_sumamt": "420.00", "insutype": "310",
-                     "med_type": "41", "acct_used_flag": "1"},
+        "druginfo": {
+            "psn_no": son.psn_no,
+            "mdtrt_cert_type": "01",
+            "mdtrt_cert_no": fam["son"].ec_token,
+            "begntime": f"{now:%Y-%m-%d %H:%M:%S}",
+            "medfee_sumamt": "420.00",
+            "insutype": "310",
+            "med_type": "41",
+            "acct_used_flag": "1",
+        },
         "drugdetail": [
-            {"feedetl_sn": "1", "med_list_codg": "XJ01CAA0001", "det_item_fee_sumamt": "360.00", "cnt": "12",
-             "pric": "30.00"},
-            {"feedetl_sn": "2", "med_list_codg": "XB02BAA0002", "det_item_fee_sumamt": "60.00", "cnt": "3",
-             "pric": "20.00"},
+            {
+                "feedetl_sn": "1",
+                "med_list_codg": "XJ01CAA0001",
+                "det_item_fee_sumamt": "360.00",
+                "cnt": "12",
+                "pric": "30.00",
+            },
+            {
+                "feedetl_sn": "2",
+                "med_list_codg": "XB02BAA0002",
+                "det_item_fee_sumamt": "60.00",
+                "cnt": "3",
+                "pric": "20.00",
+            },
         ],
-    }  # fmt: skip
+    }
     out = _call(p, "2102", PHARMACY, purchase, password="123456")
     _show_settlement(console, "① 张伟在药店买药 420.00 元（2102 药店结算，出示医保电子凭证）", out)
     after = _balances(p, fam)
@@ -180,27 +219,67 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
         p.clock.set(now + timedelta(hours=1))
     t = p.now()
     registration = {
-        "psn_no": child.psn_no, "insutype": "390", "begntime": f"{t:%Y-%m-%d %H:%M:%S}", "mdtrt_cert_type": "02",
-        "mdtrt_cert_no": child.certno, "ipt_otp_no": f"MZ{t:%Y%m%d%H%M%S}", "dept_name": "儿科", "caty": "07",
-    }  # fmt: skip
+        "psn_no": child.psn_no,
+        "insutype": "390",
+        "begntime": f"{t:%Y-%m-%d %H:%M:%S}",
+        "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": child.certno,
+        "ipt_otp_no": f"MZ{t:%Y%m%d%H%M%S}",
+        "dept_name": "儿科",
+        "caty": "07",
+    }
     reg = _call(p, "2201", CLINIC, {"data": registration})
     mdtrt_id = reg["data"]["mdtrt_id"]
     lines = [
-        {"feedetl_sn": "1", "mdtrt_id": mdtrt_id, "psn_no": child.psn_no, "chrg_bchno": "B001",
-         "med_list_codg": "XJ01CAA0001", "det_item_fee_sumamt": "200.00", "cnt": "10", "pric": "20.00"},
-        {"feedetl_sn": "2", "mdtrt_id": mdtrt_id, "psn_no": child.psn_no, "chrg_bchno": "B001",
-         "med_list_codg": "XB02BAA0002", "det_item_fee_sumamt": "60.00", "cnt": "3", "pric": "20.00"},
-    ]  # fmt: skip
+        {
+            "feedetl_sn": "1",
+            "mdtrt_id": mdtrt_id,
+            "psn_no": child.psn_no,
+            "chrg_bchno": "B001",
+            "med_list_codg": "XJ01CAA0001",
+            "det_item_fee_sumamt": "200.00",
+            "cnt": "10",
+            "pric": "20.00",
+        },
+        {
+            "feedetl_sn": "2",
+            "mdtrt_id": mdtrt_id,
+            "psn_no": child.psn_no,
+            "chrg_bchno": "B001",
+            "med_list_codg": "XB02BAA0002",
+            "det_item_fee_sumamt": "60.00",
+            "cnt": "3",
+            "pric": "20.00",
+        },
+    ]
     _call(p, "2204", CLINIC, {"feedetail": lines})
-    out = _call(p, "2207", CLINIC, {"data": {
-        "psn_no": child.psn_no, "mdtrt_cert_type": "02", "mdtrt_cert_no": child.certno, "med_type": "11",
-        "medfee_sumamt": "260.00", "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B001",
-        "insutype": "390", "acct_used_flag": "1"}}, password="123456")  # fmt: skip
+    out = _call(
+        p,
+        "2207",
+        CLINIC,
+        {
+            "data": {
+                "psn_no": child.psn_no,
+                "mdtrt_cert_type": "02",
+                "mdtrt_cert_no": child.certno,
+                "med_type": "11",
+                "medfee_sumamt": "260.00",
+                "psn_setlway": "01",
+                "mdtrt_id": mdtrt_id,
+                "chrg_bchno": "B001",
+                "insutype": "390",
+                "acct_used_flag": "1",
+            }
+        },
+        password="123456",
+    )
     _show_settlement(console, "② 张小宝在社区卫生服务中心看门诊 260.00 元（2201 挂号 → 2204 明细 → 2207 结算）", out)
     final = _balances(p, fam)
     _show_balances(console, fam, after, final, "门诊结算后的个人账户")
     with p.store.uow() as tx:
         problems = tx.ledger.check_invariants()
     console.print("账本检查：" + ("借贷平衡，没有账户低于下限。" if not problems else "；".join(problems)))
-    console.print("下一步：[bold]yibao cases run ../shared/acceptance[/bold] 运行验收案例；"
-                  "[bold]yibao policy show jiangxi-nanchang[/bold] 查看政策参数。")  # fmt: skip
+    console.print(
+        "下一步：[bold]yibao cases run ../shared/acceptance[/bold] 运行验收案例；"
+        "[bold]yibao policy show jiangxi-nanchang[/bold] 查看政策参数。"
+    )

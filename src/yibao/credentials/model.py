@@ -54,11 +54,6 @@ def make_card_sn() -> str:
     return secrets.token_hex(16).upper()
 
 
-def make_ec_token(admdvs: str) -> str:
-    """Shaped like the national token (``<区划>ecmec`` + opaque characters), 40 characters."""
-    return f"{admdvs[:2]}0000ecmec{secrets.token_hex(15)}"
-
-
 def valid_password(pw: object) -> bool:
     return isinstance(pw, str) and re.fullmatch(r"\d{6}", pw) is not None
 

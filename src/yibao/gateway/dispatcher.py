@@ -1,24 +1,33 @@
 """One entry point for every transaction: envelope in, envelope out, keyed by ``infno``.
 
 Each transaction module registers its handlers with ``@transaction``. A handler reads its input
-nodes, calls one service function and formats the output; every refusal becomes ``infcode -1``
-with ``[code] 中文原因`` and, because each service is one unit of work, nothing written. Every
-service checks the calling institution (``E0000-004``) inside its own transaction.
+nodes and calls one service function inside the transaction the dispatcher opened; the same
+transaction records the message (institution, ``msgid``, digest of the input, the answer), so a
+settlement and the record that it was answered commit together or not at all. Resending a
+``msgid`` with the same input returns the recorded answer and changes nothing; with a different
+input it is refused. Every refusal is ``infcode -1`` with ``[code] 中文原因`` and writes nothing
+(a wrong password's failure count is the one exception, kept on purpose).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import simplejson
+from sqlalchemy.exc import IntegrityError, OperationalError
+
 from yibao.errors import DomainError, refuse
 from yibao.gateway.envelope import check_envelope, respond
 from yibao.services.platform import Platform
+from yibao.storage.gateway_repo import TOMBSTONE, Message
 
 log = logging.getLogger("yibao.gateway")
+NO_SIGN_IN = {"9001", "1162"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ class Call:
         return self.input[name]
 
 
-Handler = Callable[[Platform, Call], Any]
+Handler = Callable[[Platform, Call, Any], Any]
 
 
 @dataclass(frozen=True)
@@ -45,54 +54,140 @@ class Transaction:
     infno: str
     name: str
     handler: Handler
-    writes: bool
 
 
 TRANSACTIONS: dict[str, Transaction] = {}
 
 
-def transaction(infno: str, name: str, *, writes: bool = True) -> Callable[[Handler], Handler]:
+def transaction(infno: str, name: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
-        TRANSACTIONS[infno] = Transaction(infno, name, fn, writes)
+        TRANSACTIONS[infno] = Transaction(infno, name, fn)
         return fn
 
     return register
 
 
-def _load_handlers() -> None:
-    from yibao.gateway import outpatient, persons, pharmacy  # noqa: F401 - they register themselves
+def load_handlers() -> dict[str, Transaction]:
+    from yibao.gateway import (  # noqa: F401 - they register themselves
+        inpatient,
+        outpatient,
+        persons,
+        pharmacy,
+        queries,
+        reversal,
+        signin,
+    )
+
+    return TRANSACTIONS
+
+
+def digest(infno: str, inp: Any) -> str:
+    """What a resend must repeat: the transaction and its input (not times, not the cainfo)."""
+    text = simplejson.dumps(inp, sort_keys=True, use_decimal=True, ensure_ascii=False)
+    return hashlib.sha256(f"{infno}\n{text}".encode()).hexdigest()
 
 
 def dispatch(p: Platform, doc: Any, *, received: datetime | None = None, authenticated: str | None = None) -> dict:
     """Answer one request envelope (already parsed JSON). Never raises."""
-    if not TRANSACTIONS:
-        _load_handlers()
+    load_handlers()
     received = received or p.now()
-    admdvs = "000000"
-    call: Call | None = None
+    admdvs, call = "000000", None
     try:
         env = check_envelope(doc)
         admdvs = env.get("mdtrtarea_admvs") or admdvs
-        tx = TRANSACTIONS.get(env["infno"])
-        if tx is None:
+        spec = TRANSACTIONS.get(env["infno"])
+        if spec is None:
             raise refuse("E0000-003", infno=env["infno"])
         if authenticated is not None and env["fixmedins_code"] != authenticated:
             raise refuse("E0000-006", detail="报文中的定点医药机构编号与认证身份不一致")
         call = Call(
             env["infno"], env["msgid"], env["fixmedins_code"], env["input"], env.get("cainfo"), env.get("sign_no"), env
         )
-        output = tx.handler(p, call)
-        answer = respond(admdvs, received, output, now=p.now())
-        _log(call, "ok")
+        answer = _apply(p, spec, call, admdvs, received)
+        _log(call, "ok" if answer["infcode"] == 0 else "replayed")
         return answer
     except DomainError as exc:
         _log(call, exc.code)
         return respond(admdvs, received, error=exc, now=p.now())
+    except OperationalError:  # a lock wait gave up or the database went away: the caller may retry
+        log.exception("database unavailable in %s", call.infno if call else "?")
+        return respond(admdvs, received, error=refuse("E0000-098"), now=p.now())
     except Exception:  # never a stack trace to the caller; the log keeps it
         log.exception("internal error in %s", call.infno if call else "?")
-        return respond(
-            admdvs, received, error=DomainError("E0000-099", "系统内部错误，请稍后重试或联系经办机构"), now=p.now()
-        )
+        return respond(admdvs, received, error=refuse("E0000-099"), now=p.now())
+
+
+def _apply(p: Platform, spec: Transaction, call: Call, admdvs: str, received: datetime) -> dict:
+    wanted = digest(call.infno, call.input)
+    try:
+        with p.store.uow() as tx:
+            seen = tx.gateway.message(call.institution, call.msgid, lock=True)
+            if seen is not None:
+                return _replay(seen, wanted)
+            inst = tx.care.institution(call.institution)
+            if inst is None or not inst.active:
+                raise refuse("E0000-004", code=call.institution)
+            if p.require_sign_in and call.infno not in NO_SIGN_IN:
+                _check_sign_in(tx, call)
+            output = spec.handler(p, call, tx)
+            answer = respond(admdvs, received, output, now=p.now())
+            tx.gateway.record(
+                Message(
+                    call.institution,
+                    call.msgid,
+                    call.infno,
+                    wanted,
+                    simplejson.dumps(answer, use_decimal=True, ensure_ascii=False),
+                    _ref(output),
+                    _psn_no(call),
+                    received,
+                    None,
+                )
+            )
+            return answer
+    except IntegrityError:
+        # The same msgid was being applied on another connection and won the race: answer as a resend.
+        with p.store.uow(read_only=True) as tx:
+            seen = tx.gateway.message(call.institution, call.msgid)
+        if seen is None:
+            raise
+        return _replay(seen, wanted)
+
+
+def _replay(seen: Message, wanted: str) -> dict:
+    if seen.digest == TOMBSTONE:
+        raise refuse("E2601-003", msgid=seen.msgid)
+    if seen.digest != wanted:
+        raise refuse("E0000-005", msgid=seen.msgid)
+    return simplejson.loads(seen.answer, use_decimal=True)
+
+
+def _check_sign_in(tx, call: Call) -> None:
+    sign = tx.gateway.sign_in(call.sign_no) if call.sign_no else None
+    if sign is None or sign.institution_code != call.institution or sign.signed_out_at is not None:
+        raise refuse("E0000-007", sign_no=call.sign_no or "（空）")
+
+
+def _ref(output: Any) -> str | None:
+    """The id a later 2601 needs: the settlement's, else the visit's."""
+    if not isinstance(output, dict):
+        return None
+    for node in ("setlinfo", "data", "result"):
+        value = output.get(node)
+        if isinstance(value, dict):
+            for key in ("setl_id", "mdtrt_id"):
+                if value.get(key):
+                    return str(value[key])
+    return None
+
+
+def _psn_no(call: Call) -> str | None:
+    for node in call.input.values():
+        if isinstance(node, dict) and isinstance(node.get("psn_no"), str):
+            return node["psn_no"]
+        if isinstance(node, list) and node and isinstance(node[0], dict) and isinstance(node[0].get("psn_no"), str):
+            return node[0]["psn_no"]
+    return None
 
 
 def _log(call: Call | None, outcome: str) -> None:

@@ -57,7 +57,7 @@ def code(max_length: int) -> Any:
 
 
 def opt_code(max_length: int) -> Any:
-    return Annotated[str | None, BeforeValidator(_text), Field(default=None, max_length=max_length)]
+    return Annotated[str, BeforeValidator(_text), Field(max_length=max_length)] | None
 
 
 class Node(BaseModel):

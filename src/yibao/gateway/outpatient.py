@@ -23,7 +23,7 @@ from yibao.services.settle import SettleRequest, cancel_settlement, settle_claim
 
 
 @transaction("2201", "门诊挂号")
-def register(p: Platform, call: Call) -> dict:
+def register(p: Platform, call: Call, tx) -> dict:
     d = read(RegisterIn, call.node("data"), "data")
     reg = care.Registration(
         call.institution,
@@ -35,19 +35,19 @@ def register(p: Platform, call: Call) -> dict:
         d.ipt_otp_no,
         d.model_dump(mode="json"),
     )
-    mdtrt_id = care.register_visit(p, reg)
+    mdtrt_id = care.register_visit(p, reg, tx=tx)
     return {"data": {"mdtrt_id": mdtrt_id, "psn_no": d.psn_no, "ipt_otp_no": d.ipt_otp_no, "exp_content": ""}}
 
 
 @transaction("2202", "门诊挂号撤销")
-def unregister(p: Platform, call: Call) -> dict:
+def unregister(p: Platform, call: Call, tx) -> dict:
     d = read(UnregisterIn, call.node("data"), "data")
-    care.cancel_registration(p, call.institution, d.mdtrt_id, d.psn_no)
+    care.cancel_registration(p, call.institution, d.mdtrt_id, d.psn_no, tx=tx)
     return {}
 
 
 @transaction("2203", "门诊就诊信息上传")
-def visit_info(p: Platform, call: Call) -> dict:
+def visit_info(p: Platform, call: Call, tx) -> dict:
     info = read(VisitInfoIn, call.node("mdtrtinfo"), "mdtrtinfo")
     diseases = read_list(DiagnosisIn, call.input.get("diseinfo", []), "diseinfo", min_items=0)
     care.record_visit_info(
@@ -58,6 +58,7 @@ def visit_info(p: Platform, call: Call) -> dict:
         info.med_type,
         info.model_dump(mode="json"),
         [x.model_dump(mode="json") for x in diseases],
+        tx=tx,
     )
     return {}
 
@@ -87,19 +88,19 @@ def one_visit(lines: list[FeeLineIn]) -> tuple[str, str]:
 
 
 @transaction("2204", "门诊费用明细信息上传")
-def upload(p: Platform, call: Call) -> dict:
+def upload(p: Platform, call: Call, tx) -> dict:
     lines = read_list(FeeLineIn, call.node("feedetail"), "feedetail")
     mdtrt_id, psn_no = one_visit(lines)
     if any(x.cnt < 0 or x.det_item_fee_sumamt < 0 for x in lines):
         raise refuse("E0000-008", detail="feedetail：门诊明细的数量和金额不能为负数")
-    splits = care.upload_fees(p, call.institution, mdtrt_id, psn_no, fee_inputs(lines))
+    splits = care.upload_fees(p, call.institution, mdtrt_id, psn_no, fee_inputs(lines), tx=tx)
     return {"result": [line_split(s) for s in splits]}
 
 
 @transaction("2205", "门诊费用明细信息撤销")
-def remove(p: Platform, call: Call) -> dict:
+def remove(p: Platform, call: Call, tx) -> dict:
     d = read(RemoveFeesIn, call.node("data"), "data")
-    care.remove_fees(p, call.institution, d.mdtrt_id, d.psn_no, d.chrg_bchno)
+    care.remove_fees(p, call.institution, d.mdtrt_id, d.psn_no, d.chrg_bchno, tx=tx)
     return {}
 
 
@@ -122,22 +123,28 @@ def _request(call: Call, d: OutpatientSettleIn, *, check_password: bool) -> Sett
     )
 
 
-@transaction("2206", "门诊预结算", writes=False)
-def pre_settle(p: Platform, call: Call) -> dict:
+@transaction("2206", "门诊预结算")
+def pre_settle(p: Platform, call: Call, tx) -> dict:
     d = read(OutpatientSettleIn, call.node("data"), "data")
-    return settlement_output(settle_claim(p, _request(call, d, check_password=False), dry_run=True))
+    return settlement_output(settle_claim(p, _request(call, d, check_password=False), dry_run=True, tx=tx))
 
 
 @transaction("2207", "门诊结算")
-def settle(p: Platform, call: Call) -> dict:
+def settle(p: Platform, call: Call, tx) -> dict:
     d = read(OutpatientSettleIn, call.node("data"), "data")
-    return settlement_output(settle_claim(p, _request(call, d, check_password=True)))
+    return settlement_output(settle_claim(p, _request(call, d, check_password=True), tx=tx))
 
 
 @transaction("2208", "门诊结算撤销")
-def cancel(p: Platform, call: Call) -> dict:
+def cancel(p: Platform, call: Call, tx) -> dict:
     d = read(CancelIn, call.node("data"), "data")
     view = cancel_settlement(
-        p, institution=call.institution, setl_id=d.setl_id, mdtrt_id=d.mdtrt_id, psn_no=d.psn_no, infno=call.infno
+        p,
+        institution=call.institution,
+        setl_id=d.setl_id,
+        mdtrt_id=d.mdtrt_id,
+        psn_no=d.psn_no,
+        infno=call.infno,
+        tx=tx,
     )
     return settlement_output(view)

@@ -7,26 +7,23 @@ from yibao.gateway.dispatcher import Call, transaction
 from yibao.gateway.inputs import PersonQuery, read
 from yibao.gateway.output import age, money
 from yibao.ledger.model import person_bucket
-from yibao.services.care import institution_or_refuse
 from yibao.services.identity import resolve_credential
 from yibao.services.platform import Platform
 
 
-@transaction("1101", "人员信息获取", writes=False)
-def person_info(p: Platform, call: Call) -> dict:
+@transaction("1101", "人员信息获取")
+def person_info(p: Platform, call: Call, tx) -> dict:
     q = read(PersonQuery, call.node("data"), "data")
     if q.mdtrt_cert_type == "03" and not q.card_sn:
         raise refuse("E0000-008", detail="data.card_sn：就诊凭证类型为03时必填")
     now = p.now()
     day = (q.begntime or now).date()
-    with p.store.uow(read_only=True) as tx:
-        institution_or_refuse(tx, call.institution)
-        person = resolve_credential(tx, now, q.mdtrt_cert_type, q.mdtrt_cert_no, q.card_sn)
-        if q.certno and q.certno != person.certno:
-            raise refuse("E1101-006")
-        insurances = tx.people.insurances(person.id)
-        codes = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
-        balance = sum(tx.ledger.balances(codes).values())
+    person = resolve_credential(tx, now, q.mdtrt_cert_type, q.mdtrt_cert_no, q.card_sn)
+    if q.certno and q.certno != person.certno:
+        raise refuse("E1101-006")
+    insurances = tx.people.insurances(person.id)
+    codes = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
+    balance = sum(tx.ledger.balances(codes).values())
     return {
         "baseinfo": {
             "psn_no": person.psn_no,

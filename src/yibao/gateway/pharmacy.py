@@ -47,20 +47,28 @@ def _request(call: Call, *, check_password: bool) -> SettleRequest:
     )
 
 
-@transaction("2101", "药店预结算", writes=False)
-def pre_settle(p: Platform, call: Call) -> dict:
-    return settlement_output(settle_claim(p, _request(call, check_password=False), dry_run=True), with_lines=True)
+@transaction("2101", "药店预结算")
+def pre_settle(p: Platform, call: Call, tx) -> dict:
+    return settlement_output(
+        settle_claim(p, _request(call, check_password=False), dry_run=True, tx=tx), with_lines=True
+    )
 
 
 @transaction("2102", "药店结算")
-def settle(p: Platform, call: Call) -> dict:
-    return settlement_output(settle_claim(p, _request(call, check_password=True)), with_lines=True)
+def settle(p: Platform, call: Call, tx) -> dict:
+    return settlement_output(settle_claim(p, _request(call, check_password=True), tx=tx), with_lines=True)
 
 
 @transaction("2103", "药店结算撤销")
-def cancel(p: Platform, call: Call) -> dict:
+def cancel(p: Platform, call: Call, tx) -> dict:
     d = read(CancelIn, call.node("data"), "data")
     view = cancel_settlement(
-        p, institution=call.institution, setl_id=d.setl_id, mdtrt_id=d.mdtrt_id, psn_no=d.psn_no, infno=call.infno
+        p,
+        institution=call.institution,
+        setl_id=d.setl_id,
+        mdtrt_id=d.mdtrt_id,
+        psn_no=d.psn_no,
+        infno=call.infno,
+        tx=tx,
     )
     return settlement_output(view, with_lines=True)

@@ -104,9 +104,11 @@ class Registration:
     info: dict
 
 
-def register_visit(p: Platform, reg: Registration, *, kind: str = "outpatient", med_type: str | None = None) -> str:
+def register_visit(
+    p: Platform, reg: Registration, *, kind: str = "outpatient", med_type: str | None = None, tx=None
+) -> str:
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         inst = institution_or_refuse(tx, reg.institution)
         person = person_or_refuse(tx, reg.psn_no)
         check_credential(tx, now, person, reg.cert_type, reg.cert_no)
@@ -127,8 +129,8 @@ def register_visit(p: Platform, reg: Registration, *, kind: str = "outpatient", 
         return visit_public_id(person.admdvs, pk)
 
 
-def cancel_registration(p: Platform, institution: str, mdtrt_id: str, psn_no: str) -> None:
-    with p.store.uow() as tx:
+def cancel_registration(p: Platform, institution: str, mdtrt_id: str, psn_no: str, *, tx=None) -> None:
+    with p.unit(tx) as tx:
         inst = institution_or_refuse(tx, institution)
         person = person_or_refuse(tx, psn_no)
         visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
@@ -144,9 +146,17 @@ def cancel_registration(p: Platform, institution: str, mdtrt_id: str, psn_no: st
 
 
 def record_visit_info(
-    p: Platform, institution: str, mdtrt_id: str, psn_no: str, med_type: str | None, mdtrtinfo: dict, diseinfo: list
+    p: Platform,
+    institution: str,
+    mdtrt_id: str,
+    psn_no: str,
+    med_type: str | None,
+    mdtrtinfo: dict,
+    diseinfo: list,
+    *,
+    tx=None,
 ) -> None:
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         inst = institution_or_refuse(tx, institution)
         person = person_or_refuse(tx, psn_no)
         visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
@@ -181,15 +191,18 @@ def fee_lines_from_catalog(tx, inputs: list[FeeInput]) -> list[FeeLine]:
     return out
 
 
-def upload_fees(p: Platform, institution: str, mdtrt_id: str, psn_no: str, inputs: list[FeeInput]) -> list[LineSplit]:
+def upload_fees(
+    p: Platform, institution: str, mdtrt_id: str, psn_no: str, inputs: list[FeeInput], *, tx=None
+) -> list[LineSplit]:
+    """2204 / 2301. An inpatient refund is a line with a negative count naming ``init_feedetl_sn``."""
     if not inputs:
         raise refuse("E2204-005")
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         inst = institution_or_refuse(tx, institution)
         person = person_or_refuse(tx, psn_no)
         visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
-        if visit.status != "open":
+        if visit.status == "cancelled" or (visit.kind == "outpatient" and visit.status != "open"):
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         sns = [f.sn for f in inputs]
         if len(set(sns)) != len(sns):
@@ -198,6 +211,7 @@ def upload_fees(p: Platform, institution: str, mdtrt_id: str, psn_no: str, input
         if taken:
             raise refuse("E2204-002", feedetl_sn=sorted(taken)[0])
         lines = fee_lines_from_catalog(tx, inputs)
+        _check_refunds(tx, visit, inputs)
         tx.care.add_lines(
             [
                 dict(
@@ -219,9 +233,39 @@ def upload_fees(p: Platform, institution: str, mdtrt_id: str, psn_no: str, input
     return [split_line(line) for line in lines]
 
 
-def remove_fees(p: Platform, institution: str, mdtrt_id: str, psn_no: str, chrg_bchno: str) -> int:
-    """Delete unsettled lines of a batch; ``"0000"`` removes every unsettled line of the visit."""
-    with p.store.uow() as tx:
+def _check_refunds(tx, visit: Visit, inputs: list[FeeInput]) -> None:
+    """A refund names a line of this stay with the same item and returns no more than is left of it."""
+    refunds = [f for f in inputs if f.amount < 0 or f.count < 0]
+    if not refunds:
+        return
+    if visit.kind != "inpatient":
+        raise refuse("E0000-008", detail="只有住院费用明细可以上传退费（负数）明细")
+    existing = {line.feedetl_sn: line for line in tx.care.lines(visit.id)}
+    batch = {f.sn: f for f in inputs}
+    left: dict[str, int] = {}
+    for line in existing.values():
+        if line.init_feedetl_sn:
+            left[line.init_feedetl_sn] = left.get(line.init_feedetl_sn, 0) + line.amount
+        else:
+            left[line.feedetl_sn] = left.get(line.feedetl_sn, 0) + line.amount
+    for f in inputs:
+        if f.amount > 0 and f.sn not in left:
+            left[f.sn] = f.amount
+    for f in refunds:
+        original = existing.get(f.init_sn or "") or batch.get(f.init_sn or "")
+        if not f.init_sn or original is None or f.amount > 0 or f.count > 0:
+            raise refuse("E2204-006", feedetl_sn=f.init_sn or f.sn)
+        code = original.med_list_codg if hasattr(original, "med_list_codg") else original.code
+        if code != f.code:
+            raise refuse("E2204-006", feedetl_sn=f.init_sn)
+        left[f.init_sn] = left.get(f.init_sn, 0) + f.amount
+        if left[f.init_sn] < 0:
+            raise refuse("E2204-007", feedetl_sn=f.init_sn)
+
+
+def remove_fees(p: Platform, institution: str, mdtrt_id: str, psn_no: str, chrg_bchno: str, *, tx=None) -> int:
+    """2205: delete unsettled lines of a batch; ``"0000"`` removes every unsettled line of the visit."""
+    with p.unit(tx) as tx:
         inst = institution_or_refuse(tx, institution)
         person = person_or_refuse(tx, psn_no)
         visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
@@ -231,3 +275,99 @@ def remove_fees(p: Platform, institution: str, mdtrt_id: str, psn_no: str, chrg_
             raise refuse("E2204-004", detail=f"就诊{mdtrt_id} 收费批次{chrg_bchno}")
         tx.care.delete_lines([line.id for line in lines])
         return len(lines)
+
+
+def remove_inpatient_fees(
+    p: Platform, institution: str, mdtrt_id: str, psn_no: str, feedetl_sn: str, *, tx=None
+) -> int:
+    """2302: delete one unsettled line (and its refunds), or every unsettled line with ``"0000"``."""
+    with p.unit(tx) as tx:
+        inst = institution_or_refuse(tx, institution)
+        person = person_or_refuse(tx, psn_no)
+        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+        if visit.kind != "inpatient":
+            raise refuse("E2201-007", detail=f"就诊{mdtrt_id}不是住院")
+        unsettled = tx.care.lines(visit.id, unsettled=True)
+        if feedetl_sn != "0000":
+            unsettled = [x for x in unsettled if feedetl_sn in (x.feedetl_sn, x.init_feedetl_sn)]
+        if not unsettled:
+            raise refuse("E2204-004", detail=f"就诊{mdtrt_id} 明细流水号{feedetl_sn}")
+        tx.care.delete_lines([line.id for line in unsettled])
+        return len(unsettled)
+
+
+# 2401 / 2402 / 冲正 of 2401 -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Admission:
+    institution: str
+    psn_no: str
+    insutype: str
+    med_type: str
+    begntime: datetime
+    cert_type: str | None
+    cert_no: str | None
+    ipt_no: str | None
+    info: dict
+
+
+def admit(p: Platform, a: Admission, *, tx=None) -> str:
+    """入院办理: an inpatient visit, open until 出院办理."""
+    now = p.now()
+    with p.unit(tx) as tx:
+        inst = institution_or_refuse(tx, a.institution)
+        if inst.kind != "hospital":
+            raise refuse("E2201-007", detail="药店不能办理入院")
+        person = person_or_refuse(tx, a.psn_no)
+        check_credential(tx, now, person, a.cert_type, a.cert_no)
+        insurance_on(tx, person, a.insutype, a.begntime.date())
+        policy = p.policy(tx, person.admdvs)
+        category = policy.value("settlement.med_type_category", a.begntime.date(), default={}).get(a.med_type)
+        if category != "inpatient":
+            raise refuse("E2207-005", med_type=a.med_type)
+        pk = tx.care.add_visit(
+            person_id=person.id,
+            institution_code=inst.code,
+            kind="inpatient",
+            insutype=a.insutype,
+            med_type=a.med_type,
+            begntime=a.begntime,
+            status="open",
+            ipt_otp_no=a.ipt_no,
+            mdtrt_cert_type=a.cert_type,
+            info=json.dumps({"admission": a.info}, ensure_ascii=False, default=str),
+            created_at=now,
+        )
+        return visit_public_id(person.admdvs, pk)
+
+
+def discharge(p: Platform, institution: str, mdtrt_id: str, psn_no: str, endtime: datetime, info: dict, *, tx=None):
+    """出院办理: the stay ends; the final settlement may follow."""
+    with p.unit(tx) as tx:
+        inst = institution_or_refuse(tx, institution)
+        person = person_or_refuse(tx, psn_no)
+        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+        if visit.kind != "inpatient":
+            raise refuse("E2201-007", detail=f"就诊{mdtrt_id}不是住院")
+        if visit.status != "open":
+            raise refuse("E2201-002", mdtrt_id=mdtrt_id)
+        if endtime < visit.begntime:
+            raise refuse("E0000-008", detail="dscginfo.endtime：出院时间早于入院时间")
+        stored = json.loads(visit.info or "{}")
+        stored["discharge"] = info
+        tx.care.update_visit(
+            visit.id, status="discharged", endtime=endtime, info=json.dumps(stored, ensure_ascii=False, default=str)
+        )
+
+
+def withdraw_admission(p: Platform, institution: str, mdtrt_id: str, psn_no: str, *, tx=None) -> None:
+    """冲正 of 2401: the admission is withdrawn if nothing of it has been settled."""
+    with p.unit(tx) as tx:
+        inst = institution_or_refuse(tx, institution)
+        person = person_or_refuse(tx, psn_no)
+        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+        if any(s.status == "settled" for s in tx.care.settlements_of_visit(visit.id)):
+            raise refuse("E2201-003", mdtrt_id=mdtrt_id)
+        tx.care.delete_lines([line.id for line in tx.care.lines(visit.id, unsettled=True)])
+        tx.care.update_visit(visit.id, status="cancelled", endtime=p.now())

@@ -6,6 +6,7 @@ e-voucher and the ID number keep working and the balance is untouched.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
 from yibao.credentials.model import (
@@ -17,25 +18,27 @@ from yibao.credentials.model import (
     hash_password,
     make_card_no,
     make_card_sn,
-    make_ec_token,
     valid_password,
     verify_password,
 )
+from yibao.credentials.voucher import qr_content, read_qr, signed_token
 from yibao.errors import refuse
+from yibao.lifecycle.model import Person
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
 from yibao.storage.credentials_repo import EcToken
 
 TEMP_LOSS_DAYS = 15  # a temporary loss report lapses unless made formal (regional; D-grade figure)
 TOKEN_MINUTES = 30  # a token decoded from a QR code (1162) is short-lived
+VOUCHER_KEY = "voucher_hmac_key"
 
 
-def report_card_lost(p: Platform, psn_no: str, kind: str = "temporary") -> str:
+def report_card_lost(p: Platform, psn_no: str, kind: str = "temporary", *, tx=None) -> str:
     """临时挂失 (lapses after a while) or 正式挂失 (until replaced); returns the card number."""
     if kind not in ("temporary", "formal"):
         raise refuse("E7301-006", kind=kind)
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         cards = [c for c in tx.credentials.cards_of(person.id) if c.status != CARD_REPLACED]
         if not cards:
@@ -51,10 +54,10 @@ def report_card_lost(p: Platform, psn_no: str, kind: str = "temporary") -> str:
         return card.card_no
 
 
-def cancel_card_loss(p: Platform, psn_no: str) -> None:
+def cancel_card_loss(p: Platform, psn_no: str, *, tx=None) -> None:
     """解挂: the card was found."""
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         card = next((c for c in tx.credentials.cards_of(person.id) if c.status in (CARD_TEMP_LOST, CARD_LOST)), None)
         if card is None:
@@ -62,10 +65,10 @@ def cancel_card_loss(p: Platform, psn_no: str) -> None:
         tx.credentials.set_card_status(card.id, CARD_ACTIVE, now)
 
 
-def replace_card(p: Platform, psn_no: str) -> tuple[str, str]:
+def replace_card(p: Platform, psn_no: str, *, tx=None) -> tuple[str, str]:
     """补换卡: the old card stops for good; a new card number and 卡识别码 are issued."""
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         cards = [c for c in tx.credentials.cards_of(person.id) if c.status != CARD_REPLACED]
         if not cards:
@@ -81,12 +84,14 @@ def replace_card(p: Platform, psn_no: str) -> tuple[str, str]:
         return card.card_no, card.card_sn
 
 
-def set_password(p: Platform, psn_no: str, password: str, *, old: str | None = None, reset: bool = False) -> None:
+def set_password(
+    p: Platform, psn_no: str, password: str, *, old: str | None = None, reset: bool = False, tx=None
+) -> None:
     """Set a first password, change it (the old one is required), or reset it (agency counter)."""
     if not valid_password(password):
         raise refuse("E7301-003")
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         state = tx.credentials.password(person.id, lock=True)
         if state is not None and not reset and (old is None or not verify_password(state.hash, old)):
@@ -94,25 +99,56 @@ def set_password(p: Platform, psn_no: str, password: str, *, old: str | None = N
         tx.credentials.put_password(person.id, PasswordState(hash_password(password)), now)
 
 
-def issue_token(p: Platform, psn_no: str, minutes: int = TOKEN_MINUTES) -> EcToken:
+def issue_token(p: Platform, psn_no: str, minutes: int = TOKEN_MINUTES, *, tx=None) -> EcToken:
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
-        return tx.credentials.add_token(make_ec_token(person.admdvs), person.id, now, now + timedelta(minutes=minutes))
+        token = signed_token(voucher_key(tx), person.admdvs)
+        return tx.credentials.add_token(token, person.id, now, now + timedelta(minutes=minutes))
 
 
-def revoke_token(p: Platform, token: str) -> None:
+def voucher_key(tx) -> bytes:
+    """The platform's voucher signing key, made on first use and kept in the settings table."""
+    value = tx.config.get(VOUCHER_KEY)
+    if value is None:
+        value = secrets.token_hex(32)
+        tx.config.put(VOUCHER_KEY, value)
+    return bytes.fromhex(value)
+
+
+def voucher_qr(p: Platform, psn_no: str, *, tx=None) -> str:
+    """The QR content a phone (or a 亲情账户 holder) shows for this person right now."""
+    with p.unit(tx) as tx:
+        person = person_or_refuse(tx, psn_no)
+        return qr_content(voucher_key(tx), person.psn_no, p.now())
+
+
+def decode_voucher(p: Platform, qr: str, *, tx=None) -> tuple[Person, EcToken]:
+    """1162: a genuine, fresh QR string → the person and a short-lived token to settle with."""
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
+        psn_no = read_qr(voucher_key(tx), qr, now)
+        person = tx.people.by_psn_no(psn_no) if psn_no else None
+        if person is None:
+            raise refuse("E1162-001")
+        token = tx.credentials.add_token(
+            signed_token(voucher_key(tx), person.admdvs), person.id, now, now + timedelta(minutes=TOKEN_MINUTES)
+        )
+        return person, token
+
+
+def revoke_token(p: Platform, token: str, *, tx=None) -> None:
+    now = p.now()
+    with p.unit(tx) as tx:
         found = tx.credentials.token(token)
         if found is None or not found.valid(now):
             raise refuse("E7301-008")
         tx.credentials.revoke_token(token, now)
 
 
-def credentials_of(p: Platform, psn_no: str, at: datetime | None = None) -> dict:
+def credentials_of(p: Platform, psn_no: str, at: datetime | None = None, *, tx=None) -> dict:
     now = at or p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         state = tx.credentials.password(person.id)
         return {

@@ -13,12 +13,14 @@ from yibao.services.platform import Platform
 from yibao.settlement.explain import RELATION_NAMES
 
 
-def declare_relation(p: Platform, of_psn: str, to_psn: str, relation: str, declared_by: str = "agency") -> None:
+def declare_relation(
+    p: Platform, of_psn: str, to_psn: str, relation: str, declared_by: str = "agency", *, tx=None
+) -> None:
     """Record that ``of`` is ``to``'s <relation> (e.g. father is son's parent)."""
     if relation not in RELATIONS:
         raise refuse("E7101-010", detail=f"关系应为 {'/'.join(RELATIONS)} 之一：{relation!r}")
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         of, to = person_or_refuse(tx, of_psn), person_or_refuse(tx, to_psn)
         if of.id == to.id:
             raise refuse("E7101-010", detail="不能与本人建立亲属关系")
@@ -32,11 +34,13 @@ def _insured_on(tx, person: Person, day: date, insutype: str | None = None) -> b
     return any((insutype is None or i.insutype == insutype) and i.covers(day) for i in tx.people.insurances(person.id))
 
 
-def authorize_mutual_aid(p: Platform, payer_psn: str, beneficiary_psn: str, position: int | None = None) -> int:
+def authorize_mutual_aid(
+    p: Platform, payer_psn: str, beneficiary_psn: str, position: int | None = None, *, tx=None
+) -> int:
     """The payer consents to pay for the beneficiary; returns the grant's place in the order."""
     now = p.now()
     day = now.date()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         payer, beneficiary = person_or_refuse(tx, payer_psn), person_or_refuse(tx, beneficiary_psn)
         if payer.id == beneficiary.id:
             raise refuse("E7101-004")
@@ -64,9 +68,9 @@ def authorize_mutual_aid(p: Platform, payer_psn: str, beneficiary_psn: str, posi
         return place
 
 
-def revoke_mutual_aid(p: Platform, payer_psn: str, beneficiary_psn: str, reason: str = "revoked") -> None:
+def revoke_mutual_aid(p: Platform, payer_psn: str, beneficiary_psn: str, reason: str = "revoked", *, tx=None) -> None:
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         payer, beneficiary = person_or_refuse(tx, payer_psn), person_or_refuse(tx, beneficiary_psn)
         tx.people.lock(beneficiary.id)
         grant = next((g for g in tx.family.grants_for(beneficiary.id, active_at=now) if g.payer_id == payer.id), None)
@@ -75,10 +79,10 @@ def revoke_mutual_aid(p: Platform, payer_psn: str, beneficiary_psn: str, reason:
         tx.family.end_grant(grant, now, reason)
 
 
-def set_mutual_aid_order(p: Platform, beneficiary_psn: str, payer_psns: list[str]) -> None:
+def set_mutual_aid_order(p: Platform, beneficiary_psn: str, payer_psns: list[str], *, tx=None) -> None:
     """The beneficiary's family sets the order payers are drawn in under ``binding_order``."""
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         beneficiary = person_or_refuse(tx, beneficiary_psn)
         tx.people.lock(beneficiary.id)
         payers = [person_or_refuse(tx, psn) for psn in payer_psns]
@@ -92,10 +96,10 @@ def set_mutual_aid_order(p: Platform, beneficiary_psn: str, payer_psns: list[str
         tx.family.event(beneficiary.id, "reordered", now, detail={"order": payer_psns})
 
 
-def grants_view(p: Platform, psn_no: str, at: datetime | None = None) -> dict:
+def grants_view(p: Platform, psn_no: str, at: datetime | None = None, *, tx=None) -> dict:
     """Who pays for me (in order) and whom I pay for."""
     now = at or p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         mine = tx.family.grants_for(person.id, active_at=now)
         theirs = tx.family.grants_by(person.id, active_at=now)

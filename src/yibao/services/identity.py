@@ -60,12 +60,12 @@ def mask(text: str) -> str:
 # The platform key and the password on the wire ----------------------------------------------
 
 
-def _private_key(p: Platform) -> rsa.RSAPrivateKey:
+def _private_key(p: Platform, tx=None) -> rsa.RSAPrivateKey:
     cached = getattr(p, "_rsa_key", None)
     if cached is not None:
         return cached
     with _key_lock:
-        with p.store.uow() as tx:
+        with p.unit(tx) as tx:
             pem = tx.config.get(_KEY_SETTING)
             if pem is None:
                 key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -76,13 +76,13 @@ def _private_key(p: Platform) -> rsa.RSAPrivateKey:
                 ).decode()
                 tx.config.put(_KEY_SETTING, pem)
         key = serialization.load_pem_private_key(pem.encode(), password=None)
-        object.__setattr__(p, "_rsa_key", key)
+        p._rsa_key = key
         return key
 
 
-def public_key_pem(p: Platform) -> str:
+def public_key_pem(p: Platform, tx=None) -> str:
     return (
-        _private_key(p)
+        _private_key(p, tx)
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
@@ -98,7 +98,7 @@ def encrypt_password(public_pem: str, password: str) -> str:
     return base64.b64encode(key.encrypt(password.encode(), _OAEP)).decode()
 
 
-def password_from_cainfo(p: Platform, cainfo: str | None) -> str:
+def password_from_cainfo(p: Platform, cainfo: str | None, tx=None) -> str:
     if not cainfo:
         raise refuse("E2207-007")
     if cainfo.startswith("plain:"):
@@ -106,42 +106,46 @@ def password_from_cainfo(p: Platform, cainfo: str | None) -> str:
             raise DomainError("E2207-003", "个人账户密码错误（明文密码只在沙箱模式下接受）")
         return cainfo[len("plain:") :]
     try:
-        return _private_key(p).decrypt(base64.b64decode(cainfo, validate=True), _OAEP).decode()
+        return _private_key(p, tx).decrypt(base64.b64decode(cainfo, validate=True), _OAEP).decode()
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise DomainError("E2207-003", "个人账户密码错误（cainfo 无法解密）") from exc
 
 
-def check_password(p: Platform, psn_no: str, cainfo: str | None, day) -> None:
+def check_password(p: Platform, psn_no: str, cainfo: str | None, day, *, tx=None) -> None:
     """Verify the patient's password; count a failure (committed) and lock after too many.
 
-    The hash is read in a read-only transaction and verified outside any transaction, so the
-    deliberate cost of the password hash never holds a lock another settlement is waiting for.
+    On its own, the hash is read in a read-only transaction and verified outside it, so the
+    deliberate cost of the hash never holds a lock. Inside the gateway's transaction the check
+    comes before any other write, and a refusal keeps only the failure count.
     """
-    password = password_from_cainfo(p, cainfo)
+    password = password_from_cainfo(p, cainfo, tx)
     now = p.now()
-    with p.store.uow(read_only=True) as tx:
-        person = tx.people.by_psn_no(psn_no)
+    with p.unit(tx, read_only=True) as rtx:
+        person = rtx.people.by_psn_no(psn_no)
         if person is None:
             raise refuse("E1101-001", ref=f"人员编号{psn_no}")
-        state = tx.credentials.password(person.id)
-        policy = p.policy(tx, person.admdvs)
+        state = rtx.credentials.password(person.id, lock=tx is not None)
+        policy = p.policy(rtx, person.admdvs)
     if state is None:
         raise DomainError("E2207-003", "个人账户密码错误（尚未设置密码）")
     if state.locked(now):
         raise refuse("E2207-004", until=f"{state.locked_until:%Y-%m-%d %H:%M}")
     if verify_password(state.hash, password):
         if state.failures:
-            with p.store.uow() as tx:
-                current = tx.credentials.password(person.id, lock=True)
+            with p.unit(tx) as wtx:
+                current = wtx.credentials.password(person.id, lock=True)
                 if current is not None and current.hash == state.hash:
-                    tx.credentials.put_password(person.id, current.after_success(), now)
+                    wtx.credentials.put_password(person.id, current.after_success(), now)
         return
     max_failures = policy.value("credential.max_failures", day, default=5)
     lock_minutes = policy.value("credential.lock_minutes", day, default=1440)
-    with p.store.uow() as tx:
-        current = tx.credentials.password(person.id, lock=True) or state
+    with p.unit(tx) as wtx:
+        current = wtx.credentials.password(person.id, lock=True) or state
         failed = current.after_failure(now, max_failures, lock_minutes)
-        tx.credentials.put_password(person.id, failed, now)
+        wtx.credentials.put_password(person.id, failed, now)
     if failed.locked(now):
-        raise refuse("E2207-004", until=f"{failed.locked_until:%Y-%m-%d %H:%M}")
-    raise refuse("E2207-003")
+        error = refuse("E2207-004", until=f"{failed.locked_until:%Y-%m-%d %H:%M}")
+    else:
+        error = refuse("E2207-003")
+    error.keep_writes = True
+    raise error

@@ -7,13 +7,15 @@ service functions with it. The clock is injected so that case files and jobs can
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from yibao.errors import refuse
 from yibao.policy import Policy, apply_overrides, load_policy_text
-from yibao.storage.uow import Store
+from yibao.storage.uow import Store, Tx
 from yibao.yamlio import load_yaml_text
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -44,11 +46,23 @@ class Platform:
     store: Store
     clock: SystemClock | FixedClock = field(default_factory=SystemClock)
     sandbox: bool = False
+    require_sign_in: bool = False  # the HTTP server turns this on unless started with --sandbox
     _policies: dict[str, tuple[datetime, Policy]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _rsa_key: object = field(default=None, repr=False)
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    @contextmanager
+    def unit(self, tx: Tx | None = None, *, read_only: bool = False) -> Iterator[Tx]:
+        """The caller's transaction when it has one (the gateway's, which also records the
+        message), otherwise a unit of work of this job's own."""
+        if tx is not None:
+            yield tx
+        else:
+            with self.store.uow(read_only=read_only) as own:
+                yield own
 
     def policy_for_admdvs(self, admdvs: str) -> Policy:
         with self.store.uow() as tx:

@@ -18,11 +18,12 @@ def bind(
     face_verified: object = False,
     commitment_letter: object = False,
     verifier: Verifier | None = None,
+    tx=None,
 ) -> None:
     verifier = verifier or SandboxVerifier()
     now = p.now()
     day = now.date()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         holder, member = person_or_refuse(tx, holder_psn), person_or_refuse(tx, member_psn)
         if holder.id == member.id:
             raise refuse("E7201-001")
@@ -50,9 +51,9 @@ def bind(
         tx.family.add_proxy(holder.id, member.id, check.relation, verified_by, now)
 
 
-def unbind(p: Platform, holder_psn: str, member_psn: str) -> None:
+def unbind(p: Platform, holder_psn: str, member_psn: str, *, tx=None) -> None:
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         holder, member = person_or_refuse(tx, holder_psn), person_or_refuse(tx, member_psn)
         binding = next((b for b in tx.family.proxies_of(holder.id) if b.member_id == member.id), None)
         if binding is None:

@@ -38,6 +38,8 @@ from yibao.storage.ids import parse_settlement_id, settlement_public_id, visit_p
 
 CLR_TYPE = {"outpatient": "11", "inpatient": "21", "pharmacy": "41"}
 CANCEL_OF = {"2208": "2207", "2103": "2102", "2305": "2304"}
+INPATIENT_SETTLEMENTS = {"2303", "2304"}
+KIND_NAMES = {"outpatient": "门诊", "inpatient": "住院", "pharmacy": "药店购药"}
 
 
 @dataclass(frozen=True)
@@ -85,24 +87,25 @@ class SettlementView:
         return FUND_PAY_TYPE.get(self.insutype, "310100")
 
 
-def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False) -> SettlementView:
+def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=None) -> SettlementView:
     if req.check_password and not dry_run:
-        check_password(p, req.psn_no, req.cainfo, (req.begntime or p.now()).date())
+        check_password(p, req.psn_no, req.cainfo, (req.begntime or p.now()).date(), tx=tx)
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         inst = institution_or_refuse(tx, req.institution)
         person = person_or_refuse(tx, req.psn_no)
         tx.people.lock(person.id)
         check_credential(tx, now, person, req.cert_type, req.cert_no)
         visit, inputs, line_ids, day = _claim_source(tx, req, inst, person, now)
+        med_type = req.med_type or (visit.med_type if visit is not None else "") or ""
         insurance = insurance_on(tx, person, req.insutype, day)
         policy = p.policy(tx, person.admdvs)
         try:
-            category = category_of(policy, day, req.med_type)
+            category = category_of(policy, day, med_type)
         except UnknownMedType:
-            raise refuse("E2207-005", med_type=req.med_type) from None
-        if visit is not None and visit.kind == "inpatient" and category != "inpatient":
-            raise refuse("E2201-007", detail=f"住院就诊不能按医疗类别{req.med_type}结算")
+            raise refuse("E2207-005", med_type=med_type or "（空）") from None
+        if visit is not None and (visit.kind == "inpatient") != (category == "inpatient"):
+            raise refuse("E2201-007", detail=f"{KIND_NAMES[visit.kind]}就诊不能按医疗类别{med_type}结算")
         if not inputs:
             raise refuse("E2207-002", detail=req.mdtrt_id or "药店结算没有明细")
         lines = fee_lines_from_catalog(tx, list(inputs))
@@ -115,7 +118,7 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False) -> S
         if visit is not None:
             visit_used = sum(s.deductible for s in tx.care.settlements_of_visit(visit.id) if s.status == "settled")
         patient, candidates = _parties(tx, person, insurance, day, now)
-        claim = Claim(day, req.med_type, inst.level, tuple(lines), req.acct_used, _offsite(tx, person, inst))
+        claim = Claim(day, med_type, inst.level, tuple(lines), req.acct_used, _offsite(tx, person, inst))
         try:
             result = settle(policy, claim, patient, YearToDate(used, paid, visit_used), candidates)
         except ValueError as exc:
@@ -128,7 +131,7 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False) -> S
             person,
             req.insutype,
             insurance.psn_type,
-            req.med_type,
+            med_type,
             req.cert_type,
             now,
             inst,
@@ -150,6 +153,11 @@ def _claim_source(tx, req: SettleRequest, inst: Institution, person: Person, now
         raise refuse("E2201-002", mdtrt_id=req.mdtrt_id)
     if visit.insutype != req.insutype:
         raise refuse("E2201-005", insutype=req.insutype)
+    inpatient = req.infno in INPATIENT_SETTLEMENTS
+    if (visit.kind == "inpatient") != inpatient:
+        raise refuse("E2201-007", detail=f"就诊{req.mdtrt_id}是{KIND_NAMES[visit.kind]}，不能用{req.infno}结算")
+    if inpatient and not req.mid_setl and visit.status != "discharged":
+        raise refuse("E2201-007", detail="住院结算须先办理出院（2402）；尚未出院的中途结算请传 mid_setl_flag=1")
     stored = tx.care.lines(visit.id, chrg_bchno=req.chrg_bchno or None, unsettled=True)
     inputs = tuple(
         FeeInput(
@@ -240,7 +248,7 @@ def _book(
             institution_code=inst.code,
             kind="pharmacy",
             insutype=req.insutype,
-            med_type=req.med_type,
+            med_type=view.med_type,
             begntime=req.begntime or now,
             endtime=now,
             status="closed",
@@ -258,7 +266,7 @@ def _book(
         insutype=req.insutype,
         psn_type=view.psn_type,
         mdtrt_cert_type=req.cert_type,
-        med_type=req.med_type,
+        med_type=view.med_type,
         category=result.category,
         clr_type=view.clr_type,
         year=year,
@@ -362,17 +370,17 @@ def settlement_or_refuse(tx, setl_id: str, *, lock: bool = False) -> SettlementR
     return row
 
 
-def find_settlement(p: Platform, setl_id: str) -> SettlementView:
-    with p.store.uow() as tx:
+def find_settlement(p: Platform, setl_id: str, *, tx=None) -> SettlementView:
+    with p.unit(tx) as tx:
         return view_of(tx, settlement_or_refuse(tx, setl_id))
 
 
 def cancel_settlement(
-    p: Platform, *, institution: str, setl_id: str, mdtrt_id: str | None, psn_no: str, infno: str
+    p: Platform, *, institution: str, setl_id: str, mdtrt_id: str | None, psn_no: str, infno: str, tx=None
 ) -> SettlementView:
     """Compensating entry for every transfer, accumulators restored, lines released — once."""
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         inst = institution_or_refuse(tx, institution)
         person = person_or_refuse(tx, psn_no)
         tx.people.lock(person.id)
@@ -385,12 +393,15 @@ def cancel_settlement(
             raise refuse("E2208-004", setl_id=setl_id)
         if row.status == "cancelled":
             raise refuse("E2208-002", setl_id=setl_id)
+        later = [s for s in tx.care.settlements_of_visit(row.visit_id) if s.id > row.id and s.status == "settled"]
+        if later:
+            raise refuse("E2208-005", setl_id=setl_id)
         original = tx.ledger.entry(f"setl:{setl_id}")
         if original is None:  # pragma: no cover - a settlement row always has its entry
             raise DomainError("E2208-001", f"结算ID {setl_id} 没有记账分录")
         policy = p.policy(tx, person.admdvs)
         this_year = medical_year(now.date(), policy.value("account.year_start", now.date(), default=(1, 1)))
-        compensating = reversal(original, f"cancel:{setl_id}", "cancellation")
+        compensating = reversal(original, f"cancel:{setl_id}:{row.revision}", "cancellation")
         if this_year != row.year:
             compensating = _into_history(compensating)
         try:
@@ -402,8 +413,46 @@ def cancel_settlement(
             person.id, row.year, row.category, -result.year_deductible_delta, -result.year_fund_delta
         )
         tx.care.release_lines(row.id)
-        tx.care.update_settlement(row.id, status="cancelled", cancelled_at=now, cancel_infno=infno)
+        tx.care.update_settlement(
+            row.id, status="cancelled", cancelled_at=now, cancel_infno=infno, revision=row.revision + 1
+        )
         return view_of(tx, tx.care.settlement(row.id), sign=-1)
+
+
+def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no: str, tx=None) -> SettlementView:
+    """冲正 of a cancellation: the settlement stands again, exactly as first booked."""
+    now = p.now()
+    with p.unit(tx) as tx:
+        inst = institution_or_refuse(tx, institution)
+        person = person_or_refuse(tx, psn_no)
+        tx.people.lock(person.id)
+        row = settlement_or_refuse(tx, setl_id, lock=True)
+        if row.institution_code != inst.code or row.person_id != person.id:
+            raise refuse("E2208-003", setl_id=setl_id)
+        if row.status != "cancelled":
+            raise refuse("E2601-005", detail=f"结算{setl_id}未撤销，无需恢复")
+        policy = p.policy(tx, person.admdvs)
+        if medical_year(now.date(), policy.value("account.year_start", now.date(), default=(1, 1))) != row.year:
+            raise refuse("E2601-005", detail="已跨医疗年度，不能恢复原结算，请重新结算")
+        result = from_record(json.loads(row.output))
+        wanted = {s.sn for s in result.lines}
+        free = {line.feedetl_sn: line.id for line in tx.care.lines(row.visit_id, unsettled=True)}
+        if not wanted <= set(free):
+            raise refuse("E2601-005", detail="原结算的费用明细已撤销或已另行结算")
+        original = tx.ledger.entry(f"setl:{setl_id}")
+        again = Entry(f"reinstate:{setl_id}:{row.revision}", "reinstatement", original.transfers, ref=setl_id)
+        try:
+            tx.ledger.post(again, now)
+        except LedgerError as exc:
+            raise refuse("E2601-005", detail="账户余额已变化，不能恢复原结算") from exc
+        tx.care.add_to_accumulator(
+            person.id, row.year, row.category, result.year_deductible_delta, result.year_fund_delta
+        )
+        tx.care.mark_lines([free[sn] for sn in wanted], row.id)
+        tx.care.update_settlement(
+            row.id, status="settled", cancelled_at=None, cancel_infno=None, revision=row.revision + 1
+        )
+        return view_of(tx, tx.care.settlement(row.id))
 
 
 def _into_history(entry: Entry) -> Entry:

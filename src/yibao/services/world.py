@@ -16,14 +16,15 @@ from yibao.credentials.model import (
     make_card_no,
     make_card_sn,
     make_certno,
-    make_ec_token,
     valid_certno,
     valid_password,
 )
+from yibao.credentials.voucher import signed_token
 from yibao.errors import DomainError
 from yibao.ledger.model import OPENING, Entry, Transfer, external_account, person_bucket
 from yibao.lifecycle.model import EMPLOYEE, RESIDENT, Person, valid_psn_type
 from yibao.policy import load_policy_text
+from yibao.services.credentials import voucher_key
 from yibao.services.platform import Platform
 from yibao.settlement.model import CatalogItem
 from yibao.storage.care_repo import Institution
@@ -37,14 +38,14 @@ def bad(detail: str) -> DomainError:
     return DomainError("E0000-008", f"交易输入格式错误：{detail}")
 
 
-def put_region(p: Platform, policy_text: str, origin: str, overrides: dict[str, Any] | None = None) -> str:
+def put_region(p: Platform, policy_text: str, origin: str, overrides: dict[str, Any] | None = None, *, tx=None) -> str:
     """Install (or replace) a region's policy; returns its admdvs. The text is validated first."""
     from yibao.policy import apply_overrides
 
     policy = load_policy_text(policy_text, origin)
     if overrides:
         apply_overrides(policy, overrides)  # validate now, not at the first settlement
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         tx.config.put_region(
             RegionRow(
                 policy.admdvs,
@@ -58,7 +59,7 @@ def put_region(p: Platform, policy_text: str, origin: str, overrides: dict[str, 
     return policy.admdvs
 
 
-def add_institution(p: Platform, code: str, name: str, kind: str, level: int, admdvs: str) -> Institution:
+def add_institution(p: Platform, code: str, name: str, kind: str, level: int, admdvs: str, *, tx=None) -> Institution:
     if kind not in ("hospital", "pharmacy"):
         raise bad(f"机构类型应为 hospital 或 pharmacy：{kind!r}")
     if not isinstance(level, int) or level not in (0, 1, 2, 3):
@@ -66,7 +67,7 @@ def add_institution(p: Platform, code: str, name: str, kind: str, level: int, ad
     if not code or len(code) > 30:
         raise bad(f"机构编码无效：{code!r}")
     inst = Institution(code, name, kind, level, admdvs, True)
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         if tx.config.region(admdvs) is None:
             raise bad(f"医保区划 {admdvs} 未配置政策")
         if tx.care.institution(code) is not None:
@@ -75,10 +76,10 @@ def add_institution(p: Platform, code: str, name: str, kind: str, level: int, ad
     return inst
 
 
-def add_catalog_item(p: Platform, item: CatalogItem) -> None:
+def add_catalog_item(p: Platform, item: CatalogItem, *, tx=None) -> None:
     if item.chrgitm_lv not in ("01", "02", "03"):
         raise bad(f"收费项目等级应为 01/02/03：{item.chrgitm_lv!r}")
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         if tx.care.catalog([item.code]):
             raise bad(f"目录编码已存在：{item.code}")
         tx.care.add_catalog_item(item)
@@ -112,7 +113,7 @@ class Created:
     ec_token: str
 
 
-def add_person(p: Platform, spec: NewPerson) -> Created:
+def add_person(p: Platform, spec: NewPerson, *, tx=None) -> Created:
     """A person with a card, an e-voucher token and, for employees, a personal account."""
     if spec.gender not in ("0", "1", "2", "9"):
         raise bad(f"性别代码应为 0/1/2/9：{spec.gender!r}")
@@ -130,7 +131,7 @@ def add_person(p: Platform, spec: NewPerson) -> Created:
     if (spec.current or spec.historical) and spec.insutype != EMPLOYEE:
         raise bad("只有职工医保参保人有个人账户余额")
     now = p.now()
-    with p.store.uow() as tx:
+    with p.unit(tx) as tx:
         if tx.config.region(spec.admdvs) is None:
             raise bad(f"医保区划 {spec.admdvs} 未配置政策")
         certno = spec.certno
@@ -153,7 +154,7 @@ def add_person(p: Platform, spec: NewPerson) -> Created:
         if tx.credentials.card_by_no(card_no):
             raise bad(f"社会保障卡号已存在：{card_no}")
         tx.credentials.add_card(person.id, card_no, card_sn, now)
-        token = spec.ec_token or make_ec_token(spec.admdvs)
+        token = spec.ec_token or signed_token(voucher_key(tx), spec.admdvs)
         tx.credentials.add_token(token, person.id, now - timedelta(days=1), now + TOKEN_LIFETIME)
         if spec.password:
             tx.credentials.put_password(person.id, PasswordState(hash_password(spec.password)), now)
@@ -186,8 +187,10 @@ def open_person_account(tx, person: Person, now: datetime) -> None:
         tx.ledger.open_account(person_bucket(person.psn_no, bucket), now, person_id=person.id, bucket=bucket, floor=0)
 
 
-def seed_accumulator(p: Platform, psn_no: str, year: int, category: str, deductible: int, fund: int) -> None:
-    with p.store.uow() as tx:
+def seed_accumulator(
+    p: Platform, psn_no: str, year: int, category: str, deductible: int, fund: int, *, tx=None
+) -> None:
+    with p.unit(tx) as tx:
         person = tx.people.by_psn_no(psn_no)
         if person is None:
             raise bad(f"人员不存在：{psn_no}")

@@ -82,6 +82,7 @@ class SettlementRow:
     status: str
     cancelled_at: datetime | None
     cancel_infno: str | None
+    revision: int
 
 
 _VISIT_COLS = tuple(visits.c[k] for k in Visit.__dataclass_fields__)

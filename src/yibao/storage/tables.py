@@ -314,6 +314,7 @@ settlements = Table(
     Column("status", String(16), nullable=False),  # settled | cancelled
     Column("cancelled_at", DateTime, nullable=True),
     Column("cancel_infno", String(6), nullable=True),
+    Column("revision", Integer, nullable=False, default=0),  # cancels and reinstatements so far
 )
 
 job_runs = Table(
@@ -323,4 +324,50 @@ job_runs = Table(
     Column("period", String(16), primary_key=True),
     Column("subject", String(64), primary_key=True),  # one unit of work inside the period ("*" for all)
     Column("done_at", DateTime, nullable=False),
+)
+
+# The gateway: messages applied (idempotency, 冲正), sign-ins, institution credentials, nonces ------
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("institution_code", String(30), primary_key=True),
+    Column("msgid", String(40), primary_key=True),
+    Column("infno", String(6), nullable=False),
+    Column("digest", String(64), nullable=False),  # of infno + input: a resend must match it
+    Column("answer", Text, nullable=False),  # the envelope answered, returned again on a resend
+    Column("ref", String(64), nullable=True),  # what the call created or changed (setl_id, mdtrt_id)
+    Column("psn_no", String(30), nullable=True),
+    Column("received_at", DateTime, nullable=False),
+    Column("reversed_by", String(40), nullable=True),  # the 2601 msgid that reversed it
+)
+
+sign_ins = Table(
+    "sign_ins",
+    metadata,
+    Column("sign_no", String(30), primary_key=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False, index=True),
+    Column("opter_no", String(30), nullable=True),
+    Column("mac", String(40), nullable=True),
+    Column("ip", String(40), nullable=True),
+    Column("signed_in_at", DateTime, nullable=False),
+    Column("signed_out_at", DateTime, nullable=True),
+)
+
+institution_credentials = Table(
+    "institution_credentials",
+    metadata,
+    Column("institution_code", String(30), ForeignKey("institutions.code"), primary_key=True),
+    Column("api_key_hash", String(64), nullable=True, unique=True),  # sha256 of the API key
+    Column("tif_paasid", String(64), nullable=True, unique=True),
+    Column("tif_token", String(128), nullable=True),  # shared secret of the TIF signature
+    Column("created_at", DateTime, nullable=False),
+)
+
+nonces = Table(
+    "nonces",
+    metadata,
+    Column("paasid", String(64), primary_key=True),
+    Column("nonce", String(64), primary_key=True),
+    Column("seen_at", DateTime, nullable=False, index=True),
 )

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from sqlalchemy import Connection, Engine
 
+from yibao.errors import DomainError
 from yibao.storage import tables
 from yibao.storage.db import is_sqlite, make_engine
 from yibao.storage.migrate import upgrade
@@ -36,8 +37,16 @@ class Store:
         with self.engine.connect() as conn:
             if read_only:
                 conn = conn.execution_options(yibao_read_only=True)
-            with conn.begin():
+            trans = conn.begin()
+            try:
                 yield Tx(conn, self.sqlite)
+            except DomainError as exc:
+                trans.commit() if exc.keep_writes else trans.rollback()
+                raise
+            except BaseException:
+                trans.rollback()
+                raise
+            trans.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -79,6 +88,12 @@ class Tx:
         from yibao.storage.ledger_store import LedgerStore
 
         return LedgerStore(self)
+
+    @cached_property
+    def gateway(self):
+        from yibao.storage.gateway_repo import GatewayRepo
+
+        return GatewayRepo(self)
 
     @cached_property
     def config(self):

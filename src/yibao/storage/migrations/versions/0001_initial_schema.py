@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 16:40:06.287386
+Create Date: 2026-11-22 16:44:42.761022
 """
 
 from alembic import op
@@ -61,6 +61,29 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", name=op.f("uq_journal_entries_key")),
     )
     op.create_table(
+        "messages",
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("msgid", sa.String(length=40), nullable=False),
+        sa.Column("infno", sa.String(length=6), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.Column("ref", sa.String(length=64), nullable=True),
+        sa.Column("psn_no", sa.String(length=30), nullable=True),
+        sa.Column("received_at", sa.DateTime(), nullable=False),
+        sa.Column("reversed_by", sa.String(length=40), nullable=True),
+        sa.PrimaryKeyConstraint("institution_code", "msgid", name=op.f("pk_messages")),
+    )
+    op.create_table(
+        "nonces",
+        sa.Column("paasid", sa.String(length=64), nullable=False),
+        sa.Column("nonce", sa.String(length=64), nullable=False),
+        sa.Column("seen_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("paasid", "nonce", name=op.f("pk_nonces")),
+    )
+    with op.batch_alter_table("nonces", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_nonces_seen_at"), ["seen_at"], unique=False)
+
+    op.create_table(
         "regions",
         sa.Column("admdvs", sa.String(length=6), nullable=False),
         sa.Column("region_id", sa.String(length=64), nullable=False),
@@ -76,6 +99,22 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_settings")),
+    )
+    op.create_table(
+        "institution_credentials",
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("api_key_hash", sa.String(length=64), nullable=True),
+        sa.Column("tif_paasid", sa.String(length=64), nullable=True),
+        sa.Column("tif_token", sa.String(length=128), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_code"],
+            ["institutions.code"],
+            name=op.f("fk_institution_credentials_institution_code_institutions"),
+        ),
+        sa.PrimaryKeyConstraint("institution_code", name=op.f("pk_institution_credentials")),
+        sa.UniqueConstraint("api_key_hash", name=op.f("uq_institution_credentials_api_key_hash")),
+        sa.UniqueConstraint("tif_paasid", name=op.f("uq_institution_credentials_tif_paasid")),
     )
     op.create_table(
         "people",
@@ -94,6 +133,23 @@ def upgrade() -> None:
         sa.UniqueConstraint("certno", name=op.f("uq_people_certno")),
         sa.UniqueConstraint("psn_no", name=op.f("uq_people_psn_no")),
     )
+    op.create_table(
+        "sign_ins",
+        sa.Column("sign_no", sa.String(length=30), nullable=False),
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("opter_no", sa.String(length=30), nullable=True),
+        sa.Column("mac", sa.String(length=40), nullable=True),
+        sa.Column("ip", sa.String(length=40), nullable=True),
+        sa.Column("signed_in_at", sa.DateTime(), nullable=False),
+        sa.Column("signed_out_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["institution_code"], ["institutions.code"], name=op.f("fk_sign_ins_institution_code_institutions")
+        ),
+        sa.PrimaryKeyConstraint("sign_no", name=op.f("pk_sign_ins")),
+    )
+    with op.batch_alter_table("sign_ins", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sign_ins_institution_code"), ["institution_code"], unique=False)
+
     op.create_table(
         "accounts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -298,6 +354,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("cancelled_at", sa.DateTime(), nullable=True),
         sa.Column("cancel_infno", sa.String(length=6), nullable=True),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["institution_code"], ["institutions.code"], name=op.f("fk_settlements_institution_code_institutions")
         ),
@@ -412,9 +469,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_accounts_person_id"))
 
     op.drop_table("accounts")
+    with op.batch_alter_table("sign_ins", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sign_ins_institution_code"))
+
+    op.drop_table("sign_ins")
     op.drop_table("people")
+    op.drop_table("institution_credentials")
     op.drop_table("settings")
     op.drop_table("regions")
+    with op.batch_alter_table("nonces", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_nonces_seen_at"))
+
+    op.drop_table("nonces")
+    op.drop_table("messages")
     op.drop_table("journal_entries")
     op.drop_table("job_runs")
     op.drop_table("institutions")

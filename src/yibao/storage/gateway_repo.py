@@ -1,0 +1,118 @@
+"""Messages already answered (idempotency and 冲正), sign-ins, institution credentials, nonces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from yibao.storage.tables import institution_credentials, messages, nonces, sign_ins
+
+TOMBSTONE = "reversed-before-arrival"
+
+
+@dataclass(frozen=True)
+class Message:
+    institution_code: str
+    msgid: str
+    infno: str
+    digest: str
+    answer: str
+    ref: str | None
+    psn_no: str | None
+    received_at: datetime
+    reversed_by: str | None
+
+
+@dataclass(frozen=True)
+class SignIn:
+    sign_no: str
+    institution_code: str
+    opter_no: str | None
+    mac: str | None
+    ip: str | None
+    signed_in_at: datetime
+    signed_out_at: datetime | None
+
+
+@dataclass(frozen=True)
+class InstitutionCredential:
+    institution_code: str
+    api_key_hash: str | None
+    tif_paasid: str | None
+    tif_token: str | None
+    created_at: datetime
+
+
+class GatewayRepo:
+    def __init__(self, tx):
+        self.tx = tx
+        self.conn = tx.conn
+
+    # Messages ------------------------------------------------------------------------------------
+
+    def message(self, institution: str, msgid: str, *, lock: bool = False) -> Message | None:
+        stmt = select(messages).where(messages.c.institution_code == institution, messages.c.msgid == msgid)
+        r = self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
+        return Message(*r) if r else None
+
+    def record(self, m: Message) -> None:
+        self.conn.execute(messages.insert(), m.__dict__)
+
+    def mark_reversed(self, institution: str, msgid: str, by: str) -> None:
+        self.conn.execute(
+            update(messages)
+            .where(messages.c.institution_code == institution, messages.c.msgid == msgid)
+            .values(reversed_by=by)
+        )
+
+    def messages_about(self, ref: str) -> list[Message]:
+        return [Message(*r) for r in self.conn.execute(select(messages).where(messages.c.ref == ref))]
+
+    # Sign-in -------------------------------------------------------------------------------------
+
+    def add_sign_in(self, s: SignIn) -> None:
+        self.conn.execute(sign_ins.insert(), s.__dict__)
+
+    def sign_in(self, sign_no: str) -> SignIn | None:
+        r = self.conn.execute(select(sign_ins).where(sign_ins.c.sign_no == sign_no)).first()
+        return SignIn(*r) if r else None
+
+    def sign_out(self, sign_no: str, at: datetime) -> None:
+        self.conn.execute(update(sign_ins).where(sign_ins.c.sign_no == sign_no).values(signed_out_at=at))
+
+    # Credentials and nonces ----------------------------------------------------------------------
+
+    def put_credential(self, c: InstitutionCredential) -> None:
+        self.conn.execute(
+            delete(institution_credentials).where(institution_credentials.c.institution_code == c.institution_code)
+        )
+        self.conn.execute(institution_credentials.insert(), c.__dict__)
+
+    def credential_by_key_hash(self, digest: str) -> InstitutionCredential | None:
+        r = self.conn.execute(
+            select(institution_credentials).where(institution_credentials.c.api_key_hash == digest)
+        ).first()
+        return InstitutionCredential(*r) if r else None
+
+    def credential_by_paasid(self, paasid: str) -> InstitutionCredential | None:
+        r = self.conn.execute(
+            select(institution_credentials).where(institution_credentials.c.tif_paasid == paasid)
+        ).first()
+        return InstitutionCredential(*r) if r else None
+
+    def use_nonce(self, paasid: str, nonce: str, at: datetime) -> bool:
+        """True the first time a nonce is seen for a paasid; False for a replay."""
+        ins = sqlite_insert(nonces) if self.tx.sqlite else pg_insert(nonces)
+        done = self.conn.execute(
+            ins.values(paasid=paasid, nonce=nonce, seen_at=at).on_conflict_do_nothing(
+                index_elements=["paasid", "nonce"]
+            )
+        )
+        return done.rowcount == 1
+
+    def forget_nonces_before(self, before: datetime) -> None:
+        self.conn.execute(delete(nonces).where(nonces.c.seen_at < before))
