@@ -27,7 +27,7 @@ class Handle:
     name: str
 
 
-def policy_text(case: Case, base: Path, origin: str) -> str:
+def read_policy_text(case: Case, base: Path | None, origin: str) -> str:
     if isinstance(case.policy, dict):
         parse_policy(case.policy, f"{origin}:policy")  # validated here, named after the case
         return dump_yaml(case.policy)
@@ -35,11 +35,17 @@ def policy_text(case: Case, base: Path, origin: str) -> str:
     return text
 
 
-def load_world(p: Platform, case: Case, base: Path, origin: str) -> dict[str, Handle]:
-    """Build the world the case describes; any refusal is a load failure naming the place."""
+def load_world(
+    p: Platform, case: Case, base: Path | None, origin: str, *, policy_text: str | None = None
+) -> dict[str, Handle]:
+    """Build the world the case describes; any refusal is a load failure naming the place.
+
+    ``policy_text`` supplies the policy file's text when the case file is not on this machine
+    (a case run against a server sends it along)."""
     where = "policy"
     try:
-        admdvs = world.put_region(p, policy_text(case, base, origin), origin, case.policy_overrides)
+        text = policy_text if policy_text is not None else read_policy_text(case, base, origin)
+        admdvs = world.put_region(p, text, origin, case.policy_overrides)
         for i, inst in enumerate(case.institutions):
             where = f"institutions[{i}]"
             world.add_institution(p, inst.code, inst.name, inst.kind, inst.level, inst.admdvs or admdvs)

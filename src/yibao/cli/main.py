@@ -148,5 +148,54 @@ def demo(
         fail(exc)
 
 
+@app.command()
+def serve(
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径（默认 yibao.sqlite）"),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8080, "--port"),
+    sandbox: bool = typer.Option(False, "--sandbox", help="沙箱：关闭机构认证、允许明文密码、开放沙箱接口与可拨动时钟"),
+    admin_token: str = typer.Option(None, "--admin-token", envvar="YIBAO_ADMIN_TOKEN", help="管理接口令牌"),
+    log_level: str = typer.Option("info", "--log-level"),
+) -> None:
+    """启动平台服务：国家接口 /fsi/api/rsfComIfsService/callService 与管理接口 /api/v1（启动时自动迁移数据库）。"""
+    import logging
+    import secrets
+
+    import uvicorn
+
+    from yibao.api.app import create_app
+    from yibao.api.logs import configure
+    from yibao.services.platform import Platform, SandboxClock, SystemClock
+    from yibao.storage.uow import Store
+
+    configure(getattr(logging, log_level.upper(), logging.INFO))
+    store = Store.open(db)
+    token = admin_token or ("sandbox" if sandbox else secrets.token_urlsafe(24))
+    p = Platform(store, SandboxClock() if sandbox else SystemClock(), sandbox=sandbox, require_sign_in=not sandbox)
+    if sandbox:
+        console.print(
+            "[bold yellow]沙箱模式：机构认证已关闭，接受 plain: 明文密码，/api/v1/sandbox 可清空数据和拨动时钟。"
+            "切勿用于生产。[/bold yellow]"
+        )
+    if not admin_token:
+        console.print(f"管理令牌（Authorization: Bearer …）：[bold]{token}[/bold]")
+    console.print(f"yibao 服务：http://{host}:{port}  数据库：{store.engine.url.render_as_string(hide_password=True)}")
+    uvicorn.run(create_app(p, admin_token=token), host=host, port=port, log_level=log_level, access_log=False)
+
+
+db_app = typer.Typer(help="数据库：迁移到最新结构", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径")) -> None:
+    """把数据库结构迁移到最新版本（Alembic）。"""
+    from yibao.storage.migrate import current_revision
+    from yibao.storage.uow import Store
+
+    store = Store.open(db)
+    console.print(f"数据库已是最新结构：{current_revision(store.engine)}")
+
+
 def main() -> None:  # pragma: no cover
     app(sys.argv[1:])

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from yibao.errors import refuse
@@ -41,10 +41,23 @@ class FixedClock:
         self.at = at
 
 
+class SandboxClock:
+    """Beijing time that a sandbox may move: it keeps running from wherever it was set."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return SystemClock().now() + self.offset
+
+    def set(self, at: datetime) -> None:
+        self.offset = at - SystemClock().now()
+
+
 @dataclass
 class Platform:
     store: Store
-    clock: SystemClock | FixedClock = field(default_factory=SystemClock)
+    clock: SystemClock | FixedClock | SandboxClock = field(default_factory=SystemClock)
     sandbox: bool = False
     require_sign_in: bool = False  # the HTTP server turns this on unless started with --sandbox
     _policies: dict[str, tuple[datetime, Policy]] = field(default_factory=dict, repr=False)

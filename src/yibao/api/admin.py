@@ -1,0 +1,420 @@
+"""The agency's REST API under ``/api/v1``: people, accounts, family, credentials, catalogue,
+institutions, settlements and the policy in force. Each route calls one service function."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+
+from yibao.api import schemas as s
+from yibao.api.auth import issue_credentials
+from yibao.errors import refuse
+from yibao.gateway.output import setldetail, setlinfo
+from yibao.ledger.model import person_bucket
+from yibao.money import MoneyFormatError, fmt_ratio, fmt_yuan, parse_fen, parse_quantity, parse_ratio
+from yibao.services import credentials, family, proxy, queries, world
+from yibao.services.care import person_or_refuse
+from yibao.services.platform import Platform
+from yibao.services.settle import cancel_settlement, find_settlement, settlement_or_refuse, view_of
+from yibao.settlement.model import CatalogItem
+from yibao.storage.ids import settlement_public_id, visit_public_id
+from yibao.storage.tables import catalog_items
+
+router = APIRouter(prefix="/api/v1")
+
+
+def platform(request: Request) -> Platform:
+    return request.app.state.platform
+
+
+def _money(fen: int) -> str:
+    return fmt_yuan(fen)
+
+
+def _bad(exc: Exception):
+    return refuse("E0000-008", detail=str(exc))
+
+
+# Regions and policy ------------------------------------------------------------------------------
+
+
+@router.get("/regions", response_model=list[s.RegionOut], tags=["政策"], summary="统筹区列表")
+def regions(request: Request):
+    with platform(request).store.uow(read_only=True) as tx:
+        return [s.RegionOut(admdvs=r.admdvs, region_id=r.region_id, name=r.name) for r in tx.config.regions()]
+
+
+@router.put("/regions", response_model=s.RegionOut, tags=["政策"], summary="安装或替换一个统筹区的政策文件")
+def put_region(body: s.PolicyIn, request: Request):
+    p = platform(request)
+    admdvs = world.put_region(p, body.policy_text, "api", body.overrides)
+    policy = p.policy_for_admdvs(admdvs)
+    return s.RegionOut(admdvs=admdvs, region_id=policy.region_id, name=policy.name)
+
+
+@router.get(
+    "/regions/{admdvs}/policy", response_model=list[s.ParameterOut], tags=["政策"], summary="某日生效的政策参数"
+)
+def policy_in_force(request: Request, admdvs: str, on: date | None = Query(None, alias="date"), key: str | None = None):
+    p = platform(request)
+    policy = p.policy_for_admdvs(admdvs)
+    day = on or p.now().date()
+    out = []
+    for r in policy.in_force(day):
+        if key and not (r.key == key or r.key.startswith(key + ".")):
+            continue
+        out.append(
+            s.ParameterOut(
+                key=r.key,
+                description=r.description,
+                by=list(r.by),
+                since=None if r.since == date.min else r.since,
+                value=_jsonable(r.raw),
+                source=s.SourceOut(
+                    id=r.source.id,
+                    title=r.source.title,
+                    url=r.source.url,
+                    grade=r.source.grade,
+                    illustrative=r.source.illustrative,
+                ),
+            )
+        )
+    return out
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    return str(value)
+
+
+# Institutions and catalogue ----------------------------------------------------------------------
+
+
+@router.get("/institutions", response_model=list[s.InstitutionOut], tags=["机构与目录"])
+def institutions(request: Request):
+    with platform(request).store.uow(read_only=True) as tx:
+        return [s.InstitutionOut(**i.__dict__) for i in tx.care.institutions()]
+
+
+@router.post("/institutions", response_model=s.InstitutionOut, status_code=201, tags=["机构与目录"])
+def add_institution(body: s.InstitutionIn, request: Request):
+    inst = world.add_institution(platform(request), body.code, body.name, body.kind, body.level, body.admdvs)
+    return s.InstitutionOut(**inst.__dict__)
+
+
+@router.post(
+    "/institutions/{code}/credentials",
+    response_model=s.CredentialsOut,
+    status_code=201,
+    tags=["机构与目录"],
+    summary="签发机构的 API key 与 TIF 令牌（只显示一次）",
+)
+def institution_credentials(code: str, request: Request):
+    return s.CredentialsOut(**issue_credentials(platform(request), code))
+
+
+@router.get("/catalog", response_model=list[s.CatalogOut], tags=["机构与目录"], summary="医保目录")
+def catalog(request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)):
+    with platform(request).store.uow(read_only=True) as tx:
+        rows = tx.conn.execute(select(catalog_items).order_by(catalog_items.c.code).limit(limit).offset(offset)).all()
+    return [
+        s.CatalogOut(
+            code=r.code,
+            name=r.name,
+            chrgitm_lv=r.chrgitm_lv,
+            selfpay_prop=fmt_ratio(r.selfpay_prop),
+            pric_uplmt=r.price_ceiling,
+        )
+        for r in rows
+    ]
+
+
+@router.post("/catalog", response_model=s.CatalogOut, status_code=201, tags=["机构与目录"])
+def add_catalog(body: s.CatalogIn, request: Request):
+    try:
+        item = CatalogItem(
+            body.code,
+            body.name,
+            body.chrgitm_lv,
+            parse_ratio(body.selfpay_prop) if body.selfpay_prop else 0,
+            parse_quantity(body.pric_uplmt, "限价", places=6) if body.pric_uplmt else None,
+        )
+    except MoneyFormatError as exc:
+        raise _bad(exc) from exc
+    world.add_catalog_item(platform(request), item)
+    return s.CatalogOut(
+        code=item.code,
+        name=item.name,
+        chrgitm_lv=item.chrgitm_lv,
+        selfpay_prop=fmt_ratio(item.selfpay_prop),
+        pric_uplmt=body.pric_uplmt,
+    )
+
+
+# People and accounts ------------------------------------------------------------------------------
+
+
+def _person_out(tx, person, today: date) -> s.PersonOut:
+    ins = [
+        s.InsuranceOut(
+            insutype=i.insutype,
+            psn_type=i.psn_type,
+            begin=i.begin,
+            end=i.end,
+            benefit_start=i.benefit_start,
+            status=i.status_on(today),
+        )
+        for i in tx.people.insurances(person.id)
+    ]
+    return s.PersonOut(
+        psn_no=person.psn_no,
+        name=person.name,
+        certno=person.certno,
+        gender=person.gender,
+        birth=person.birth,
+        admdvs=person.admdvs,
+        insurances=ins,
+    )
+
+
+@router.get(
+    "/people", response_model=list[s.PersonOut], tags=["人员与账户"], summary="查找人员（姓名、人员编号或身份证号）"
+)
+def people(
+    request: Request,
+    q: str | None = Query(None, max_length=50),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=10**9),
+):
+    p = platform(request)
+    with p.store.uow(read_only=True) as tx:
+        return [_person_out(tx, x, p.now().date()) for x in tx.people.search(q, limit, offset)]
+
+
+@router.post("/people", response_model=s.CreatedPersonOut, status_code=201, tags=["人员与账户"])
+def add_person(body: s.PersonIn, request: Request):
+    p = platform(request)
+    made = world.add_person(
+        p,
+        world.NewPerson(
+            name=body.name,
+            birth=body.birth,
+            gender=body.gender,
+            admdvs=body.admdvs,
+            certno=body.certno,
+            insutype=body.insutype,
+            psn_type=body.psn_type,
+            insured_since=body.insured_since,
+            insured_until=body.insured_until,
+            current=parse_fen(body.current),
+            historical=parse_fen(body.historical),
+            password=body.password,
+            emp_name=body.emp_name,
+        ),
+    )
+    with p.store.uow(read_only=True) as tx:
+        out = _person_out(tx, made.person, p.now().date())
+    return s.CreatedPersonOut(**out.model_dump(), card_no=made.card_no, card_sn=made.card_sn, ec_token=made.ec_token)
+
+
+@router.get("/people/{psn_no}", response_model=s.PersonOut, tags=["人员与账户"])
+def person(psn_no: str, request: Request):
+    p = platform(request)
+    with p.store.uow(read_only=True) as tx:
+        return _person_out(tx, person_or_refuse(tx, psn_no), p.now().date())
+
+
+@router.get("/people/{psn_no}/accounts", response_model=s.BalancesOut, tags=["人员与账户"], summary="个人账户余额")
+def accounts(psn_no: str, request: Request):
+    with platform(request).store.uow(read_only=True) as tx:
+        person_or_refuse(tx, psn_no)
+        codes = [person_bucket(psn_no, b) for b in ("current", "historical")]
+        has = tx.ledger.account(codes[0]) is not None
+        got = tx.ledger.balances(codes)
+    cur, hist = got[codes[0]], got[codes[1]]
+    return s.BalancesOut(
+        psn_no=psn_no, current=_money(cur), historical=_money(hist), total=_money(cur + hist), has_account=has
+    )
+
+
+@router.get(
+    "/people/{psn_no}/accumulators",
+    response_model=s.AccumulatorsOut,
+    tags=["人员与账户"],
+    summary="本医疗年度累计（起付线、统筹基金支付）",
+)
+def accumulators(psn_no: str, request: Request, on: date | None = Query(None, alias="date")):
+    p = platform(request)
+    year, acc, _ = queries.year_to_date(p, psn_no, on or p.now().date())
+    cats = {c: {"deductible_used": _money(d), "fund_paid": _money(f)} for c, (d, f) in acc.items()}
+    return s.AccumulatorsOut(psn_no=psn_no, year=year, categories=cats)
+
+
+@router.get("/people/{psn_no}/settlements", response_model=list[s.SettlementSummary], tags=["结算"])
+def person_settlements(psn_no: str, request: Request, limit: int = Query(50, ge=1, le=500)):
+    with platform(request).store.uow(read_only=True) as tx:
+        person = person_or_refuse(tx, psn_no)
+        return [_summary(tx, row, person) for row in tx.care.settlements_of_person(person.id, limit)]
+
+
+# Family ------------------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/relations", response_model=s.OkOut, status_code=201, tags=["家庭"], summary="登记亲属关系（of 是 to 的 relation）"
+)
+def add_relation(body: s.RelationIn, request: Request):
+    family.declare_relation(platform(request), body.of, body.to, body.relation)
+    return s.OkOut()
+
+
+@router.post("/mutual-aid/grants", response_model=s.OkOut, status_code=201, tags=["家庭"], summary="授权家庭共济")
+def grant(body: s.GrantIn, request: Request):
+    order = family.authorize_mutual_aid(platform(request), body.payer, body.beneficiary)
+    return s.OkOut(detail={"order": order})
+
+
+@router.post("/mutual-aid/revocations", response_model=s.OkOut, tags=["家庭"], summary="解除家庭共济授权")
+def revoke(body: s.GrantIn, request: Request):
+    family.revoke_mutual_aid(platform(request), body.payer, body.beneficiary)
+    return s.OkOut()
+
+
+@router.put("/people/{psn_no}/mutual-aid/order", response_model=s.OkOut, tags=["家庭"], summary="设置共济扣款顺序")
+def set_order(psn_no: str, body: s.OrderIn, request: Request):
+    family.set_mutual_aid_order(platform(request), psn_no, body.payers)
+    return s.OkOut()
+
+
+@router.get("/people/{psn_no}/mutual-aid", response_model=s.MutualAidOut, tags=["家庭"], summary="谁为我付、我为谁付")
+def mutual_aid(psn_no: str, request: Request):
+    view = family.grants_view(platform(request), psn_no)
+    return s.MutualAidOut(
+        psn_no=psn_no,
+        payers=[s.PayerOut(psn_no=x.psn_no, name=x.name, order=o) for x, o in view["payers"]],
+        beneficiaries=[s.PayerOut(psn_no=x.psn_no, name=x.name, order=0) for x in view["beneficiaries"]],
+    )
+
+
+@router.post("/proxy-bindings", response_model=s.OkOut, status_code=201, tags=["家庭"], summary="亲情账户绑定")
+def bind(body: s.ProxyIn, request: Request):
+    proxy.bind(
+        platform(request),
+        body.holder,
+        body.member,
+        face_verified=body.face_verified,
+        commitment_letter=body.commitment_letter,
+    )
+    return s.OkOut()
+
+
+@router.post("/proxy-bindings/unbind", response_model=s.OkOut, tags=["家庭"], summary="亲情账户解绑")
+def unbind(body: s.ProxyPairIn, request: Request):
+    proxy.unbind(platform(request), body.holder, body.member)
+    return s.OkOut()
+
+
+# Credentials ---------------------------------------------------------------------------------------------
+
+
+@router.post("/people/{psn_no}/card/loss", response_model=s.OkOut, tags=["凭证"], summary="社保卡挂失")
+def card_loss(psn_no: str, body: s.CardLossIn, request: Request):
+    return s.OkOut(detail={"card_no": credentials.report_card_lost(platform(request), psn_no, body.kind)})
+
+
+@router.post("/people/{psn_no}/card/replacement", response_model=s.OkOut, tags=["凭证"], summary="社保卡补换")
+def card_replacement(psn_no: str, request: Request):
+    card_no, card_sn = credentials.replace_card(platform(request), psn_no)
+    return s.OkOut(detail={"card_no": card_no, "card_sn": card_sn})
+
+
+@router.put("/people/{psn_no}/password", response_model=s.OkOut, tags=["凭证"], summary="设置、修改或重置密码")
+def password(psn_no: str, body: s.PasswordIn, request: Request):
+    credentials.set_password(platform(request), psn_no, body.password, old=body.old, reset=body.reset)
+    return s.OkOut()
+
+
+@router.post("/people/{psn_no}/vouchers", response_model=s.OkOut, tags=["凭证"], summary="生成医保电子凭证二维码内容")
+def voucher(psn_no: str, request: Request):
+    return s.OkOut(detail={"qr": credentials.voucher_qr(platform(request), psn_no)})
+
+
+# Settlements ----------------------------------------------------------------------------------------------
+
+
+def _summary(tx, row, person=None) -> s.SettlementSummary:
+    person = person or tx.people.by_id(row.person_id)
+    return s.SettlementSummary(
+        setl_id=settlement_public_id(person.admdvs, row.id),
+        mdtrt_id=visit_public_id(person.admdvs, row.visit_id),
+        psn_no=person.psn_no,
+        psn_name=person.name,
+        institution=row.institution_code,
+        infno=row.infno,
+        med_type=row.med_type,
+        setl_time=row.setl_time,
+        status=row.status,
+        medfee=_money(row.medfee),
+        fund_pay=_money(row.fund_pay),
+        acct_pay=_money(row.acct_pay),
+        mulaid_pay=_money(row.mulaid_pay),
+        cash_pay=_money(row.cash_pay),
+    )
+
+
+@router.get("/settlements", response_model=list[s.SettlementSummary], tags=["结算"], summary="查询结算")
+def settlements(
+    request: Request,
+    institution: str | None = Query(None, max_length=30),
+    psn_no: str | None = Query(None, max_length=30),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=10**9),
+):
+    with platform(request).store.uow(read_only=True) as tx:
+        pid = person_or_refuse(tx, psn_no).id if psn_no else None
+        rows = tx.care.search_settlements(institution=institution, person_id=pid, limit=limit, offset=offset)
+        return [_summary(tx, r) for r in rows]
+
+
+@router.get("/settlements/{setl_id}", response_model=s.SettlementDetail, tags=["结算"], summary="结算详情与中文说明")
+def settlement(setl_id: str, request: Request):
+    view = find_settlement(platform(request), setl_id)
+    return _detail(request, view)
+
+
+def _detail(request: Request, view) -> s.SettlementDetail:
+    with platform(request).store.uow(read_only=True) as tx:
+        summary = _summary(tx, settlement_or_refuse(tx, view.setl_id))
+    info = json.loads(json.dumps(setlinfo(view), default=str))
+    rows = json.loads(json.dumps(setldetail(view), default=str))
+    return s.SettlementDetail(
+        **summary.model_dump(), setlinfo=info, setldetail=rows, explanation=list(view.result.steps)
+    )
+
+
+@router.post(
+    "/settlements/{setl_id}/cancel",
+    response_model=s.SettlementDetail,
+    tags=["结算"],
+    summary="经办撤销结算（冲销分录，恢复余额与累计）",
+)
+def cancel(setl_id: str, request: Request):
+    p = platform(request)
+    with p.store.uow(read_only=True) as tx:
+        row = settlement_or_refuse(tx, setl_id)
+        person = tx.people.by_id(row.person_id)
+    infno = {"2207": "2208", "2102": "2103", "2304": "2305"}[row.infno]
+    cancel_settlement(
+        p, institution=row.institution_code, setl_id=setl_id, mdtrt_id=None, psn_no=person.psn_no, infno=infno
+    )
+    with p.store.uow(read_only=True) as tx:
+        view = view_of(tx, settlement_or_refuse(tx, setl_id))
+    return _detail(request, view)

@@ -1,0 +1,199 @@
+"""The HTTP service: the NHSA gateway endpoint, the platform key, the admin REST API.
+
+Gateway calls always answer with an envelope: HTTP 200 for a well-formed request (success or
+business refusal), 400 for a body that is not JSON, 401 when the institution cannot be
+authenticated. The REST API answers ``{code, message}`` with a 4xx status. Nothing answers 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from yibao import __version__
+from yibao.api import admin, sandbox
+from yibao.api.auth import authenticate_institution, check_admin
+from yibao.errors import DomainError, refuse
+from yibao.gateway.dispatcher import dispatch
+from yibao.gateway.envelope import dumps, parse_body, respond
+from yibao.services.identity import public_key_pem
+from yibao.services.platform import Platform
+
+log = logging.getLogger("yibao.http")
+GATEWAY_PATH = "/fsi/api/rsfComIfsService/callService"
+MAX_BODY = 2_000_000
+
+NOT_FOUND = {"E1101-001", "E2201-001", "E2208-001", "E0000-004", "E7101-005", "E7201-008", "E7301-001", "E7301-008"}
+UNAUTHORIZED = {"E0000-006"}
+INVALID = {"E0000-002", "E0000-008", "E8001-001", "E8001-002", "E7301-003", "E7301-006"}
+
+
+_TEXT = {"type": "string", "maxLength": 200}
+ENVELOPE = {
+    "type": "object",
+    "required": [
+        "infno",
+        "msgid",
+        "mdtrtarea_admvs",
+        "recer_sys_code",
+        "infver",
+        "opter_type",
+        "opter",
+        "opter_name",
+        "inf_time",
+        "fixmedins_code",
+        "fixmedins_name",
+        "input",
+    ],
+    "properties": {
+        "infno": {"type": "string", "maxLength": 6},
+        "msgid": {"type": "string", "maxLength": 30},
+        "mdtrtarea_admvs": {"type": "string", "maxLength": 6},
+        "insuplc_admdvs": {"type": "string", "maxLength": 6},
+        "recer_sys_code": _TEXT,
+        "dev_no": _TEXT,
+        "dev_safe_info": _TEXT,
+        "cainfo": _TEXT,
+        "signtype": _TEXT,
+        "infver": _TEXT,
+        "opter_type": _TEXT,
+        "opter": _TEXT,
+        "opter_name": _TEXT,
+        "inf_time": {"type": "string", "example": "2025-06-01 10:00:00"},
+        "fixmedins_code": _TEXT,
+        "fixmedins_name": _TEXT,
+        "sign_no": _TEXT,
+        "input": {"type": "object"},
+    },
+}
+
+
+def status_of(code: str) -> int:
+    if code in UNAUTHORIZED:
+        return 401
+    if code in NOT_FOUND:
+        return 404
+    if code in INVALID:
+        return 422
+    return 409
+
+
+def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
+    app = FastAPI(
+        title="yibao 医保平台接口",
+        version=__version__,
+        description="国家医保接口（/fsi/api/rsfComIfsService/callService）与经办管理接口（/api/v1，Bearer 管理令牌）。"
+        + ("\n\n**沙箱模式：机构认证已关闭。**" if p.sandbox else ""),
+    )
+    app.state.platform = p
+    app.state.admin_token = admin_token
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError):
+        return JSONResponse({"code": exc.code, "message": exc.message}, status_code=status_of(exc.code))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        return JSONResponse(
+            {"code": "E0000-008", "message": f"请求格式错误：{where}：{first.get('msg', '')}"}, status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        words = {404: "没有这个接口", 405: "不支持该请求方法"}.get(exc.status_code, str(exc.detail))
+        return JSONResponse({"code": f"H{exc.status_code}", "message": words}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):  # pragma: no cover - a bug, logged not shown
+        log.exception("unhandled error on %s", request.url.path)
+        return JSONResponse({"code": "E0000-099", "message": "系统内部错误"}, status_code=503)
+
+    @app.middleware("http")
+    async def admin_guard(request: Request, call_next):
+        path = request.url.path
+        if path.startswith("/api/v1"):
+            try:
+                check_admin(request.app.state.admin_token, request.headers.get("authorization"))
+            except DomainError as exc:
+                return JSONResponse({"code": exc.code, "message": exc.message}, status_code=401)
+        return await call_next(request)
+
+    @app.post(
+        GATEWAY_PATH,
+        tags=["国家接口"],
+        summary="交易入口（infno 选择交易）",
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ENVELOPE}}}},
+        responses={200: {"description": "应答报文（infcode 0 成功，-1 失败）"}},
+    )
+    async def call_service(request: Request) -> Response:
+        body = await request.body()
+        return await run_in_threadpool(_gateway, p, request, body)
+
+    @app.get(
+        "/fsi/api/pubkey",
+        response_class=PlainTextResponse,
+        tags=["国家接口"],
+        summary="平台公钥（PEM），用于 RSA-OAEP-SHA256 加密 cainfo 中的患者密码",
+    )
+    def pubkey() -> str:
+        return public_key_pem(p)
+
+    @app.get("/healthz", tags=["运维"])
+    def health() -> dict:
+        with p.store.uow(read_only=True) as tx:
+            tx.config.get("health")
+        return {"ok": True, "sandbox": p.sandbox, "database": p.store.engine.dialect.name}
+
+    app.include_router(admin.router)
+    if p.sandbox:
+        app.include_router(sandbox.router)
+    return app
+
+
+def _gateway(p: Platform, request: Request, body: bytes) -> Response:
+    started = time.perf_counter()
+    received = p.now()
+    status, answer, institution = 200, None, None
+    try:
+        if len(body) > MAX_BODY:
+            raise refuse("E0000-002", detail=f"报文超过{MAX_BODY}字节")
+        try:
+            doc = parse_body(body)
+        except DomainError:
+            status = 400
+            raise
+        if not p.sandbox:
+            try:
+                institution = authenticate_institution(p, request.headers, p.now())
+            except DomainError:
+                status = 401
+                raise
+        answer = dispatch(p, doc, received=received, authenticated=institution)
+    except DomainError as exc:
+        answer = respond("000000", received, error=exc, now=p.now())
+    log.info(
+        "gateway",
+        extra={
+            "event": "gateway",
+            "infno": _field(answer, doc if "doc" in locals() else None, "infno"),
+            "msgid": _field(answer, doc if "doc" in locals() else None, "msgid"),
+            "institution": institution,
+            "infcode": answer["infcode"],
+            "err": answer["err_msg"][:11],
+            "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )
+    return Response(dumps(answer), status_code=status, media_type="application/json; charset=utf-8")
+
+
+def _field(answer, doc, name):
+    return str(doc.get(name))[:40] if isinstance(doc, dict) and doc.get(name) is not None else None

@@ -1,0 +1,68 @@
+"""Sandbox-only routes: wipe the world, load a case's world, read and move the clock.
+
+Mounted only when the server runs with ``--sandbox``; they let ``yibao cases run --server`` drive
+a live server through HTTP alone, as an HIS developer's test rig would.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+
+from yibao.api import schemas as s
+from yibao.cases.model import CaseError, parse_case
+from yibao.cases.world import load_world
+from yibao.services import jobs
+from yibao.services.platform import Platform
+from yibao.storage import tables
+from yibao.yamlio import load_yaml_text
+
+router = APIRouter(prefix="/api/v1/sandbox", tags=["沙箱"])
+
+
+def _platform(request: Request) -> Platform:
+    return request.app.state.platform
+
+
+@router.post("/reset", response_model=s.OkOut, summary="清空沙箱中的全部数据")
+def reset(request: Request):
+    p = _platform(request)
+    with p.store.uow() as tx:
+        for table in reversed(tables.metadata.sorted_tables):
+            tx.conn.execute(table.delete())
+    p._policies.clear()
+    p._rsa_key = None
+    return s.OkOut()
+
+
+@router.post("/worlds", response_model=s.WorldOut, status_code=201, summary="载入案例文件描述的世界（不运行步骤）")
+def load(body: s.WorldIn, request: Request):
+    p = _platform(request)
+    try:
+        doc = load_yaml_text(body.case_yaml)
+    except Exception as exc:
+        raise CaseError(body.origin, "", f"YAML 语法错误：{exc}") from exc
+    case = parse_case(doc, body.origin)
+    if hasattr(p.clock, "set"):
+        p.clock.set(case.date)
+    handles = load_world(p, case, None, body.origin, policy_text=body.policy_text)
+    with p.store.uow(read_only=True) as tx:
+        admdvs = tx.config.regions()[0].admdvs
+    return s.WorldOut(admdvs=admdvs, handles={k: s.HandleOut(**v.__dict__) for k, v in handles.items()})
+
+
+@router.get("/clock", response_model=s.ClockOut, summary="沙箱时钟")
+def clock(request: Request):
+    return s.ClockOut(now=_platform(request).now())
+
+
+@router.post("/clock", response_model=s.ClockOut, summary="拨动沙箱时钟；其间到期的月末、年终作业随之运行")
+def move_clock(body: s.ClockIn, request: Request):
+    p = _platform(request)
+    if not hasattr(p.clock, "set"):
+        raise CaseError("clock", "", "服务未使用可拨动的沙箱时钟")
+    if body.to < p.clock.now() - timedelta(minutes=1):
+        raise CaseError("clock", "", f"时钟只能向前：{p.clock.now()} → {body.to}")
+    p.clock.set(body.to)
+    return s.ClockOut(now=body.to, jobs=jobs.run_until(p, body.to))

@@ -1,0 +1,253 @@
+"""REST API request and response bodies. Money is a decimal string ("123.45") both ways."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MoneyText = str  # "123.45"
+AMOUNT = r"^\d{1,11}(\.\d{1,2})?$"
+
+
+def psn_field(description: str = "人员编号 psn_no") -> Any:
+    return Field(min_length=1, max_length=30, description=description)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(BaseModel):
+    code: str = Field(description="稳定的错误代码，如 E7101-002")
+    message: str = Field(description="中文原因")
+
+
+class RegionOut(BaseModel):
+    admdvs: str
+    region_id: str
+    name: str
+
+
+class PolicyIn(Strict):
+    policy_text: str = Field(min_length=1, max_length=500_000, description="政策文件 YAML 全文")
+    overrides: dict[str, Any] | None = None
+
+
+class SourceOut(BaseModel):
+    id: str
+    title: str
+    url: str | None
+    grade: str
+    illustrative: bool
+
+
+class ParameterOut(BaseModel):
+    key: str
+    description: str
+    by: list[str]
+    since: date | None
+    value: Any
+    source: SourceOut
+
+
+class InstitutionIn(Strict):
+    code: str = Field(min_length=1, max_length=30)
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["hospital", "pharmacy"]
+    level: int = Field(ge=0, le=3)
+    admdvs: str = Field(pattern=r"^\d{6}$")
+
+
+class InstitutionOut(BaseModel):
+    code: str
+    name: str
+    kind: str
+    level: int
+    admdvs: str
+    active: bool
+
+
+class CredentialsOut(BaseModel):
+    institution: str
+    api_key: str
+    tif_paasid: str
+    tif_token: str
+
+
+class CatalogIn(Strict):
+    code: str = Field(min_length=1, max_length=50)
+    name: str = Field(min_length=1, max_length=200)
+    chrgitm_lv: Literal["01", "02", "03"]
+    selfpay_prop: str | None = Field(default=None, pattern=r"^(0(\.\d{1,4})?|1(\.0{1,4})?)$")
+    pric_uplmt: str | None = Field(default=None, pattern=r"^\d{1,10}(\.\d{1,6})?$")
+
+
+class CatalogOut(BaseModel):
+    code: str
+    name: str
+    chrgitm_lv: str
+    selfpay_prop: str
+    pric_uplmt: str | None
+
+
+class PersonIn(Strict):
+    name: str = Field(min_length=1, max_length=50)
+    birth: date
+    gender: Literal["0", "1", "2", "9"]
+    admdvs: str = Field(pattern=r"^\d{6}$")
+    certno: str | None = Field(default=None, max_length=18)
+    insutype: Literal["310", "390"] | None = None
+    psn_type: str | None = Field(default=None, max_length=6)
+    insured_since: date | None = None
+    insured_until: date | None = None
+    current: MoneyText = Field(default="0.00", pattern=AMOUNT, description="当年账户期初余额（元）")
+    historical: MoneyText = Field(default="0.00", pattern=AMOUNT, description="历年账户期初余额（元）")
+    password: str | None = Field(default=None, pattern=r"^\d{6}$")
+    emp_name: str | None = Field(default=None, max_length=200)
+
+
+class InsuranceOut(BaseModel):
+    insutype: str
+    psn_type: str
+    begin: date
+    end: date | None
+    benefit_start: date
+    status: str
+
+
+class BalancesOut(BaseModel):
+    psn_no: str
+    current: MoneyText
+    historical: MoneyText
+    total: MoneyText
+    has_account: bool
+
+
+class PersonOut(BaseModel):
+    psn_no: str
+    name: str
+    certno: str
+    gender: str
+    birth: date
+    admdvs: str
+    insurances: list[InsuranceOut] = []
+
+
+class CreatedPersonOut(PersonOut):
+    card_no: str
+    card_sn: str
+    ec_token: str
+
+
+class AccumulatorsOut(BaseModel):
+    psn_no: str
+    year: int
+    categories: dict[str, dict[str, MoneyText]]
+
+
+class RelationIn(Strict):
+    of: str = psn_field()
+    to: str = psn_field()
+    relation: Literal["spouse", "parent", "child", "sibling", "grandparent", "grandchild"]
+
+
+class GrantIn(Strict):
+    payer: str = psn_field()
+    beneficiary: str = psn_field()
+
+
+class OrderIn(Strict):
+    payers: list[str] = Field(max_length=20)
+
+
+class ProxyIn(Strict):
+    holder: str = psn_field()
+    member: str = psn_field()
+    face_verified: bool = False
+    commitment_letter: bool = False
+
+
+class ProxyPairIn(Strict):
+    holder: str = psn_field()
+    member: str = psn_field()
+
+
+class CardLossIn(Strict):
+    kind: Literal["temporary", "formal"] = "temporary"
+
+
+class PasswordIn(Strict):
+    password: str = Field(pattern=r"^\d{6}$")
+    old: str | None = Field(default=None, max_length=6)
+    reset: bool = False
+
+
+class OkOut(BaseModel):
+    ok: bool = True
+    detail: dict[str, Any] = {}
+
+
+class PayerOut(BaseModel):
+    psn_no: str
+    name: str
+    order: int
+
+
+class MutualAidOut(BaseModel):
+    psn_no: str
+    payers: list[PayerOut]
+    beneficiaries: list[PayerOut]
+
+
+class SettlementSummary(BaseModel):
+    setl_id: str
+    mdtrt_id: str
+    psn_no: str
+    psn_name: str
+    institution: str
+    infno: str
+    med_type: str
+    setl_time: datetime
+    status: str
+    medfee: MoneyText
+    fund_pay: MoneyText
+    acct_pay: MoneyText
+    mulaid_pay: MoneyText
+    cash_pay: MoneyText
+
+
+class SettlementDetail(SettlementSummary):
+    setlinfo: dict[str, Any]
+    setldetail: list[dict[str, Any]]
+    explanation: list[str]
+
+
+class WorldIn(Strict):
+    case_yaml: str = Field(min_length=1, max_length=1_000_000)
+    policy_text: str | None = Field(default=None, max_length=500_000)
+    origin: str = Field(default="case.yaml", max_length=500)
+
+
+class HandleOut(BaseModel):
+    psn_no: str
+    certno: str
+    card_no: str
+    card_sn: str
+    ec_token: str
+    name: str
+
+
+class WorldOut(BaseModel):
+    admdvs: str
+    handles: dict[str, HandleOut]
+
+
+class ClockIn(Strict):
+    to: datetime
+
+
+class ClockOut(BaseModel):
+    now: datetime
+    jobs: list[str] = []
