@@ -15,7 +15,7 @@ from yibao.errors import refuse
 from yibao.gateway.output import setldetail, setlinfo
 from yibao.ledger.model import person_bucket
 from yibao.money import MoneyFormatError, fmt_ratio, fmt_yuan, parse_fen, parse_quantity, parse_ratio
-from yibao.services import credentials, family, proxy, queries, world
+from yibao.services import credentials, family, lifecycle, proxy, queries, world
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.settle import cancel_settlement, find_settlement, settlement_or_refuse, view_of
@@ -418,3 +418,80 @@ def cancel(setl_id: str, request: Request):
     with p.store.uow(read_only=True) as tx:
         view = view_of(tx, settlement_or_refuse(tx, setl_id))
     return _detail(request, view)
+
+
+# Lifecycle -----------------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/enrolments", response_model=s.OkOut, status_code=201, tags=["参保与缴费"], summary="参保登记（返回待遇开始日）"
+)
+def enrol(body: s.EnrolIn, request: Request):
+    wait = lifecycle.enroll(
+        platform(request),
+        body.person,
+        body.insutype,
+        body.psn_type,
+        body.date,
+        in_window=body.in_collection_window,
+        exempt=body.exempt,
+        repaired_years=body.repaired_years,
+        emp_name=body.emp_name,
+    )
+    return s.OkOut(
+        detail={"benefit_start": wait.benefit_start.isoformat(), "waiting_months": wait.months, "reason": wait.reason}
+    )
+
+
+@router.post("/people/{psn_no}/insurance/end", response_model=s.OkOut, tags=["参保与缴费"], summary="终止参保")
+def end_insurance(psn_no: str, body: s.EndInsuranceIn, request: Request):
+    out = lifecycle.end_insurance(platform(request), psn_no, body.insutype, body.last_day)
+    return s.OkOut(detail={"grants_ended": out["grants_ended"], "clawed_back": _money(out["clawed_back"])})
+
+
+@router.post(
+    "/people/{psn_no}/insurance/suspend", response_model=s.OkOut, tags=["参保与缴费"], summary="暂停或恢复参保"
+)
+def suspend(psn_no: str, body: s.SuspendIn, request: Request):
+    lifecycle.suspend_insurance(platform(request), psn_no, body.insutype, body.since)
+    return s.OkOut()
+
+
+@router.post(
+    "/contributions",
+    response_model=s.OkOut,
+    status_code=201,
+    tags=["参保与缴费"],
+    summary="登记缴费：职工按月（month, base）或居民按年（year, amount, paid_by）",
+)
+def contribute(body: s.ContributionIn, request: Request):
+    p = platform(request)
+    if body.month is not None:
+        if body.base is None:
+            raise refuse("E0000-008", detail="职工缴费须给出 base")
+        credited = lifecycle.contribute_employee(p, body.person, body.month, parse_fen(body.base), paid_on=body.paid_on)
+        return s.OkOut(detail={"credited": _money(credited)})
+    if body.year is None or body.amount is None:
+        raise refuse("E0000-008", detail="缴费须给出 month+base（职工）或 year+amount（居民）")
+    out = lifecycle.contribute_resident(
+        p, body.person, body.year, parse_fen(body.amount), paid_on=body.paid_on or p.now().date(), paid_by=body.paid_by
+    )
+    return s.OkOut(detail={"credited": "0.00", **out})
+
+
+@router.post(
+    "/people/{psn_no}/preallocations",
+    response_model=s.OkOut,
+    status_code=201,
+    tags=["参保与缴费"],
+    summary="预划个人账户（离职时按实际月份清退）",
+)
+def preallocate(psn_no: str, body: s.PreallocationIn, request: Request):
+    credited = lifecycle.preallocate(platform(request), psn_no, body.first_month, body.months, parse_fen(body.base))
+    return s.OkOut(detail={"credited": _money(credited)})
+
+
+@router.post("/offsite-filings", response_model=s.OkOut, status_code=201, tags=["参保与缴费"], summary="异地就医备案")
+def file_offsite(body: s.FilingIn, request: Request):
+    lifecycle.file_offsite(platform(request), body.person, body.kind, body.valid_from, body.valid_to, body.admdvs)
+    return s.OkOut()

@@ -13,6 +13,7 @@ import time
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -110,6 +111,11 @@ def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException):
         words = {404: "没有这个接口", 405: "不支持该请求方法"}.get(exc.status_code, str(exc.detail))
         return JSONResponse({"code": f"H{exc.status_code}", "message": words}, status_code=exc.status_code)
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError):
+        log.warning("database unavailable on %s: %s", request.url.path, exc)
+        return JSONResponse({"code": "E0000-098", "message": "数据库暂时不可用或繁忙，请稍后重试"}, status_code=503)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):  # pragma: no cover - a bug, logged not shown

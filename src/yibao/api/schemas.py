@@ -251,3 +251,50 @@ class ClockIn(Strict):
 class ClockOut(BaseModel):
     now: datetime
     jobs: list[str] = []
+
+
+class EnrolIn(Strict):
+    person: str = psn_field()
+    insutype: Literal["310", "390"]
+    psn_type: str = Field(min_length=2, max_length=6)
+    date: date
+    in_collection_window: bool | None = None
+    exempt: bool = False
+    repaired_years: int = Field(default=0, ge=0, le=50)
+    emp_name: str | None = Field(default=None, max_length=200)
+
+
+class ContributionIn(Strict):
+    person: str = psn_field()
+    month: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$", description="职工：缴费月份 YYYY-MM")
+    base: MoneyText | None = Field(default=None, pattern=AMOUNT, description="职工：缴费基数（元）")
+    year: int | None = Field(default=None, ge=2000, le=2100, description="居民：缴费年度")
+    amount: MoneyText | None = Field(default=None, pattern=AMOUNT, description="居民：缴费金额（元）")
+    paid_on: date | None = None
+    paid_by: str | None = Field(default=None, max_length=30, description="由亲属个人账户共济代缴时，亲属的 psn_no")
+
+
+class EndInsuranceIn(Strict):
+    insutype: Literal["310", "390"]
+    last_day: date
+
+
+class SuspendIn(Strict):
+    insutype: Literal["310", "390"]
+    since: date | None = None
+
+
+class PreallocationIn(Strict):
+    first_month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    months: int = Field(ge=1, le=24)
+    base: MoneyText = Field(pattern=AMOUNT)
+
+
+class FilingIn(Strict):
+    person: str = psn_field()
+    kind: Literal["filed", "temporary"]
+    valid_from: date = Field(alias="from")
+    valid_to: date | None = Field(default=None, alias="to")
+    admdvs: str | None = Field(default=None, pattern=r"^\d{6}$")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)

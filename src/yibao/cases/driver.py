@@ -8,7 +8,7 @@ the same case file checks the in-process engine and a live server alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,7 +18,8 @@ from yibao.errors import DomainError, refuse
 from yibao.gateway.dispatcher import dispatch
 from yibao.ledger.model import person_bucket
 from yibao.lifecycle.model import medical_year
-from yibao.services import credentials, family, jobs, proxy
+from yibao.money import fmt_yuan, parse_fen
+from yibao.services import credentials, family, jobs, lifecycle, proxy
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import FixedClock, Platform
 from yibao.storage.uow import Store
@@ -138,7 +139,52 @@ ACTIONS = {
         zip(("card_no", "card_sn"), credentials.replace_card(p, a["person"]), strict=True)
     ),
     "set_password": lambda p, a: credentials.set_password(p, a["person"], str(a["password"]), reset=True),
-    "enroll": _not_yet("参保登记（第5号议题）"),
-    "contribute": _not_yet("缴费与划账（第5号议题）"),
-    "file_offsite": _not_yet("异地就医备案（第5号议题）"),
+    "enroll": lambda p, a: _enroll(p, a),
+    "contribute": lambda p, a: _contribute(p, a),
+    "file_offsite": lambda p, a: _file_offsite(p, a),
 }
+
+
+def _day(value: Any, what: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise refuse("E7401-005", detail=f"{what}应为 YYYY-MM-DD：{value!r}") from None
+
+
+def _enroll(p: Platform, a: dict[str, Any]) -> dict[str, Any]:
+    wait = lifecycle.enroll(
+        p,
+        a["person"],
+        str(a["insutype"]),
+        str(a["psn_type"]),
+        _day(a["date"], "date"),
+        in_window=a.get("in_collection_window"),
+        exempt=bool(a.get("exempt", False)),
+    )
+    return {"benefit_start": wait.benefit_start.isoformat(), "waiting_months": wait.months, "reason": wait.reason}
+
+
+def _contribute(p: Platform, a: dict[str, Any]) -> dict[str, Any]:
+    if "month" in a:
+        credited = lifecycle.contribute_employee(p, a["person"], str(a["month"]), parse_fen(a["base"], "缴费基数"))
+        return {"credited": fmt_yuan(credited)}
+    out = lifecycle.contribute_resident(
+        p,
+        a["person"],
+        int(a["year"]),
+        parse_fen(a["amount"], "缴费金额"),
+        paid_on=_day(a.get("paid_on", p.now()), "paid_on"),
+        paid_by=a.get("paid_by"),
+    )
+    return {"credited": "0.00", **out}
+
+
+def _file_offsite(p: Platform, a: dict[str, Any]) -> dict[str, Any]:
+    end = a.get("to")
+    lifecycle.file_offsite(p, a["person"], str(a["kind"]), _day(a["from"], "from"), _day(end, "to") if end else None)
+    return {}

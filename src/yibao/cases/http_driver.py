@@ -113,6 +113,8 @@ class HttpDriver:
         method, template, keys = ACTIONS[name]
         path = template.format(**{k: v for k, v in args.items() if isinstance(v, str)})
         body = {k: _plain(args[k]) for k in keys if k in args}
+        if name == "contribute":
+            body = {k: (str(v) if k in ("base", "amount") else v) for k, v in body.items()}
         if name == "set_password":
             body["reset"] = True
         r = self.http.request(method, path, json=body)

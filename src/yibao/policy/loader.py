@@ -49,7 +49,7 @@ def read_value(key: str, by: tuple[str, ...], raw: Any) -> Any:
     return _read_by(key, by, raw, reader)
 
 
-_MAPPING_KEYS = {"settlement.med_type_category", "offsite.ratio_reduction"}
+_MAPPING_KEYS = {"settlement.med_type_category", "offsite.ratio_reduction", "resident.collection_window"}
 
 
 def _read_by(key: str, by: tuple[str, ...], raw: Any, reader: Any) -> Any:

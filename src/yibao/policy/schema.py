@@ -102,6 +102,12 @@ def med_type_map(v: Any) -> dict[str, str]:
     return out
 
 
+def window(v: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    if not isinstance(v, dict) or set(v) != {"start", "end"}:
+        raise ValueError('应为 {start: "MM-DD", end: "MM-DD"}')
+    return (month_day(v["start"]), month_day(v["end"]))
+
+
 def offsite_map(v: Any) -> dict[str, int]:
     if not isinstance(v, dict):
         raise ValueError("应为 {filed, temporary, unfiled} → 比例 的映射")
@@ -135,6 +141,13 @@ FIXED: dict[str, Reader] = {
     "waiting.resident.long_break_years": count,
     "waiting.resident.long_break_floor_months": count,
     "waiting.employee.first_enrol_months": count,
+    "waiting.employee.flexible_first_enrol_months": count,
+    "waiting.employee.gap_tolerance_months": count,
+    "contribution.base_floor": money,
+    "contribution.base_ceiling": money,
+    "resident.collection_window": window,
+    "resident.premium": money,
+    "account.preallocation": one_of("none", "annual"),
     "offsite.ratio_reduction": offsite_map,
 }
 

@@ -1,4 +1,4 @@
-"""Calendar work that falls due as time passes: the medical year's rollover (and, later, crediting).
+"""Calendar work that falls due as time passes: retirees' monthly credit and the year's rollover.
 
 Jobs are idempotent and resumable: each person's part of a job is one ledger entry under a key
 naming the job, the period and the person, so running a job twice, or again after a crash half-way,
@@ -8,11 +8,11 @@ posts nothing twice. ``jobs_done_until`` records how far the calendar has been w
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import select
 
-from yibao.ledger.model import ROLLOVER, Entry, Transfer, person_bucket
+from yibao.ledger.model import CREDIT, ROLLOVER, Entry, Transfer, external_account, person_bucket
 from yibao.lifecycle.model import medical_year, year_start_date
 from yibao.services.platform import Platform
 from yibao.storage.tables import accounts, people
@@ -44,11 +44,66 @@ def run_until(p: Platform, until: datetime, progress: Progress | None = None) ->
     with p.store.uow() as tx:
         regions = [(r.admdvs, p.policy(tx, r.admdvs)) for r in tx.config.regions()]
     for admdvs, policy in regions:
-        for start in year_starts_between(policy, since.date(), until.date()):
-            count = rollover(p, admdvs, start, progress)
-            ran.append(f"{admdvs} {start.year}年度结转：{count}人")
+        # Month-ends and year starts in calendar order; on a day that is both, the month's credit
+        # lands in the old year's 当年账户 before the year rolls it over.
+        events = [(d, 0, "month_end", d) for d in month_ends_between(since.date(), until.date())]
+        events += [(d, 1, "rollover", d) for d in year_starts_between(policy, since.date(), until.date())]
+        for _, _, kind, day in sorted(events):
+            if kind == "month_end":
+                count = credit_retirees(p, admdvs, day, progress)
+                ran.append(f"{admdvs} {prev_month(day)}退休人员划账：{count}人")
+            else:
+                count = rollover(p, admdvs, day, progress)
+                ran.append(f"{admdvs} {day.year}年度结转：{count}人")
     mark_done_until(p, until)
     return ran
+
+
+def month_ends_between(since: date, until: date) -> list[date]:
+    """First days of months in (since, until]: each closes the month before it."""
+    out, day = [], date(since.year, since.month, 1)
+    while True:
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        if day > until:
+            return out
+        if day > since:
+            out.append(day)
+
+
+def prev_month(first: date) -> str:
+    last = date.fromordinal(first.toordinal() - 1)
+    return f"{last:%Y-%m}"
+
+
+def credit_retirees(p: Platform, admdvs: str, first_of_next: date, progress: Progress | None = None) -> int:
+    """A retiree's fixed monthly credit (``account.retiree_credit``) for the month just ended."""
+    last = date.fromordinal(first_of_next.toordinal() - 1)
+    month = f"{last:%Y-%m}"
+    policy = p.policy_for_admdvs(admdvs)
+    amount = policy.value("account.retiree_credit", last, default=0, person_class="retired")
+    if not amount:
+        return 0
+    with p.store.uow(read_only=True) as tx:
+        rows = tx.conn.execute(
+            select(people.c.id, people.c.psn_no).where(people.c.admdvs == admdvs).order_by(people.c.id)
+        ).all()
+    credited = 0
+    for i, (pid, psn_no) in enumerate(rows, start=1):
+        with p.store.uow() as tx:
+            retired = any(
+                ins.insutype == "310" and ins.person_class == "retired" and ins.covers(last)
+                for ins in tx.people.insurances(pid)
+            )
+            key = f"credit:{psn_no}:{month}"
+            if retired and not tx.ledger.has_entry(key):
+                transfer = Transfer(
+                    external_account(f"retiree_credit:{admdvs}"), person_bucket(psn_no, "current"), amount, CREDIT
+                )
+                tx.ledger.post(Entry(key, "credit", (transfer,), ref=psn_no), datetime.combine(last, time(23, 59, 59)))
+                credited += 1
+        if progress:
+            progress("retiree_credit", i, len(rows))
+    return credited
 
 
 def year_starts_between(policy, since: date, until: date) -> list[date]:

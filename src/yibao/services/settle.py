@@ -29,6 +29,7 @@ from yibao.services.care import (
     visit_or_refuse,
 )
 from yibao.services.identity import check_password
+from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
 from yibao.settlement.calculate import UnknownMedType, category_of, settle
 from yibao.settlement.model import Buckets, Claim, Patient, PayerCandidate, Settlement, YearToDate
@@ -88,13 +89,15 @@ class SettlementView:
 
 
 def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=None) -> SettlementView:
-    if req.check_password and not dry_run:
-        check_password(p, req.psn_no, req.cainfo, (req.begntime or p.now()).date(), tx=tx)
     now = p.now()
     with p.unit(tx) as tx:
         inst = institution_or_refuse(tx, req.institution)
         person = person_or_refuse(tx, req.psn_no)
         tx.people.lock(person.id)
+        # The password comes first, before anything is written; patients off-site in another province
+        # are not asked for it (spec: 跨省异地不验密).
+        if req.check_password and not dry_run and inst.admdvs[:2] == person.admdvs[:2]:
+            check_password(p, req.psn_no, req.cainfo, (req.begntime or now).date(), tx=tx)
         check_credential(tx, now, person, req.cert_type, req.cert_no)
         visit, inputs, line_ids, day = _claim_source(tx, req, inst, person, now)
         med_type = req.med_type or (visit.med_type if visit is not None else "") or ""
@@ -118,7 +121,9 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         if visit is not None:
             visit_used = sum(s.deductible for s in tx.care.settlements_of_visit(visit.id) if s.status == "settled")
         patient, candidates = _parties(tx, person, insurance, day, now)
-        claim = Claim(day, med_type, inst.level, tuple(lines), req.acct_used, _offsite(tx, person, inst))
+        claim = Claim(
+            day, med_type, inst.level, tuple(lines), req.acct_used, offsite_status(tx, person, inst.admdvs, day)
+        )
         try:
             result = settle(policy, claim, patient, YearToDate(used, paid, visit_used), candidates)
         except ValueError as exc:
@@ -174,12 +179,6 @@ def _claim_source(tx, req: SettleRequest, inst: Institution, person: Person, now
         for s in stored
     )
     return visit, inputs, [s.id for s in stored], visit.begntime.date()
-
-
-def _offsite(tx, person: Person, inst: Institution) -> str | None:
-    if inst.admdvs == person.admdvs:
-        return None
-    return "unfiled"
 
 
 def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime):

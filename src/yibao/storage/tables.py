@@ -371,3 +371,48 @@ nonces = Table(
     Column("nonce", String(64), primary_key=True),
     Column("seen_at", DateTime, nullable=False, index=True),
 )
+
+# The lifecycle: contributions, pre-allocations, off-site filings ---------------------------------
+
+contributions = Table(
+    "contributions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # employee_month | resident_year
+    Column("period", String(7), nullable=False),  # YYYY-MM (employee) or YYYY (resident)
+    Column("base", Money, nullable=True),  # monthly contribution base (employee)
+    Column("amount", Money, nullable=False),  # premium paid (resident) or base × rate credited
+    Column("credited", Money, nullable=False, default=0),  # what went to the personal account
+    Column("paid_on", Date, nullable=False),
+    Column("paid_by_id", Integer, ForeignKey("people.id"), nullable=True),  # a relative via mutual aid
+    Column("in_window", Boolean, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("person_id", "kind", "period", name="uq_contributions_period"),
+)
+
+preallocations = Table(
+    "preallocations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    Column("first_month", String(7), nullable=False),
+    Column("last_month", String(7), nullable=False),
+    Column("monthly", Money, nullable=False),
+    Column("credited", Money, nullable=False),
+    Column("settled_at", DateTime, nullable=True),  # when a clawback (or the year's end) closed it
+    Column("created_at", DateTime, nullable=False),
+)
+
+offsite_filings = Table(
+    "offsite_filings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # filed (long-term) | temporary
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=True),
+    Column("admdvs", String(6), nullable=True),  # where the care happens; NULL: anywhere
+    Column("created_at", DateTime, nullable=False),
+    Column("cancelled_at", DateTime, nullable=True),
+)

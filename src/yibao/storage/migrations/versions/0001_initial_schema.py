@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 16:44:42.761022
+Create Date: 2026-11-22 16:50:45.713948
 """
 
 from alembic import op
@@ -198,6 +198,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_cards_person_id"), ["person_id"], unique=False)
 
     op.create_table(
+        "contributions",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("base", sa.BigInteger(), nullable=True),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("credited", sa.BigInteger(), nullable=False),
+        sa.Column("paid_on", sa.Date(), nullable=False),
+        sa.Column("paid_by_id", sa.Integer(), nullable=True),
+        sa.Column("in_window", sa.Boolean(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["paid_by_id"], ["people.id"], name=op.f("fk_contributions_paid_by_id_people")),
+        sa.ForeignKeyConstraint(["person_id"], ["people.id"], name=op.f("fk_contributions_person_id_people")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contributions")),
+        sa.UniqueConstraint("person_id", "kind", "period", name="uq_contributions_period"),
+    )
+    with op.batch_alter_table("contributions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_contributions_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
         "ec_tokens",
         sa.Column("token", sa.String(length=64), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
@@ -248,6 +269,22 @@ def upgrade() -> None:
         batch_op.create_index("ix_grants_payer", ["payer_id", "ended_at"], unique=False)
 
     op.create_table(
+        "offsite_filings",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.Column("admdvs", sa.String(length=6), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("cancelled_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["person_id"], ["people.id"], name=op.f("fk_offsite_filings_person_id_people")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_offsite_filings")),
+    )
+    with op.batch_alter_table("offsite_filings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_offsite_filings_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
         "passwords",
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("hash", sa.String(length=200), nullable=False),
@@ -257,6 +294,22 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["person_id"], ["people.id"], name=op.f("fk_passwords_person_id_people")),
         sa.PrimaryKeyConstraint("person_id", name=op.f("pk_passwords")),
     )
+    op.create_table(
+        "preallocations",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("first_month", sa.String(length=7), nullable=False),
+        sa.Column("last_month", sa.String(length=7), nullable=False),
+        sa.Column("monthly", sa.BigInteger(), nullable=False),
+        sa.Column("credited", sa.BigInteger(), nullable=False),
+        sa.Column("settled_at", sa.DateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["person_id"], ["people.id"], name=op.f("fk_preallocations_person_id_people")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_preallocations")),
+    )
+    with op.batch_alter_table("preallocations", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_preallocations_person_id"), ["person_id"], unique=False)
+
     op.create_table(
         "proxy_bindings",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -446,7 +499,15 @@ def downgrade() -> None:
         batch_op.drop_index("ix_proxy_holder")
 
     op.drop_table("proxy_bindings")
+    with op.batch_alter_table("preallocations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_preallocations_person_id"))
+
+    op.drop_table("preallocations")
     op.drop_table("passwords")
+    with op.batch_alter_table("offsite_filings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_offsite_filings_person_id"))
+
+    op.drop_table("offsite_filings")
     with op.batch_alter_table("mutual_aid_grants", schema=None) as batch_op:
         batch_op.drop_index("ix_grants_payer")
         batch_op.drop_index("ix_grants_beneficiary")
@@ -460,6 +521,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_ec_tokens_person_id"))
 
     op.drop_table("ec_tokens")
+    with op.batch_alter_table("contributions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contributions_person_id"))
+
+    op.drop_table("contributions")
     with op.batch_alter_table("cards", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cards_person_id"))
 
