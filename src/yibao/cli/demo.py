@@ -283,3 +283,77 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
         "下一步：[bold]yibao cases run ../shared/acceptance[/bold] 运行验收案例；"
         "[bold]yibao policy show jiangxi-nanchang[/bold] 查看政策参数。"
     )
+
+
+def run_year(console: Console, db: str, year: int) -> None:
+    """A year of the demo family: monthly contributions and retiree credits, a few purchases and
+    visits, the child's next-year premium paid from the mother's account, the year-end rollover;
+    then each member's account month by month (``yibao accounts monthly``)."""
+    from yibao.services import jobs, lifecycle
+    from yibao.services.statements import monthly_statement
+
+    start = datetime(year, 1, 1, 9, 0, 0)
+    p, fam = build(db, start)
+    jobs.mark_done_until(p, start)
+    clock = p.clock
+    assert isinstance(clock, FixedClock)
+    son, wife, child = fam["son"].person, fam["wife"].person, fam["child"].person
+    events = []
+    for month in range(1, 13):
+        day = datetime(year, month, 10, 9, 0, 0)
+        jobs.run_until(p, day)
+        clock.set(day)
+        for who, base in ((son, 800_000), (wife, 650_000)):
+            lifecycle.contribute_employee(p, who.psn_no, f"{year}-{month:02d}", base, paid_on=day.date())
+        if month in (3, 7, 11):
+            amount = {3: "86.50", 7: "420.00", 11: "135.80"}[month]
+            inp = {
+                "druginfo": {
+                    "psn_no": son.psn_no,
+                    "mdtrt_cert_type": "02",
+                    "mdtrt_cert_no": son.certno,
+                    "begntime": f"{day:%Y-%m-%d %H:%M:%S}",
+                    "medfee_sumamt": amount,
+                    "insutype": "310",
+                    "med_type": "41",
+                    "acct_used_flag": "1",
+                },
+                "drugdetail": [
+                    {
+                        "feedetl_sn": "1",
+                        "med_list_codg": "XJ01CAA0001",
+                        "det_item_fee_sumamt": amount,
+                        "cnt": "1",
+                        "pric": amount,
+                    }
+                ],
+            }
+            out = _call(p, "2102", PHARMACY, inp, password="123456")["setlinfo"]
+            events.append(
+                f"{day:%m-%d} 张伟药店购药{amount}元：本人账户{out['acct_pay']}，"
+                f"共济{out['acct_mulaid_pay']}，现金{out['psn_cash_pay']}"
+            )
+        if month == 10:
+            paid = lifecycle.contribute_resident(
+                p, child.psn_no, year + 1, 40_000, paid_on=day.date(), paid_by=wife.psn_no
+            )
+            window = "是" if paid["in_window"] else "否"
+            events.append(
+                f"{day:%m-%d} 李娜用个人账户为张小宝缴纳{year + 1}年度居民医保400.00元（集中征缴期内：{window}）"
+            )
+    end = datetime(year + 1, 1, 1, 0, 0, 0)
+    clock.set(end)
+    jobs.run_until(p, end)
+    console.print(Panel("\n".join(events), title=f"{year}年大事记", title_align="left"))
+    for key in ("son", "wife", "father", "mother"):
+        person = fam[key].person
+        name, rows = monthly_statement(p, person.psn_no, year)
+        table = Table(title=f"{name} {year}年个人账户逐月（元）", title_justify="left")
+        for col in ("月份", "划入", "本人支出", "为亲属共济", "结转", "月末当年", "月末历年", "合计"):
+            table.add_column(col, justify="right")
+        for r in rows:
+            table.add_row(r.month, r.credited, r.spent, r.shared, r.rolled, r.current, r.historical, r.total)
+        console.print(table)
+    with p.store.uow() as tx:
+        problems = tx.ledger.check_invariants()
+    console.print("账本检查：" + ("借贷平衡，没有账户低于下限。" if not problems else "；".join(problems)))

@@ -138,12 +138,16 @@ def cases_load(
 @app.command()
 def demo(
     db: str = typer.Option("sqlite://", "--db", help="数据库（默认内存中的 SQLite）"),
+    year: int = typer.Option(None, "--year", help="改为演示这一家人一整年的个人账户（逐月缴费、划账、消费、年终结转）"),
 ) -> None:
     """演示：一个家庭（在职职工、授权共济的退休父母、参加居民医保的孩子），一次药店购药和一次门诊。"""
-    from yibao.cli.demo import run_demo
+    from yibao.cli.demo import run_demo, run_year
 
     try:
-        run_demo(console, db)
+        if year:
+            run_year(console, db, year)
+        else:
+            run_demo(console, db)
     except DomainError as exc:
         fail(exc)
 
@@ -195,6 +199,78 @@ def db_upgrade(db: str = typer.Option("yibao.sqlite", "--db", help="数据库 UR
 
     store = Store.open(db)
     console.print(f"数据库已是最新结构：{current_revision(store.engine)}")
+
+
+jobs_app = typer.Typer(help="定时作业：月末划账、年终结转（幂等、可续跑）", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("run")
+def jobs_run(
+    until: str = typer.Option(..., "--until", help="运行到该时刻（YYYY-MM-DD 或 YYYY-MM-DDTHH:MM:SS）"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """运行到期的月末划账和年度结转。重复运行不会重复记账；中途中断后再次运行会从断点继续。"""
+    from datetime import datetime
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from yibao.services import jobs
+    from yibao.services.platform import FixedClock, Platform
+    from yibao.storage.uow import Store
+
+    try:
+        to = datetime.fromisoformat(until if "T" in until else f"{until}T00:00:00")
+    except ValueError:
+        console.print(f"[red]时间格式应为 YYYY-MM-DD[THH:MM:SS]：{until}[/red]")
+        raise typer.Exit(2) from None
+    p = Platform(Store.open(db), FixedClock(to))
+    names = {"rollover": "年度结转", "retiree_credit": "退休人员划账"}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(job: str, done: int, total: int) -> None:
+            if job not in tasks:
+                tasks[job] = bar.add_task(names.get(job, job), total=total)
+            bar.update(tasks[job], completed=done, total=total)
+            if done == total:
+                del tasks[job]
+
+        try:
+            ran = jobs.run_until(p, to, progress)
+        except DomainError as exc:
+            fail(exc)
+    for line in ran or ["没有到期的作业"]:
+        console.print(line)
+
+
+accounts_app = typer.Typer(help="个人账户：按月查看余额与收支", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+
+
+@accounts_app.command("monthly")
+def accounts_monthly(
+    psn_nos: list[str] = typer.Argument(..., help="人员编号 psn_no（可多个）"),
+    year: int = typer.Option(..., "--year", help="年份"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """逐月列出个人账户：月末当年/历年余额，以及当月划入、支出、共济、结转。"""
+    from yibao.services.platform import Platform
+    from yibao.services.statements import monthly_statement
+    from yibao.storage.uow import Store
+
+    p = Platform(Store.open(db))
+    for psn_no in psn_nos:
+        try:
+            name, rows = monthly_statement(p, psn_no, year)
+        except DomainError as exc:
+            fail(exc)
+        table = Table(title=f"{name}（{psn_no}）{year}年个人账户逐月")
+        for col in ("月份", "划入", "本人支出", "为亲属共济", "结转", "月末当年账户", "月末历年账户", "合计"):
+            table.add_column(col, justify="right")
+        for r in rows:
+            table.add_row(r.month, r.credited, r.spent, r.shared, r.rolled, r.current, r.historical, r.total)
+        console.print(table)
 
 
 def main() -> None:  # pragma: no cover
