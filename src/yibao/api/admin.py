@@ -495,3 +495,81 @@ def preallocate(psn_no: str, body: s.PreallocationIn, request: Request):
 def file_offsite(body: s.FilingIn, request: Request):
     lifecycle.file_offsite(platform(request), body.person, body.kind, body.valid_from, body.valid_to, body.admdvs)
     return s.OkOut()
+
+
+# 亲情账户 views and what I pay for ------------------------------------------------------------------------
+
+
+@router.get(
+    "/people/{psn_no}/proxy-members", response_model=list[s.ProxyMemberOut], tags=["家庭"], summary="亲情账户成员"
+)
+def proxy_members(psn_no: str, request: Request):
+    return [
+        s.ProxyMemberOut(
+            psn_no=m["person"].psn_no,
+            name=m["person"].name,
+            relation=m["relation"],
+            verified_by=m["verified_by"],
+            bound_at=m["bound_at"],
+        )
+        for m in proxy.members(platform(request), psn_no)
+    ]
+
+
+@router.get(
+    "/people/{holder}/proxy-members/{member}/voucher",
+    response_model=s.OkOut,
+    tags=["家庭"],
+    summary="代为出示家庭成员的电子凭证二维码",
+)
+def proxy_voucher(holder: str, member: str, request: Request):
+    return s.OkOut(detail={"qr": proxy.member_voucher(platform(request), holder, member)})
+
+
+@router.get(
+    "/people/{holder}/proxy-members/{member}/settlements",
+    response_model=list[s.SettlementSummary],
+    tags=["家庭"],
+    summary="家庭成员的结算记录",
+)
+def proxy_settlements(holder: str, member: str, request: Request):
+    views = proxy.member_settlements(platform(request), holder, member)
+    with platform(request).store.uow(read_only=True) as tx:
+        return [_summary(tx, settlement_or_refuse(tx, v.setl_id)) for v in views]
+
+
+@router.get(
+    "/people/{holder}/proxy-members/{member}/expenses",
+    response_model=s.ExpensesOut,
+    tags=["家庭"],
+    summary="家庭成员的年度医疗费用",
+)
+def proxy_expenses(holder: str, member: str, request: Request, year: int = Query(..., ge=2000, le=2100)):
+    got = proxy.member_expenses(platform(request), holder, member, year)
+    return s.ExpensesOut(
+        psn_no=member,
+        year=year,
+        count=got["count"],
+        months={f"{m:02d}": _money(v) for m, v in got["months"].items()},
+        categories={k: _money(v) for k, v in got["categories"].items()},
+        totals={k: _money(v) for k, v in got["totals"].items()},
+    )
+
+
+@router.get(
+    "/people/{psn_no}/mutual-aid/paid",
+    response_model=list[s.PaidForOut],
+    tags=["家庭"],
+    summary="我为谁共济、今年为每人支付了多少",
+)
+def paid_for(psn_no: str, request: Request, year: int = Query(..., ge=2000, le=2100)):
+    return [
+        s.PaidForOut(
+            psn_no=x["person"].psn_no,
+            name=x["person"].name,
+            active=x["active"],
+            settlements=_money(x["settlements"]),
+            premiums=_money(x["premiums"]),
+        )
+        for x in family.paid_for_others(platform(request), psn_no, year)
+    ]

@@ -298,3 +298,28 @@ class FilingIn(Strict):
     admdvs: str | None = Field(default=None, pattern=r"^\d{6}$")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ProxyMemberOut(BaseModel):
+    psn_no: str
+    name: str
+    relation: str
+    verified_by: str
+    bound_at: datetime
+
+
+class ExpensesOut(BaseModel):
+    psn_no: str
+    year: int
+    count: int
+    months: dict[str, MoneyText]
+    categories: dict[str, MoneyText]
+    totals: dict[str, MoneyText]
+
+
+class PaidForOut(BaseModel):
+    psn_no: str
+    name: str
+    active: bool
+    settlements: MoneyText
+    premiums: MoneyText

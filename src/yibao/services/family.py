@@ -108,3 +108,38 @@ def grants_view(p: Platform, psn_no: str, at: datetime | None = None, *, tx=None
             "payers": [(people[g.payer_id], g.position) for g in mine],
             "beneficiaries": [people[g.beneficiary_id] for g in theirs],
         }
+
+
+def paid_for_others(p: Platform, psn_no: str, year: int, *, tx=None) -> list[dict]:
+    """Whom I pay for, and how much my account has paid for each of them this medical year."""
+    import json
+
+    from sqlalchemy import select
+
+    from yibao.storage.tables import contributions
+
+    with p.unit(tx, read_only=True) as tx:
+        me = person_or_refuse(tx, psn_no)
+        beneficiaries = {g.beneficiary_id for g in tx.family.grants_by(me.id)}
+        people = tx.people.many(sorted(beneficiaries))
+        out = []
+        for pid in sorted(beneficiaries):
+            paid = 0
+            for row in tx.care.settlements_of_person(pid, 10_000):
+                if row.status != "settled" or row.year != year or not row.mulaid_pay:
+                    continue
+                record = json.loads(row.output)
+                paid += sum(d["amount"] for m in record["mutual_aid"] if m["psn_no"] == me.psn_no for d in m["draws"])
+            premiums = tx.conn.execute(
+                select(contributions.c.amount).where(
+                    contributions.c.person_id == pid,
+                    contributions.c.paid_by_id == me.id,
+                    contributions.c.paid_on >= date(year, 1, 1),
+                    contributions.c.paid_on <= date(year, 12, 31),
+                )
+            ).all()
+            active = any(g.beneficiary_id == pid for g in tx.family.grants_by(me.id, active_at=p.now()))
+            out.append(
+                {"person": people[pid], "settlements": paid, "premiums": sum(r[0] for r in premiums), "active": active}
+            )
+        return out

@@ -154,7 +154,7 @@ proxy_bindings = Table(
     Column("holder_id", Integer, ForeignKey("people.id"), nullable=False),
     Column("member_id", Integer, ForeignKey("people.id"), nullable=False),
     Column("relation", String(16), nullable=False),
-    Column("verified_by", String(16), nullable=False),  # face | commitment_letter
+    Column("verified_by", String(24), nullable=False),  # face | commitment_letter
     Column("bound_at", DateTime, nullable=False),
     Column("unbound_at", DateTime, nullable=True),
     Index("ix_proxy_holder", "holder_id", "unbound_at"),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 16:50:45.713948
+Create Date: 2026-11-22 16:53:12.207460
 """
 
 from alembic import op
@@ -316,7 +316,7 @@ def upgrade() -> None:
         sa.Column("holder_id", sa.Integer(), nullable=False),
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("relation", sa.String(length=16), nullable=False),
-        sa.Column("verified_by", sa.String(length=16), nullable=False),
+        sa.Column("verified_by", sa.String(length=24), nullable=False),
         sa.Column("bound_at", sa.DateTime(), nullable=False),
         sa.Column("unbound_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(["holder_id"], ["people.id"], name=op.f("fk_proxy_bindings_holder_id_people")),
