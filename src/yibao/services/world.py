@@ -66,10 +66,10 @@ def add_institution(p: Platform, code: str, name: str, kind: str, level: int, ad
         raise bad(f"医院等级应为 0–3：{level!r}")
     if not code or len(code) > 30:
         raise bad(f"机构编码无效：{code!r}")
-    inst = Institution(code, name, kind, level, admdvs, True)
+    if not isinstance(admdvs, str) or len(admdvs) != 6 or not admdvs.isdigit():
+        raise bad(f"医保区划应为6位数字：{admdvs!r}")
+    inst = Institution(code, name, kind, level, admdvs, True)  # another region's hospital serves off-site care
     with p.unit(tx) as tx:
-        if tx.config.region(admdvs) is None:
-            raise bad(f"医保区划 {admdvs} 未配置政策")
         if tx.care.institution(code) is not None:
             raise bad(f"机构编码已存在：{code}")
         tx.care.add_institution(inst, p.now())
