@@ -6,6 +6,7 @@ their own per xdist worker (created on first use) and an emptied schema per test
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 from datetime import datetime
@@ -31,7 +32,8 @@ def pg_worker_url(worker: str) -> str:
     if worker in _pg_ready:
         return _pg_ready[worker]
     base = normalize_url(PG_URL)
-    name = f"yibao_test_{re.sub(r'[^a-z0-9]', '', worker.lower()) or 'main'}"
+    # One database per test process and worker, so that concurrent runs never share one.
+    name = f"yibao_test_{re.sub(r'[^a-z0-9]', '', worker.lower()) or 'main'}_{os.getpid()}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
@@ -39,11 +41,23 @@ def pg_worker_url(worker: str) -> str:
             conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+    atexit.register(_drop_database, base, name)
     url = base.rsplit("/", 1)[0] + f"/{name}"
     store = Store.open(url)  # Alembic to head: the PostgreSQL half runs the real migrations
     store.dispose()
     _pg_ready[worker] = url
     return url
+
+
+def _drop_database(base: str, name: str) -> None:
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except Exception:  # the server may be gone at exit; a leftover test database is harmless
+        pass
+    finally:
+        admin.dispose()
 
 
 def empty_pg(store: Store) -> None:
