@@ -25,6 +25,7 @@ from yibao.gateway.dispatcher import dispatch
 from yibao.gateway.envelope import dumps, parse_body, respond
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import Platform
+from yibao.web.mount import error_page, is_page, mount_web
 
 log = logging.getLogger("yibao.http")
 GATEWAY_PATH = "/fsi/api/rsfComIfsService/callService"
@@ -97,12 +98,16 @@ def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
+        if is_page(request):
+            return error_page(request, status_of(exc.code), exc.code, exc.message)
         return JSONResponse({"code": exc.code, "message": exc.message}, status_code=status_of(exc.code))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()))
+        if is_page(request):
+            return error_page(request, 422, "E0000-008", f"请求格式错误：{where}")
         return JSONResponse(
             {"code": "E0000-008", "message": f"请求格式错误：{where}：{first.get('msg', '')}"}, status_code=422
         )
@@ -110,6 +115,10 @@ def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         words = {404: "没有这个接口", 405: "不支持该请求方法"}.get(exc.status_code, str(exc.detail))
+        if is_page(request):
+            return error_page(
+                request, exc.status_code, f"H{exc.status_code}", "没有这个页面" if exc.status_code == 404 else words
+            )
         return JSONResponse({"code": f"H{exc.status_code}", "message": words}, status_code=exc.status_code)
 
     @app.exception_handler(OperationalError)
@@ -161,6 +170,7 @@ def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
     app.include_router(admin.router)
     if p.sandbox:
         app.include_router(sandbox.router)
+    mount_web(app, p)
     return app
 
 

@@ -67,8 +67,12 @@ def _people(p: Platform, admdvs: str, today: date) -> dict[str, world.Created]:
 
 
 def build(db: str, at: datetime | None = None) -> tuple[Platform, dict[str, world.Created]]:
-    store = Store.open(db)
-    p = Platform(store, FixedClock(at) if at else SystemClock())
+    p = Platform(Store.open(db), FixedClock(at) if at else SystemClock())
+    return p, populate(p)
+
+
+def populate(p: Platform) -> dict[str, world.Created]:
+    """The demo region (Nanchang), a pharmacy, a community clinic, the catalogue and the family."""
     _, text = load_policy(REGION)
     admdvs = world.put_region(p, text, f"yibao/policies/{REGION}.yaml")
     world.add_institution(p, PHARMACY, "南昌市示例大药房", "pharmacy", 0, admdvs)
@@ -79,7 +83,113 @@ def build(db: str, at: datetime | None = None) -> tuple[Platform, dict[str, worl
         CatalogItem("ZZ0000000003", "保健食品（自费）", "03"),
     ):
         world.add_catalog_item(p, item)
-    return p, _people(p, admdvs, p.now().date())
+    return _people(p, admdvs, p.now().date())
+
+
+def seed_server(p: Platform) -> dict[str, world.Created]:
+    """``yibao serve --demo``: the family, a purchase, a visit and a staff account, if the database is empty."""
+    from yibao.services.signin import add_staff
+
+    fam = populate(p)
+    son, child = fam["son"].person, fam["child"].person
+    now = p.now()
+    _call(p, "2102", PHARMACY, _purchase(son, fam["son"].ec_token, now), password="123456")
+    reg = _call(
+        p,
+        "2201",
+        CLINIC,
+        {
+            "data": {
+                "psn_no": child.psn_no,
+                "insutype": "390",
+                "begntime": f"{now:%Y-%m-%d %H:%M:%S}",
+                "mdtrt_cert_type": "02",
+                "mdtrt_cert_no": child.certno,
+                "ipt_otp_no": f"MZ{now:%Y%m%d%H%M%S}",
+            }
+        },
+    )
+    mdtrt_id = reg["data"]["mdtrt_id"]
+    _call(p, "2204", CLINIC, {"feedetail": _clinic_lines(child.psn_no, mdtrt_id)})
+    _call(
+        p,
+        "2207",
+        CLINIC,
+        {
+            "data": {
+                "psn_no": child.psn_no,
+                "mdtrt_cert_type": "02",
+                "mdtrt_cert_no": child.certno,
+                "med_type": "11",
+                "medfee_sumamt": "260.00",
+                "psn_setlway": "01",
+                "mdtrt_id": mdtrt_id,
+                "chrg_bchno": "B001",
+                "insutype": "390",
+                "acct_used_flag": "1",
+            }
+        },
+        password="123456",
+    )
+    add_staff(p, "operator", "演示经办员", "operator", "operator123")
+    add_staff(p, "viewer", "演示查询员", "viewer", "viewer1234")
+    return fam
+
+
+def _purchase(son, token: str, now: datetime) -> dict:
+    return {
+        "druginfo": {
+            "psn_no": son.psn_no,
+            "mdtrt_cert_type": "01",
+            "mdtrt_cert_no": token,
+            "begntime": f"{now:%Y-%m-%d %H:%M:%S}",
+            "medfee_sumamt": "420.00",
+            "insutype": "310",
+            "med_type": "41",
+            "acct_used_flag": "1",
+        },
+        "drugdetail": [
+            {
+                "feedetl_sn": "1",
+                "med_list_codg": "XJ01CAA0001",
+                "det_item_fee_sumamt": "360.00",
+                "cnt": "12",
+                "pric": "30.00",
+            },
+            {
+                "feedetl_sn": "2",
+                "med_list_codg": "XB02BAA0002",
+                "det_item_fee_sumamt": "60.00",
+                "cnt": "3",
+                "pric": "20.00",
+            },
+        ],
+    }
+
+
+def _clinic_lines(psn_no: str, mdtrt_id: str) -> list[dict]:
+    return [
+        {
+            "feedetl_sn": "1",
+            "mdtrt_id": mdtrt_id,
+            "psn_no": psn_no,
+            "chrg_bchno": "B001",
+            "med_list_codg": "XJ01CAA0001",
+            "det_item_fee_sumamt": "200.00",
+            "cnt": "10",
+            "pric": "20.00",
+        },
+        {
+            "feedetl_sn": "2",
+            "mdtrt_id": mdtrt_id,
+            "psn_no": psn_no,
+            "chrg_bchno": "B001",
+            "med_list_codg": "XB02BAA0002",
+            "det_item_fee_sumamt": "60.00",
+            "cnt": "3",
+            "pric": "20.00",
+        },
+    ]
 
 
 def _envelope(p: Platform, infno: str, institution: str, inp: dict, password: str | None = None) -> dict:
@@ -181,34 +291,7 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
     _show_balances(console, fam, before, before, "开始时的个人账户")
 
     son = fam["son"].person
-    purchase = {
-        "druginfo": {
-            "psn_no": son.psn_no,
-            "mdtrt_cert_type": "01",
-            "mdtrt_cert_no": fam["son"].ec_token,
-            "begntime": f"{now:%Y-%m-%d %H:%M:%S}",
-            "medfee_sumamt": "420.00",
-            "insutype": "310",
-            "med_type": "41",
-            "acct_used_flag": "1",
-        },
-        "drugdetail": [
-            {
-                "feedetl_sn": "1",
-                "med_list_codg": "XJ01CAA0001",
-                "det_item_fee_sumamt": "360.00",
-                "cnt": "12",
-                "pric": "30.00",
-            },
-            {
-                "feedetl_sn": "2",
-                "med_list_codg": "XB02BAA0002",
-                "det_item_fee_sumamt": "60.00",
-                "cnt": "3",
-                "pric": "20.00",
-            },
-        ],
-    }
+    purchase = _purchase(son, fam["son"].ec_token, now)
     out = _call(p, "2102", PHARMACY, purchase, password="123456")
     _show_settlement(console, "① 张伟在药店买药 420.00 元（2102 药店结算，出示医保电子凭证）", out)
     after = _balances(p, fam)
@@ -230,28 +313,7 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
     }
     reg = _call(p, "2201", CLINIC, {"data": registration})
     mdtrt_id = reg["data"]["mdtrt_id"]
-    lines = [
-        {
-            "feedetl_sn": "1",
-            "mdtrt_id": mdtrt_id,
-            "psn_no": child.psn_no,
-            "chrg_bchno": "B001",
-            "med_list_codg": "XJ01CAA0001",
-            "det_item_fee_sumamt": "200.00",
-            "cnt": "10",
-            "pric": "20.00",
-        },
-        {
-            "feedetl_sn": "2",
-            "mdtrt_id": mdtrt_id,
-            "psn_no": child.psn_no,
-            "chrg_bchno": "B001",
-            "med_list_codg": "XB02BAA0002",
-            "det_item_fee_sumamt": "60.00",
-            "cnt": "3",
-            "pric": "20.00",
-        },
-    ]
+    lines = _clinic_lines(child.psn_no, mdtrt_id)
     _call(p, "2204", CLINIC, {"feedetail": lines})
     out = _call(
         p,

@@ -160,6 +160,7 @@ def serve(
     sandbox: bool = typer.Option(False, "--sandbox", help="沙箱：关闭机构认证、允许明文密码、开放沙箱接口与可拨动时钟"),
     admin_token: str = typer.Option(None, "--admin-token", envvar="YIBAO_ADMIN_TOKEN", help="管理接口令牌"),
     log_level: str = typer.Option("info", "--log-level"),
+    demo: bool = typer.Option(False, "--demo", help="数据库为空时载入演示家庭、两笔结算和演示经办账号"),
 ) -> None:
     """启动平台服务：国家接口 /fsi/api/rsfComIfsService/callService 与管理接口 /api/v1（启动时自动迁移数据库）。"""
     import logging
@@ -181,6 +182,18 @@ def serve(
             "[bold yellow]沙箱模式：机构认证已关闭，接受 plain: 明文密码，/api/v1/sandbox 可清空数据和拨动时钟。"
             "切勿用于生产。[/bold yellow]"
         )
+    if demo:
+        with store.uow(read_only=True) as tx:
+            empty = not tx.config.regions()
+        if empty:
+            from yibao.cli.demo import seed_server
+
+            fam = seed_server(p)
+            console.print(
+                "已载入演示数据：门户 /portal/ 用身份证号登录，密码 123456："
+                + "、".join(f"{c.person.name} {c.person.certno}" for c in fam.values())
+            )
+            console.print("经办控制台 /console/：operator / operator123（可撤销），viewer / viewer1234（只读）")
     if not admin_token:
         console.print(f"管理令牌（Authorization: Bearer …）：[bold]{token}[/bold]")
     console.print(f"yibao 服务：http://{host}:{port}  数据库：{store.engine.url.render_as_string(hide_password=True)}")
@@ -271,6 +284,30 @@ def accounts_monthly(
         for r in rows:
             table.add_row(r.month, r.credited, r.spent, r.shared, r.rolled, r.current, r.historical, r.total)
         console.print(table)
+
+
+staff_app = typer.Typer(help="经办人员账号", no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
+
+
+@staff_app.command("add")
+def staff_add(
+    username: str = typer.Argument(..., help="用户名"),
+    role: str = typer.Option("viewer", "--role", help="viewer（查询）或 operator（经办，可撤销结算）"),
+    name: str = typer.Option(None, "--name", help="姓名"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True, help="至少8位"),
+) -> None:
+    """新增经办控制台的工作人员账号。"""
+    from yibao.services.platform import Platform
+    from yibao.services.signin import add_staff
+    from yibao.storage.uow import Store
+
+    try:
+        staff = add_staff(Platform(Store.open(db)), username, name or username, role, password)
+    except DomainError as exc:
+        fail(exc)
+    console.print(f"已新增：{staff.username}（{staff.role}）")
 
 
 def main() -> None:  # pragma: no cover

@@ -416,3 +416,18 @@ offsite_filings = Table(
     Column("created_at", DateTime, nullable=False),
     Column("cancelled_at", DateTime, nullable=True),
 )
+
+# The agency console's staff -------------------------------------------------------------------------
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("username", String(40), primary_key=True),
+    Column("name", String(50), nullable=False),
+    Column("role", String(16), nullable=False),  # viewer | operator
+    Column("password_hash", String(200), nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    CheckConstraint("role IN ('viewer', 'operator')", name="role"),
+)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 16:53:12.207460
+Create Date: 2026-11-22 16:58:29.560697
 """
 
 from alembic import op
@@ -99,6 +99,18 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_settings")),
+    )
+    op.create_table(
+        "staff",
+        sa.Column("username", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=50), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("password_hash", sa.String(length=200), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("locked_until", sa.DateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.CheckConstraint("role IN ('viewer', 'operator')", name=op.f("ck_staff_role")),
+        sa.PrimaryKeyConstraint("username", name=op.f("pk_staff")),
     )
     op.create_table(
         "institution_credentials",
@@ -540,6 +552,7 @@ def downgrade() -> None:
     op.drop_table("sign_ins")
     op.drop_table("people")
     op.drop_table("institution_credentials")
+    op.drop_table("staff")
     op.drop_table("settings")
     op.drop_table("regions")
     with op.batch_alter_table("nonces", schema=None) as batch_op:

@@ -1,0 +1,201 @@
+"""The agency console (/console/): people, accounts and ledger entries, settlements with cancel,
+the policy in force on a chosen date, an institution's daily totals as 3201 reconciles them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import or_, select
+
+from yibao.errors import DomainError
+from yibao.ledger.model import person_bucket
+from yibao.services import family, proxy, queries
+from yibao.services.care import person_or_refuse
+from yibao.services.credentials import credentials_of
+from yibao.services.platform import Platform
+from yibao.services.settle import cancel_settlement, settlement_or_refuse, view_of
+from yibao.services.signin import sign_in_staff
+from yibao.storage.tables import accounts, journal_entries, transfers
+from yibao.web.render import page
+from yibao.web.security import Forbidden, check_csrf, signed_in_staff
+from yibao.web.slips import slip_html, slip_pdf
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+CANCEL_INFNO = {"2207": "2208", "2102": "2103", "2304": "2305"}
+
+
+def _p(request: Request) -> Platform:
+    return request.app.state.platform
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request):
+    return page(request, "console/login.html")
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form(""), password: str = Form(""), csrf: str = Form("")):
+    check_csrf(request, csrf)
+    try:
+        staff = sign_in_staff(_p(request), username, password)
+    except DomainError as exc:
+        return page(request, "console/login.html", status_code=401, error=exc.message, username=username)
+    request.session["staff"] = {"username": staff.username, "name": staff.name, "role": staff.role}
+    return RedirectResponse("/console/", status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form("")):
+    check_csrf(request, csrf)
+    request.session.pop("staff", None)
+    return RedirectResponse("/console/login", status_code=303)
+
+
+@router.get("/", response_class=HTMLResponse)
+def search(request: Request, q: str | None = None):
+    staff = signed_in_staff(request)
+    with _p(request).store.uow(read_only=True) as tx:
+        found = tx.people.search(q.strip() if q else None, limit=50)
+        institutions = tx.care.institutions()
+        regions = tx.config.regions()
+    return page(
+        request, "console/search.html", staff=staff, q=q or "", found=found, institutions=institutions, regions=regions
+    )
+
+
+@router.get("/people/{psn_no}", response_class=HTMLResponse)
+def person(request: Request, psn_no: str):
+    staff = signed_in_staff(request)
+    p = _p(request)
+    with p.store.uow(read_only=True) as tx:
+        who = person_or_refuse(tx, psn_no)
+        insurances = tx.people.insurances(who.id)
+        codes = {person_bucket(psn_no, b): b for b in ("current", "historical")}
+        has_account = tx.ledger.account(person_bucket(psn_no, "current")) is not None
+        balances = tx.ledger.balances(list(codes))
+        ids = {r.id: codes[r.code] for r in tx.conn.execute(
+            select(accounts.c.id, accounts.c.code).where(accounts.c.code.in_(list(codes))))}  # fmt: skip
+        entries = tx.conn.execute(
+            select(journal_entries.c.key, journal_entries.c.kind, journal_entries.c.posted_at, transfers.c.amount,
+                   transfers.c.code, transfers.c.debit_account_id, transfers.c.credit_account_id)
+            .join(transfers, transfers.c.entry_id == journal_entries.c.id)
+            .where(or_(transfers.c.debit_account_id.in_(list(ids)), transfers.c.credit_account_id.in_(list(ids))))
+            .order_by(journal_entries.c.posted_at.desc(), transfers.c.id.desc()).limit(100)
+        ).all()  # fmt: skip
+        settlements = [view_of(tx, r) for r in tx.care.settlements_of_person(who.id, 30)]
+        events = tx.family.events_for(who.id)
+    ledger = [
+        {"key": e.key, "kind": e.kind, "at": e.posted_at, "code": e.code,
+         "bucket": ids.get(e.debit_account_id) or ids.get(e.credit_account_id),
+         "amount": -e.amount if e.debit_account_id in ids else e.amount}
+        for e in entries
+    ]  # fmt: skip
+    grants = family.grants_view(p, psn_no)
+    creds = credentials_of(p, psn_no)
+    members = proxy.members(p, psn_no)
+    return page(request, "console/person.html", staff=staff, who=who, insurances=insurances, has_account=has_account,
+                current=balances[person_bucket(psn_no, "current")],
+                historical=balances[person_bucket(psn_no, "historical")], ledger=ledger, settlements=settlements,
+                grants=grants, creds=creds, members=members, events=events, today=p.now().date())  # fmt: skip
+
+
+@router.get("/settlements/{setl_id}", response_class=HTMLResponse)
+def settlement(request: Request, setl_id: str, error: str | None = None):
+    staff = signed_in_staff(request)
+    with _p(request).store.uow(read_only=True) as tx:
+        row = settlement_or_refuse(tx, setl_id)
+        view = view_of(tx, row)
+        entry = tx.ledger.entry(f"setl:{setl_id}")
+    from yibao.gateway.output import setldetail, setlinfo
+
+    return page(
+        request,
+        "console/settlement.html",
+        staff=staff,
+        v=view,
+        info=setlinfo(view),
+        detail=setldetail(view),
+        entry=entry,
+        error=error,
+    )
+
+
+@router.post("/settlements/{setl_id}/cancel")
+def cancel(request: Request, setl_id: str, csrf: str = Form("")):
+    check_csrf(request, csrf)
+    staff = signed_in_staff(request)
+    if staff["role"] != "operator":
+        raise Forbidden("只有经办（operator）角色可以撤销结算")
+    p = _p(request)
+    with p.store.uow(read_only=True) as tx:
+        row = settlement_or_refuse(tx, setl_id)
+        who = tx.people.by_id(row.person_id)
+    try:
+        cancel_settlement(p, institution=row.institution_code, setl_id=setl_id, mdtrt_id=None, psn_no=who.psn_no,
+                          infno=CANCEL_INFNO.get(row.infno, "2208"))  # fmt: skip
+    except DomainError as exc:
+        return settlement(request, setl_id, error=exc.err_msg)
+    return RedirectResponse(f"/console/settlements/{setl_id}", status_code=303)
+
+
+@router.get("/slips/{setl_id}.html", response_class=HTMLResponse)
+def slip(request: Request, setl_id: str):
+    signed_in_staff(request)
+    with _p(request).store.uow(read_only=True) as tx:
+        view = view_of(tx, settlement_or_refuse(tx, setl_id))
+    return HTMLResponse(slip_html(view))
+
+
+@router.get("/slips/{setl_id}.pdf")
+def slip_as_pdf(request: Request, setl_id: str):
+    signed_in_staff(request)
+    with _p(request).store.uow(read_only=True) as tx:
+        view = view_of(tx, settlement_or_refuse(tx, setl_id))
+    return Response(
+        slip_pdf(view),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="slip-{setl_id}.pdf"'},
+    )
+
+
+@router.get("/policies", response_class=HTMLResponse)
+def policies(request: Request, region: str | None = None, on: str | None = None):
+    staff = signed_in_staff(request)
+    p = _p(request)
+    with p.store.uow(read_only=True) as tx:
+        regions = tx.config.regions()
+    try:
+        day = date.fromisoformat(on) if on else p.now().date()
+    except ValueError:
+        day = p.now().date()
+    admdvs = region or (regions[0].admdvs if regions else None)
+    rows, policy = [], None
+    if admdvs:
+        policy = p.policy_for_admdvs(admdvs)
+        rows = policy.in_force(day)
+    return page(
+        request, "console/policies.html", staff=staff, regions=regions, admdvs=admdvs, day=day, rows=rows, policy=policy
+    )
+
+
+@router.get("/institutions/{code}/daily", response_class=HTMLResponse)
+def daily(request: Request, code: str, on: str | None = None):
+    staff = signed_in_staff(request)
+    p = _p(request)
+    try:
+        day = date.fromisoformat(on) if on else p.now().date()
+    except ValueError:
+        day = p.now().date()
+    with p.store.uow(read_only=True) as tx:
+        inst = tx.care.institution(code)
+        if inst is None:
+            raise DomainError("E0000-004", f"定点医药机构不存在：{code}")
+    lines = []
+    for insutype in ("310", "390"):
+        for clr_type, label in (("11", "门诊"), ("21", "住院"), ("41", "药店购药")):
+            t = queries.institution_totals(p, code, insutype, clr_type, day, day)
+            if t.count or t.medfee:
+                lines.append({"insutype": insutype, "clr_type": clr_type, "label": label, "t": t})
+    return page(request, "console/daily.html", staff=staff, inst=inst, day=day, lines=lines)

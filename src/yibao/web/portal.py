@@ -1,0 +1,332 @@
+"""The portal for insured people (/portal/): balances, settlements explained, mutual aid, 亲情账户.
+
+Every page calls the same service functions as the gateway and the REST API. A person sees their
+own pages and those of the members of their 亲情账户, nobody else's: each route that names a
+person or a settlement checks that first.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import segno
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from yibao.errors import DomainError
+from yibao.ledger.model import person_bucket
+from yibao.services import credentials, family, proxy
+from yibao.services.care import person_or_refuse
+from yibao.services.platform import Platform
+from yibao.services.proxy import annual_expenses
+from yibao.services.settle import settlement_or_refuse, view_of
+from yibao.services.signin import sign_in_person
+from yibao.web.charts import month_bars
+from yibao.web.render import page
+from yibao.web.security import Forbidden, check_csrf, signed_in_person
+from yibao.web.slips import slip_html, slip_pdf
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+
+
+def _p(request: Request) -> Platform:
+    return request.app.state.platform
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _allowed(tx, me: str, target_person_id: int) -> bool:
+    """Myself, or a member of my 亲情账户."""
+    person = tx.people.by_psn_no(me)
+    if person is None:
+        return False
+    if person.id == target_person_id:
+        return True
+    return any(b.member_id == target_person_id for b in tx.family.proxies_of(person.id))
+
+
+def _balances(tx, psn_no: str) -> tuple[int, int] | None:
+    codes = [person_bucket(psn_no, b) for b in ("current", "historical")]
+    if tx.ledger.account(codes[0]) is None:
+        return None
+    got = tx.ledger.balances(codes)
+    return got[codes[0]], got[codes[1]]
+
+
+# Sign-in ------------------------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request):
+    demo = []
+    if _p(request).sandbox:
+        with _p(request).store.uow(read_only=True) as tx:
+            demo = tx.people.search(None, limit=8)
+    return page(request, "portal/login.html", demo=demo)
+
+
+@router.post("/login")
+def login(request: Request, certno: str = Form(""), password: str = Form(""), csrf: str = Form("")):
+    check_csrf(request, csrf)
+    try:
+        person = sign_in_person(_p(request), certno, password)
+    except DomainError as exc:
+        return page(request, "portal/login.html", status_code=401, error=exc.message, certno=certno, demo=[])
+    request.session["psn_no"] = person.psn_no
+    return _see_other("/portal/")
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form("")):
+    check_csrf(request, csrf)
+    request.session.pop("psn_no", None)
+    return _see_other("/portal/login")
+
+
+# Home and settlements -----------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request):
+    me = signed_in_person(request)
+    p = _p(request)
+    with p.store.uow(read_only=True) as tx:
+        person = person_or_refuse(tx, me)
+        insurances = tx.people.insurances(person.id)
+        balances = _balances(tx, me)
+        recent = [view_of(tx, r) for r in tx.care.settlements_of_person(person.id, 5)]
+    return page(
+        request,
+        "portal/home.html",
+        person=person,
+        insurances=insurances,
+        balances=balances,
+        recent=recent,
+        today=p.now().date(),
+    )
+
+
+@router.get("/settlements/{setl_id}", response_class=HTMLResponse)
+def settlement(request: Request, setl_id: str):
+    me = signed_in_person(request)
+    with _p(request).store.uow(read_only=True) as tx:
+        row = settlement_or_refuse(tx, setl_id)
+        if not _allowed(tx, me, row.person_id):
+            raise Forbidden("这笔结算不属于您或您的亲情账户成员")
+        view = view_of(tx, row)
+    return page(request, "portal/settlement.html", v=view, me=me)
+
+
+@router.get("/slips/{setl_id}.html", response_class=HTMLResponse)
+def slip(request: Request, setl_id: str):
+    me = signed_in_person(request)
+    with _p(request).store.uow(read_only=True) as tx:
+        row = settlement_or_refuse(tx, setl_id)
+        if not _allowed(tx, me, row.person_id):
+            raise Forbidden("这笔结算不属于您或您的亲情账户成员")
+        view = view_of(tx, row)
+    return HTMLResponse(slip_html(view))
+
+
+@router.get("/slips/{setl_id}.pdf")
+def slip_as_pdf(request: Request, setl_id: str):
+    me = signed_in_person(request)
+    with _p(request).store.uow(read_only=True) as tx:
+        row = settlement_or_refuse(tx, setl_id)
+        if not _allowed(tx, me, row.person_id):
+            raise Forbidden("这笔结算不属于您或您的亲情账户成员")
+        view = view_of(tx, row)
+    return Response(
+        slip_pdf(view),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="slip-{setl_id}.pdf"'},
+    )
+
+
+# Mutual aid -----------------------------------------------------------------------------------------------
+
+
+@router.get("/mutual-aid", response_class=HTMLResponse)
+def mutual_aid(request: Request, error: str | None = None, done: str | None = None):
+    me = signed_in_person(request)
+    p = _p(request)
+    view = family.grants_view(p, me)
+    paid = family.paid_for_others(p, me, p.now().year)
+    with p.store.uow(read_only=True) as tx:
+        person = person_or_refuse(tx, me)
+        relatives = _relatives(tx, person)
+    granted = {x["person"].psn_no for x in paid if x["active"]}
+    return page(
+        request,
+        "portal/mutual_aid.html",
+        person=person,
+        payers=view["payers"],
+        paid=paid,
+        candidates=[r for r in relatives if r["person"].psn_no not in granted],
+        error=error,
+        done=done,
+    )
+
+
+def _relatives(tx, person) -> list[dict]:
+    from yibao.family.model import relation_between
+
+    relations = tx.family.relations_of([person.id])
+    ids = {r.of_id for r in relations} | {r.to_id for r in relations}
+    ids.discard(person.id)
+    people = tx.people.many(sorted(ids))
+    return [{"person": people[i], "relation": relation_between(relations, i, person.id)} for i in sorted(ids)]
+
+
+@router.post("/mutual-aid/grants")
+def grant(request: Request, beneficiary: str = Form(...), csrf: str = Form("")):
+    check_csrf(request, csrf)
+    me = signed_in_person(request)
+    try:
+        family.authorize_mutual_aid(_p(request), me, beneficiary)
+    except DomainError as exc:
+        return mutual_aid(request, error=exc.err_msg)
+    return _see_other("/portal/mutual-aid?done=granted")
+
+
+@router.post("/mutual-aid/revoke")
+def revoke(request: Request, beneficiary: str = Form(...), csrf: str = Form("")):
+    check_csrf(request, csrf)
+    me = signed_in_person(request)
+    try:
+        family.revoke_mutual_aid(_p(request), me, beneficiary)
+    except DomainError as exc:
+        return mutual_aid(request, error=exc.err_msg)
+    return _see_other("/portal/mutual-aid?done=revoked")
+
+
+@router.post("/mutual-aid/order")
+def reorder(request: Request, payer: str = Form(...), move: str = Form(...), csrf: str = Form("")):
+    """Move one payer up or down in the order my payers are drawn in."""
+    check_csrf(request, csrf)
+    me = signed_in_person(request)
+    p = _p(request)
+    order = [x.psn_no for x, _ in family.grants_view(p, me)["payers"]]
+    if payer in order:
+        i = order.index(payer)
+        j = i - 1 if move == "up" else i + 1
+        if 0 <= j < len(order):
+            order[i], order[j] = order[j], order[i]
+        family.set_mutual_aid_order(p, me, order)
+    if request.headers.get("hx-request"):
+        view = family.grants_view(p, me)
+        return page(request, "portal/_payers.html", payers=view["payers"])
+    return _see_other("/portal/mutual-aid?done=reordered")
+
+
+# 亲情账户 -----------------------------------------------------------------------------------------------------
+
+
+@router.get("/family", response_class=HTMLResponse)
+def family_page(request: Request, error: str | None = None, done: str | None = None):
+    me = signed_in_person(request)
+    p = _p(request)
+    members = proxy.members(p, me)
+    with p.store.uow(read_only=True) as tx:
+        person = person_or_refuse(tx, me)
+        bound = {m["person"].psn_no for m in members}
+        candidates = [
+            r
+            for r in _relatives(tx, person)
+            if r["relation"] in ("spouse", "parent", "child") and r["person"].psn_no not in bound
+        ]
+    face_age = p.policy_for_admdvs(person.admdvs).value("proxy.face_verification_age", p.now().date(), default=16)
+    today = p.now().date()
+    for c in candidates:
+        c["needs_face"] = _age(c["person"].birth, today) >= face_age
+    return page(
+        request,
+        "portal/family.html",
+        person=person,
+        members=members,
+        candidates=candidates,
+        face_age=face_age,
+        error=error,
+        done=done,
+    )
+
+
+def _age(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+@router.post("/family/bind")
+def bind(
+    request: Request,
+    member: str = Form(...),
+    face_verified: str = Form(""),
+    commitment_letter: str = Form(""),
+    csrf: str = Form(""),
+):
+    check_csrf(request, csrf)
+    me = signed_in_person(request)
+    try:
+        proxy.bind(
+            _p(request), me, member, face_verified=face_verified == "yes", commitment_letter=commitment_letter == "yes"
+        )
+    except DomainError as exc:
+        return family_page(request, error=exc.err_msg)
+    return _see_other("/portal/family?done=bound")
+
+
+@router.post("/family/unbind")
+def unbind(request: Request, member: str = Form(...), csrf: str = Form("")):
+    check_csrf(request, csrf)
+    me = signed_in_person(request)
+    try:
+        proxy.unbind(_p(request), me, member)
+    except DomainError as exc:
+        return family_page(request, error=exc.err_msg)
+    return _see_other("/portal/family?done=unbound")
+
+
+@router.get("/family/{member}", response_class=HTMLResponse)
+def member_page(request: Request, member: str, year: int | None = None):
+    me = signed_in_person(request)
+    p = _p(request)
+    year = year or p.now().year
+    with p.store.uow() as tx:
+        target = person_or_refuse(tx, member)
+        if target.psn_no == me or not _allowed(tx, me, target.id):
+            raise Forbidden("该人员不是您亲情账户中的家庭成员")
+        qr = credentials.voucher_qr(p, member, tx=tx)
+        expenses = annual_expenses(tx, target.id, year)
+        recent = [view_of(tx, r) for r in tx.care.settlements_of_person(target.id, 10)]
+        balances = _balances(tx, member)
+    chart = month_bars(expenses["months"], title=f"{target.name}{year}年每月医疗费用（元）")
+    return page(
+        request,
+        "portal/member.html",
+        target=target,
+        qr=_qr_svg(qr),
+        qr_text=qr,
+        expenses=expenses,
+        chart=chart,
+        recent=recent,
+        year=year,
+        balances=balances,
+    )
+
+
+@router.get("/family/{member}/qr", response_class=HTMLResponse)
+def member_qr(request: Request, member: str):
+    """A fresh QR code (the page refreshes it every minute; a drawn code expires after five)."""
+    me = signed_in_person(request)
+    p = _p(request)
+    with p.store.uow() as tx:
+        target = person_or_refuse(tx, member)
+        if target.psn_no == me or not _allowed(tx, me, target.id):
+            raise Forbidden("该人员不是您亲情账户中的家庭成员")
+        qr = credentials.voucher_qr(p, member, tx=tx)
+    return HTMLResponse(_qr_svg(qr))
+
+
+def _qr_svg(content: str) -> str:
+    return segno.make(content, error="m").svg_inline(scale=4, dark="#111", light="#fff", title="医保电子凭证二维码")

@@ -1,0 +1,212 @@
+"""End to end through Debian's chromium (Playwright): the portal and the console on a real server.
+
+Screenshots of each main page are written to docs/screenshots/ (linked from the README).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    db = tmp_path_factory.mktemp("web") / "web.sqlite"
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yibao", "serve", "--db", str(db), "--port", str(port), "--sandbox", "--demo",
+         "--log-level", "warning"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "300"},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    lines: list[str] = []
+    for _ in range(120):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.25)
+    else:  # pragma: no cover
+        proc.kill()
+        pytest.fail("server did not start: " + (proc.stdout.read() if proc.stdout else ""))
+    with httpx.Client(base_url=base, headers={"Authorization": "Bearer sandbox"}) as api:
+        people = {p["name"]: p for p in api.get("/api/v1/people").json()}
+    yield {"base": base, "people": people, "log": lines}
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])  # fmt: skip
+        yield b
+        b.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, base: str, certno: str) -> None:
+    page.goto(f"{base}/portal/login")
+    page.get_by_label("身份证号").fill(certno)
+    page.get_by_label("密码（6位数字）").fill("123456")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{base}/portal/")
+
+
+def test_portal_journey(server, browser):
+    base, people = server["base"], server["people"]
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{base}/portal/login")
+    shot(page, "portal-login")
+    sign_in(page, base, people["张伟"]["certno"])
+    assert "张伟，您好" in page.content()
+    shot(page, "portal-home")
+
+    # read a settlement's explanation
+    page.get_by_role("link", name=re.compile("看明白这笔钱")).first.click()
+    steps = page.locator("#explanation li")
+    assert steps.count() >= 4
+    assert "家庭共济" in page.locator("#explanation").inner_text()
+    shot(page, "portal-settlement")
+
+    # print the slip (HTML) and fetch the PDF
+    with context.expect_page() as popup:
+        page.get_by_role("link", name="打印结算单").click()
+    slip = popup.value
+    slip.wait_for_load_state()
+    assert "医疗保障基金结算单" in slip.content()
+    shot(slip, "settlement-slip")
+    pdf_link = page.get_by_role("link", name="下载 PDF").get_attribute("href")
+    pdf = context.request.get(f"{base}{pdf_link}")
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF")
+    slip.close()
+
+    # mutual aid: reorder my payers (HTMX), then authorise my child
+    page.get_by_role("link", name="家庭共济").click()
+    order = page.locator("#payers li span")
+    assert [t.split(". ")[1] for t in order.all_inner_texts()] == ["张建国", "王秀英"]
+    page.get_by_role("button", name="把张建国往后移").click()
+    page.wait_for_function("document.querySelector('#payers li span').innerText.includes('王秀英')")
+    assert [t.split(". ")[1] for t in page.locator("#payers li span").all_inner_texts()] == ["王秀英", "张建国"]
+    page.get_by_label("选择家人").select_option(label="张小宝（子女）")
+    page.get_by_role("button", name="同意授权").click()
+    assert "已授权" in page.locator("[role=status]").inner_text()
+    assert "张小宝" in page.locator("table.list").inner_text()
+    shot(page, "portal-mutual-aid")
+
+    # 亲情账户: bind my father with the face-verification step, then show his QR code
+    page.get_by_role("link", name="亲情账户").click()
+    form = page.locator("form.bind", has_text="张建国")
+    form.get_by_label(re.compile("已完成人脸认证")).check()
+    form.get_by_role("button", name="绑定").click()
+    assert "已绑定" in page.locator("[role=status]").inner_text()
+    # a child under 16 is bound with a commitment letter instead of a face check
+    kid = page.locator("form.bind", has_text="张小宝")
+    assert kid.get_by_label(re.compile("人脸认证")).count() == 0
+    kid.get_by_label(re.compile("已上传个人承诺书")).check()
+    kid.get_by_role("button", name="绑定").click()
+    assert [t.strip() for t in page.locator("ul.members li > a").all_inner_texts()] == ["张建国", "张小宝"]
+    shot(page, "portal-family")
+    page.get_by_role("link", name="张小宝").click()
+    assert page.locator("#qr svg").count() == 1
+    assert page.locator("svg.chart").count() == 1  # the child's clinic visit this year
+    assert "260.00" in page.content()
+    shot(page, "portal-member")
+    context.close()
+
+
+def test_a_person_cannot_read_another_persons_pages(server):
+    base, people = server["base"], server["people"]
+    with httpx.Client(base_url=base, follow_redirects=True) as c:
+        page = c.get("/portal/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)[1]
+        c.post("/portal/login", data={"certno": people["张小宝"]["certno"], "password": "123456", "csrf": csrf})
+        assert "张小宝，您好" in c.get("/portal/").text
+        with httpx.Client(base_url=base, headers={"Authorization": "Bearer sandbox"}) as api:
+            theirs = api.get("/api/v1/settlements", params={"psn_no": people["张伟"]["psn_no"]}).json()[0]["setl_id"]
+            mine = api.get("/api/v1/settlements", params={"psn_no": people["张小宝"]["psn_no"]}).json()[0]["setl_id"]
+        assert c.get(f"/portal/settlements/{mine}").status_code == 200
+        for url in (
+            f"/portal/settlements/{theirs}",
+            f"/portal/slips/{theirs}.html",
+            f"/portal/slips/{theirs}.pdf",
+            f"/portal/family/{people['李娜']['psn_no']}",
+            f"/portal/family/{people['李娜']['psn_no']}/qr",
+        ):
+            r = c.get(url)
+            assert r.status_code in (403, 409), (url, r.status_code)
+            assert "张伟" not in r.text and "李娜" not in r.text.replace("无权查看", "")
+        # a form posted without the session's CSRF token is refused
+        assert c.post("/portal/mutual-aid/revoke", data={"beneficiary": "x", "csrf": "forged"}).status_code == 401
+    with httpx.Client(base_url=base) as anonymous:
+        r = anonymous.get(f"/portal/settlements/{mine}")
+        assert r.status_code == 303 and r.headers["location"] == "/portal/login"
+
+
+def test_console_journey(server, browser):
+    base, people = server["base"], server["people"]
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{base}/console/login")
+    page.get_by_label("用户名").fill("viewer")
+    page.get_by_label("密码").fill("viewer1234")
+    page.get_by_role("button", name="登录").click()
+    page.get_by_label("姓名、人员编号或身份证号").fill("张")
+    page.get_by_role("button", name="查找").click()
+    shot(page, "console-search")
+    page.get_by_role("link", name="张伟").click()
+    assert "账户分录" in page.content()
+    shot(page, "console-person")
+    page.locator("a[href^='/console/settlements/']").first.click()
+    assert page.get_by_role("button", name="撤销结算").count() == 0  # a viewer may not cancel
+    page.get_by_role("link", name="政策参数").click()
+    assert "benefit.employee.outpatient.ratio" in page.content()
+    shot(page, "console-policies")
+    page.get_by_role("button", name="退出").click()
+
+    page.goto(f"{base}/console/login")
+    page.get_by_label("用户名").fill("operator")
+    page.get_by_label("密码").fill("operator123")
+    page.get_by_role("button", name="登录").click()
+    page.goto(f"{base}/console/people/{people['张小宝']['psn_no']}")
+    page.locator("a[href^='/console/settlements/']").first.click()
+    shot(page, "console-settlement")
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="撤销结算").click()
+    page.wait_for_selector("text=已撤销")
+    assert page.get_by_role("button", name="撤销结算").count() == 0
+    page.goto(f"{base}/console/")
+    page.get_by_role("link", name="南昌市示例社区卫生服务中心").click()
+    assert "日对账" in page.content()
+    shot(page, "console-daily")
+    context.close()
