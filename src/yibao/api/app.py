@@ -177,7 +177,7 @@ def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
 def _gateway(p: Platform, request: Request, body: bytes) -> Response:
     started = time.perf_counter()
     received = p.now()
-    status, answer, institution = 200, None, None
+    status, institution, doc = 200, None, None
     try:
         if len(body) > MAX_BODY:
             raise refuse("E0000-002", detail=f"报文超过{MAX_BODY}字节")
@@ -195,21 +195,28 @@ def _gateway(p: Platform, request: Request, body: bytes) -> Response:
         answer = dispatch(p, doc, received=received, authenticated=institution)
     except DomainError as exc:
         answer = respond("000000", received, error=exc, now=p.now())
+    _log_call(doc, institution, answer, status, started)
+    return Response(dumps(answer), status_code=status, media_type="application/json; charset=utf-8")
+
+
+def _log_call(doc, institution: str | None, answer: dict, status: int, started: float) -> None:
+    """One structured line per gateway call: what, who, the outcome, the time — no personal data."""
+    sent = doc if isinstance(doc, dict) else {}
+    err = answer["err_msg"]
+    outcome = "ok" if answer["infcode"] == 0 else (err[1:10] if err.startswith("[") else "refused")
     log.info(
         "gateway",
         extra={
             "event": "gateway",
-            "infno": _field(answer, doc if "doc" in locals() else None, "infno"),
-            "msgid": _field(answer, doc if "doc" in locals() else None, "msgid"),
-            "institution": institution,
-            "infcode": answer["infcode"],
-            "err": answer["err_msg"][:11],
+            "infno": _short(sent.get("infno")),
+            "msgid": _short(sent.get("msgid")),
+            "institution": institution or _short(sent.get("fixmedins_code")),
+            "outcome": outcome,
             "status": status,
             "ms": round((time.perf_counter() - started) * 1000, 2),
         },
     )
-    return Response(dumps(answer), status_code=status, media_type="application/json; charset=utf-8")
 
 
-def _field(answer, doc, name):
-    return str(doc.get(name))[:40] if isinstance(doc, dict) and doc.get(name) is not None else None
+def _short(value) -> str | None:
+    return None if value is None else str(value)[:40]

@@ -191,5 +191,15 @@ def _psn_no(call: Call) -> str | None:
 
 
 def _log(call: Call | None, outcome: str) -> None:
+    """One structured line per call; never a name, an ID number or an amount."""
     if call is not None:
-        log.info("infno=%s msgid=%s fixmedins=%s outcome=%s", call.infno, call.msgid, call.institution, outcome)
+        log.debug(
+            "call",
+            extra={
+                "event": "call",
+                "infno": call.infno,
+                "msgid": call.msgid,
+                "institution": call.institution,
+                "outcome": outcome,
+            },
+        )

@@ -37,8 +37,11 @@ def sign_in_person(p: Platform, certno: str, password: str) -> Person:
                 tx.credentials.put_password(person.id, state.after_success(), now)
         return person
     day = now.date()
-    failed = state.after_failure(now, policy.value("credential.max_failures", day, default=5),
-                                 policy.value("credential.lock_minutes", day, default=1440))  # fmt: skip
+    failed = state.after_failure(
+        now,
+        policy.value("credential.max_failures", day, default=5),
+        policy.value("credential.lock_minutes", day, default=1440),
+    )
     with p.store.uow() as tx:
         tx.credentials.put_password(person.id, failed, now)
     if failed.locked(now):
@@ -63,8 +66,16 @@ def add_staff(p: Platform, username: str, name: str, role: str, password: str) -
     with p.store.uow() as tx:
         if tx.conn.execute(select(staff.c.username).where(staff.c.username == username)).first():
             raise refuse("E7301-013", username=username)
-        tx.conn.execute(staff.insert(), dict(username=username, name=name or username, role=role,
-                                             password_hash=hash_password(password), created_at=p.now()))  # fmt: skip
+        tx.conn.execute(
+            staff.insert(),
+            dict(
+                username=username,
+                name=name or username,
+                role=role,
+                password_hash=hash_password(password),
+                created_at=p.now(),
+            ),
+        )
     return Staff(username, name or username, role)
 
 
@@ -81,8 +92,11 @@ def sign_in_staff(p: Platform, username: str, password: str) -> Staff:
             tx.conn.execute(update(staff).where(staff.c.username == row.username).values(failures=0, locked_until=None))
             return Staff(row.username, row.name, row.role)
         failed = state.after_failure(now, STAFF_MAX_FAILURES, STAFF_LOCK_MINUTES)
-        tx.conn.execute(update(staff).where(staff.c.username == row.username)
-                        .values(failures=failed.failures, locked_until=failed.locked_until))  # fmt: skip
+        tx.conn.execute(
+            update(staff)
+            .where(staff.c.username == row.username)
+            .values(failures=failed.failures, locked_until=failed.locked_until)
+        )
         error = (
             refuse("E7301-011", until=f"{failed.locked_until:%Y-%m-%d %H:%M}")
             if failed.locked(now)

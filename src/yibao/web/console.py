@@ -75,30 +75,58 @@ def person(request: Request, psn_no: str):
         codes = {person_bucket(psn_no, b): b for b in ("current", "historical")}
         has_account = tx.ledger.account(person_bucket(psn_no, "current")) is not None
         balances = tx.ledger.balances(list(codes))
-        ids = {r.id: codes[r.code] for r in tx.conn.execute(
-            select(accounts.c.id, accounts.c.code).where(accounts.c.code.in_(list(codes))))}  # fmt: skip
+        ids = {
+            r.id: codes[r.code]
+            for r in tx.conn.execute(select(accounts.c.id, accounts.c.code).where(accounts.c.code.in_(list(codes))))
+        }
         entries = tx.conn.execute(
-            select(journal_entries.c.key, journal_entries.c.kind, journal_entries.c.posted_at, transfers.c.amount,
-                   transfers.c.code, transfers.c.debit_account_id, transfers.c.credit_account_id)
+            select(
+                journal_entries.c.key,
+                journal_entries.c.kind,
+                journal_entries.c.posted_at,
+                transfers.c.amount,
+                transfers.c.code,
+                transfers.c.debit_account_id,
+                transfers.c.credit_account_id,
+            )
             .join(transfers, transfers.c.entry_id == journal_entries.c.id)
             .where(or_(transfers.c.debit_account_id.in_(list(ids)), transfers.c.credit_account_id.in_(list(ids))))
-            .order_by(journal_entries.c.posted_at.desc(), transfers.c.id.desc()).limit(100)
-        ).all()  # fmt: skip
+            .order_by(journal_entries.c.posted_at.desc(), transfers.c.id.desc())
+            .limit(100)
+        ).all()
         settlements = [view_of(tx, r) for r in tx.care.settlements_of_person(who.id, 30)]
         events = tx.family.events_for(who.id)
     ledger = [
-        {"key": e.key, "kind": e.kind, "at": e.posted_at, "code": e.code,
-         "bucket": ids.get(e.debit_account_id) or ids.get(e.credit_account_id),
-         "amount": -e.amount if e.debit_account_id in ids else e.amount}
+        {
+            "key": e.key,
+            "kind": e.kind,
+            "at": e.posted_at,
+            "code": e.code,
+            "bucket": ids.get(e.debit_account_id) or ids.get(e.credit_account_id),
+            "amount": -e.amount if e.debit_account_id in ids else e.amount,
+        }
         for e in entries
-    ]  # fmt: skip
+    ]
     grants = family.grants_view(p, psn_no)
     creds = credentials_of(p, psn_no)
     members = proxy.members(p, psn_no)
-    return page(request, "console/person.html", staff=staff, who=who, insurances=insurances, has_account=has_account,
-                current=balances[person_bucket(psn_no, "current")],
-                historical=balances[person_bucket(psn_no, "historical")], ledger=ledger, settlements=settlements,
-                grants=grants, creds=creds, members=members, events=events, today=p.now().date())  # fmt: skip
+    return page(
+        request,
+        "console/person.html",
+        staff=staff,
+        who=who,
+        insurances=insurances,
+        has_account=has_account,
+        current=balances[person_bucket(psn_no, "current")],
+        historical=balances[person_bucket(psn_no, "historical")],
+        ledger=ledger,
+        settlements=settlements,
+        grants=grants,
+        creds=creds,
+        members=members,
+        events=events,
+        today=p.now().date(),
+    )
 
 
 @router.get("/settlements/{setl_id}", response_class=HTMLResponse)
@@ -133,8 +161,14 @@ def cancel(request: Request, setl_id: str, csrf: str = Form("")):
         row = settlement_or_refuse(tx, setl_id)
         who = tx.people.by_id(row.person_id)
     try:
-        cancel_settlement(p, institution=row.institution_code, setl_id=setl_id, mdtrt_id=None, psn_no=who.psn_no,
-                          infno=CANCEL_INFNO.get(row.infno, "2208"))  # fmt: skip
+        cancel_settlement(
+            p,
+            institution=row.institution_code,
+            setl_id=setl_id,
+            mdtrt_id=None,
+            psn_no=who.psn_no,
+            infno=CANCEL_INFNO.get(row.infno, "2208"),
+        )
     except DomainError as exc:
         return settlement(request, setl_id, error=exc.err_msg)
     return RedirectResponse(f"/console/settlements/{setl_id}", status_code=303)

@@ -25,8 +25,14 @@ def error_page(request: Request, status: int, code: str, message: str):
 
 
 def mount_web(app: FastAPI, p) -> None:
-    app.add_middleware(SessionMiddleware, secret_key=session_secret(p), session_cookie="yibao_session",
-                       same_site="lax", https_only=False, max_age=8 * 3600)  # fmt: skip
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(p),
+        session_cookie="yibao_session",
+        same_site="lax",
+        https_only=False,
+        max_age=8 * 3600,
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(portal.router)
     app.include_router(console.router)
