@@ -139,7 +139,7 @@ CATALOGUE: dict[str, str] = {
 }
 
 
-def refuse(code: str, **fields: object) -> DomainError:
+def refuse(code: str, /, **fields: object) -> DomainError:
     """Build the refusal for ``code``; unknown codes are a programming error."""
     template = CATALOGUE[code]
     return DomainError(code, template.format(**fields) if fields else template.replace("{", "").replace("}", ""))

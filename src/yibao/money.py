@@ -45,14 +45,19 @@ def to_decimal(value: object, what: str = "金额") -> Decimal:
 
 
 def _scale(d: Decimal) -> int:
-    exp = d.as_tuple().exponent
-    return -exp if isinstance(exp, int) and exp < 0 else 0
+    """Decimal places that matter: trailing zeros do not count ("1.500" has 1), at any precision."""
+    _, digits, exp = d.as_tuple()
+    if not isinstance(exp, int) or exp >= 0 or not any(digits):
+        return 0
+    zeros = 0
+    while zeros < len(digits) and digits[len(digits) - 1 - zeros] == 0 and exp + zeros < 0:
+        zeros += 1
+    return -(exp + zeros)
 
 
 def parse_fen(value: object, what: str = "金额", *, allow_negative: bool = False) -> int:
     """Parse yuan with at most two decimals into integer fen."""
     d = to_decimal(value, what)
-    d = d.normalize() if _scale(d) > 2 else d
     if _scale(d) > 2:
         raise MoneyFormatError(f"{what}最多两位小数: {value!r}")
     if d < 0 and not allow_negative:
@@ -65,7 +70,6 @@ def parse_fen(value: object, what: str = "金额", *, allow_negative: bool = Fal
 def parse_ratio(value: object, what: str = "比例") -> int:
     """Parse a ratio in [0, 1] with at most four decimals into parts per ten thousand."""
     d = to_decimal(value, what)
-    d = d.normalize() if _scale(d) > 4 else d
     if _scale(d) > 4:
         raise MoneyFormatError(f"{what}最多四位小数: {value!r}")
     if d < 0 or d > 1:
@@ -76,7 +80,6 @@ def parse_ratio(value: object, what: str = "比例") -> int:
 def parse_quantity(value: object, what: str, *, places: int, allow_negative: bool = False) -> Decimal:
     """Parse a unit price (6 places) or a count (4 places) as an exact Decimal."""
     d = to_decimal(value, what)
-    d = d.normalize() if _scale(d) > places else d
     if _scale(d) > places:
         raise MoneyFormatError(f"{what}最多{places}位小数: {value!r}")
     if d < 0 and not allow_negative:

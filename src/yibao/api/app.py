@@ -13,7 +13,7 @@ import time
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -120,6 +120,14 @@ def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
                 request, exc.status_code, f"H{exc.status_code}", "没有这个页面" if exc.status_code == 404 else words
             )
         return JSONResponse({"code": f"H{exc.status_code}", "message": words}, status_code=exc.status_code)
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(UnicodeEncodeError)
+    async def unstorable(request: Request, exc: Exception):
+        message = "请求含有数据库无法保存的内容（如 NUL 字符、孤立代理项或超长文本）"
+        if is_page(request):
+            return error_page(request, 422, "E0000-008", message)
+        return JSONResponse({"code": "E0000-008", "message": message}, status_code=422)
 
     @app.exception_handler(OperationalError)
     async def database_busy(request: Request, exc: OperationalError):

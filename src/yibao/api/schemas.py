@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+from yibao.services.platform import CHINA
+
+
+def _beijing(d: datetime) -> datetime:
+    """Times inside are Beijing time without a zone; an incoming time with a zone is converted."""
+    return d.astimezone(CHINA).replace(tzinfo=None) if d.tzinfo is not None else d
+
+
+# RFC 3339 on the way out (the platform's naive times are Beijing time), naive Beijing time inside.
+BeijingTime = Annotated[
+    datetime,
+    AfterValidator(_beijing),
+    PlainSerializer(lambda d: (d if d.tzinfo else d.replace(tzinfo=CHINA)).isoformat(), return_type=str),
+]
 
 MoneyText = str  # "123.45"
 AMOUNT = r"^\d{1,11}(\.\d{1,2})?$"
@@ -209,7 +224,7 @@ class SettlementSummary(BaseModel):
     institution: str
     infno: str
     med_type: str
-    setl_time: datetime
+    setl_time: BeijingTime
     status: str
     medfee: MoneyText
     fund_pay: MoneyText
@@ -245,11 +260,11 @@ class WorldOut(BaseModel):
 
 
 class ClockIn(Strict):
-    to: datetime
+    to: BeijingTime
 
 
 class ClockOut(BaseModel):
-    now: datetime
+    now: BeijingTime
     jobs: list[str] = []
 
 
@@ -305,7 +320,7 @@ class ProxyMemberOut(BaseModel):
     name: str
     relation: str
     verified_by: str
-    bound_at: datetime
+    bound_at: BeijingTime
 
 
 class ExpensesOut(BaseModel):

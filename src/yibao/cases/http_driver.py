@@ -17,6 +17,7 @@ from yibao.cases.model import Case, CaseError
 from yibao.cases.world import Handle
 from yibao.gateway.envelope import dumps, parse_body
 from yibao.money import parse_fen
+from yibao.services.platform import CHINA
 from yibao.yamlio import load_yaml_text
 
 GATEWAY = "/fsi/api/rsfComIfsService/callService"
@@ -82,7 +83,8 @@ class HttpDriver:
         return {k: Handle(**v) for k, v in made["handles"].items()}
 
     def now(self) -> datetime:
-        return datetime.fromisoformat(self._json("GET", "/api/v1/sandbox/clock")["now"])
+        now = datetime.fromisoformat(self._json("GET", "/api/v1/sandbox/clock")["now"])
+        return now.astimezone(CHINA).replace(tzinfo=None) if now.tzinfo else now
 
     def region(self) -> str:
         return self._region

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -66,12 +67,41 @@ _serial = itertools.count(random.randrange(10**8))
 
 
 def parse_body(body: bytes | str) -> Any:
-    """JSON text → Python with Decimal numbers; refuses anything that is not JSON."""
+    """JSON text → Python with Decimal numbers; refuses anything that is not JSON, and text no
+    database can store (NUL, lone UTF-16 surrogates from ``\ud800`` escapes)."""
     try:
         text = body.decode("utf-8") if isinstance(body, bytes) else body
-        return simplejson.loads(text, use_decimal=True)
-    except (UnicodeDecodeError, ValueError) as exc:
+        doc = simplejson.loads(text, use_decimal=True)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise refuse("E0000-001", detail=str(exc)[:120]) from exc
+    where = unstorable(doc)
+    if where is not None:
+        raise refuse("E0000-002", detail=f"{where} 含有无法保存的字符（NUL、孤立代理项）或嵌套过深")
+    return doc
+
+
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(value: Any, path: str = "报文", depth: int = 0) -> str | None:
+    """Where the first string with a NUL or a lone surrogate is, or None."""
+    if depth > 64:
+        return path
+    if isinstance(value, str):
+        return path if _BAD_TEXT.search(value) else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(k, str) and _BAD_TEXT.search(k):
+                return path
+            found = unstorable(v, f"{path}.{k}", depth + 1)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = unstorable(v, f"{path}[{i}]", depth + 1)
+            if found:
+                return found
+    return None
 
 
 def check_envelope(doc: Any) -> dict[str, Any]:

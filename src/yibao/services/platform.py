@@ -60,7 +60,7 @@ class Platform:
     clock: SystemClock | FixedClock | SandboxClock = field(default_factory=SystemClock)
     sandbox: bool = False
     require_sign_in: bool = False  # the HTTP server turns this on unless started with --sandbox
-    _policies: dict[str, tuple[datetime, Policy]] = field(default_factory=dict, repr=False)
+    _policies: dict[str, tuple[int, Policy]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rsa_key: object = field(default=None, repr=False)
 
@@ -83,17 +83,18 @@ class Platform:
 
     def policy(self, tx, admdvs: str) -> Policy:
         """The policy of a region as stored (file text plus overrides), parsed once per version."""
-        row = tx.config.region(admdvs)
-        if row is None:
+        version = tx.config.region_version(admdvs)
+        if version is None:
             raise refuse("E2207-006", detail=f"医保区划 {admdvs} 没有政策")
         with self._lock:
             cached = self._policies.get(admdvs)
-            if cached and cached[0] == row.updated_at:
+            if cached and cached[0] == version:
                 return cached[1]
+        row = tx.config.region(admdvs)
         policy = load_policy_text(row.policy_text, row.region_id)
         overrides = load_yaml_text(row.overrides) if row.overrides else None
         if overrides:
             policy = apply_overrides(policy, overrides)
         with self._lock:
-            self._policies[admdvs] = (row.updated_at, policy)
+            self._policies[admdvs] = (row.version, policy)
         return policy

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 
 from yibao.settlement.model import CatalogItem
 from yibao.storage.tables import accumulators, catalog_items, fee_lines, institutions, settlements, visits
@@ -90,6 +90,34 @@ _LINE_COLS = tuple(fee_lines.c[k] for k in StoredLine.__dataclass_fields__)
 _SETL_COLS = tuple(settlements.c[k] for k in SettlementRow.__dataclass_fields__)
 
 
+_INSTITUTION = select(*(institutions.c[k] for k in Institution.__dataclass_fields__)).where(
+    institutions.c.code == bindparam("v")
+)
+_CATALOG = select(catalog_items).where(catalog_items.c.code.in_(bindparam("codes", expanding=True)))
+_INSERT_VISIT = visits.insert()
+_INSERT_SETTLEMENT = settlements.insert()
+_INSERT_LINES = fee_lines.insert()
+_MARK_LINES = (
+    update(fee_lines).where(fee_lines.c.id.in_(bindparam("ids", expanding=True))).values(settlement_id=bindparam("s"))
+)
+_SETTLEMENTS_OF_VISIT = select(*_SETL_COLS).where(settlements.c.visit_id == bindparam("v")).order_by(settlements.c.id)
+_ACC_WHERE = and_(
+    accumulators.c.person_id == bindparam("b_pid"),
+    accumulators.c.year == bindparam("b_year"),
+    accumulators.c.category == bindparam("b_cat"),
+)
+_ACCUMULATOR = select(accumulators.c.deductible_used, accumulators.c.fund_paid).where(_ACC_WHERE)
+_ACC_ADD = (
+    update(accumulators)
+    .where(_ACC_WHERE)
+    .values(
+        deductible_used=accumulators.c.deductible_used + bindparam("b_d"),
+        fund_paid=accumulators.c.fund_paid + bindparam("b_f"),
+    )
+)
+_ACC_INSERT = accumulators.insert()
+
+
 class CareRepo:
     def __init__(self, tx):
         self.tx = tx
@@ -101,9 +129,7 @@ class CareRepo:
         self.conn.execute(institutions.insert().values(**inst.__dict__, created_at=now))
 
     def institution(self, code: str) -> Institution | None:
-        r = self.conn.execute(
-            select(*(institutions.c[k] for k in Institution.__dataclass_fields__)).where(institutions.c.code == code)
-        ).first()
+        r = self.conn.execute(_INSTITUTION, {"v": code}).first()
         return Institution(*r) if r else None
 
     def institutions(self) -> list[Institution]:
@@ -122,7 +148,7 @@ class CareRepo:
         )
 
     def catalog(self, codes: list[str]) -> dict[str, CatalogItem]:
-        rows = self.conn.execute(select(catalog_items).where(catalog_items.c.code.in_(sorted(set(codes)))))
+        rows = self.conn.execute(_CATALOG, {"codes": sorted(set(codes))})
         return {
             r.code: CatalogItem(
                 r.code,
@@ -137,7 +163,7 @@ class CareRepo:
     # Visits --------------------------------------------------------------------------------------
 
     def add_visit(self, **values) -> int:
-        return self.conn.execute(visits.insert().values(**values)).inserted_primary_key[0]
+        return self.conn.execute(_INSERT_VISIT, values).inserted_primary_key[0]
 
     def visit(self, pk: int, *, lock: bool = False) -> Visit | None:
         stmt = select(*_VISIT_COLS).where(visits.c.id == pk)
@@ -151,7 +177,7 @@ class CareRepo:
 
     def add_lines(self, rows: list[dict]) -> None:
         if rows:
-            self.conn.execute(fee_lines.insert(), rows)
+            self.conn.execute(_INSERT_LINES, rows)
 
     def lines(self, visit_id: int, *, chrg_bchno: str | None = None, unsettled: bool = False) -> list[StoredLine]:
         stmt = select(*_LINE_COLS).where(fee_lines.c.visit_id == visit_id)
@@ -173,7 +199,7 @@ class CareRepo:
 
     def mark_lines(self, ids: list[int], settlement_id: int | None) -> None:
         if ids:
-            self.conn.execute(update(fee_lines).where(fee_lines.c.id.in_(ids)).values(settlement_id=settlement_id))
+            self.conn.execute(_MARK_LINES, {"ids": list(ids), "s": settlement_id})
 
     def release_lines(self, settlement_id: int) -> None:
         self.conn.execute(
@@ -183,7 +209,7 @@ class CareRepo:
     # Settlements ---------------------------------------------------------------------------------
 
     def add_settlement(self, **values) -> int:
-        return self.conn.execute(settlements.insert().values(**values)).inserted_primary_key[0]
+        return self.conn.execute(_INSERT_SETTLEMENT, values).inserted_primary_key[0]
 
     def settlement(self, pk: int, *, lock: bool = False) -> SettlementRow | None:
         stmt = select(*_SETL_COLS).where(settlements.c.id == pk)
@@ -194,8 +220,7 @@ class CareRepo:
         self.conn.execute(update(settlements).where(settlements.c.id == pk).values(**values))
 
     def settlements_of_visit(self, visit_id: int) -> list[SettlementRow]:
-        stmt = select(*_SETL_COLS).where(settlements.c.visit_id == visit_id).order_by(settlements.c.id)
-        return [SettlementRow(*r) for r in self.conn.execute(stmt)]
+        return [SettlementRow(*r) for r in self.conn.execute(_SETTLEMENTS_OF_VISIT, {"v": visit_id})]
 
     def settlements_of_person(self, person_id: int, limit: int = 50) -> list[SettlementRow]:
         stmt = (
@@ -236,12 +261,8 @@ class CareRepo:
     # Accumulators --------------------------------------------------------------------------------
 
     def accumulator(self, person_id: int, year: int, category: str, *, lock: bool = False) -> tuple[int, int]:
-        stmt = select(accumulators.c.deductible_used, accumulators.c.fund_paid).where(
-            accumulators.c.person_id == person_id,
-            accumulators.c.year == year,
-            accumulators.c.category == category,
-        )
-        r = self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
+        stmt = self.tx.for_update(_ACCUMULATOR) if lock else _ACCUMULATOR
+        r = self.conn.execute(stmt, {"b_pid": person_id, "b_year": year, "b_cat": category}).first()
         return (r[0], r[1]) if r else (0, 0)
 
     def accumulators_of(self, person_id: int, year: int) -> dict[str, tuple[int, int]]:
@@ -253,24 +274,15 @@ class CareRepo:
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def add_to_accumulator(self, person_id: int, year: int, category: str, deductible: int, fund: int) -> None:
-        where = and_(
-            accumulators.c.person_id == person_id, accumulators.c.year == year, accumulators.c.category == category
-        )
-        done = self.conn.execute(
-            update(accumulators)
-            .where(where)
-            .values(
-                deductible_used=accumulators.c.deductible_used + deductible,
-                fund_paid=accumulators.c.fund_paid + fund,
-            )
-        )
-        if done.rowcount == 0:
+        key = {"b_pid": person_id, "b_year": year, "b_cat": category}
+        if self.conn.execute(_ACC_ADD, {**key, "b_d": deductible, "b_f": fund}).rowcount == 0:
             self.conn.execute(
-                accumulators.insert().values(
-                    person_id=person_id,
-                    year=year,
-                    category=category,
-                    deductible_used=deductible,
-                    fund_paid=fund,
-                )
+                _ACC_INSERT,
+                {
+                    "person_id": person_id,
+                    "year": year,
+                    "category": category,
+                    "deductible_used": deductible,
+                    "fund_paid": fund,
+                },
             )

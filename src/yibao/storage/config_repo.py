@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from yibao.storage.tables import regions, settings
 
@@ -18,6 +18,10 @@ class RegionRow:
     policy_text: str
     overrides: str
     updated_at: datetime
+    version: int = 1
+
+
+_REGION_VERSION = select(regions.c.version).where(regions.c.admdvs == bindparam("v"))
 
 
 class ConfigRepo:
@@ -33,13 +37,19 @@ class ConfigRepo:
             updated_at=row.updated_at,
         )
         if self.region(row.admdvs) is None:
-            self.conn.execute(regions.insert().values(admdvs=row.admdvs, **values))
+            self.conn.execute(regions.insert().values(admdvs=row.admdvs, version=1, **values))
         else:
-            self.conn.execute(regions.update().where(regions.c.admdvs == row.admdvs).values(**values))
+            self.conn.execute(
+                regions.update().where(regions.c.admdvs == row.admdvs).values(version=regions.c.version + 1, **values)
+            )
 
     def region(self, admdvs: str) -> RegionRow | None:
         r = self.conn.execute(select(regions).where(regions.c.admdvs == admdvs)).first()
         return RegionRow(*r) if r else None
+
+    def region_version(self, admdvs: str):
+        """The region's policy version, bumped on every change (cheap: the policy text is not read)."""
+        return self.conn.execute(_REGION_VERSION, {"v": admdvs}).scalar()
 
     def regions(self) -> list[RegionRow]:
         return [RegionRow(*r) for r in self.conn.execute(select(regions).order_by(regions.c.admdvs))]

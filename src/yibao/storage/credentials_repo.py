@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from yibao.credentials.model import Card, PasswordState
 from yibao.storage.tables import cards, ec_tokens, passwords
@@ -32,6 +32,14 @@ class EcToken:
         return self.revoked_at is None and self.issued_at <= now < self.expires_at
 
 
+_CARD_BY_NO = select(*_CARD_COLS).where(cards.c.card_no == bindparam("v"))
+_TOKEN = select(ec_tokens).where(ec_tokens.c.token == bindparam("v"))
+_PASSWORD = select(passwords.c.hash, passwords.c.failures, passwords.c.locked_until).where(
+    passwords.c.person_id == bindparam("v")
+)
+_PASSWORD_PG = _PASSWORD.with_for_update()
+
+
 class CredentialsRepo:
     def __init__(self, tx):
         self.tx = tx
@@ -53,7 +61,7 @@ class CredentialsRepo:
         return Card(pk, person_id, card_no, card_sn, "active")
 
     def card_by_no(self, card_no: str) -> Card | None:
-        r = self.conn.execute(select(*_CARD_COLS).where(cards.c.card_no == card_no)).first()
+        r = self.conn.execute(_CARD_BY_NO, {"v": card_no}).first()
         return Card(*r) if r else None
 
     def cards_of(self, person_id: int) -> list[Card]:
@@ -74,7 +82,7 @@ class CredentialsRepo:
         return EcToken(token, person_id, issued_at, expires_at, None)
 
     def token(self, token: str) -> EcToken | None:
-        r = self.conn.execute(select(ec_tokens).where(ec_tokens.c.token == token)).first()
+        r = self.conn.execute(_TOKEN, {"v": token}).first()
         return EcToken(*r) if r else None
 
     def tokens_of(self, person_id: int) -> list[EcToken]:
@@ -89,10 +97,8 @@ class CredentialsRepo:
     # Passwords ---------------------------------------------------------------------------------
 
     def password(self, person_id: int, *, lock: bool = False) -> PasswordState | None:
-        stmt = select(passwords.c.hash, passwords.c.failures, passwords.c.locked_until).where(
-            passwords.c.person_id == person_id
-        )
-        r = self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
+        stmt = _PASSWORD_PG if lock and not self.tx.sqlite else _PASSWORD
+        r = self.conn.execute(stmt, {"v": person_id}).first()
         return PasswordState(*r) if r else None
 
     def put_password(self, person_id: int, state: PasswordState, now: datetime) -> None:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from yibao.family.model import Grant, Relation
 from yibao.storage.tables import grant_events, mutual_aid_grants, proxy_bindings, relations
@@ -32,6 +32,19 @@ class ProxyBinding:
     unbound_at: datetime | None
 
 
+_GRANTS_FOR = (
+    select(*_GRANT_COLS)
+    .where(mutual_aid_grants.c.beneficiary_id == bindparam("v"))
+    .order_by(mutual_aid_grants.c.position)
+)
+_RELATIONS_OF = select(relations.c.of_person_id, relations.c.to_person_id, relations.c.relation).where(
+    or_(
+        relations.c.of_person_id.in_(bindparam("ids", expanding=True)),
+        relations.c.to_person_id.in_(bindparam("ids2", expanding=True)),
+    )
+)
+
+
 class FamilyRepo:
     def __init__(self, tx):
         self.tx = tx
@@ -53,18 +66,13 @@ class FamilyRepo:
     def relations_of(self, person_ids: list[int]) -> list[Relation]:
         if not person_ids:
             return []
-        rows = self.conn.execute(
-            select(relations.c.of_person_id, relations.c.to_person_id, relations.c.relation).where(
-                or_(relations.c.of_person_id.in_(person_ids), relations.c.to_person_id.in_(person_ids))
-            )
-        )
+        rows = self.conn.execute(_RELATIONS_OF, {"ids": list(person_ids), "ids2": list(person_ids)})
         return [Relation(*r) for r in rows]
 
     # Grants ------------------------------------------------------------------------------------
 
     def grants_for(self, beneficiary_id: int, *, active_at: datetime | None = None) -> list[Grant]:
-        stmt = select(*_GRANT_COLS).where(mutual_aid_grants.c.beneficiary_id == beneficiary_id)
-        grants = [Grant(*r) for r in self.conn.execute(stmt.order_by(mutual_aid_grants.c.position))]
+        grants = [Grant(*r) for r in self.conn.execute(_GRANTS_FOR, {"v": beneficiary_id})]
         return [g for g in grants if active_at is None or g.active_at(active_at)]
 
     def grants_by(self, payer_id: int, *, active_at: datetime | None = None) -> list[Grant]:

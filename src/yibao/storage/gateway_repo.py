@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -47,6 +47,11 @@ class InstitutionCredential:
     created_at: datetime
 
 
+_MESSAGE = select(messages).where(messages.c.institution_code == bindparam("i"), messages.c.msgid == bindparam("m"))
+_MESSAGE_PG = _MESSAGE.with_for_update()
+_INSERT_MESSAGE = messages.insert()
+
+
 class GatewayRepo:
     def __init__(self, tx):
         self.tx = tx
@@ -55,12 +60,12 @@ class GatewayRepo:
     # Messages ------------------------------------------------------------------------------------
 
     def message(self, institution: str, msgid: str, *, lock: bool = False) -> Message | None:
-        stmt = select(messages).where(messages.c.institution_code == institution, messages.c.msgid == msgid)
-        r = self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
+        stmt = _MESSAGE_PG if lock and not self.tx.sqlite else _MESSAGE
+        r = self.conn.execute(stmt, {"i": institution, "m": msgid}).first()
         return Message(*r) if r else None
 
     def record(self, m: Message) -> None:
-        self.conn.execute(messages.insert(), m.__dict__)
+        self.conn.execute(_INSERT_MESSAGE, m.__dict__)
 
     def mark_reversed(self, institution: str, msgid: str, by: str) -> None:
         self.conn.execute(

@@ -33,6 +33,22 @@ class Posted:
     applied: bool  # False: the key had been applied before with the same transfers
 
 
+_ROWS = (
+    select(accounts.c.id, accounts.c.code, accounts.c.kind, accounts.c.floor, accounts.c.debits, accounts.c.credits)
+    .where(accounts.c.code.in_(bindparam("codes", expanding=True)))
+    .order_by(accounts.c.id)
+)
+_ROWS_PG = _ROWS.with_for_update()
+_ENTRY_BY_KEY = select(journal_entries.c.id, journal_entries.c.digest).where(journal_entries.c.key == bindparam("k"))
+_INSERT_ENTRY = journal_entries.insert()
+_INSERT_TRANSFERS = transfers.insert()
+_UPDATE_ACCOUNTS = (
+    update(accounts)
+    .where(accounts.c.id == bindparam("k_id"))
+    .values(debits=bindparam("d"), credits=bindparam("c"), floor=bindparam("f"))
+)
+
+
 class LedgerStore:
     def __init__(self, tx):
         self.tx = tx
@@ -64,16 +80,8 @@ class LedgerStore:
         self.conn.execute(ins.values(**values).on_conflict_do_nothing(index_elements=["code"]))
 
     def _rows(self, codes: list[str], lock: bool) -> dict[str, AccountRow]:
-        stmt = (
-            select(
-                accounts.c.id, accounts.c.code, accounts.c.kind, accounts.c.floor, accounts.c.debits, accounts.c.credits
-            )
-            .where(accounts.c.code.in_(codes))
-            .order_by(accounts.c.id)
-        )
-        if lock:
-            stmt = self.tx.for_update(stmt)
-        return {r.code: AccountRow(*r) for r in self.conn.execute(stmt)}
+        stmt = _ROWS_PG if lock and not self.tx.sqlite else _ROWS
+        return {r.code: AccountRow(*r) for r in self.conn.execute(stmt, {"codes": list(codes)})}
 
     def balances(self, codes: list[str], *, lock: bool = False) -> dict[str, int]:
         """Balances of the named accounts (missing accounts read as 0). ``lock`` holds them."""
@@ -93,9 +101,7 @@ class LedgerStore:
         """Apply an entry atomically (inside the caller's transaction) or refuse it whole."""
         validate(entry)
         digest = entry.digest()
-        existing = self.conn.execute(
-            select(journal_entries.c.id, journal_entries.c.digest).where(journal_entries.c.key == entry.key)
-        ).first()
+        existing = self.conn.execute(_ENTRY_BY_KEY, {"k": entry.key}).first()
         if existing is not None:
             if existing.digest != digest:
                 raise LedgerError("exists_with_different_transfers", entry.key)
@@ -125,13 +131,19 @@ class LedgerStore:
                 floor = min(new_balance, 0)  # a lowered floor ratchets back up to zero
             updates.append({"k_id": row.id, "d": row.debits + d, "c": row.credits + c, "f": floor})
         entry_id = self.conn.execute(
-            journal_entries.insert().values(
-                key=entry.key, kind=entry.kind, ref=entry.ref, digest=digest, posted_at=now, memo=entry.memo
-            )
+            _INSERT_ENTRY,
+            {
+                "key": entry.key,
+                "kind": entry.kind,
+                "ref": entry.ref,
+                "digest": digest,
+                "posted_at": now,
+                "memo": entry.memo,
+            },
         ).inserted_primary_key[0]
         if entry.transfers:
             self.conn.execute(
-                transfers.insert(),
+                _INSERT_TRANSFERS,
                 [
                     {
                         "entry_id": entry_id,
@@ -143,12 +155,8 @@ class LedgerStore:
                     for t in entry.transfers
                 ],
             )
-        self.conn.execute(
-            update(accounts)
-            .where(accounts.c.id == bindparam("k_id"))
-            .values(debits=bindparam("d"), credits=bindparam("c"), floor=bindparam("f")),
-            updates,
-        )
+        if updates:
+            self.conn.execute(_UPDATE_ACCOUNTS, updates)
         return Posted(entry_id, True)
 
     def entry(self, key: str) -> Entry | None:
@@ -168,7 +176,7 @@ class LedgerStore:
         return Entry(head.key, head.kind, tuple(Transfer(*r) for r in rows), ref=head.ref, memo=head.memo)
 
     def has_entry(self, key: str) -> bool:
-        return self.conn.execute(select(journal_entries.c.id).where(journal_entries.c.key == key)).first() is not None
+        return self.conn.execute(_ENTRY_BY_KEY, {"k": key}).first() is not None
 
     # Invariants ----------------------------------------------------------------------------
 

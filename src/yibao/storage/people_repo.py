@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from yibao.lifecycle.model import Insurance, Person
 from yibao.storage.ids import person_number
@@ -31,6 +31,23 @@ _INS_COLS = (
     insurances.c.benefit_start,
     insurances.c.suspended_from,
     insurances.c.emp_name,
+)
+
+
+# Prebuilt statements: the hot path executes them with parameters instead of building new ones.
+_BY_ID = select(*_PERSON_COLS).where(people.c.id == bindparam("v"))
+_BY_PSN = select(*_PERSON_COLS).where(people.c.psn_no == bindparam("v"))
+_BY_CERT = select(*_PERSON_COLS).where(people.c.certno == bindparam("v"))
+_MANY = select(*_PERSON_COLS).where(people.c.id.in_(bindparam("ids", expanding=True)))
+_LOCK = select(people.c.id).where(people.c.id == bindparam("v"))
+_LOCK_PG = _LOCK.with_for_update()
+_INSURANCES = (
+    select(*_INS_COLS).where(insurances.c.person_id == bindparam("v")).order_by(insurances.c.begin, insurances.c.id)
+)
+_INSURANCES_OF = (
+    select(*_INS_COLS)
+    .where(insurances.c.person_id.in_(bindparam("ids", expanding=True)))
+    .order_by(insurances.c.begin, insurances.c.id)
 )
 
 
@@ -71,30 +88,30 @@ class PeopleRepo:
             self.conn.execute(update(people).where(people.c.id == pk).values(psn_no=psn_no))
         return Person(pk, psn_no, certno, psn_cert_type, name, gender, birth, naty, admdvs)
 
-    def _one(self, where) -> Person | None:
-        r = self.conn.execute(select(*_PERSON_COLS).where(where)).first()
+    def _one(self, stmt, value) -> Person | None:
+        r = self.conn.execute(stmt, {"v": value}).first()
         return Person(*r) if r else None
 
     def by_id(self, pk: int) -> Person | None:
-        return self._one(people.c.id == pk)
+        return self._one(_BY_ID, pk)
 
     def by_psn_no(self, psn_no: str) -> Person | None:
-        return self._one(people.c.psn_no == psn_no)
+        return self._one(_BY_PSN, psn_no)
 
     def by_certno(self, certno: str) -> Person | None:
-        return self._one(people.c.certno == certno)
+        return self._one(_BY_CERT, certno)
 
     def many(self, ids: list[int]) -> dict[int, Person]:
         if not ids:
             return {}
-        return {r.id: Person(*r) for r in self.conn.execute(select(*_PERSON_COLS).where(people.c.id.in_(ids)))}
+        return {r.id: Person(*r) for r in self.conn.execute(_MANY, {"ids": list(ids)})}
 
     def count(self) -> int:
         return self.conn.execute(select(func.count()).select_from(people)).scalar_one()
 
     def lock(self, pk: int) -> None:
         """Serialise work on one person (settlements, grants) across connections."""
-        self.conn.execute(self.tx.for_update(select(people.c.id).where(people.c.id == pk)))
+        self.conn.execute(_LOCK if self.tx.sqlite else _LOCK_PG, {"v": pk})
 
     def search(self, text: str | None = None, limit: int = 50, offset: int = 0) -> list[Person]:
         stmt = select(*_PERSON_COLS).order_by(people.c.id).limit(limit).offset(offset)
@@ -132,18 +149,12 @@ class PeopleRepo:
         return Insurance(pk, person_id, insutype, psn_type, begin, end, benefit_start, None, emp_name)
 
     def insurances(self, person_id: int) -> list[Insurance]:
-        rows = self.conn.execute(
-            select(*_INS_COLS).where(insurances.c.person_id == person_id).order_by(insurances.c.begin, insurances.c.id)
-        )
-        return [Insurance(*r) for r in rows]
+        return [Insurance(*r) for r in self.conn.execute(_INSURANCES, {"v": person_id})]
 
     def insurances_of(self, person_ids: list[int]) -> dict[int, list[Insurance]]:
         out: dict[int, list[Insurance]] = {pid: [] for pid in person_ids}
         if person_ids:
-            rows = self.conn.execute(
-                select(*_INS_COLS).where(insurances.c.person_id.in_(person_ids)).order_by(insurances.c.begin)
-            )
-            for r in rows:
+            for r in self.conn.execute(_INSURANCES_OF, {"ids": list(person_ids)}):
                 out[r.person_id].append(Insurance(*r))
         return out
 

@@ -52,6 +52,7 @@ regions = Table(
     Column("policy_text", Text, nullable=False),
     Column("overrides", Text, nullable=False, default=""),  # YAML of policy_overrides
     Column("updated_at", DateTime, nullable=False),
+    Column("version", Integer, nullable=False, default=1),  # bumped on every change: what caches key on
 )
 
 people = Table(

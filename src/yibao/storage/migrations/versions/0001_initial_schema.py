@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 16:58:29.560697
+Create Date: 2026-11-22 17:05:53.437602
 """
 
 from alembic import op
@@ -91,6 +91,7 @@ def upgrade() -> None:
         sa.Column("policy_text", sa.Text(), nullable=False),
         sa.Column("overrides", sa.Text(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("admdvs", name=op.f("pk_regions")),
         sa.UniqueConstraint("region_id", name=op.f("uq_regions_region_id")),
     )
