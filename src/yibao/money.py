@@ -8,8 +8,10 @@ half-up rounding.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+_PLAIN = re.compile(r"[+-]?\d{1,30}(\.\d{1,30})?")
 RATIO_SCALE = 10_000  # a ratio is stored as parts per ten thousand: 0.6000 -> 6000
 
 
@@ -31,7 +33,7 @@ def to_decimal(value: object, what: str = "金额") -> Decimal:
         d = Decimal(value)
     elif isinstance(value, str):
         text = value.strip()
-        if not text or len(text) > 40:
+        if not _PLAIN.fullmatch(text):  # no "1_000", "1e2", "NaN": a decimal as people write it
             raise MoneyFormatError(f"{what}格式错误: {value!r}")
         try:
             d = Decimal(text)

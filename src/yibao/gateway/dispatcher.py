@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import simplejson
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from yibao.errors import DomainError, refuse
 from yibao.gateway.envelope import check_envelope, respond
@@ -118,40 +118,27 @@ def dispatch(p: Platform, doc: Any, *, received: datetime | None = None, authent
 
 
 def _apply(p: Platform, spec: Transaction, call: Call, admdvs: str, received: datetime) -> dict:
+    """Claim the msgid, apply the call, record its answer — one transaction.
+
+    The claim comes first: a resend arriving while the original is still running waits on the
+    claimed row and then answers with the original's recorded answer, instead of being applied or
+    refused a second time. A refused call rolls its claim back, so the msgid may be used again.
+    """
     wanted = digest(call.infno, call.input)
-    try:
-        with p.store.uow() as tx:
-            seen = tx.gateway.message(call.institution, call.msgid, lock=True)
-            if seen is not None:
-                return _replay(seen, wanted)
-            inst = tx.care.institution(call.institution)
-            if inst is None or not inst.active:
-                raise refuse("E0000-004", code=call.institution)
-            if p.require_sign_in and call.infno not in NO_SIGN_IN:
-                _check_sign_in(tx, call)
-            output = spec.handler(p, call, tx)
-            answer = respond(admdvs, received, output, now=p.now())
-            tx.gateway.record(
-                Message(
-                    call.institution,
-                    call.msgid,
-                    call.infno,
-                    wanted,
-                    simplejson.dumps(answer, use_decimal=True, ensure_ascii=False),
-                    _ref(output),
-                    _psn_no(call),
-                    received,
-                    None,
-                )
-            )
-            return answer
-    except IntegrityError:
-        # The same msgid was being applied on another connection and won the race: answer as a resend.
-        with p.store.uow(read_only=True) as tx:
-            seen = tx.gateway.message(call.institution, call.msgid)
-        if seen is None:
-            raise
-        return _replay(seen, wanted)
+    with p.store.uow() as tx:
+        claim = Message(call.institution, call.msgid, call.infno, wanted, "", None, _psn_no(call), received, None)
+        if not tx.gateway.claim(claim):
+            return _replay(tx.gateway.message(call.institution, call.msgid), wanted)
+        inst = tx.care.institution(call.institution)
+        if inst is None or not inst.active:
+            raise refuse("E0000-004", code=call.institution)
+        if p.require_sign_in and call.infno not in NO_SIGN_IN:
+            _check_sign_in(tx, call)
+        output = spec.handler(p, call, tx)
+        answer = respond(admdvs, received, output, now=p.now())
+        tx.gateway.answer(call.institution, call.msgid,
+                          simplejson.dumps(answer, use_decimal=True, ensure_ascii=False), _ref(output))  # fmt: skip
+        return answer
 
 
 def _replay(seen: Message, wanted: str) -> dict:

@@ -99,7 +99,7 @@ def setlinfo(v: SettlementView) -> dict:
         "acct_pay": money(k * r.acct_pay),
         "psn_cash_pay": money(k * r.cash),
         "hosp_part_amt": ZERO,
-        "balc": money(r.own_balance_after if r.own_balance_after is not None else 0),
+        "balc": money(v.balance_now if v.balance_now is not None else (r.own_balance_after or 0)),
         "acct_mulaid_pay": money(k * r.acct_mulaid_pay),
         "medins_setl_id": v.msgid or "",
         "clr_optins": p.admdvs,
@@ -118,14 +118,14 @@ def setldetail(v: SettlementView) -> list[dict]:
             _row(
                 v.fund_pay_type,
                 FUND_NAMES.get(v.fund_pay_type, "统筹基金"),
-                r.inscp,
-                r.fund_before_cap,
+                k * r.inscp,
+                k * r.fund_before_cap,
                 k * r.hifp_pay,
                 r.fund_note,
             )
         )
     if r.own and r.own.total:
-        rows.append(_row(ACCOUNT_FUND_PAY_TYPE, ACCOUNT_NAME, r.inscp, r.payable, k * r.own.total, r.own_note))
+        rows.append(_row(ACCOUNT_FUND_PAY_TYPE, ACCOUNT_NAME, k * r.inscp, k * r.payable, k * r.own.total, r.own_note))
     for payer in r.mutual_aid:
         who = f"{relation_word(payer.relation or '', payer.gender)}{mask_name(payer.name)}"
         buckets = "，".join(f"{BUCKET_NAMES[d.bucket]}{fmt_yuan(d.amount)}元" for d in payer.draws)
@@ -134,8 +134,8 @@ def setldetail(v: SettlementView) -> list[dict]:
             _row(
                 ACCOUNT_FUND_PAY_TYPE,
                 f"{ACCOUNT_NAME}（家庭共济）",
-                r.inscp,
-                r.payable,
+                k * r.inscp,
+                k * r.payable,
                 k * payer.total,
                 info,
             )

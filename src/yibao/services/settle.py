@@ -9,7 +9,7 @@ Pre-settlement runs the very same path and stops before the first write.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -82,6 +82,7 @@ class SettlementView:
     status: str = "settled"
     msgid: str | None = None
     sign: int = 1  # −1 for the mirror a cancellation returns
+    balance_now: int | None = None  # the own account's balance after a cancellation restored it
 
     @property
     def fund_pay_type(self) -> str:
@@ -415,7 +416,10 @@ def cancel_settlement(
         tx.care.update_settlement(
             row.id, status="cancelled", cancelled_at=now, cancel_infno=infno, revision=row.revision + 1
         )
-        return view_of(tx, tx.care.settlement(row.id), sign=-1)
+        view = view_of(tx, tx.care.settlement(row.id), sign=-1)
+        own = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
+        restored = tx.ledger.balances(own) if result.own is not None else None
+        return replace(view, balance_now=sum(restored.values()) if restored else None)
 
 
 def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no: str, tx=None) -> SettlementView:

@@ -67,6 +67,20 @@ class GatewayRepo:
     def record(self, m: Message) -> None:
         self.conn.execute(_INSERT_MESSAGE, m.__dict__)
 
+    def claim(self, m: Message) -> bool:
+        """Insert the message row unless one exists; waits for a concurrent claim of the same msgid
+        to commit or roll back. False: the msgid was already answered."""
+        ins = sqlite_insert(messages) if self.tx.sqlite else pg_insert(messages)
+        stmt = ins.values(**m.__dict__).on_conflict_do_nothing(index_elements=["institution_code", "msgid"])
+        return self.conn.execute(stmt.returning(messages.c.msgid)).first() is not None
+
+    def answer(self, institution: str, msgid: str, answer: str, ref: str | None) -> None:
+        self.conn.execute(
+            update(messages)
+            .where(messages.c.institution_code == institution, messages.c.msgid == msgid)
+            .values(answer=answer, ref=ref)
+        )
+
     def mark_reversed(self, institution: str, msgid: str, by: str) -> None:
         self.conn.execute(
             update(messages)
@@ -112,12 +126,10 @@ class GatewayRepo:
     def use_nonce(self, paasid: str, nonce: str, at: datetime) -> bool:
         """True the first time a nonce is seen for a paasid; False for a replay."""
         ins = sqlite_insert(nonces) if self.tx.sqlite else pg_insert(nonces)
-        done = self.conn.execute(
-            ins.values(paasid=paasid, nonce=nonce, seen_at=at).on_conflict_do_nothing(
-                index_elements=["paasid", "nonce"]
-            )
+        stmt = ins.values(paasid=paasid, nonce=nonce, seen_at=at).on_conflict_do_nothing(
+            index_elements=["paasid", "nonce"]
         )
-        return done.rowcount == 1
+        return self.conn.execute(stmt.returning(nonces.c.nonce)).first() is not None
 
     def forget_nonces_before(self, before: datetime) -> None:
         self.conn.execute(delete(nonces).where(nonces.c.seen_at < before))

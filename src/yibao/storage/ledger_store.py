@@ -40,7 +40,6 @@ _ROWS = (
 )
 _ROWS_PG = _ROWS.with_for_update()
 _ENTRY_BY_KEY = select(journal_entries.c.id, journal_entries.c.digest).where(journal_entries.c.key == bindparam("k"))
-_INSERT_ENTRY = journal_entries.insert()
 _INSERT_TRANSFERS = transfers.insert()
 _UPDATE_ACCOUNTS = (
     update(accounts)
@@ -130,17 +129,19 @@ class LedgerStore:
             elif floor is not None and floor < 0 and new_balance > floor:
                 floor = min(new_balance, 0)  # a lowered floor ratchets back up to zero
             updates.append({"k_id": row.id, "d": row.debits + d, "c": row.credits + c, "f": floor})
+        # The key is claimed under the account locks; a concurrent post of the same key that got
+        # there first makes this one a replay (or a clash), never a second posting.
+        ins = sqlite_insert(journal_entries) if self.tx.sqlite else pg_insert(journal_entries)
         entry_id = self.conn.execute(
-            _INSERT_ENTRY,
-            {
-                "key": entry.key,
-                "kind": entry.kind,
-                "ref": entry.ref,
-                "digest": digest,
-                "posted_at": now,
-                "memo": entry.memo,
-            },
-        ).inserted_primary_key[0]
+            ins.values(key=entry.key, kind=entry.kind, ref=entry.ref, digest=digest, posted_at=now, memo=entry.memo)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(journal_entries.c.id)
+        ).scalar()
+        if entry_id is None:
+            existing = self.conn.execute(_ENTRY_BY_KEY, {"k": entry.key}).first()
+            if existing.digest != digest:
+                raise LedgerError("exists_with_different_transfers", entry.key)
+            return Posted(existing.id, False)
         if entry.transfers:
             self.conn.execute(
                 _INSERT_TRANSFERS,
