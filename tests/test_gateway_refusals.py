@@ -503,11 +503,15 @@ def test_password_lockout_after_max_failures(ctx):
 
 def test_same_msgid_with_another_body_is_refused(ctx):
     p = ctx.p
-    env = envelope(p, "2101", pharmacy_input(ctx.fam.son, "10.00"), msgid="P36019900001MSGID0000000000001")
+    env = envelope(
+        p, "2102", pharmacy_input(ctx.fam.son, "10.00"), msgid="P36019900001MSGID0000000000001", password="123456"
+    )
     first = dispatch(p, env)
     assert first["infcode"] == 0
     before = db_snapshot(p.store)
-    other = envelope(p, "2101", pharmacy_input(ctx.fam.son, "5.00"), msgid="P36019900001MSGID0000000000001")
+    other = envelope(
+        p, "2102", pharmacy_input(ctx.fam.son, "5.00"), msgid="P36019900001MSGID0000000000001", password="123456"
+    )
     assert_refused(dispatch(p, other), "E0000-005")
     assert db_snapshot(p.store) == before
     assert dispatch(p, env)["output"] == first["output"]

@@ -54,14 +54,15 @@ class Transaction:
     infno: str
     name: str
     handler: Handler
+    writes: bool  # False: a query or a pre-settlement; it records nothing, not even its msgid
 
 
 TRANSACTIONS: dict[str, Transaction] = {}
 
 
-def transaction(infno: str, name: str) -> Callable[[Handler], Handler]:
+def transaction(infno: str, name: str, *, writes: bool = True) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
-        TRANSACTIONS[infno] = Transaction(infno, name, fn)
+        TRANSACTIONS[infno] = Transaction(infno, name, fn, writes)
         return fn
 
     return register
@@ -124,17 +125,22 @@ def _apply(p: Platform, spec: Transaction, call: Call, admdvs: str, received: da
     claimed row and then answers with the original's recorded answer, instead of being applied or
     refused a second time. A refused call rolls its claim back, so the msgid may be used again.
     """
+    if not spec.writes:
+        with p.store.uow(read_only=True) as tx:
+            _check_caller(p, tx, call)
+            return respond(admdvs, received, spec.handler(p, call, tx), now=p.now())
     wanted = digest(call.infno, call.input)
     with p.store.uow() as tx:
         claim = Message(call.institution, call.msgid, call.infno, wanted, "", None, _psn_no(call), received, None)
         if not tx.gateway.claim(claim):
             return _replay(tx.gateway.message(call.institution, call.msgid), wanted)
-        inst = tx.care.institution(call.institution)
-        if inst is None or not inst.active:
-            raise refuse("E0000-004", code=call.institution)
-        if p.require_sign_in and call.infno not in NO_SIGN_IN:
-            _check_sign_in(tx, call)
-        output = spec.handler(p, call, tx)
+        _check_caller(p, tx, call)
+        try:
+            output = spec.handler(p, call, tx)
+        except DomainError as exc:
+            if exc.keep_writes:  # the refusal's own writes stand; the msgid stays free for a retry
+                tx.gateway.unclaim(call.institution, call.msgid)
+            raise
         answer = respond(admdvs, received, output, now=p.now())
         tx.gateway.answer(call.institution, call.msgid,
                           simplejson.dumps(answer, use_decimal=True, ensure_ascii=False), _ref(output))  # fmt: skip
@@ -147,6 +153,14 @@ def _replay(seen: Message, wanted: str) -> dict:
     if seen.digest != wanted:
         raise refuse("E0000-005", msgid=seen.msgid)
     return simplejson.loads(seen.answer, use_decimal=True)
+
+
+def _check_caller(p: Platform, tx, call: Call) -> None:
+    inst = tx.care.institution(call.institution)
+    if inst is None or not inst.active:
+        raise refuse("E0000-004", code=call.institution)
+    if p.require_sign_in and call.infno not in NO_SIGN_IN:
+        _check_sign_in(tx, call)
 
 
 def _check_sign_in(tx, call: Call) -> None:

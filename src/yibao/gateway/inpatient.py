@@ -146,7 +146,7 @@ def _request(call: Call, d: InpatientSettleIn, *, check_password: bool) -> Settl
     )
 
 
-@transaction("2303", "住院预结算")
+@transaction("2303", "住院预结算", writes=False)
 def pre_settle(p: Platform, call: Call, tx) -> dict:
     d = read(InpatientSettleIn, call.node("data"), "data")
     return settlement_output(settle_claim(p, _request(call, d, check_password=False), dry_run=True, tx=tx))

@@ -123,7 +123,7 @@ def _request(call: Call, d: OutpatientSettleIn, *, check_password: bool) -> Sett
     )
 
 
-@transaction("2206", "门诊预结算")
+@transaction("2206", "门诊预结算", writes=False)
 def pre_settle(p: Platform, call: Call, tx) -> dict:
     d = read(OutpatientSettleIn, call.node("data"), "data")
     return settlement_output(settle_claim(p, _request(call, d, check_password=False), dry_run=True, tx=tx))

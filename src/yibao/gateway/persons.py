@@ -11,7 +11,7 @@ from yibao.services.identity import resolve_credential
 from yibao.services.platform import Platform
 
 
-@transaction("1101", "人员信息获取")
+@transaction("1101", "人员信息获取", writes=False)
 def person_info(p: Platform, call: Call, tx) -> dict:
     q = read(PersonQuery, call.node("data"), "data")
     if q.mdtrt_cert_type == "03" and not q.card_sn:

@@ -47,7 +47,7 @@ def _request(call: Call, *, check_password: bool) -> SettleRequest:
     )
 
 
-@transaction("2101", "药店预结算")
+@transaction("2101", "药店预结算", writes=False)
 def pre_settle(p: Platform, call: Call, tx) -> dict:
     return settlement_output(
         settle_claim(p, _request(call, check_password=False), dry_run=True, tx=tx), with_lines=True

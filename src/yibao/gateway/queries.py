@@ -58,7 +58,7 @@ def decode(p: Platform, call: Call, tx) -> dict:
     }
 
 
-@transaction("3201", "医药机构费用结算对总账")
+@transaction("3201", "医药机构费用结算对总账", writes=False)
 def reconcile(p: Platform, call: Call, tx) -> dict:
     d = read(ReconcileIn, call.node("data"), "data")
     ours = institution_totals(
@@ -97,7 +97,7 @@ def reconcile(p: Platform, call: Call, tx) -> dict:
 CUM_TYPES = (("Q", "起付线累计", 0), ("F", "统筹基金支付累计", 1))
 
 
-@transaction("5206", "人员累计信息查询")
+@transaction("5206", "人员累计信息查询", writes=False)
 def cumulative(p: Platform, call: Call, tx) -> dict:
     from datetime import date
 

@@ -74,6 +74,9 @@ class GatewayRepo:
         stmt = ins.values(**m.__dict__).on_conflict_do_nothing(index_elements=["institution_code", "msgid"])
         return self.conn.execute(stmt.returning(messages.c.msgid)).first() is not None
 
+    def unclaim(self, institution: str, msgid: str) -> None:
+        self.conn.execute(delete(messages).where(messages.c.institution_code == institution, messages.c.msgid == msgid))
+
     def answer(self, institution: str, msgid: str, answer: str, ref: str | None) -> None:
         self.conn.execute(
             update(messages)
