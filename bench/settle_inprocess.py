@@ -41,12 +41,34 @@ def build(url: str, families: int) -> tuple[Platform, list[world.Created]]:
     world.add_catalog_item(p, CatalogItem("XJ01CAA0001", "阿莫西林胶囊", "01"))
     patients = []
     for i in range(families):
-        son = world.add_person(p, world.NewPerson(
-            name=f"子{i}", birth=date(1990, 1, 1), gender="1", admdvs=admdvs, insutype="310", psn_type="1101",
-            insured_since=date(2015, 1, 1), current=100, password="123456"))  # fmt: skip
-        father = world.add_person(p, world.NewPerson(
-            name=f"父{i}", birth=date(1960, 1, 1), gender="1", admdvs=admdvs, insutype="310", psn_type="1201",
-            insured_since=date(2000, 1, 1), current=10_000_000, historical=10_000_000))  # fmt: skip
+        son = world.add_person(
+            p,
+            world.NewPerson(
+                name=f"子{i}",
+                birth=date(1990, 1, 1),
+                gender="1",
+                admdvs=admdvs,
+                insutype="310",
+                psn_type="1101",
+                insured_since=date(2015, 1, 1),
+                current=100,
+                password="123456",
+            ),
+        )
+        father = world.add_person(
+            p,
+            world.NewPerson(
+                name=f"父{i}",
+                birth=date(1960, 1, 1),
+                gender="1",
+                admdvs=admdvs,
+                insutype="310",
+                psn_type="1201",
+                insured_since=date(2000, 1, 1),
+                current=10_000_000,
+                historical=10_000_000,
+            ),
+        )
         family.declare_relation(p, father.person.psn_no, son.person.psn_no, "parent")
         family.authorize_mutual_aid(p, father.person.psn_no, son.person.psn_no)
         patients.append(son)
@@ -55,18 +77,40 @@ def build(url: str, families: int) -> tuple[Platform, list[world.Created]]:
 
 def envelope(p: Platform, son: world.Created, n: int, cainfo: str) -> dict:
     return {
-        "infno": "2102", "msgid": f"{PHARMACY}20250601100000{n:04d}"[:30], "mdtrtarea_admvs": "360100",
-        "recer_sys_code": "YBXT", "infver": "V1.0", "opter_type": "1", "opter": "b", "opter_name": "b",
-        "inf_time": "2025-06-01 10:00:00", "fixmedins_code": PHARMACY, "fixmedins_name": "大药房",
+        "infno": "2102",
+        "msgid": f"{PHARMACY}20250601100000{n:04d}"[:30],
+        "mdtrtarea_admvs": "360100",
+        "recer_sys_code": "YBXT",
+        "infver": "V1.0",
+        "opter_type": "1",
+        "opter": "b",
+        "opter_name": "b",
+        "inf_time": "2025-06-01 10:00:00",
+        "fixmedins_code": PHARMACY,
+        "fixmedins_name": "大药房",
         "cainfo": cainfo,
         "input": {
-            "druginfo": {"psn_no": son.person.psn_no, "mdtrt_cert_type": "02", "mdtrt_cert_no": son.person.certno,
-                         "begntime": "2025-06-01 10:00:00", "medfee_sumamt": "3.00", "insutype": "310",
-                         "med_type": "41", "acct_used_flag": "1"},
-            "drugdetail": [{"feedetl_sn": "1", "med_list_codg": "XJ01CAA0001", "det_item_fee_sumamt": "3.00",
-                            "cnt": "1", "pric": "3.00"}],
+            "druginfo": {
+                "psn_no": son.person.psn_no,
+                "mdtrt_cert_type": "02",
+                "mdtrt_cert_no": son.person.certno,
+                "begntime": "2025-06-01 10:00:00",
+                "medfee_sumamt": "3.00",
+                "insutype": "310",
+                "med_type": "41",
+                "acct_used_flag": "1",
+            },
+            "drugdetail": [
+                {
+                    "feedetl_sn": "1",
+                    "med_list_codg": "XJ01CAA0001",
+                    "det_item_fee_sumamt": "3.00",
+                    "cnt": "1",
+                    "pric": "3.00",
+                }
+            ],
         },
-    }  # fmt: skip
+    }
 
 
 def run_gateway(p: Platform, patients, n: int, cainfo: str) -> list[float]:

@@ -62,6 +62,8 @@ def move_clock(body: s.ClockIn, request: Request):
     p = _platform(request)
     if not hasattr(p.clock, "set"):
         raise CaseError("clock", "", "服务未使用可拨动的沙箱时钟")
+    if body.to.year > 2199:
+        raise CaseError("clock", "", "沙箱时钟最远拨到2199年")
     if body.to < p.clock.now() - timedelta(minutes=1):
         raise CaseError("clock", "", f"时钟只能向前：{p.clock.now()} → {body.to}")
     p.clock.set(body.to)

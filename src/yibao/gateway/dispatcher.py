@@ -183,11 +183,13 @@ def _ref(output: Any) -> str | None:
 
 
 def _psn_no(call: Call) -> str | None:
+    """The patient named in the (not yet validated) input, when it is a plausible psn_no."""
     for node in call.input.values():
-        if isinstance(node, dict) and isinstance(node.get("psn_no"), str):
-            return node["psn_no"]
-        if isinstance(node, list) and node and isinstance(node[0], dict) and isinstance(node[0].get("psn_no"), str):
-            return node[0]["psn_no"]
+        if isinstance(node, list) and node:
+            node = node[0]
+        value = node.get("psn_no") if isinstance(node, dict) else None
+        if isinstance(value, str) and 0 < len(value) <= 30:
+            return value
     return None
 
 

@@ -36,20 +36,21 @@ def reverse(p: Platform, call: Call, tx) -> dict:
         raise refuse("E2601-004", oinfno=d.oinfno)
     original = tx.gateway.message(call.institution, d.omsgid, lock=True)
     if original is None:
-        tx.gateway.record(
-            Message(
-                call.institution,
-                d.omsgid,
-                d.oinfno,
-                TOMBSTONE,
-                simplejson.dumps({"reversed_by": call.msgid}),
-                None,
-                d.psn_no,
-                p.now(),
-                call.msgid,
-            )
+        tombstone = Message(
+            call.institution,
+            d.omsgid,
+            d.oinfno,
+            TOMBSTONE,
+            simplejson.dumps({"reversed_by": call.msgid}),
+            None,
+            d.psn_no,
+            p.now(),
+            call.msgid,
         )
-        return {"data": {"omsgid": d.omsgid, "oinfno": d.oinfno, "rever_rslt": "原交易未办理，已登记冲正"}}
+        if tx.gateway.claim(tombstone):
+            return {"data": {"omsgid": d.omsgid, "oinfno": d.oinfno, "rever_rslt": "原交易未办理，已登记冲正"}}
+        # The original was in flight and has just committed: reverse it like any other.
+        original = tx.gateway.message(call.institution, d.omsgid, lock=True)
     if original.infno != d.oinfno:
         raise refuse("E2601-001", detail=f"原交易编号为{original.infno}")
     if original.psn_no and original.psn_no != d.psn_no:

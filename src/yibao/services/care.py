@@ -10,7 +10,7 @@ from decimal import Decimal
 from yibao.errors import refuse
 from yibao.lifecycle.model import Insurance, Person
 from yibao.money import round_half_up_fen
-from yibao.services.identity import resolve_credential
+from yibao.services.identity import credential_holder
 from yibao.services.platform import Platform
 from yibao.settlement.lines import split_line
 from yibao.settlement.model import FeeLine, LineSplit
@@ -42,8 +42,8 @@ def institution_or_refuse(tx, code: str) -> Institution:
     return inst
 
 
-def person_or_refuse(tx, psn_no: str) -> Person:
-    person = tx.people.by_psn_no(psn_no) if psn_no else None
+def person_or_refuse(tx, psn_no: str, *, lock: bool = False) -> Person:
+    person = tx.people.by_psn_no(psn_no, lock=lock) if psn_no else None
     if person is None:
         raise refuse("E1101-001", ref=f"人员编号{psn_no}")
     return person
@@ -65,8 +65,9 @@ def check_credential(tx, now, person: Person, cert_type: str | None, cert_no: st
     """The 就诊凭证 presented must be valid and belong to the patient named by ``psn_no``."""
     if not cert_type or not cert_no:
         return
-    holder = resolve_credential(tx, now, cert_type, cert_no)
-    if holder.id != person.id:
+    if cert_type == "02" and cert_no == person.certno:
+        return  # the patient's own ID number: nothing to look up
+    if credential_holder(tx, now, cert_type, cert_no) != person.id:
         raise refuse("E1101-006")
 
 

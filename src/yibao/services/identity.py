@@ -27,15 +27,28 @@ _key_lock = threading.Lock()
 
 def resolve_credential(tx, now: datetime, cert_type: str, cert_no: str, card_sn: str | None = None) -> Person:
     """The person a 就诊凭证 names, or a refusal saying what is wrong with it."""
+    if cert_type == CERT_ID:
+        person = tx.people.by_certno(cert_no)
+        if person is None:
+            raise refuse("E1101-001", ref=f"身份证号{mask(cert_no)}")
+        return person
+    person = tx.people.by_id(credential_holder(tx, now, cert_type, cert_no, card_sn))
+    assert person is not None
+    return person
+
+
+def credential_holder(tx, now: datetime, cert_type: str, cert_no: str, card_sn: str | None = None) -> int:
+    """The id of the person a 就诊凭证 names (voucher token, ID number or card), or a refusal."""
     if cert_type == CERT_VOUCHER:
         token = tx.credentials.token(cert_no)
         if token is None or not token.valid(now):
             raise refuse("E1101-004")
-        person = tx.people.by_id(token.person_id)
-    elif cert_type == CERT_ID:
+        return token.person_id
+    if cert_type == CERT_ID:
         person = tx.people.by_certno(cert_no)
         if person is None:
             raise refuse("E1101-001", ref=f"身份证号{mask(cert_no)}")
+        return person.id
     elif cert_type == CERT_CARD:
         card = tx.credentials.card_by_no(cert_no)
         if card is None:
@@ -46,11 +59,8 @@ def resolve_credential(tx, now: datetime, cert_type: str, cert_no: str, card_sn:
             raise refuse("E1101-003", card=cert_no)
         if card_sn is not None and card_sn != card.card_sn:
             raise refuse("E1101-007")
-        person = tx.people.by_id(card.person_id)
-    else:
-        raise refuse("E1101-002", detail=f"就诊凭证类型应为01/02/03：{cert_type!r}")
-    assert person is not None
-    return person
+        return card.person_id
+    raise refuse("E1101-002", detail=f"就诊凭证类型应为01/02/03：{cert_type!r}")
 
 
 def mask(text: str) -> str:
@@ -111,7 +121,7 @@ def password_from_cainfo(p: Platform, cainfo: str | None, tx=None) -> str:
         raise DomainError("E2207-003", "个人账户密码错误（cainfo 无法解密）") from exc
 
 
-def check_password(p: Platform, psn_no: str, cainfo: str | None, day, *, tx=None) -> None:
+def check_password(p: Platform, psn_no: str, cainfo: str | None, day, *, tx=None, person=None) -> None:
     """Verify the patient's password; count a failure (committed) and lock after too many.
 
     On its own, the hash is read in a read-only transaction and verified outside it, so the
@@ -121,7 +131,7 @@ def check_password(p: Platform, psn_no: str, cainfo: str | None, day, *, tx=None
     password = password_from_cainfo(p, cainfo, tx)
     now = p.now()
     with p.unit(tx, read_only=True) as rtx:
-        person = rtx.people.by_psn_no(psn_no)
+        person = person or rtx.people.by_psn_no(psn_no)
         if person is None:
             raise refuse("E1101-001", ref=f"人员编号{psn_no}")
         state = rtx.credentials.password(person.id, lock=tx is not None)

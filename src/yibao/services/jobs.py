@@ -62,12 +62,13 @@ def run_until(p: Platform, until: datetime, progress: Progress | None = None) ->
 def month_ends_between(since: date, until: date) -> list[date]:
     """First days of months in (since, until]: each closes the month before it."""
     out, day = [], date(since.year, since.month, 1)
-    while True:
+    while day.year < 9999:
         day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
         if day > until:
             return out
         if day > since:
             out.append(day)
+    return out
 
 
 def prev_month(first: date) -> str:

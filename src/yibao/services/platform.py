@@ -82,7 +82,14 @@ class Platform:
             return self.policy(tx, admdvs)
 
     def policy(self, tx, admdvs: str) -> Policy:
-        """The policy of a region as stored (file text plus overrides), parsed once per version."""
+        """The policy of a region as stored (file text plus overrides), parsed once per version and
+        looked up once per transaction."""
+        seen = tx.__dict__.setdefault("_policies", {})
+        if admdvs not in seen:
+            seen[admdvs] = self._policy(tx, admdvs)
+        return seen[admdvs]
+
+    def _policy(self, tx, admdvs: str) -> Policy:
         version = tx.config.region_version(admdvs)
         if version is None:
             raise refuse("E2207-006", detail=f"医保区划 {admdvs} 没有政策")

@@ -93,12 +93,11 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
     now = p.now()
     with p.unit(tx) as tx:
         inst = institution_or_refuse(tx, req.institution)
-        person = person_or_refuse(tx, req.psn_no)
-        tx.people.lock(person.id)
+        person = person_or_refuse(tx, req.psn_no, lock=True)
         # The password comes first, before anything is written; patients off-site in another province
         # are not asked for it (spec: 跨省异地不验密).
         if req.check_password and not dry_run and inst.admdvs[:2] == person.admdvs[:2]:
-            check_password(p, req.psn_no, req.cainfo, (req.begntime or now).date(), tx=tx)
+            check_password(p, req.psn_no, req.cainfo, (req.begntime or now).date(), tx=tx, person=person)
         check_credential(tx, now, person, req.cert_type, req.cert_no)
         visit, inputs, line_ids, day = _claim_source(tx, req, inst, person, now)
         med_type = req.med_type or (visit.med_type if visit is not None else "") or ""

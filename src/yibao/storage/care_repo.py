@@ -127,10 +127,15 @@ class CareRepo:
 
     def add_institution(self, inst: Institution, now: datetime) -> None:
         self.conn.execute(institutions.insert().values(**inst.__dict__, created_at=now))
+        self.__dict__.pop("_institutions", None)
 
     def institution(self, code: str) -> Institution | None:
-        r = self.conn.execute(_INSTITUTION, {"v": code}).first()
-        return Institution(*r) if r else None
+        """Read once per transaction (the gateway checks the caller, then the service does)."""
+        cache = self.__dict__.setdefault("_institutions", {})
+        if code not in cache:
+            r = self.conn.execute(_INSTITUTION, {"v": code}).first()
+            cache[code] = Institution(*r) if r else None
+        return cache[code]
 
     def institutions(self) -> list[Institution]:
         cols = (institutions.c[k] for k in Institution.__dataclass_fields__)

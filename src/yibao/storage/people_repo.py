@@ -37,6 +37,7 @@ _INS_COLS = (
 # Prebuilt statements: the hot path executes them with parameters instead of building new ones.
 _BY_ID = select(*_PERSON_COLS).where(people.c.id == bindparam("v"))
 _BY_PSN = select(*_PERSON_COLS).where(people.c.psn_no == bindparam("v"))
+_BY_PSN_PG = _BY_PSN.with_for_update()
 _BY_CERT = select(*_PERSON_COLS).where(people.c.certno == bindparam("v"))
 _MANY = select(*_PERSON_COLS).where(people.c.id.in_(bindparam("ids", expanding=True)))
 _LOCK = select(people.c.id).where(people.c.id == bindparam("v"))
@@ -95,8 +96,9 @@ class PeopleRepo:
     def by_id(self, pk: int) -> Person | None:
         return self._one(_BY_ID, pk)
 
-    def by_psn_no(self, psn_no: str) -> Person | None:
-        return self._one(_BY_PSN, psn_no)
+    def by_psn_no(self, psn_no: str, *, lock: bool = False) -> Person | None:
+        """``lock`` holds the person's row (PostgreSQL) so that work on one person is serialised."""
+        return self._one(_BY_PSN_PG if lock and not self.tx.sqlite else _BY_PSN, psn_no)
 
     def by_certno(self, certno: str) -> Person | None:
         return self._one(_BY_CERT, certno)

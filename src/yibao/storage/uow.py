@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -20,6 +21,9 @@ class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.sqlite = is_sqlite(engine)
+        # SQLite admits one writer; queueing writers here is fairer and faster than SQLite's own
+        # busy-wait back-off, which under many clients sends latencies into seconds.
+        self._writer = threading.RLock() if self.sqlite else None
 
     @classmethod
     def open(cls, url: str = "sqlite://", *, migrate: bool = True, create: bool = False) -> Store:
@@ -34,6 +38,15 @@ class Store:
     @contextmanager
     def uow(self, *, read_only: bool = False) -> Iterator[Tx]:
         """One transaction. ``read_only`` on SQLite starts a deferred one that takes no write lock."""
+        if self._writer is not None and not read_only:
+            with self._writer, self._transaction(read_only) as tx:
+                yield tx
+        else:
+            with self._transaction(read_only) as tx:
+                yield tx
+
+    @contextmanager
+    def _transaction(self, read_only: bool) -> Iterator[Tx]:
         with self.engine.connect() as conn:
             if read_only:
                 conn = conn.execution_options(yibao_read_only=True)
