@@ -18,7 +18,13 @@ import httpx
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+# The committed screenshots are refreshed with YIBAO_UPDATE_SCREENSHOTS=1; otherwise they go to a
+# scratch folder, so that a test run leaves the working tree as it was.
+SHOTS = (
+    Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+    if os.environ.get("YIBAO_UPDATE_SCREENSHOTS")
+    else Path(os.environ.get("TMPDIR", "/tmp")) / "yibao-screenshots"
+)
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
 )
