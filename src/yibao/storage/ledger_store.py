@@ -100,11 +100,6 @@ class LedgerStore:
         """Apply an entry atomically (inside the caller's transaction) or refuse it whole."""
         validate(entry)
         digest = entry.digest()
-        existing = self.conn.execute(_ENTRY_BY_KEY, {"k": entry.key}).first()
-        if existing is not None:
-            if existing.digest != digest:
-                raise LedgerError("exists_with_different_transfers", entry.key)
-            return Posted(existing.id, False)
         changes = net_changes(entry.transfers)
         codes = sorted(changes)
         rows = self._rows(codes, lock=True)
@@ -115,6 +110,8 @@ class LedgerStore:
             rows = self._rows(codes, lock=True)
         missing = [c for c in codes if c not in rows]
         if missing:
+            if self.conn.execute(_ENTRY_BY_KEY, {"k": entry.key}).first() is not None:
+                return self._replay(entry.key, digest)
             raise LedgerError("account_not_found", ", ".join(missing))
         updates = []
         for code in codes:
@@ -124,6 +121,8 @@ class LedgerStore:
             floor = row.floor
             if floor is not None and new_balance < floor:
                 if code not in entry.lower_floors:
+                    if self.conn.execute(_ENTRY_BY_KEY, {"k": entry.key}).first() is not None:
+                        return self._replay(entry.key, digest)  # a replay, judged by its key, not its amounts
                     raise LedgerError("floor_crossed", f"{code}: {row.balance} → {new_balance} < {floor}")
                 floor = new_balance
             elif floor is not None and floor < 0 and new_balance > floor:
@@ -138,10 +137,7 @@ class LedgerStore:
             .returning(journal_entries.c.id)
         ).scalar()
         if entry_id is None:
-            existing = self.conn.execute(_ENTRY_BY_KEY, {"k": entry.key}).first()
-            if existing.digest != digest:
-                raise LedgerError("exists_with_different_transfers", entry.key)
-            return Posted(existing.id, False)
+            return self._replay(entry.key, digest)
         if entry.transfers:
             self.conn.execute(
                 _INSERT_TRANSFERS,
@@ -159,6 +155,13 @@ class LedgerStore:
         if updates:
             self.conn.execute(_UPDATE_ACCOUNTS, updates)
         return Posted(entry_id, True)
+
+    def _replay(self, key: str, digest: str) -> Posted:
+        """The key was posted before: the same transfers are a no-op, others a clash."""
+        existing = self.conn.execute(_ENTRY_BY_KEY, {"k": key}).first()
+        if existing.digest != digest:
+            raise LedgerError("exists_with_different_transfers", key)
+        return Posted(existing.id, False)
 
     def entry(self, key: str) -> Entry | None:
         from yibao.ledger.model import Transfer
