@@ -22,7 +22,7 @@ from yibao.api import admin, sandbox
 from yibao.api.auth import authenticate_institution, check_admin
 from yibao.errors import DomainError, refuse
 from yibao.gateway.dispatcher import dispatch
-from yibao.gateway.envelope import dumps, parse_body, respond
+from yibao.gateway.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, parse_body, respond
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import Platform
 from yibao.web.mount import error_page, is_page, mount_web
@@ -36,41 +36,12 @@ UNAUTHORIZED = {"E0000-006"}
 INVALID = {"E0000-002", "E0000-008", "E8001-001", "E8001-002", "E7301-003", "E7301-006"}
 
 
-_TEXT = {"type": "string", "maxLength": 200}
 ENVELOPE = {
     "type": "object",
-    "required": [
-        "infno",
-        "msgid",
-        "mdtrtarea_admvs",
-        "recer_sys_code",
-        "infver",
-        "opter_type",
-        "opter",
-        "opter_name",
-        "inf_time",
-        "fixmedins_code",
-        "fixmedins_name",
-        "input",
-    ],
+    "required": list(REQUIRED),
     "properties": {
-        "infno": {"type": "string", "maxLength": 6},
-        "msgid": {"type": "string", "maxLength": 30},
-        "mdtrtarea_admvs": {"type": "string", "maxLength": 6},
-        "insuplc_admdvs": {"type": "string", "maxLength": 6},
-        "recer_sys_code": _TEXT,
-        "dev_no": _TEXT,
-        "dev_safe_info": _TEXT,
-        "cainfo": _TEXT,
-        "signtype": _TEXT,
-        "infver": _TEXT,
-        "opter_type": _TEXT,
-        "opter": _TEXT,
-        "opter_name": _TEXT,
+        **{name: {"type": "string", "maxLength": MAX_LEN.get(name, 200)} for name in (*REQUIRED, *OPTIONAL)},
         "inf_time": {"type": "string", "example": "2025-06-01 10:00:00"},
-        "fixmedins_code": _TEXT,
-        "fixmedins_name": _TEXT,
-        "sign_no": _TEXT,
         "input": {"type": "object"},
     },
 }

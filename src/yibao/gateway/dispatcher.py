@@ -142,8 +142,9 @@ def _apply(p: Platform, spec: Transaction, call: Call, admdvs: str, received: da
                 tx.gateway.unclaim(call.institution, call.msgid)
             raise
         answer = respond(admdvs, received, output, now=p.now())
-        tx.gateway.answer(call.institution, call.msgid,
-                          simplejson.dumps(answer, use_decimal=True, ensure_ascii=False), _ref(output))  # fmt: skip
+        tx.gateway.answer(
+            call.institution, call.msgid, simplejson.dumps(answer, use_decimal=True, ensure_ascii=False), _ref(output)
+        )
         return answer
 
 

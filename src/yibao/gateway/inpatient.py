@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from yibao.gateway.common import cancel_answer, settle_request
 from yibao.gateway.dispatcher import Call, transaction
 from yibao.gateway.inputs import (
     CertType,
@@ -21,7 +22,7 @@ from yibao.gateway.outpatient import fee_inputs, one_visit
 from yibao.gateway.output import line_split, settlement_output
 from yibao.services import care
 from yibao.services.platform import Platform
-from yibao.services.settle import SettleRequest, cancel_settlement, settle_claim
+from yibao.services.settle import SettleRequest, settle_claim
 
 
 class AdmissionIn(Node):  # 2401 mdtrtinfo
@@ -128,21 +129,8 @@ def remove(p: Platform, call: Call, tx) -> dict:
 
 
 def _request(call: Call, d: InpatientSettleIn, *, check_password: bool) -> SettleRequest:
-    return SettleRequest(
-        institution=call.institution,
-        psn_no=d.psn_no,
-        insutype=d.insutype,
-        med_type="",
-        medfee_sumamt=d.medfee_sumamt,
-        acct_used=d.acct_used_flag == "1",
-        cert_type=d.mdtrt_cert_type,
-        cert_no=d.mdtrt_cert_no,
-        mdtrt_id=d.mdtrt_id,
-        infno=call.infno,
-        msgid=call.msgid,
-        mid_setl=d.mid_setl_flag == "1",
-        cainfo=call.cainfo,
-        check_password=check_password,
+    return settle_request(
+        call, d, check_password=check_password, med_type="", mdtrt_id=d.mdtrt_id, mid_setl=d.mid_setl_flag == "1"
     )
 
 
@@ -160,14 +148,4 @@ def settle(p: Platform, call: Call, tx) -> dict:
 
 @transaction("2305", "住院结算撤销")
 def cancel(p: Platform, call: Call, tx) -> dict:
-    d = read(InpatientCancelIn, call.node("data"), "data")
-    view = cancel_settlement(
-        p,
-        institution=call.institution,
-        setl_id=d.setl_id,
-        mdtrt_id=d.mdtrt_id,
-        psn_no=d.psn_no,
-        infno=call.infno,
-        tx=tx,
-    )
-    return settlement_output(view)
+    return cancel_answer(p, call, tx, read(InpatientCancelIn, call.node("data"), "data"))

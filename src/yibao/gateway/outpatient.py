@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from yibao.errors import refuse
+from yibao.gateway.common import cancel_answer, settle_request
 from yibao.gateway.dispatcher import Call, transaction
 from yibao.gateway.inputs import (
     CancelIn,
@@ -19,7 +20,7 @@ from yibao.gateway.inputs import (
 from yibao.gateway.output import line_split, settlement_output
 from yibao.services import care
 from yibao.services.platform import Platform
-from yibao.services.settle import SettleRequest, cancel_settlement, settle_claim
+from yibao.services.settle import SettleRequest, settle_claim
 
 
 @transaction("2201", "门诊挂号")
@@ -105,21 +106,8 @@ def remove(p: Platform, call: Call, tx) -> dict:
 
 
 def _request(call: Call, d: OutpatientSettleIn, *, check_password: bool) -> SettleRequest:
-    return SettleRequest(
-        institution=call.institution,
-        psn_no=d.psn_no,
-        insutype=d.insutype,
-        med_type=d.med_type,
-        medfee_sumamt=d.medfee_sumamt,
-        acct_used=d.acct_used_flag == "1",
-        cert_type=d.mdtrt_cert_type,
-        cert_no=d.mdtrt_cert_no,
-        mdtrt_id=d.mdtrt_id,
-        chrg_bchno=d.chrg_bchno,
-        infno=call.infno,
-        msgid=call.msgid,
-        cainfo=call.cainfo,
-        check_password=check_password,
+    return settle_request(
+        call, d, check_password=check_password, med_type=d.med_type, mdtrt_id=d.mdtrt_id, chrg_bchno=d.chrg_bchno
     )
 
 
@@ -137,14 +125,4 @@ def settle(p: Platform, call: Call, tx) -> dict:
 
 @transaction("2208", "门诊结算撤销")
 def cancel(p: Platform, call: Call, tx) -> dict:
-    d = read(CancelIn, call.node("data"), "data")
-    view = cancel_settlement(
-        p,
-        institution=call.institution,
-        setl_id=d.setl_id,
-        mdtrt_id=d.mdtrt_id,
-        psn_no=d.psn_no,
-        infno=call.infno,
-        tx=tx,
-    )
-    return settlement_output(view)
+    return cancel_answer(p, call, tx, read(CancelIn, call.node("data"), "data"))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from yibao.errors import refuse
+from yibao.gateway.common import cancel_answer, settle_request
 from yibao.gateway.dispatcher import Call, transaction
 from yibao.gateway.inputs import CancelIn, DrugInfoIn, DrugLineIn, read, read_list
 from yibao.gateway.output import settlement_output
 from yibao.services.care import FeeInput
 from yibao.services.platform import Platform
-from yibao.services.settle import SettleRequest, cancel_settlement, settle_claim
+from yibao.services.settle import SettleRequest, settle_claim
 
 
 def _request(call: Call, *, check_password: bool) -> SettleRequest:
@@ -17,33 +18,21 @@ def _request(call: Call, *, check_password: bool) -> SettleRequest:
     sns = [x.feedetl_sn for x in lines]
     if len(set(sns)) != len(sns):
         raise refuse("E2204-002", feedetl_sn=next(s for s in sns if sns.count(s) > 1))
-    return SettleRequest(
-        institution=call.institution,
-        psn_no=info.psn_no,
-        insutype=info.insutype,
-        med_type=info.med_type,
-        medfee_sumamt=info.medfee_sumamt,
-        acct_used=info.acct_used_flag == "1",
-        cert_type=info.mdtrt_cert_type,
-        cert_no=info.mdtrt_cert_no,
-        begntime=info.begntime,
-        infno=call.infno,
-        msgid=call.msgid,
-        cainfo=call.cainfo,
-        check_password=check_password,
-        lines=tuple(
-            FeeInput(
-                x.feedetl_sn,
-                x.med_list_codg,
-                x.det_item_fee_sumamt,
-                x.pric,
-                x.cnt,
-                x.medins_list_codg,
-                None,
-                x.fee_ocur_time,
-            )
-            for x in lines
-        ),
+    inline = tuple(
+        FeeInput(
+            x.feedetl_sn,
+            x.med_list_codg,
+            x.det_item_fee_sumamt,
+            x.pric,
+            x.cnt,
+            x.medins_list_codg,
+            None,
+            x.fee_ocur_time,
+        )
+        for x in lines
+    )
+    return settle_request(
+        call, info, check_password=check_password, med_type=info.med_type, begntime=info.begntime, lines=inline
     )
 
 
@@ -61,14 +50,4 @@ def settle(p: Platform, call: Call, tx) -> dict:
 
 @transaction("2103", "药店结算撤销")
 def cancel(p: Platform, call: Call, tx) -> dict:
-    d = read(CancelIn, call.node("data"), "data")
-    view = cancel_settlement(
-        p,
-        institution=call.institution,
-        setl_id=d.setl_id,
-        mdtrt_id=d.mdtrt_id,
-        psn_no=d.psn_no,
-        infno=call.infno,
-        tx=tx,
-    )
-    return settlement_output(view, with_lines=True)
+    return cancel_answer(p, call, tx, read(CancelIn, call.node("data"), "data"), with_lines=True)

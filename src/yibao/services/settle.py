@@ -374,18 +374,23 @@ def find_settlement(p: Platform, setl_id: str, *, tx=None) -> SettlementView:
         return view_of(tx, settlement_or_refuse(tx, setl_id))
 
 
+def _own_settlement(tx, institution: str, psn_no: str, setl_id: str) -> tuple[Person, SettlementRow]:
+    """The settlement, locked with its patient, which this institution made for this patient."""
+    inst = institution_or_refuse(tx, institution)
+    person = person_or_refuse(tx, psn_no, lock=True)
+    row = settlement_or_refuse(tx, setl_id, lock=True)
+    if row.institution_code != inst.code or row.person_id != person.id:
+        raise refuse("E2208-003", setl_id=setl_id)
+    return person, row
+
+
 def cancel_settlement(
     p: Platform, *, institution: str, setl_id: str, mdtrt_id: str | None, psn_no: str, infno: str, tx=None
 ) -> SettlementView:
     """Compensating entry for every transfer, accumulators restored, lines released — once."""
     now = p.now()
     with p.unit(tx) as tx:
-        inst = institution_or_refuse(tx, institution)
-        person = person_or_refuse(tx, psn_no)
-        tx.people.lock(person.id)
-        row = settlement_or_refuse(tx, setl_id, lock=True)
-        if row.institution_code != inst.code or row.person_id != person.id:
-            raise refuse("E2208-003", setl_id=setl_id)
+        person, row = _own_settlement(tx, institution, psn_no, setl_id)
         if mdtrt_id and visit_public_id(person.admdvs, row.visit_id) != mdtrt_id:
             raise refuse("E2208-003", setl_id=setl_id)
         if CANCEL_OF.get(infno, row.infno) != row.infno:
@@ -425,12 +430,7 @@ def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no:
     """冲正 of a cancellation: the settlement stands again, exactly as first booked."""
     now = p.now()
     with p.unit(tx) as tx:
-        inst = institution_or_refuse(tx, institution)
-        person = person_or_refuse(tx, psn_no)
-        tx.people.lock(person.id)
-        row = settlement_or_refuse(tx, setl_id, lock=True)
-        if row.institution_code != inst.code or row.person_id != person.id:
-            raise refuse("E2208-003", setl_id=setl_id)
+        person, row = _own_settlement(tx, institution, psn_no, setl_id)
         if row.status != "cancelled":
             raise refuse("E2601-005", detail=f"结算{setl_id}未撤销，无需恢复")
         policy = p.policy(tx, person.admdvs)

@@ -5,13 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
-
 from yibao.ledger.model import ACCT_PAY, CLAWBACK, CREDIT, MUTUAL_AID, OPENING, PREMIUM, ROLLOVER, person_bucket
 from yibao.money import fmt_yuan
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
-from yibao.storage.tables import accounts, journal_entries, transfers
 
 OPENING_ROW, CLOSING_ROW = 0, 13
 
@@ -43,33 +40,19 @@ def monthly_statement(p: Platform, psn_no: str, year: int, *, tx=None) -> tuple[
     """期初, each month (credits in, own spending, paid for relatives, balances at its end), 年终结转."""
     with p.unit(tx, read_only=True) as tx:
         person = person_or_refuse(tx, psn_no)
-        codes = {person_bucket(psn_no, b): b for b in ("current", "historical")}
-        ids = {
-            r.id: codes[r.code]
-            for r in tx.conn.execute(select(accounts.c.id, accounts.c.code).where(accounts.c.code.in_(list(codes))))
-        }
-        moves = tx.conn.execute(
-            select(
-                transfers.c.debit_account_id,
-                transfers.c.credit_account_id,
-                transfers.c.amount,
-                transfers.c.code,
-                journal_entries.c.posted_at,
-            )
-            .join(journal_entries, journal_entries.c.id == transfers.c.entry_id)
-            .where(or_(transfers.c.debit_account_id.in_(list(ids)), transfers.c.credit_account_id.in_(list(ids))))
-            .order_by(journal_entries.c.posted_at, transfers.c.id)
-        ).all()
+        buckets = {person_bucket(psn_no, b): b for b in ("current", "historical")}
+        moves = tx.ledger.movements(list(buckets))
     flows = {r: {"credited": 0, "spent": 0, "shared": 0, "rolled": 0} for r in range(OPENING_ROW, CLOSING_ROW + 1)}
     balance = {"current": 0, "historical": 0}
     ends: dict[int, tuple[int, int]] = {}
-    for debit, credit, amount, code, at in moves:
-        row = _row_of(at, code, year)
+    for m in moves:
+        amount, code = m.amount, m.code
+        row = _row_of(m.posted_at, code, year)
         if row is None:
             break
         for r in range(max(ends, default=-1) + 1, row):
             ends[r] = (balance["current"], balance["historical"])
-        out_of, into = ids.get(debit), ids.get(credit)
+        out_of, into = buckets.get(m.out_of), buckets.get(m.into)
         if out_of:
             balance[out_of] -= amount
         if into:

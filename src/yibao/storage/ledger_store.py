@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -25,6 +25,19 @@ class AccountRow:
     @property
     def balance(self) -> int:
         return self.credits - self.debits
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One transfer as seen from some accounts: ``out_of`` / ``into`` are their codes, else None."""
+
+    key: str
+    kind: str
+    posted_at: datetime
+    amount: int
+    code: str
+    out_of: str | None
+    into: str | None
 
 
 @dataclass(frozen=True)
@@ -181,6 +194,38 @@ class LedgerStore:
 
     def has_entry(self, key: str) -> bool:
         return self.conn.execute(_ENTRY_BY_KEY, {"k": key}).first() is not None
+
+    def movements(self, codes: list[str], *, newest_first: bool = False, limit: int | None = None) -> list[Movement]:
+        """Every transfer touching the named accounts, with its entry, in posting order."""
+        ids = {r.id: r.code for r in self._rows(sorted(set(codes)), lock=False).values()}
+        if not ids:
+            return []
+        order = (
+            (journal_entries.c.posted_at.desc(), transfers.c.id.desc())
+            if newest_first
+            else (journal_entries.c.posted_at, transfers.c.id)
+        )
+        stmt = (
+            select(
+                journal_entries.c.key,
+                journal_entries.c.kind,
+                journal_entries.c.posted_at,
+                transfers.c.amount,
+                transfers.c.code,
+                transfers.c.debit_account_id,
+                transfers.c.credit_account_id,
+            )
+            .join(journal_entries, journal_entries.c.id == transfers.c.entry_id)
+            .where(or_(transfers.c.debit_account_id.in_(list(ids)), transfers.c.credit_account_id.in_(list(ids))))
+            .order_by(*order)
+            .limit(limit)
+        )
+        return [
+            Movement(
+                r.key, r.kind, r.posted_at, r.amount, r.code, ids.get(r.debit_account_id), ids.get(r.credit_account_id)
+            )
+            for r in self.conn.execute(stmt)
+        ]
 
     # Invariants ----------------------------------------------------------------------------
 

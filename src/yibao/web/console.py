@@ -4,10 +4,10 @@ the policy in force on a chosen date, an institution's daily totals as 3201 reco
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import or_, select
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
 from yibao.ledger.model import person_bucket
@@ -17,10 +17,9 @@ from yibao.services.credentials import credentials_of
 from yibao.services.platform import Platform
 from yibao.services.settle import cancel_settlement, settlement_or_refuse, view_of
 from yibao.services.signin import sign_in_staff
-from yibao.storage.tables import accounts, journal_entries, transfers
 from yibao.web.render import page
 from yibao.web.security import Forbidden, check_csrf, signed_in_staff
-from yibao.web.slips import slip_html, slip_pdf
+from yibao.web.slips import slip_response
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CANCEL_INFNO = {"2207": "2208", "2102": "2103", "2304": "2305"}
@@ -75,25 +74,7 @@ def person(request: Request, psn_no: str):
         codes = {person_bucket(psn_no, b): b for b in ("current", "historical")}
         has_account = tx.ledger.account(person_bucket(psn_no, "current")) is not None
         balances = tx.ledger.balances(list(codes))
-        ids = {
-            r.id: codes[r.code]
-            for r in tx.conn.execute(select(accounts.c.id, accounts.c.code).where(accounts.c.code.in_(list(codes))))
-        }
-        entries = tx.conn.execute(
-            select(
-                journal_entries.c.key,
-                journal_entries.c.kind,
-                journal_entries.c.posted_at,
-                transfers.c.amount,
-                transfers.c.code,
-                transfers.c.debit_account_id,
-                transfers.c.credit_account_id,
-            )
-            .join(transfers, transfers.c.entry_id == journal_entries.c.id)
-            .where(or_(transfers.c.debit_account_id.in_(list(ids)), transfers.c.credit_account_id.in_(list(ids))))
-            .order_by(journal_entries.c.posted_at.desc(), transfers.c.id.desc())
-            .limit(100)
-        ).all()
+        entries = tx.ledger.movements(list(codes), newest_first=True, limit=100)
         settlements = [view_of(tx, r) for r in tx.care.settlements_of_person(who.id, 30)]
         events = tx.family.events_for(who.id)
     ledger = [
@@ -102,8 +83,8 @@ def person(request: Request, psn_no: str):
             "kind": e.kind,
             "at": e.posted_at,
             "code": e.code,
-            "bucket": ids.get(e.debit_account_id) or ids.get(e.credit_account_id),
-            "amount": -e.amount if e.debit_account_id in ids else e.amount,
+            "bucket": codes[e.out_of or e.into],
+            "amount": -e.amount if e.out_of else e.amount,
         }
         for e in entries
     ]
@@ -174,24 +155,12 @@ def cancel(request: Request, setl_id: str, csrf: str = Form("")):
     return RedirectResponse(f"/console/settlements/{setl_id}", status_code=303)
 
 
-@router.get("/slips/{setl_id}.html", response_class=HTMLResponse)
-def slip(request: Request, setl_id: str):
+@router.get("/slips/{setl_id}.{kind}")
+def slip(request: Request, setl_id: str, kind: Literal["html", "pdf"]):
     signed_in_staff(request)
     with _p(request).store.uow(read_only=True) as tx:
         view = view_of(tx, settlement_or_refuse(tx, setl_id))
-    return HTMLResponse(slip_html(view))
-
-
-@router.get("/slips/{setl_id}.pdf")
-def slip_as_pdf(request: Request, setl_id: str):
-    signed_in_staff(request)
-    with _p(request).store.uow(read_only=True) as tx:
-        view = view_of(tx, settlement_or_refuse(tx, setl_id))
-    return Response(
-        slip_pdf(view),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="slip-{setl_id}.pdf"'},
-    )
+    return slip_response(view, kind)
 
 
 @router.get("/policies", response_class=HTMLResponse)

@@ -8,10 +8,11 @@ person or a settlement checks that first.
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 import segno
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
 from yibao.ledger.model import person_bucket
@@ -24,7 +25,7 @@ from yibao.services.signin import sign_in_person
 from yibao.web.charts import month_bars
 from yibao.web.render import page
 from yibao.web.security import Forbidden, check_csrf, signed_in_person
-from yibao.web.slips import slip_html, slip_pdf
+from yibao.web.slips import slip_response
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -108,41 +109,25 @@ def home(request: Request):
     )
 
 
-@router.get("/settlements/{setl_id}", response_class=HTMLResponse)
-def settlement(request: Request, setl_id: str):
+def _visible_settlement(request: Request, setl_id: str):
+    """A settlement of mine or of a member of my 亲情账户 — nobody else's, whatever the URL says."""
     me = signed_in_person(request)
     with _p(request).store.uow(read_only=True) as tx:
         row = settlement_or_refuse(tx, setl_id)
         if not _allowed(tx, me, row.person_id):
             raise Forbidden("这笔结算不属于您或您的亲情账户成员")
-        view = view_of(tx, row)
+        return me, view_of(tx, row)
+
+
+@router.get("/settlements/{setl_id}", response_class=HTMLResponse)
+def settlement(request: Request, setl_id: str):
+    me, view = _visible_settlement(request, setl_id)
     return page(request, "portal/settlement.html", v=view, me=me)
 
 
-@router.get("/slips/{setl_id}.html", response_class=HTMLResponse)
-def slip(request: Request, setl_id: str):
-    me = signed_in_person(request)
-    with _p(request).store.uow(read_only=True) as tx:
-        row = settlement_or_refuse(tx, setl_id)
-        if not _allowed(tx, me, row.person_id):
-            raise Forbidden("这笔结算不属于您或您的亲情账户成员")
-        view = view_of(tx, row)
-    return HTMLResponse(slip_html(view))
-
-
-@router.get("/slips/{setl_id}.pdf")
-def slip_as_pdf(request: Request, setl_id: str):
-    me = signed_in_person(request)
-    with _p(request).store.uow(read_only=True) as tx:
-        row = settlement_or_refuse(tx, setl_id)
-        if not _allowed(tx, me, row.person_id):
-            raise Forbidden("这笔结算不属于您或您的亲情账户成员")
-        view = view_of(tx, row)
-    return Response(
-        slip_pdf(view),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="slip-{setl_id}.pdf"'},
-    )
+@router.get("/slips/{setl_id}.{kind}")
+def slip(request: Request, setl_id: str, kind: Literal["html", "pdf"]):
+    return slip_response(_visible_settlement(request, setl_id)[1], kind)
 
 
 # Mutual aid -----------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ machine (Debian: fonts-wqy-microhei or fonts-noto-cjk).
 
 from __future__ import annotations
 
+from fastapi.responses import HTMLResponse, Response
+
 from yibao.services.settle import SettlementView
 from yibao.web.render import env
 
@@ -18,3 +20,14 @@ def slip_pdf(view: SettlementView) -> bytes:
     from weasyprint import HTML  # imported here: it loads Pango, which only slips need
 
     return HTML(string=slip_html(view, for_pdf=True)).write_pdf()
+
+
+def slip_response(view: SettlementView, kind: str) -> Response:
+    """The slip as the browser asked for it: ``html`` to print, ``pdf`` to keep."""
+    if kind == "pdf":
+        return Response(
+            slip_pdf(view),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="slip-{view.setl_id}.pdf"'},
+        )
+    return HTMLResponse(slip_html(view))
