@@ -94,43 +94,7 @@ def seed_server(p: Platform) -> dict[str, world.Created]:
     son, child = fam["son"].person, fam["child"].person
     now = p.now()
     _call(p, "2102", PHARMACY, _purchase(son, fam["son"].ec_token, now), password="123456")
-    reg = _call(
-        p,
-        "2201",
-        CLINIC,
-        {
-            "data": {
-                "psn_no": child.psn_no,
-                "insutype": "390",
-                "begntime": f"{now:%Y-%m-%d %H:%M:%S}",
-                "mdtrt_cert_type": "02",
-                "mdtrt_cert_no": child.certno,
-                "ipt_otp_no": f"MZ{now:%Y%m%d%H%M%S}",
-            }
-        },
-    )
-    mdtrt_id = reg["data"]["mdtrt_id"]
-    _call(p, "2204", CLINIC, {"feedetail": _clinic_lines(child.psn_no, mdtrt_id)})
-    _call(
-        p,
-        "2207",
-        CLINIC,
-        {
-            "data": {
-                "psn_no": child.psn_no,
-                "mdtrt_cert_type": "02",
-                "mdtrt_cert_no": child.certno,
-                "med_type": "11",
-                "medfee_sumamt": "260.00",
-                "psn_setlway": "01",
-                "mdtrt_id": mdtrt_id,
-                "chrg_bchno": "B001",
-                "insutype": "390",
-                "acct_used_flag": "1",
-            }
-        },
-        password="123456",
-    )
+    _clinic_visit(p, child, now)
     add_staff(p, "operator", "演示经办员", "operator", "operator123")
     add_staff(p, "viewer", "演示查询员", "viewer", "viewer1234")
     return fam
@@ -165,6 +129,35 @@ def _purchase(son, token: str, now: datetime) -> dict:
             },
         ],
     }
+
+
+def _clinic_visit(p: Platform, child, at: datetime) -> dict:
+    """The child's outpatient visit at the community clinic: 2201 → 2204 → 2207; the 2207 output."""
+    registration = {
+        "psn_no": child.psn_no,
+        "insutype": "390",
+        "begntime": f"{at:%Y-%m-%d %H:%M:%S}",
+        "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": child.certno,
+        "ipt_otp_no": f"MZ{at:%Y%m%d%H%M%S}",
+        "dept_name": "儿科",
+        "caty": "07",
+    }
+    mdtrt_id = _call(p, "2201", CLINIC, {"data": registration})["data"]["mdtrt_id"]
+    _call(p, "2204", CLINIC, {"feedetail": _clinic_lines(child.psn_no, mdtrt_id)})
+    settle = {
+        "psn_no": child.psn_no,
+        "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": child.certno,
+        "med_type": "11",
+        "medfee_sumamt": "260.00",
+        "psn_setlway": "01",
+        "mdtrt_id": mdtrt_id,
+        "chrg_bchno": "B001",
+        "insutype": "390",
+        "acct_used_flag": "1",
+    }
+    return _call(p, "2207", CLINIC, {"data": settle}, password="123456")
 
 
 def _clinic_lines(psn_no: str, mdtrt_id: str) -> list[dict]:
@@ -301,40 +294,7 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
     if isinstance(p.clock, FixedClock):
         p.clock.set(now + timedelta(hours=1))
     t = p.now()
-    registration = {
-        "psn_no": child.psn_no,
-        "insutype": "390",
-        "begntime": f"{t:%Y-%m-%d %H:%M:%S}",
-        "mdtrt_cert_type": "02",
-        "mdtrt_cert_no": child.certno,
-        "ipt_otp_no": f"MZ{t:%Y%m%d%H%M%S}",
-        "dept_name": "儿科",
-        "caty": "07",
-    }
-    reg = _call(p, "2201", CLINIC, {"data": registration})
-    mdtrt_id = reg["data"]["mdtrt_id"]
-    lines = _clinic_lines(child.psn_no, mdtrt_id)
-    _call(p, "2204", CLINIC, {"feedetail": lines})
-    out = _call(
-        p,
-        "2207",
-        CLINIC,
-        {
-            "data": {
-                "psn_no": child.psn_no,
-                "mdtrt_cert_type": "02",
-                "mdtrt_cert_no": child.certno,
-                "med_type": "11",
-                "medfee_sumamt": "260.00",
-                "psn_setlway": "01",
-                "mdtrt_id": mdtrt_id,
-                "chrg_bchno": "B001",
-                "insutype": "390",
-                "acct_used_flag": "1",
-            }
-        },
-        password="123456",
-    )
+    out = _clinic_visit(p, child, t)
     _show_settlement(console, "② 张小宝在社区卫生服务中心看门诊 260.00 元（2201 挂号 → 2204 明细 → 2207 结算）", out)
     final = _balances(p, fam)
     _show_balances(console, fam, after, final, "门诊结算后的个人账户")
