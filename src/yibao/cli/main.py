@@ -310,5 +310,18 @@ def staff_add(
     console.print(f"已新增：{staff.username}（{staff.role}）")
 
 
+@app.command()
+def errors() -> None:
+    """列出全部稳定错误代码及其中文含义（HIS 对接时按代码处理拒绝）。"""
+    from yibao.errors import CATALOGUE
+
+    table = Table(title="yibao 错误代码")
+    table.add_column("代码")
+    table.add_column("含义", overflow="fold")
+    for code, text in CATALOGUE.items():
+        table.add_row(code, text.replace("{", "‹").replace("}", "›"))
+    console.print(table)
+
+
 def main() -> None:  # pragma: no cover
     app(sys.argv[1:])
