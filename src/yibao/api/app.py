@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
@@ -45,6 +45,10 @@ ENVELOPE = {
         "input": {"type": "object"},
     },
 }
+
+
+def require_admin(request: Request) -> None:
+    check_admin(request.app.state.admin_token, request.headers.get("authorization"))
 
 
 def status_of(code: str) -> int:
@@ -110,16 +114,6 @@ def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
         log.exception("unhandled error on %s", request.url.path)
         return JSONResponse({"code": "E0000-099", "message": "系统内部错误"}, status_code=503)
 
-    @app.middleware("http")
-    async def admin_guard(request: Request, call_next):
-        path = request.url.path
-        if path.startswith("/api/v1"):
-            try:
-                check_admin(request.app.state.admin_token, request.headers.get("authorization"))
-            except DomainError as exc:
-                return JSONResponse({"code": exc.code, "message": exc.message}, status_code=401)
-        return await call_next(request)
-
     @app.post(
         GATEWAY_PATH,
         tags=["国家接口"],
@@ -146,9 +140,10 @@ def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
             tx.config.get("health")
         return {"ok": True, "sandbox": p.sandbox, "database": p.store.engine.dialect.name}
 
-    app.include_router(admin.router)
+    guard = [Depends(require_admin)]  # a dependency, not an HTTP middleware: nothing extra on the gateway path
+    app.include_router(admin.router, dependencies=guard)
     if p.sandbox:
-        app.include_router(sandbox.router)
+        app.include_router(sandbox.router, dependencies=guard)
     mount_web(app, p)
     return app
 
