@@ -336,6 +336,12 @@ def card_replacement(psn_no: str, request: Request):
     return s.OkOut(detail={"card_no": card_no, "card_sn": card_sn})
 
 
+@router.post("/people/{psn_no}/card/found", response_model=s.OkOut, tags=["凭证"], summary="社保卡解挂（找回）")
+def card_found(psn_no: str, request: Request):
+    credentials.cancel_card_loss(platform(request), psn_no)
+    return s.OkOut()
+
+
 @router.put("/people/{psn_no}/password", response_model=s.OkOut, tags=["凭证"], summary="设置、修改或重置密码")
 def password(psn_no: str, body: s.PasswordIn, request: Request):
     credentials.set_password(platform(request), psn_no, body.password, old=body.old, reset=body.reset)
@@ -345,6 +351,24 @@ def password(psn_no: str, body: s.PasswordIn, request: Request):
 @router.post("/people/{psn_no}/vouchers", response_model=s.OkOut, tags=["凭证"], summary="生成医保电子凭证二维码内容")
 def voucher(psn_no: str, request: Request):
     return s.OkOut(detail={"qr": credentials.voucher_qr(platform(request), psn_no)})
+
+
+@router.post(
+    "/people/{psn_no}/tokens",
+    response_model=s.OkOut,
+    status_code=201,
+    tags=["凭证"],
+    summary="签发短期电子凭证令牌（ecToken）",
+)
+def issue_token(psn_no: str, request: Request, minutes: int = Query(30, ge=1, le=1440)):
+    token = credentials.issue_token(platform(request), psn_no, minutes)
+    return s.OkOut(detail={"ecToken": token.token, "expires_at": token.expires_at.isoformat()})
+
+
+@router.post("/tokens/{token}/revoke", response_model=s.OkOut, tags=["凭证"], summary="吊销电子凭证令牌")
+def revoke_token(token: str, request: Request):
+    credentials.revoke_token(platform(request), token)
+    return s.OkOut()
 
 
 # Settlements ----------------------------------------------------------------------------------------------

@@ -93,6 +93,7 @@ def setlinfo(v: SettlementView) -> dict:
         "hifmi_pay": ZERO,
         "hifob_pay": ZERO,
         "maf_pay": ZERO,
+        "hifdm_pay": ZERO,
         "oth_pay": ZERO,
         "fund_pay_sumamt": money(k * r.fund_pay_sumamt),
         "psn_part_amt": money(k * r.psn_part),

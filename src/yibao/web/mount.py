@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -30,7 +31,7 @@ def mount_web(app: FastAPI, p) -> None:
         secret_key=session_secret(p),
         session_cookie="yibao_session",
         same_site="lax",
-        https_only=False,
+        https_only=os.environ.get("YIBAO_SECURE_COOKIES") == "1",  # set behind TLS
         max_age=8 * 3600,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
