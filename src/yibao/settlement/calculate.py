@@ -269,7 +269,13 @@ def settle(
     acct_pay = own.total if own else 0
     mulaid = sum(p.total for p in aid)
     cash = psn_part - acct_pay - mulaid
-    steps.append(f"个人现金支付{yuan(cash)}。")
+    why = []
+    if cash and claim.acct_used:
+        if payable - acct_pay - mulaid > 0:
+            why.append("本人账户" + ("和家庭共济账户" if aid or payers else "") + "余额不足")
+        if psn_part - payable > 0:
+            why.append(f"{yuan(psn_part - payable)}不属于账户支付范围")
+    steps.append(f"个人现金支付{yuan(cash)}" + (f"（{'；'.join(why)}）" if why else "") + "。")
 
     return Settlement(
         category=category,
