@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from yibao.gateway.dispatcher import Call, transaction
 from yibao.gateway.inputs import Money, Node, When, code, opt_code, read
 from yibao.gateway.output import money
@@ -99,8 +101,6 @@ CUM_TYPES = (("Q", "起付线累计", 0), ("F", "统筹基金支付累计", 1))
 
 @transaction("5206", "人员累计信息查询", writes=False)
 def cumulative(p: Platform, call: Call, tx) -> dict:
-    from datetime import date
-
     d = read(CumulativeIn, call.node("data"), "data")
     day = p.now().date()
     if d.cum_ym and len(d.cum_ym) == 6 and d.cum_ym.isdigit():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
+
+from sqlalchemy import select
 
 from yibao.errors import refuse
 from yibao.family.model import RELATIONS, relation_between
@@ -11,6 +14,7 @@ from yibao.lifecycle.model import EMPLOYEE, Person
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
 from yibao.settlement.explain import RELATION_NAMES
+from yibao.storage.tables import contributions
 
 
 def declare_relation(
@@ -112,12 +116,6 @@ def grants_view(p: Platform, psn_no: str, at: datetime | None = None, *, tx=None
 
 def paid_for_others(p: Platform, psn_no: str, year: int, *, tx=None) -> list[dict]:
     """Whom I pay for, and how much my account has paid for each of them this medical year."""
-    import json
-
-    from sqlalchemy import select
-
-    from yibao.storage.tables import contributions
-
     with p.unit(tx, read_only=True) as tx:
         me = person_or_refuse(tx, psn_no)
         beneficiaries = {g.beneficiary_id for g in tx.family.grants_by(me.id)}

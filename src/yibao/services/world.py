@@ -23,7 +23,7 @@ from yibao.credentials.voucher import signed_token
 from yibao.errors import DomainError
 from yibao.ledger.model import OPENING, Entry, Transfer, external_account, person_bucket
 from yibao.lifecycle.model import EMPLOYEE, RESIDENT, Person, valid_psn_type
-from yibao.policy import load_policy_text
+from yibao.policy import apply_overrides, load_policy_text
 from yibao.services.credentials import voucher_key
 from yibao.services.platform import Platform
 from yibao.settlement.model import CatalogItem
@@ -40,8 +40,6 @@ def bad(detail: str) -> DomainError:
 
 def put_region(p: Platform, policy_text: str, origin: str, overrides: dict[str, Any] | None = None, *, tx=None) -> str:
     """Install (or replace) a region's policy; returns its admdvs. The text is validated first."""
-    from yibao.policy import apply_overrides
-
     policy = load_policy_text(policy_text, origin)
     if overrides:
         apply_overrides(policy, overrides)  # validate now, not at the first settlement

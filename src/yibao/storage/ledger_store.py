@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from yibao.ledger.model import Entry, LedgerError, kind_of, net_changes, validate
+from yibao.ledger.model import Entry, LedgerError, Transfer, kind_of, net_changes, validate
 from yibao.storage.tables import accounts, journal_entries, transfers
 
 
@@ -177,8 +177,6 @@ class LedgerStore:
         return Posted(existing.id, False)
 
     def entry(self, key: str) -> Entry | None:
-        from yibao.ledger.model import Transfer
-
         head = self.conn.execute(select(journal_entries).where(journal_entries.c.key == key)).first()
         if head is None:
             return None

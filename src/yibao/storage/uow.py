@@ -11,8 +11,15 @@ from sqlalchemy import Connection, Engine
 
 from yibao.errors import DomainError
 from yibao.storage import tables
+from yibao.storage.care_repo import CareRepo
+from yibao.storage.config_repo import ConfigRepo
+from yibao.storage.credentials_repo import CredentialsRepo
 from yibao.storage.db import is_sqlite, make_engine
+from yibao.storage.family_repo import FamilyRepo
+from yibao.storage.gateway_repo import GatewayRepo
+from yibao.storage.ledger_store import LedgerStore
 from yibao.storage.migrate import upgrade
+from yibao.storage.people_repo import PeopleRepo
 
 
 class Store:
@@ -73,45 +80,31 @@ class Tx:
         self.sqlite = sqlite
 
     @cached_property
-    def people(self):
-        from yibao.storage.people_repo import PeopleRepo
-
+    def people(self) -> PeopleRepo:
         return PeopleRepo(self)
 
     @cached_property
-    def family(self):
-        from yibao.storage.family_repo import FamilyRepo
-
+    def family(self) -> FamilyRepo:
         return FamilyRepo(self)
 
     @cached_property
-    def credentials(self):
-        from yibao.storage.credentials_repo import CredentialsRepo
-
+    def credentials(self) -> CredentialsRepo:
         return CredentialsRepo(self)
 
     @cached_property
-    def care(self):
-        from yibao.storage.care_repo import CareRepo
-
+    def care(self) -> CareRepo:
         return CareRepo(self)
 
     @cached_property
-    def ledger(self):
-        from yibao.storage.ledger_store import LedgerStore
-
+    def ledger(self) -> LedgerStore:
         return LedgerStore(self)
 
     @cached_property
-    def gateway(self):
-        from yibao.storage.gateway_repo import GatewayRepo
-
+    def gateway(self) -> GatewayRepo:
         return GatewayRepo(self)
 
     @cached_property
-    def config(self):
-        from yibao.storage.config_repo import ConfigRepo
-
+    def config(self) -> ConfigRepo:
         return ConfigRepo(self)
 
     def for_update(self, stmt):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
+from yibao.gateway.output import setldetail, setlinfo
 from yibao.ledger.model import person_bucket
 from yibao.services import family, proxy, queries
 from yibao.services.care import person_or_refuse
@@ -117,8 +118,6 @@ def settlement(request: Request, setl_id: str, error: str | None = None):
         row = settlement_or_refuse(tx, setl_id)
         view = view_of(tx, row)
         entry = tx.ledger.entry(f"setl:{setl_id}")
-    from yibao.gateway.output import setldetail, setlinfo
-
     return page(
         request,
         "console/settlement.html",

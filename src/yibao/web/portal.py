@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
+from yibao.family.model import relation_between
 from yibao.ledger.model import person_bucket
 from yibao.services import credentials, family, proxy
 from yibao.services.care import person_or_refuse
@@ -156,8 +157,6 @@ def mutual_aid(request: Request, error: str | None = None, done: str | None = No
 
 
 def _relatives(tx, person) -> list[dict]:
-    from yibao.family.model import relation_between
-
     relations = tx.family.relations_of([person.id])
     ids = {r.of_id for r in relations} | {r.to_id for r in relations}
     ids.discard(person.id)
