@@ -328,7 +328,7 @@ def run_year(console: Console, db: str, year: int) -> None:
         for who, base in ((son, 800_000), (wife, 650_000)):
             lifecycle.contribute_employee(p, who.psn_no, f"{year}-{month:02d}", base, paid_on=day.date())
         if month in (3, 7, 11):
-            amount = {3: "86.50", 7: "420.00", 11: "135.80"}[month]
+            amount = {3: "86.50", 7: "1200.00", 11: "135.80"}[month]
             inp = {
                 "druginfo": {
                     "psn_no": son.psn_no,
