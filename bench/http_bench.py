@@ -196,6 +196,7 @@ def settlement_shape(db: str) -> str:
 
 def bench_inprocess(kind: str, new_db: Callable[[str], str], args) -> list[Row]:
     from yibao.gateway.dispatcher import dispatch
+    from yibao.gateway.envelope import request_envelope
     from yibao.services import family, world
     from yibao.services.identity import encrypt_password, public_key_pem
     from yibao.services.platform import Platform, SystemClock
@@ -224,22 +225,16 @@ def bench_inprocess(kind: str, new_db: Callable[[str], str], args) -> list[Row]:
     counter = iter(range(10**9))
 
     def envelope(infno: str, inp: dict, sign_no: str = "", password: str | None = None) -> dict:
-        now = beijing_now()
-        env = {
-            "infno": infno,
-            "msgid": f"B{os.getpid()}X{next(counter):010d}",
-            "mdtrtarea_admvs": ADMDVS,
-            "recer_sys_code": "YBXT",
-            "infver": "V1.0",
-            "opter_type": "1",
-            "opter": "b",
-            "opter_name": "b",
-            "inf_time": f"{now:%Y-%m-%d %H:%M:%S}",
-            "fixmedins_code": PHARMACY,
-            "fixmedins_name": "大药房",
-            "sign_no": sign_no,
-            "input": inp,
-        }
+        env = request_envelope(
+            infno,
+            inp,
+            institution=PHARMACY,
+            admdvs=ADMDVS,
+            now=beijing_now(),
+            msgid=f"B{os.getpid()}X{next(counter):010d}",
+            sign_no=sign_no,
+            opter="bench",
+        )
         if password:
             env["cainfo"] = encrypt_password(pem, password)
         return env

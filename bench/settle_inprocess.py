@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from yibao.gateway.dispatcher import dispatch
+from yibao.gateway.envelope import request_envelope
 from yibao.policy import load_policy
 from yibao.services import family, world
 from yibao.services.identity import encrypt_password, public_key_pem
@@ -76,41 +77,37 @@ def build(url: str, families: int) -> tuple[Platform, list[world.Created]]:
 
 
 def envelope(p: Platform, son: world.Created, n: int, cainfo: str) -> dict:
-    return {
-        "infno": "2102",
-        "msgid": f"{PHARMACY}20250601100000{n:04d}"[:30],
-        "mdtrtarea_admvs": "360100",
-        "recer_sys_code": "YBXT",
-        "infver": "V1.0",
-        "opter_type": "1",
-        "opter": "b",
-        "opter_name": "b",
-        "inf_time": "2025-06-01 10:00:00",
-        "fixmedins_code": PHARMACY,
-        "fixmedins_name": "大药房",
-        "cainfo": cainfo,
-        "input": {
-            "druginfo": {
-                "psn_no": son.person.psn_no,
-                "mdtrt_cert_type": "02",
-                "mdtrt_cert_no": son.person.certno,
-                "begntime": "2025-06-01 10:00:00",
-                "medfee_sumamt": "3.00",
-                "insutype": "310",
-                "med_type": "41",
-                "acct_used_flag": "1",
-            },
-            "drugdetail": [
-                {
-                    "feedetl_sn": "1",
-                    "med_list_codg": "XJ01CAA0001",
-                    "det_item_fee_sumamt": "3.00",
-                    "cnt": "1",
-                    "pric": "3.00",
-                }
-            ],
+    inp = {
+        "druginfo": {
+            "psn_no": son.person.psn_no,
+            "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": son.person.certno,
+            "begntime": "2025-06-01 10:00:00",
+            "medfee_sumamt": "3.00",
+            "insutype": "310",
+            "med_type": "41",
+            "acct_used_flag": "1",
         },
+        "drugdetail": [
+            {
+                "feedetl_sn": "1",
+                "med_list_codg": "XJ01CAA0001",
+                "det_item_fee_sumamt": "3.00",
+                "cnt": "1",
+                "pric": "3.00",
+            }
+        ],
     }
+    return request_envelope(
+        "2102",
+        inp,
+        institution=PHARMACY,
+        admdvs="360100",
+        now=p.now(),
+        cainfo=cainfo,
+        msgid=f"{PHARMACY}20250601100000{n:04d}"[:30],
+        opter="bench",
+    )
 
 
 def run_gateway(p: Platform, patients, n: int, cainfo: str) -> list[float]:

@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy import func, inspect, select
 
 from yibao.api.auth import tif_signature
-from yibao.gateway.envelope import dumps, parse_body
+from yibao.gateway.envelope import dumps, parse_body, request_envelope
 from yibao.services.identity import encrypt_password
 from yibao.storage import tables as t
 
@@ -260,27 +260,18 @@ class His:
         cainfo: str | None = None,
         sign_no: str | None = None,
     ) -> dict:
-        now = beijing_now()
-        env = {
-            "infno": infno,
-            "msgid": msgid or new_msgid(),
-            "mdtrtarea_admvs": ADMDVS,
-            "insuplc_admdvs": ADMDVS,
-            "recer_sys_code": "YBXT",
-            "dev_no": "",
-            "dev_safe_info": "",
-            "cainfo": "",
-            "signtype": "",
-            "infver": "V1.0",
-            "opter_type": "1",
-            "opter": "t",
-            "opter_name": "测试",
-            "inf_time": f"{now:%Y-%m-%d %H:%M:%S}",
-            "fixmedins_code": self.institution,
-            "fixmedins_name": "测试机构",
-            "sign_no": self.sign_no if sign_no is None else sign_no,
-            "input": inp,
-        }
+        env = request_envelope(
+            infno,
+            inp,
+            institution=self.institution,
+            admdvs=ADMDVS,
+            now=beijing_now(),
+            msgid=msgid or new_msgid(),
+            opter="t",
+            opter_name="测试",
+            institution_name="测试机构",
+            sign_no=self.sign_no if sign_no is None else sign_no,
+        )
         if password is not None:
             env["cainfo"] = self.cainfo(password)
         if cainfo is not None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from yibao.gateway.dispatcher import dispatch
+from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.ledger.model import person_bucket
 from yibao.services import family, world
 from yibao.services.identity import encrypt_password, public_key_pem
@@ -103,26 +104,17 @@ def envelope(
     msgid: str | None = None,
 ) -> dict:
     now = p.now()
-    env = {
-        "infno": infno,
-        "msgid": msgid or f"{institution}{now:%Y%m%d%H%M%S}{_next():04d}",
-        "mdtrtarea_admvs": ADMDVS,
-        "insuplc_admdvs": ADMDVS,
-        "recer_sys_code": "YBXT",
-        "dev_no": "",
-        "dev_safe_info": "",
-        "cainfo": "",
-        "signtype": "",
-        "infver": "V1.0",
-        "opter_type": "1",
-        "opter": "t",
-        "opter_name": "测试",
-        "inf_time": f"{now:%Y-%m-%d %H:%M:%S}",
-        "fixmedins_code": institution,
-        "fixmedins_name": "测试机构",
-        "sign_no": "",
-        "input": inp,
-    }
+    env = request_envelope(
+        infno,
+        inp,
+        institution=institution,
+        admdvs=ADMDVS,
+        now=now,
+        msgid=msgid or new_msgid(institution, now, _next()),
+        opter="t",
+        opter_name="测试",
+        institution_name="测试机构",
+    )
     if password is not None:
         env["cainfo"] = encrypt_password(public_key_pem(p), password)
     return env

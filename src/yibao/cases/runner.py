@@ -14,6 +14,7 @@ from typing import Any
 from yibao.cases.driver import Driver
 from yibao.cases.model import Case, CaseError, load_case_file
 from yibao.cases.world import Handle
+from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.money import fmt_yuan, parse_fen
 from yibao.services.identity import encrypt_password
 
@@ -77,28 +78,17 @@ class Run:
         infno = str(step["nhsa"])
         inst = str(self.resolve(step.get("fixmedins_code", "")))
         now = self.driver.now()
-        envelope = {
-            "infno": infno,
-            "msgid": str(self.resolve(step.get("msgid")))
-            if step.get("msgid")
-            else f"{inst[:12]:0<12}{now:%Y%m%d%H%M%S}{next(self.seq) % 10000:04d}",
-            "mdtrtarea_admvs": self.region,
-            "insuplc_admdvs": self.region,
-            "recer_sys_code": "YBXT",
-            "dev_no": "",
-            "dev_safe_info": "",
-            "cainfo": "",
-            "signtype": "",
-            "infver": "V1.0",
-            "opter_type": "1",
-            "opter": "case",
-            "opter_name": "案例运行器",
-            "inf_time": f"{now:%Y-%m-%d %H:%M:%S}",
-            "fixmedins_code": inst,
-            "fixmedins_name": inst,
-            "sign_no": "",
-            "input": _texts(self.resolve(step.get("input", {}))),
-        }
+        msgid = str(self.resolve(step["msgid"])) if step.get("msgid") else new_msgid(inst, now, next(self.seq))
+        envelope = request_envelope(
+            infno,
+            _texts(self.resolve(step.get("input", {}))),
+            institution=inst,
+            admdvs=self.region,
+            now=now,
+            msgid=msgid,
+            opter="case",
+            opter_name="案例运行器",
+        )
         if "password" in step:
             envelope["cainfo"] = encrypt_password(self.driver.public_key(), str(step["password"]))
         if "cainfo" in step:

@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from yibao.gateway.dispatcher import dispatch
+from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.ledger.model import person_bucket
 from yibao.money import fmt_yuan
 from yibao.policy import load_policy
@@ -187,22 +188,16 @@ def _clinic_lines(psn_no: str, mdtrt_id: str) -> list[dict]:
 
 def _envelope(p: Platform, infno: str, institution: str, inp: dict, password: str | None = None) -> dict:
     now = p.now()
-    env = {
-        "infno": infno,
-        "msgid": f"{institution}{now:%Y%m%d%H%M%S}{next(_seq):04d}",
-        "mdtrtarea_admvs": "360100",
-        "insuplc_admdvs": "360100",
-        "recer_sys_code": "YBXT",
-        "infver": "V1.0",
-        "opter_type": "1",
-        "opter": "demo",
-        "opter_name": "演示",
-        "inf_time": f"{now:%Y-%m-%d %H:%M:%S}",
-        "fixmedins_code": institution,
-        "fixmedins_name": institution,
-        "sign_no": "",
-        "input": inp,
-    }
+    env = request_envelope(
+        infno,
+        inp,
+        institution=institution,
+        admdvs="360100",
+        now=now,
+        msgid=new_msgid(institution, now, next(_seq)),
+        opter="demo",
+        opter_name="演示",
+    )
     if password:
         env["cainfo"] = encrypt_password(public_key_pem(p), password)
     return env

@@ -150,3 +150,46 @@ def _stamp(t: datetime) -> str:
 
 def dumps(answer: dict[str, Any]) -> str:
     return simplejson.dumps(answer, use_decimal=True, ensure_ascii=False)
+
+
+def request_envelope(
+    infno: str,
+    inp: dict[str, Any],
+    *,
+    institution: str,
+    admdvs: str,
+    now: datetime,
+    msgid: str,
+    cainfo: str = "",
+    sign_no: str = "",
+    opter: str = "yibao",
+    opter_name: str = "yibao",
+    institution_name: str | None = None,
+) -> dict[str, Any]:
+    """A request envelope as an HIS sends it, every required field filled (for the case runner, the
+    demo, benchmarks and tests — and for anyone writing an HIS client in Python)."""
+    return {
+        "infno": infno,
+        "msgid": msgid,
+        "mdtrtarea_admvs": admdvs,
+        "insuplc_admdvs": admdvs,
+        "recer_sys_code": "YBXT",
+        "dev_no": "",
+        "dev_safe_info": "",
+        "cainfo": cainfo,
+        "signtype": "",
+        "infver": "V1.0",
+        "opter_type": "1",
+        "opter": opter,
+        "opter_name": opter_name,
+        "inf_time": f"{now:%Y-%m-%d %H:%M:%S}",
+        "fixmedins_code": institution,
+        "fixmedins_name": institution_name or institution,
+        "sign_no": sign_no,
+        "input": inp,
+    }
+
+
+def new_msgid(institution: str, now: datetime, serial: int) -> str:
+    """The national shape: institution code (12) + yyyyMMddHHmmss (14) + serial (4)."""
+    return f"{institution[:12]:0<12}{now:%Y%m%d%H%M%S}{serial % 10000:04d}"
