@@ -174,6 +174,16 @@ def test_a_person_cannot_read_another_persons_pages(server):
             assert "张伟" not in r.text and "李娜" not in r.text.replace("无权查看", "")
         # a form posted without the session's CSRF token is refused
         assert c.post("/portal/mutual-aid/revoke", data={"beneficiary": "x", "csrf": "forged"}).status_code == 401
+        # a refused action re-renders its page with the Chinese reason, and changes nothing
+        csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/portal/").text)[1]
+        for url, field, page_title in (
+            ("/portal/mutual-aid/grants", "beneficiary", "家庭共济"),
+            ("/portal/family/unbind", "member", "亲情账户"),
+        ):
+            r = c.post(url, data={field: people["李娜"]["psn_no"], "csrf": csrf})
+            assert r.status_code == 200 and page_title in r.text, (url, r.status_code)
+            alert = re.search(r'<p class="error" role="alert">([^<]+)</p>', r.text)
+            assert alert and re.search(r"[\u4e00-\u9fff]", alert[1]), (url, r.text[:300])
     with httpx.Client(base_url=base) as anonymous:
         r = anonymous.get(f"/portal/settlements/{mine}")
         assert r.status_code == 303 and r.headers["location"] == "/portal/login"

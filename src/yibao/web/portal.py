@@ -39,6 +39,16 @@ def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def _act(request: Request, action, page_again, done: str):
+    """Run one service call for a form; a refusal re-renders the form's page with the Chinese message,
+    success redirects (303) so a browser refresh does not post twice."""
+    try:
+        action(_p(request))
+    except DomainError as exc:
+        return page_again(request, error=exc.err_msg)
+    return _see_other(done)
+
+
 def _allowed(tx, me: str, target_person_id: int) -> bool:
     """Myself, or a member of my 亲情账户."""
     person = tx.people.by_psn_no(me)
@@ -168,22 +178,21 @@ def _relatives(tx, person) -> list[dict]:
 def grant(request: Request, beneficiary: str = Form(...), csrf: str = Form("")):
     check_csrf(request, csrf)
     me = signed_in_person(request)
-    try:
-        family.authorize_mutual_aid(_p(request), me, beneficiary)
-    except DomainError as exc:
-        return mutual_aid(request, error=exc.err_msg)
-    return _see_other("/portal/mutual-aid?done=granted")
+    return _act(
+        request,
+        lambda p: family.authorize_mutual_aid(p, me, beneficiary),
+        mutual_aid,
+        "/portal/mutual-aid?done=granted",
+    )
 
 
 @router.post("/mutual-aid/revoke")
 def revoke(request: Request, beneficiary: str = Form(...), csrf: str = Form("")):
     check_csrf(request, csrf)
     me = signed_in_person(request)
-    try:
-        family.revoke_mutual_aid(_p(request), me, beneficiary)
-    except DomainError as exc:
-        return mutual_aid(request, error=exc.err_msg)
-    return _see_other("/portal/mutual-aid?done=revoked")
+    return _act(
+        request, lambda p: family.revoke_mutual_aid(p, me, beneficiary), mutual_aid, "/portal/mutual-aid?done=revoked"
+    )
 
 
 @router.post("/mutual-aid/order")
@@ -251,24 +260,21 @@ def bind(
 ):
     check_csrf(request, csrf)
     me = signed_in_person(request)
-    try:
-        proxy.bind(
-            _p(request), me, member, face_verified=face_verified == "yes", commitment_letter=commitment_letter == "yes"
-        )
-    except DomainError as exc:
-        return family_page(request, error=exc.err_msg)
-    return _see_other("/portal/family?done=bound")
+    return _act(
+        request,
+        lambda p: proxy.bind(
+            p, me, member, face_verified=face_verified == "yes", commitment_letter=commitment_letter == "yes"
+        ),
+        family_page,
+        "/portal/family?done=bound",
+    )
 
 
 @router.post("/family/unbind")
 def unbind(request: Request, member: str = Form(...), csrf: str = Form("")):
     check_csrf(request, csrf)
     me = signed_in_person(request)
-    try:
-        proxy.unbind(_p(request), me, member)
-    except DomainError as exc:
-        return family_page(request, error=exc.err_msg)
-    return _see_other("/portal/family?done=unbound")
+    return _act(request, lambda p: proxy.unbind(p, me, member), family_page, "/portal/family?done=unbound")
 
 
 @router.get("/family/{member}", response_class=HTMLResponse)
