@@ -69,13 +69,19 @@ def empty_pg(store: Store) -> None:
 DATABASES = ["sqlite", pytest.param("pg", marks=pytest.mark.pg)]
 
 
+def require_pg() -> str:
+    """The PostgreSQL URL, or skip the test with the reason (a laptop without PostgreSQL)."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need YIBAO_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    return PG_URL
+
+
 @pytest.fixture(params=DATABASES)
 def store(request, worker_id):
     if request.param == "sqlite":
         s = Store.open("sqlite://", create=True)
     else:
-        if not PG_URL:
-            pytest.skip("PostgreSQL tests need YIBAO_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+        require_pg()
         s = Store.open(pg_worker_url(worker_id), migrate=False)
         empty_pg(s)
     yield s
@@ -91,8 +97,7 @@ def sqlite_store():
 
 @pytest.fixture
 def pg_store(worker_id):
-    if not PG_URL:
-        pytest.skip("PostgreSQL tests need YIBAO_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    require_pg()
     s = Store.open(pg_worker_url(worker_id), migrate=False)
     empty_pg(s)
     yield s

@@ -437,6 +437,17 @@ def worker_of(request) -> str:
     return getattr(request.config, "workerinput", {}).get("workerid", "main")
 
 
+def server_db_url(request, directory: Path, name: str) -> str:
+    """The database for a server test parametrised over ``conftest.DATABASES``: a new SQLite file in
+    ``directory``, or this worker's PostgreSQL database emptied (skipped without PostgreSQL)."""
+    from conftest import require_pg
+
+    if request.param == "pg":
+        require_pg()
+        return fresh_pg_database(worker_of(request))
+    return str(directory / f"{name}.sqlite")
+
+
 # Load: many HIS clients at once ----------------------------------------------------------------
 
 

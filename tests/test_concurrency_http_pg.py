@@ -28,14 +28,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
-from conftest import PG_URL
+from conftest import DATABASES
 from http_world import (
     Admin,
     Family,
     His,
     add_family,
     add_person,
-    fresh_pg_database,
     hammer,
     issue_credentials,
     ledger_problems,
@@ -43,10 +42,10 @@ from http_world import (
     person_balances,
     pharmacy_input,
     resend,
+    server_db_url,
     settlement_problems,
     setup_region,
     snapshot,
-    worker_of,
 )
 from server import Server, running_server
 from yibao.ledger.model import person_bucket
@@ -55,8 +54,6 @@ from yibao.storage.uow import Store
 
 THREADS = 16
 PER_THREAD = 8
-
-DATABASES = ["sqlite", pytest.param("pg", marks=pytest.mark.pg)]
 
 
 @dataclass
@@ -75,12 +72,7 @@ class Env:
 
 @pytest.fixture(scope="module", params=DATABASES)
 def env(request, tmp_path_factory):
-    if request.param == "pg":
-        if not PG_URL:
-            pytest.skip("PostgreSQL tests need YIBAO_TEST_PG_URL")
-        url = fresh_pg_database(worker_of(request))
-    else:
-        url = str(tmp_path_factory.mktemp("concurrency") / "concurrency.sqlite")
+    url = server_db_url(request, tmp_path_factory.mktemp("concurrency"), "concurrency")
     with running_server(url, log_level="info") as srv:
         store = Store.open(url, migrate=False)
         admin = Admin(srv.url, srv.admin_token)

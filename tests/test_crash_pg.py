@@ -25,24 +25,23 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PG_URL
+from conftest import DATABASES
 from http_world import (
     Admin,
     His,
     Sent,
     add_family,
     fen,
-    fresh_pg_database,
     hammer,
     issue_credentials,
     ledger_problems,
     person_balances,
     pharmacy_input,
     resend,
+    server_db_url,
     settlement_problems,
     setup_region,
     snapshot,
-    worker_of,
 )
 from server import Server
 from yibao.storage import tables as t
@@ -53,16 +52,10 @@ THREADS = 8
 ROUNDS = 2
 RUN_BEFORE_KILL = 1.2  # seconds of load before each SIGKILL
 
-DATABASES = ["sqlite", pytest.param("pg", marks=pytest.mark.pg)]
-
 
 @pytest.fixture(params=DATABASES)
 def db_url(request, tmp_path):
-    if request.param == "pg":
-        if not PG_URL:
-            pytest.skip("PostgreSQL tests need YIBAO_TEST_PG_URL")
-        return fresh_pg_database(worker_of(request))
-    return str(tmp_path / "crash.sqlite")
+    return server_db_url(request, tmp_path, "crash")
 
 
 def settled_msgids(store: Store) -> Counter:

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import DATABASES, PG_URL, START
+from conftest import DATABASES, START, require_pg
 from support import (
     HOSPITAL,
     call,
@@ -134,10 +134,8 @@ def shared(request):
         yield build_ctx(Platform(store, FixedClock(START)))
         store.dispose()
         return
-    if not PG_URL:
-        pytest.skip("PostgreSQL tests need YIBAO_TEST_PG_URL")
     worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
-    base = normalize_url(PG_URL)
+    base = normalize_url(require_pg())
     name = f"yibao_refusals_{re.sub(r'[^a-z0-9]', '', worker.lower())}_{os.getpid()}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -29,22 +29,21 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from conftest import PG_URL
+from conftest import DATABASES
 from http_world import (
     HOSPITAL,
     PHARMACY,
     Admin,
     His,
     add_family,
-    fresh_pg_database,
     issue_credentials,
     ledger_problems,
     pharmacy_input,
+    server_db_url,
     settlement_problems,
     setup_region,
     snapshot,
     tif_headers,
-    worker_of,
 )
 from server import Server, running_server
 from yibao.gateway.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, parse_body
@@ -290,17 +289,9 @@ class Target:
         return self.srv.log()[mark:]
 
 
-DATABASES = ["sqlite", pytest.param("pg", marks=pytest.mark.pg)]
-
-
 @pytest.fixture(scope="module", params=DATABASES)
 def target(request, tmp_path_factory):
-    if request.param == "pg":
-        if not PG_URL:
-            pytest.skip("PostgreSQL tests need YIBAO_TEST_PG_URL")
-        url = fresh_pg_database(worker_of(request))
-    else:
-        url = str(tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite")
+    url = server_db_url(request, tmp_path_factory.mktemp("fuzz"), "fuzz")
     with running_server(url, log_level="info") as srv:
         admin = Admin(srv.url, srv.admin_token)
         setup_region(admin)

@@ -16,7 +16,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from conftest import ACCEPTANCE, PG_URL
+from conftest import ACCEPTANCE, require_pg
 from http_world import (
     ADMDVS,
     GATEWAY,
@@ -465,8 +465,7 @@ def test_database_is_consistent_after_the_module(live):
 
 @pytest.mark.pg
 def test_tif_signature_on_postgresql(request):
-    if not PG_URL:
-        pytest.skip("PostgreSQL tests need YIBAO_TEST_PG_URL")
+    require_pg()
     with running_server(fresh_pg_database(worker_of(request))) as srv:
         admin = Admin(srv.url, srv.admin_token)
         setup_region(admin)
