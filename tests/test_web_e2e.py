@@ -8,14 +8,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from server import running_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # The committed screenshots are refreshed with YIBAO_UPDATE_SCREENSHOTS=1; otherwise they go to a
@@ -30,37 +28,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("web") / "web.sqlite"
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "yibao", "serve", "--db", str(db), "--port", str(port), "--sandbox", "--demo",
-         "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "300"},
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    lines: list[str] = []
-    for _ in range(120):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.25)
-    else:  # pragma: no cover
-        proc.kill()
-        pytest.fail("server did not start: " + (proc.stdout.read() if proc.stdout else ""))
-    with httpx.Client(base_url=base, headers={"Authorization": "Bearer sandbox"}) as api:
-        people = {p["name"]: p for p in api.get("/api/v1/people").json()}
-    yield {"base": base, "people": people, "log": lines}
-    proc.terminate()
-    proc.wait(timeout=10)
+    with running_server(str(db), sandbox=True, admin_token="sandbox", args=("--demo",), env={"COLUMNS": "300"}) as srv:
+        with httpx.Client(base_url=srv.url, headers=srv.admin_headers, timeout=60) as api:
+            people = {p["name"]: p for p in api.get("/api/v1/people").json()}
+        yield {"base": srv.url, "people": people, "server": srv}
 
 
 @pytest.fixture(scope="module")
