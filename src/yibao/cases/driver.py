@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from yibao.cases.model import Case
+from yibao.cases.model import Case, case_time
 from yibao.cases.world import Handle, load_world
 from yibao.errors import DomainError, refuse
 from yibao.gateway.dispatcher import dispatch
@@ -146,14 +146,10 @@ ACTIONS = {
 
 
 def _day(value: Any, what: str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise refuse("E7401-005", detail=f"{what}应为 YYYY-MM-DD：{value!r}") from None
+        return case_time(value).date()
+    except ValueError as exc:
+        raise refuse("E7401-005", detail=f"{what}：{exc}") from None
 
 
 def _enroll(p: Platform, a: dict[str, Any]) -> dict[str, Any]:
