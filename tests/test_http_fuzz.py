@@ -112,7 +112,6 @@ def test_schemathesis_finds_no_server_error(inprocess):
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     problems: list[str] = []
     calls = 0
-    started = time.monotonic()
 
     for result in schema.get_all_operations():
         op = result.ok()
@@ -137,10 +136,8 @@ def test_schemathesis_finds_no_server_error(inprocess):
             if r.status_code >= 500:
                 problems.append(f"{op.label} after reset: {r.status_code} {r.text[:200]}")
 
-    elapsed = time.monotonic() - started
-    assert calls > 300, calls
+    assert calls > 300, calls  # the budget is a number of examples (EXAMPLES), never a time: the machine may be busy
     assert not problems, "\n".join(problems[:30])
-    assert elapsed < 90, f"the fuzz budget grew: {elapsed:.0f} s"
 
 
 def _fuzz_one(operation: str, label: str, strategy, problems: list[str], errors: list, headers: dict):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -76,10 +75,8 @@ def test_at_once_reports_a_failing_call_and_releases_the_others():
     def boom():
         raise ValueError("no")
 
-    started = time.monotonic()
-    with pytest.raises(ValueError, match="no"):
+    with pytest.raises(ValueError, match="no"):  # not a BrokenBarrierError, and not a hang
         at_once([boom, lambda: 1, lambda: 2], timeout=30)
-    assert time.monotonic() - started < 30
     assert at_once([lambda: 1, lambda: 2]) == [1, 2]
 
 
