@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from yibao import __version__
 from yibao.api import admin, sandbox
 from yibao.api.auth import authenticate_institution, check_admin
+from yibao.api.docs import default_mode, mount_docs
 from yibao.errors import DomainError, refuse
 from yibao.gateway.dispatcher import dispatch
 from yibao.gateway.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, parse_body, respond
@@ -61,12 +62,16 @@ def status_of(code: str) -> int:
     return 409
 
 
-def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
+def create_app(p: Platform, *, admin_token: str | None, api_docs: str | None = None) -> FastAPI:
+    """``api_docs``: who may read /docs, /redoc and /openapi.json (``api.docs``; default by mode)."""
     app = FastAPI(
         title="yibao 医保平台接口",
         version=__version__,
         description="国家医保接口（/fsi/api/rsfComIfsService/callService）与经办管理接口（/api/v1，Bearer 管理令牌）。"
         + ("\n\n**沙箱模式：机构认证已关闭。**" if p.sandbox else ""),
+        docs_url=None,  # served by api.docs from the package, behind the api_docs setting
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.platform = p
     app.state.admin_token = admin_token
@@ -145,6 +150,7 @@ def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
     if p.sandbox:
         app.include_router(sandbox.router, dependencies=guard)
     mount_web(app, p)
+    mount_docs(app, api_docs or default_mode(p.sandbox))
     return app
 
 

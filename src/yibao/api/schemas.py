@@ -259,6 +259,12 @@ class WorldOut(BaseModel):
     handles: dict[str, HandleOut]
 
 
+class SandboxWorldOut(BaseModel):
+    holds_data: bool
+    case_origin: str | None = None  # the case file whose world this is; None: data from elsewhere
+    people: int = 0
+
+
 class ClockIn(Strict):
     to: BeijingTime
 
