@@ -48,6 +48,7 @@ def test_serve_demo_in_production_mode_signs_the_demo_institutions_in_and_prints
         )
         assert answer["infcode"] == 0, answer["err_msg"]
         his.close()
+        assert_api_docs_are_for_staff_only(srv)
 
         srv.stop()
         srv.start()  # the same database again (a new process, a new port): nothing seeded twice, and it says so
@@ -95,3 +96,20 @@ def test_a_demo_seed_that_fails_half_way_leaves_the_database_empty(store, monkey
     seeded = demo.seed_server(p)  # and the next start seeds it properly
     assert len(seeded.family) == 5 and len(seeded.credentials) == 2
     assert demo.demo_state(p) not in (None, "other")
+
+
+def assert_api_docs_are_for_staff_only(srv: Server) -> None:
+    """Production default (``--api-docs admin``): the admin token or a signed-in console user."""
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        r = httpx.get(srv.url + path, timeout=60)
+        assert r.status_code == 401, (path, r.status_code)
+        assert "管理令牌" in r.text and "openapi" not in r.text.lower().replace("/openapi.json", "")
+    spec = httpx.get(srv.url + "/openapi.json", headers=srv.admin_headers, timeout=60)
+    assert spec.status_code == 200 and "/fsi/api/rsfComIfsService/callService" in spec.json()["paths"]
+    with httpx.Client(base_url=srv.url, timeout=60) as browser:
+        form = browser.get("/console/login").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)[1]
+        signed = browser.post("/console/login", data={"username": "viewer", "password": "viewer1234", "csrf": csrf})
+        assert signed.status_code == 303, signed.text[:300]
+        assert browser.get("/docs").status_code == 200
+        assert browser.get("/openapi.json").status_code == 200

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -60,6 +61,36 @@ def sign_in(page, base: str, certno: str) -> None:
     page.get_by_label("密码（6位数字）").fill("123456")
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(f"{base}/portal/")
+
+
+def test_api_docs_render_offline_from_the_package(server, browser):
+    """/docs and /redoc with every request off this machine refused: they render from yibao's own files."""
+    base = server["base"]
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN")
+    outside: list[str] = []
+
+    def only_local(route) -> None:
+        url = route.request.url
+        if urlparse(url).hostname in ("127.0.0.1", "localhost") or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    page = context.new_page()
+    page.goto(f"{base}/docs")
+    page.wait_for_selector(".opblock-summary-path", timeout=60_000)
+    paths = page.locator(".opblock-summary-path").evaluate_all("els => els.map(e => e.getAttribute('data-path'))")
+    assert "/fsi/api/rsfComIfsService/callService" in paths and "/api/v1/people" in paths, paths
+    assert "交易入口" in page.content()
+    shot(page, "api-docs")
+    page.goto(f"{base}/redoc")
+    page.locator("h2", has_text="交易入口（infno 选择交易）").first.wait_for(timeout=60_000)  # ReDoc's operation title
+    assert page.locator("h2", has_text="查询结算").count() > 0
+    assert page.request.get(f"{base}/favicon.ico").ok
+    context.close()
+    assert outside == [], outside
 
 
 def test_portal_journey(server, browser):

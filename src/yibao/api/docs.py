@@ -20,7 +20,7 @@ from pathlib import Path
 import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from yibao.api.auth import check_admin
@@ -32,6 +32,12 @@ API_DOCS = ("public", "admin", "off")
 ASSETS = Path(fastapi_offline.__file__).with_name("static")
 ASSETS_URL = "/docs-assets"  # not under /static, which the web pages mount first
 FAVICON = "/favicon.ico"
+# The pages may load nothing from elsewhere (ReDoc would fetch its logo from its CDN): the browser
+# itself refuses, so an agency's network never sees a request leave for a CDN.
+ONLY_LOCAL = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
 CLOSED = "接口文档仅对经办机构开放：请带管理令牌（Authorization: Bearer …）访问，或先登录经办控制台 /console/"
 
 
@@ -76,23 +82,32 @@ def mount_docs(app: FastAPI, mode: str) -> None:
     def swagger(request: Request):
         if not allowed(request):
             return error_page(request, 401, "E0000-006", CLOSED)
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title=f"{app.title} · Swagger UI",
-            swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=FAVICON,
-            swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io's validator
+        return _local(
+            get_swagger_ui_html(
+                openapi_url="/openapi.json",
+                title=f"{app.title} · Swagger UI",
+                swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+                swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+                swagger_favicon_url=FAVICON,
+                swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io's validator
+            )
         )
 
     @app.get("/redoc", include_in_schema=False)
     def redoc(request: Request):
         if not allowed(request):
             return error_page(request, 401, "E0000-006", CLOSED)
-        return get_redoc_html(
-            openapi_url="/openapi.json",
-            title=f"{app.title} · ReDoc",
-            redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=FAVICON,
-            with_google_fonts=False,
+        return _local(
+            get_redoc_html(
+                openapi_url="/openapi.json",
+                title=f"{app.title} · ReDoc",
+                redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
+                redoc_favicon_url=FAVICON,
+                with_google_fonts=False,
+            )
         )
+
+
+def _local(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = ONLY_LOCAL
+    return page
