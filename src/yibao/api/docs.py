@@ -78,36 +78,36 @@ def mount_docs(app: FastAPI, mode: str) -> None:
             return JSONResponse({"code": "E0000-006", "message": CLOSED}, status_code=401)
         return JSONResponse(app.openapi())
 
-    @app.get("/docs", include_in_schema=False)
-    def swagger(request: Request):
-        if not allowed(request):
-            return error_page(request, 401, "E0000-006", CLOSED)
-        return _local(
-            get_swagger_ui_html(
-                openapi_url="/openapi.json",
-                title=f"{app.title} · Swagger UI",
-                swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
-                swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
-                swagger_favicon_url=FAVICON,
-                swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io's validator
-            )
-        )
+    def reader(page: HTMLResponse):
+        """A reader page, for those ``allowed``; its HTML does not depend on the request."""
 
-    @app.get("/redoc", include_in_schema=False)
-    def redoc(request: Request):
-        if not allowed(request):
-            return error_page(request, 401, "E0000-006", CLOSED)
-        return _local(
-            get_redoc_html(
-                openapi_url="/openapi.json",
-                title=f"{app.title} · ReDoc",
-                redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
-                redoc_favicon_url=FAVICON,
-                with_google_fonts=False,
-            )
-        )
+        def route(request: Request):
+            if not allowed(request):
+                return error_page(request, 401, "E0000-006", CLOSED)
+            return _only_local(page)
+
+        return route
+
+    swagger = get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title=f"{app.title} · Swagger UI",
+        swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+        swagger_favicon_url=FAVICON,
+        swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io's validator
+    )
+    redoc = get_redoc_html(
+        openapi_url="/openapi.json",
+        title=f"{app.title} · ReDoc",
+        redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
+        redoc_favicon_url=FAVICON,
+        with_google_fonts=False,
+    )
+    app.get("/docs", include_in_schema=False)(reader(swagger))
+    app.get("/redoc", include_in_schema=False)(reader(redoc))
 
 
-def _local(page: HTMLResponse) -> HTMLResponse:
-    page.headers["Content-Security-Policy"] = ONLY_LOCAL
-    return page
+def _only_local(page: HTMLResponse) -> HTMLResponse:
+    fresh = HTMLResponse(page.body, status_code=page.status_code)
+    fresh.headers["Content-Security-Policy"] = ONLY_LOCAL
+    return fresh
