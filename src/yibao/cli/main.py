@@ -104,9 +104,6 @@ def cases_run(
     files = case_files(list(paths))
     if not files:
         say_and_exit("没有找到案例文件")
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        say_and_exit(f"案例文件不存在：{'、'.join(missing)}")
     if server:
         import httpx
 
