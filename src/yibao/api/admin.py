@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
 
 from yibao.api import schemas as s
@@ -25,6 +25,7 @@ from yibao.storage.ids import settlement_public_id, visit_public_id
 from yibao.storage.tables import catalog_items
 
 router = APIRouter(prefix="/api/v1")
+VerificationId = Annotated[int, Path(ge=1, le=2**31 - 1, description="核验申请编号")]
 
 
 def platform(request: Request) -> Platform:
@@ -356,13 +357,13 @@ def _verification(x: dict) -> s.VerificationOut:
     tags=["家庭"],
     summary="核验服务或经办系统确认家庭成员本人身份：绑定生效，记录核验人",
 )
-def confirm_verification(vid: int, body: s.VerificationDecisionIn, request: Request):
+def confirm_verification(vid: VerificationId, body: s.VerificationDecisionIn, request: Request):
     proxy.confirm_verification(platform(request), vid, via="api", by=body.by)
     return s.OkOut()
 
 
 @router.post("/proxy-verifications/{vid}/reject", response_model=s.OkOut, tags=["家庭"], summary="驳回绑定核验申请")
-def reject_verification(vid: int, body: s.VerificationDecisionIn, request: Request):
+def reject_verification(vid: VerificationId, body: s.VerificationDecisionIn, request: Request):
     proxy.reject_verification(platform(request), vid, via="api", by=body.by, note=body.note)
     return s.OkOut()
 

@@ -8,9 +8,9 @@ Who is signed in, and with which role, is read from the database on every reques
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
@@ -259,7 +259,7 @@ def verifications(request: Request):
 
 
 @router.post("/proxy-verifications/{vid}/confirm")
-def confirm(request: Request, vid: int, csrf: str = Form("")):
+def confirm(request: Request, vid: Annotated[int, Path(ge=1, le=2**31 - 1)], csrf: str = Form("")):
     """The operator has seen the member (or their face check on record): the binding is made."""
     check_csrf(request, csrf)
     staff = _operator(request, "确认亲情账户绑定")
@@ -268,7 +268,7 @@ def confirm(request: Request, vid: int, csrf: str = Form("")):
 
 
 @router.post("/proxy-verifications/{vid}/reject")
-def reject(request: Request, vid: int, note: str = Form(""), csrf: str = Form("")):
+def reject(request: Request, vid: Annotated[int, Path(ge=1, le=2**31 - 1)], note: str = Form(""), csrf: str = Form("")):
     check_csrf(request, csrf)
     staff = _operator(request, "驳回亲情账户绑定")
     proxy.reject_verification(_p(request), vid, via="console", by=staff.signature, note=note.strip()[:200] or None)
