@@ -57,6 +57,14 @@ class Site:
         his.sign_in()
         return his
 
+    def buy(self, person: dict, amount: str, password: str) -> dict:
+        """A pharmacy purchase (2102) with the patient's password, as the counter sends it."""
+        his = self.his()
+        try:
+            return his.call("2102", pharmacy_input(person, amount), password=password)
+        finally:
+            his.close()
+
 
 @pytest.fixture(scope="module", params=DATABASES)
 def site(request, tmp_path_factory):
@@ -130,22 +138,14 @@ def test_failed_portal_sign_ins_leave_the_counter_password_alone(site):
     for i in range(MAX_FAILURES + 1):
         with WebClient(site.url, ip=_ip(i, 61)) as attacker:
             assert outcome(attacker.portal_login(victim["certno"], "999999")) in ("wrong", "locked")
-    his = site.his()
-    try:
-        answer = his.call("2102", pharmacy_input(victim, "10.00"), password="123456")
-    finally:
-        his.close()
+    answer = site.buy(victim, "10.00", "123456")
     assert answer["infcode"] == 0, answer["err_msg"]
     assert str(answer["output"]["setlinfo"]["acct_pay"]) == "10.00"
 
 
 def test_wrong_passwords_at_the_counter_leave_the_portal_alone(site):
     patient = add_person(site.admin, f"柜台{secrets.token_hex(2)}", current="100.00")
-    his = site.his()
-    try:
-        codes = [his.call("2102", pharmacy_input(patient, "1.00"), password="000000")["err_msg"][1:10] for _ in "12345"]
-    finally:
-        his.close()
+    codes = [site.buy(patient, "1.00", "000000")["err_msg"][1:10] for _ in "12345"]
     assert codes[-1] == "E2207-004", codes
     with WebClient(site.url, ip="10.62.0.1") as owner:
         assert outcome(owner.portal_login(patient["certno"], "123456")) == "ok"
@@ -227,12 +227,7 @@ def test_staff_are_managed_over_rest(site):
 
 
 def _settlement(site, name: str) -> str:
-    person = add_person(site.admin, name, current="100.00")
-    his = site.his()
-    try:
-        answer = his.call("2102", pharmacy_input(person, "10.00"), password="123456")
-    finally:
-        his.close()
+    answer = site.buy(add_person(site.admin, name, current="100.00"), "10.00", "123456")
     assert answer["infcode"] == 0, answer["err_msg"]
     return answer["output"]["setlinfo"]["setl_id"]
 
