@@ -156,6 +156,18 @@ def test_portal_journey(server, browser):
     context.close()
 
 
+def test_a_payer_sees_what_left_his_account(server, browser):
+    """Issue 9 item 18: the father paid for his son through mutual aid; his home page says so."""
+    base, people = server["base"], server["people"]
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    sign_in(page, base, people["张建国"]["certno"])
+    movements = page.locator("#movements")
+    assert "为儿子张*的结算" in movements.inner_text() and "-270.00" in movements.inner_text()
+    shot(page, "portal-home-payer")
+    context.close()
+
+
 def test_a_person_cannot_read_another_persons_pages(server):
     base, people = server["base"], server["people"]
     with httpx.Client(base_url=base, follow_redirects=True) as c:

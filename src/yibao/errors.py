@@ -7,6 +7,8 @@ HIS developers map them. Every adapter (gateway, REST, CLI, case runner) shows t
 
 from __future__ import annotations
 
+import re
+
 
 class DomainError(Exception):
     """A business refusal: the request is understood and refused; nothing was written."""
@@ -104,6 +106,8 @@ CATALOGUE: dict[str, str] = {
     "E7201-007": "被绑定的家庭成员须为参保人员",
     "E7201-008": "绑定关系不存在或已解除",
     "E7201-009": "无权查看：{detail}",
+    "E7201-010": "亲情账户绑定核验申请不存在：{ref}",
+    "E7201-011": "该绑定核验申请已处理（{status}），不能再次处理",
     # E7301 credentials: cards, passwords, e-voucher tokens
     "E7301-001": "没有可挂失的社会保障卡",
     "E7301-002": "社会保障卡已挂失",
@@ -118,6 +122,8 @@ CATALOGUE: dict[str, str] = {
     "E7301-011": "登录失败次数过多，请于{until}后再试",
     "E7301-012": "工作人员用户名应为3–40位字母、数字或下划线，角色应为 viewer 或 operator，密码至少8位",
     "E7301-013": "工作人员已存在：{username}",
+    "E7301-014": "本设备登录尝试过于频繁，请于{until}后再试",
+    "E7301-015": "工作人员不存在：{username}",
     # E7401 enrolment and contributions
     "E7401-001": "已有有效的{insutype}参保记录（{begin}起），不能重复参保",
     "E7401-002": "{period}的缴费已登记，不能重复缴费",
@@ -135,6 +141,12 @@ CATALOGUE: dict[str, str] = {
     "E8001-002": "案例文件错误：{detail}",
     "E8001-003": "该功能将在后续版本支持（not yet supported）：{detail}",
 }
+
+
+def plain_message(code: str) -> str:
+    """The code's sentence without its fields ("结算ID不存在"): for pages, where a field would repeat
+    text from the URL (an identifier someone typed or linked) inside an official-looking message."""
+    return re.sub(r"[：:（(]?\{[^}]*\}[）)]?", "", CATALOGUE[code]).rstrip("：:，,")
 
 
 def refuse(code: str, /, **fields: object) -> DomainError:

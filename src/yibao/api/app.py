@@ -21,7 +21,7 @@ from yibao import __version__
 from yibao.api import admin, sandbox
 from yibao.api.auth import authenticate_institution, check_admin
 from yibao.api.docs import default_mode, mount_docs
-from yibao.errors import DomainError, refuse
+from yibao.errors import DomainError, plain_message, refuse
 from yibao.gateway.dispatcher import dispatch
 from yibao.gateway.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, parse_body, respond
 from yibao.services.identity import public_key_pem
@@ -32,8 +32,21 @@ log = logging.getLogger("yibao.http")
 GATEWAY_PATH = "/fsi/api/rsfComIfsService/callService"
 MAX_BODY = 2_000_000
 
-NOT_FOUND = {"E1101-001", "E2201-001", "E2208-001", "E0000-004", "E7101-005", "E7201-008", "E7301-001", "E7301-008"}
+NOT_FOUND = {
+    "E1101-001",
+    "E2201-001",
+    "E2208-001",
+    "E0000-004",
+    "E7101-005",
+    "E7201-008",
+    "E7201-010",
+    "E7301-001",
+    "E7301-008",
+    "E7301-015",
+}
 UNAUTHORIZED = {"E0000-006"}
+FORBIDDEN = {"E7201-009"}
+TOO_MANY = {"E7301-014"}
 INVALID = {"E0000-002", "E0000-008", "E8001-001", "E8001-002", "E7301-003", "E7301-006"}
 
 
@@ -55,6 +68,10 @@ def require_admin(request: Request) -> None:
 def status_of(code: str) -> int:
     if code in UNAUTHORIZED:
         return 401
+    if code in FORBIDDEN:
+        return 403
+    if code in TOO_MANY:
+        return 429
     if code in NOT_FOUND:
         return 404
     if code in INVALID:
@@ -79,7 +96,9 @@ def create_app(p: Platform, *, admin_token: str | None, api_docs: str | None = N
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
         if is_page(request):
-            return error_page(request, status_of(exc.code), exc.code, exc.message)
+            # A "not found" names what the URL asked for; a page says only that it was not found.
+            message = plain_message(exc.code) if exc.code in NOT_FOUND else exc.message
+            return error_page(request, status_of(exc.code), exc.code, message)
         return JSONResponse({"code": exc.code, "message": exc.message}, status_code=status_of(exc.code))
 
     @app.exception_handler(RequestValidationError)

@@ -189,6 +189,43 @@ class ProxyPairIn(Strict):
     member: str = psn_field()
 
 
+class VerificationDecisionIn(Strict):
+    by: str = Field(min_length=1, max_length=100, description="谁核验的：经办人员或核验服务的名称（记入核验记录）")
+    note: str | None = Field(None, max_length=200)
+
+
+class VerificationOut(BaseModel):
+    id: int
+    holder: str
+    holder_name: str
+    member: str
+    member_name: str
+    relation: str
+    status: Literal["pending", "confirmed", "rejected"]
+    requested_at: BeijingTime
+    decided_at: BeijingTime | None = None
+    decided_via: str | None = None
+    decided_by: str | None = None
+    note: str | None = None
+
+
+class StaffIn(Strict):
+    username: str = Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_]+$")
+    name: str = Field(min_length=1, max_length=50)
+    role: Literal["viewer", "operator"]
+    password: str = Field(min_length=8, max_length=200)
+
+
+class StaffRoleIn(Strict):
+    role: Literal["viewer", "operator"]
+
+
+class StaffOut(BaseModel):
+    username: str
+    name: str
+    role: Literal["viewer", "operator"]
+
+
 class CardLossIn(Strict):
     kind: Literal["temporary", "formal"] = "temporary"
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from yibao.cases.model import Case, case_time
 from yibao.cases.world import Handle, load_world
 from yibao.errors import DomainError, refuse
+from yibao.family.proxy import SandboxVerifier
 from yibao.gateway.dispatcher import dispatch
 from yibao.ledger.model import person_bucket
 from yibao.lifecycle.model import medical_year
@@ -63,7 +64,9 @@ class InProcessDriver:
         return self.platform
 
     def load(self, case: Case, base: Path, origin: str) -> dict[str, Handle]:
-        self.platform = Platform(self.store, FixedClock(case.date))
+        # A case file states the face check's outcome (face_verified: true); the runner takes it, as a
+        # sandbox does. Production waits for an operator instead (family.proxy.OperatorVerifier).
+        self.platform = Platform(self.store, FixedClock(case.date), proxy_verifier=SandboxVerifier())
         return load_world(self.platform, case, base, origin)
 
     def now(self) -> datetime:
@@ -124,13 +127,15 @@ ACTIONS = {
     "authorize_mutual_aid": lambda p, a: {"order": family.authorize_mutual_aid(p, a["payer"], a["beneficiary"])},
     "revoke_mutual_aid": lambda p, a: family.revoke_mutual_aid(p, a["payer"], a["beneficiary"]),
     "set_mutual_aid_order": lambda p, a: family.set_mutual_aid_order(p, a["beneficiary"], list(a["payers"])),
-    "bind_proxy": lambda p, a: proxy.bind(
-        p,
-        a["holder"],
-        a["member"],
-        face_verified=a.get("face_verified", False),
-        commitment_letter=a.get("commitment_letter", False),
-    ),
+    "bind_proxy": lambda p, a: {
+        "status": proxy.bind(
+            p,
+            a["holder"],
+            a["member"],
+            face_verified=a.get("face_verified", False),
+            commitment_letter=a.get("commitment_letter", False),
+        ).status
+    },
     "unbind_proxy": lambda p, a: proxy.unbind(p, a["holder"], a["member"]),
     "report_card_lost": lambda p, a: {
         "card_no": credentials.report_card_lost(p, a["person"], a.get("kind", "temporary"))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from yibao.cases.model import Case, CaseError
 from yibao.errors import DomainError
+from yibao.family.proxy import SandboxVerifier
 from yibao.lifecycle.model import medical_year
 from yibao.money import MoneyFormatError, parse_fen, parse_quantity, parse_ratio
 from yibao.policy import load_policy
@@ -103,6 +104,7 @@ def load_world(
                 handles[b.member].psn_no,
                 face_verified=b.face_verified,
                 commitment_letter=b.commitment_letter,
+                verifier=SandboxVerifier(),  # a case's world declares its bindings checked
             )
         year_start = p.policy_for_admdvs(admdvs).value("account.year_start", case.date.date(), default=(1, 1))
         for i, a in enumerate(case.accumulators):

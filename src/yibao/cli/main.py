@@ -47,6 +47,7 @@ def policy_show(
 ) -> None:
     """打印某日生效的政策参数、生效日期与来源（D级来源标为示意）。"""
     from yibao.policy import load_policy
+    from yibao.words import DIMENSION_NAMES, policy_value_text
 
     try:
         day = date.fromisoformat(on) if on else date.today()
@@ -69,20 +70,12 @@ def policy_show(
         grade = f"{r.source.grade}级" + ("·示意" if r.source.illustrative else "")
         table.add_row(
             r.key,
-            _show(r.raw),
-            ",".join(r.by) or "—",
+            policy_value_text(r.key, r.value, r.by),
+            "、".join(DIMENSION_NAMES.get(d, d) for d in r.by) or "—",
             r.since.isoformat() if r.since != date.min else "覆盖",
             f"{r.source.title}（{grade}）",
         )
     table.print(console)
-
-
-def _show(value) -> str:
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {_show(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(_show(v) for v in value)
-    return str(value)
 
 
 @cases_app.command("run")
@@ -210,9 +203,16 @@ def serve(
         help="接口文档 /docs、/redoc、/openapi.json：public 公开，admin 须管理令牌或经办人员登录，off 关闭"
         "（默认：沙箱 public，生产 admin）",
     ),
+    forwarded_allow_ips: str = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        envvar="FORWARDED_ALLOW_IPS",
+        help="信任其 X-Forwarded-For 的反向代理地址（逗号分隔，默认 127.0.0.1）；门户按客户端地址限制登录",
+    ),
 ) -> None:
     """启动平台服务：国家接口 /fsi/api/rsfComIfsService/callService 与管理接口 /api/v1（启动时自动迁移数据库）。"""
     import logging
+    import os
     import secrets
 
     import uvicorn
@@ -220,14 +220,21 @@ def serve(
     from yibao.api.app import create_app
     from yibao.api.docs import API_DOCS
     from yibao.api.logs import configure
-    from yibao.services.platform import Platform, SandboxClock, SystemClock
+    from yibao.services.platform import Platform, SandboxClock, SystemClock, platform_settings
 
     if api_docs not in (None, *API_DOCS):
         say_and_exit(f"--api-docs 应为 {' / '.join(API_DOCS)}：{api_docs}")
     configure(getattr(logging, log_level.upper(), logging.INFO))
     store = store_at(db)
     token = admin_token or ("sandbox" if sandbox else secrets.token_urlsafe(24))
-    p = Platform(store, SandboxClock() if sandbox else SystemClock(), sandbox=sandbox, require_sign_in=not sandbox)
+    try:
+        settings = platform_settings(os.environ)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    p = Platform(
+        store, SandboxClock() if sandbox else SystemClock(), sandbox=sandbox, require_sign_in=not sandbox, **settings
+    )
     if sandbox:
         console.print(
             "[bold yellow]沙箱模式：机构认证已关闭，接受 plain: 明文密码，/api/v1/sandbox 可清空数据和拨动时钟。"
@@ -238,8 +245,14 @@ def serve(
     if not admin_token:
         console.print(f"管理令牌（Authorization: Bearer …）：[bold]{token}[/bold]")
     console.print(f"yibao 服务：http://{host}:{port}  数据库：{store.engine.url.render_as_string(hide_password=True)}")
-    app = create_app(p, admin_token=token, api_docs=api_docs)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        create_app(p, admin_token=token, api_docs=api_docs),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 def _serve_demo(p) -> None:
@@ -382,6 +395,41 @@ def staff_add(
     except DomainError as exc:
         fail(exc)
     console.print(f"已新增：{staff.username}（{staff.role}）")
+
+
+@staff_app.command("role")
+def staff_role(
+    username: str = typer.Argument(..., help="用户名"),
+    role: str = typer.Argument(..., help="viewer（查询）或 operator（经办）"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """改变工作人员的角色：已登录的会话从下一次请求起按新角色。"""
+    from yibao.services.platform import Platform
+    from yibao.services.signin import set_staff_role
+    from yibao.storage.uow import Store
+
+    try:
+        staff = set_staff_role(Platform(Store.open(db)), username, role)
+    except DomainError as exc:
+        fail(exc)
+    console.print(f"已改为：{staff.username}（{staff.role}）")
+
+
+@staff_app.command("remove")
+def staff_remove(
+    username: str = typer.Argument(..., help="用户名"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """删除工作人员账号：其所有会话立即失效。"""
+    from yibao.services.platform import Platform
+    from yibao.services.signin import remove_staff
+    from yibao.storage.uow import Store
+
+    try:
+        remove_staff(Platform(Store.open(db)), username)
+    except DomainError as exc:
+        fail(exc)
+    console.print(f"已删除：{username}")
 
 
 @app.command()

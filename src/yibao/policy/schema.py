@@ -61,6 +61,7 @@ def one_of(*allowed: str) -> Reader:
             raise ValueError(f"应为 {'/'.join(allowed)} 之一，实际为 {v!r}")
         return v
 
+    read.choices = allowed  # for showing the value in words (yibao.words)
     return read
 
 
@@ -77,6 +78,7 @@ def subset_of(*allowed: str, non_empty: bool = False) -> Reader:
             raise ValueError("列表不能为空")
         return tuple(v)
 
+    read.choices = allowed
     return read
 
 

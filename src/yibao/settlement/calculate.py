@@ -35,16 +35,9 @@ from yibao.settlement.model import (
     Settlement,
     YearToDate,
 )
+from yibao.words import PART_NAMES
 
 PARTS = ("ownpay", "overlimit", "preselfpay", "deductible", "coinsurance", "over_cap")
-PART_NAMES = {
-    "ownpay": "全自费",
-    "overlimit": "超限价",
-    "preselfpay": "乙类先行自付",
-    "deductible": "起付线",
-    "coinsurance": "按比例自付",
-    "over_cap": "超年度限额",
-}
 
 
 class UnknownMedType(ValueError):

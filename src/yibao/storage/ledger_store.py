@@ -38,6 +38,7 @@ class Movement:
     code: str
     out_of: str | None
     into: str | None
+    ref: str | None = None  # the entry's reference: a setl_id, or the psn_no an entry concerns
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,7 @@ class LedgerStore:
                 transfers.c.code,
                 transfers.c.debit_account_id,
                 transfers.c.credit_account_id,
+                journal_entries.c.ref,
             )
             .join(journal_entries, journal_entries.c.id == transfers.c.entry_id)
             .where(or_(transfers.c.debit_account_id.in_(list(ids)), transfers.c.credit_account_id.in_(list(ids))))
@@ -220,7 +222,14 @@ class LedgerStore:
         )
         return [
             Movement(
-                r.key, r.kind, r.posted_at, r.amount, r.code, ids.get(r.debit_account_id), ids.get(r.credit_account_id)
+                r.key,
+                r.kind,
+                r.posted_at,
+                r.amount,
+                r.code,
+                ids.get(r.debit_account_id),
+                ids.get(r.credit_account_id),
+                r.ref,
             )
             for r in self.conn.execute(stmt)
         ]
