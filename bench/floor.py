@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from population import ADMDVS, DRUG, PHARMACY, Population
+from sqlalchemy import text
 
 from yibao.ledger.model import ACCT_PAY, MUTUAL_AID
 from yibao.storage.ids import person_number
@@ -117,6 +118,7 @@ class Floor:
 
     def __init__(self, url: str, pop: Population, texts: Texts, *, sqlite: bool):
         self.url, self.pop, self.texts, self.sqlite = url, pop, texts, sqlite
+        self.hot_row = True  # False: the institution's balance is not updated per settlement (rolled up later)
         store = Store.open(url, migrate=False)
         with store.uow() as tx:
             tx.ledger.open_account(f"I:{PHARMACY}", datetime.now())
@@ -158,9 +160,9 @@ class Floor:
             "t_credit": [inst, inst, inst],
             "t_amount": [AMOUNT_EACH] * 3,
             "t_code": [ACCT_PAY, MUTUAL_AID, MUTUAL_AID],
-            "a_id": [son_cur, fa_cur, fa_hist, inst],
-            "a_debit": [AMOUNT_EACH, AMOUNT_EACH, AMOUNT_EACH, 0],
-            "a_credit": [0, 0, 0, MEDFEE],
+            "a_id": [son_cur, fa_cur, fa_hist, inst][: 4 if self.hot_row else 3],
+            "a_debit": [AMOUNT_EACH, AMOUNT_EACH, AMOUNT_EACH, 0][: 4 if self.hot_row else 3],
+            "a_credit": [0, 0, 0, MEDFEE][: 4 if self.hot_row else 3],
         }
 
     # PostgreSQL ------------------------------------------------------------------------------------
@@ -172,9 +174,23 @@ class Floor:
         return psycopg.connect(dsn, autocommit=True, prepare_threshold=0)
 
     def pg_settle(self, conn, family: int, msgid: str, at: datetime) -> None:
-        got = conn.execute(PG_SETTLE, self.params(family, msgid, at), prepare=True).fetchone()
-        if got[0] != 4:
-            raise RuntimeError(f"the floor updated {got[0]} balances, not 4")
+        p = self.params(family, msgid, at)
+        got = conn.execute(PG_SETTLE, p, prepare=True).fetchone()
+        if got[0] != len(p["a_id"]):
+            raise RuntimeError(f"the floor updated {got[0]} balances, not {len(p['a_id'])}")
+
+    def roll_up(self) -> None:
+        """After settlements without the hot row: the institution's balance from its postings, once."""
+        store = Store.open(self.url, migrate=False)
+        with store.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE accounts SET credits = (SELECT coalesce(sum(amount), 0) FROM transfers "
+                    "WHERE credit_account_id = accounts.id) WHERE id = :i"
+                ),
+                {"i": self.institution_id},
+            )
+        store.dispose()
 
     # SQLite ------------------------------------------------------------------------------------------
 

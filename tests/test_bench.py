@@ -44,11 +44,9 @@ def test_population_matches_the_services_and_keeps_the_ledger_sound(tmp_path):
 
 
 def test_quick_bench_on_sqlite(tmp_path):
-    out = throughput.main(
-        ["--no-pg", "--quick", "--no-http", "--seconds", "0.4", "--families", "300", "--workers", "1,8"]
-    )
+    out = throughput.main(["--no-pg", "--quick", "--seconds", "0.4", "--families", "300", "--workers", "1,8"])
     rows = out["rows"]
-    assert {r.path for r in rows} == {"in-process", "floor (hand-written SQL)"}
+    assert {r.path for r in rows} == {"in-process", "HTTP", "floor (hand-written SQL)"}
     assert all(r.n > 0 and not r.errors for r in rows), [(r.path, r.errors) for r in rows]
     assert all(r.transfers == 3.0 for r in rows if r.path != "in-process" or "one family" not in r.variant)
     assert [r.note for r in rows if "one family" in r.variant] == ["correct, no deadlock"]
