@@ -85,6 +85,10 @@ class PgWatch:
             data = self.conn.execute("SHOW data_directory").fetchone()[0]
             wal = os.path.join(data, "pg_wal")
             if self.local and os.access(wal, os.R_OK) and self._waldump():
+                # A temporary slot keeps the window's WAL on disk until it is read: a checkpoint in
+                # the middle of a run (the shared server has many) would otherwise recycle it.
+                slot = f"yibao_bench_{os.getpid()}_{self.own_pid}"
+                self.conn.execute("SELECT pg_create_physical_replication_slot(%s, true, true)", [slot])
                 self.wal_dir = wal
         except Exception:  # not a superuser, or the server is elsewhere: fall back to the LSN difference
             self.wal_dir = None
@@ -136,7 +140,10 @@ class PgWatch:
             ).stdout
         except (OSError, subprocess.TimeoutExpired):
             return total, None, "cluster"
-        return (*parse_waldump(out, self.db_oid), "database")
+        ours, fpi = parse_waldump(out, self.db_oid)
+        if not ours:  # pg_waldump could not read the range: say so rather than report nothing
+            return total, None, "cluster"
+        return ours, fpi, "database"
 
     def close(self) -> None:
         self.conn.close()
