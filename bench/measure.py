@@ -190,23 +190,25 @@ class StatementCounter:
     captured: list = field(default_factory=list)
     capture: bool = False
 
-    def attach(self, engine) -> None:
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
-        event.listen(engine, "begin", self._begin)
-        event.listen(engine, "commit", self._end)
-        event.listen(engine, "rollback", self._end)
+    def _hooks(self, engine) -> list:
+        hooks = [
+            (engine, "before_cursor_execute", self._before),
+            (engine, "after_cursor_execute", self._after),
+            (engine, "begin", self._begin),
+            (engine, "commit", self._end),
+            (engine, "rollback", self._end),
+        ]
         if self.pg and engine.pool._pre_ping:
-            event.listen(engine.pool, "checkout", self._ping)
+            hooks.append((engine.pool, "checkout", self._ping))
+        return hooks
+
+    def attach(self, engine) -> None:
+        for target, name, fn in self._hooks(engine):
+            event.listen(target, name, fn)
 
     def detach(self, engine) -> None:
-        event.remove(engine, "before_cursor_execute", self._before)
-        event.remove(engine, "after_cursor_execute", self._after)
-        event.remove(engine, "begin", self._begin)
-        event.remove(engine, "commit", self._end)
-        event.remove(engine, "rollback", self._end)
-        if self.pg and engine.pool._pre_ping:
-            event.remove(engine.pool, "checkout", self._ping)
+        for target, name, fn in self._hooks(engine):
+            event.remove(target, name, fn)
 
     def reset(self) -> None:
         self.statements = self.round_trips = self.rows_written = 0

@@ -62,7 +62,8 @@ from yibao.services.platform import Platform, SystemClock  # noqa: E402
 from yibao.storage import tables as t  # noqa: E402
 from yibao.storage.uow import Store  # noqa: E402
 
-PEER_DIR = Path(os.environ.get("YIBAO_PGLEDGER_PEER", str(HERE.parent.parent.parent / "shared/bench/pgledger_peer")))
+# ../shared next to the checkout (the project's shared references), as the developer guide has it
+PEER_DIR = Path(os.environ.get("YIBAO_PGLEDGER_PEER", str(HERE.parent.parent / "shared/bench/pgledger_peer")))
 PGLEDGER_COMMIT = "c18c7d267d46ab396641d5e44f1ce3166aeb9a6d"  # the peer harness's pinned snapshot
 MIRRORS = ("/work/.mirror/pgr0ss+pgledger/repo",)
 AMOUNT = "3.00"
