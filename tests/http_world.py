@@ -3,7 +3,7 @@
 The agency's side goes through the admin REST API (``/api/v1``, Bearer token); the institution's
 side is an HIS client: API key or TIF-signed headers, 9001 sign-in, and the patient's password
 RSA-encrypted under the key from ``GET /fsi/api/pubkey``. Used by the HTTP, fuzz, crash and
-concurrency suites and by ``bench/http_bench.py``.
+concurrency suites.
 """
 
 from __future__ import annotations

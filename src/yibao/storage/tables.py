@@ -115,7 +115,7 @@ relations = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("of_person_id", Integer, ForeignKey("people.id"), nullable=False),
-    Column("to_person_id", Integer, ForeignKey("people.id"), nullable=False),
+    Column("to_person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),  # relations_of: both sides
     Column("relation", String(16), nullable=False),  # "of is to's <relation>"
     Column("declared_by", String(64), nullable=False),
     Column("declared_at", DateTime, nullable=False),
