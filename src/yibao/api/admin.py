@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from yibao.api import schemas as s
 from yibao.api.auth import issue_credentials
-from yibao.errors import refuse
+from yibao.errors import DomainError, refuse
 from yibao.gateway.output import setldetail, setlinfo
 from yibao.ledger.model import person_bucket
-from yibao.money import MoneyFormatError, fmt_ratio, fmt_yuan, parse_fen, parse_quantity, parse_ratio
+from yibao.money import MoneyFormatError, fmt_ratio, fmt_yuan, parse_fen, parse_price, parse_ratio
 from yibao.services import credentials, family, lifecycle, proxy, queries, signin, world
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
@@ -37,7 +37,7 @@ def _money(fen: int) -> str:
 
 
 def _bad(exc: Exception):
-    return refuse("E0000-008", detail=str(exc))
+    return exc if isinstance(exc, DomainError) else refuse("E0000-008", detail=str(exc))
 
 
 # Regions and policy ------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ def add_catalog(body: s.CatalogIn, request: Request):
             body.name,
             body.chrgitm_lv,
             parse_ratio(body.selfpay_prop) if body.selfpay_prop else 0,
-            parse_quantity(body.pric_uplmt, "限价", places=6) if body.pric_uplmt else None,
+            parse_price(body.pric_uplmt, "限价") if body.pric_uplmt else None,
         )
     except MoneyFormatError as exc:
         raise _bad(exc) from exc

@@ -1,8 +1,9 @@
 """The HTTP service: the NHSA gateway endpoint, the platform key, the admin REST API.
 
 Gateway calls always answer with an envelope: HTTP 200 for a well-formed request (success or
-business refusal), 400 for a body that is not JSON, 401 when the institution cannot be
-authenticated. The REST API answers ``{code, message}`` with a 4xx status. Nothing answers 500.
+business refusal, and also when the database is unreachable: ``infcode -1``, ``[E0000-098]``), 400
+for a body that is not JSON, 401 when the institution cannot be authenticated. The REST API answers
+``{code, message}`` with a 4xx status (503 while the database is unreachable). Nothing answers 500.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from yibao.api.docs import default_mode, mount_docs
 from yibao.errors import DomainError, plain_message, refuse
 from yibao.gateway.dispatcher import dispatch
 from yibao.gateway.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, parse_body, respond
+from yibao.limits import refusal_code
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import Platform
 from yibao.web.mount import error_page, is_page, mount_web
@@ -47,7 +49,7 @@ NOT_FOUND = {
 UNAUTHORIZED = {"E0000-006"}
 FORBIDDEN = {"E7201-009"}
 TOO_MANY = {"E7301-014"}
-INVALID = {"E0000-002", "E0000-008", "E8001-001", "E8001-002", "E7301-003", "E7301-006"}
+INVALID = {"E0000-002", "E0000-008", "E0000-009", "E8001-001", "E8001-002", "E7301-003", "E7301-006", "E7401-009"}
 
 
 ENVELOPE = {
@@ -105,11 +107,11 @@ def create_app(p: Platform, *, admin_token: str | None, api_docs: str | None = N
     async def invalid(request: Request, exc: RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()))
+        code = refusal_code((first.get("ctx") or {}).get("error"))
         if is_page(request):
-            return error_page(request, 422, "E0000-008", f"请求格式错误：{where}")
-        return JSONResponse(
-            {"code": "E0000-008", "message": f"请求格式错误：{where}：{first.get('msg', '')}"}, status_code=422
-        )
+            return error_page(request, 422, code, f"请求格式错误：{where}")
+        why = str(first.get("msg", "")).removeprefix("Value error, ")
+        return JSONResponse({"code": code, "message": f"请求格式错误：{where}：{why}"}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -174,6 +176,7 @@ def create_app(p: Platform, *, admin_token: str | None, api_docs: str | None = N
 
 
 def _gateway(p: Platform, request: Request, body: bytes) -> Response:
+    """Every answer is an envelope: an HIS parses ``infcode`` and ``err_msg``, whatever went wrong."""
     started = time.perf_counter()
     received = p.now()
     status, institution, doc = 200, None, None
@@ -194,6 +197,12 @@ def _gateway(p: Platform, request: Request, body: bytes) -> Response:
         answer = dispatch(p, doc, received=received, authenticated=institution)
     except DomainError as exc:
         answer = respond("000000", received, error=exc, now=p.now())
+    except OperationalError as exc:  # the database is unreachable (authentication reads it first)
+        log.warning("database unavailable on the gateway: %s", exc)
+        status, answer = 200, respond("000000", received, error=refuse("E0000-098"), now=p.now())
+    except Exception:  # never a stack trace to the caller; the log keeps it
+        log.exception("internal error on the gateway")
+        status, answer = 200, respond("000000", received, error=refuse("E0000-099"), now=p.now())
     _log_call(doc, institution, answer, status, started)
     return Response(dumps(answer), status_code=status, media_type="application/json; charset=utf-8")
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from yibao.api import schemas as s
 from yibao.cases.model import CaseError, parse_case
 from yibao.cases.world import load_world
+from yibao.limits import LATEST_DATE
 from yibao.services import jobs
 from yibao.services.platform import Platform
 from yibao.storage.wipe import holds_data, wipe
@@ -78,8 +79,8 @@ def move_clock(body: s.ClockIn, request: Request):
     p = _platform(request)
     if not hasattr(p.clock, "set"):
         raise CaseError("clock", "", "服务未使用可拨动的沙箱时钟")
-    if body.to.year > 2199:
-        raise CaseError("clock", "", "沙箱时钟最远拨到2199年")
+    if body.to.date() > LATEST_DATE:
+        raise CaseError("clock", "", f"沙箱时钟最远拨到{LATEST_DATE}")
     if body.to < p.clock.now() - timedelta(minutes=1):
         raise CaseError("clock", "", f"时钟只能向前：{p.clock.now()} → {body.to}")
     p.clock.set(body.to)

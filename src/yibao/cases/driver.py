@@ -18,11 +18,11 @@ from yibao.errors import DomainError, refuse
 from yibao.family.proxy import SandboxVerifier
 from yibao.gateway.dispatcher import dispatch
 from yibao.ledger.model import person_bucket
-from yibao.lifecycle.model import medical_year
 from yibao.money import fmt_yuan, parse_fen
 from yibao.services import credentials, family, jobs, lifecycle, proxy
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import FixedClock, Platform
+from yibao.settlement.claim_rules import medical_year_of
 from yibao.storage.uow import Store
 
 
@@ -94,7 +94,7 @@ class InProcessDriver:
         with self.p.store.uow() as tx:
             person = tx.people.by_psn_no(psn_no)
             policy = self.p.policy(tx, person.admdvs)
-            year = medical_year(day, policy.value("account.year_start", day, default=(1, 1)))
+            year = medical_year_of(policy, day)
             return tx.care.accumulators_of(person.id, year)
 
     def clock(self, to: datetime) -> None:

@@ -9,7 +9,7 @@ from yibao.cases.model import Case, CaseError
 from yibao.errors import DomainError
 from yibao.family.proxy import SandboxVerifier
 from yibao.lifecycle.model import medical_year
-from yibao.money import MoneyFormatError, parse_fen, parse_quantity, parse_ratio
+from yibao.money import MoneyFormatError, parse_fen, parse_price, parse_ratio
 from yibao.policy import load_policy
 from yibao.policy.loader import parse_policy
 from yibao.services import family, jobs, proxy, world
@@ -59,7 +59,7 @@ def load_world(
                     c.name,
                     c.chrgitm_lv,
                     parse_ratio(c.selfpay_prop, "自付比例") if c.selfpay_prop is not None else 0,
-                    parse_quantity(c.pric_uplmt, "限价", places=6) if c.pric_uplmt is not None else None,
+                    parse_price(c.pric_uplmt, "限价") if c.pric_uplmt is not None else None,
                 ),
             )
         handles: dict[str, Handle] = {}

@@ -43,7 +43,7 @@ def _people(p: Platform, admdvs: str, today: date) -> dict[str, world.Created]:
                 admdvs=admdvs,
                 insutype=insutype,
                 psn_type=psn_type,
-                insured_since=date(2010, 1, 1),
+                insured_since=max(date(2010, 1, 1), birth),  # insured from birth at the earliest
                 current=current,
                 historical=historical,
                 password=password,

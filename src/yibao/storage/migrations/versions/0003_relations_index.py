@@ -1,7 +1,7 @@
 """relations.to_person_id indexed: relations_of() looks a person up on both sides
 
-Revision ID: 0002_i11bench
-Revises: 0001
+Revision ID: 0003_relations_index
+Revises: 0002_access
 Create Date: 2026-12-02 14:30:00
 
 ``relations_of`` filters ``of_person_id IN … OR to_person_id IN …``. ``of_person_id`` leads the
@@ -13,8 +13,8 @@ population. See bench/results/ for the plans before and after.
 from alembic import op
 
 
-revision = "0002_i11bench"
-down_revision = "0001"
+revision = "0003_relations_index"
+down_revision = "0002_access"
 branch_labels = None
 depends_on = None
 

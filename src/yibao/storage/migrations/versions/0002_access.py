@@ -5,7 +5,7 @@ staff row on every request); portal sign-in failures get counters of their own, 
 client address, apart from the counter PIN's; an adult's 亲情账户 binding waits for a confirmed
 verification.
 
-Revision ID: 0002_i9access
+Revision ID: 0002_access
 Revises: 0001
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0002_i9access"
+revision = "0002_access"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
