@@ -44,7 +44,7 @@ def test_population_matches_the_services_and_keeps_the_ledger_sound(tmp_path):
 
 
 def test_quick_bench_on_sqlite(tmp_path):
-    out = throughput.main(["--no-pg", "--quick", "--seconds", "0.4", "--families", "300", "--workers", "1,8"])
+    out = throughput.main(["--no-pg", "--quick", "--seconds", "0.4", "--families", "4000", "--workers", "1,8"])
     rows = out["rows"]
     assert {r.path for r in rows} == {"in-process", "HTTP", "floor (hand-written SQL)"}
     assert all(r.n > 0 and not r.errors for r in rows), [(r.path, r.errors) for r in rows]
@@ -57,7 +57,7 @@ def test_quick_bench_on_sqlite(tmp_path):
 def test_quick_bench_on_postgresql():
     url = require_pg()
     out = throughput.main(
-        ["--pg", url, "--no-sqlite", "--quick", "--no-http", "--no-peer", "--seconds", "0.3", "--families", "200",
+        ["--pg", url, "--no-sqlite", "--quick", "--no-http", "--no-peer", "--seconds", "0.3", "--families", "2000",
          "--workers", "2", "--variants", "card", "--plans"]
     )  # fmt: skip
     rows = out["rows"]
