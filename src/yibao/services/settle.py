@@ -17,7 +17,7 @@ from yibao.errors import DomainError, refuse
 from yibao.family.model import relation_between
 from yibao.ledger.model import Entry, LedgerError, Transfer, person_bucket, reversal
 from yibao.ledger.postings import settlement_entry
-from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person, medical_year, scheme_of
+from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person, age_on, medical_year, scheme_of
 from yibao.money import fmt_yuan
 from yibao.services.care import (
     FeeInput,
@@ -209,6 +209,7 @@ def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime)
         buckets(person.psn_no),
         in_waiting=insurance.in_waiting(day),
         waiting_until=insurance.benefit_start,
+        age=age_on(person.birth, day),
     )
     candidates = []
     for g in grants:

@@ -38,6 +38,7 @@ from yibao.settlement.model import (
 
 PARTS = ("ownpay", "overlimit", "preselfpay", "deductible", "coinsurance", "over_cap")
 PART_NAMES = {
+    "account_segment": "当年账户段",
     "ownpay": "全自费",
     "overlimit": "超限价",
     "preselfpay": "乙类先行自付",
@@ -66,12 +67,15 @@ class _Benefit:
     scope: str | None = None
     ratio: int = 0
     cap: int | None = None  # None: no annual cap
+    segment: tuple[str, ...] = ()  # 当年账户段: own buckets that pay the in-scope amount before the deductible
 
 
 def _benefit(policy: Policy, claim: Claim, patient: Patient, category: str) -> _Benefit:
     day, level, cls = claim.day, claim.hospital_level, patient.person_class
     base = f"benefit.{patient.scheme}.{category}"
     dims = {"person_class": cls, "hospital_level": level}
+    if patient.age is not None:
+        dims["age"] = patient.age
     if not any(policy.has(f"{base}.{f}", day) for f in ("deductible", "ratio", "cap")):
         return _Benefit(False, f"{SCHEME_NAMES[patient.scheme]}{CATEGORY_NAMES[category]}不设统筹基金支付")
     ratio = policy.value(f"{base}.ratio", day, default=None, **dims)
@@ -91,6 +95,7 @@ def _benefit(policy: Policy, claim: Claim, patient: Patient, category: str) -> _
         scope=policy.value(f"{base}.deductible_scope", day, default="year"),
         ratio=ratio,
         cap=policy.value(f"{base}.cap", day, default=None, **dims),
+        segment=policy.value(f"{base}.account_segment", day, default=()),
     )
 
 
@@ -105,6 +110,28 @@ def _draw(balances: Buckets, order: Sequence[str], want: int) -> tuple[tuple[Dra
             draws.append(Draw(bucket, take))
             left -= take
     return tuple(draws), want - left
+
+
+def _segment(b: _Benefit, claim: Claim, patient: Patient, inscp: int) -> int:
+    """How much of the in-scope amount the 当年账户段 takes: only when the account is used at all."""
+    if not b.segment or not claim.acct_used or patient.account is None or inscp <= 0:
+        return 0
+    return min(inscp, sum(max(patient.account.get(x), 0) for x in b.segment))
+
+
+def _draw_own(
+    balances: Buckets, segment_buckets: Sequence[str], segment: int, order: Sequence[str], payable: int
+) -> tuple[tuple[Draw, ...], int]:
+    """The segment from its own buckets first, then the rest of ``payable`` in the account's order."""
+    first, paid_first = _draw(balances, segment_buckets, segment)
+    assert paid_first == segment, "the segment never exceeds its buckets' balance"
+    taken = {d.bucket: d.amount for d in first}
+    left = Buckets(balances.current - taken.get("current", 0), balances.historical - taken.get("historical", 0))
+    rest, paid_rest = _draw(left, order, payable - segment)
+    for d in rest:
+        taken[d.bucket] = taken.get(d.bucket, 0) + d.amount
+    ordered = list(dict.fromkeys([*(d.bucket for d in first), *order]))
+    return tuple(Draw(x, taken[x]) for x in ordered if taken.get(x)), paid_first + paid_rest
 
 
 def eligible_payers(
@@ -166,11 +193,18 @@ def settle(
         f"{SCHEME_NAMES[patient.scheme]}{CATEGORY_NAMES[category]}"
         f"（{CLASS_NAMES[patient.person_class]}，{LEVEL_NAMES[claim.hospital_level]}）"
     )
-    ratio = deductible = fund = hifp = 0
+    ratio = deductible = fund = hifp = segment = 0
     if b.in_force:
+        segment = _segment(b, claim, patient, inscp)
+        if segment:
+            steps.append(
+                f"当年账户段：符合政策范围的费用先由本人{'、'.join(BUCKET_NAMES[x] for x in b.segment)}支付"
+                f"{yuan(segment)}，这部分不计入起付线，统筹基金不支付。"
+            )
+        pooled = inscp - segment  # what reaches 起付段 and 共付段
         used = ytd.deductible_used if b.scope == "year" else ytd.visit_deductible_used
         left = max(b.deductible - used, 0)
-        deductible = min(inscp, left)
+        deductible = min(pooled, left)
         scope_word = "本年" if b.scope == "year" else "本次住院"
         if b.deductible == 0:
             steps.append(f"{who}：不设起付线。")
@@ -186,7 +220,7 @@ def settle(
             steps.append(
                 f"{OFFSITE_NAMES[claim.offsite]}：支付比例由{pct(b.ratio)}降低{pct(cut)}，按{pct(ratio)}支付。"
             )
-        fund = apply_ratio(inscp - deductible, ratio)
+        fund = apply_ratio(pooled - deductible, ratio)
         if b.cap is None:
             hifp = fund
             cap_text = "不设年度限额"
@@ -195,7 +229,7 @@ def settle(
             hifp = min(fund, cap_left)
             cap_text = f"年度限额{yuan(b.cap)}，已支付{yuan(ytd.fund_paid)}，剩余{yuan(cap_left)}"
         steps.append(
-            f"起付线以上{yuan(inscp - deductible)}按{pct(ratio)}应由统筹基金支付{yuan(fund)}；"
+            f"起付线以上{yuan(pooled - deductible)}按{pct(ratio)}应由统筹基金支付{yuan(fund)}；"
             f"{cap_text}；统筹基金实际支付{yuan(hifp)}。"
         )
     else:
@@ -205,11 +239,12 @@ def settle(
     # Step 7: the personal burden and its parts.
     psn_part = medfee - hifp
     parts = {
+        "account_segment": segment,
         "ownpay": ownpay,
         "overlimit": overlimit,
         "preselfpay": preselfpay,
         "deductible": deductible,
-        "coinsurance": inscp - deductible - fund,
+        "coinsurance": inscp - segment - deductible - fund,
         "over_cap": fund - hifp,
     }
     names = PART_NAMES if b.in_force else {**PART_NAMES, "coinsurance": "政策范围内自付"}
@@ -218,7 +253,7 @@ def settle(
 
     # Step 8: the patient's own account.
     payable_parts = policy.value("account.payable_parts", day, default=PARTS)
-    payable = sum(parts[k] for k in payable_parts)
+    payable = segment + sum(parts[k] for k in payable_parts)  # the segment is account money by definition
     own: AccountPayment | None = None
     own_after: int | None = patient.account.total if patient.account else None
     own_note = ""
@@ -228,7 +263,7 @@ def settle(
         steps.append("本人没有职工医保个人账户。")
     else:
         order = policy.value("account.bucket_order", day, default=("current", "historical"))
-        draws, paid = _draw(patient.account, order, payable)
+        draws, paid = _draw_own(patient.account, b.segment, segment, order, payable)
         own = AccountPayment(patient.psn_no, patient.name, None, "", draws)
         own_after = patient.account.total - paid
         by_bucket = "，".join(f"{BUCKET_NAMES[d.bucket]}{yuan(d.amount)}" for d in draws)
@@ -306,4 +341,5 @@ def settle(
         steps=tuple(steps),
         fund_note=fund_note,
         own_note=own_note,
+        account_segment=segment,
     )
