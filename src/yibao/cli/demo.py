@@ -17,14 +17,13 @@ from yibao.gateway.dispatcher import dispatch
 from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.ledger.model import person_bucket
 from yibao.money import fmt_yuan
-from yibao.policy import load_policy
 from yibao.services import family, world
 from yibao.services.identity import encrypt_password, public_key_pem
 from yibao.services.platform import FixedClock, Platform, SystemClock
-from yibao.settlement.model import CatalogItem
+from yibao.services.regions import DEFAULT_REGION, demo_sites, install_region
 from yibao.storage.uow import Store
 
-REGION = "jiangxi-nanchang"
+REGION = DEFAULT_REGION
 PHARMACY = "P36010000001"
 CLINIC = "H36010000001"
 _seq = itertools.count(1)
@@ -72,19 +71,11 @@ def build(db: str, at: datetime | None = None) -> tuple[Platform, dict[str, worl
     return p, populate(p)
 
 
-def populate(p: Platform) -> dict[str, world.Created]:
-    """The demo region (Nanchang), a pharmacy, a community clinic, the catalogue and the family."""
-    _, text = load_policy(REGION)
-    admdvs = world.put_region(p, text, f"yibao/policies/{REGION}.yaml")
-    world.add_institution(p, PHARMACY, "南昌市示例大药房", "pharmacy", 0, admdvs)
-    world.add_institution(p, CLINIC, "南昌市示例社区卫生服务中心", "hospital", 1, admdvs)
-    for item in (
-        CatalogItem("XJ01CAA0001", "阿莫西林胶囊", "01"),
-        CatalogItem("XB02BAA0002", "蒙脱石散（乙类）", "02", 1000),
-        CatalogItem("ZZ0000000003", "保健食品（自费）", "03"),
-    ):
-        world.add_catalog_item(p, item)
-    return _people(p, admdvs, p.now().date())
+def populate(p: Platform, region: str | None = None) -> dict[str, world.Created]:
+    """The demo region (the instance's own, else Nanchang): its pharmacy, hospitals, the catalogue
+    and the family."""
+    policy = install_region(p, region or p.region or REGION, sites=True)
+    return _people(p, policy.admdvs, p.now().date())
 
 
 def seed_server(p: Platform) -> dict[str, world.Created]:
@@ -93,9 +84,10 @@ def seed_server(p: Platform) -> dict[str, world.Created]:
 
     fam = populate(p)
     son, child = fam["son"].person, fam["child"].person
+    sites = demo_sites(p.policy_for_admdvs(son.admdvs))
     now = p.now()
-    _call(p, "2102", PHARMACY, _purchase(son, fam["son"].ec_token, now), password="123456")
-    _clinic_visit(p, child, now)
+    _call(p, "2102", sites[0].code, _purchase(son, fam["son"].ec_token, now), password="123456")
+    _clinic_visit(p, child, now, sites[1].code)
     add_staff(p, "operator", "演示经办员", "operator", "operator123")
     add_staff(p, "viewer", "演示查询员", "viewer", "viewer1234")
     return fam
@@ -132,7 +124,7 @@ def _purchase(son, token: str, now: datetime) -> dict:
     }
 
 
-def _clinic_visit(p: Platform, child, at: datetime) -> dict:
+def _clinic_visit(p: Platform, child, at: datetime, clinic: str = CLINIC) -> dict:
     """The child's outpatient visit at the community clinic: 2201 → 2204 → 2207; the 2207 output."""
     registration = {
         "psn_no": child.psn_no,
@@ -144,8 +136,8 @@ def _clinic_visit(p: Platform, child, at: datetime) -> dict:
         "dept_name": "儿科",
         "caty": "07",
     }
-    mdtrt_id = _call(p, "2201", CLINIC, {"data": registration})["data"]["mdtrt_id"]
-    _call(p, "2204", CLINIC, {"feedetail": _clinic_lines(child.psn_no, mdtrt_id)})
+    mdtrt_id = _call(p, "2201", clinic, {"data": registration})["data"]["mdtrt_id"]
+    _call(p, "2204", clinic, {"feedetail": _clinic_lines(child.psn_no, mdtrt_id)})
     settle = {
         "psn_no": child.psn_no,
         "mdtrt_cert_type": "02",
@@ -158,7 +150,7 @@ def _clinic_visit(p: Platform, child, at: datetime) -> dict:
         "insutype": "390",
         "acct_used_flag": "1",
     }
-    return _call(p, "2207", CLINIC, {"data": settle}, password="123456")
+    return _call(p, "2207", clinic, {"data": settle}, password="123456")
 
 
 def _clinic_lines(psn_no: str, mdtrt_id: str) -> list[dict]:
@@ -192,7 +184,7 @@ def _envelope(p: Platform, infno: str, institution: str, inp: dict, password: st
         infno,
         inp,
         institution=institution,
-        admdvs="360100",
+        admdvs=institution[1:7],  # demo sites are coded P/H + their admdvs
         now=now,
         msgid=new_msgid(institution, now, next(_seq)),
         opter="demo",

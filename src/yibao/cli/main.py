@@ -161,6 +161,11 @@ def serve(
     admin_token: str = typer.Option(None, "--admin-token", envvar="YIBAO_ADMIN_TOKEN", help="管理接口令牌"),
     log_level: str = typer.Option("info", "--log-level"),
     demo: bool = typer.Option(False, "--demo", help="数据库为空时载入演示家庭、两笔结算和演示经办账号"),
+    region: str = typer.Option(
+        None,
+        "--region",
+        help="本实例运行的统筹区：医保区划（如 310000）或内置 id（如 shanghai）。不给出时与以前一样，一个库可放多个统筹区",
+    ),
 ) -> None:
     """启动平台服务：国家接口 /fsi/api/rsfComIfsService/callService 与管理接口 /api/v1（启动时自动迁移数据库）。"""
     import logging
@@ -174,9 +179,28 @@ def serve(
     from yibao.storage.uow import Store
 
     configure(getattr(logging, log_level.upper(), logging.INFO))
+    home = None
+    if region:
+        from yibao.services.regions import resolve_region
+
+        try:
+            home = resolve_region(region)[0]
+        except DomainError as exc:
+            fail(exc)
     store = Store.open(db)
     token = admin_token or ("sandbox" if sandbox else secrets.token_urlsafe(24))
-    p = Platform(store, SandboxClock() if sandbox else SystemClock(), sandbox=sandbox, require_sign_in=not sandbox)
+    p = Platform(
+        store,
+        SandboxClock() if sandbox else SystemClock(),
+        sandbox=sandbox,
+        require_sign_in=not sandbox,
+        region=home.admdvs if home else None,
+    )
+    if home is not None:
+        from yibao.services.regions import install_region
+
+        install_region(p, home.admdvs, sites=sandbox or demo)
+        console.print(f"统筹区：{home.name}（{home.region_id}，医保区划 {home.admdvs}）")
     if sandbox:
         console.print(
             "[bold yellow]沙箱模式：机构认证已关闭，接受 plain: 明文密码，/api/v1/sandbox 可清空数据和拨动时钟。"
@@ -184,7 +208,7 @@ def serve(
         )
     if demo:
         with store.uow(read_only=True) as tx:
-            empty = not tx.config.regions()
+            empty = not tx.people.count()
         if empty:
             from yibao.cli.demo import seed_server
 

@@ -95,7 +95,7 @@ def dispatch(p: Platform, doc: Any, *, received: datetime | None = None, authent
     admdvs, call = "000000", None
     try:
         env = check_envelope(doc)
-        admdvs = env.get("mdtrtarea_admvs") or admdvs
+        admdvs = p.region or env.get("mdtrtarea_admvs") or admdvs  # a region instance answers as itself
         spec = TRANSACTIONS.get(env["infno"])
         if spec is None:
             raise refuse("E0000-003", infno=env["infno"])

@@ -60,12 +60,20 @@ class Platform:
     clock: SystemClock | FixedClock | SandboxClock = field(default_factory=SystemClock)
     sandbox: bool = False
     require_sign_in: bool = False  # the HTTP server turns this on unless started with --sandbox
+    # The pooling region this instance runs (``yibao serve --region 310000``): its policy, its admdvs
+    # in the ids it answers with, its catalogue and institutions. ``None`` is the single-database
+    # behaviour every earlier release had: any number of regions side by side in one store.
+    region: str | None = None
     _policies: dict[str, tuple[int, Policy]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rsa_key: object = field(default=None, repr=False)
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def __post_init__(self) -> None:
+        if self.region is not None and not (len(self.region) == 6 and self.region.isdigit()):
+            raise ValueError(f"统筹区医保区划应为6位数字：{self.region!r}")
 
     @contextmanager
     def unit(self, tx: Tx | None = None, *, read_only: bool = False) -> Iterator[Tx]:
