@@ -96,7 +96,8 @@ def test_age_bands_pick_the_band_that_starts_at_or_below_the_age():
     [("{45: 0.6}", "从 0 岁开始"), ("{0: 0.5, 200: 0.6}", "0–150"), ("{0: 0.5, x: 0.6}", "0–150")],
 )
 def test_age_bands_are_checked_at_load(ages, reason):
-    text = mini(f"  benefit.employee.outpatient.ratio:\n    by: [age]\n    values: {{2025-01-01: {{value: {ages}, source: a}}}}\n")
+    body = f"    by: [age]\n    values: {{2025-01-01: {{value: {ages}, source: a}}}}\n"
+    text = mini("  benefit.employee.outpatient.ratio:\n" + body)
     with pytest.raises(PolicyError, match=reason):
         load_policy_text(text, "mini.yaml")
 

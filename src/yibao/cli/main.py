@@ -164,7 +164,7 @@ def serve(
     region: str = typer.Option(
         None,
         "--region",
-        help="本实例运行的统筹区：医保区划（如 310000）或内置 id（如 shanghai）。不给出时与以前一样，一个库可放多个统筹区",
+        help="本实例运行的统筹区：医保区划（如 310000）或内置 id（如 shanghai）；不给出时一个库可放多个统筹区",
     ),
 ) -> None:
     """启动平台服务：国家接口 /fsi/api/rsfComIfsService/callService 与管理接口 /api/v1（启动时自动迁移数据库）。"""
