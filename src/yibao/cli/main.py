@@ -334,6 +334,97 @@ def staff_add(
     console.print(f"已新增：{staff.username}（{staff.role}）")
 
 
+region_app = typer.Typer(help="统筹区之间的链路（NATS JetStream）：对端统筹区、链路健康", no_args_is_help=True)
+app.add_typer(region_app, name="region")
+
+
+@region_app.command("add-peer")
+def region_add_peer(
+    admdvs: str = typer.Argument(..., help="对端统筹区的医保区划（6位）"),
+    name: str = typer.Option(..., "--name", help="对端统筹区名称"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """登记一个对端统筹区：只有登记过的统筹区发来的跨统筹区报文才会被办理。"""
+    from yibao.services.platform import Platform
+    from yibao.services.regionlink import add_peer
+    from yibao.storage.uow import Store
+
+    try:
+        new = add_peer(Platform(Store.open(db)), admdvs, name)
+    except DomainError as exc:
+        fail(exc)
+    console.print(f"{'已登记' if new else '已更新'}对端统筹区：{name}（{admdvs}）")
+
+
+@region_app.command("peers")
+def region_peers(db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径")) -> None:
+    """列出对端统筹区及最近一次收到其报文的时间。"""
+    from yibao.services.platform import Platform
+    from yibao.services.regionlink import peers
+    from yibao.storage.uow import Store
+
+    _peer_table(peers(Platform(Store.open(db))))
+
+
+def _peer_table(rows) -> None:
+    table = Table(title="对端统筹区")
+    for col in ("医保区划", "名称", "登记时间", "最近收到报文", "状态"):
+        table.add_column(col)
+    for r in rows:
+        seen = r.last_seen_at.isoformat(sep=" ") if r.last_seen_at else "—"
+        table.add_row(r.admdvs, r.name, r.added_at.isoformat(sep=" "), seen, "启用" if r.active else "停用")
+    console.print(table)
+
+
+@region_app.command("health")
+def region_health(
+    region: str = typer.Option(..., "--region", help="本实例的统筹区（医保区划）"),
+    nats_url: str = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS 服务器地址"),
+    prefix: str = typer.Option("yibao", "--prefix", help="流与主题的前缀"),
+    create_streams: bool = typer.Option(False, "--create-streams", help="流不存在时创建"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """链路健康：连接、三个流的消息数、发往本统筹区尚未投递/尚未确认/重新投递的请求，以及对端统筹区。"""
+    import asyncio
+
+    from yibao.regionlink.link import RegionLink, Subjects
+    from yibao.services.platform import Platform
+    from yibao.services.regionlink import applied_count, peers
+    from yibao.storage.uow import Store
+
+    async def probe():
+        link = RegionLink(region, [nats_url], Subjects(prefix))
+        await link.connect()
+        try:
+            if create_streams:
+                await link.ensure_streams()
+            return await link.health()
+        finally:
+            await link.close()
+
+    try:
+        health = asyncio.run(asyncio.wait_for(probe(), 15))
+    except DomainError as exc:
+        fail(exc)
+    except TimeoutError:
+        console.print(f"[red][E9001-004] 统筹区之间的链路不可用：{nats_url} 15秒内没有应答[/red]")
+        raise typer.Exit(2) from None
+    table = Table(title=f"区域链路（{region}，前缀 {prefix}）", show_header=False)
+    table.add_column("项目")
+    table.add_column("状态", overflow="fold")
+    table.add_row("连接", f"已连接 {health.server}" if health.connected else "未连接")
+    for name, count in health.streams.items():
+        table.add_row(f"流 {name}", "不存在（用 --create-streams 创建）" if count is None else f"{count} 条消息")
+    shown = {None: "—（尚无消费者）"}
+    table.add_row("待投递的请求", shown.get(health.pending, str(health.pending)))
+    table.add_row("已投递未确认", shown.get(health.unacknowledged, str(health.unacknowledged)))
+    table.add_row("重新投递", shown.get(health.redelivered, str(health.redelivered)))
+    p = Platform(Store.open(db))
+    table.add_row("已办理的跨统筹区报文", str(applied_count(p)))
+    console.print(table)
+    _peer_table(peers(p))
+
+
 @app.command()
 def errors() -> None:
     """列出全部稳定错误代码及其中文含义（HIS 对接时按代码处理拒绝）。"""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from yibao.errors import DomainError
+from yibao.errors import refuse
 from yibao.policy import Policy, load_policy, shipped_region_ids
 from yibao.services import world
 from yibao.services.platform import Platform
@@ -44,7 +44,7 @@ def resolve_region(ref: str) -> tuple[Policy, str]:
         if policy.admdvs == ref:
             return policy, text
     known = "、".join(f"{r}（{load_policy(r)[0].admdvs}）" for r in shipped_region_ids())
-    raise DomainError("E8001-001", f"政策文件错误：{ref}：没有这个内置统筹区（可用：{known}）")
+    raise refuse("E8001-001", detail=f"{ref}：没有这个内置统筹区（可用：{known}）")
 
 
 def demo_sites(policy: Policy) -> list[Site]:
