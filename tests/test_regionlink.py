@@ -81,11 +81,11 @@ def test_messages_round_trip_and_refuse_what_does_not_fit():
     assert b'"schema":"yibao.regionlink/1"' in encode(env)
     with pytest.raises(DomainError) as e:
         decode(encode(env).replace(SCHEMA.encode(), b"yibao.regionlink/9"))
-    assert e.value.code == "E9001-005"
+    assert e.value.code == "E7601-005"
     for bad in (b"{", b"[]", encode(env).replace(b'"msg_id":"m1"', b'"msg_id":"a.b"')):
         with pytest.raises(DomainError) as e:
             decode(bad)
-        assert e.value.code == "E9001-002"
+        assert e.value.code == "E7601-002"
     body = Reserve.model_json_schema()
     assert body["properties"]["movements"]["maxItems"] == 64
     with pytest.raises(ValueError):
@@ -155,7 +155,7 @@ def test_a_request_nobody_answers_times_out_and_is_applied_when_the_peer_comes_b
             started = time.monotonic()
             with pytest.raises(DomainError) as e:
                 await a.request(ping("late1"), timeout_s=0.5)
-            assert e.value.code == "E9001-003" and time.monotonic() - started < 5
+            assert e.value.code == "E7601-003" and time.monotonic() - started < 5
             assert await a.answer_of("late1") is None
             b = await linked(B, subjects)  # the peer starts later: the request waited in the stream
             try:
@@ -185,7 +185,8 @@ def test_exactly_once_past_the_duplicate_window_and_on_redelivery():
             calls.append(env.msg_id)
             return {"n": len(calls)}
 
-        return service.apply_once(pb, msg_id=env.msg_id, from_region=env.from_region, kind=env.kind, handler=work).answer
+        outcome = service.apply_once(pb, msg_id=env.msg_id, from_region=env.from_region, kind=env.kind, handler=work)
+        return outcome.answer
 
     async def go():
         a, b = await linked(A, subjects), await linked(B, subjects, ack_wait_s=1.0)
@@ -225,7 +226,7 @@ def test_unknown_peer_is_refused_and_the_refusal_is_the_answer():
         server = asyncio.create_task(b.serve(handler_for(pb), stop, wait_s=0.2))
         try:
             answer = (await a.request(ping("stranger1"), timeout_s=10)).parsed()
-            assert not answer.ok and answer.code == "E9001-001"
+            assert not answer.ok and answer.code == "E7601-001"
         finally:
             stop.set()
             await asyncio.wait_for(server, 5)
@@ -309,7 +310,7 @@ def test_region_cli_adds_a_peer_lists_it_and_shows_link_health(tmp_path):
     out = runner.invoke(app, ["region", "peers", "--db", db], terminal_width=200)
     assert out.exit_code == 0 and "310000" in out.output and "上海市" in out.output
     bad = runner.invoke(app, ["region", "add-peer", "31000", "--name", "x", "--db", db])
-    assert bad.exit_code == 2 and "E9001-002" in bad.output
+    assert bad.exit_code == 2 and "E7601-002" in bad.output
     prefix = fresh_subjects().prefix
     args = ["region", "health", "--region", "360100", "--nats", NATS_URL, "--prefix", prefix, "--create-streams"]
     out = runner.invoke(app, [*args, "--db", db], terminal_width=200)
@@ -334,5 +335,4 @@ def test_region_health_says_clearly_when_nats_is_down(tmp_path):
         ["region", "health", "--region", "360100", "--nats", f"nats://127.0.0.1:{port}", "--db", str(tmp_path / "x")],
         terminal_width=200,
     )
-    assert out.exit_code == 2 and "E9001-004" in out.output
-
+    assert out.exit_code == 2 and "E7601-004" in out.output

@@ -407,7 +407,7 @@ def region_health(
     except DomainError as exc:
         fail(exc)
     except TimeoutError:
-        console.print(f"[red][E9001-004] 统筹区之间的链路不可用：{nats_url} 15秒内没有应答[/red]")
+        console.print(f"[red][E7601-004] 统筹区之间的链路不可用：{nats_url} 15秒内没有应答[/red]")
         raise typer.Exit(2) from None
     table = Table(title=f"区域链路（{region}，前缀 {prefix}）", show_header=False)
     table.add_column("项目")

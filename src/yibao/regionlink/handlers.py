@@ -17,7 +17,7 @@ def handler_for(p: Platform):
 
     def handle(env: Envelope) -> dict:
         if p.region is not None and env.to_region != p.region:
-            raise refuse("E9001-002", detail=f"报文发往 {env.to_region}，本实例是 {p.region}")
+            raise refuse("E7601-002", detail=f"报文发往 {env.to_region}，本实例是 {p.region}")
         work = KINDS.get(env.kind)
         if work is None:
             raise refuse("E8001-003", detail=f"跨统筹区报文 {env.kind}")

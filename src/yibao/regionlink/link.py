@@ -21,6 +21,7 @@ counts them for ``health``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -129,7 +130,7 @@ class RegionLink:
                 error_cb=error,
             )
         except (NoServersError, OSError, TimeoutError, NatsTimeout) as exc:
-            raise refuse("E9001-004", detail=f"无法连接 {', '.join(self.servers)}：{exc}") from exc
+            raise refuse("E7601-004", detail=f"无法连接 {', '.join(self.servers)}：{exc}") from exc
 
     async def close(self) -> None:
         if self._nc is not None and not self._nc.is_closed:
@@ -139,7 +140,7 @@ class RegionLink:
     @property
     def js(self):
         if self._nc is None:
-            raise refuse("E9001-004", detail="链路尚未连接")
+            raise refuse("E7601-004", detail="链路尚未连接")
         return self._nc.jetstream()
 
     async def ensure_streams(self) -> None:
@@ -160,17 +161,15 @@ class RegionLink:
 
     async def delete_streams(self) -> None:
         for name in self.subjects.streams:
-            try:
+            with contextlib.suppress(NotFoundError):
                 await self.js.delete_stream(name)
-            except NotFoundError:
-                pass
 
     # Sending -----------------------------------------------------------------------------------
 
     async def publish(self, env: Envelope, *, timeout_s: float = 5.0) -> bool:
         """Store the message durably (once per ``msg_id`` within the window); True if it was a duplicate."""
         if env.from_region != self.region:
-            raise refuse("E9001-002", detail=f"发送方应为本统筹区 {self.region}")
+            raise refuse("E7601-002", detail=f"发送方应为本统筹区 {self.region}")
         subject = (
             self.subjects.answer(env.to_region, env.reply_to)
             if env.kind in ("answer", "reserved", "person.answer") and env.reply_to
@@ -181,7 +180,7 @@ class RegionLink:
         try:
             ack = await self.js.publish(subject, encode(env), timeout=timeout_s, headers={"Nats-Msg-Id": env.msg_id})
         except (NatsTimeout, TimeoutError, nats.errors.Error) as exc:
-            raise refuse("E9001-004", detail=f"发布 {env.kind} 失败：{exc}") from exc
+            raise refuse("E7601-004", detail=f"发布 {env.kind} 失败：{exc}") from exc
         return bool(ack.duplicate)
 
     async def request(self, env: Envelope, *, timeout_s: float) -> Envelope:
@@ -190,14 +189,15 @@ class RegionLink:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
         if self._nc is None:
-            raise refuse("E9001-004", detail="链路尚未连接")
+            raise refuse("E7601-004", detail="链路尚未连接")
         sub = await self._nc.subscribe(self.subjects.answer(self.region, env.msg_id))
         try:
             await self.publish(env, timeout_s=timeout_s)
             try:
                 msg = await sub.next_msg(timeout=timeout_s)
             except (NatsTimeout, TimeoutError):
-                raise refuse("E9001-003", detail=f"{env.kind} {env.msg_id} 发往 {env.to_region}，{timeout_s}秒") from None
+                waited = f"{env.kind} {env.msg_id} 发往 {env.to_region}，{timeout_s}秒"
+                raise refuse("E7601-003", detail=waited) from None
             return decode(msg.data)
         finally:
             await sub.unsubscribe()

@@ -1,7 +1,7 @@
 """The region link's messages: versioned, documented data types (docs/regions.md §Messages).
 
 Every message travels in one ``Envelope`` whose ``schema`` names the version. A receiver refuses a
-version it does not know (E9001-005) and a body that does not fit its kind (E9001-002); it never
+version it does not know (E7601-005) and a body that does not fit its kind (E7601-002); it never
 guesses. Money is integer fen (``*_fen``) bounded by ``MAX_FEN``; dates are ISO dates, times are
 Beijing time without a zone, like the national interface.
 
@@ -199,16 +199,16 @@ def decode(raw: bytes) -> Envelope:
     try:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise refuse("E9001-002", detail=f"不是合法的JSON：{exc}") from None
+        raise refuse("E7601-002", detail=f"不是合法的JSON：{exc}") from None
     if not isinstance(doc, dict):
-        raise refuse("E9001-002", detail="报文应为JSON对象")
+        raise refuse("E7601-002", detail="报文应为JSON对象")
     if doc.get("schema") != SCHEMA:
-        raise refuse("E9001-005", version=str(doc.get("schema"))[:40])
+        raise refuse("E7601-005", version=str(doc.get("schema"))[:40])
     try:
         env = Envelope.model_validate(doc)
         env.parsed()
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
-        raise refuse("E9001-002", detail=f"{where}：{first['msg']}") from None
+        raise refuse("E7601-002", detail=f"{where}：{first['msg']}") from None
     return env

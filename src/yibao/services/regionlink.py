@@ -30,11 +30,11 @@ class Outcome:
 def add_peer(p: Platform, admdvs: str, name: str) -> bool:
     """Register (or reactivate) a peer region; True when it is new."""
     if not (isinstance(admdvs, str) and len(admdvs) == 6 and admdvs.isdigit()):
-        raise refuse("E9001-002", detail=f"医保区划应为6位数字：{admdvs!r}")
+        raise refuse("E7601-002", detail=f"医保区划应为6位数字：{admdvs!r}")
     if admdvs == p.region:
-        raise refuse("E9001-002", detail="对端统筹区不能是本实例自己的统筹区")
+        raise refuse("E7601-002", detail="对端统筹区不能是本实例自己的统筹区")
     if not name or len(name) > 200:
-        raise refuse("E9001-002", detail="对端统筹区须有名称（至多200字）")
+        raise refuse("E7601-002", detail="对端统筹区须有名称（至多200字）")
     with p.store.uow() as tx:
         return tx.regionlink.put_peer(admdvs, name, p.now())
 
@@ -48,12 +48,12 @@ def apply_once(p: Platform, *, msg_id: str, from_region: str, kind: str, handler
     """Run ``handler`` for this message unless it ran before; a refusal is an answer too (recorded,
     with the handler's writes rolled back), so a resend is refused the same way."""
     if not msg_id or len(msg_id) > 80:
-        raise refuse("E9001-002", detail=f"报文ID无效：{msg_id!r}")
+        raise refuse("E7601-002", detail=f"报文ID无效：{msg_id!r}")
     now = p.now()
     with p.store.uow() as tx:
         peer = tx.regionlink.peer(from_region)
         if peer is None or not peer.active:
-            raise refuse("E9001-001", admdvs=from_region)
+            raise refuse("E7601-001", admdvs=from_region)
         if not tx.regionlink.claim(msg_id, from_region, kind, now):
             row = tx.regionlink.applied(msg_id, lock=True)
             tx.regionlink.redelivered(msg_id)
