@@ -66,9 +66,9 @@ def _people(p: Platform, admdvs: str, today: date) -> dict[str, world.Created]:
     return fam
 
 
-def build(db: str, at: datetime | None = None) -> tuple[Platform, dict[str, world.Created]]:
+def build(db: str, at: datetime | None = None, region: str | None = None) -> tuple[Platform, dict[str, world.Created]]:
     p = Platform(Store.open(db), FixedClock(at) if at else SystemClock())
-    return p, populate(p)
+    return p, populate(p, region)
 
 
 def populate(p: Platform, region: str | None = None) -> dict[str, world.Created]:
@@ -254,12 +254,14 @@ def _show_settlement(console: Console, title: str, out: dict) -> None:
     console.print(Panel(info["exp_content"]["setl_proc_info"], title="结算说明（setl_proc_info）", title_align="left"))
 
 
-def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None) -> None:
-    p, fam = build(db, at)
+def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None, region: str | None = None) -> None:
+    p, fam = build(db, at, region)
+    policy = p.policy_for_admdvs(fam["son"].person.admdvs)
+    pharmacy, clinic = (s.code for s in demo_sites(policy)[:2])
     now = p.now()
     console.print(
         Panel.fit(
-            "一家五口（南昌，参数见 yibao policy show jiangxi-nanchang）：\n"
+            f"一家五口（{policy.name}，参数见 yibao policy show {policy.region_id}）：\n"
             "· 张伟：职工医保在职；父亲张建国、母亲王秀英（退休）授权家庭共济给他（按备案顺序）\n"
             "· 李娜：张伟的妻子，职工医保在职，授权家庭共济给孩子\n"
             "· 张小宝：孩子，参加城乡居民医保，没有个人账户",
@@ -272,7 +274,7 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
 
     son = fam["son"].person
     purchase = _purchase(son, fam["son"].ec_token, now)
-    out = _call(p, "2102", PHARMACY, purchase, password="123456")
+    out = _call(p, "2102", pharmacy, purchase, password="123456")
     _show_settlement(console, "① 张伟在药店买药 420.00 元（2102 药店结算，出示医保电子凭证）", out)
     after = _balances(p, fam)
     _show_balances(console, fam, before, after, "药店结算后的个人账户")
@@ -281,7 +283,7 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
     if isinstance(p.clock, FixedClock):
         p.clock.set(now + timedelta(hours=1))
     t = p.now()
-    out = _clinic_visit(p, child, t)
+    out = _clinic_visit(p, child, t, clinic)
     _show_settlement(console, "② 张小宝在社区卫生服务中心看门诊 260.00 元（2201 挂号 → 2204 明细 → 2207 结算）", out)
     final = _balances(p, fam)
     _show_balances(console, fam, after, final, "门诊结算后的个人账户")
@@ -290,7 +292,7 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
     console.print("账本检查：" + ("借贷平衡，没有账户低于下限。" if not problems else "；".join(problems)))
     console.print(
         "下一步：[bold]yibao cases run ../shared/acceptance[/bold] 运行验收案例；"
-        "[bold]yibao policy show jiangxi-nanchang[/bold] 查看政策参数。"
+        f"[bold]yibao policy show {policy.region_id}[/bold] 查看政策参数。"
     )
 
 

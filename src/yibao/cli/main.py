@@ -139,6 +139,7 @@ def cases_load(
 def demo(
     db: str = typer.Option("sqlite://", "--db", help="数据库（默认内存中的 SQLite）"),
     year: int = typer.Option(None, "--year", help="改为演示这一家人一整年的个人账户（逐月缴费、划账、消费、年终结转）"),
+    region: str = typer.Option(None, "--region", help="在哪个内置统筹区演示（如 310000 或 shanghai；默认南昌）"),
 ) -> None:
     """演示：一个家庭（在职职工、授权共济的退休父母、参加居民医保的孩子），一次药店购药和一次门诊。"""
     from yibao.cli.demo import run_demo, run_year
@@ -147,7 +148,7 @@ def demo(
         if year:
             run_year(console, db, year)
         else:
-            run_demo(console, db)
+            run_demo(console, db, region=region)
     except DomainError as exc:
         fail(exc)
 
