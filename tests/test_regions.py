@@ -334,3 +334,11 @@ def test_install_region_is_idempotent_and_keeps_the_stored_policy(platform):
         assert tx.config.region("440100").version == 1
     with pytest.raises(ValueError):
         Platform(platform.store, region="31000")
+
+
+@pytest.mark.parametrize("region", ["310000", "beijing"])
+def test_the_demo_runs_in_another_region(region):
+    out = CliRunner().invoke(app, ["demo", "--region", region], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    assert resolve_region(region)[0].name in out.output
+    assert "借贷平衡" in out.output
