@@ -9,6 +9,7 @@ Skipped, with the reason, when no server answers. The reconnect test starts a pr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -68,6 +69,24 @@ async def linked(region: str, subjects: Subjects, **kw) -> RegionLink:
     return link
 
 
+@contextlib.asynccontextmanager
+async def pair(subjects: Subjects, serve_with=None, **b_options):
+    """Region A's and region B's links; B answers with ``serve_with`` while the block runs. The
+    streams are deleted and both links closed afterwards, whatever happens."""
+    a, b = await linked(A, subjects), await linked(B, subjects, **b_options)
+    stop = asyncio.Event()
+    server = asyncio.create_task(b.serve(serve_with, stop, wait_s=0.2)) if serve_with else None
+    try:
+        yield a, b
+    finally:
+        stop.set()
+        if server is not None:
+            await asyncio.wait_for(server, 5)
+        await a.delete_streams()
+        await a.close()
+        await b.close()
+
+
 def ping(msg_id: str, deadline_s: float = 5) -> Envelope:
     return new_request("link.ping", Ping(note="hi"), from_region=A, to_region=B, msg_id=msg_id, deadline_s=deadline_s)
 
@@ -122,10 +141,7 @@ def test_request_reply_applies_through_the_service_and_answers_within_the_deadli
     pb = platform_of(B, A)
 
     async def go():
-        a, b = await linked(A, subjects), await linked(B, subjects)
-        stop = asyncio.Event()
-        server = asyncio.create_task(b.serve(handler_for(pb), stop, wait_s=0.2))
-        try:
+        async with pair(subjects, handler_for(pb)) as (a, b):
             answer = await a.request(ping("req1"), timeout_s=10)
             assert answer.kind == "answer" and answer.reply_to == "req1" and answer.from_region == B
             body = answer.parsed()
@@ -133,12 +149,6 @@ def test_request_reply_applies_through_the_service_and_answers_within_the_deadli
             assert (await a.answer_of("req1")) == answer  # kept: readable again after a restart
             health = await b.health()
             assert health.connected and health.streams[subjects.stream("REQ")] == 1 and health.pending == 0
-        finally:
-            stop.set()
-            await asyncio.wait_for(server, 5)
-            await a.delete_streams()
-            await a.close()
-            await b.close()
 
     run(go())
     assert service.applied_count(pb) == 1
@@ -189,8 +199,7 @@ def test_exactly_once_past_the_duplicate_window_and_on_redelivery():
         return outcome.answer
 
     async def go():
-        a, b = await linked(A, subjects), await linked(B, subjects, ack_wait_s=1.0)
-        try:
+        async with pair(subjects, ack_wait_s=1.0) as (a, b):
             env = ping("once1")
             await a.publish(env)
             await a.js.publish(subjects.request(B, env.kind), encode(env))  # no msg id: stored again
@@ -206,10 +215,6 @@ def test_exactly_once_past_the_duplicate_window_and_on_redelivery():
             answer = counting(decode(again.data))
             await again.ack()
             assert calls == ["once1", "once2"] and answer == {"ok": True, "n": 2}
-        finally:
-            await a.delete_streams()
-            await a.close()
-            await b.close()
 
     run(go())
     assert service.applied_count(pb) == 2
@@ -221,18 +226,9 @@ def test_unknown_peer_is_refused_and_the_refusal_is_the_answer():
     pb = Platform(Store.open("sqlite://", create=True), FixedClock(datetime(2025, 8, 1, 9)), region=B)  # no peers
 
     async def go():
-        a, b = await linked(A, subjects), await linked(B, subjects)
-        stop = asyncio.Event()
-        server = asyncio.create_task(b.serve(handler_for(pb), stop, wait_s=0.2))
-        try:
+        async with pair(subjects, handler_for(pb)) as (a, _b):
             answer = (await a.request(ping("stranger1"), timeout_s=10)).parsed()
             assert not answer.ok and answer.code == "E7601-001"
-        finally:
-            stop.set()
-            await asyncio.wait_for(server, 5)
-            await a.delete_streams()
-            await a.close()
-            await b.close()
 
     run(go())
 
