@@ -489,8 +489,13 @@ def hammer(
 
     def client(n: int) -> None:
         his = His(url, api_key=api_key, sign_no=sign_no, timeout=timeout)
-        his.public_key()
-        start.wait()
+        try:
+            his.public_key()
+            start.wait(timeout=timeout)  # every wait bounded; a client that failed breaks the barrier
+        except (threading.BrokenBarrierError, httpx.HTTPError):
+            start.abort()  # the server died before the load began (a slow machine): nobody waits for us
+            his.close()
+            return
         i = 0
         try:
             while not stop.is_set():
