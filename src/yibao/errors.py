@@ -150,6 +150,12 @@ CATALOGUE: dict[str, str] = {
     "E8001-001": "政策文件错误：{detail}",
     "E8001-002": "案例文件错误：{detail}",
     "E8001-003": "该功能将在后续版本支持（not yet supported）：{detail}",
+    # E7601 the region link between yibao instances (issue 15)
+    "E7601-001": "未登记的对端统筹区：{admdvs}（请先执行 yibao region add-peer）",
+    "E7601-002": "跨统筹区报文格式错误：{detail}",
+    "E7601-003": "跨统筹区请求在时限内没有应答：{detail}",
+    "E7601-004": "统筹区之间的链路不可用：{detail}",
+    "E7601-005": "跨统筹区报文版本不受支持：{version}",
 }
 
 

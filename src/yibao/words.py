@@ -30,6 +30,7 @@ LEVEL_NAMES = {0: "基层医疗机构/药店", 1: "一级医疗机构", 2: "二�
 BUCKET_NAMES = {"current": "当年账户", "historical": "历年账户"}
 OFFSITE_NAMES = {"filed": "异地长期居住已备案", "temporary": "异地临时外出就医", "unfiled": "异地未备案就医"}
 PART_NAMES = {
+    "account_segment": "当年账户段",
     "ownpay": "全自费",
     "overlimit": "超限价",
     "preselfpay": "乙类先行自付",

@@ -19,14 +19,13 @@ from yibao.gateway.dispatcher import dispatch
 from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.ledger.model import person_bucket
 from yibao.money import fmt_yuan
-from yibao.policy import load_policy
 from yibao.services import family, world
 from yibao.services.identity import encrypt_password, public_key_pem
 from yibao.services.platform import FixedClock, Platform, SystemClock
-from yibao.settlement.model import CatalogItem
+from yibao.services.regions import DEFAULT_REGION, demo_sites, install_region
 from yibao.storage.wipe import holds_data, wipe
 
-REGION = "jiangxi-nanchang"
+REGION = DEFAULT_REGION
 PHARMACY = "P36010000001"
 CLINIC = "H36010000001"
 _seq = itertools.count(1)
@@ -69,28 +68,19 @@ def _people(p: Platform, admdvs: str, today: date) -> dict[str, world.Created]:
     return fam
 
 
-def build(db: str, at: datetime | None = None) -> tuple[Platform, dict[str, world.Created]]:
+def build(db: str, at: datetime | None = None, region: str | None = None) -> tuple[Platform, dict[str, world.Created]]:
     p = Platform(open_store(db), FixedClock(at) if at else SystemClock())
-    return p, populate(p)
+    return p, populate(p, region)
 
 
-def populate(p: Platform) -> dict[str, world.Created]:
-    """The demo region (Nanchang), a pharmacy, a community clinic, the catalogue and the family."""
-    _, text = load_policy(REGION)
-    admdvs = world.put_region(p, text, f"yibao/policies/{REGION}.yaml")
-    world.add_institution(p, PHARMACY, "南昌市示例大药房", "pharmacy", 0, admdvs)
-    world.add_institution(p, CLINIC, "南昌市示例社区卫生服务中心", "hospital", 1, admdvs)
-    for item in (
-        CatalogItem("XJ01CAA0001", "阿莫西林胶囊", "01"),
-        CatalogItem("XB02BAA0002", "蒙脱石散（乙类）", "02", 1000),
-        CatalogItem("ZZ0000000003", "保健食品（自费）", "03"),
-    ):
-        world.add_catalog_item(p, item)
-    return _people(p, admdvs, p.now().date())
+def populate(p: Platform, region: str | None = None) -> dict[str, world.Created]:
+    """The demo region (the instance's own, else Nanchang): its pharmacy, hospitals, the catalogue
+    and the family."""
+    policy = install_region(p, region or p.region or REGION, sites=True)
+    return _people(p, policy.admdvs, p.now().date())
 
 
 DEMO_KEY = "demo_seeded_at"  # settings: when ``serve --demo`` finished seeding this database
-INSTITUTIONS = ((PHARMACY, "南昌市示例大药房"), (CLINIC, "南昌市示例社区卫生服务中心"))
 
 
 @dataclass
@@ -138,19 +128,26 @@ def _seed(p: Platform) -> DemoWorld:
     from yibao.services.signin import add_staff
 
     fam = populate(p)
+    son, child = fam["son"].person, fam["child"].person
+    sites = demo_sites(p.policy_for_admdvs(son.admdvs))[:2]  # the pharmacy and the community clinic
     credentials: list[dict[str, str]] = []
     signed: dict[str, str] = {}
     if p.require_sign_in:
-        for code, name in INSTITUTIONS:
-            credentials.append({"name": name, **issue_credentials(p, code)})
-            signed[code] = _call(
-                p, "9001", code, {"signIn": {"opter_no": "demo", "mac": "00:00:00:00:00:00", "ip": "127.0.0.1"}}
+        for site in sites:
+            credentials.append({"name": site.name, **issue_credentials(p, site.code)})
+            signed[site.code] = _call(
+                p, "9001", site.code, {"signIn": {"opter_no": "demo", "mac": "00:00:00:00:00:00", "ip": "127.0.0.1"}}
             )["signinoutb"]["sign_no"]
-    son, child = fam["son"].person, fam["child"].person
     now = p.now()
-    purchase = _purchase(son, fam["son"].ec_token, now)
-    _call(p, "2102", PHARMACY, purchase, password="123456", sign_no=signed.get(PHARMACY, ""))
-    _clinic_visit(p, child, now, sign_no=signed.get(CLINIC, ""))
+    _call(
+        p,
+        "2102",
+        sites[0].code,
+        _purchase(son, fam["son"].ec_token, now),
+        password="123456",
+        sign_no=signed.get(sites[0].code, ""),
+    )
+    _clinic_visit(p, child, now, sites[1].code, sign_no=signed.get(sites[1].code, ""))
     for code, sign_no in signed.items():
         _call(p, "9002", code, {"signOut": {"sign_no": sign_no, "opter_no": "demo"}}, sign_no=sign_no)
     add_staff(p, "operator", "演示经办员", "operator", "operator123")
@@ -189,7 +186,7 @@ def _purchase(son, token: str, now: datetime) -> dict:
     }
 
 
-def _clinic_visit(p: Platform, child, at: datetime, sign_no: str = "") -> dict:
+def _clinic_visit(p: Platform, child, at: datetime, clinic: str = CLINIC, sign_no: str = "") -> dict:
     """The child's outpatient visit at the community clinic: 2201 → 2204 → 2207; the 2207 output."""
     registration = {
         "psn_no": child.psn_no,
@@ -201,8 +198,8 @@ def _clinic_visit(p: Platform, child, at: datetime, sign_no: str = "") -> dict:
         "dept_name": "儿科",
         "caty": "07",
     }
-    mdtrt_id = _call(p, "2201", CLINIC, {"data": registration}, sign_no=sign_no)["data"]["mdtrt_id"]
-    _call(p, "2204", CLINIC, {"feedetail": _clinic_lines(child.psn_no, mdtrt_id)}, sign_no=sign_no)
+    mdtrt_id = _call(p, "2201", clinic, {"data": registration}, sign_no=sign_no)["data"]["mdtrt_id"]
+    _call(p, "2204", clinic, {"feedetail": _clinic_lines(child.psn_no, mdtrt_id)}, sign_no=sign_no)
     settle = {
         "psn_no": child.psn_no,
         "mdtrt_cert_type": "02",
@@ -215,7 +212,7 @@ def _clinic_visit(p: Platform, child, at: datetime, sign_no: str = "") -> dict:
         "insutype": "390",
         "acct_used_flag": "1",
     }
-    return _call(p, "2207", CLINIC, {"data": settle}, password="123456", sign_no=sign_no)
+    return _call(p, "2207", clinic, {"data": settle}, password="123456", sign_no=sign_no)
 
 
 def _clinic_lines(psn_no: str, mdtrt_id: str) -> list[dict]:
@@ -251,7 +248,7 @@ def _envelope(
         infno,
         inp,
         institution=institution,
-        admdvs="360100",
+        admdvs=institution[1:7],  # demo sites are coded P/H + their admdvs
         now=now,
         msgid=new_msgid(institution, now, next(_seq)),
         opter="demo",
@@ -323,12 +320,14 @@ def _show_settlement(console: Console, title: str, out: dict) -> None:
     print_lines(console, "结算说明（setl_proc_info）", info["exp_content"]["setl_proc_info"].splitlines())
 
 
-def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None) -> None:
-    p, fam = build(db, at)
+def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None, region: str | None = None) -> None:
+    p, fam = build(db, at, region)
+    policy = p.policy_for_admdvs(fam["son"].person.admdvs)
+    pharmacy, clinic = (s.code for s in demo_sites(policy)[:2])
     now = p.now()
     print_lines(
         console,
-        "yibao 演示：一家五口（南昌，参数见 yibao policy show jiangxi-nanchang）",
+        f"yibao 演示：一家五口（{policy.name}，参数见 yibao policy show {policy.region_id}）",
         [
             "· 张伟：职工医保在职；父亲张建国、母亲王秀英（退休）授权家庭共济给他（按备案顺序）",
             "· 李娜：张伟的妻子，职工医保在职，授权家庭共济给孩子",
@@ -340,7 +339,7 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
 
     son = fam["son"].person
     purchase = _purchase(son, fam["son"].ec_token, now)
-    out = _call(p, "2102", PHARMACY, purchase, password="123456")
+    out = _call(p, "2102", pharmacy, purchase, password="123456")
     _show_settlement(console, "① 张伟在药店买药 420.00 元（2102 药店结算，出示医保电子凭证）", out)
     after = _balances(p, fam)
     _show_balances(console, fam, before, after, "药店结算后的个人账户")
@@ -349,7 +348,7 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
     if isinstance(p.clock, FixedClock):
         p.clock.set(now + timedelta(hours=1))
     t = p.now()
-    out = _clinic_visit(p, child, t)
+    out = _clinic_visit(p, child, t, clinic)
     _show_settlement(console, "② 张小宝在社区卫生服务中心看门诊 260.00 元（2201 挂号 → 2204 明细 → 2207 结算）", out)
     final = _balances(p, fam)
     _show_balances(console, fam, after, final, "门诊结算后的个人账户")
@@ -358,7 +357,7 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
     console.print("账本检查：" + ("借贷平衡，没有账户低于下限。" if not problems else "；".join(problems)))
     console.print(
         "下一步：在源码目录中 [bold]yibao cases run tests/acceptance[/bold] 运行验收案例；"
-        "[bold]yibao policy show jiangxi-nanchang[/bold] 查看政策参数；"
+        f"[bold]yibao policy show {policy.region_id}[/bold] 查看政策参数；"
         "[bold]yibao serve --sandbox --demo[/bold] 打开门户和经办控制台。"
     )
 

@@ -170,6 +170,7 @@ def cases_load(
 def demo(
     db: str = typer.Option("sqlite://", "--db", help="数据库（默认内存中的 SQLite）"),
     year: int = typer.Option(None, "--year", help="改为演示这一家人一整年的个人账户（逐月缴费、划账、消费、年终结转）"),
+    region: str = typer.Option(None, "--region", help="在哪个内置统筹区演示（如 310000 或 shanghai；默认南昌）"),
 ) -> None:
     """演示：一个家庭（在职职工、授权共济的退休父母、参加居民医保的孩子），一次药店购药和一次门诊。"""
     from yibao.cli.demo import run_demo, run_year
@@ -178,7 +179,7 @@ def demo(
         if year:
             run_year(console, db, year)
         else:
-            run_demo(console, db)
+            run_demo(console, db, region=region)
     except DomainError as exc:
         fail(exc)
     except CannotOpen as exc:
@@ -209,6 +210,11 @@ def serve(
         envvar="FORWARDED_ALLOW_IPS",
         help="信任其 X-Forwarded-For 的反向代理地址（逗号分隔，默认 127.0.0.1）；门户按客户端地址限制登录",
     ),
+    region: str = typer.Option(
+        None,
+        "--region",
+        help="本实例运行的统筹区：医保区划（如 310000）或内置 id（如 shanghai）；不给出时一个库可放多个统筹区",
+    ),
 ) -> None:
     """启动平台服务：国家接口 /fsi/api/rsfComIfsService/callService 与管理接口 /api/v1（启动时自动迁移数据库）。"""
     import logging
@@ -225,6 +231,14 @@ def serve(
     if api_docs not in (None, *API_DOCS):
         say_and_exit(f"--api-docs 应为 {' / '.join(API_DOCS)}：{api_docs}")
     configure(getattr(logging, log_level.upper(), logging.INFO))
+    home = None
+    if region:
+        from yibao.services.regions import resolve_region
+
+        try:
+            home = resolve_region(region)[0]
+        except DomainError as exc:
+            fail(exc)
     store = store_at(db)
     token = admin_token or ("sandbox" if sandbox else secrets.token_urlsafe(24))
     try:
@@ -233,7 +247,12 @@ def serve(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     p = Platform(
-        store, SandboxClock() if sandbox else SystemClock(), sandbox=sandbox, require_sign_in=not sandbox, **settings
+        store,
+        SandboxClock() if sandbox else SystemClock(),
+        sandbox=sandbox,
+        require_sign_in=not sandbox,
+        region=home.admdvs if home else None,
+        **settings,
     )
     if sandbox:
         console.print(
@@ -242,6 +261,11 @@ def serve(
         )
     if demo:
         _serve_demo(p)
+    if home is not None:
+        from yibao.services.regions import install_region
+
+        install_region(p, home.admdvs, sites=sandbox or demo)
+        console.print(f"统筹区：{home.name}（{home.region_id}，医保区划 {home.admdvs}）")
     if not admin_token:
         console.print(f"管理令牌（Authorization: Bearer …）：[bold]{token}[/bold]")
     console.print(f"yibao 服务：http://{host}:{port}  数据库：{store.engine.url.render_as_string(hide_password=True)}")
@@ -406,10 +430,9 @@ def staff_role(
     """改变工作人员的角色：已登录的会话从下一次请求起按新角色。"""
     from yibao.services.platform import Platform
     from yibao.services.signin import set_staff_role
-    from yibao.storage.uow import Store
 
     try:
-        staff = set_staff_role(Platform(Store.open(db)), username, role)
+        staff = set_staff_role(Platform(store_at(db)), username, role)
     except DomainError as exc:
         fail(exc)
     console.print(f"已改为：{staff.username}（{staff.role}）")
@@ -423,13 +446,99 @@ def staff_remove(
     """删除工作人员账号：其所有会话立即失效。"""
     from yibao.services.platform import Platform
     from yibao.services.signin import remove_staff
-    from yibao.storage.uow import Store
 
     try:
-        remove_staff(Platform(Store.open(db)), username)
+        remove_staff(Platform(store_at(db)), username)
     except DomainError as exc:
         fail(exc)
     console.print(f"已删除：{username}")
+
+
+region_app = typer.Typer(help="统筹区之间的链路（NATS JetStream）：对端统筹区、链路健康", no_args_is_help=True)
+app.add_typer(region_app, name="region")
+
+
+@region_app.command("add-peer")
+def region_add_peer(
+    admdvs: str = typer.Argument(..., help="对端统筹区的医保区划（6位）"),
+    name: str = typer.Option(..., "--name", help="对端统筹区名称"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """登记一个对端统筹区：只有登记过的统筹区发来的跨统筹区报文才会被办理。"""
+    from yibao.services.platform import Platform
+    from yibao.services.regionlink import add_peer
+
+    try:
+        new = add_peer(Platform(store_at(db)), admdvs, name)
+    except DomainError as exc:
+        fail(exc)
+    console.print(f"{'已登记' if new else '已更新'}对端统筹区：{name}（{admdvs}）")
+
+
+@region_app.command("peers")
+def region_peers(db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径")) -> None:
+    """列出对端统筹区及最近一次收到其报文的时间。"""
+    from yibao.services.platform import Platform
+    from yibao.services.regionlink import peers
+
+    _peer_table(peers(Platform(store_at(db))))
+
+
+def _peer_table(rows) -> None:
+    table = Sheet(
+        "对端统筹区",
+        [("医保区划", "code"), ("名称", "text"), ("登记时间", "code"), ("最近收到报文", "code"), ("状态", "text")],
+    )
+    for r in rows:
+        seen = r.last_seen_at.isoformat(sep=" ") if r.last_seen_at else "—"
+        table.add_row(r.admdvs, r.name, r.added_at.isoformat(sep=" "), seen, "启用" if r.active else "停用")
+    table.print(console)
+
+
+@region_app.command("health")
+def region_health(
+    region: str = typer.Option(..., "--region", help="本实例的统筹区（医保区划）"),
+    nats_url: str = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS 服务器地址"),
+    prefix: str = typer.Option("yibao", "--prefix", help="流与主题的前缀"),
+    create_streams: bool = typer.Option(False, "--create-streams", help="流不存在时创建"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """链路健康：连接、三个流的消息数、发往本统筹区尚未投递/尚未确认/重新投递的请求，以及对端统筹区。"""
+    import asyncio
+
+    from yibao.regionlink.link import RegionLink, Subjects
+    from yibao.services.platform import Platform
+    from yibao.services.regionlink import applied_count, peers
+
+    async def probe():
+        link = RegionLink(region, [nats_url], Subjects(prefix))
+        await link.connect()
+        try:
+            if create_streams:
+                await link.ensure_streams()
+            return await link.health()
+        finally:
+            await link.close()
+
+    try:
+        health = asyncio.run(asyncio.wait_for(probe(), 15))
+    except DomainError as exc:
+        fail(exc)
+    except TimeoutError:
+        console.print(f"[red][E7601-004] 统筹区之间的链路不可用：{nats_url} 15秒内没有应答[/red]")
+        raise typer.Exit(2) from None
+    table = Sheet(f"区域链路（{region}，前缀 {prefix}）", [("项目", "text"), ("状态", "text")], show_header=False)
+    table.add_row("连接", f"已连接 {health.server}" if health.connected else "未连接")
+    for name, count in health.streams.items():
+        table.add_row(f"流 {name}", "不存在（用 --create-streams 创建）" if count is None else f"{count} 条消息")
+    shown = {None: "—（尚无消费者）"}
+    table.add_row("待投递的请求", shown.get(health.pending, str(health.pending)))
+    table.add_row("已投递未确认", shown.get(health.unacknowledged, str(health.unacknowledged)))
+    table.add_row("重新投递", shown.get(health.redelivered, str(health.redelivered)))
+    p = Platform(store_at(db))
+    table.add_row("已办理的跨统筹区报文", str(applied_count(p)))
+    table.print(console)
+    _peer_table(peers(p))
 
 
 @app.command()

@@ -92,10 +92,10 @@ def dispatch(p: Platform, doc: Any, *, received: datetime | None = None, authent
     """Answer one request envelope (already parsed JSON). Never raises."""
     load_handlers()
     received = received or p.now()
-    admdvs, call = "000000", None
+    admdvs, call = p.region or "000000", None
     try:
         env = check_envelope(doc)
-        admdvs = env.get("mdtrtarea_admvs") or admdvs
+        admdvs = p.region or env.get("mdtrtarea_admvs") or admdvs  # a region instance answers as itself
         spec = TRANSACTIONS.get(env["infno"])
         if spec is None:
             raise refuse("E0000-003", infno=env["infno"])

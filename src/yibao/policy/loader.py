@@ -13,7 +13,7 @@ import yaml
 
 from yibao.errors import DomainError
 from yibao.policy.model import DatedValue, Parameter, Policy, Source
-from yibao.policy.schema import MAPPING_KEYS, read_dimension_key, reader_for
+from yibao.policy.schema import DIMENSIONS, MAPPING_KEYS, read_dimension_key, reader_for
 from yibao.yamlio import load_yaml_text
 
 GRADES = ("A", "B", "C", "D")
@@ -62,6 +62,8 @@ def _read_by(key: str, by: tuple[str, ...], raw: Any, reader: Any) -> Any:
             out[dk] = _read_by(key, rest, v, reader) if rest else (reader(v) if reader else v)
         except ValueError as exc:
             raise ValueError(f"{dim}={k}：{exc}") from exc
+    if dim == "age" and 0 not in out:
+        raise ValueError("按年龄（age）分档须从 0 岁开始，使每个年龄都有取值")
     return out
 
 
@@ -120,8 +122,8 @@ def _parse_parameter(key: str, body: Any, sources: Mapping[str, Source], origin:
     if not isinstance(by_raw, list) or len(set(by_raw)) != len(by_raw):
         raise PolicyError(origin, f"{key}.by", "by 应为不重复的维度列表")
     for dim in by_raw:
-        if dim not in ("person_class", "hospital_level"):
-            raise PolicyError(origin, f"{key}.by", f"未知维度 {dim!r}（可用：person_class, hospital_level）")
+        if dim not in DIMENSIONS:
+            raise PolicyError(origin, f"{key}.by", f"未知维度 {dim!r}（可用：{', '.join(DIMENSIONS)}）")
     by = tuple(by_raw)
     values_raw = body.get("values")
     if not isinstance(values_raw, Mapping) or not values_raw:

@@ -18,7 +18,8 @@ from yibao.money import MoneyFormatError, parse_fen, parse_ratio
 
 PERSON_CLASSES = ("in_service", "retired", "resident")
 HOSPITAL_LEVELS = (0, 1, 2, 3)
-DIMENSIONS = ("person_class", "hospital_level")
+DIMENSIONS = ("person_class", "age", "hospital_level")
+MAX_AGE = 150  # an age key is "from this age on"; the bound keeps a typo (1700) from loading
 SCHEMES = ("employee", "resident")
 CATEGORIES = ("outpatient", "chronic", "inpatient", "pharmacy")
 BUCKETS = ("current", "historical")
@@ -196,6 +197,9 @@ BENEFIT_FIELDS: dict[str, Reader] = {
     "deductible_scope": one_of("year", "visit"),
     "ratio": ratio,
     "cap": money,
+    # Shanghai's 当年账户段: the in-scope amount is first paid from these own-account buckets, outside
+    # the deductible and the pooled fund; only what the buckets cannot cover reaches 起付段/共付段.
+    "account_segment": subset_of(*BUCKETS, non_empty=True),
 }
 
 STRICT_FAMILIES = ("mutual_aid", "proxy", "credential")
@@ -237,4 +241,11 @@ def read_dimension_key(dim: str, raw: Any) -> Any:
         if level not in HOSPITAL_LEVELS or str(level) != str(raw).strip():
             raise ValueError(f"医院等级 {raw!r} 应为 0–3")
         return level
+    if dim == "age":
+        if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).strip().isdigit():
+            raise ValueError(f"年龄 {raw!r} 应为 0–{MAX_AGE} 的整数（表示“该年龄及以上”）")
+        age = int(str(raw).strip())
+        if age > MAX_AGE:
+            raise ValueError(f"年龄 {raw!r} 应为 0–{MAX_AGE} 的整数")
+        return age
     raise ValueError(f"未知维度 {dim!r}（可用：{', '.join(DIMENSIONS)}）")

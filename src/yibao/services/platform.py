@@ -100,6 +100,10 @@ class Platform:
     # Who confirms a 亲情账户 member's identity; None: the sandbox takes the caller's word, production
     # waits for an agency operator (or the verification service set with YIBAO_PROXY_VERIFIER).
     proxy_verifier: Verifier | None = None
+    # The pooling region this instance runs (``yibao serve --region 310000``): its policy, its admdvs
+    # in the ids it answers with, its catalogue and institutions. ``None`` is the single-database
+    # behaviour every earlier release had: any number of regions side by side in one store.
+    region: str | None = None
     _policies: dict[str, tuple[int, Policy]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rsa_key: object = field(default=None, repr=False)
@@ -111,6 +115,10 @@ class Platform:
         if self.proxy_verifier is not None:
             return self.proxy_verifier
         return SandboxVerifier() if self.sandbox else OperatorVerifier()
+
+    def __post_init__(self) -> None:
+        if self.region is not None and not (len(self.region) == 6 and self.region.isdigit()):
+            raise ValueError(f"统筹区医保区划应为6位数字：{self.region!r}")
 
     @contextmanager
     def unit(self, tx: Tx | None = None, *, read_only: bool = False) -> Iterator[Tx]:

@@ -17,7 +17,7 @@ from yibao.errors import DomainError, refuse
 from yibao.family.model import relation_between
 from yibao.ledger.model import Entry, LedgerError, Transfer, person_bucket, reversal
 from yibao.ledger.postings import settlement_entry
-from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person, scheme_of
+from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person, age_on, scheme_of
 from yibao.money import fmt_yuan
 from yibao.services.care import (
     FeeInput,
@@ -235,6 +235,7 @@ def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime)
         buckets(person.psn_no),
         in_waiting=insurance.in_waiting(day),
         waiting_until=insurance.benefit_start,
+        age=age_on(person.birth, day),
     )
     candidates = []
     for g in grants:
@@ -489,9 +490,15 @@ def _check_year_still_allows(tx, policy, person: Person, row: SettlementRow, res
     since its cancellation may have used the cap or the deductible it had taken."""
     if not result.benefit:
         return
-    visit = tx.care.visit(row.visit_id)
+    day = tx.care.visit(row.visit_id).begntime.date()
     terms = benefit_terms(
-        policy, visit.begntime.date(), result.scheme, result.category, result.person_class, result.hospital_level
+        policy,
+        day,
+        result.scheme,
+        result.category,
+        result.person_class,
+        result.hospital_level,
+        age_on(person.birth, day),
     )
     if not terms.in_force:
         return

@@ -474,3 +474,27 @@ proxy_verifications = Table(
     CheckConstraint("status IN ('pending', 'confirmed', 'rejected')", name="status"),
     Index("ix_proxy_verifications_status", "status", "requested_at"),
 )
+
+# The region link (issue 15): the peer regions this instance talks to, and every cross-region
+# message it has applied — the record that makes a message take effect once, even when JetStream
+# delivers it again after its duplicate window.
+region_peers = Table(
+    "region_peers",
+    metadata,
+    Column("admdvs", String(6), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("added_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=True),  # the last message applied from that region
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+region_messages = Table(
+    "region_messages",
+    metadata,
+    Column("msg_id", String(80), primary_key=True),  # the sender's message id (also Nats-Msg-Id)
+    Column("from_region", String(6), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    Column("answer", Text, nullable=False),  # the JSON answer, returned as-is to a redelivery
+    Column("deliveries", Integer, nullable=False, default=1),  # how many times it arrived
+)
