@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from yibao.money import apply_ratio
 from yibao.policy.model import Policy
+from yibao.settlement.amounts import deductible_due, reduced_ratio, take, within_cap
 from yibao.settlement.explain import (
     BUCKET_NAMES,
     CATEGORY_NAMES,
@@ -68,7 +69,8 @@ class _Benefit:
     cap: int | None = None  # None: no annual cap
 
 
-def _benefit(policy: Policy, claim: Claim, patient: Patient, category: str) -> _Benefit:
+def benefit_terms(policy: Policy, claim: Claim, patient: Patient, category: str) -> _Benefit:
+    """The deductible, ratio and cap in force for this claim, or why there is no benefit."""
     day, level, cls = claim.day, claim.hospital_level, patient.person_class
     base = f"benefit.{patient.scheme}.{category}"
     dims = {"person_class": cls, "hospital_level": level}
@@ -100,10 +102,10 @@ def _draw(balances: Buckets, order: Sequence[str], want: int) -> tuple[tuple[Dra
     for bucket in order:
         if left <= 0:
             break
-        take = min(left, max(balances.get(bucket), 0))
-        if take > 0:
-            draws.append(Draw(bucket, take))
-            left -= take
+        got = take(left, balances.get(bucket))
+        if got > 0:
+            draws.append(Draw(bucket, got))
+            left -= got
     return tuple(draws), want - left
 
 
@@ -161,7 +163,7 @@ def settle(
     steps.append(f"医疗费总额{yuan(medfee)}：{shown_split}符合政策范围{yuan(inscp)}。")
 
     # Steps 4–6: deductible, ratio, cap.
-    b = _benefit(policy, claim, patient, category)
+    b = benefit_terms(policy, claim, patient, category)
     who = (
         f"{SCHEME_NAMES[patient.scheme]}{CATEGORY_NAMES[category]}"
         f"（{CLASS_NAMES[patient.person_class]}，{LEVEL_NAMES[claim.hospital_level]}）"
@@ -170,7 +172,7 @@ def settle(
     if b.in_force:
         used = ytd.deductible_used if b.scope == "year" else ytd.visit_deductible_used
         left = max(b.deductible - used, 0)
-        deductible = min(inscp, left)
+        deductible = deductible_due(inscp, b.deductible, used)
         scope_word = "本年" if b.scope == "year" else "本次住院"
         if b.deductible == 0:
             steps.append(f"{who}：不设起付线。")
@@ -182,7 +184,7 @@ def settle(
         ratio = b.ratio
         if claim.offsite:
             cut = policy.value("offsite.ratio_reduction", day, default={}).get(claim.offsite, 0)
-            ratio = max(b.ratio - cut, 0)
+            ratio = reduced_ratio(b.ratio, cut)
             steps.append(
                 f"{OFFSITE_NAMES[claim.offsite]}：支付比例由{pct(b.ratio)}降低{pct(cut)}，按{pct(ratio)}支付。"
             )
@@ -192,7 +194,7 @@ def settle(
             cap_text = "不设年度限额"
         else:
             cap_left = max(b.cap - ytd.fund_paid, 0)
-            hifp = min(fund, cap_left)
+            hifp = within_cap(fund, b.cap, ytd.fund_paid)
             cap_text = f"年度限额{yuan(b.cap)}，已支付{yuan(ytd.fund_paid)}，剩余{yuan(cap_left)}"
         steps.append(
             f"起付线以上{yuan(inscp - deductible)}按{pct(ratio)}应由统筹基金支付{yuan(fund)}；"
