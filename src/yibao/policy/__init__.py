@@ -9,7 +9,7 @@ from yibao.policy.loader import (
     shipped_region_ids,
 )
 from yibao.policy.model import DatedValue, InForce, Parameter, Policy, Source
-from yibao.policy.reform import Change, Reform, load_reform_file, reform_from_texts, reformed_policy
+from yibao.policy.reform import Change, Reform, combine_reforms, load_reform_file, reform_from_texts, reformed_policy
 
 __all__ = [
     "Change",
@@ -21,6 +21,7 @@ __all__ = [
     "Reform",
     "Source",
     "apply_overrides",
+    "combine_reforms",
     "load_policy",
     "load_policy_file",
     "load_policy_text",

@@ -140,7 +140,7 @@ def _optional_date(raw: Any, origin: str, key: str) -> date | None:
         raise PolicyError(origin, key, str(exc)) from exc
 
 
-def combine(*reforms: Reform) -> Reform:
+def combine_reforms(*reforms: Reform) -> Reform:
     changes = tuple(c for r in reforms for c in r.changes)
     names = [r.name for r in reforms if r.changes]
     return Reform("；".join(names), changes, *(_source_of(reforms)))
@@ -257,7 +257,7 @@ __all__ = [
     "REFORM_SOURCE",
     "Change",
     "Reform",
-    "combine",
+    "combine_reforms",
     "load_reform_file",
     "parse_change",
     "reform_document",

@@ -257,9 +257,9 @@ def run_scenario(prep: Prepared, tables: PolicyTables, *, detail: bool = False, 
     np.add.at(balances[:, 2], prep.p_cls, cur)
     np.add.at(balances[:, 3], prep.p_cls, hist)
     totals["balances"] = balances
-    people = np.zeros(len(CLASSES), dtype=np.int64)
-    np.add.at(people, prep.p_cls, 1)
-    totals["people"] = people
+    totals["people_class"] = np.bincount(prep.p_cls, minlength=len(CLASSES)).astype(np.int64)
+    totals["people_band"] = np.bincount(prep.p_band, minlength=len(AGE_BANDS)).astype(np.int64)
+    totals["people_decile"] = np.bincount(prep.p_decile, minlength=DECILES).astype(np.int64)
     totals["families"] = np.array([prep.families], dtype=np.int64)
     totals["families_paying_cash"] = np.array([int((fam_out[:, kernel.F_CASH] > 0).sum())], dtype=np.int64)
     return ScenarioRun(totals, fam_out, cur, hist, out_claims, out_ma, ma_offset)

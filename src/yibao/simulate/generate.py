@@ -254,9 +254,9 @@ def _block(spec: GeneratorSpec, seed: int, block: int, n_fam: int, start: date, 
     insutype = np.where(employee, "310", "390")
     mean_bal = spec["account_balance_mean"] * 100
     sigma_b = 1.0
-    historical = np.where(
-        employee, np.round(rng.lognormal(math.log(mean_bal) - sigma_b**2 / 2, sigma_b, n)), 0
-    ).astype(np.int64)
+    historical = np.where(employee, np.round(rng.lognormal(math.log(mean_bal) - sigma_b**2 / 2, sigma_b, n)), 0).astype(
+        np.int64
+    )
     historical = np.minimum(historical, 50_000_000)
     base_mean = spec["contribution_base_mean"] * 100
     lo_b, hi_b = (x * base_mean for x in spec["contribution_base_range"])
@@ -337,7 +337,9 @@ def _claims(rng, spec, start: date, end: date, person_id, fam, age, employee, bl
     b_ratio = parse_ratio(str(shares["class_b_selfpay_ratio"]))
     parts = []
     for kind in KINDS:
-        rate = np.where(scheme == "employee", spec["claim_rates"][kind]["employee"], spec["claim_rates"][kind]["resident"])
+        rate = np.where(
+            scheme == "employee", spec["claim_rates"][kind]["employee"], spec["claim_rates"][kind]["resident"]
+        )
         count = rng.poisson(rate * mult * years)
         who = np.repeat(np.arange(n), count)
         m = len(who)
@@ -348,7 +350,9 @@ def _claims(rng, spec, start: date, end: date, person_id, fam, age, employee, bl
             level = rng.choice(4, size=m, p=p / p.sum()).astype(np.int8)
         mean = np.array(spec["cost_mean"][kind], dtype=float)[level] * 100
         sigma = spec["cost_sigma"][kind]
-        total = np.clip(np.round(rng.lognormal(np.log(mean) - sigma**2 / 2, sigma)), 100, 5_000_000_000).astype(np.int64)
+        total = np.clip(np.round(rng.lognormal(np.log(mean) - sigma**2 / 2, sigma)), 100, 5_000_000_000).astype(
+            np.int64
+        )
         alpha = 20 * np.array([shares["class_a"], shares["class_b"], shares["self_pay"]], dtype=float)
         mix = rng.dirichlet(alpha, size=m)
         self_pay = np.floor(total * mix[:, 2]).astype(np.int64)

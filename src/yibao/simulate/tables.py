@@ -84,7 +84,12 @@ def build_tables(policy: Policy, start: date, end: date, name: str) -> PolicyTab
     days = [start + timedelta(d) for d in range((end - start).days)]
     changes = {v.since for p in policy.parameters.values() for v in p.values if start < v.since < end}
     seg_starts = [start, *sorted(changes)]
-    day_seg = np.searchsorted(np.array(seg_starts, dtype="datetime64[D]"), np.array(days, dtype="datetime64[D]"), side="right") - 1
+    day_seg = (
+        np.searchsorted(
+            np.array(seg_starts, dtype="datetime64[D]"), np.array(days, dtype="datetime64[D]"), side="right"
+        )
+        - 1
+    )
     year_of = [medical_year(d, policy.value("account.year_start", d, default=(1, 1))) for d in days]
     years = sorted(set(year_of))
     day_year = np.array([years.index(y) for y in year_of], dtype=np.int16)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -91,10 +91,19 @@ class VerifyReport:
         return self.mismatched_claims + self.mismatched_balances
 
     def merge(self, other: VerifyReport) -> None:
-        for name in (
-            "families people claims compared_figures mismatched_claims mismatched_balances refused "
-            "with_mutual_aid over_cap later_year rollovers"
-        ).split():
+        for name in [
+            "families",
+            "people",
+            "claims",
+            "compared_figures",
+            "mismatched_claims",
+            "mismatched_balances",
+            "refused",
+            "with_mutual_aid",
+            "over_cap",
+            "later_year",
+            "rollovers",
+        ]:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.examples.extend(other.examples[: max(0, 20 - len(self.examples))])
 
@@ -315,10 +324,12 @@ class _Replay:
                 report.compared_figures += 2
                 if (got[codes[0]], got[codes[1]]) != want:
                     report.mismatched_balances += 1
-                    self._example(report, f"人员 {self.prep.person_id[i]} 期末余额 内核 {want} / 服务 {(got[codes[0]], got[codes[1]])}")
+                    self._example(
+                        report,
+                        f"人员 {self.prep.person_id[i]} 期末余额 内核 {want} / 服务 {(got[codes[0]], got[codes[1]])}",
+                    )
 
     @staticmethod
     def _example(report: VerifyReport, text: str) -> None:
         if len(report.examples) < 20:
             report.examples.append(text)
-
