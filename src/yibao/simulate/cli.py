@@ -165,7 +165,8 @@ def run_cmd(
     console.print(table)
     console.print(
         f"{result.claims:,} 笔 × {len(scens)} 个方案，用时 {result.seconds:.1f} 秒"
-        f"（{result.claims_per_second / 1e6:.1f} 百万笔/秒，内核 {result.kernel_seconds:.1f} 秒，{result.workers} 个进程）"
+        f"（{result.claims_per_second / 1e6:.1f} 百万笔/秒，内核 {result.kernel_seconds:.1f} 秒，"
+        f"{result.workers} 个进程）"
     )
     if result.verify:
         v = result.verify

@@ -156,7 +156,7 @@ def write_table(folder: Path, table: str, index: int, data: pa.Table, fmt: str =
     if fmt == "csv":
         pacsv.write_csv(data, path)
     else:
-        pq.write_table(data, path, compression="zstd", row_group_size=1 << 20)
+        pq.write_table(data, path, compression="lz4", row_group_size=1 << 20)
 
 
 def read_table(folder: Path, table: str, index: int, fmt: str, columns: list[str] | None = None) -> pa.Table:
@@ -169,7 +169,8 @@ def read_table(folder: Path, table: str, index: int, fmt: str, columns: list[str
             )
             data = pacsv.read_csv(path, convert_options=opts)
         else:
-            data = pq.read_table(path, columns=columns)
+            strings = [f.name for f in schema if f.type == pa.string() and (columns is None or f.name in columns)]
+            data = pq.read_table(path, columns=columns, read_dictionary=strings)
     except (OSError, pa.ArrowInvalid) as exc:
         raise SimulationInputError(f"{path}：无法读取（{exc}）") from None
     wanted = columns or schema.names
@@ -177,9 +178,36 @@ def read_table(folder: Path, table: str, index: int, fmt: str, columns: list[str
     if missing:
         raise SimulationInputError(f"{path}：缺少列 {', '.join(missing)}")
     try:
-        return data.select(wanted).cast(pa.schema([schema.field(c) for c in wanted]))
+        return data.select(wanted).cast(pa.schema([_loose(schema.field(c)) for c in wanted]))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise SimulationInputError(f"{path}：列类型不符（{exc}）") from None
+
+
+def _loose(f: pa.Field) -> pa.Field:
+    """Strings may stay dictionary-encoded (Parquet keeps them so; cheaper to read and to group)."""
+    return pa.field(f.name, pa.dictionary(pa.int32(), pa.string())) if f.type == pa.string() else f
+
+
+def _duplicates(values: np.ndarray) -> bool:
+    if len(values) < 2:
+        return False
+    if np.all(values[1:] > values[:-1]):  # generated and exported data come sorted
+        return False
+    s = np.sort(values)
+    return bool((s[1:] == s[:-1]).any())
+
+
+def _strings_in(column: pa.ChunkedArray, allowed) -> bool:
+    return pc.all(pc.is_in(column.cast(pa.string()), pa.array(list(allowed)))).as_py() is not False
+
+
+def codes_of(column: pa.ChunkedArray, names) -> np.ndarray:
+    """Each string's index in ``names`` (-1 if absent), through the column's dictionary: fast."""
+    enc = column.cast(pa.string()).dictionary_encode().combine_chunks() if len(column) else None
+    if enc is None:
+        return np.zeros(0, dtype=np.int64)
+    table = np.array([names.index(x) if x in names else -1 for x in enc.dictionary.to_pylist()], dtype=np.int64)
+    return table[enc.indices.to_numpy(zero_copy_only=False)] if len(table) else np.zeros(0, dtype=np.int64)
 
 
 @dataclass
@@ -215,21 +243,27 @@ def check_partition(part: Partition, manifest: Manifest, where: str) -> None:
             if len(values) and (values.min() < 0 or values.max() >= MAX_AMOUNT_FEN):
                 _fail(where, table, col, f"金额须在 0 与 {MAX_AMOUNT_FEN // 100} 元之间")
     pid = people["person_id"].to_numpy()
-    if len(np.unique(pid)) != len(pid):
+    if _duplicates(pid):
         _fail(where, "people", "person_id", "重复")
-    insutype = people["insutype"].to_numpy(zero_copy_only=False).astype(str)
-    if not np.isin(insutype, ["310", "390"]).all():
+    if not _strings_in(people["insutype"], ("310", "390")):
         _fail(where, "people", "insutype", "应为 310（职工）或 390（居民）")
-    resident = insutype == "390"
+    employee = pc.equal(people["insutype"].cast(pa.string()), "310").to_numpy(zero_copy_only=False)
+    resident = ~employee
     balances = people["current_fen"].to_numpy() + people["historical_fen"].to_numpy()
     if (balances[resident] != 0).any():
         _fail(where, "people", "current_fen", "居民医保参保人没有个人账户余额")
     if (people["insured_since"].to_numpy() > np.datetime64(manifest.start, "D")).any():
         _fail(where, "people", "insured_since", f"须不晚于模拟开始日 {manifest.start}（期间内新参保暂不支持）")
-    order = np.argsort(pid, kind="stable")
+    order = np.arange(len(pid)) if np.all(pid[1:] > pid[:-1]) else np.argsort(pid, kind="stable")
     spid, sfam = pid[order], people["family_id"].to_numpy()[order]
 
+    contiguous = len(spid) > 0 and spid[-1] - spid[0] == len(spid) - 1
+
     def locate(ids: np.ndarray, table: str, col: str) -> np.ndarray:
+        if contiguous:
+            if len(ids) and (ids.min() < spid[0] or ids.max() > spid[-1]):
+                _fail(where, table, col, "指向本分区没有的人员")
+            return ids - spid[0]
         at = np.searchsorted(spid, ids)
         at = np.minimum(at, len(spid) - 1)
         if len(ids) and (len(spid) == 0 or (spid[at] != ids).any()):
@@ -242,22 +276,14 @@ def check_partition(part: Partition, manifest: Manifest, where: str) -> None:
         _fail(where, "grants", "payer_id", "授权人与被授权人须在同一家庭（分区按家庭划分）")
     if (spid[payer] == spid[bene]).any():
         _fail(where, "grants", "payer_id", "不能授权给本人")
-    if (insutype[order][payer] != "310").any():
+    if not employee[order][payer].all():
         _fail(where, "grants", "payer_id", "授权人须为职工医保参保人（有个人账户）")
-    rel = grants["relation"].to_numpy(zero_copy_only=False).astype(str)
-    if not np.isin(rel, RELATIONS).all():
+    if not _strings_in(grants["relation"], RELATIONS):
         _fail(where, "grants", "relation", f"应为 {'/'.join(RELATIONS)} 之一")
-    pairs: dict[tuple[int, int], str] = {}
-    for a, b, r in zip(spid[payer].tolist(), spid[bene].tolist(), rel.tolist(), strict=True):
-        if (a, b) in pairs:
-            _fail(where, "grants", "payer_id", f"授权 {a}→{b} 重复")
-        back = pairs.get((b, a))
-        if back is not None and INVERSE[back] != r:
-            _fail(where, "grants", "relation", f"{a} 与 {b} 的关系前后矛盾（{r} / {back}）")
-        pairs[(a, b)] = r
+    _check_pairs(where, payer, bene, grants["relation"])
     positions = grants["position"].to_numpy()
-    key = spid[bene].astype(np.int64) * 1_000_003 + positions
-    if len(np.unique(key)) != len(key) or (positions < 1).any():
+    key = bene.astype(np.int64) * 1_000_003 + positions
+    if _duplicates(key) or (positions < 1).any():
         _fail(where, "grants", "position", "同一被授权人的共济顺序须为不重复的正整数")
     at = locate(claims["person_id"].to_numpy(), "claims", "person_id")
     if (sfam[at] != claims["family_id"].to_numpy()).any():
@@ -269,11 +295,31 @@ def check_partition(part: Partition, manifest: Manifest, where: str) -> None:
     level = claims["hospital_level"].to_numpy()
     if len(level) and (level.min() < 0 or level.max() > 3):
         _fail(where, "claims", "hospital_level", "应为 0–3")
-    if not pc.all(pc.is_in(claims["offsite"], pa.array(OFFSITE_KINDS))).as_py() and claims.num_rows:
+    if not _strings_in(claims["offsite"], OFFSITE_KINDS):
         _fail(where, "claims", "offsite", "应为空（本地）或 filed/temporary/unfiled")
-    ids = claims["claim_id"].to_numpy()
-    if len(np.unique(ids)) != len(ids):
+    if _duplicates(claims["claim_id"].to_numpy()):
         _fail(where, "claims", "claim_id", "重复")
+    medfee = sum(claims[c].to_numpy() for c in AMOUNT_COLUMNS["claims"]) if claims.num_rows else np.zeros(0)
+    if (medfee <= 0).any():
+        _fail(where, "claims", "inscp_fen", "医疗费总额须大于0（0元结算会被拒绝）")
+
+
+def _check_pairs(where: str, payer: np.ndarray, bene: np.ndarray, relation: pa.ChunkedArray) -> None:
+    """No grant twice; where two people grant each other, the relations are each other's inverse."""
+    if not len(payer):
+        return
+    codes = codes_of(relation, RELATIONS)
+    n = np.int64(max(payer.max(), bene.max()) + 1)
+    forward = payer.astype(np.int64) * n + bene
+    if _duplicates(np.sort(forward)):
+        _fail(where, "grants", "payer_id", "同一授权重复")
+    order = np.argsort(forward)
+    backward = bene.astype(np.int64) * n + payer
+    at = np.searchsorted(forward[order], backward).clip(0, len(forward) - 1)
+    both = forward[order][at] == backward
+    inverse = np.array([RELATIONS.index(INVERSE[r]) for r in RELATIONS])
+    if (inverse[codes[both]] != codes[order][at][both]).any():
+        _fail(where, "grants", "relation", "两人互相授权时，双方登记的亲属关系前后矛盾")
 
 
 def write_partition(folder: Path, part: Partition, fmt: str = "parquet") -> None:

@@ -61,11 +61,9 @@ def run_on_dask(
             )
             for i in range(manifest.partitions)
         ]
-        done = 0
-        for future in as_completed(futures):
+        for done, future in enumerate(as_completed(futures), start=1):
             reducer.add(future.result())
             future.release()
-            done += 1
             if progress:
                 progress(done, manifest.partitions, reducer.claims)
         return n_workers

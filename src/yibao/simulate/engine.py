@@ -16,10 +16,10 @@ import numpy as np
 import pyarrow as pa
 
 from yibao.family.model import RELATIONS
-from yibao.lifecycle.model import person_class_of, scheme_of
+from yibao.lifecycle.model import person_class_of
 from yibao.simulate import kernel
-from yibao.simulate.data import CLASSES, OFFSITE_KINDS, Partition, SimulationInputError
-from yibao.simulate.tables import SCHEMES, PolicyTables, seconds
+from yibao.simulate.data import CLASSES, OFFSITE_KINDS, Partition, SimulationInputError, codes_of
+from yibao.simulate.tables import PolicyTables, seconds
 
 AGE_BANDS = (0, 7, 18, 45, 60, 70, 80)  # lower bounds
 AGE_BAND_NAMES = ("0–6岁", "7–17岁", "18–44岁", "45–59岁", "60–69岁", "70–79岁", "80岁及以上")
@@ -47,6 +47,7 @@ class Prepared:
     g_beneficiary: np.ndarray
     claim_id: np.ndarray  # claims in family, time, id order
     c_time: np.ndarray  # int64 seconds
+    c_day: np.ndarray  # int32: day of the period
     c_person: np.ndarray
     c_mt_codes: np.ndarray
     c_mt_names: list[str]
@@ -88,28 +89,34 @@ def prepare(part: Partition, start: date, income_edges: np.ndarray) -> Prepared:
     family_id = fam[fam_start]
     fam_p0 = np.r_[fam_start, len(pid)].astype(np.int64)
     fam_of_person = np.cumsum(first) - 1
-    insutype = _strings(people["insutype"])[order]
-    psn_type = _strings(people["psn_type"])[order]
-    pairs = {(i, t) for i, t in zip(insutype.tolist(), psn_type.tolist(), strict=True)}
-    cls_of = {pair: CLASSES.index(person_class_of(*pair)) for pair in pairs}
-    p_cls = np.array([cls_of[(i, t)] for i, t in zip(insutype.tolist(), psn_type.tolist(), strict=True)], dtype=np.int8)
-    p_scheme = np.array([SCHEMES.index(scheme_of(i)) for i in insutype.tolist()], dtype=np.int8)
+    insutypes = ("310", "390")
+    p_scheme = codes_of(people["insutype"], insutypes)[order].astype(np.int8)  # 0 employee, 1 resident
+    psn = people["psn_type"].cast(pa.string()).dictionary_encode().combine_chunks()
+    psn_names = [str(x) for x in psn.dictionary.to_pylist()]
+    cls_table = np.array(
+        [[CLASSES.index(person_class_of(i, t)) for t in psn_names] for i in insutypes], dtype=np.int8
+    ).reshape(2, max(len(psn_names), 1))
+    p_cls = cls_table[p_scheme, psn.indices.to_numpy(zero_copy_only=False)[order]] if len(pid) else p_scheme
     age = ages_on(people["birth"].to_numpy()[order], start)
     p_band = (np.searchsorted(np.array(AGE_BANDS), age, side="right") - 1).clip(0).astype(np.int8)
     income = people["income_fen"].to_numpy()[order]
     p_decile = np.searchsorted(income_edges, income, side="right").clip(0, DECILES - 1).astype(np.int8)
 
-    sort_index = np.argsort(pid)  # pid is sorted by family; find local positions of ids
-    sorted_pid = pid[sort_index]
+    contiguous = len(pid) > 0 and pid[-1] - pid[0] == len(pid) - 1 and bool(np.all(pid[1:] > pid[:-1]))
+    sort_index = None if contiguous else np.argsort(pid)
+    sorted_pid = pid if contiguous else pid[sort_index]
 
     def local(ids: np.ndarray) -> np.ndarray:
+        """Local positions of person ids (checked to exist by ``check_partition``)."""
+        if contiguous:
+            return (ids - pid[0]).astype(np.int64)
         at = np.searchsorted(sorted_pid, ids)
         return sort_index[np.minimum(at, max(len(pid) - 1, 0))].astype(np.int64)
 
     payer = local(grants["payer_id"].to_numpy())
     bene = local(grants["beneficiary_id"].to_numpy())
     position = grants["position"].to_numpy()
-    rel = np.array([RELATIONS.index(r) for r in _strings(grants["relation"]).tolist()], dtype=np.int8)
+    rel = codes_of(grants["relation"], RELATIONS).astype(np.int8)
     g_order = np.lexsort((position, bene))
     payer, bene, rel = payer[g_order], bene[g_order], rel[g_order]
     g0 = np.searchsorted(bene, np.arange(len(pid) + 1)).astype(np.int64)
@@ -118,16 +125,12 @@ def prepare(part: Partition, start: date, income_edges: np.ndarray) -> Prepared:
     c_fam = fam_of_person[c_person]
     c_time = claims["time"].cast(pa.int64()).to_numpy()
     claim_id = claims["claim_id"].to_numpy()
-    if len(c_fam) > 1 and not _is_sorted(c_fam, c_time, claim_id):
+    if len(c_fam) > 1 and not kernel.claims_in_order(c_fam, c_time, claim_id):
         c_order = np.lexsort((claim_id, c_time, c_fam))
     else:
-        c_order = np.arange(len(c_fam))
-    mt = claims["med_type"].dictionary_encode().combine_chunks()
-    off = np.array(
-        [OFFSITE_KINDS.index(o) for o in _strings(claims["offsite"].dictionary_encode().combine_chunks().dictionary)],
-        dtype=np.int8,
-    )
-    off_codes = claims["offsite"].dictionary_encode().combine_chunks().indices.to_numpy(zero_copy_only=False)
+        c_order = slice(None)  # already in family, time, id order: no copy
+    mt = claims["med_type"].cast(pa.string()).dictionary_encode().combine_chunks()
+    c_off = codes_of(claims["offsite"], OFFSITE_KINDS).astype(np.int8)
     c_fam = c_fam[c_order]
     return Prepared(
         part.index,
@@ -148,12 +151,13 @@ def prepare(part: Partition, start: date, income_edges: np.ndarray) -> Prepared:
         bene,
         claim_id[c_order],
         c_time[c_order],
+        ((c_time[c_order] - seconds(start)) // 86400).astype(np.int32),
         c_person[c_order].astype(np.int32),
         mt.indices.to_numpy(zero_copy_only=False)[c_order].astype(np.int32),
         [str(x) for x in mt.dictionary.to_pylist()],
         claims["hospital_level"].to_numpy()[c_order].astype(np.int8),
         claims["acct_used"].to_numpy(zero_copy_only=False)[c_order].astype(np.bool_),
-        off[off_codes[c_order]] if len(off_codes) else np.zeros(0, dtype=np.int8),
+        c_off[c_order],
         claims["ownpay_fen"].to_numpy()[c_order],
         claims["overlimit_fen"].to_numpy()[c_order],
         claims["preselfpay_fen"].to_numpy()[c_order],
@@ -161,29 +165,24 @@ def prepare(part: Partition, start: date, income_edges: np.ndarray) -> Prepared:
     )
 
 
-def _is_sorted(fam: np.ndarray, time: np.ndarray, ids: np.ndarray) -> bool:
-    df, dt, di = np.diff(fam), np.diff(time), np.diff(ids)
-    return bool(np.all((df > 0) | ((df == 0) & ((dt > 0) | ((dt == 0) & (di > 0))))))
-
-
-def claim_columns(prep: Prepared, tables: PolicyTables):
-    """Per claim: policy stretch, medical-year index, month index, calendar position, category."""
-    start_s = seconds(tables.start)
-    day = (prep.c_time - start_s) // 86400
-    c_seg = tables.day_seg[day]
-    c_year = tables.day_year[day]
-    months = prep.c_time.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
-    c_month = (months - np.datetime64(tables.start, "M").astype(np.int64)).astype(np.int16)
-    c_evt = np.searchsorted(tables.e_time, prep.c_time, side="right").astype(np.int32)
-    cat_table = np.full((len(tables.seg_starts), max(len(prep.c_mt_names), 1)), -1, dtype=np.int8)
+def med_type_categories(prep: Prepared, tables: PolicyTables) -> np.ndarray:
+    """Category of each of this partition's med_types on each policy stretch; refuses unknown ones."""
+    table = np.full((len(tables.seg_starts), max(len(prep.c_mt_names), 1)), -1, dtype=np.int8)
     for j, name in enumerate(prep.c_mt_names):
         if name in tables.med_types:
-            cat_table[:, j] = tables.med_types[name]
-    c_cat = cat_table[c_seg, prep.c_mt_codes] if len(c_seg) else np.zeros(0, dtype=np.int8)
-    if len(c_cat) and c_cat.min() < 0:
-        bad = sorted({prep.c_mt_names[k] for k in np.unique(prep.c_mt_codes[c_cat < 0]).tolist()})
-        raise SimulationInputError(f"政策 {tables.name} 没有医疗类别 {'、'.join(bad)} 对应的待遇类别（结算会被拒绝）")
-    return c_seg, c_year, c_month, c_evt, c_cat
+            table[:, j] = tables.med_types[name]
+    bad_codes = np.flatnonzero((table < 0).any(axis=0)[: len(prep.c_mt_names)])
+    if len(bad_codes) and len(prep.c_mt_codes):
+        suspect = np.isin(prep.c_mt_codes, bad_codes)
+        if suspect.any():
+            seg = tables.day_seg[prep.c_day[suspect]]
+            unknown = table[seg, prep.c_mt_codes[suspect]] < 0
+            if unknown.any():
+                names = sorted({prep.c_mt_names[k] for k in np.unique(prep.c_mt_codes[suspect][unknown]).tolist()})
+                raise SimulationInputError(
+                    f"政策 {tables.name} 没有医疗类别 {'、'.join(names)} 对应的待遇类别（结算会被拒绝）"
+                )
+    return table
 
 
 @dataclass
@@ -209,19 +208,16 @@ def chunks(prep: Prepared, parts: int) -> np.ndarray:
     return np.unique(bounds).astype(np.int64)
 
 
-def run_scenario(prep: Prepared, tables: PolicyTables, *, detail: bool = False, chunk_count: int = 64) -> ScenarioRun:
-    c_seg, c_year, c_month, c_evt, c_cat = claim_columns(prep, tables)
+def run_scenario(prep: Prepared, tables: PolicyTables, *, detail: bool = False, chunk_count: int = 16) -> ScenarioRun:
+    seg_mt_cat = med_type_categories(prep, tables)
     bounds = chunks(prep, chunk_count)
     t_n = len(bounds) - 1
     n_months = len(tables.months)
     n_claims = len(prep.claim_id)
     cur, hist = prep.opening_cur.copy(), prep.opening_hist.copy()
+    shape = (n_months, len(AGE_BANDS), len(CLASSES), DECILES, 4)
+    cube = np.zeros((t_n, int(np.prod(shape)), kernel.MEASURES), dtype=np.int64)
     sums = {
-        "month": np.zeros((t_n, n_months, kernel.MEASURES), dtype=np.int64),
-        "band": np.zeros((t_n, len(AGE_BANDS), kernel.MEASURES), dtype=np.int64),
-        "class": np.zeros((t_n, len(CLASSES), kernel.MEASURES), dtype=np.int64),
-        "decile": np.zeros((t_n, DECILES, kernel.MEASURES), dtype=np.int64),
-        "category": np.zeros((t_n, 4, kernel.MEASURES), dtype=np.int64),
         "credits": np.zeros((t_n, n_months + 1, 3), dtype=np.int64),
         "flow_relation": np.zeros((t_n, len(RELATIONS), 2), dtype=np.int64),
         "flow_class": np.zeros((t_n, len(CLASSES), len(CLASSES)), dtype=np.int64),
@@ -240,22 +236,26 @@ def run_scenario(prep: Prepared, tables: PolicyTables, *, detail: bool = False, 
         bounds, prep.fam_p0, prep.fam_c0,
         prep.p_scheme, prep.p_cls, prep.p_band, prep.p_decile, prep.p_base, cur, hist,
         prep.g0, prep.g_payer, prep.g_rel,
-        prep.c_person, c_seg, c_year, c_month, c_evt, c_cat, prep.c_level, prep.c_acct, prep.c_off,
+        prep.c_person, prep.c_day, prep.c_mt_codes, prep.c_level, prep.c_acct, prep.c_off,
         prep.c_own, prep.c_ol, prep.c_pre, prep.c_ins,
+        tables.day_seg, tables.day_year, tables.day_month, tables.day_evt, seg_mt_cat,
         tables.in_force, tables.deductible, tables.year_scope, tables.ratio, tables.cap, tables.cut,
         tables.payable, tables.own_order, tables.ma_enabled, tables.ma_uses, tables.ma_relations,
         tables.ma_balance_desc, tables.ma_buckets,
         tables.e_kind, tables.e_month, tables.e_amount, tables.e_rate,
         out_claims, ma_offset, out_ma,
-        sums["month"], sums["band"], sums["class"], sums["decile"], sums["category"], sums["credits"],
+        cube, sums["credits"],
         sums["flow_relation"], sums["flow_class"], fam_out,
     )  # fmt: skip
     totals = {k: v.sum(axis=0) for k, v in sums.items()}
+    cells = cube.sum(axis=0).reshape(*shape, kernel.MEASURES)
+    for axis, name in enumerate(("month", "band", "class", "decile", "category")):
+        totals[name] = cells.sum(axis=tuple(a for a in range(5) if a != axis))
     balances = np.zeros((len(CLASSES), 4), dtype=np.int64)  # opening current, historical; closing both
-    np.add.at(balances[:, 0], prep.p_cls, prep.opening_cur)
-    np.add.at(balances[:, 1], prep.p_cls, prep.opening_hist)
-    np.add.at(balances[:, 2], prep.p_cls, cur)
-    np.add.at(balances[:, 3], prep.p_cls, hist)
+    for k in range(len(CLASSES)):
+        mask = prep.p_cls == k
+        for j, values in enumerate((prep.opening_cur, prep.opening_hist, cur, hist)):
+            balances[k, j] = values[mask].sum()  # exact int64 sums (bincount would go through float)
     totals["balances"] = balances
     totals["people_class"] = np.bincount(prep.p_cls, minlength=len(CLASSES)).astype(np.int64)
     totals["people_band"] = np.bincount(prep.p_band, minlength=len(AGE_BANDS)).astype(np.int64)

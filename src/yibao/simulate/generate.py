@@ -180,11 +180,19 @@ def generate(
     partitions = max(1, min(partitions or math.ceil(people / 1_000_000), blocks))
     bounds = np.linspace(0, blocks, partitions + 1).round().astype(int)
     counts = {"people": 0, "families": 0, "grants": 0, "claims": 0}
+    next_person = next_claim = 0  # ids run on across blocks (and partitions): contiguous, fast to index
     for i in range(partitions):
-        made = [
-            _block(spec, seed, b, min(FAMILIES_PER_BLOCK, families - b * FAMILIES_PER_BLOCK), start, end)
-            for b in range(bounds[i], bounds[i + 1])
-        ]
+        made = []
+        for b in range(bounds[i], bounds[i + 1]):
+            people_b, grants_b, claims_b, n_fam = _block(
+                spec, seed, b, min(FAMILIES_PER_BLOCK, families - b * FAMILIES_PER_BLOCK), start, end
+            )
+            people_b = _shift(people_b, ("person_id",), next_person)
+            grants_b = _shift(grants_b, ("payer_id", "beneficiary_id"), next_person)
+            claims_b = _shift(_shift(claims_b, ("person_id",), next_person), ("claim_id",), next_claim)
+            next_person += people_b.num_rows
+            next_claim += claims_b.num_rows
+            made.append((people_b, grants_b, claims_b, n_fam))
         part = Partition(
             i,
             pa.concat_tables([m[0] for m in made]),
@@ -208,6 +216,13 @@ def generate(
     )
     write_manifest(folder, manifest)
     return manifest
+
+
+def _shift(table: pa.Table, columns: tuple[str, ...], by: int) -> pa.Table:
+    for name in columns:
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, pa.array(table[name].to_numpy() + by, pa.int64()))
+    return table
 
 
 def _block(spec: GeneratorSpec, seed: int, block: int, n_fam: int, start: date, end: date):
@@ -235,7 +250,7 @@ def _block(spec: GeneratorSpec, seed: int, block: int, n_fam: int, start: date, 
     order = np.lexsort((role, fam))
     fam, role, age, gender, ftype = fam[order], role[order], age[order], gender[order], ftype[order]
     n = len(fam)
-    person_id = block * 10_000_000 + np.arange(n, dtype=np.int64)
+    person_id = np.arange(n, dtype=np.int64)  # block-local; ``generate`` shifts them
     start_np = np.datetime64(start, "D")
     birth = start_np - (age * 365.25).astype("timedelta64[D]") - rng.integers(0, 365, size=n).astype("timedelta64[D]")
     # Insurance: children are residents; adults employees in service, the old retired employees, in the
@@ -385,7 +400,7 @@ def _claims(rng, spec, start: date, end: date, person_id, fam, age, employee, bl
     offsite_names = np.array(["", "filed", "temporary", "unfiled"])
     return pa.table(
         {
-            "claim_id": block * 100_000_000 + np.arange(m, dtype=np.int64),
+            "claim_id": np.arange(m, dtype=np.int64),
             "family_id": fam[cat["who"]].astype(np.int64),
             "person_id": person_id[cat["who"]],
             "time": pa.array(cat["time"], pa.timestamp("s")),

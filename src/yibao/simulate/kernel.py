@@ -33,6 +33,18 @@ K_INSERVICE, K_RETIREE, K_ROLLOVER = range(3)
 
 
 @njit(cache=True, nogil=True)
+def claims_in_order(fam, time, ids):
+    """Whether claims are already ordered by family, time, id (generated and exported data are)."""
+    for i in range(1, fam.shape[0]):
+        if fam[i] < fam[i - 1]:
+            return False
+        same = fam[i] == fam[i - 1]
+        if same and (time[i] < time[i - 1] or (time[i] == time[i - 1] and ids[i] <= ids[i - 1])):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _events(f0, f1, upto, cursor, t, p_scheme, p_cls, p_base, cur, hist, e_kind, e_month, e_amount, e_rate, credits):
     """Apply calendar events ``cursor`` … ``upto``-1 to the people ``f0`` … ``f1``-1."""
     for e in range(cursor, upto):
@@ -57,7 +69,7 @@ def _events(f0, f1, upto, cursor, t, p_scheme, p_cls, p_base, cur, hist, e_kind,
     return upto
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _draw(p, order, want, cur, hist):
     """Take up to ``want`` from person ``p``'s buckets in ``order`` (0 current, 1 historical)."""
     got_cur = 0
@@ -79,7 +91,7 @@ def _draw(p, order, want, cur, hist):
     return got_cur, got_hist
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _add(agg, t, i, medfee, inscp, ded, fund, own, aid, cash, over_cap):
     agg[t, i, 0] += 1
     agg[t, i, 1] += medfee
@@ -97,16 +109,18 @@ def run(
     chunk_f0, fam_p0, fam_c0,
     p_scheme, p_cls, p_band, p_decile, p_base, cur, hist,
     g0, g_payer, g_rel,
-    c_person, c_seg, c_year, c_month, c_evt, c_cat, c_level, c_acct, c_off, c_own, c_ol, c_pre, c_ins,
+    c_person, c_day, c_mt, c_level, c_acct, c_off, c_own, c_ol, c_pre, c_ins,
+    day_seg, day_year, day_month, day_evt, seg_mt_cat,
     t_in_force, t_ded, t_year_scope, t_ratio, t_cap, t_cut, t_payable, t_own_order,
     t_ma_enabled, t_ma_uses, t_ma_rel, t_ma_desc, t_ma_buckets,
     e_kind, e_month, e_amount, e_rate,
     out_claims, ma_offset, out_ma,
-    agg_month, agg_band, agg_cls, agg_decile, agg_cat, credits, flow_rel, flow_cls, fam_out,
+    cube, credits, flow_rel, flow_cls, fam_out,
 ):  # fmt: skip
     """Settle every claim; balances ``cur``/``hist`` go from opening to closing in place.
 
-    Aggregates have a leading chunk axis (one slice per chunk, summed by the caller). ``out_claims``
+    Aggregates have a leading chunk axis (one slice per chunk, summed by the caller); ``cube`` holds
+    the measures per cell of month × age band × class × income decile × category. ``out_claims``
     (one row per claim) and ``out_ma`` (one row per relative's payment, at ``ma_offset[claim]``) are
     written only when they have rows.
     """
@@ -118,6 +132,9 @@ def run(
     for p in range(n_people):
         max_grants = max(max_grants, g0[p + 1] - g0[p])
     n_cat = t_in_force.shape[2]
+    n_cls = t_in_force.shape[3]
+    n_band = 7
+    n_dec = 10
     # This medical year's accumulators per person and category; a chunk touches only its own people.
     acc_ded = np.zeros((n_people, n_cat), dtype=np.int64)
     acc_fund = np.zeros((n_people, n_cat), dtype=np.int64)
@@ -129,18 +146,20 @@ def run(
             f0, f1 = fam_p0[f], fam_p0[f + 1]
             cursor = 0
             for c in range(fam_c0[f], fam_c0[f + 1]):
+                day = c_day[c]
                 cursor = _events(
-                    f0, f1, c_evt[c], cursor, t, p_scheme, p_cls, p_base, cur, hist,
+                    f0, f1, day_evt[day], cursor, t, p_scheme, p_cls, p_base, cur, hist,
                     e_kind, e_month, e_amount, e_rate, credits,
                 )  # fmt: skip
                 p = c_person[c]
-                s = c_seg[c]
-                cat = c_cat[c]
+                s = day_seg[day]
+                cat = seg_mt_cat[s, c_mt[c]]
+                year = day_year[day]
                 sch = p_scheme[p]
                 cl = p_cls[p]
                 lv = c_level[c]
-                if acc_year[p] != c_year[c]:
-                    acc_year[p] = c_year[c]
+                if acc_year[p] != year:
+                    acc_year[p] = year
                     for k in range(n_cat):
                         acc_ded[p, k] = 0
                         acc_fund[p, k] = 0
@@ -237,11 +256,8 @@ def run(
                                 written += 1
                 # Step 10: cash.
                 cash = psn_part - own - aid
-                _add(agg_month, t, c_month[c], medfee, inscp, ded, hifp, own, aid, cash, over_cap)
-                _add(agg_band, t, p_band[p], medfee, inscp, ded, hifp, own, aid, cash, over_cap)
-                _add(agg_cls, t, cl, medfee, inscp, ded, hifp, own, aid, cash, over_cap)
-                _add(agg_decile, t, p_decile[p], medfee, inscp, ded, hifp, own, aid, cash, over_cap)
-                _add(agg_cat, t, cat, medfee, inscp, ded, hifp, own, aid, cash, over_cap)
+                cell = (((day_month[day] * n_band + p_band[p]) * n_cls + cl) * n_dec + p_decile[p]) * n_cat + cat
+                _add(cube, t, cell, medfee, inscp, ded, hifp, own, aid, cash, over_cap)
                 fam_out[f, 0] += medfee
                 fam_out[f, 1] += hifp
                 fam_out[f, 2] += own

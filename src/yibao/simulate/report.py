@@ -155,7 +155,18 @@ def _key_table(result: RunResult) -> str:
 def _families(rows: list[dict[str, int]], title: str) -> str:
     if not rows:
         return f"<p>{html.escape(title)}：无。</p>"
-    head = "<tr><th>家庭编号</th><th>人数</th><th>医疗费</th><th>统筹基金变化</th><th>本人账户变化</th><th>共济变化</th><th>现金变化</th><th>现行现金</th><th>改革后现金</th></tr>"
+    names = (
+        "家庭编号",
+        "人数",
+        "医疗费",
+        "统筹基金变化",
+        "本人账户变化",
+        "共济变化",
+        "现金变化",
+        "现行现金",
+        "改革后现金",
+    )
+    head = "<tr>" + "".join(f"<th>{n}</th>" for n in names) + "</tr>"
     body = "".join(
         f"<tr><td>{r['family_id']}</td><td>{r['members']}</td><td>{fmt_yuan(r['medfee'])}</td>"
         f"<td>{fmt_yuan(r['fund_delta'])}</td><td>{fmt_yuan(r['own_delta'])}</td><td>{fmt_yuan(r['mutual_aid_delta'])}</td>"
@@ -170,7 +181,8 @@ def _sources(result: RunResult) -> str:
     if not params:
         return "<p>人口与结算数据来自输入文件（非合成）。</p>"
     rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v.get('grade')))}{'（示意）' if v.get('grade') == 'D' else ''}</td>"
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v.get('grade')))}"
+        f"{'（示意）' if v.get('grade') == 'D' else ''}</td>"
         f"<td>{html.escape(str(v.get('source')))}</td></tr>"
         for k, v in params.items()
     )
@@ -196,12 +208,14 @@ def render(result: RunResult, title: str | None = None) -> str:
     changes = ""
     if reform is not None and reform.reform is not None:
         items = "".join(f"<li><code>{html.escape(c.describe())}</code></li>" for c in reform.reform.changes)
-        changes = f"<h2>改革方案</h2><p>{html.escape(reform.reform.title)}（可信度 {reform.reform.grade}）</p><ul>{items}</ul>"
+        title = html.escape(reform.reform.title)
+        changes = f"<h2>改革方案</h2><p>{title}（可信度 {reform.reform.grade}）</p><ul>{items}</ul>"
     comparison = ""
     if result.comparison is not None:
         c = result.comparison["sums"]
         comparison = (
-            f"<p>改革后现金支付减少的家庭 <b>{int(c['pay_less_cash'][0]):,}</b> 户，增加的 <b>{int(c['pay_more_cash'][0]):,}</b> 户；"
+            f"<p>改革后现金支付减少的家庭 <b>{int(c['pay_less_cash'][0]):,}</b> 户，"
+            f"增加的 <b>{int(c['pay_more_cash'][0]):,}</b> 户；"
             f"由有现金支付变为完全不付现金的 <b>{int(c['stop_paying_cash'][0]):,}</b> 户。</p>"
             + _families(result.comparison["gainers"], "现金支付减少最多的家庭")
             + _families(result.comparison["losers"], "现金支付增加最多的家庭")

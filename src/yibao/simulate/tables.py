@@ -39,6 +39,8 @@ class PolicyTables:
     seg_starts: list[date]
     day_seg: np.ndarray  # int16[days]
     day_year: np.ndarray  # int16[days]: index into ``years``
+    day_month: np.ndarray  # int16[days]: index into ``months``
+    day_evt: np.ndarray  # int32[days]: calendar events due by the start of that day (all fall at midnight)
     years: list[int]
     med_types: dict[str, np.ndarray]  # med_type → category index per segment (-1: unknown)
     in_force: np.ndarray  # bool[S, scheme, category, class, level]
@@ -140,10 +142,16 @@ def build_tables(policy: Policy, start: date, end: date, name: str) -> PolicyTab
         m: np.array([CATEGORIES.index(mp[m]) if m in mp else -1 for mp in mapping_by_seg], dtype=np.int8)
         for m in all_types
     }
+    events = _events(policy, start, end)
+    midnights = np.array([seconds(d) for d in days], dtype=np.int64)
+    assert (events[0] % 86400 == seconds(start) % 86400).all(), "calendar events fall at midnight"
+    day_evt = np.searchsorted(events[0], midnights, side="right").astype(np.int32)
+    month_of = np.array(days, dtype="datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    day_month = (month_of - np.datetime64(start, "M").astype(np.int64)).astype(np.int16)
     tables = PolicyTables(
-        name, start, end, seg_starts, day_seg.astype(np.int16), day_year, years, med_types,
+        name, start, end, seg_starts, day_seg.astype(np.int16), day_year, day_month, day_evt, years, med_types,
         in_force, deductible, year_scope, ratio, cap, cut, payable, own_order, ma_enabled, ma_uses,
-        ma_relations, ma_balance_desc, ma_buckets, *_events(policy, start, end),
+        ma_relations, ma_balance_desc, ma_buckets, *events,
     )  # fmt: skip
     return tables
 

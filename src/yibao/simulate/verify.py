@@ -35,7 +35,7 @@ from yibao.settlement.model import CatalogItem
 from yibao.simulate import kernel
 from yibao.simulate.data import OFFSITE_KINDS, Partition
 from yibao.simulate.engine import Prepared, prepare, run_scenario
-from yibao.simulate.tables import INSERVICE_CREDIT, PolicyTables, seconds
+from yibao.simulate.tables import INSERVICE_CREDIT, PolicyTables
 from yibao.storage.uow import Store
 
 OFFSITE_ADMDVS = "110100"  # any other region: care there is off-site for everyone simulated
@@ -206,7 +206,7 @@ class _Replay:
         timeline = [(int(t), 0, e) for e, t in enumerate(tables.e_time.tolist())]
         timeline += [(int(t), 1, c) for c, t in enumerate(prep.c_time.tolist())]
         timeline.sort(key=lambda x: (x[0], x[1], prep.claim_id[x[2]] if x[1] else x[2]))
-        c_year = tables.day_year[(prep.c_time - seconds(tables.start)) // 86400]
+        c_year = tables.day_year[prep.c_day]
         done = 0
         for moment, what, index in timeline:
             at = datetime(1970, 1, 1) + timedelta(seconds=moment)
@@ -310,7 +310,7 @@ class _Replay:
             self._example(report, f"结算 {prep.claim_id[c]}（{at}）：" + "；".join(differences))
 
     def _category(self, c: int) -> str:
-        seg = self.tables.day_seg[(self.prep.c_time[c] - seconds(self.tables.start)) // 86400]
+        seg = self.tables.day_seg[self.prep.c_day[c]]
         return CATEGORIES[self.tables.med_types[self.prep.c_mt_names[self.prep.c_mt_codes[c]]][seg]]
 
     def _balances(self, run, report: VerifyReport) -> None:
