@@ -20,15 +20,17 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from yibao.family.model import RELATIONS
 from yibao.money import parse_ratio
 from yibao.simulate.compiled import ratio_of_each
 from yibao.simulate.data import Manifest, Partition, check_period, write_manifest, write_partition
 from yibao.yamlio import load_yaml_text
 
-FAMILIES_PER_BLOCK = 20_000
+FAMILIES_PER_BLOCK = 1_000
 KINDS = ("outpatient", "chronic", "inpatient", "pharmacy")
 MED_TYPE = {"outpatient": "11", "chronic": "14", "inpatient": "21", "pharmacy": "41"}
 AGE_BANDS = (0, 7, 18, 45, 60, 70, 80)  # lower bounds; the multipliers of population.yaml follow them
+RELATION_CODES = {r: i for i, r in enumerate(RELATIONS)}
 
 # Family types: members as (role, youngest age, oldest age, gender) and the relations among them
 # as (payer role, beneficiary role, how the payer relates to the beneficiary), in binding order.
@@ -303,35 +305,36 @@ def _block(spec: GeneratorSpec, seed: int, block: int, n_fam: int, start: date, 
 
 
 def _grants(rng, spec, types, fam, role, ftype, employee, person_id) -> pa.Table:
-    # Index of (family, role) → person row.
-    key_of = {}
-    for i, (f, r) in enumerate(zip(fam.tolist(), role.tolist(), strict=True)):
-        key_of[(f, r)] = i
+    """Each relation of the family type where the payer is an employee, kept with the take-up rate;
+    the beneficiary's binding order follows the order the relations are listed in."""
+    first_row = np.searchsorted(fam, np.unique(fam))
+    fam_index = np.searchsorted(np.unique(fam), fam)
     payer, bene, rel, rank = [], [], [], []
     for t_index, t in enumerate(types):
-        _, pairs = FAMILY_TYPES[t]
-        fams = np.unique(fam[ftype == t_index]).tolist()
+        members, pairs = FAMILY_TYPES[t]
+        roles = sorted(m[0] for m in members)  # rows of a family are sorted by role name
+        starts = first_row[np.unique(fam_index[ftype == t_index])]
         for k, (a, b, relation) in enumerate(pairs):
-            for f in fams:
-                i, j = key_of[(f, a)], key_of[(f, b)]
-                payer.append(i)
-                bene.append(j)
-                rel.append(relation)
-                rank.append(k)
-    payer_a, bene_a, rank_a = np.array(payer, dtype=np.int64), np.array(bene, dtype=np.int64), np.array(rank)
-    rel_a = np.array(rel, dtype=object)
-    keep = employee[payer_a] & (rng.random(len(payer_a)) < spec["grant_takeup"]) if len(payer_a) else payer_a > 0
+            payer.append(starts + roles.index(a))
+            bene.append(starts + roles.index(b))
+            rel.append(np.full(len(starts), RELATION_CODES[relation], dtype=np.int8))
+            rank.append(np.full(len(starts), k))
+    payer_a = np.concatenate(payer) if payer else np.zeros(0, dtype=np.int64)
+    bene_a = np.concatenate(bene) if bene else np.zeros(0, dtype=np.int64)
+    rel_a = np.concatenate(rel) if rel else np.zeros(0, dtype=np.int8)
+    rank_a = np.concatenate(rank) if rank else np.zeros(0, dtype=np.int64)
+    keep = employee[payer_a] & (rng.random(len(payer_a)) < spec["grant_takeup"])
     payer_a, bene_a, rank_a, rel_a = payer_a[keep], bene_a[keep], rank_a[keep], rel_a[keep]
     order = np.lexsort((rank_a, bene_a))
     payer_a, bene_a, rel_a = payer_a[order], bene_a[order], rel_a[order]
-    first = np.r_[True, bene_a[1:] != bene_a[:-1]] if len(bene_a) else np.array([], dtype=bool)
+    first = np.r_[True, bene_a[1:] != bene_a[:-1]] if len(bene_a) else np.zeros(0, dtype=bool)
     group_start = np.maximum.accumulate(np.where(first, np.arange(len(bene_a)), 0)) if len(bene_a) else bene_a
     position = (np.arange(len(bene_a)) - group_start + 1).astype(np.int32)
     return pa.table(
         {
             "payer_id": person_id[payer_a],
             "beneficiary_id": person_id[bene_a],
-            "relation": rel_a.astype(str),
+            "relation": np.array(RELATIONS, dtype=object)[rel_a].astype(str),
             "position": position,
         }
     )

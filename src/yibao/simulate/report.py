@@ -208,8 +208,8 @@ def render(result: RunResult, title: str | None = None) -> str:
     changes = ""
     if reform is not None and reform.reform is not None:
         items = "".join(f"<li><code>{html.escape(c.describe())}</code></li>" for c in reform.reform.changes)
-        title = html.escape(reform.reform.title)
-        changes = f"<h2>改革方案</h2><p>{title}（可信度 {reform.reform.grade}）</p><ul>{items}</ul>"
+        reform_title = html.escape(reform.reform.title)
+        changes = f"<h2>改革方案</h2><p>{reform_title}（可信度 {reform.reform.grade}）</p><ul>{items}</ul>"
     comparison = ""
     if result.comparison is not None:
         c = result.comparison["sums"]
