@@ -204,3 +204,16 @@ def test_policy_unknown_region_is_refused(dataset):
     with pytest.raises(PolicyError):
         scenarios("no-such-region", None, read_manifest(dataset))
     assert load_policy("jiangxi-nanchang")[0].region_id == "jiangxi-nanchang"
+
+
+def test_export_from_a_database_and_verify_it(tmp_path):
+    db, data, out = tmp_path / "year.sqlite", tmp_path / "data", tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(app, ["demo", "--db", str(db), "--year", "2025"]).exit_code == 0
+    made = runner.invoke(app, ["simulate", "export", "--db", str(db), "--out", str(data), "--start", "2025-01-01"])
+    assert made.exit_code == 0, made.output
+    manifest = read_manifest(data)
+    assert manifest.counts["claims"] == 3 and manifest.counts["grants"] == 3
+    ran = runner.invoke(app, ["simulate", "run", str(data), "--out", str(out), "--verify", "5", "--no-report"])
+    assert ran.exit_code == 0, ran.output
+    assert "不一致 0 处" in ran.output
