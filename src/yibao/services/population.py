@@ -1,9 +1,8 @@
 """A region's population and a period of its settlements, read for the simulator's export.
 
-Read-only: people with the insurance in force at the period start, their two balances as they
-stood then (from the ledger's movements), the mutual-aid grants active at its start (or, if made during it, at its end) in binding order, and
-every settlement made in the period that still stands. Families are the connected groups of
-grants and declared relations, so that each family can be simulated on its own.
+Read-only: people with the insurance in force at the period start, their two balances as they stood
+then (from the ledger's movements), the mutual-aid grants active at its start (or made during it)
+in binding order, and every settlement made in the period that still stands.
 """
 
 from __future__ import annotations
