@@ -131,8 +131,23 @@ def run(
     max_grants = 0
     for p in range(n_people):
         max_grants = max(max_grants, g0[p + 1] - g0[p])
+    n_sch = t_in_force.shape[1]
     n_cat = t_in_force.shape[2]
     n_cls = t_in_force.shape[3]
+    n_lv = t_in_force.shape[4]
+    # One row per (stretch, scheme, category, class, level): in force, year scope, deductible, ratio, cap.
+    terms = np.empty((t_in_force.size, 5), dtype=np.int64)
+    flat_in_force = t_in_force.ravel()
+    flat_scope = t_year_scope.ravel()
+    flat_ded = t_ded.ravel()
+    flat_ratio = t_ratio.ravel()
+    flat_cap = t_cap.ravel()
+    for i in range(t_in_force.size):
+        terms[i, 0] = 1 if flat_in_force[i] else 0
+        terms[i, 1] = 1 if flat_scope[i] else 0
+        terms[i, 2] = flat_ded[i]
+        terms[i, 3] = flat_ratio[i]
+        terms[i, 4] = flat_cap[i]
     n_band = 7
     n_dec = 10
     # This medical year's accumulators per person and category; a chunk touches only its own people.
@@ -145,12 +160,18 @@ def run(
         for f in range(chunk_f0[t], chunk_f0[t + 1]):
             f0, f1 = fam_p0[f], fam_p0[f + 1]
             cursor = 0
+            f_medfee = 0
+            f_fund = 0
+            f_own = 0
+            f_aid = 0
+            f_cash = 0
             for c in range(fam_c0[f], fam_c0[f + 1]):
                 day = c_day[c]
-                cursor = _events(
-                    f0, f1, day_evt[day], cursor, t, p_scheme, p_cls, p_base, cur, hist,
-                    e_kind, e_month, e_amount, e_rate, credits,
-                )  # fmt: skip
+                if day_evt[day] > cursor:  # a month end, year start or month start has passed
+                    cursor = _events(
+                        f0, f1, day_evt[day], cursor, t, p_scheme, p_cls, p_base, cur, hist,
+                        e_kind, e_month, e_amount, e_rate, credits,
+                    )  # fmt: skip
                 p = c_person[c]
                 s = day_seg[day]
                 cat = seg_mt_cat[s, c_mt[c]]
@@ -170,14 +191,15 @@ def run(
                 hifp = 0
                 ratio = 0
                 # Steps 4–6: deductible, ratio, cap.
-                if t_in_force[s, sch, cat, cl, lv]:
-                    used = acc_ded[p, cat] if t_year_scope[s, sch, cat, cl, lv] else 0
-                    ded = deductible_due(inscp, t_ded[s, sch, cat, cl, lv], used)
-                    ratio = t_ratio[s, sch, cat, cl, lv]
+                k = (((s * n_sch + sch) * n_cat + cat) * n_cls + cl) * n_lv + lv
+                if terms[k, 0] != 0:
+                    used = acc_ded[p, cat] if terms[k, 1] != 0 else 0
+                    ded = deductible_due(inscp, terms[k, 2], used)
+                    ratio = terms[k, 3]
                     if c_off[c] > 0:
                         ratio = reduced_ratio(ratio, t_cut[s, c_off[c]])
                     fund = apply_ratio(inscp - ded, ratio)
-                    cap = t_cap[s, sch, cat, cl, lv]
+                    cap = terms[k, 4]
                     hifp = fund if cap < 0 else within_cap(fund, cap, acc_fund[p, cat])
                     acc_ded[p, cat] += ded
                     acc_fund[p, cat] += hifp
@@ -185,19 +207,10 @@ def run(
                 over_cap = fund - hifp
                 psn_part = medfee - hifp
                 # Step 8: what account money may pay, then the own account.
-                payable = 0
-                if t_payable[s, 0]:
-                    payable += ownpay
-                if t_payable[s, 1]:
-                    payable += overlimit
-                if t_payable[s, 2]:
-                    payable += preselfpay
-                if t_payable[s, 3]:
-                    payable += ded
-                if t_payable[s, 4]:
-                    payable += coinsurance
-                if t_payable[s, 5]:
-                    payable += over_cap
+                payable = (
+                    ownpay * t_payable[s, 0] + overlimit * t_payable[s, 1] + preselfpay * t_payable[s, 2]
+                    + ded * t_payable[s, 3] + coinsurance * t_payable[s, 4] + over_cap * t_payable[s, 5]
+                )  # fmt: skip
                 own_cur = 0
                 own_hist = 0
                 if c_acct[c] and sch == 0:
@@ -258,16 +271,21 @@ def run(
                 cash = psn_part - own - aid
                 cell = (((day_month[day] * n_band + p_band[p]) * n_cls + cl) * n_dec + p_decile[p]) * n_cat + cat
                 _add(cube, t, cell, medfee, inscp, ded, hifp, own, aid, cash, over_cap)
-                fam_out[f, 0] += medfee
-                fam_out[f, 1] += hifp
-                fam_out[f, 2] += own
-                fam_out[f, 3] += aid
-                fam_out[f, 4] += cash
+                f_medfee += medfee
+                f_fund += hifp
+                f_own += own
+                f_aid += aid
+                f_cash += cash
                 if want_claims:
                     o = out_claims[c]
                     o[0], o[1], o[2], o[3], o[4] = medfee, ownpay, overlimit, preselfpay, inscp
                     o[5], o[6], o[7], o[8], o[9] = ded, fund, hifp, coinsurance, over_cap
                     o[10], o[11], o[12], o[13], o[14], o[15] = payable, own_cur, own_hist, aid, cash, ratio
+            fam_out[f, 0] = f_medfee
+            fam_out[f, 1] = f_fund
+            fam_out[f, 2] = f_own
+            fam_out[f, 3] = f_aid
+            fam_out[f, 4] = f_cash
             _events(
                 f0, f1, n_events, cursor, t, p_scheme, p_cls, p_base, cur, hist,
                 e_kind, e_month, e_amount, e_rate, credits,
