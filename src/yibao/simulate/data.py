@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -197,17 +196,35 @@ def _duplicates(values: np.ndarray) -> bool:
     return bool((s[1:] == s[:-1]).any())
 
 
+def _chunks(column: pa.ChunkedArray) -> list[pa.DictionaryArray]:
+    """The column's chunks as dictionary arrays (Parquet strings already are; CSV ones are encoded)."""
+    if not pa.types.is_dictionary(column.type):
+        column = column.dictionary_encode()
+    return [c for c in column.chunks if len(c)]
+
+
+def names_of(column: pa.ChunkedArray) -> list[str]:
+    """The distinct strings a column uses (from its dictionaries: cheap, whatever its length)."""
+    seen: dict[str, None] = {}
+    for chunk in _chunks(column):
+        used = np.unique(chunk.indices.to_numpy(zero_copy_only=False))
+        for i in used.tolist():
+            seen.setdefault(str(chunk.dictionary[i].as_py()), None)
+    return list(seen)
+
+
 def _strings_in(column: pa.ChunkedArray, allowed) -> bool:
-    return pc.all(pc.is_in(column.cast(pa.string()), pa.array(list(allowed)))).as_py() is not False
+    return set(names_of(column)) <= set(allowed)
 
 
 def codes_of(column: pa.ChunkedArray, names) -> np.ndarray:
-    """Each string's index in ``names`` (-1 if absent), through the column's dictionary: fast."""
-    enc = column.cast(pa.string()).dictionary_encode().combine_chunks() if len(column) else None
-    if enc is None:
-        return np.zeros(0, dtype=np.int64)
-    table = np.array([names.index(x) if x in names else -1 for x in enc.dictionary.to_pylist()], dtype=np.int64)
-    return table[enc.indices.to_numpy(zero_copy_only=False)] if len(table) else np.zeros(0, dtype=np.int64)
+    """Each string's index in ``names`` (-1 if absent), through the column's dictionaries."""
+    names = list(names)
+    parts = []
+    for chunk in _chunks(column):
+        table = np.array([names.index(x) if x in names else -1 for x in chunk.dictionary.to_pylist()], dtype=np.int64)
+        parts.append(table[chunk.indices.to_numpy(zero_copy_only=False)])
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 @dataclass
@@ -238,7 +255,7 @@ def check_partition(part: Partition, manifest: Manifest, where: str) -> None:
         for col in data.column_names:
             if data[col].null_count:
                 _fail(where, table, col, "有空值")
-        for col in AMOUNT_COLUMNS.get(table, ()):
+        for col in AMOUNT_COLUMNS.get(table, ()) if table != "claims" else ():
             values = data[col].to_numpy()
             if len(values) and (values.min() < 0 or values.max() >= MAX_AMOUNT_FEN):
                 _fail(where, table, col, f"金额须在 0 与 {MAX_AMOUNT_FEN // 100} 元之间")
@@ -247,7 +264,7 @@ def check_partition(part: Partition, manifest: Manifest, where: str) -> None:
         _fail(where, "people", "person_id", "重复")
     if not _strings_in(people["insutype"], ("310", "390")):
         _fail(where, "people", "insutype", "应为 310（职工）或 390（居民）")
-    employee = pc.equal(people["insutype"].cast(pa.string()), "310").to_numpy(zero_copy_only=False)
+    employee = codes_of(people["insutype"], ("310",)) == 0
     resident = ~employee
     balances = people["current_fen"].to_numpy() + people["historical_fen"].to_numpy()
     if (balances[resident] != 0).any():
@@ -288,20 +305,29 @@ def check_partition(part: Partition, manifest: Manifest, where: str) -> None:
     at = locate(claims["person_id"].to_numpy(), "claims", "person_id")
     if (sfam[at] != claims["family_id"].to_numpy()).any():
         _fail(where, "claims", "family_id", "与人员所在家庭不符")
-    times = claims["time"].to_numpy()
-    lo, hi = np.datetime64(manifest.start, "s"), np.datetime64(manifest.end, "s")
-    if len(times) and (times.min() < lo or times.max() >= hi):
-        _fail(where, "claims", "time", f"须在模拟期间 {manifest.start} 至 {manifest.end} 之内")
-    level = claims["hospital_level"].to_numpy()
-    if len(level) and (level.min() < 0 or level.max() > 3):
-        _fail(where, "claims", "hospital_level", "应为 0–3")
     if not _strings_in(claims["offsite"], OFFSITE_KINDS):
         _fail(where, "claims", "offsite", "应为空（本地）或 filed/temporary/unfiled")
     if _duplicates(claims["claim_id"].to_numpy()):
         _fail(where, "claims", "claim_id", "重复")
-    medfee = sum(claims[c].to_numpy() for c in AMOUNT_COLUMNS["claims"]) if claims.num_rows else np.zeros(0)
-    if (medfee <= 0).any():
-        _fail(where, "claims", "inscp_fen", "医疗费总额须大于0（0元结算会被拒绝）")
+    from yibao.simulate.checks import CLAIM_PROBLEMS, claim_problem
+
+    problem = claim_problem(
+        *(claims[c].to_numpy() for c in AMOUNT_COLUMNS["claims"]),
+        claims["time"].cast(pa.int64()).to_numpy(),
+        claims["hospital_level"].to_numpy(),
+        _seconds(manifest.start),
+        _seconds(manifest.end),
+        MAX_AMOUNT_FEN,
+    )
+    if problem:
+        column, reason = CLAIM_PROBLEMS[problem]
+        _fail(
+            where, "claims", column, reason.format(start=manifest.start, end=manifest.end, yuan=MAX_AMOUNT_FEN // 100)
+        )
+
+
+def _seconds(day: date) -> int:
+    return int((datetime.combine(day, datetime.min.time()) - datetime(1970, 1, 1)).total_seconds())
 
 
 def _check_pairs(where: str, payer: np.ndarray, bene: np.ndarray, relation: pa.ChunkedArray) -> None:

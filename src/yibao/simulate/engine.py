@@ -18,7 +18,7 @@ import pyarrow as pa
 from yibao.family.model import RELATIONS
 from yibao.lifecycle.model import person_class_of
 from yibao.simulate import kernel
-from yibao.simulate.data import CLASSES, OFFSITE_KINDS, Partition, SimulationInputError, codes_of
+from yibao.simulate.data import CLASSES, OFFSITE_KINDS, Partition, SimulationInputError, codes_of, names_of
 from yibao.simulate.tables import PolicyTables, seconds
 
 AGE_BANDS = (0, 7, 18, 45, 60, 70, 80)  # lower bounds
@@ -91,12 +91,11 @@ def prepare(part: Partition, start: date, income_edges: np.ndarray) -> Prepared:
     fam_of_person = np.cumsum(first) - 1
     insutypes = ("310", "390")
     p_scheme = codes_of(people["insutype"], insutypes)[order].astype(np.int8)  # 0 employee, 1 resident
-    psn = people["psn_type"].cast(pa.string()).dictionary_encode().combine_chunks()
-    psn_names = [str(x) for x in psn.dictionary.to_pylist()]
+    psn_names = names_of(people["psn_type"])
     cls_table = np.array(
         [[CLASSES.index(person_class_of(i, t)) for t in psn_names] for i in insutypes], dtype=np.int8
     ).reshape(2, max(len(psn_names), 1))
-    p_cls = cls_table[p_scheme, psn.indices.to_numpy(zero_copy_only=False)[order]] if len(pid) else p_scheme
+    p_cls = cls_table[p_scheme, codes_of(people["psn_type"], psn_names)[order]] if len(pid) else p_scheme
     age = ages_on(people["birth"].to_numpy()[order], start)
     p_band = (np.searchsorted(np.array(AGE_BANDS), age, side="right") - 1).clip(0).astype(np.int8)
     income = people["income_fen"].to_numpy()[order]
@@ -129,7 +128,8 @@ def prepare(part: Partition, start: date, income_edges: np.ndarray) -> Prepared:
         c_order = np.lexsort((claim_id, c_time, c_fam))
     else:
         c_order = slice(None)  # already in family, time, id order: no copy
-    mt = claims["med_type"].cast(pa.string()).dictionary_encode().combine_chunks()
+    mt_names = names_of(claims["med_type"])
+    mt_codes = codes_of(claims["med_type"], mt_names).astype(np.int32)
     c_off = codes_of(claims["offsite"], OFFSITE_KINDS).astype(np.int8)
     c_fam = c_fam[c_order]
     return Prepared(
@@ -153,8 +153,8 @@ def prepare(part: Partition, start: date, income_edges: np.ndarray) -> Prepared:
         c_time[c_order],
         ((c_time[c_order] - seconds(start)) // 86400).astype(np.int32),
         c_person[c_order].astype(np.int32),
-        mt.indices.to_numpy(zero_copy_only=False)[c_order].astype(np.int32),
-        [str(x) for x in mt.dictionary.to_pylist()],
+        mt_codes[c_order],
+        mt_names,
         claims["hospital_level"].to_numpy()[c_order].astype(np.int8),
         claims["acct_used"].to_numpy(zero_copy_only=False)[c_order].astype(np.bool_),
         c_off[c_order],
