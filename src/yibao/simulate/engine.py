@@ -64,10 +64,6 @@ class Prepared:
         return len(self.family_id)
 
 
-def _strings(column: pa.ChunkedArray) -> np.ndarray:
-    return np.asarray(column.to_numpy(zero_copy_only=False)).astype(str)
-
-
 def ages_on(birth: np.ndarray, day: date) -> np.ndarray:
     """Whole years on ``day`` (``lifecycle.model.age_on``, for arrays of dates)."""
     b = birth.astype("datetime64[D]")
