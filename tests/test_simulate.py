@@ -16,7 +16,7 @@ pytest.importorskip("numba")
 from typer.testing import CliRunner
 
 from yibao.cli.main import app
-from yibao.policy import PolicyError, load_policy, reform_from_texts, reformed_policy
+from yibao.policy import PolicyError, load_policy, load_reform_file, reform_from_texts, reformed_policy
 from yibao.policy.loader import shipped_policy_text
 from yibao.simulate.data import Partition, SimulationInputError, check_partition, read_manifest, read_partition
 from yibao.simulate.generate import generate
@@ -61,6 +61,26 @@ def test_reform_sets_adds_removes_and_changes_one_cell():
     assert policy.value("account.retiree_credit", date(2025, 6, 30)) == 9_000
     assert policy.value("account.retiree_credit", date(2025, 7, 1)) == 12_000
     assert "reform" in new_text  # the reform is the source of the changed entries
+
+
+def test_reform_file_with_sources_dates_and_operations(tmp_path):
+    path = tmp_path / "reform.yaml"
+    path.write_text(
+        "name: 门诊起付线下调\n"
+        "source: {title: 某市征求意见稿（假设）, grade: C}\n"
+        "since: 2025-07-01\n"
+        "changes:\n"
+        "  benefit.employee.outpatient.deductible: 200.00\n"
+        '  mutual_aid.uses: {op: "-=", value: [pharmacy], since: 2025-01-01}\n',
+        encoding="utf-8",
+    )
+    reform = load_reform_file(path)
+    policy, _ = reformed_policy(shipped_policy_text("jiangxi-nanchang"), reform, "nc")
+    assert policy.value("benefit.employee.outpatient.deductible", date(2025, 6, 30)) == 30_000
+    assert policy.value("benefit.employee.outpatient.deductible", date(2025, 7, 1)) == 20_000
+    assert "pharmacy" in policy.value("mutual_aid.uses", date(2024, 12, 31))
+    assert "pharmacy" not in policy.value("mutual_aid.uses", date(2025, 1, 1))
+    assert policy.sources["reform"].grade == "C" and "某市征求意见稿" in policy.sources["reform"].title
 
 
 @pytest.mark.parametrize(
