@@ -149,16 +149,16 @@ def _verify(folder: Path, families: int, changes: list[str]):
 
 
 def test_verify_baseline_across_the_year_end(dataset):
-    report = _verify(dataset, 110, [])
+    report = _verify(dataset, 200, [])
     assert report.mismatches == 0, report.examples
-    assert report.claims > 800 and report.refused == 0
+    assert report.families == 200 and report.claims > 2000 and report.refused == 0
     assert report.with_mutual_aid > 0 and report.later_year > 0 and report.rollovers >= 1
 
 
 def test_verify_reform_with_caps_balance_order_and_another_year_start(dataset):
     report = _verify(
         dataset,
-        70,
+        100,
         [
             "benefit.employee.outpatient.cap.in_service=150",
             "benefit.employee.outpatient.cap.retired=150",
