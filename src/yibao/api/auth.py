@@ -10,13 +10,14 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from yibao.errors import DomainError, refuse
+from yibao.limits import CLOCK_SKEW
 from yibao.services.platform import CHINA, Platform
 from yibao.storage.gateway_repo import InstitutionCredential
 
-SKEW = timedelta(minutes=5)
+SKEW = CLOCK_SKEW
 
 
 def key_digest(api_key: str) -> str:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import simplejson
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from yibao.errors import DomainError, refuse
 from yibao.gateway.envelope import check_envelope, respond
@@ -110,6 +110,9 @@ def dispatch(p: Platform, doc: Any, *, received: datetime | None = None, authent
     except DomainError as exc:
         _log(call, exc.code)
         return respond(admdvs, received, error=exc, now=p.now())
+    except DataError:  # a value past a column's range that no bound caught: refused, and logged to be bounded
+        log.warning("value refused by the database in %s", call.infno if call else "?", exc_info=True)
+        return respond(admdvs, received, error=refuse("E0000-009", detail="取值超出数据库允许的范围"), now=p.now())
     except OperationalError:  # a lock wait gave up or the database went away: the caller may retry
         log.exception("database unavailable in %s", call.infno if call else "?")
         return respond(admdvs, received, error=refuse("E0000-098"), now=p.now())

@@ -1,7 +1,9 @@
 """Input nodes of each transaction as Pydantic models with the national field names.
 
 Extra fields are allowed (HIS systems send many that do not change the result). Validation errors
-are turned into one Chinese sentence naming the field path (``druginfo.medfee_sumamt：…``).
+are turned into one Chinese sentence naming the field path (``druginfo.medfee_sumamt：…``). Values
+are read by the shared parsers (``yibao.money``, ``yibao.limits``), which hold the formats and the
+bounds; a value beyond its bound is ``E0000-009``, anything else malformed ``E0000-008``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from yibao.errors import DomainError, refuse
-from yibao.money import parse_fen, parse_quantity
+from yibao.limits import parse_time, refusal_code
+from yibao.money import parse_count, parse_fen, parse_price
 
 
 def _text(v: Any) -> Any:
@@ -24,19 +27,6 @@ def _text(v: Any) -> Any:
     return v.strip() if isinstance(v, str) else v
 
 
-def _datetime(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v
-    if isinstance(v, str):
-        text = v.strip()
-        for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
-            try:
-                return datetime.strptime(text, fmt)
-            except ValueError:
-                continue
-    raise ValueError(f"时间格式应为 yyyy-MM-dd HH:mm:ss：{v!r}")
-
-
 def _opt_fen(v: Any) -> Any:
     return None if v in (None, "") else parse_fen(v, "金额")
 
@@ -45,9 +35,9 @@ Text = Annotated[str, BeforeValidator(_text)]
 Money = Annotated[int, BeforeValidator(lambda v: parse_fen(v, "金额"))]
 OptMoney = Annotated[int | None, BeforeValidator(_opt_fen)]
 SignedMoney = Annotated[int, BeforeValidator(lambda v: parse_fen(v, "金额", allow_negative=True))]
-Price = Annotated[Decimal, BeforeValidator(lambda v: parse_quantity(v, "单价", places=6))]
-Count = Annotated[Decimal, BeforeValidator(lambda v: parse_quantity(v, "数量", places=4, allow_negative=True))]
-When = Annotated[datetime, BeforeValidator(_datetime)]
+Price = Annotated[Decimal, BeforeValidator(lambda v: parse_price(v, "单价"))]
+Count = Annotated[Decimal, BeforeValidator(lambda v: parse_count(v, "数量", allow_negative=True))]
+When = Annotated[datetime, BeforeValidator(lambda v: parse_time(v, "时间"))]
 Flag = Annotated[Literal["0", "1"], BeforeValidator(_text)]
 CertType = Annotated[Literal["01", "02", "03"], BeforeValidator(_text)]
 
@@ -220,4 +210,4 @@ def translate(exc: ValidationError, where: str) -> DomainError:
         why = f"取值应为 {err['ctx']['expected']}"
     else:
         why = str(err["msg"]).removeprefix("Value error, ")
-    return refuse("E0000-008", detail=f"{path}：{why}")
+    return refuse(refusal_code(err.get("ctx", {}).get("error")), detail=f"{path}：{why}")

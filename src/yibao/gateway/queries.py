@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from yibao.gateway.dispatcher import Call, transaction
 from yibao.gateway.inputs import Money, Node, When, code, opt_code, read
 from yibao.gateway.output import money
+from yibao.limits import parse_month
 from yibao.money import fmt_yuan
 from yibao.services.credentials import decode_voucher
 from yibao.services.platform import Platform
@@ -103,8 +102,8 @@ CUM_TYPES = (("Q", "起付线累计", 0), ("F", "统筹基金支付累计", 1))
 def cumulative(p: Platform, call: Call, tx) -> dict:
     d = read(CumulativeIn, call.node("data"), "data")
     day = p.now().date()
-    if d.cum_ym and len(d.cum_ym) == 6 and d.cum_ym.isdigit():
-        day = date(int(d.cum_ym[:4]), max(1, min(12, int(d.cum_ym[4:]))), 1)
+    if d.cum_ym and len(d.cum_ym) == 6 and d.cum_ym.isascii() and d.cum_ym.isdigit():
+        day = parse_month(f"{d.cum_ym[:4]}-{max(1, min(12, int(d.cum_ym[4:]))):02d}", "data.cum_ym")
     year, acc, settled = year_to_date(p, d.psn_no, day, tx=tx)
     rows = []
     for category, (deductible, fund) in sorted(acc.items()):

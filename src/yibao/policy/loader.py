@@ -13,7 +13,7 @@ import yaml
 
 from yibao.errors import DomainError
 from yibao.policy.model import DatedValue, Parameter, Policy, Source
-from yibao.policy.schema import read_dimension_key, reader_for
+from yibao.policy.schema import MAPPING_KEYS, read_dimension_key, reader_for
 from yibao.yamlio import load_yaml_text
 
 GRADES = ("A", "B", "C", "D")
@@ -34,7 +34,7 @@ def _as_date(raw: Any) -> date:
         return raw.date()
     if isinstance(raw, date):
         return raw
-    if isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+    if isinstance(raw, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
         return date.fromisoformat(raw)
     raise ValueError(f"生效日期应为 YYYY-MM-DD，实际为 {raw!r}")
 
@@ -43,13 +43,10 @@ def read_value(key: str, by: tuple[str, ...], raw: Any) -> Any:
     """Turn a written value into program form along ``by``; raises ``ValueError`` with the reason."""
     reader = reader_for(key)
     if not by:
-        if isinstance(raw, Mapping) and reader is not None and key not in _MAPPING_KEYS:
+        if isinstance(raw, Mapping) and reader is not None and key not in MAPPING_KEYS:
             raise ValueError("取值是映射，但参数没有声明 by 维度")
         return reader(raw) if reader else raw
     return _read_by(key, by, raw, reader)
-
-
-_MAPPING_KEYS = {"settlement.med_type_category", "offsite.ratio_reduction", "resident.collection_window"}
 
 
 def _read_by(key: str, by: tuple[str, ...], raw: Any, reader: Any) -> Any:
@@ -80,7 +77,7 @@ def parse_policy(doc: Any, origin: str) -> Policy:
     for k in ("id", "admdvs", "name"):
         if not isinstance(region.get(k), str) or not region.get(k):
             raise PolicyError(origin, f"region.{k}", "缺少或不是字符串")
-    if not re.fullmatch(r"\d{6}", region["admdvs"]):
+    if not re.fullmatch(r"[0-9]{6}", region["admdvs"]):
         raise PolicyError(origin, "region.admdvs", "医保区划应为6位数字")
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", region["id"]):
         raise PolicyError(origin, "region.id", "只能包含小写字母、数字和连字符")

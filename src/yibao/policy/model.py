@@ -63,8 +63,9 @@ class InForce:
     description: str
     by: tuple[str, ...]
     since: date
-    raw: Any
+    raw: Any  # as written in the file
     source: Source
+    value: Any = None  # in program form (fen, parts per ten thousand, tuples), for showing in words
 
 
 _MISSING = object()
@@ -111,7 +112,9 @@ class Policy:
             p = self.parameters[key]
             entry = p.entry_on(day)
             if entry is not None:
-                out.append(InForce(key, p.description, p.by, entry.since, entry.raw, self.sources[entry.source]))
+                out.append(
+                    InForce(key, p.description, p.by, entry.since, entry.raw, self.sources[entry.source], entry.value)
+                )
         return out
 
     def with_values(self, values: Mapping[str, DatedValue], extra_source: Source | None = None) -> Policy:

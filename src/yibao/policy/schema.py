@@ -13,6 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from yibao.limits import MAX_POLICY_COUNT
 from yibao.money import MoneyFormatError, parse_fen, parse_ratio
 
 PERSON_CLASSES = ("in_service", "retired", "resident")
@@ -52,7 +53,31 @@ def boolean(v: Any) -> bool:
 def count(v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int | Decimal) or int(v) != v or v < 0:
         raise ValueError(f"应为非负整数，实际为 {v!r}")
+    if v > MAX_POLICY_COUNT:
+        raise ValueError(f"超出上限{MAX_POLICY_COUNT}，实际为 {v!r}")
     return int(v)
+
+
+def positive(v: Any) -> int:
+    n = count(v)
+    if n == 0:
+        raise ValueError("应为正整数，实际为 0")
+    return n
+
+
+def per_category(read: Reader) -> Reader:
+    """A mapping with one value for each category (outpatient, chronic, inpatient, pharmacy)."""
+
+    def read_map(v: Any) -> dict[str, Any]:
+        if not isinstance(v, dict):
+            raise ValueError(f"应为 {'/'.join(CATEGORIES)} → 取值 的映射")
+        missing = [k for k in CATEGORIES if k not in v]
+        extra = [k for k in v if k not in CATEGORIES]
+        if missing or extra:
+            raise ValueError(f"须恰好包含 {'/'.join(CATEGORIES)}（缺少 {missing}，多余 {extra}）")
+        return {k: read(v[k]) for k in CATEGORIES}
+
+    return read_map
 
 
 def one_of(*allowed: str) -> Reader:
@@ -61,6 +86,7 @@ def one_of(*allowed: str) -> Reader:
             raise ValueError(f"应为 {'/'.join(allowed)} 之一，实际为 {v!r}")
         return v
 
+    read.choices = allowed  # for showing the value in words (yibao.words)
     return read
 
 
@@ -77,11 +103,12 @@ def subset_of(*allowed: str, non_empty: bool = False) -> Reader:
             raise ValueError("列表不能为空")
         return tuple(v)
 
+    read.choices = allowed
     return read
 
 
 def month_day(v: Any) -> tuple[int, int]:
-    if not isinstance(v, str) or not re.fullmatch(r"\d\d-\d\d", v):
+    if not isinstance(v, str) or not re.fullmatch(r"[0-9]{2}-[0-9]{2}", v):
         raise ValueError(f'应为 "MM-DD" 形式的字符串，实际为 {v!r}')
     m, d = int(v[:2]), int(v[3:])
     if not (1 <= m <= 12 and 1 <= d <= 28):
@@ -94,7 +121,7 @@ def med_type_map(v: Any) -> dict[str, str]:
         raise ValueError("应为 医疗类别 → 类别 的映射")
     out = {}
     for k, cat in v.items():
-        if not re.fullmatch(r"\d{2,6}", str(k)):
+        if not re.fullmatch(r"[0-9]{2,6}", str(k)):
             raise ValueError(f"医疗类别代码无效：{k!r}")
         if cat not in CATEGORIES:
             raise ValueError(f"类别 {cat!r} 不在 {'/'.join(CATEGORIES)} 之中")
@@ -135,6 +162,9 @@ FIXED: dict[str, Reader] = {
     "credential.max_failures": count,
     "credential.lock_minutes": count,
     "settlement.med_type_category": med_type_map,
+    "settlement.registration_lookback_hours": per_category(count),
+    "settlement.claim_lookback_days": per_category(count),
+    "settlement.max_fee_lines": per_category(positive),
     "waiting.resident.fixed_months": count,
     "waiting.resident.per_break_year_months": count,
     "waiting.resident.break_offset_years": count,
@@ -149,6 +179,16 @@ FIXED: dict[str, Reader] = {
     "resident.premium": money,
     "account.preallocation": one_of("none", "annual"),
     "offsite.ratio_reduction": offsite_map,
+}
+
+# Keys whose one value is itself a mapping (not one value per ``by`` dimension).
+MAPPING_KEYS = {
+    "settlement.med_type_category",
+    "settlement.registration_lookback_hours",
+    "settlement.claim_lookback_days",
+    "settlement.max_fee_lines",
+    "offsite.ratio_reduction",
+    "resident.collection_window",
 }
 
 BENEFIT_FIELDS: dict[str, Reader] = {

@@ -7,9 +7,9 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, select
 
-from yibao.lifecycle.model import medical_year
 from yibao.services.care import institution_or_refuse, person_or_refuse
 from yibao.services.platform import Platform
+from yibao.settlement.claim_rules import medical_year_of
 from yibao.storage.tables import settlements
 
 
@@ -59,7 +59,7 @@ def year_to_date(p: Platform, psn_no: str, day: date, *, tx=None) -> tuple[int, 
     with p.unit(tx, read_only=True) as tx:
         person = person_or_refuse(tx, psn_no)
         policy = p.policy(tx, person.admdvs)
-        year = medical_year(day, policy.value("account.year_start", day, default=(1, 1)))
+        year = medical_year_of(policy, day)
         acc = tx.care.accumulators_of(person.id, year)
         rows = tx.conn.execute(
             select(settlements.c.category, func.sum(settlements.c.medfee), func.count())

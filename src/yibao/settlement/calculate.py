@@ -36,16 +36,9 @@ from yibao.settlement.model import (
     Settlement,
     YearToDate,
 )
+from yibao.words import PART_NAMES
 
 PARTS = ("ownpay", "overlimit", "preselfpay", "deductible", "coinsurance", "over_cap")
-PART_NAMES = {
-    "ownpay": "全自费",
-    "overlimit": "超限价",
-    "preselfpay": "乙类先行自付",
-    "deductible": "起付线",
-    "coinsurance": "按比例自付",
-    "over_cap": "超年度限额",
-}
 
 
 class UnknownMedType(ValueError):
@@ -60,7 +53,7 @@ def category_of(policy: Policy, day, med_type: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Benefit:
+class Benefit:
     in_force: bool
     reason: str  # why there is none, for the explanation
     deductible: int = 0
@@ -69,24 +62,21 @@ class _Benefit:
     cap: int | None = None  # None: no annual cap
 
 
-def benefit_terms(policy: Policy, claim: Claim, patient: Patient, category: str) -> _Benefit:
-    """The deductible, ratio and cap in force for this claim, or why there is no benefit."""
-    day, level, cls = claim.day, claim.hospital_level, patient.person_class
-    base = f"benefit.{patient.scheme}.{category}"
-    dims = {"person_class": cls, "hospital_level": level}
+def benefit_terms(policy: Policy, day, scheme: str, category: str, person_class: str, level: int) -> Benefit:
+    """The deductible, its scope, the ratio and the annual cap in force on ``day`` (waiting periods
+    aside), or why the pooled fund pays nothing in this category."""
+    base = f"benefit.{scheme}.{category}"
+    dims = {"person_class": person_class, "hospital_level": level}
     if not any(policy.has(f"{base}.{f}", day) for f in ("deductible", "ratio", "cap")):
-        return _Benefit(False, f"{SCHEME_NAMES[patient.scheme]}{CATEGORY_NAMES[category]}不设统筹基金支付")
+        return Benefit(False, f"{SCHEME_NAMES[scheme]}{CATEGORY_NAMES[category]}不设统筹基金支付")
     ratio = policy.value(f"{base}.ratio", day, default=None, **dims)
     if ratio is None:
-        return _Benefit(
+        return Benefit(
             False,
-            f"{SCHEME_NAMES[patient.scheme]}{CATEGORY_NAMES[category]}在{LEVEL_NAMES[level]}"
-            f"（{CLASS_NAMES[cls]}）不设统筹基金支付",
+            f"{SCHEME_NAMES[scheme]}{CATEGORY_NAMES[category]}在{LEVEL_NAMES[level]}"
+            f"（{CLASS_NAMES[person_class]}）不设统筹基金支付",
         )
-    if patient.in_waiting:
-        until = f"，{patient.waiting_until}起享受待遇" if patient.waiting_until else ""
-        return _Benefit(False, f"处于待遇等待期{until}，统筹基金不予支付")
-    return _Benefit(
+    return Benefit(
         True,
         "",
         deductible=policy.value(f"{base}.deductible", day, default=0, **dims),
@@ -94,6 +84,14 @@ def benefit_terms(policy: Policy, claim: Claim, patient: Patient, category: str)
         ratio=ratio,
         cap=policy.value(f"{base}.cap", day, default=None, **dims),
     )
+
+
+def _benefit(policy: Policy, claim: Claim, patient: Patient, category: str) -> Benefit:
+    terms = benefit_terms(policy, claim.day, patient.scheme, category, patient.person_class, claim.hospital_level)
+    if terms.in_force and patient.in_waiting:
+        until = f"，{patient.waiting_until}起享受待遇" if patient.waiting_until else ""
+        return Benefit(False, f"处于待遇等待期{until}，统筹基金不予支付")
+    return terms
 
 
 def _draw(balances: Buckets, order: Sequence[str], want: int) -> tuple[tuple[Draw, ...], int]:
@@ -163,7 +161,7 @@ def settle(
     steps.append(f"医疗费总额{yuan(medfee)}：{shown_split}符合政策范围{yuan(inscp)}。")
 
     # Steps 4–6: deductible, ratio, cap.
-    b = benefit_terms(policy, claim, patient, category)
+    b = _benefit(policy, claim, patient, category)
     who = (
         f"{SCHEME_NAMES[patient.scheme]}{CATEGORY_NAMES[category]}"
         f"（{CLASS_NAMES[patient.person_class]}，{LEVEL_NAMES[claim.hospital_level]}）"

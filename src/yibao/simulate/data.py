@@ -269,6 +269,8 @@ def check_partition(part: Partition, manifest: Manifest, where: str) -> None:
     balances = people["current_fen"].to_numpy() + people["historical_fen"].to_numpy()
     if (balances[resident] != 0).any():
         _fail(where, "people", "current_fen", "居民医保参保人没有个人账户余额")
+    if (people["insured_since"].to_numpy() < people["birth"].to_numpy()).any():
+        _fail(where, "people", "insured_since", "参保开始日期早于出生日期")
     if (people["insured_since"].to_numpy() > np.datetime64(manifest.start, "D")).any():
         _fail(where, "people", "insured_since", f"须不晚于模拟开始日 {manifest.start}（期间内新参保暂不支持）")
     order = np.arange(len(pid)) if np.all(pid[1:] > pid[:-1]) else np.argsort(pid, kind="stable")

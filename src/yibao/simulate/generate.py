@@ -283,7 +283,8 @@ def _block(spec: GeneratorSpec, seed: int, block: int, n_fam: int, start: date, 
     mu, sigma = lognormal_income(spec["income_quintile_means"])
     fam_income = np.round(rng.lognormal(mu, sigma, n_fam) * 100).astype(np.int64)
     income = np.minimum(fam_income[fam - fam_base], 9_000_000_000)
-    since = np.full(n, np.datetime64(date(start.year - 5, 1, 1), "D"))
+    # Insured for years before the period, and a child from birth (never before it).
+    since = np.maximum(np.full(n, np.datetime64(date(start.year - 5, 1, 1), "D")), birth.astype("datetime64[D]"))
     people = pa.table(
         {
             "person_id": person_id,

@@ -18,7 +18,6 @@ from yibao.policy import Policy
 from yibao.policy.schema import CATEGORIES, PERSON_CLASSES, RELATIONS
 from yibao.services.jobs import month_ends_between, year_starts_between
 from yibao.settlement.calculate import PARTS, benefit_terms
-from yibao.settlement.model import Claim, Patient
 from yibao.simulate.data import OFFSITE_KINDS
 
 SCHEMES = ("employee", "resident")
@@ -115,9 +114,8 @@ def build_tables(policy: Policy, start: date, end: date, name: str) -> PolicyTab
         for i, scheme in enumerate(SCHEMES):
             for j, category in enumerate(CATEGORIES):
                 for k, cls in enumerate(PERSON_CLASSES):
-                    patient = Patient("", "", scheme, cls, None)
                     for level in range(LEVELS):
-                        b = benefit_terms(policy, Claim(day, "", level, (), True), patient, category)
+                        b = benefit_terms(policy, day, scheme, category, cls, level)
                         if b.in_force:
                             in_force[s, i, j, k, level] = True
                             deductible[s, i, j, k, level] = b.deductible

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from yibao.errors import DomainError
 from yibao.storage import tables
+from yibao.storage.access_repo import AccessRepo
 from yibao.storage.care_repo import CareRepo
 from yibao.storage.config_repo import ConfigRepo
 from yibao.storage.credentials_repo import CredentialsRepo
@@ -106,6 +107,10 @@ class Tx:
     @cached_property
     def config(self) -> ConfigRepo:
         return ConfigRepo(self)
+
+    @cached_property
+    def access(self) -> AccessRepo:
+        return AccessRepo(self)
 
     def for_update(self, stmt):
         """Row locks on PostgreSQL; SQLite already holds the write lock from BEGIN IMMEDIATE."""
