@@ -11,12 +11,14 @@ import typer
 from yibao.cli.database import CannotOpen, open_store
 from yibao.cli.output import Sheet, make_console
 from yibao.errors import DomainError
+from yibao.simulate.cli import simulate_app
 
 app = typer.Typer(help="yibao（医保）：个人账户、家庭共济与结算引擎", no_args_is_help=True, add_completion=False)
 policy_app = typer.Typer(help="政策参数：查看某统筹区某日生效的参数", no_args_is_help=True)
 cases_app = typer.Typer(help="案例文件：运行验收案例、把案例世界载入数据库", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.add_typer(cases_app, name="cases")
+app.add_typer(simulate_app, name="simulate")
 
 console = make_console()
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from yibao.money import apply_ratio
 from yibao.policy.model import Policy
+from yibao.settlement.amounts import deductible_due, reduced_ratio, take, within_cap
 from yibao.settlement.explain import (
     BUCKET_NAMES,
     CATEGORY_NAMES,
@@ -107,10 +108,10 @@ def _draw(balances: Buckets, order: Sequence[str], want: int) -> tuple[tuple[Dra
     for bucket in order:
         if left <= 0:
             break
-        take = min(left, max(balances.get(bucket), 0))
-        if take > 0:
-            draws.append(Draw(bucket, take))
-            left -= take
+        got = take(left, balances.get(bucket))
+        if got > 0:
+            draws.append(Draw(bucket, got))
+            left -= got
     return tuple(draws), want - left
 
 
@@ -206,7 +207,7 @@ def settle(
         pooled = inscp - segment  # what reaches 起付段 and 共付段
         used = ytd.deductible_used if b.scope == "year" else ytd.visit_deductible_used
         left = max(b.deductible - used, 0)
-        deductible = min(pooled, left)
+        deductible = deductible_due(pooled, b.deductible, used)
         scope_word = "本年" if b.scope == "year" else "本次住院"
         if b.deductible == 0:
             steps.append(f"{who}：不设起付线。")
@@ -218,7 +219,7 @@ def settle(
         ratio = b.ratio
         if claim.offsite:
             cut = policy.value("offsite.ratio_reduction", day, default={}).get(claim.offsite, 0)
-            ratio = max(b.ratio - cut, 0)
+            ratio = reduced_ratio(b.ratio, cut)
             steps.append(
                 f"{OFFSITE_NAMES[claim.offsite]}：支付比例由{pct(b.ratio)}降低{pct(cut)}，按{pct(ratio)}支付。"
             )
@@ -228,7 +229,7 @@ def settle(
             cap_text = "不设年度限额"
         else:
             cap_left = max(b.cap - ytd.fund_paid, 0)
-            hifp = min(fund, cap_left)
+            hifp = within_cap(fund, b.cap, ytd.fund_paid)
             cap_text = f"年度限额{yuan(b.cap)}，已支付{yuan(ytd.fund_paid)}，剩余{yuan(cap_left)}"
         steps.append(
             f"起付线以上{yuan(pooled - deductible)}按{pct(ratio)}应由统筹基金支付{yuan(fund)}；"
