@@ -399,7 +399,11 @@ CASES = [
         "E0000-008",
     ),
     ("money_as_text", lambda c: call(c.p, "2102", _drug(c, medfee_sumamt="ten"), password="123456"), "E0000-008"),
-    ("flag_outside_0_1", lambda c: call(c.p, "2102", _drug(c, acct_used_flag="2"), password="123456"), "E0000-008"),
+    (
+        "flag_outside_dictionary",
+        lambda c: call(c.p, "2102", _drug(c, acct_used_flag="3"), password="123456"),
+        "E0000-008",
+    ),
     ("bad_begntime", lambda c: call(c.p, "2102", _drug(c, begntime="yesterday"), password="123456"), "E0000-008"),
     (
         "string_instead_of_druginfo_object",

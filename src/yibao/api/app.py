@@ -3,6 +3,11 @@
 Gateway calls always answer with an envelope: HTTP 200 for a well-formed request (success or
 business refusal), 400 for a body that is not JSON, 401 when the institution cannot be
 authenticated. The REST API answers ``{code, message}`` with a 4xx status. Nothing answers 500.
+
+The gateway answers at the national URL, at the same URL followed by ``/{infno}``, and at both under
+an extra prefix an agency configures (``--gateway-prefix``, ``YIBAO_GATEWAY_PREFIX``). Bodies are
+read in the charset the ``Content-Type`` names, else UTF-8, else GB18030; a GB-encoded request is
+answered in GB18030.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from yibao.api import admin, sandbox
 from yibao.api.auth import authenticate_institution, check_admin
 from yibao.errors import DomainError, refuse
 from yibao.gateway.dispatcher import dispatch
-from yibao.gateway.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, parse_body, respond
+from yibao.gateway.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, is_gb, parse_body, respond
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import Platform
 from yibao.web.mount import error_page, is_page, mount_web
@@ -61,7 +66,21 @@ def status_of(code: str) -> int:
     return 409
 
 
-def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
+def gateway_paths(prefix: str | None) -> list[str]:
+    """The national URL, and the same under the agency's prefix when it has one."""
+    prefix = "/" + prefix.strip("/") if prefix and prefix.strip("/") else ""
+    return [GATEWAY_PATH] + ([prefix + GATEWAY_PATH] if prefix else [])
+
+
+def charset_of(content_type: str | None) -> str | None:
+    for part in (content_type or "").split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return None
+
+
+def create_app(p: Platform, *, admin_token: str | None, gateway_prefix: str | None = None) -> FastAPI:
     app = FastAPI(
         title="yibao 医保平台接口",
         version=__version__,
@@ -114,16 +133,25 @@ def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
         log.exception("unhandled error on %s", request.url.path)
         return JSONResponse({"code": "E0000-099", "message": "系统内部错误"}, status_code=503)
 
-    @app.post(
-        GATEWAY_PATH,
-        tags=["国家接口"],
-        summary="交易入口（infno 选择交易）",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ENVELOPE}}}},
-        responses={200: {"description": "应答报文（infcode 0 成功，-1 失败）"}},
-    )
-    async def call_service(request: Request) -> Response:
-        body = await request.body()
-        return await run_in_threadpool(_gateway, p, request, body)
+    for path in gateway_paths(gateway_prefix):
+        app.add_api_route(
+            path,
+            _endpoint(p),
+            methods=["POST"],
+            tags=["国家接口"],
+            summary="交易入口（infno 选择交易）",
+            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ENVELOPE}}}},
+            responses={200: {"description": "应答报文（infcode 0 成功，-1 失败）"}},
+        )
+        app.add_api_route(
+            path + "/{infno}",
+            _endpoint(p),
+            methods=["POST"],
+            tags=["国家接口"],
+            summary="交易入口（URL 末尾的交易编号须与报文 infno 一致）",
+            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ENVELOPE}}}},
+            responses={200: {"description": "应答报文（infcode 0 成功，-1 失败）"}},
+        )
 
     @app.get(
         "/fsi/api/pubkey",
@@ -148,15 +176,24 @@ def create_app(p: Platform, *, admin_token: str | None) -> FastAPI:
     return app
 
 
-def _gateway(p: Platform, request: Request, body: bytes) -> Response:
+def _endpoint(p: Platform):
+    async def call_service(request: Request) -> Response:
+        body = await request.body()
+        return await run_in_threadpool(_gateway, p, request, body, request.path_params.get("infno"))
+
+    return call_service
+
+
+def _gateway(p: Platform, request: Request, body: bytes, path_infno: str | None = None) -> Response:
     started = time.perf_counter()
     received = p.now()
     status, institution, doc = 200, None, None
+    charset = charset_of(request.headers.get("content-type"))
     try:
         if len(body) > MAX_BODY:
             raise refuse("E0000-002", detail=f"报文超过{MAX_BODY}字节")
         try:
-            doc = parse_body(body)
+            doc = parse_body(body, charset)
         except DomainError:
             status = 400
             raise
@@ -166,10 +203,18 @@ def _gateway(p: Platform, request: Request, body: bytes) -> Response:
             except DomainError:
                 status = 401
                 raise
-        answer = dispatch(p, doc, received=received, authenticated=institution)
+        answer = dispatch(p, doc, received=received, authenticated=institution, path_infno=path_infno)
+        if path_infno is not None and answer["err_msg"].startswith("[E0000-002] 报文格式错误：URL"):
+            status = 400
     except DomainError as exc:
         answer = respond("000000", received, error=exc, now=p.now())
+        if status == 401:  # the provincial gateway's rejection shape, next to the envelope
+            answer = {**answer, "code": 401, "message": exc.message}
     _log_call(doc, institution, answer, status, started)
+    if is_gb(body, charset):
+        return Response(
+            dumps(answer).encode("gb18030"), status_code=status, media_type="application/json; charset=GB18030"
+        )
     return Response(dumps(answer), status_code=status, media_type="application/json; charset=utf-8")
 
 
@@ -185,6 +230,7 @@ def _log_call(doc, institution: str | None, answer: dict, status: int, started: 
             "infno": _short(sent.get("infno")),
             "msgid": _short(sent.get("msgid")),
             "institution": institution or _short(sent.get("fixmedins_code")),
+            "opter": _short(sent.get("opter")),
             "outcome": outcome,
             "status": status,
             "ms": round((time.perf_counter() - started) * 1000, 2),

@@ -7,6 +7,7 @@ it (2102 药店结算, 2201 → 2204 → 2207 门诊), on an embedded SQLite dat
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import date, datetime, timedelta
 
 from rich.console import Console
@@ -259,7 +260,9 @@ def _show_settlement(console: Console, title: str, out: dict) -> None:
     for r in out["setldetail"]:
         rows.add_row(r["fund_pay_type"], r["fund_pay_type_name"], str(r["fund_payamt"]), r["setl_proc_info"])
     console.print(rows)
-    console.print(Panel(info["exp_content"]["setl_proc_info"], title="结算说明（setl_proc_info）", title_align="left"))
+    console.print(
+        Panel(json.loads(info["exp_content"])["setl_proc_info"], title="结算说明（setl_proc_info）", title_align="left")
+    )
 
 
 def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None) -> None:

@@ -161,6 +161,18 @@ def serve(
     admin_token: str = typer.Option(None, "--admin-token", envvar="YIBAO_ADMIN_TOKEN", help="管理接口令牌"),
     log_level: str = typer.Option("info", "--log-level"),
     demo: bool = typer.Option(False, "--demo", help="数据库为空时载入演示家庭、两笔结算和演示经办账号"),
+    gateway_prefix: str = typer.Option(
+        None, "--gateway-prefix", envvar="YIBAO_GATEWAY_PREFIX", help="国家接口地址另加的路径前缀（各地网关部署用）"
+    ),
+    sign_in: str = typer.Option(
+        None,
+        "--sign-in",
+        envvar="YIBAO_SIGN_IN",
+        help="required（默认，沙箱除外）或 optional：本部署不要求先签到（每笔交易都经签名认证的网关）",
+    ),
+    strict_fields: bool = typer.Option(
+        False, "--strict-fields", envvar="YIBAO_STRICT_FIELDS", help="按规范拒绝缺少的全部必填字段（含平台不需要的）"
+    ),
 ) -> None:
     """启动平台服务：国家接口 /fsi/api/rsfComIfsService/callService 与管理接口 /api/v1（启动时自动迁移数据库）。"""
     import logging
@@ -176,7 +188,15 @@ def serve(
     configure(getattr(logging, log_level.upper(), logging.INFO))
     store = Store.open(db)
     token = admin_token or ("sandbox" if sandbox else secrets.token_urlsafe(24))
-    p = Platform(store, SandboxClock() if sandbox else SystemClock(), sandbox=sandbox, require_sign_in=not sandbox)
+    if sign_in not in (None, "required", "optional"):
+        raise typer.BadParameter("--sign-in 应为 required 或 optional")
+    p = Platform(
+        store,
+        SandboxClock() if sandbox else SystemClock(),
+        sandbox=sandbox,
+        require_sign_in=(sign_in or ("optional" if sandbox else "required")) == "required",
+        strict_fields=strict_fields,
+    )
     if sandbox:
         console.print(
             "[bold yellow]沙箱模式：机构认证已关闭，接受 plain: 明文密码，/api/v1/sandbox 可清空数据和拨动时钟。"
@@ -197,7 +217,13 @@ def serve(
     if not admin_token:
         console.print(f"管理令牌（Authorization: Bearer …）：[bold]{token}[/bold]")
     console.print(f"yibao 服务：http://{host}:{port}  数据库：{store.engine.url.render_as_string(hide_password=True)}")
-    uvicorn.run(create_app(p, admin_token=token), host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        create_app(p, admin_token=token, gateway_prefix=gateway_prefix),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+    )
 
 
 db_app = typer.Typer(help="数据库：迁移到最新结构", no_args_is_help=True)

@@ -59,7 +59,8 @@ class Platform:
     store: Store
     clock: SystemClock | FixedClock | SandboxClock = field(default_factory=SystemClock)
     sandbox: bool = False
-    require_sign_in: bool = False  # the HTTP server turns this on unless started with --sandbox
+    require_sign_in: bool = False  # the HTTP server turns this on unless started with --sandbox or --sign-in optional
+    strict_fields: bool = False  # refuse absent spec-required fields even where yibao does not need them
     _policies: dict[str, tuple[int, Policy]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rsa_key: object = field(default=None, repr=False)
