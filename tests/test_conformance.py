@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ADMDVS, HOSPITAL, PHARMACY, family_world
 
+from conftest import START
+from support import ADMDVS, HOSPITAL, PHARMACY, family_world
 from yibao.gateway.dispatcher import TRANSACTIONS, dispatch, load_handlers
 from yibao.gateway.envelope import dumps, new_msgid, parse_body, request_envelope
 from yibao.nhsa.samples import DAY, FORMS, MOMENT, check_output, fields_sent, sample_input
@@ -25,7 +26,6 @@ from yibao.services.credentials import voucher_qr
 from yibao.services.identity import encrypt_password, public_key_pem
 from yibao.services.platform import FixedClock, Platform
 from yibao.storage.uow import Store
-from conftest import START
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "nhsa-interface"
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "yibao" / "nhsa" / "data"
@@ -135,8 +135,10 @@ class World:
 
     def discharged(self) -> str:
         mdtrt_id = self.inpatient_fees()
-        self.ok("2402", {"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": self.son.psn_no, "insutype": "310",
-                                      "endtime": MOMENT}})  # fmt: skip
+        self.ok(
+            "2402",
+            {"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": self.son.psn_no, "insutype": "310", "endtime": MOMENT}},
+        )
         return mdtrt_id
 
 
@@ -246,7 +248,10 @@ def test_conformance_counts(capsys):
     spec_in = sum(len(n.fields) for i in IMPLEMENTED for n in interface(i).inputs)
     spec_out = sum(len(n.fields) for i in IMPLEMENTED for n in interface(i).outputs)
     with capsys.disabled():
-        print(f"\nconformance: {len(IMPLEMENTED)} transactions, {spec_in} input and {spec_out} output fields in their tables")
+        print(
+            f"\nconformance: {len(IMPLEMENTED)} transactions, "
+            f"{spec_in} input and {spec_out} output fields in their tables"
+        )
         if COUNTS:  # when the suite ran in this process
             sent, checked = (sum(c[i] for c in COUNTS.values()) for i in (0, 1))
             print(f"conformance: {len(COUNTS)} transactions × 3 requests, {sent} field values sent, {checked} checked")
