@@ -264,3 +264,26 @@ def test_package_tables_equal_the_reference(name):
     ours = json.loads((PACKAGE / name).read_text(encoding="utf-8"))
     theirs = json.loads((REFERENCE / name).read_text(encoding="utf-8"))
     assert ours == theirs, f"src/yibao/nhsa/data/{name} differs from the reference: copy it again"
+
+
+def test_docs_list_every_field_the_platform_fills_or_does_not_need():
+    """docs/gateway.md names each spec-required field yibao fills from its records, per transaction,
+    and each it accepts absent because nothing depends on it."""
+    from yibao.nhsa.reader import NOT_NEEDED
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "gateway.md").read_text(encoding="utf-8")
+    lines = [x.strip() for x in docs.splitlines()]
+    table = [(x.split("|")[1], x) for x in lines if x.startswith("| ") and "`" in x]
+    missing = []
+    for infno in IMPLEMENTED:
+        spec = interface(infno)
+        for path in sorted(TRANSACTIONS[infno].rules.filled):
+            node, _, code = path.partition(".")
+            f = spec.input(node).field(code) if spec.input(node) else None
+            if f is None or not f.required:
+                continue
+            rows = [line for key, line in table if infno in key]
+            if not any(f"`{path}`" in line for line in rows):
+                missing.append(f"{infno} {path}")
+    missing += [code for code in sorted(NOT_NEEDED) if f"`{code}`" not in docs]
+    assert missing == []
