@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yibao.errors import refuse
+from yibao.errors import DomainError, refuse
 from yibao.gateway.dispatcher import Call
 from yibao.gateway.output import settlement_output
 from yibao.nhsa.reader import Row, check_same
@@ -52,7 +52,7 @@ def check_person(p: Platform, call: Call, tx, row: Row, *, psn_no: str | None = 
         day = day or p.now().date()
         try:
             psn_type = insurance_on(tx, person, row.insutype, day).psn_type
-        except Exception:  # no insurance of that type that day: the service refuses it with its reason
+        except DomainError:  # no insurance of that type that day: the service refuses it with its reason
             psn_type = None
         check_same(f"{where}.psn_type", "人员类别", sent["psn_type"], psn_type, "E1101-008")
     check_same(f"{where}.insuplc_admdvs", "参保地医保区划", sent.get("insuplc_admdvs"), person.admdvs)
