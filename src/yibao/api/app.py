@@ -26,7 +26,7 @@ from yibao import __version__
 from yibao.api import admin, sandbox
 from yibao.api.auth import authenticate_institution, check_admin
 from yibao.errors import DomainError, refuse
-from yibao.gateway.dispatcher import dispatch
+from yibao.gateway.dispatcher import dispatch, prepare
 from yibao.gateway.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, is_gb, parse_body, respond
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import Platform
@@ -89,6 +89,7 @@ def create_app(p: Platform, *, admin_token: str | None, gateway_prefix: str | No
     )
     app.state.platform = p
     app.state.admin_token = admin_token
+    prepare()
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):

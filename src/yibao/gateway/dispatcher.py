@@ -29,7 +29,7 @@ from yibao.gateway.envelope import check_envelope, respond
 from yibao.nhsa.answer import shape
 from yibao.nhsa.dictionary import NATIONAL, Dictionary, policy_extension
 from yibao.nhsa.reader import NO_RULES, Reader, Row, Rules
-from yibao.nhsa.spec import InterfaceSpec, interface
+from yibao.nhsa.spec import InterfaceSpec, interface, national_dictionaries
 from yibao.services.gateway_access import Access, access
 from yibao.services.platform import Platform
 from yibao.storage.gateway_repo import TOMBSTONE, Message
@@ -112,6 +112,15 @@ def load_handlers() -> dict[str, Transaction]:
     )
 
     return TRANSACTIONS
+
+
+def prepare() -> None:
+    """Load the handlers and parse the field tables once, before the first request (the tables are a
+    megabyte of JSON: parsed lazily, concurrent first calls would each parse them)."""
+    load_handlers()
+    for t in TRANSACTIONS.values():
+        _ = t.spec
+    national_dictionaries()
 
 
 def digest(infno: str, inp: Any) -> str:
