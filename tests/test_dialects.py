@@ -144,7 +144,8 @@ def test_item3_sm_round_trip_and_plain_institution_with_sm2_signtype_is_plain(w)
     output = dialects.unseal(answer, "output", cred["sm4_key"], cred["platform_sm2_public_key"])
     assert output["setlinfo"]["psn_no"] == son.psn_no
     forged = {**sealed, "cainfo": dialects.sm2_sign(*dialects.sm2_keypair(), b"x")}
-    assert w.post(forged)[1]["err_msg"].startswith("[E0000-006]")
+    status, answer, _ = w.post(forged)
+    assert status == 401 and answer["err_msg"].startswith("[E0000-006]")
     # a plain institution sending signtype SM2 and a "null" cainfo is served as plain
     plain = w.env("2101", pharmacy_input(w.fam.son, "10.00"), institution=HOSP, signtype="SM2", cainfo="null")
     assert w.ok(plain | {"sign_no": _sign_in(w, HOSP)})["setlinfo"]["medfee_sumamt"] == 10

@@ -207,6 +207,9 @@ def _gateway(p: Platform, request: Request, body: bytes, path_infno: str | None 
         answer = dispatch(p, doc, received=received, authenticated=institution, path_infno=path_infno)
         if path_infno is not None and answer["err_msg"].startswith("[E0000-002] 报文格式错误：URL"):
             status = 400
+        elif answer["err_msg"].startswith("[E0000-006]"):  # e.g. an SM2 cainfo that does not verify
+            status = 401
+            answer = {**answer, "code": 401, "message": answer["err_msg"][12:]}
     except DomainError as exc:
         answer = respond("000000", received, error=exc, now=p.now())
         if status == 401:  # the provincial gateway's rejection shape, next to the envelope
