@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import re
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -112,3 +113,26 @@ def platform(store) -> Platform:
 @pytest.fixture
 def worker_id(request) -> str:
     return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_outlives_its_test():
+    """A non-daemon thread left running keeps pytest alive after its summary (a hang in CI): every
+    thread a test starts must be a daemon or be finished when the test ends."""
+    before = set(threading.enumerate())
+    yield
+    left = [
+        th
+        for th in threading.enumerate()
+        if th not in before and not th.daemon and th.is_alive() and not _pool_worker(th)
+    ]
+    for th in left:
+        th.join(5)
+    still = [th.name for th in left if th.is_alive()]
+    assert not still, f"non-daemon thread(s) still running after the test: {still}"
+
+
+def _pool_worker(th: threading.Thread) -> bool:
+    """An idle ``concurrent.futures`` worker (asyncio's executor, Playwright's): its pool shuts it
+    down at exit, so it cannot keep the process alive."""
+    return getattr(getattr(th, "_target", None), "__module__", "") == "concurrent.futures.thread"

@@ -3,7 +3,7 @@
 The agency's side goes through the admin REST API (``/api/v1``, Bearer token); the institution's
 side is an HIS client: API key or TIF-signed headers, 9001 sign-in, and the patient's password
 RSA-encrypted under the key from ``GET /fsi/api/pubkey``. Used by the HTTP, fuzz, crash and
-concurrency suites and by ``bench/http_bench.py``.
+concurrency suites.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import func, inspect, select
 
+from waiting import DEADLINE, Tally, join_all
 from yibao.api.auth import tif_signature
 from yibao.gateway.envelope import dumps, parse_body, request_envelope
 from yibao.services.identity import encrypt_password
@@ -478,19 +479,34 @@ def hammer(
     threads: int,
     work: Callable[[int, int], tuple[str, dict, str | None] | None],
     stop: threading.Event | None = None,
+    tally: Tally | None = None,
     timeout: float = 60,
+    deadline: float = DEADLINE * 3,
 ) -> list[Sent]:
     """``threads`` HIS clients, each calling ``work(thread, i)`` → (infno, input, password) until it
-    returns None or ``stop`` is set; every call recorded. A client whose connection fails records the
-    error and stops (the server is presumably gone)."""
+    returns None or ``stop`` is set; every call recorded (and counted in ``tally``, which a test can
+    wait on). A client whose connection fails records the error and stops (the server is presumably
+    gone). A client that fails before the start releases the others and fails the call; so does a
+    run that outlives ``deadline`` seconds. Every wait here has a timeout; the clients are daemons."""
     stop = stop or threading.Event()
     results: list[list[Sent]] = [[] for _ in range(threads)]
-    start = threading.Barrier(threads)
+    failures: list[str] = []
+    start = threading.Barrier(threads, timeout=DEADLINE)
 
     def client(n: int) -> None:
-        his = His(url, api_key=api_key, sign_no=sign_no, timeout=timeout)
-        his.public_key()
-        start.wait()
+        his = None
+        try:
+            his = His(url, api_key=api_key, sign_no=sign_no, timeout=timeout)
+            his.public_key()
+            start.wait()
+        except threading.BrokenBarrierError:
+            return  # another client failed before the start (reported by that client)
+        except Exception as exc:
+            failures.append(f"client {n} failed before the start: {exc!r}"[:300])
+            start.abort()
+            if his is not None:
+                his.close()
+            return
         i = 0
         try:
             while not stop.is_set():
@@ -509,17 +525,24 @@ def hammer(
                     sent.error = repr(exc)[:200]
                 sent.seconds = time.perf_counter() - t0
                 results[n].append(sent)
+                if tally is not None:
+                    tally.add(sent.acked)
                 if sent.error:
                     break
                 i += 1
+        except Exception as exc:  # a bug in ``work`` or in the test's client: reported, not swallowed
+            failures.append(f"client {n} failed: {exc!r}"[:300])
         finally:
             his.close()
 
-    pool = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(threads)]
+    pool = [threading.Thread(target=client, args=(n,), name=f"his-{n}", daemon=True) for n in range(threads)]
     for th in pool:
         th.start()
-    for th in pool:
-        th.join()
+    try:
+        join_all(pool, "HIS clients", timeout=deadline)
+    finally:
+        stop.set()  # if the deadline passed, tell the stragglers to stop (they are daemons anyway)
+    assert not failures, failures
     return [s for per in results for s in per]
 
 

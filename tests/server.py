@@ -5,7 +5,7 @@
         srv.kill()      # SIGKILL, as a power cut would
         srv.start()     # the same database, a new process (a new port)
 
-The server is started as ``sys.executable -m yibao serve --db URL --port P [--sandbox] --admin-token T``
+The server is started as ``sys.executable -m yibao serve --db URL --port P [--sandbox] --admin-token T [args]``
 (the admin token also in ``YIBAO_ADMIN_TOKEN``); its output goes to a log file, never to a pipe that
 nobody reads (the gateway logs one line per call, which would fill a pipe and stall the server).
 """
@@ -51,8 +51,10 @@ class Server:
         env: dict[str, str] | None = None,
         log_dir: str | Path | None = None,
         log_level: str = "warning",
+        args: tuple[str, ...] = (),
     ):
         self.db = db
+        self.args = tuple(args)
         self.sandbox = sandbox
         self.admin_token = admin_token
         self.extra_env = dict(env or {})
@@ -82,7 +84,7 @@ class Server:
         cmd = [sys.executable, "-m", "yibao", "serve", "--db", self.db, "--host", "127.0.0.1", "--port", str(port)]
         if self.sandbox:
             cmd.append("--sandbox")
-        cmd += ["--admin-token", self.admin_token, "--log-level", self.log_level]
+        cmd += ["--admin-token", self.admin_token, "--log-level", self.log_level, *self.args]
         return cmd
 
     def start(self, timeout: float = STARTUP_TIMEOUT) -> str:
@@ -180,9 +182,10 @@ def running_server(
     admin_token: str = ADMIN_TOKEN,
     env: dict[str, str] | None = None,
     log_level: str = "warning",
+    args: tuple[str, ...] = (),
 ) -> Iterator[Server]:
     """A started server; stopped (killed if need be) when the block ends, whatever happens in it."""
-    srv = Server(db, sandbox=sandbox, admin_token=admin_token, env=env, log_level=log_level)
+    srv = Server(db, sandbox=sandbox, admin_token=admin_token, env=env, log_level=log_level, args=args)
     try:
         srv.start()
         yield srv

@@ -64,7 +64,7 @@ def person(
             admdvs=ADMDVS,
             insutype=insutype,
             psn_type=psn_type if insutype else None,
-            insured_since=since if insutype else None,
+            insured_since=max(since, birth) if insutype else None,  # insured from birth at the earliest
             current=current,
             historical=historical,
             password=password,

@@ -48,11 +48,13 @@ from http_world import (
     snapshot,
 )
 from server import Server, running_server
+from waiting import at_once, join_all, pg_lock_waiters, start_daemon, wait_until
 from yibao.ledger.model import person_bucket
 from yibao.storage import tables as t
 from yibao.storage.uow import Store
 
 THREADS = 16
+GATE = 7301  # the advisory lock id the fault-injection trigger waits on
 PER_THREAD = 8
 
 
@@ -142,10 +144,9 @@ def test_one_family_many_clients_no_overdraw_no_lost_update_each_msgid_once(env)
             for code, bal in person_balances(store).items():
                 if code in opening:
                     lowest[code] = min(lowest.get(code, bal), bal)
-            time.sleep(0.01)
+            time.sleep(0.01)  # a sampling interval, not a wait for anything
 
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
+    watcher = start_daemon(watch, name="watcher")
 
     def work(n: int, i: int):
         if i >= PER_THREAD:
@@ -155,7 +156,7 @@ def test_one_family_many_clients_no_overdraw_no_lost_update_each_msgid_once(env)
 
     sent = hammer(env.srv.url, api_key=env.cred["api_key"], sign_no=env.sign_no, threads=THREADS, work=work)
     done.set()
-    watcher.join()
+    join_all([watcher], "the balance watcher")
 
     # every call answered and settled (waiting on a lock is not a reason to refuse)
     assert len(sent) == THREADS * PER_THREAD
@@ -213,36 +214,19 @@ def test_one_family_many_clients_no_overdraw_no_lost_update_each_msgid_once(env)
     assert ledger_problems(env.url) == []
 
 
-def _at_once(calls: list) -> list:
-    """Run the callables in threads released together; their results in order."""
-    out: list = [None] * len(calls)
-    gate = threading.Barrier(len(calls))
-
-    def run(k: int) -> None:
-        gate.wait()
-        out[k] = calls[k]()
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(len(calls))]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return out
-
-
 def test_the_same_msgid_from_six_clients_at_once_settles_once(env):
     fam = add_family(env.admin, "dup", son="0.00", father=("500.00", "0.00"))
     clients = [env.his() for _ in range(6)]
     for _ in range(5):
         msgid, inp = new_msgid("DUP"), pharmacy_input(fam.son, "7.00")
-        answers = _at_once([lambda c=c, m=msgid, i=inp: c.call("2102", i, msgid=m, password="123456") for c in clients])
+        answers = at_once([lambda c=c, m=msgid, i=inp: c.call("2102", i, msgid=m, password="123456") for c in clients])
         assert all(a["infcode"] == 0 for a in answers), [a["err_msg"] for a in answers]
         assert all(a == answers[0] for a in answers)
         assert _settlements_of(env.store, [msgid]) == {msgid: ["settled"]}
     assert env.admin.balances(fam.father["psn_no"]) == (50000 - 5 * 700, 0)
     # and with different bodies: one wins, the others are told the msgid is taken
     msgid = new_msgid("CLASH")
-    answers = _at_once(
+    answers = at_once(
         [
             lambda c=c, k=k: c.call("2102", pharmacy_input(fam.son, f"{k + 1}.00"), msgid=msgid, password="123456")
             for k, c in enumerate(clients)
@@ -262,7 +246,7 @@ def test_a_cancellation_sent_four_times_at_once_restores_once(env):
     info = his.call("2102", pharmacy_input(fam.son, "60.00"), password="123456")["output"]["setlinfo"]
     cancel = {"data": {"setl_id": info["setl_id"], "mdtrt_id": info["mdtrt_id"], "psn_no": fam.son["psn_no"]}}
     clients = [env.his() for _ in range(4)]
-    answers = _at_once([lambda c=c: c.call("2103", cancel) for c in clients])
+    answers = at_once([lambda c=c: c.call("2103", cancel) for c in clients])
     assert sorted(a["err_msg"][:11] or "ok" for a in answers) == ["[E2208-002]"] * 3 + ["ok"]
     assert (env.admin.balances(fam.son["psn_no"]), env.admin.balances(fam.father["psn_no"])) == before
     for c in [his, *clients]:
@@ -283,10 +267,10 @@ def test_reversals_racing_their_settlements_leave_the_money_consistent(env):
         delay = (k % 12) * 0.002
 
         def late(undo=undo, delay=delay):
-            time.sleep(delay)
+            time.sleep(delay)  # jitter: the race is asserted for whichever order results
             return reverser.send(undo)[1]
 
-        first, second = _at_once([lambda settle=settle: payer.send(settle)[1], late])
+        first, second = at_once([lambda settle=settle: payer.send(settle)[1], late])
         outcomes.append((msgid, first, second))
     standing = 0
     for msgid, first, second in outcomes:
@@ -308,13 +292,14 @@ def test_reversals_racing_their_settlements_leave_the_money_consistent(env):
 def test_a_reversal_overtaking_its_settlement_in_flight_is_not_an_internal_error(env):
     if env.kind != "pg":
         pytest.skip("SQLite serialises whole transactions (BEGIN IMMEDIATE): no window to overtake in")
-    # fault injection in the test database: the original's (claimed) message row stays uncommitted 0.6 s
+    # fault injection in the test database: the original's (claimed) message row stays uncommitted
+    # until the test lets it go (an advisory lock the test holds), so the reversal surely overtakes it
     with env.store.engine.begin() as conn:
         conn.execute(
             text(
                 "CREATE OR REPLACE FUNCTION yibao_test_slow_message() RETURNS trigger AS $$ "
-                "BEGIN IF NEW.msgid LIKE 'SLOW%' AND NEW.infno = '2102' THEN PERFORM pg_sleep(0.6); END IF; "
-                "RETURN NEW; END $$ LANGUAGE plpgsql"
+                f"BEGIN IF NEW.msgid LIKE 'SLOW%' AND NEW.infno = '2102' THEN PERFORM pg_advisory_xact_lock({GATE}); "
+                "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
             )
         )
         conn.execute(text("DROP TRIGGER IF EXISTS yibao_test_slow_message ON messages"))
@@ -324,22 +309,35 @@ def test_a_reversal_overtaking_its_settlement_in_flight_is_not_an_internal_error
                 "FOR EACH ROW EXECUTE FUNCTION yibao_test_slow_message()"
             )
         )
+    gate = env.store.engine.connect()
     try:
+        gate.execute(text(f"SELECT pg_advisory_lock({GATE})"))
+        gate.commit()
         fam: Family = add_family(env.admin, "slow", son="0.00", father=("100.00", "0.00"))
         payer, reverser = env.his(), env.his()
         msgid = new_msgid("SLOW")
         settle = payer.envelope("2102", pharmacy_input(fam.son, "5.00"), msgid=msgid, password="123456")
         undo = reverser.envelope("2601", {"data": {"psn_no": fam.son["psn_no"], "omsgid": msgid, "oinfno": "2102"}})
-
-        def late():
-            time.sleep(0.3)  # the settlement is done and sleeping on its message row by now
-            return reverser.send(undo)[1]
-
-        first, second = _at_once([lambda: payer.send(settle)[1], late])
+        answers: dict[str, dict] = {}
+        first = start_daemon(lambda: answers.__setitem__("first", payer.send(settle)[1]), name="settle")
+        wait_until(
+            lambda: pg_lock_waiters(env.store.engine, event="advisory"), "the settlement to hold its message row"
+        )
+        second = start_daemon(lambda: answers.__setitem__("second", reverser.send(undo)[1]), name="reverse")
+        # the reversal is answered, or waits on the settlement's uncommitted row: either way it overtook
+        wait_until(
+            lambda: "second" in answers or pg_lock_waiters(env.store.engine) >= 2, "the reversal to reach the database"
+        )
+        gate.execute(text(f"SELECT pg_advisory_unlock({GATE})"))
+        gate.commit()
+        join_all([first, second], "the settlement and its reversal")
         payer.close()
         reverser.close()
     finally:
+        gate.execute(text("SELECT pg_advisory_unlock_all()"))  # a pooled connection keeps session locks
+        gate.commit()
+        gate.close()
         with env.store.engine.begin() as conn:
             conn.execute(text("DROP TRIGGER IF EXISTS yibao_test_slow_message ON messages"))
-    assert first["infcode"] == 0, first["err_msg"]
-    assert not second["err_msg"].startswith("[E0000-099]"), second["err_msg"]
+    assert answers["first"]["infcode"] == 0, answers["first"]["err_msg"]
+    assert not answers["second"]["err_msg"].startswith("[E0000-099]"), answers["second"]["err_msg"]

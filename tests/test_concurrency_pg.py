@@ -5,7 +5,6 @@ on a barrier, so their transactions really overlap on the rows they lock.
 """
 
 import threading
-import time
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -13,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from support import call, envelope, ledger_problems, person, setup_region
+from waiting import DEADLINE, at_once, join_all, pg_lock_waiters, start_daemon, wait_until
 from yibao.gateway.dispatcher import dispatch
 from yibao.ledger.model import Entry, Transfer, external_account, person_bucket
 from yibao.services import family
@@ -53,28 +53,10 @@ def drug(c, amount: Decimal, sn: str = "1") -> dict:
 
 def run_rounds(p: Platform, rounds: list[list[dict]]) -> list[dict]:
     """``rounds[r][k]`` is the envelope thread k sends in round r; a round's threads start together."""
-    n = len(rounds[0])
-    barrier = threading.Barrier(n)
-    answers: list[list[dict | None]] = [[None] * n for _ in rounds]
-    failures: list[BaseException] = []
-
-    def worker(k: int) -> None:
-        try:
-            for r, batch in enumerate(rounds):
-                barrier.wait(timeout=60)
-                answers[r][k] = dispatch(p, batch[k])
-        except BaseException as exc:  # reported below; never leave the others waiting
-            failures.append(exc)
-            barrier.abort()
-
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=180)
-    assert not any(t.is_alive() for t in threads), "a settlement thread hung"
-    assert not failures, failures
-    return [a for batch in answers for a in batch]
+    answers: list[dict] = []
+    for batch in rounds:
+        answers += at_once([lambda env=env: dispatch(p, env) for env in batch], timeout=180)
+    return answers
 
 
 def bucket_totals(p: Platform, psn_no: str) -> tuple[int, int]:
@@ -274,12 +256,9 @@ def test_overlapping_resend_of_a_cancellation_answers_the_first_answer(pg_store)
     answers: list[dict] = []
     with pg_store.uow() as tx:
         tx.people.lock(son.person.id)  # both copies get past the msgid check and wait here
-        threads = [threading.Thread(target=lambda: answers.append(dispatch(p, env))) for _ in range(2)]
-        for t in threads:
-            t.start()
-        time.sleep(0.5)
-    for t in threads:
-        t.join(30)
+        threads = [start_daemon(lambda: answers.append(dispatch(p, env))) for _ in range(2)]
+        wait_until(lambda: pg_lock_waiters(pg_store.engine) >= 2, "both copies to wait for the lock")
+    join_all(threads, "the two copies of the cancellation")
     assert [a["infcode"] for a in answers] == [0, 0], [a["err_msg"] for a in answers]
     assert answers[0]["output"] == answers[1]["output"]
 
@@ -296,24 +275,21 @@ def test_concurrent_replay_of_one_entry_is_a_no_op(pg_store):
         with pg_store.uow() as tx:
             results["first"] = tx.ledger.post(entry, START)
             posted.set()
-            release.wait(10)
+            assert release.wait(DEADLINE), "never released"
 
     def second() -> None:
-        posted.wait(10)
         try:
+            assert posted.wait(DEADLINE), "the first posting did not happen"
             with pg_store.uow() as tx:
                 results["second"] = tx.ledger.post(entry, START)
         except Exception as exc:
             results["second"] = exc
 
-    t1, t2 = threading.Thread(target=first), threading.Thread(target=second)
-    t1.start()
-    t2.start()
-    posted.wait(10)
-    time.sleep(0.5)  # the second is now waiting for the first's row locks
+    t1, t2 = start_daemon(first), start_daemon(second)
+    assert posted.wait(DEADLINE), "the first posting did not happen"
+    wait_until(lambda: pg_lock_waiters(pg_store.engine), "the second posting to wait for the first's row locks")
     release.set()
-    t1.join(20)
-    t2.join(20)
+    join_all([t1, t2], "the two postings")
     assert results["first"].applied
     assert getattr(results["second"], "applied", None) is False, results["second"]
     with pg_store.uow() as tx:

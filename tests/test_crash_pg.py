@@ -18,8 +18,6 @@ SQLite file (WAL), which is cheap.
 from __future__ import annotations
 
 import random
-import threading
-import time
 from collections import Counter
 
 import pytest
@@ -44,13 +42,14 @@ from http_world import (
     snapshot,
 )
 from server import Server
+from waiting import Tally, join_all, start_daemon
 from yibao.storage import tables as t
 from yibao.storage.uow import Store
 
 FAMILIES = 6
 THREADS = 8
 ROUNDS = 2
-RUN_BEFORE_KILL = 1.2  # seconds of load before each SIGKILL
+ACKED_BEFORE_KILL = 8  # acknowledged settlements in each round before its SIGKILL (a count, not a time)
 
 
 @pytest.fixture(params=DATABASES)
@@ -104,27 +103,26 @@ def test_sigkill_under_load_loses_no_acknowledged_settlement_and_half_writes_not
 
         sent: list[Sent] = []
         for _ in range(ROUNDS):
-            stop = threading.Event()
-            box: list[list[Sent]] = []
-            runner = threading.Thread(
-                target=lambda stop=stop, box=box: box.append(
-                    hammer(srv.url, api_key=cred["api_key"], sign_no=sign_no, threads=THREADS, work=work, stop=stop)
-                )
+            tally, box = Tally(), []
+            runner = start_daemon(
+                lambda tally=tally, box=box: box.append(
+                    hammer(srv.url, api_key=cred["api_key"], sign_no=sign_no, threads=THREADS, work=work, tally=tally)
+                ),
+                name="hammer",
             )
-            runner.start()
-            time.sleep(RUN_BEFORE_KILL)
+            tally.wait_acked(ACKED_BEFORE_KILL)  # load is really going through, however busy the machine
             srv.kill()  # mid-stream: requests in flight, transactions open
-            stop.set()
-            runner.join(timeout=120)
-            assert not runner.is_alive()
+            # every client now fails on its next call (connection refused) and stops by itself
+            join_all([runner], "the load after the kill")
+            assert box, "the load runner failed (see the thread's exception above)"
             sent += box[0]
             srv.start()  # same database, new process
 
         acked = [s for s in sent if s.acked]
         unanswered = [s for s in sent if s.answer is None]
         refused = [s for s in sent if s.answer is not None and not s.acked]
-        assert len(acked) >= 10, f"too little load got through: {len(acked)} of {len(sent)}"
-        assert unanswered, "the kill should have left some calls without an answer"
+        assert len(acked) >= ROUNDS * ACKED_BEFORE_KILL, f"too little load got through: {len(acked)} of {len(sent)}"
+        assert len(unanswered) >= ROUNDS * THREADS, "every client should have lost a call to each kill"
         for s in refused:  # nothing else should refuse a well-formed settlement
             assert s.answer["err_msg"][1:10] in ("E0000-098",), s.answer["err_msg"]
 

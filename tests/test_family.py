@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from support import balances, call, family_world, ledger_problems, person, pharmacy_input, setup_region
 from yibao.errors import DomainError
+from yibao.family.proxy import SandboxVerifier, verifier_from_setting
 from yibao.services import credentials, family, lifecycle, proxy
 from yibao.services.platform import FixedClock, Platform
 from yibao.storage import tables
@@ -141,6 +142,7 @@ def _household(p):
 
 def test_proxy_binding_rules(platform):
     """004 §5: at most 5 members; spouse/parents/children only; face check from 16; unbind any time."""
+    platform.proxy_verifier = SandboxVerifier()  # the rules here, with the face check taken as given
     holder, kin = _household(platform)
     h = holder.person.psn_no
     for k in ("wife", "father", "mother"):
@@ -162,6 +164,7 @@ def test_proxy_binding_rules(platform):
 
 
 def test_proxy_binding_refuses_a_non_relative(platform):
+    platform.proxy_verifier = SandboxVerifier()
     holder, _ = _household(platform)
     stranger = person(platform, "邻居老郑", insutype="390", psn_type="1501", birth=date(1980, 1, 1))
     assert (
@@ -171,6 +174,7 @@ def test_proxy_binding_refuses_a_non_relative(platform):
 
 def test_proxy_holder_sees_member_voucher_and_expenses_but_moves_no_money(platform):
     """004 §1, §4 and 002: 亲情账户 shows the QR and the expenses; it shares no balance."""
+    platform.proxy_verifier = SandboxVerifier()
     setup_region(platform)
     son = person(platform, "钱小军", current=0, password="444444")
     mother = person(platform, "钱妈妈", psn_type="1201", current=80000, birth=date(1962, 12, 12), gender="2",
@@ -193,6 +197,82 @@ def test_proxy_holder_sees_member_voucher_and_expenses_but_moves_no_money(platfo
     assert spent["totals"]["medfee"] == 10000 and spent["count"] == 1
     assert code_of(proxy.member_voucher, platform, stranger.person.psn_no, mother.person.psn_no) == "E7201-009"
     assert ledger_problems(platform) == []
+
+
+def test_production_binds_an_adult_only_after_a_confirmed_verification(platform):
+    """Issue 9 item 7: in production the form's face_verified is evidence, not a decision. The request
+    waits; an operator's confirmation makes the binding and is kept with the operator's name."""
+    assert platform.verifier().name == "operator"
+    holder, kin = _household(platform)
+    h, wife, father = holder.person.psn_no, kin["wife"].person.psn_no, kin["father"].person.psn_no
+    first = proxy.bind(platform, h, wife, face_verified=True)
+    assert first.status == "pending" and proxy.members(platform, h) == []
+    assert code_of(proxy.member_voucher, platform, h, wife) == "E7201-009"
+    assert proxy.bind(platform, h, wife, face_verified=True) == first  # asking again: the same request
+    # a child under 16 is still bound on the holder's signed commitment letter
+    assert proxy.bind(platform, h, kin["kid"].person.psn_no, commitment_letter=True).status == "bound"
+    # the other rules are checked when the request is made, not only when it is confirmed
+    assert code_of(proxy.bind, platform, h, kin["teen"].person.psn_no) is None  # 17: face check, pending
+    stranger = person(platform, "邻居老郑", insutype="390", psn_type="1501", birth=date(1980, 1, 1))
+    assert code_of(proxy.bind, platform, h, stranger.person.psn_no, face_verified=True) == "E7201-002"
+
+    proxy.confirm_verification(platform, first.verification_id, via="console", by="演示经办员（operator）")
+    assert [m["person"].psn_no for m in proxy.members(platform, h)][-1] == wife
+    assert proxy.member_voucher(platform, h, wife)
+    record = proxy.verifications(platform, psn_no=wife)[0]["v"]
+    assert (record.status, record.decided_via, record.decided_by) == ("confirmed", "console", "演示经办员（operator）")
+    before = snapshot(platform)
+    assert code_of(proxy.confirm_verification, platform, first.verification_id, via="console", by="x") == "E7201-011"
+    assert code_of(proxy.confirm_verification, platform, 999_999, via="console", by="x") == "E7201-010"
+    assert snapshot(platform) == before
+
+    asked = proxy.bind(platform, h, father, face_verified=True)
+    proxy.reject_verification(platform, asked.verification_id, via="console", by="经办员", note="本人未到场")
+    assert father not in {m["person"].psn_no for m in proxy.members(platform, h)}
+    assert proxy.verifications(platform, psn_no=father)[0]["v"].note == "本人未到场"
+
+
+def test_a_confirmation_rechecks_the_rules(platform):
+    holder, kin = _household(platform)
+    h = holder.person.psn_no
+    waiting = proxy.bind(platform, h, kin["wife"].person.psn_no)
+    sandbox = SandboxVerifier()
+    for k in ("father", "mother", "teen"):
+        proxy.bind(platform, h, kin[k].person.psn_no, face_verified=True, verifier=sandbox)
+    for k in ("kid", "baby"):
+        proxy.bind(platform, h, kin[k].person.psn_no, commitment_letter=True)
+    assert code_of(proxy.confirm_verification, platform, waiting.verification_id, via="api", by="x") == "E7201-003"
+    assert proxy.verifications(platform, psn_no=h)[-1]["v"].status == "pending"
+
+
+class TokenService:
+    """A verification service stand-in: confirms a face token it issued, for the member it names."""
+
+    name = "face-service"
+
+    def face(self, member_psn_no, evidence):
+        return "confirmed" if evidence == f"token-for-{member_psn_no}" else "refused"
+
+    def commitment_letter(self, member_psn_no, evidence):
+        return False
+
+
+def test_a_configured_verification_service_decides(platform):
+    platform.proxy_verifier = TokenService()
+    holder, kin = _household(platform)
+    h, wife = holder.person.psn_no, kin["wife"].person.psn_no
+    assert code_of(proxy.bind, platform, h, wife, face_verified=True) == "E7201-005"
+    assert code_of(proxy.bind, platform, h, wife, face_verified="token-for-someone-else") == "E7201-005"
+    assert proxy.bind(platform, h, wife, face_verified=f"token-for-{wife}").status == "bound"
+
+
+def test_the_verifier_is_chosen_by_setting():
+    assert verifier_from_setting("test_family:TokenService").name == "face-service"
+    for bad in ("test_family", "no_such_module:x", "test_family:nothing", "json:dumps"):
+        with pytest.raises(ValueError):
+            verifier_from_setting(bad)
+    sandbox = Platform(Store.open("sqlite://", create=True), sandbox=True)
+    assert sandbox.verifier().name == "sandbox"
 
 
 # Credentials ----------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ settlement and refunds, sign-in, voucher decoding, reconciliation and year-to-da
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -117,6 +118,7 @@ def test_inpatient_stay_with_refund_and_interim_settlement(platform):
     info = interim["output"]["setlinfo"]
     assert (info["act_pay_dedc"], info["hifp_pay"]) == (Decimal("500.00"), Decimal("1710.00"))
     _fees(platform, c, mdtrt_id, hospital, [("4", "XJ01CAA0001", "1000.00", "2", "500.00", None)])
+    platform.clock.set(datetime(2025, 6, 5, 10))  # a discharge is registered when it happens, not before
     discharged = call(platform, "2402", {"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": c.person.psn_no,
                                                       "insutype": "310", "endtime": "2025-06-05 10:00:00"}},
                       institution=hospital)  # fmt: skip

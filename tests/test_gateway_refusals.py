@@ -186,6 +186,154 @@ def _line(c: Ctx, **line) -> dict:
     return inp
 
 
+BIG_MD, BIG_ST = "MD3601999999999999", "ST3601999999999999"  # serials above 2^31: no row can have them
+
+
+def _lines(c: Ctx, rows: list[tuple[str, str, str]]) -> dict:
+    """A purchase of the son's with these (amount, count, price) lines and their total."""
+    inp = pharmacy_input(c.fam.son, "1.00")
+    inp["drugdetail"] = [
+        {"feedetl_sn": str(i), "med_list_codg": "XJ01CAA0001", "det_item_fee_sumamt": a, "cnt": n, "pric": u}
+        for i, (a, n, u) in enumerate(rows, start=1)
+    ]
+    inp["druginfo"]["medfee_sumamt"] = str(sum(Decimal(a) for a, _, _ in rows))
+    return inp
+
+
+def _visit_call(c: Ctx, infno: str, node: str, data: dict) -> dict:
+    return call(c.p, infno, {node: data}, institution=HOSPITAL[2], password="123456")
+
+
+def _registration(c: Ctx, begntime: str) -> dict:
+    son = c.fam.son.person
+    return {
+        "psn_no": son.psn_no,
+        "insutype": "310",
+        "begntime": begntime,
+        "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": son.certno,
+        "ipt_otp_no": "MZ-T",
+    }
+
+
+def _admission(c: Ctx, begntime: str) -> dict:
+    return {**_registration(c, begntime), "med_type": "21", "ipt_no": "ZY-T"}
+
+
+def _buy(c: Ctx, inp: dict, infno: str = "2102") -> dict:
+    return call(c.p, infno, inp, password="123456")
+
+
+def _psn(c: Ctx) -> str:
+    return c.fam.son.person.psn_no
+
+
+def _fee_2204(c: Ctx, **line) -> dict:
+    return call(c.p, "2204", {"feedetail": [{**fee(c.visit, _psn(c), "9"), **line}]}, institution=HOSPITAL[2])
+
+
+def _cancel(c: Ctx, infno: str, setl_id: str) -> dict:
+    return _visit_call(c, infno, "data", {"setl_id": setl_id, "mdtrt_id": c.visit, "psn_no": _psn(c)})
+
+
+def _on_visit(c: Ctx, infno: str, node: str, mdtrt_id: str, **more) -> dict:
+    return _visit_call(c, infno, node, {"mdtrt_id": mdtrt_id, "psn_no": _psn(c), **more})
+
+
+SUB_FEN = ("0.01", "1", "0.004")  # worth 0.004, charged 0.01
+END = "2025-06-01 10:00:00"
+
+# Issue 9: times the platform's clock does not allow (item 1), sums of roundings and line counts
+# (item 2), amounts beyond their bounds (item 3), nothing to settle and full-width digits (item 4),
+# identifiers no row can have (item 10). The clock stands at 2025-06-01 10:00.
+ISSUE_9 = [
+    ("begntime_9999_2102", lambda c: _buy(c, _drug(c, begntime="9999-12-31 23:59:59")), "E0000-009"),  # past 2199
+    ("begntime_2099_2102", lambda c: _buy(c, _drug(c, begntime="2099-12-31 23:59:59")), "E2201-008"),
+    ("begntime_tomorrow_2102", lambda c: _buy(c, _drug(c, begntime="2025-06-02 00:10:00")), "E2201-008"),
+    ("begntime_2022_2102", lambda c: _buy(c, _drug(c, begntime="2022-01-01 10:00:00")), "E2201-009"),
+    ("begntime_two_days_ago_2101", lambda c: _buy(c, _drug(c, begntime="2025-05-30 10:00:00"), "2101"), "E2201-009"),
+    ("begntime_before_1900_2102", lambda c: _buy(c, _drug(c, begntime="1899-12-31 10:00:00")), "E0000-009"),
+    ("begntime_full_width_2102", lambda c: _buy(c, _drug(c, begntime="２０２５-06-01 10:00:00")), "E0000-008"),
+    ("begntime_2027_2201", lambda c: _visit_call(c, "2201", "data", _registration(c, "2027-01-01")), "E2201-008"),
+    ("begntime_2099_2201", lambda c: _visit_call(c, "2201", "data", _registration(c, "2099-06-01")), "E2201-008"),
+    ("begntime_2022_2201", lambda c: _visit_call(c, "2201", "data", _registration(c, "2022-06-01")), "E2201-009"),
+    (
+        "begntime_last_week_2401",
+        lambda c: _visit_call(c, "2401", "mdtrtinfo", _admission(c, "2025-05-25")),
+        "E2201-009",
+    ),
+    (
+        "begntime_next_year_2401",
+        lambda c: _visit_call(c, "2401", "mdtrtinfo", _admission(c, "2026-01-01")),
+        "E2201-008",
+    ),
+    ("fee_time_tomorrow_2102", lambda c: _buy(c, _line(c, fee_ocur_time="2025-06-02 09:00:00")), "E2204-011"),
+    ("fee_time_before_purchase_2102", lambda c: _buy(c, _line(c, fee_ocur_time="2025-05-31 09:00:00")), "E2204-011"),
+    ("fee_time_tomorrow_2204", lambda c: _fee_2204(c, fee_ocur_time="2025-06-02 09:00:00"), "E2204-011"),
+    ("rounding_charged_twice_2102", lambda c: _buy(c, _lines(c, [SUB_FEN] * 2)), "E2204-010"),
+    ("rounding_charged_150_times_2101", lambda c: _buy(c, _lines(c, [SUB_FEN] * 150), "2101"), "E2204-010"),
+    ("lines_over_the_pharmacy_limit_2102", lambda c: _buy(c, _lines(c, [("0.10", "1", "0.10")] * 201)), "E2204-009"),
+    ("purchase_of_9999999999990_2102", lambda c: _buy(c, _lines(c, [("9999999999990.00", "1", "1")])), "E0000-009"),
+    ("one_fen_over_the_bound_2102", lambda c: _buy(c, _lines(c, [("10000000.01", "1", "10000000.01")])), "E0000-009"),
+    ("price_over_the_bound_2102", lambda c: _buy(c, _line(c, pric="10000000.000001")), "E0000-009"),
+    ("count_over_the_bound_2102", lambda c: _buy(c, _line(c, cnt="1000000.0001")), "E0000-009"),
+    (
+        "total_over_the_bound_2207",
+        lambda c: _visit_call(c, "2207", "data", settle_data(c.fam.son, c.visit, "10000000.01")["data"]),
+        "E0000-009",
+    ),
+    ("count_zero_2102", lambda c: _buy(c, _lines(c, [("0.00", "0", "10.00")])), "E2204-008"),
+    ("count_zero_2204", lambda c: _fee_2204(c, cnt="0", det_item_fee_sumamt="0.00"), "E2204-008"),
+    ("settlement_of_0_00_2102", lambda c: _buy(c, _lines(c, [("0.00", "1", "0.00")])), "E2207-009"),
+    ("settlement_of_0_00_2101", lambda c: _buy(c, _lines(c, [("0.00", "3", "0.00")]), "2101"), "E2207-009"),
+    ("full_width_total_2102", lambda c: _buy(c, _drug(c, medfee_sumamt="１０.００")), "E0000-008"),
+    ("full_width_line_amount_2102", lambda c: _buy(c, _line(c, det_item_fee_sumamt="１０.００")), "E0000-008"),
+    ("full_width_price_2102", lambda c: _buy(c, _line(c, pric="１０")), "E0000-008"),
+    ("full_width_count_2102", lambda c: _buy(c, _line(c, cnt="１")), "E0000-008"),
+    (
+        "serial_above_2_31_2103",
+        lambda c: call(c.p, "2103", {"data": {"setl_id": BIG_ST, "psn_no": _psn(c)}}),
+        "E2208-001",
+    ),
+    ("serial_above_2_31_2208", lambda c: _cancel(c, "2208", BIG_ST), "E2208-001"),
+    ("serial_above_2_31_2305", lambda c: _cancel(c, "2305", BIG_ST), "E2208-001"),
+    ("serial_above_2_31_2202", lambda c: _on_visit(c, "2202", "data", BIG_MD), "E2201-001"),
+    ("serial_above_2_31_2203", lambda c: _on_visit(c, "2203", "mdtrtinfo", BIG_MD, med_type="11"), "E2201-001"),
+    (
+        "serial_above_2_31_2204",
+        lambda c: call(c.p, "2204", {"feedetail": [fee(BIG_MD, _psn(c))]}, institution=HOSPITAL[2]),
+        "E2201-001",
+    ),
+    ("serial_above_2_31_2205", lambda c: _on_visit(c, "2205", "data", BIG_MD, chrg_bchno="0000"), "E2201-001"),
+    (
+        "serial_above_2_31_2206",
+        lambda c: call(c.p, "2206", settle_data(c.fam.son, BIG_MD), institution=HOSPITAL[2]),
+        "E2201-001",
+    ),
+    (
+        "serial_above_2_31_2207",
+        lambda c: _visit_call(c, "2207", "data", settle_data(c.fam.son, BIG_MD)["data"]),
+        "E2201-001",
+    ),
+    (
+        "serial_above_2_31_2402",
+        lambda c: _on_visit(c, "2402", "dscginfo", BIG_MD, insutype="310", endtime=END),
+        "E2201-001",
+    ),
+    ("serial_zero_2202", lambda c: _on_visit(c, "2202", "data", "MD3601990000000000"), "E2201-001"),
+    (
+        "full_width_serial_2103",
+        lambda c: call(c.p, "2103", {"data": {"setl_id": "ST３６０１９９０００００００００１", "psn_no": _psn(c)}}),
+        "E2208-001",
+    ),
+    (
+        "cum_ym_year_zero_5206",
+        lambda c: call(c.p, "5206", {"data": {"psn_no": _psn(c), "cum_ym": "000001"}}),
+        "E0000-009",
+    ),
+]
+
+
 # (id, request, expected code). A request is a function of the context returning the answer.
 CASES = [
     # The envelope.
@@ -427,6 +575,7 @@ CASES = [
         lambda c: call(c.p, "2102", {**pharmacy_input(c.fam.son, "1.00"), "drugdetail": []}),
         "E0000-008",
     ),
+    *ISSUE_9,
 ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -27,6 +28,7 @@ from http_world import (
     His,
     add_family,
     add_person,
+    beijing_now,
     fen,
     fresh_pg_database,
     issue_credentials,
@@ -337,10 +339,12 @@ def test_unknown_infno_is_refused(his):
 def test_same_msgid_same_body_returns_the_same_answer_and_settles_once(live, his, fam):
     msgid = new_msgid("IDEM")
     inp = pharmacy_input(fam.son, "120.00")
-    first = his.call("2102", inp, msgid=msgid, password="123456")
+    original = his.envelope("2102", inp, msgid=msgid, password="123456")
+    original["inf_time"] = f"{beijing_now() - timedelta(seconds=2):%Y-%m-%d %H:%M:%S}"
+    first = his.send(original)[1]
     assert_envelope(first, infcode=0)
     after = snapshot(live.store)
-    time.sleep(1.1)  # a later inf_time and a fresh cainfo (RSA-OAEP is randomised): still a resend
+    # a later inf_time and a fresh cainfo (RSA-OAEP is randomised): still a resend
     again = his.call("2102", inp, msgid=msgid, password="123456")
     assert again == first
     assert snapshot(live.store) == after

@@ -100,6 +100,7 @@ def test_waiting_resident_gets_no_fund_and_moves_no_accumulator(platform):
     chen = person(platform, "陈六", insutype=None, password="999999")
     wait = lifecycle.enroll(platform, chen.person.psn_no, "390", "1501", date(2025, 3, 10), in_window=False)
     assert wait.benefit_start == date(2025, 6, 10)
+    platform.clock.set(datetime(2025, 5, 1, 9))  # the visit is registered when it happens
     reg = call(platform, "2201", {"data": {"psn_no": chen.person.psn_no, "insutype": "390",
                                            "begntime": "2025-05-01 09:00:00", "mdtrt_cert_type": "02",
                                            "mdtrt_cert_no": chen.person.certno, "ipt_otp_no": "MZ1"}},
@@ -220,7 +221,7 @@ def test_crediting_then_rollover_conserves_money(bases, spend, current, historic
         credited += lifecycle.contribute_employee(p, c.person.psn_no, f"2025-{i:02d}", base)
     paid = 0
     for amount in spend:
-        out = call(p, "2102", pharmacy_input(c, f"{amount // 100}.{amount % 100:02d}"), password="123456")
+        out = call(p, "2102", pharmacy_input(c, f"{amount // 100}.{amount % 100:02d}", when=p.now()), password="123456")
         paid += int(Decimal(out["output"]["setlinfo"]["acct_pay"]) * 100)
     before = sum(balances(p, c))
     assert before == current + historical + credited - paid

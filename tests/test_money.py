@@ -6,20 +6,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from yibao.limits import MAX_AMOUNT_FEN, MAX_COUNT, MAX_PRICE
 from yibao.money import (
     RATIO_SCALE,
     MoneyFormatError,
+    MoneyOutOfRange,
     apply_ratio,
     fmt_percent,
     fmt_ratio,
     fmt_yuan,
+    parse_count,
     parse_fen,
-    parse_quantity,
+    parse_price,
     parse_ratio,
     round_half_up_fen,
 )
 
-MAX_FEN = 10**15 - 1  # parse_fen refuses |yuan| ≥ 1e13
+MAX_FEN = MAX_AMOUNT_FEN  # parse_fen refuses more than 10,000,000.00 yuan either way (yibao.limits)
 
 
 # parse_fen ---------------------------------------------------------------------------------------
@@ -40,7 +43,7 @@ MAX_FEN = 10**15 - 1  # parse_fen refuses |yuan| ≥ 1e13
         (Decimal("12.34"), 1234),
         (Decimal("12.3400"), 1234),
         (7, 700),
-        ("9999999999999.99", 999_999_999_999_999),
+        ("10000000.00", 1_000_000_000),  # the bound itself
     ],
 )
 def test_parse_fen_good(raw, fen):
@@ -74,9 +77,13 @@ def test_parse_fen_good(raw, fen):
         (Decimal("0.005"), "两位小数"),
         ("-1.00", "负数"),
         (-1, "负数"),
-        ("10000000000000", "超出范围"),  # 1e13 yuan
-        (10**13, "超出范围"),
-        (Decimal("1E+20"), "超出范围"),
+        ("10000000.01", "超出上限10000000.00元"),  # one fen over the bound
+        ("9999999999990.00", "超出上限"),  # the purchase of issue 9 item 3
+        (10**13, "超出上限"),
+        (Decimal("1E+20"), "超出上限"),
+        ("１.００", "半角数字"),  # full-width digits (issue 9 item 4)
+        ("1０", "半角数字"),
+        ("٣", "半角数字"),  # Arabic-Indic digits read as 3 by Decimal
     ],
 )
 def test_parse_fen_refuses(raw, why):
@@ -93,8 +100,8 @@ def test_parse_fen_names_what_it_parses():
 def test_parse_fen_negative_when_allowed():
     assert parse_fen("-12.34", allow_negative=True) == -1234
     assert parse_fen(-5, allow_negative=True) == -500
-    with pytest.raises(MoneyFormatError, match="超出范围"):
-        parse_fen("-10000000000000", allow_negative=True)
+    with pytest.raises(MoneyOutOfRange, match="超出上限"):
+        parse_fen("-10000000.01", allow_negative=True)
 
 
 @pytest.mark.parametrize("raw", ["1.00000000000000000000000000001", "12.340000000000000000000000000001"])
@@ -134,14 +141,15 @@ def test_parse_ratio_refuses(raw, why):
     assert why in str(info.value)
 
 
-# parse_quantity ------------------------------------------------------------------------------------
+# parse_price / parse_count ------------------------------------------------------------------------------------
 
 
 def test_parse_quantity_keeps_exact_decimals():
-    assert parse_quantity("1.123456", "单价", places=6) == Decimal("1.123456")
-    assert parse_quantity("2.5000", "数量", places=4) == Decimal("2.5")
-    assert parse_quantity("-2", "数量", places=4, allow_negative=True) == Decimal(-2)
-    assert isinstance(parse_quantity(3, "数量", places=4), Decimal)
+    assert parse_price("1.123456") == Decimal("1.123456")
+    assert parse_count("2.5000") == Decimal("2.5")
+    assert parse_count("-2", allow_negative=True) == Decimal(-2)
+    assert isinstance(parse_count(3), Decimal)
+    assert parse_price(MAX_PRICE) == MAX_PRICE and parse_count(MAX_COUNT) == MAX_COUNT
 
 
 @pytest.mark.parametrize(
@@ -150,15 +158,19 @@ def test_parse_quantity_keeps_exact_decimals():
         ("1.1234567", 6, False, "最多6位小数"),
         ("1.12345", 4, False, "最多4位小数"),
         ("-1", 6, False, "不能为负数"),
-        ("1000000000000", 6, False, "超出范围"),
-        ("-1000000000000", 4, True, "超出范围"),
+        ("10000000.000001", 6, False, "超出上限"),
+        ("-1000000.0001", 4, True, "超出上限"),
+        ("１", 4, False, "半角数字"),
         (1.5, 6, False, "格式错误"),
         ("x", 4, False, "格式错误"),
     ],
 )
 def test_parse_quantity_refuses(raw, places, neg, why):
     with pytest.raises(MoneyFormatError) as info:
-        parse_quantity(raw, "单价", places=places, allow_negative=neg)
+        if places == 6:
+            parse_price(raw)
+        else:
+            parse_count(raw, allow_negative=neg)
     assert why in str(info.value)
 
 
@@ -268,4 +280,4 @@ def test_no_float_is_ever_accepted(x):
         with pytest.raises(MoneyFormatError):
             parse(x)
     with pytest.raises(MoneyFormatError):
-        parse_quantity(x, "数量", places=4)
+        parse_count(x)

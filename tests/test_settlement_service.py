@@ -435,15 +435,16 @@ def test_cancel_by_the_wrong_transaction_or_institution_is_refused(store):
     assert db_snapshot(store) == snap
 
 
-def test_zero_amount_purchase_settles_like_its_presettlement(store):
-    """2101 answers a 0.00 purchase; 2102 settles it the same way."""
+def test_zero_amount_purchase_is_refused_like_its_presettlement(store):
+    """A 0.00 purchase settles nothing: 2101 and 2102 refuse it alike and nothing is written (issue 9
+    item 4; it once crashed post() with an empty ledger entry, then was settled as a 0.00 settlement)."""
     w = build_world(store, {"son": (10_000, 0), "father": (0, 0), "mother": (0, 0)}, "binding_order")
     inp = drug_input(w, "son", [("XJ01CAA0001", Decimal("0.00"), 1)], "1")
+    before = db_snapshot(store)
     pre = call(w.p, "2101", inp)
-    assert pre["infcode"] == 0
     done = call(w.p, "2102", inp, password="123456")
-    assert done["infcode"] == 0, done["err_msg"]  # once E0000-099: the empty ledger entry crashed post()
-    assert comparable(done) == comparable(pre)
+    assert pre["err_msg"].startswith("[E2207-009]") and done["err_msg"] == pre["err_msg"], done["err_msg"]
+    assert db_snapshot(store) == before
     assert ledger_problems(w.p) == []
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 import pytest
+
+from server import running_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # The committed screenshots are refreshed with YIBAO_UPDATE_SCREENSHOTS=1; otherwise they go to a
@@ -30,37 +29,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("web") / "web.sqlite"
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "yibao", "serve", "--db", str(db), "--port", str(port), "--sandbox", "--demo",
-         "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "300"},
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    lines: list[str] = []
-    for _ in range(120):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.25)
-    else:  # pragma: no cover
-        proc.kill()
-        pytest.fail("server did not start: " + (proc.stdout.read() if proc.stdout else ""))
-    with httpx.Client(base_url=base, headers={"Authorization": "Bearer sandbox"}) as api:
-        people = {p["name"]: p for p in api.get("/api/v1/people").json()}
-    yield {"base": base, "people": people, "log": lines}
-    proc.terminate()
-    proc.wait(timeout=10)
+    with running_server(str(db), sandbox=True, admin_token="sandbox", args=("--demo",), env={"COLUMNS": "300"}) as srv:
+        with httpx.Client(base_url=srv.url, headers=srv.admin_headers, timeout=60) as api:
+            people = {p["name"]: p for p in api.get("/api/v1/people").json()}
+        yield {"base": srv.url, "people": people, "server": srv}
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +61,36 @@ def sign_in(page, base: str, certno: str) -> None:
     page.get_by_label("密码（6位数字）").fill("123456")
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(f"{base}/portal/")
+
+
+def test_api_docs_render_offline_from_the_package(server, browser):
+    """/docs and /redoc with every request off this machine refused: they render from yibao's own files."""
+    base = server["base"]
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN")
+    outside: list[str] = []
+
+    def only_local(route) -> None:
+        url = route.request.url
+        if urlparse(url).hostname in ("127.0.0.1", "localhost") or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    page = context.new_page()
+    page.goto(f"{base}/docs")
+    page.wait_for_selector(".opblock-summary-path", timeout=60_000)
+    paths = page.locator(".opblock-summary-path").evaluate_all("els => els.map(e => e.getAttribute('data-path'))")
+    assert "/fsi/api/rsfComIfsService/callService" in paths and "/api/v1/people" in paths, paths
+    assert "交易入口" in page.content()
+    shot(page, "api-docs")
+    page.goto(f"{base}/redoc")
+    page.locator("h2", has_text="交易入口（infno 选择交易）").first.wait_for(timeout=60_000)  # ReDoc's operation title
+    assert page.locator("h2", has_text="查询结算").count() > 0
+    assert page.request.get(f"{base}/favicon.ico").ok
+    context.close()
+    assert outside == [], outside
 
 
 def test_portal_journey(server, browser):
@@ -148,6 +153,18 @@ def test_portal_journey(server, browser):
     assert page.locator("svg.chart").count() == 1  # the child's clinic visit this year
     assert "260.00" in page.content()
     shot(page, "portal-member")
+    context.close()
+
+
+def test_a_payer_sees_what_left_his_account(server, browser):
+    """Issue 9 item 18: the father paid for his son through mutual aid; his home page says so."""
+    base, people = server["base"], server["people"]
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    sign_in(page, base, people["张建国"]["certno"])
+    movements = page.locator("#movements")
+    assert "为儿子张*的结算" in movements.inner_text() and "-270.00" in movements.inner_text()
+    shot(page, "portal-home-payer")
     context.close()
 
 

@@ -7,6 +7,8 @@ HIS developers map them. Every adapter (gateway, REST, CLI, case runner) shows t
 
 from __future__ import annotations
 
+import re
+
 
 class DomainError(Exception):
     """A business refusal: the request is understood and refused; nothing was written."""
@@ -34,7 +36,9 @@ CATALOGUE: dict[str, str] = {
     "E0000-006": "身份认证失败：{detail}",
     "E0000-007": "签到流水号无效或已签退：{sign_no}",
     "E0000-008": "交易输入格式错误：{detail}",
-    "E0000-009": "报文与平台记录不一致：{detail}",
+    "E0000-009": "取值超出允许范围：{detail}",
+    "E0000-010": "账户累计金额将超出记账上限，交易未办理，请联系经办机构：{account}",
+    "E0000-011": "报文与平台记录不一致：{detail}",
     "E0000-098": "数据库暂时不可用或繁忙，本次交易未办理，请稍后重试",
     "E0000-099": "系统内部错误，请稍后重试或联系经办机构",
     # E1101 persons and credentials
@@ -54,6 +58,8 @@ CATALOGUE: dict[str, str] = {
     "E2201-004": "就诊与人员编号或机构不一致：{mdtrt_id}",
     "E2201-005": "险种类型与人员参保信息不符：{insutype}",
     "E2201-007": "就诊类型不符：{detail}",
+    "E2201-008": "{field}晚于平台当前日期（平台时间{now}，时钟误差允许{skew}分钟）：{when}",
+    "E2201-009": "{field}早于允许的时限（{rule}，平台当前时间{now}）：{when}",
     # E2204 fee details
     "E2204-001": "医保目录编码不存在：{code}",
     "E2204-002": "费用明细流水号重复：{feedetl_sn}",
@@ -62,6 +68,10 @@ CATALOGUE: dict[str, str] = {
     "E2204-005": "费用明细为空",
     "E2204-006": "退费明细须为负数并指向本次住院同一项目的原费用流水号：{feedetl_sn}",
     "E2204-007": "退费金额超过原费用明细剩余金额：{feedetl_sn}",
+    "E2204-008": "明细数量不能为0：流水号{feedetl_sn}",
+    "E2204-009": "费用明细{count}条，超过{category}每次结算{max}条的上限",
+    "E2204-010": "明细金额合计比单价×数量合计多{excess}元，超过每次结算1分的舍入误差",
+    "E2204-011": "费用发生时间不在就诊期间（{start}至今日）：流水号{feedetl_sn} {when}",
     # E2207 settlement
     "E2207-001": "医疗费总额与上传明细合计不符：报文{declared}元，明细{actual}元",
     "E2207-002": "没有可结算的费用明细：{detail}",
@@ -71,8 +81,9 @@ CATALOGUE: dict[str, str] = {
     "E2207-006": "本统筹区政策未配置：{detail}",
     "E2207-007": "缺少患者密码（cainfo）",
     "E2207-008": "账户余额不足，结算被拒绝（并发冲突，请重试）",
-    "E2207-009": "结算报文中的金额与平台按明细计算的不符：{detail}",
-    "E2207-010": "个人结算方式不支持：{detail}",
+    "E2207-009": "医疗费总额为0，没有可结算的费用",
+    "E2207-010": "结算报文中的金额与平台按明细计算的不符：{detail}",
+    "E2207-011": "个人结算方式不支持：{detail}",
     # E2208 cancellation
     "E2208-001": "结算ID不存在：{setl_id}",
     "E2208-002": "结算已撤销，不能重复撤销：{setl_id}",
@@ -108,6 +119,8 @@ CATALOGUE: dict[str, str] = {
     "E7201-007": "被绑定的家庭成员须为参保人员",
     "E7201-008": "绑定关系不存在或已解除",
     "E7201-009": "无权查看：{detail}",
+    "E7201-010": "亲情账户绑定核验申请不存在：{ref}",
+    "E7201-011": "该绑定核验申请已处理（{status}），不能再次处理",
     # E7301 credentials: cards, passwords, e-voucher tokens
     "E7301-001": "没有可挂失的社会保障卡",
     "E7301-002": "社会保障卡已挂失",
@@ -122,6 +135,8 @@ CATALOGUE: dict[str, str] = {
     "E7301-011": "登录失败次数过多，请于{until}后再试",
     "E7301-012": "工作人员用户名应为3–40位字母、数字或下划线，角色应为 viewer 或 operator，密码至少8位",
     "E7301-013": "工作人员已存在：{username}",
+    "E7301-014": "本设备登录尝试过于频繁，请于{until}后再试",
+    "E7301-015": "工作人员不存在：{username}",
     # E7401 enrolment and contributions
     "E7401-001": "已有有效的{insutype}参保记录（{begin}起），不能重复参保",
     "E7401-002": "{period}的缴费已登记，不能重复缴费",
@@ -131,6 +146,7 @@ CATALOGUE: dict[str, str] = {
     "E7401-006": "没有可终止或暂停的参保记录：{detail}",
     "E7401-007": "代缴人须为已授权家庭共济的职工医保参保亲属：{detail}",
     "E7401-008": "代缴人个人账户可共济余额不足：需{need}元，可用{have}元",
+    "E7401-009": "出生日期无效：{detail}",
     # E7501 off-site care
     "E7501-001": "备案结束日期早于开始日期",
     "E7501-002": "备案类型应为 filed（异地长期居住）或 temporary（临时外出）：{kind}",
@@ -138,7 +154,19 @@ CATALOGUE: dict[str, str] = {
     "E8001-001": "政策文件错误：{detail}",
     "E8001-002": "案例文件错误：{detail}",
     "E8001-003": "该功能将在后续版本支持（not yet supported）：{detail}",
+    # E7601 the region link between yibao instances (issue 15)
+    "E7601-001": "未登记的对端统筹区：{admdvs}（请先执行 yibao region add-peer）",
+    "E7601-002": "跨统筹区报文格式错误：{detail}",
+    "E7601-003": "跨统筹区请求在时限内没有应答：{detail}",
+    "E7601-004": "统筹区之间的链路不可用：{detail}",
+    "E7601-005": "跨统筹区报文版本不受支持：{version}",
 }
+
+
+def plain_message(code: str) -> str:
+    """The code's sentence without its fields ("结算ID不存在"): for pages, where a field would repeat
+    text from the URL (an identifier someone typed or linked) inside an official-looking message."""
+    return re.sub(r"[：:（(]?\{[^}]*\}[）)]?", "", CATALOGUE[code]).rstrip("：:，,")
 
 
 def refuse(code: str, /, **fields: object) -> DomainError:

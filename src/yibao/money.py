@@ -4,6 +4,11 @@ Amounts travel as strings ("300.00") or JSON numbers; they are parsed through ``
 text form, never through a binary float, and become integer fen. Ratios (支付比例, 自付比例) become
 integer parts per ten thousand, so every calculation inside is integer arithmetic with one explicit
 half-up rounding.
+
+Digits are ASCII only: ``Decimal`` and ``int`` would read full-width digits ("１.００") as well, and a
+value an HIS operator typed in a full-width input method is refused with a sentence saying so. The
+bounds (``yibao.limits``) are checked here, so every parser that reads money through this module
+refuses an oversized value the same way (``E0000-009``).
 """
 
 from __future__ import annotations
@@ -11,12 +16,18 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-_PLAIN = re.compile(r"[+-]?\d{1,30}(\.\d{1,30})?")
+from yibao.limits import COUNT_PLACES, MAX_AMOUNT_FEN, MAX_COUNT, MAX_PRICE, PRICE_PLACES, OutOfRange
+
+_PLAIN = re.compile(r"[+-]?[0-9]{1,30}(\.[0-9]{1,30})?")
 RATIO_SCALE = 10_000  # a ratio is stored as parts per ten thousand: 0.6000 -> 6000
 
 
 class MoneyFormatError(ValueError):
     """A value that is not a well-formed amount, ratio or quantity."""
+
+
+class MoneyOutOfRange(MoneyFormatError, OutOfRange):
+    """A well-formed amount, price or count beyond its documented bound (``yibao.limits``)."""
 
 
 def to_decimal(value: object, what: str = "金额") -> Decimal:
@@ -33,7 +44,9 @@ def to_decimal(value: object, what: str = "金额") -> Decimal:
         d = Decimal(value)
     elif isinstance(value, str):
         text = value.strip()
-        if not _PLAIN.fullmatch(text):  # no "1_000", "1e2", "NaN": a decimal as people write it
+        if not _PLAIN.fullmatch(text):  # no "1_000", "1e2", "NaN", "１.００": a decimal as people write it
+            if any(c.isdigit() and not c.isascii() for c in text):
+                raise MoneyFormatError(f"{what}须使用半角数字（0–9）: {value!r}")
             raise MoneyFormatError(f"{what}格式错误: {value!r}")
         try:
             d = Decimal(text)
@@ -58,15 +71,22 @@ def _scale(d: Decimal) -> int:
 
 
 def parse_fen(value: object, what: str = "金额", *, allow_negative: bool = False) -> int:
-    """Parse yuan with at most two decimals into integer fen."""
+    """Parse yuan with at most two decimals into integer fen, at most ``MAX_AMOUNT_FEN`` either way."""
     d = to_decimal(value, what)
     if _scale(d) > 2:
         raise MoneyFormatError(f"{what}最多两位小数: {value!r}")
     if d < 0 and not allow_negative:
         raise MoneyFormatError(f"{what}不能为负数: {value!r}")
-    if abs(d) >= Decimal("1e13"):
-        raise MoneyFormatError(f"{what}超出范围: {value!r}")
+    if abs(d) * 100 > MAX_AMOUNT_FEN:
+        raise MoneyOutOfRange(f"{what}超出上限{fmt_yuan(MAX_AMOUNT_FEN)}元: {value!r}")
     return int(d * 100)
+
+
+def check_fen(fen: int, what: str = "金额") -> int:
+    """``fen`` if its size is within ``MAX_AMOUNT_FEN``, else ``MoneyOutOfRange``."""
+    if abs(fen) > MAX_AMOUNT_FEN:
+        raise MoneyOutOfRange(f"{what}超出上限{fmt_yuan(MAX_AMOUNT_FEN)}元")
+    return fen
 
 
 def parse_ratio(value: object, what: str = "比例") -> int:
@@ -79,16 +99,26 @@ def parse_ratio(value: object, what: str = "比例") -> int:
     return int(d * RATIO_SCALE)
 
 
-def parse_quantity(value: object, what: str, *, places: int, allow_negative: bool = False) -> Decimal:
-    """Parse a unit price (6 places) or a count (4 places) as an exact Decimal."""
+def parse_quantity(value: object, what: str, *, places: int, limit: Decimal, allow_negative: bool = False) -> Decimal:
+    """Parse an exact Decimal with at most ``places`` decimals and a size of at most ``limit``."""
     d = to_decimal(value, what)
     if _scale(d) > places:
         raise MoneyFormatError(f"{what}最多{places}位小数: {value!r}")
     if d < 0 and not allow_negative:
         raise MoneyFormatError(f"{what}不能为负数: {value!r}")
-    if abs(d) >= Decimal("1e12"):
-        raise MoneyFormatError(f"{what}超出范围: {value!r}")
+    if abs(d) > limit:
+        raise MoneyOutOfRange(f"{what}超出上限{limit}")
     return d
+
+
+def parse_price(value: object, what: str = "单价") -> Decimal:
+    """A unit price in yuan (``pric``, ``pric_uplmt``): 6 decimals, not negative, at most ``MAX_PRICE``."""
+    return parse_quantity(value, what, places=PRICE_PLACES, limit=MAX_PRICE)
+
+
+def parse_count(value: object, what: str = "数量", *, allow_negative: bool = False) -> Decimal:
+    """A line's count (``cnt``): 4 decimals, at most ``MAX_COUNT`` either way (negative for a refund)."""
+    return parse_quantity(value, what, places=COUNT_PLACES, limit=MAX_COUNT, allow_negative=allow_negative)
 
 
 def round_half_up_fen(yuan: Decimal) -> int:

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
 
 from yibao.api import schemas as s
-from yibao.errors import refuse
+from yibao.errors import DomainError, refuse
 from yibao.gateway.output import setldetail, setlinfo
 from yibao.ledger.model import person_bucket
-from yibao.money import MoneyFormatError, fmt_ratio, fmt_yuan, parse_fen, parse_quantity, parse_ratio
-from yibao.services import credentials, family, lifecycle, proxy, queries, world
+from yibao.money import MoneyFormatError, fmt_ratio, fmt_yuan, parse_fen, parse_price, parse_ratio
+from yibao.services import credentials, family, lifecycle, proxy, queries, signin, world
 from yibao.services.care import person_or_refuse
 from yibao.services.gateway_access import issue_credentials
 from yibao.services.platform import Platform
@@ -24,6 +25,7 @@ from yibao.storage.ids import settlement_public_id, visit_public_id
 from yibao.storage.tables import catalog_items
 
 router = APIRouter(prefix="/api/v1")
+VerificationId = Annotated[int, Path(ge=1, le=2**31 - 1, description="核验申请编号")]
 
 
 def platform(request: Request) -> Platform:
@@ -35,7 +37,7 @@ def _money(fen: int) -> str:
 
 
 def _bad(exc: Exception):
-    return refuse("E0000-008", detail=str(exc))
+    return exc if isinstance(exc, DomainError) else refuse("E0000-008", detail=str(exc))
 
 
 # Regions and policy ------------------------------------------------------------------------------
@@ -146,7 +148,7 @@ def add_catalog(body: s.CatalogIn, request: Request):
             body.name,
             body.chrgitm_lv,
             parse_ratio(body.selfpay_prop) if body.selfpay_prop else 0,
-            parse_quantity(body.pric_uplmt, "限价", places=6) if body.pric_uplmt else None,
+            parse_price(body.pric_uplmt, "限价") if body.pric_uplmt else None,
         )
     except MoneyFormatError as exc:
         raise _bad(exc) from exc
@@ -305,21 +307,102 @@ def mutual_aid(psn_no: str, request: Request):
     )
 
 
-@router.post("/proxy-bindings", response_model=s.OkOut, status_code=201, tags=["家庭"], summary="亲情账户绑定")
+@router.post(
+    "/proxy-bindings",
+    response_model=s.OkOut,
+    status_code=201,
+    tags=["家庭"],
+    summary="亲情账户绑定（16周岁以上在生产环境须经核验：返回 status=pending 与核验申请 verification_id）",
+)
 def bind(body: s.ProxyIn, request: Request):
-    proxy.bind(
+    outcome = proxy.bind(
         platform(request),
         body.holder,
         body.member,
         face_verified=body.face_verified,
         commitment_letter=body.commitment_letter,
     )
+    return s.OkOut(detail={"status": outcome.status, "verification_id": outcome.verification_id})
+
+
+@router.get(
+    "/proxy-verifications", response_model=list[s.VerificationOut], tags=["家庭"], summary="亲情账户绑定核验申请"
+)
+def proxy_verifications(
+    request: Request, status: Literal["pending", "confirmed", "rejected"] | None = None, psn_no: str | None = None
+):
+    return [_verification(x) for x in proxy.verifications(platform(request), status=status, psn_no=psn_no)]
+
+
+def _verification(x: dict) -> s.VerificationOut:
+    v = x["v"]
+    return s.VerificationOut(
+        id=v.id,
+        holder=x["holder"].psn_no,
+        holder_name=x["holder"].name,
+        member=x["member"].psn_no,
+        member_name=x["member"].name,
+        relation=v.relation,
+        status=v.status,
+        requested_at=v.requested_at,
+        decided_at=v.decided_at,
+        decided_via=v.decided_via,
+        decided_by=v.decided_by,
+        note=v.note,
+    )
+
+
+@router.post(
+    "/proxy-verifications/{vid}/confirm",
+    response_model=s.OkOut,
+    tags=["家庭"],
+    summary="核验服务或经办系统确认家庭成员本人身份：绑定生效，记录核验人",
+)
+def confirm_verification(vid: VerificationId, body: s.VerificationDecisionIn, request: Request):
+    proxy.confirm_verification(platform(request), vid, via="api", by=body.by)
+    return s.OkOut()
+
+
+@router.post("/proxy-verifications/{vid}/reject", response_model=s.OkOut, tags=["家庭"], summary="驳回绑定核验申请")
+def reject_verification(vid: VerificationId, body: s.VerificationDecisionIn, request: Request):
+    proxy.reject_verification(platform(request), vid, via="api", by=body.by, note=body.note)
     return s.OkOut()
 
 
 @router.post("/proxy-bindings/unbind", response_model=s.OkOut, tags=["家庭"], summary="亲情账户解绑")
 def unbind(body: s.ProxyPairIn, request: Request):
     proxy.unbind(platform(request), body.holder, body.member)
+    return s.OkOut()
+
+
+# Staff of the agency console -------------------------------------------------------------------------------
+
+
+@router.get("/staff", response_model=list[s.StaffOut], tags=["经办人员"], summary="经办控制台的工作人员")
+def staff_list(request: Request):
+    return [s.StaffOut(username=x.username, name=x.name, role=x.role) for x in signin.all_staff(platform(request))]
+
+
+@router.post("/staff", response_model=s.StaffOut, status_code=201, tags=["经办人员"], summary="新增工作人员")
+def staff_add(body: s.StaffIn, request: Request):
+    x = signin.add_staff(platform(request), body.username, body.name, body.role, body.password)
+    return s.StaffOut(username=x.username, name=x.name, role=x.role)
+
+
+@router.put(
+    "/staff/{username}",
+    response_model=s.StaffOut,
+    tags=["经办人员"],
+    summary="改变角色（下一次请求起生效，已登录的会话也按新角色）",
+)
+def staff_role(username: str, body: s.StaffRoleIn, request: Request):
+    x = signin.set_staff_role(platform(request), username, body.role)
+    return s.StaffOut(username=x.username, name=x.name, role=x.role)
+
+
+@router.delete("/staff/{username}", response_model=s.OkOut, tags=["经办人员"], summary="删除工作人员（其会话随即失效）")
+def staff_remove(username: str, request: Request):
+    signin.remove_staff(platform(request), username)
     return s.OkOut()
 
 

@@ -1,8 +1,9 @@
 """The HTTP service: the NHSA gateway endpoint, the platform key, the admin REST API.
 
 Gateway calls always answer with an envelope: HTTP 200 for a well-formed request (success or
-business refusal), 400 for a body that is not JSON, 401 when the institution cannot be
-authenticated. The REST API answers ``{code, message}`` with a 4xx status. Nothing answers 500.
+business refusal, and also when the database is unreachable: ``infcode -1``, ``[E0000-098]``), 400
+for a body that is not JSON, 401 when the institution cannot be authenticated. The REST API answers
+``{code, message}`` with a 4xx status (503 while the database is unreachable). Nothing answers 500.
 
 The gateway answers at the national URL, at the same URL followed by ``/{infno}``, and at both under
 an extra prefix an agency configures (``--gateway-prefix``, ``YIBAO_GATEWAY_PREFIX``). Bodies are
@@ -25,9 +26,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from yibao import __version__
 from yibao.api import admin, sandbox
 from yibao.api.auth import authenticate_institution, check_admin
-from yibao.errors import DomainError, refuse
+from yibao.api.docs import default_mode, mount_docs
+from yibao.errors import DomainError, plain_message, refuse
 from yibao.gateway.dispatcher import dispatch, prepare
 from yibao.gateway.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, is_gb, parse_body, respond
+from yibao.limits import refusal_code
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import Platform
 from yibao.web.mount import error_page, is_page, mount_web
@@ -36,9 +39,22 @@ log = logging.getLogger("yibao.http")
 GATEWAY_PATH = "/fsi/api/rsfComIfsService/callService"
 MAX_BODY = 2_000_000
 
-NOT_FOUND = {"E1101-001", "E2201-001", "E2208-001", "E0000-004", "E7101-005", "E7201-008", "E7301-001", "E7301-008"}
+NOT_FOUND = {
+    "E1101-001",
+    "E2201-001",
+    "E2208-001",
+    "E0000-004",
+    "E7101-005",
+    "E7201-008",
+    "E7201-010",
+    "E7301-001",
+    "E7301-008",
+    "E7301-015",
+}
 UNAUTHORIZED = {"E0000-006"}
-INVALID = {"E0000-002", "E0000-008", "E8001-001", "E8001-002", "E7301-003", "E7301-006"}
+FORBIDDEN = {"E7201-009"}
+TOO_MANY = {"E7301-014"}
+INVALID = {"E0000-002", "E0000-008", "E0000-009", "E8001-001", "E8001-002", "E7301-003", "E7301-006", "E7401-009"}
 
 
 ENVELOPE = {
@@ -59,6 +75,10 @@ def require_admin(request: Request) -> None:
 def status_of(code: str) -> int:
     if code in UNAUTHORIZED:
         return 401
+    if code in FORBIDDEN:
+        return 403
+    if code in TOO_MANY:
+        return 429
     if code in NOT_FOUND:
         return 404
     if code in INVALID:
@@ -80,12 +100,19 @@ def charset_of(content_type: str | None) -> str | None:
     return None
 
 
-def create_app(p: Platform, *, admin_token: str | None, gateway_prefix: str | None = None) -> FastAPI:
+def create_app(
+    p: Platform, *, admin_token: str | None, api_docs: str | None = None, gateway_prefix: str | None = None
+) -> FastAPI:
+    """``api_docs``: who may read /docs, /redoc and /openapi.json (``api.docs``; default by mode);
+    ``gateway_prefix``: the agency's extra path before the national URL."""
     app = FastAPI(
         title="yibao 医保平台接口",
         version=__version__,
         description="国家医保接口（/fsi/api/rsfComIfsService/callService）与经办管理接口（/api/v1，Bearer 管理令牌）。"
         + ("\n\n**沙箱模式：机构认证已关闭。**" if p.sandbox else ""),
+        docs_url=None,  # served by api.docs from the package, behind the api_docs setting
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.platform = p
     app.state.admin_token = admin_token
@@ -94,18 +121,20 @@ def create_app(p: Platform, *, admin_token: str | None, gateway_prefix: str | No
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
         if is_page(request):
-            return error_page(request, status_of(exc.code), exc.code, exc.message)
+            # A "not found" names what the URL asked for; a page says only that it was not found.
+            message = plain_message(exc.code) if exc.code in NOT_FOUND else exc.message
+            return error_page(request, status_of(exc.code), exc.code, message)
         return JSONResponse({"code": exc.code, "message": exc.message}, status_code=status_of(exc.code))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()))
+        code = refusal_code((first.get("ctx") or {}).get("error"))
         if is_page(request):
-            return error_page(request, 422, "E0000-008", f"请求格式错误：{where}")
-        return JSONResponse(
-            {"code": "E0000-008", "message": f"请求格式错误：{where}：{first.get('msg', '')}"}, status_code=422
-        )
+            return error_page(request, 422, code, f"请求格式错误：{where}")
+        why = str(first.get("msg", "")).removeprefix("Value error, ")
+        return JSONResponse({"code": code, "message": f"请求格式错误：{where}：{why}"}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -174,6 +203,7 @@ def create_app(p: Platform, *, admin_token: str | None, gateway_prefix: str | No
     if p.sandbox:
         app.include_router(sandbox.router, dependencies=guard)
     mount_web(app, p)
+    mount_docs(app, api_docs or default_mode(p.sandbox))
     return app
 
 
@@ -186,6 +216,7 @@ def _endpoint(p: Platform):
 
 
 def _gateway(p: Platform, request: Request, body: bytes, path_infno: str | None = None) -> Response:
+    """Every answer is an envelope: an HIS parses ``infcode`` and ``err_msg``, whatever went wrong."""
     started = time.perf_counter()
     received = p.now()
     status, institution, doc = 200, None, None
@@ -214,6 +245,12 @@ def _gateway(p: Platform, request: Request, body: bytes, path_infno: str | None 
         answer = respond("000000", received, error=exc, now=p.now())
         if status == 401:  # the provincial gateway's rejection shape, next to the envelope
             answer = {**answer, "code": 401, "message": exc.message}
+    except OperationalError as exc:  # the database is unreachable (authentication reads it first)
+        log.warning("database unavailable on the gateway: %s", exc)
+        status, answer = 200, respond("000000", received, error=refuse("E0000-098"), now=p.now())
+    except Exception:  # never a stack trace to the caller; the log keeps it
+        log.exception("internal error on the gateway")
+        status, answer = 200, respond("000000", received, error=refuse("E0000-099"), now=p.now())
     _log_call(doc, institution, answer, status, started)
     if is_gb(body, charset):
         return Response(

@@ -13,14 +13,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from yibao.errors import DomainError, refuse
+from yibao.limits import CLOCK_SKEW
 from yibao.nhsa.dialects import API_HEADERS, api_signature
 from yibao.services.gateway_access import key_digest, secret_of_ak
 from yibao.services.platform import CHINA, Platform
 
-SKEW = timedelta(minutes=5)
+SKEW = CLOCK_SKEW
 
 
 def tif_signature(timestamp: str, token: str, nonce: str) -> str:

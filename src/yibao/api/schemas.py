@@ -23,7 +23,9 @@ BeijingTime = Annotated[
 ]
 
 MoneyText = str  # "123.45"
-AMOUNT = r"^\d{1,11}(\.\d{1,2})?$"
+# ASCII digits, two decimals; the size is bounded by ``limits.MAX_AMOUNT_FEN`` (10,000,000.00) when parsed.
+AMOUNT = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+MONTH = r"^[0-9]{4}-[0-9]{2}$"
 
 
 def psn_field(description: str = "人员编号 psn_no") -> Any:
@@ -72,7 +74,7 @@ class InstitutionIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["hospital", "pharmacy"]
     level: int = Field(ge=0, le=3)
-    admdvs: str = Field(pattern=r"^\d{6}$")
+    admdvs: str = Field(pattern=r"^[0-9]{6}$")
 
 
 class InstitutionOut(BaseModel):
@@ -112,8 +114,8 @@ class CatalogIn(Strict):
     code: str = Field(min_length=1, max_length=50)
     name: str = Field(min_length=1, max_length=200)
     chrgitm_lv: Literal["01", "02", "03"]
-    selfpay_prop: str | None = Field(default=None, pattern=r"^(0(\.\d{1,4})?|1(\.0{1,4})?)$")
-    pric_uplmt: str | None = Field(default=None, pattern=r"^\d{1,10}(\.\d{1,6})?$")
+    selfpay_prop: str | None = Field(default=None, pattern=r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$")
+    pric_uplmt: str | None = Field(default=None, pattern=r"^[0-9]{1,8}(\.[0-9]{1,6})?$")
 
 
 class CatalogOut(BaseModel):
@@ -128,7 +130,7 @@ class PersonIn(Strict):
     name: str = Field(min_length=1, max_length=50)
     birth: date
     gender: Literal["0", "1", "2", "9"]
-    admdvs: str = Field(pattern=r"^\d{6}$")
+    admdvs: str = Field(pattern=r"^[0-9]{6}$")
     certno: str | None = Field(default=None, max_length=18)
     insutype: Literal["310", "390"] | None = None
     psn_type: str | None = Field(default=None, max_length=6)
@@ -136,7 +138,7 @@ class PersonIn(Strict):
     insured_until: date | None = None
     current: MoneyText = Field(default="0.00", pattern=AMOUNT, description="当年账户期初余额（元）")
     historical: MoneyText = Field(default="0.00", pattern=AMOUNT, description="历年账户期初余额（元）")
-    password: str | None = Field(default=None, pattern=r"^\d{6}$")
+    password: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
     emp_name: str | None = Field(default=None, max_length=200)
 
 
@@ -206,12 +208,49 @@ class ProxyPairIn(Strict):
     member: str = psn_field()
 
 
+class VerificationDecisionIn(Strict):
+    by: str = Field(min_length=1, max_length=100, description="谁核验的：经办人员或核验服务的名称（记入核验记录）")
+    note: str | None = Field(None, max_length=200)
+
+
+class VerificationOut(BaseModel):
+    id: int
+    holder: str
+    holder_name: str
+    member: str
+    member_name: str
+    relation: str
+    status: Literal["pending", "confirmed", "rejected"]
+    requested_at: BeijingTime
+    decided_at: BeijingTime | None = None
+    decided_via: str | None = None
+    decided_by: str | None = None
+    note: str | None = None
+
+
+class StaffIn(Strict):
+    username: str = Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_]+$")
+    name: str = Field(min_length=1, max_length=50)
+    role: Literal["viewer", "operator"]
+    password: str = Field(min_length=8, max_length=200)
+
+
+class StaffRoleIn(Strict):
+    role: Literal["viewer", "operator"]
+
+
+class StaffOut(BaseModel):
+    username: str
+    name: str
+    role: Literal["viewer", "operator"]
+
+
 class CardLossIn(Strict):
     kind: Literal["temporary", "formal"] = "temporary"
 
 
 class PasswordIn(Strict):
-    password: str = Field(pattern=r"^\d{6}$")
+    password: str = Field(pattern=r"^[0-9]{6}$")
     old: str | None = Field(default=None, max_length=6)
     reset: bool = False
 
@@ -276,6 +315,12 @@ class WorldOut(BaseModel):
     handles: dict[str, HandleOut]
 
 
+class SandboxWorldOut(BaseModel):
+    holds_data: bool
+    case_origin: str | None = None  # the case file whose world this is; None: data from elsewhere
+    people: int = 0
+
+
 class ClockIn(Strict):
     to: BeijingTime
 
@@ -298,7 +343,7 @@ class EnrolIn(Strict):
 
 class ContributionIn(Strict):
     person: str = psn_field()
-    month: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$", description="职工：缴费月份 YYYY-MM")
+    month: str | None = Field(default=None, pattern=MONTH, description="职工：缴费月份 YYYY-MM")
     base: MoneyText | None = Field(default=None, pattern=AMOUNT, description="职工：缴费基数（元）")
     year: int | None = Field(default=None, ge=2000, le=2100, description="居民：缴费年度")
     amount: MoneyText | None = Field(default=None, pattern=AMOUNT, description="居民：缴费金额（元）")
@@ -317,7 +362,7 @@ class SuspendIn(Strict):
 
 
 class PreallocationIn(Strict):
-    first_month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    first_month: str = Field(pattern=MONTH)
     months: int = Field(ge=1, le=24)
     base: MoneyText = Field(pattern=AMOUNT)
 
@@ -327,7 +372,7 @@ class FilingIn(Strict):
     kind: Literal["filed", "temporary"]
     valid_from: date = Field(alias="from")
     valid_to: date | None = Field(default=None, alias="to")
-    admdvs: str | None = Field(default=None, pattern=r"^\d{6}$")
+    admdvs: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -12,16 +12,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from yibao.cases.model import Case
+from yibao.cases.model import Case, case_time
 from yibao.cases.world import Handle, load_world
 from yibao.errors import DomainError, refuse
+from yibao.family.proxy import SandboxVerifier
 from yibao.gateway.dispatcher import dispatch
 from yibao.ledger.model import person_bucket
-from yibao.lifecycle.model import medical_year
 from yibao.money import fmt_yuan, parse_fen
 from yibao.services import credentials, family, jobs, lifecycle, proxy
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import FixedClock, Platform
+from yibao.settlement.claim_rules import medical_year_of
 from yibao.storage.uow import Store
 
 
@@ -63,7 +64,9 @@ class InProcessDriver:
         return self.platform
 
     def load(self, case: Case, base: Path, origin: str) -> dict[str, Handle]:
-        self.platform = Platform(self.store, FixedClock(case.date))
+        # A case file states the face check's outcome (face_verified: true); the runner takes it, as a
+        # sandbox does. Production waits for an operator instead (family.proxy.OperatorVerifier).
+        self.platform = Platform(self.store, FixedClock(case.date), proxy_verifier=SandboxVerifier())
         return load_world(self.platform, case, base, origin)
 
     def now(self) -> datetime:
@@ -91,7 +94,7 @@ class InProcessDriver:
         with self.p.store.uow() as tx:
             person = tx.people.by_psn_no(psn_no)
             policy = self.p.policy(tx, person.admdvs)
-            year = medical_year(day, policy.value("account.year_start", day, default=(1, 1)))
+            year = medical_year_of(policy, day)
             return tx.care.accumulators_of(person.id, year)
 
     def clock(self, to: datetime) -> None:
@@ -124,13 +127,15 @@ ACTIONS = {
     "authorize_mutual_aid": lambda p, a: {"order": family.authorize_mutual_aid(p, a["payer"], a["beneficiary"])},
     "revoke_mutual_aid": lambda p, a: family.revoke_mutual_aid(p, a["payer"], a["beneficiary"]),
     "set_mutual_aid_order": lambda p, a: family.set_mutual_aid_order(p, a["beneficiary"], list(a["payers"])),
-    "bind_proxy": lambda p, a: proxy.bind(
-        p,
-        a["holder"],
-        a["member"],
-        face_verified=a.get("face_verified", False),
-        commitment_letter=a.get("commitment_letter", False),
-    ),
+    "bind_proxy": lambda p, a: {
+        "status": proxy.bind(
+            p,
+            a["holder"],
+            a["member"],
+            face_verified=a.get("face_verified", False),
+            commitment_letter=a.get("commitment_letter", False),
+        ).status
+    },
     "unbind_proxy": lambda p, a: proxy.unbind(p, a["holder"], a["member"]),
     "report_card_lost": lambda p, a: {
         "card_no": credentials.report_card_lost(p, a["person"], a.get("kind", "temporary"))
@@ -146,14 +151,10 @@ ACTIONS = {
 
 
 def _day(value: Any, what: str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise refuse("E7401-005", detail=f"{what}应为 YYYY-MM-DD：{value!r}") from None
+        return case_time(value).date()
+    except ValueError as exc:
+        raise refuse("E7401-005", detail=f"{what}：{exc}") from None
 
 
 def _enroll(p: Platform, a: dict[str, Any]) -> dict[str, Any]:

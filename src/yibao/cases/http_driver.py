@@ -2,6 +2,10 @@
 
 The world is loaded through ``/api/v1/sandbox`` (the server is wiped first), gateway calls go to
 the national endpoint, balances, accumulators and actions through the admin REST API.
+
+Wiping is never silent: a sandbox that holds data a case did not load (the ``--demo`` family,
+people added by hand) is only wiped when the user said so (``clear=True``,
+``yibao cases run --clear-sandbox``); otherwise the run stops with ``ServerProblem`` first.
 """
 
 from __future__ import annotations
@@ -46,11 +50,46 @@ ACTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 
 
+class ServerProblem(Exception):
+    """The server cannot run cases (not reachable, not a sandbox, holds data not to be wiped);
+    the message says what to do, in Chinese."""
+
+
+def check_server(url: str) -> None:
+    """A yibao server in sandbox mode answers at ``url``, or ``ServerProblem`` saying what is wrong."""
+    base = url.rstrip("/")
+    try:
+        r = httpx.get(base + "/healthz", timeout=10)
+        health = r.json() if r.status_code == 200 else {}
+    except httpx.HTTPError as exc:
+        raise ServerProblem(
+            f"无法连接 yibao 服务 {base}（{_why(exc)}）。"
+            "请先启动沙箱服务：yibao serve --sandbox，或检查 --server 地址。"
+        ) from None
+    except ValueError:
+        health = {}
+    if not health.get("ok"):
+        raise ServerProblem(f"{base} 不是 yibao 服务（/healthz 应答 HTTP {r.status_code}），请检查 --server 地址。")
+    if not health.get("sandbox"):
+        raise ServerProblem(
+            f"{base} 是生产模式的服务：案例运行会清空并载入案例世界，只能对沙箱服务（yibao serve --sandbox）运行。"
+        )
+
+
+def _why(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        return "连接被拒绝或地址不可达"
+    if isinstance(exc, httpx.TimeoutException):
+        return "连接超时"
+    return type(exc).__name__
+
+
 class HttpDriver:
-    def __init__(self, url: str, admin_token: str | None = None):
+    def __init__(self, url: str, admin_token: str | None = None, *, clear: bool = False):
         self.http = httpx.Client(
             base_url=url.rstrip("/"), timeout=60, headers={"Authorization": f"Bearer {admin_token or 'sandbox'}"}
         )
+        self.clear = clear
         self._region = "000000"
         self._pem: str | None = None
 
@@ -72,6 +111,7 @@ class HttpDriver:
             if candidate.exists():
                 policy_text = candidate.read_text(encoding="utf-8")
         load_yaml_text(text)  # fail here, not on the server, on a file that is not YAML
+        self._check_wipe()
         self._json("POST", "/api/v1/sandbox/reset")
         made = self._json(
             "POST",
@@ -81,6 +121,16 @@ class HttpDriver:
         self._region = made["admdvs"]
         self._pem = None
         return {k: Handle(**v) for k, v in made["handles"].items()}
+
+    def _check_wipe(self) -> None:
+        held = self._json("GET", "/api/v1/sandbox/world")
+        if held["holds_data"] and not held.get("case_origin") and not self.clear:
+            raise ServerProblem(
+                f"沙箱 {self.http.base_url} 中有不是由案例载入的数据"
+                f"（{held.get('people', 0)} 位人员，例如 --demo 演示家庭）；"
+                "运行案例会先清空沙箱。确认清空请加 --clear-sandbox；"
+                "或另起一个沙箱专门运行案例：yibao serve --sandbox --port 8081 --db cases.sqlite"
+            )
 
     def now(self) -> datetime:
         now = datetime.fromisoformat(self._json("GET", "/api/v1/sandbox/clock")["now"])

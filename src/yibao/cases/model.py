@@ -14,9 +14,33 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from yibao.errors import DomainError
+from yibao.services.platform import CHINA
 from yibao.yamlio import load_yaml_text
 
 Num = str | int | Decimal
+
+
+TIME_FORMS = "2026-01-01、2026-01-01T09:00:00 或 2026-01-01 09:00:00（可加时区，如 +08:00）"
+
+
+def case_time(value: Any) -> datetime:
+    """The one reader of times in a case file (``date``, ``clock`` and action dates alike): a YAML
+    timestamp or date, or the same text quoted; a time with a zone becomes Beijing time.
+    Raises ``ValueError`` naming the accepted forms."""
+    if isinstance(value, datetime):
+        at = value
+    elif isinstance(value, date):
+        at = datetime.combine(value, datetime.min.time())
+    elif isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"时间 {value!r} 无法识别，应为 {TIME_FORMS}") from None
+    else:
+        raise ValueError(f"时间 {value!r} 无法识别，应为 {TIME_FORMS}")
+    if at.tzinfo is not None:
+        at = at.astimezone(CHINA).replace(tzinfo=None)
+    return at
 
 
 class CaseError(DomainError):
@@ -121,7 +145,7 @@ class Case(Strict):
     @field_validator("date", mode="before")
     @classmethod
     def _date(cls, v: Any) -> Any:
-        return datetime.combine(v, datetime.min.time()) if isinstance(v, date) and not isinstance(v, datetime) else v
+        return case_time(v)
 
 
 STEP_KINDS = ("nhsa", "balances", "accumulators", "clock", "action")
@@ -166,8 +190,10 @@ def check_step(step: Any, index: int) -> str:
         extra = set(step) - {kind, "expect"}
         if extra or not isinstance(step[kind], dict):
             raise ValueError(f"{kind} 步骤应为 {{人员: {{...}}}}，未知键 {sorted(extra)}")
-    elif kind == "clock" and (set(step) - {"clock"} or not isinstance(step["clock"], datetime | date)):
-        raise ValueError("clock 步骤应为一个时间，如 2026-01-01T00:00:00")
+    elif kind == "clock":
+        if set(step) - {"clock"}:
+            raise ValueError(f"clock 步骤只有一个时间，未知键 {sorted(set(step) - {'clock'})}")
+        case_time(step["clock"])
     if "expect" in step and not isinstance(step["expect"], dict):
         raise ValueError("expect 应为映射")
     return kind

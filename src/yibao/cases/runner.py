@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from yibao.cases.driver import Driver
-from yibao.cases.model import Case, CaseError, load_case_file
+from yibao.cases.model import Case, CaseError, case_time, load_case_file
 from yibao.cases.world import Handle
 from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.money import fmt_yuan, parse_fen
 from yibao.services.identity import encrypt_password
 
 NOT_YET = "E8001-003"
+DATE_ARGS = ("date", "paid_on", "from", "to")  # action arguments that are days
 
 
 @dataclass
@@ -158,8 +159,7 @@ class Run:
         return problems
 
     def clock(self, step: dict) -> list[str]:
-        to = step["clock"]
-        self.driver.clock(to if isinstance(to, datetime) else datetime.combine(to, datetime.min.time()))
+        self.driver.clock(case_time(step["clock"]))
         return []
 
     def action(self, step: dict) -> list[str]:
@@ -172,6 +172,8 @@ class Run:
                 args[key] = self.psn(value)
             elif key == "payers":
                 args[key] = [self.psn(v) for v in value]
+            elif key in DATE_ARGS:
+                args[key] = _day_or_as_written(self.resolve(value))
             else:
                 args[key] = self.resolve(value)
         result = self.driver.action(name, args).as_dict()
@@ -219,6 +221,15 @@ def run_case(path: Path, make_driver: Callable[[], Driver]) -> Outcome:
     finally:
         driver.close()
     return outcome
+
+
+def _day_or_as_written(value: Any) -> Any:
+    """An action's day in any of the case file's time forms; anything else goes to the platform as
+    written, so that a case can check how a bad date is refused."""
+    try:
+        return case_time(value).date()
+    except ValueError:
+        return value
 
 
 def _describe(kind: str, step: dict) -> str:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from yibao.cases.model import Case, CaseError
 from yibao.errors import DomainError
+from yibao.family.proxy import SandboxVerifier
 from yibao.lifecycle.model import medical_year
-from yibao.money import MoneyFormatError, parse_fen, parse_quantity, parse_ratio
+from yibao.money import MoneyFormatError, parse_fen, parse_price, parse_ratio
 from yibao.policy import load_policy
 from yibao.policy.loader import parse_policy
 from yibao.services import family, jobs, proxy, world
@@ -58,7 +59,7 @@ def load_world(
                     c.name,
                     c.chrgitm_lv,
                     parse_ratio(c.selfpay_prop, "自付比例") if c.selfpay_prop is not None else 0,
-                    parse_quantity(c.pric_uplmt, "限价", places=6) if c.pric_uplmt is not None else None,
+                    parse_price(c.pric_uplmt, "限价") if c.pric_uplmt is not None else None,
                 ),
             )
         handles: dict[str, Handle] = {}
@@ -103,6 +104,7 @@ def load_world(
                 handles[b.member].psn_no,
                 face_verified=b.face_verified,
                 commitment_letter=b.commitment_letter,
+                verifier=SandboxVerifier(),  # a case's world declares its bindings checked
             )
         year_start = p.policy_for_admdvs(admdvs).value("account.year_start", case.date.date(), default=(1, 1))
         for i, a in enumerate(case.accumulators):

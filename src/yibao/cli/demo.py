@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from rich.console import Console
-from rich.panel import Panel
-from rich.table import Table
 
+from yibao.cli.database import open_store
+from yibao.cli.output import Sheet, monthly_sheet, print_lines
+from yibao.errors import DomainError
 from yibao.gateway.dispatcher import dispatch
 from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.ledger.model import person_bucket
 from yibao.money import fmt_yuan
-from yibao.policy import load_policy
 from yibao.services import family, world
 from yibao.services.identity import encrypt_password, public_key_pem
 from yibao.services.platform import FixedClock, Platform, SystemClock
-from yibao.settlement.model import CatalogItem
-from yibao.storage.uow import Store
+from yibao.services.regions import DEFAULT_REGION, demo_sites, install_region
+from yibao.storage.wipe import holds_data, wipe
 
-REGION = "jiangxi-nanchang"
+REGION = DEFAULT_REGION
 PHARMACY = "P36010000001"
 CLINIC = "H36010000001"
 _seq = itertools.count(1)
@@ -42,7 +43,7 @@ def _people(p: Platform, admdvs: str, today: date) -> dict[str, world.Created]:
                 admdvs=admdvs,
                 insutype=insutype,
                 psn_type=psn_type,
-                insured_since=date(2010, 1, 1),
+                insured_since=max(date(2010, 1, 1), birth),  # insured from birth at the earliest
                 current=current,
                 historical=historical,
                 password=password,
@@ -68,38 +69,91 @@ def _people(p: Platform, admdvs: str, today: date) -> dict[str, world.Created]:
     return fam
 
 
-def build(db: str, at: datetime | None = None) -> tuple[Platform, dict[str, world.Created]]:
-    p = Platform(Store.open(db), FixedClock(at) if at else SystemClock())
-    return p, populate(p)
+def build(db: str, at: datetime | None = None, region: str | None = None) -> tuple[Platform, dict[str, world.Created]]:
+    p = Platform(open_store(db), FixedClock(at) if at else SystemClock())
+    return p, populate(p, region)
 
 
-def populate(p: Platform) -> dict[str, world.Created]:
-    """The demo region (Nanchang), a pharmacy, a community clinic, the catalogue and the family."""
-    _, text = load_policy(REGION)
-    admdvs = world.put_region(p, text, f"yibao/policies/{REGION}.yaml")
-    world.add_institution(p, PHARMACY, "南昌市示例大药房", "pharmacy", 0, admdvs)
-    world.add_institution(p, CLINIC, "南昌市示例社区卫生服务中心", "hospital", 1, admdvs)
-    for item in (
-        CatalogItem("XJ01CAA0001", "阿莫西林胶囊", "01"),
-        CatalogItem("XB02BAA0002", "蒙脱石散（乙类）", "02", 1000),
-        CatalogItem("ZZ0000000003", "保健食品（自费）", "03"),
-    ):
-        world.add_catalog_item(p, item)
-    return _people(p, admdvs, p.now().date())
+def populate(p: Platform, region: str | None = None) -> dict[str, world.Created]:
+    """The demo region (the instance's own, else Nanchang): its pharmacy, hospitals, the catalogue
+    and the family."""
+    policy = install_region(p, region or p.region or REGION, sites=True)
+    return _people(p, policy.admdvs, p.now().date())
 
 
-def seed_server(p: Platform) -> dict[str, world.Created]:
-    """``yibao serve --demo``: the family, a purchase, a visit and a staff account, if the database is empty."""
+DEMO_KEY = "demo_seeded_at"  # settings: when ``serve --demo`` finished seeding this database
+
+
+@dataclass
+class DemoWorld:
+    family: dict[str, world.Created]
+    credentials: list[dict[str, str]]  # per institution (production mode): name and issue_credentials' fields
+
+
+class DemoSeedFailed(Exception):
+    """Seeding failed; what it had written was removed again, the message says why (in Chinese)."""
+
+
+def demo_state(p: Platform) -> str | None:
+    """``"seeded"`` (when, as text), ``"other"`` (someone else's data), or None (an empty database)."""
+    with p.store.uow(read_only=True) as tx:
+        seeded = tx.config.get(DEMO_KEY)
+        if seeded:
+            return seeded
+        return "other" if holds_data(tx) else None
+
+
+def seed_server(p: Platform) -> DemoWorld:
+    """``yibao serve --demo`` on an empty database: the family, a purchase, a clinic visit, two staff
+    accounts and, in production mode, API credentials for the two demo institutions, which sign in
+    (9001) and out (9002) like any HIS. All or nothing: if any step fails, every row it wrote is
+    deleted again (the database was empty, so that is exactly a rollback) and ``DemoSeedFailed``
+    says why; a half-seeded database is never served."""
+    if demo_state(p) is not None:
+        raise DemoSeedFailed("数据库不是空的：演示数据只载入空数据库")
+    try:
+        world_ = _seed(p)
+        with p.store.uow() as tx:
+            tx.config.put(DEMO_KEY, f"{p.now():%Y-%m-%d %H:%M:%S}")
+        return world_
+    except Exception as exc:
+        with p.store.uow() as tx:
+            wipe(tx, keep_keys=True)
+        p._policies.clear()
+        reason = exc.err_msg if isinstance(exc, DomainError) else str(exc)
+        raise DemoSeedFailed(f"载入演示数据失败，已撤回写入的部分（数据库仍为空）：{reason}") from exc
+
+
+def _seed(p: Platform) -> DemoWorld:
+    from yibao.services.gateway_access import issue_credentials
     from yibao.services.signin import add_staff
 
     fam = populate(p)
     son, child = fam["son"].person, fam["child"].person
+    sites = demo_sites(p.policy_for_admdvs(son.admdvs))[:2]  # the pharmacy and the community clinic
+    credentials: list[dict[str, str]] = []
+    signed: dict[str, str] = {}
+    for site in sites if not p.sandbox else ():  # production: an HIS needs credentials (sign-in relaxed or not)
+        credentials.append({"name": site.name, **issue_credentials(p, site.code)})
+        if p.require_sign_in:
+            signed[site.code] = _call(
+                p, "9001", site.code, {"signIn": {"opter_no": "demo", "mac": "00:00:00:00:00:00", "ip": "127.0.0.1"}}
+            )["signinoutb"]["sign_no"]
     now = p.now()
-    _call(p, "2102", PHARMACY, _purchase(son, fam["son"].ec_token, now), password="123456")
-    _clinic_visit(p, child, now)
+    _call(
+        p,
+        "2102",
+        sites[0].code,
+        _purchase(son, fam["son"].ec_token, now),
+        password="123456",
+        sign_no=signed.get(sites[0].code, ""),
+    )
+    _clinic_visit(p, child, now, sites[1].code, sign_no=signed.get(sites[1].code, ""))
+    for code, sign_no in signed.items():
+        _call(p, "9002", code, {"signOut": {"sign_no": sign_no, "opter_no": "demo"}}, sign_no=sign_no)
     add_staff(p, "operator", "演示经办员", "operator", "operator123")
     add_staff(p, "viewer", "演示查询员", "viewer", "viewer1234")
-    return fam
+    return DemoWorld(fam, credentials)
 
 
 def _purchase(son, token: str, now: datetime) -> dict:
@@ -133,7 +187,7 @@ def _purchase(son, token: str, now: datetime) -> dict:
     }
 
 
-def _clinic_visit(p: Platform, child, at: datetime) -> dict:
+def _clinic_visit(p: Platform, child, at: datetime, clinic: str = CLINIC, sign_no: str = "") -> dict:
     """The child's outpatient visit at the community clinic: 2201 → 2204 → 2207; the 2207 output."""
     registration = {
         "psn_no": child.psn_no,
@@ -145,8 +199,8 @@ def _clinic_visit(p: Platform, child, at: datetime) -> dict:
         "dept_name": "儿科",
         "caty": "07",
     }
-    mdtrt_id = _call(p, "2201", CLINIC, {"data": registration})["data"]["mdtrt_id"]
-    _call(p, "2204", CLINIC, {"feedetail": _clinic_lines(child.psn_no, mdtrt_id)})
+    mdtrt_id = _call(p, "2201", clinic, {"data": registration}, sign_no=sign_no)["data"]["mdtrt_id"]
+    _call(p, "2204", clinic, {"feedetail": _clinic_lines(child.psn_no, mdtrt_id)}, sign_no=sign_no)
     settle = {
         "psn_no": child.psn_no,
         "mdtrt_cert_type": "02",
@@ -159,7 +213,7 @@ def _clinic_visit(p: Platform, child, at: datetime) -> dict:
         "insutype": "390",
         "acct_used_flag": "1",
     }
-    return _call(p, "2207", CLINIC, {"data": settle}, password="123456")
+    return _call(p, "2207", clinic, {"data": settle}, password="123456", sign_no=sign_no)
 
 
 def _clinic_lines(psn_no: str, mdtrt_id: str) -> list[dict]:
@@ -187,25 +241,28 @@ def _clinic_lines(psn_no: str, mdtrt_id: str) -> list[dict]:
     ]
 
 
-def _envelope(p: Platform, infno: str, institution: str, inp: dict, password: str | None = None) -> dict:
+def _envelope(
+    p: Platform, infno: str, institution: str, inp: dict, password: str | None = None, sign_no: str = ""
+) -> dict:
     now = p.now()
     env = request_envelope(
         infno,
         inp,
         institution=institution,
-        admdvs="360100",
+        admdvs=institution[1:7],  # demo sites are coded P/H + their admdvs
         now=now,
         msgid=new_msgid(institution, now, next(_seq)),
         opter="demo",
         opter_name="演示",
+        sign_no=sign_no,
     )
     if password:
         env["cainfo"] = encrypt_password(public_key_pem(p), password)
     return env
 
 
-def _call(p: Platform, infno: str, institution: str, inp: dict, password: str | None = None) -> dict:
-    answer = dispatch(p, _envelope(p, infno, institution, inp, password))
+def _call(p: Platform, infno: str, institution: str, inp: dict, password: str | None = None, sign_no: str = "") -> dict:
+    answer = dispatch(p, _envelope(p, infno, institution, inp, password, sign_no), authenticated=institution)
     if answer["infcode"] != 0:
         raise RuntimeError(f"{infno} 失败：{answer['err_msg']}")
     return answer["output"]
@@ -222,9 +279,9 @@ def _balances(p: Platform, fam: dict[str, world.Created]) -> dict[str, tuple[int
 
 
 def _show_balances(console: Console, fam, before, after, title: str) -> None:
-    table = Table(title=title, title_justify="left")
-    for col in ("家庭成员", "参保", "当年账户", "历年账户", "变化"):
-        table.add_column(col, justify="right" if col not in ("家庭成员", "参保") else "left")
+    table = Sheet(
+        title, [("家庭成员", "text"), ("参保", "text"), ("当年账户", "money"), ("历年账户", "money"), ("变化", "money")]
+    )
     for key, c in fam.items():
         b, a = before[key], after[key]
         kind = "居民医保（无个人账户）" if a is None else "职工医保"
@@ -233,14 +290,12 @@ def _show_balances(console: Console, fam, before, after, title: str) -> None:
             continue
         delta = sum(a) - sum(b)
         table.add_row(c.person.name, kind, fmt_yuan(a[0]), fmt_yuan(a[1]), fmt_yuan(delta) if delta else "")
-    console.print(table)
+    table.print(console)
 
 
 def _show_settlement(console: Console, title: str, out: dict) -> None:
     info = out["setlinfo"]
-    table = Table(title=title, title_justify="left", show_header=False)
-    table.add_column("项目")
-    table.add_column("金额（元）", justify="right")
+    table = Sheet(title, [("项目", "text"), ("金额（元）", "money")], show_header=False)
     for label, key in (
         ("医疗费总额 medfee_sumamt", "medfee_sumamt"),
         ("符合政策范围 inscp_scp_amt", "inscp_scp_amt"),
@@ -253,37 +308,40 @@ def _show_settlement(console: Console, title: str, out: dict) -> None:
         ("本人账户余额 balc", "balc"),
     ):
         table.add_row(label, str(info[key]))
-    console.print(table)
-    rows = Table(title="结算基金分项 setldetail", title_justify="left")
-    for col in ("fund_pay_type", "名称", "金额", "说明"):
-        rows.add_column(col, overflow="fold")
+    table.print(console)
+    rows = Sheet("结算基金分项 setldetail", [("fund_pay_type", "code"), ("名称", "text"), ("金额", "money")])
     for r in out["setldetail"]:
-        rows.add_row(r["fund_pay_type"], r["fund_pay_type_name"], str(r["fund_payamt"]), r["setl_proc_info"])
-    console.print(rows)
-    console.print(
-        Panel(json.loads(info["exp_content"])["setl_proc_info"], title="结算说明（setl_proc_info）", title_align="left")
+        rows.add_row(r["fund_pay_type"], r["fund_pay_type_name"], str(r["fund_payamt"]))
+    rows.print(console)
+    print_lines(
+        console,
+        "各分项的说明（setldetail.setl_proc_info）",
+        [f"{r['fund_pay_type_name']} {r['fund_payamt']}元：{r['setl_proc_info']}" for r in out["setldetail"]],
     )
+    explanation = json.loads(info["exp_content"])["setl_proc_info"]  # exp_content is 字符型: JSON text
+    print_lines(console, "结算说明（setl_proc_info）", explanation.splitlines())
 
 
-def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None) -> None:
-    p, fam = build(db, at)
+def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None, region: str | None = None) -> None:
+    p, fam = build(db, at, region)
+    policy = p.policy_for_admdvs(fam["son"].person.admdvs)
+    pharmacy, clinic = (s.code for s in demo_sites(policy)[:2])
     now = p.now()
-    console.print(
-        Panel.fit(
-            "一家五口（南昌，参数见 yibao policy show jiangxi-nanchang）：\n"
-            "· 张伟：职工医保在职；父亲张建国、母亲王秀英（退休）授权家庭共济给他（按备案顺序）\n"
-            "· 李娜：张伟的妻子，职工医保在职，授权家庭共济给孩子\n"
+    print_lines(
+        console,
+        f"yibao 演示：一家五口（{policy.name}，参数见 yibao policy show {policy.region_id}）",
+        [
+            "· 张伟：职工医保在职；父亲张建国、母亲王秀英（退休）授权家庭共济给他（按备案顺序）",
+            "· 李娜：张伟的妻子，职工医保在职，授权家庭共济给孩子",
             "· 张小宝：孩子，参加城乡居民医保，没有个人账户",
-            title="yibao 演示",
-            title_align="left",
-        )
+        ],
     )
     before = _balances(p, fam)
     _show_balances(console, fam, before, before, "开始时的个人账户")
 
     son = fam["son"].person
     purchase = _purchase(son, fam["son"].ec_token, now)
-    out = _call(p, "2102", PHARMACY, purchase, password="123456")
+    out = _call(p, "2102", pharmacy, purchase, password="123456")
     _show_settlement(console, "① 张伟在药店买药 420.00 元（2102 药店结算，出示医保电子凭证）", out)
     after = _balances(p, fam)
     _show_balances(console, fam, before, after, "药店结算后的个人账户")
@@ -292,7 +350,7 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
     if isinstance(p.clock, FixedClock):
         p.clock.set(now + timedelta(hours=1))
     t = p.now()
-    out = _clinic_visit(p, child, t)
+    out = _clinic_visit(p, child, t, clinic)
     _show_settlement(console, "② 张小宝在社区卫生服务中心看门诊 260.00 元（2201 挂号 → 2204 明细 → 2207 结算）", out)
     final = _balances(p, fam)
     _show_balances(console, fam, after, final, "门诊结算后的个人账户")
@@ -300,8 +358,9 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
         problems = tx.ledger.check_invariants()
     console.print("账本检查：" + ("借贷平衡，没有账户低于下限。" if not problems else "；".join(problems)))
     console.print(
-        "下一步：[bold]yibao cases run ../shared/acceptance[/bold] 运行验收案例；"
-        "[bold]yibao policy show jiangxi-nanchang[/bold] 查看政策参数。"
+        "下一步：在源码目录中 [bold]yibao cases run tests/acceptance[/bold] 运行验收案例；"
+        f"[bold]yibao policy show {policy.region_id}[/bold] 查看政策参数；"
+        "[bold]yibao serve --sandbox --demo[/bold] 打开门户和经办控制台。"
     )
 
 
@@ -364,16 +423,11 @@ def run_year(console: Console, db: str, year: int) -> None:
     end = datetime(year + 1, 1, 1, 0, 0, 0)
     clock.set(end)
     jobs.run_until(p, end)
-    console.print(Panel("\n".join(events), title=f"{year}年大事记", title_align="left"))
+    print_lines(console, f"{year}年大事记", events)
     for key in ("son", "wife", "father", "mother"):
         person = fam[key].person
         name, rows = monthly_statement(p, person.psn_no, year)
-        table = Table(title=f"{name} {year}年个人账户逐月（元）", title_justify="left")
-        for col in ("月份", "划入", "本人支出", "为亲属共济", "结转", "月末当年", "月末历年", "合计"):
-            table.add_column(col, justify="right")
-        for r in rows:
-            table.add_row(r.month, r.credited, r.spent, r.shared, r.rolled, r.current, r.historical, r.total)
-        console.print(table)
+        monthly_sheet(f"{name} {year}年个人账户逐月（元）", rows).print(console)
     with p.store.uow() as tx:
         problems = tx.ledger.check_invariants()
     console.print("账本检查：" + ("借贷平衡，没有账户低于下限。" if not problems else "；".join(problems)))

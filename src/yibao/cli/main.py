@@ -7,9 +7,9 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from yibao.cli.database import CannotOpen, open_store
+from yibao.cli.output import Sheet, make_console
 from yibao.errors import DomainError
 
 app = typer.Typer(help="yibao（医保）：个人账户、家庭共济与结算引擎", no_args_is_help=True, add_completion=False)
@@ -18,12 +18,25 @@ cases_app = typer.Typer(help="案例文件：运行验收案例、把案例世�
 app.add_typer(policy_app, name="policy")
 app.add_typer(cases_app, name="cases")
 
-console = Console(soft_wrap=True)
+console = make_console()
 
 
 def fail(exc: DomainError) -> None:
-    console.print(f"[red]{exc.err_msg}[/red]")
+    console.print(f"[red]{exc.err_msg}[/red]", markup=True, highlight=False)
     raise typer.Exit(2)
+
+
+def say_and_exit(message: str, code: int = 2) -> None:
+    """A first-run problem: one Chinese sentence saying what to do, no traceback."""
+    console.print(message, style="red", markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def store_at(db: str, *, migrate: bool = True):
+    try:
+        return open_store(db, migrate=migrate)
+    except CannotOpen as exc:
+        say_and_exit(str(exc))
 
 
 @policy_app.command("show")
@@ -34,6 +47,7 @@ def policy_show(
 ) -> None:
     """打印某日生效的政策参数、生效日期与来源（D级来源标为示意）。"""
     from yibao.policy import load_policy
+    from yibao.words import DIMENSION_NAMES, policy_value_text
 
     try:
         day = date.fromisoformat(on) if on else date.today()
@@ -48,36 +62,32 @@ def policy_show(
     if key and not rows:
         console.print(f"[red]{day} 没有生效的参数 {key}[/red]")
         raise typer.Exit(1)
-    table = Table(title=f"{policy.name}（{policy.region_id}，区划 {policy.admdvs}）{day} 生效的参数", show_lines=False)
-    for col in ("参数", "取值", "维度", "生效日期", "来源"):
-        table.add_column(col, overflow="fold")
+    table = Sheet(
+        f"{policy.name}（{policy.region_id}，区划 {policy.admdvs}）{day} 生效的参数",
+        [("参数", "text"), ("取值", "text"), ("维度", "text"), ("生效日期", "code"), ("来源", "text")],
+    )
     for r in rows:
         grade = f"{r.source.grade}级" + ("·示意" if r.source.illustrative else "")
         table.add_row(
             r.key,
-            _show(r.raw),
-            ",".join(r.by) or "—",
+            policy_value_text(r.key, r.value, r.by),
+            "、".join(DIMENSION_NAMES.get(d, d) for d in r.by) or "—",
             r.since.isoformat() if r.since != date.min else "覆盖",
             f"{r.source.title}（{grade}）",
         )
-    console.print(table)
-
-
-def _show(value) -> str:
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {_show(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(_show(v) for v in value)
-    return str(value)
+    table.print(console)
 
 
 @cases_app.command("run")
 def cases_run(
     paths: list[Path] = typer.Argument(..., help="案例文件或目录"),
     server: str = typer.Option(
-        None, "--server", help="通过 HTTP 对运行中的 yibao 服务运行（如 http://127.0.0.1:8080）"
+        None, "--server", help="通过 HTTP 对运行中的沙箱服务运行（如 http://127.0.0.1:8080）；每个案例先清空沙箱"
     ),
     admin_token: str = typer.Option(None, "--admin-token", envvar="YIBAO_ADMIN_TOKEN", help="服务端管理令牌"),
+    clear_sandbox: bool = typer.Option(
+        False, "--clear-sandbox", help="确认清空沙箱中不是由案例载入的数据（如 --demo 演示家庭）"
+    ),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="列出每个案例的步骤数"),
 ) -> None:
     """运行案例：每个案例一行通过/失败；失败时列出每个不符的期望。有失败则退出码非零。"""
@@ -86,25 +96,38 @@ def cases_run(
 
     files = case_files(list(paths))
     if not files:
-        console.print("[red]没有找到案例文件[/red]")
-        raise typer.Exit(2)
+        say_and_exit("没有找到案例文件")
     if server:
-        from yibao.cases.http_driver import HttpDriver
+        import httpx
+
+        from yibao.cases.http_driver import HttpDriver, ServerProblem, check_server
 
         def make():
-            return HttpDriver(server, admin_token)
+            return HttpDriver(server, admin_token, clear=clear_sandbox)
+
+        try:
+            check_server(server)
+        except ServerProblem as exc:
+            say_and_exit(str(exc))
+        lost: tuple[type[Exception], ...] = (httpx.TransportError,)
+        refused: tuple[type[Exception], ...] = (ServerProblem,)
     else:
         from yibao.cases.driver import InProcessDriver
 
-        make = InProcessDriver
+        make, lost, refused = InProcessDriver, (), ()
     failed = 0
     for path in files:
-        outcome = run_case(path, make)
+        try:
+            outcome = run_case(path, make)
+        except refused as exc:
+            say_and_exit(str(exc))
+        except lost as exc:
+            say_and_exit(f"运行 {path.name} 时与 yibao 服务 {server} 的连接中断（{type(exc).__name__}），已停止。")
         mark = "[green]通过[/green]" if outcome.passed else "[red]失败[/red]"
         steps = f" （{outcome.steps_run}步）" if verbose else ""
-        console.print(f"{mark} {path.name} — {outcome.name}{steps}")
+        console.print(f"{mark} {path.name} — {outcome.name}{steps}", highlight=False)
         for line in outcome.failures:
-            console.print(f"      [red]✗[/red] {line}", highlight=False)
+            console.print("      ✗ " + line, highlight=False, markup=False)
         failed += not outcome.passed
     console.print(f"{len(files) - failed} 通过，{failed} 失败，共 {len(files)} 个案例")
     raise typer.Exit(1 if failed else 0)
@@ -119,26 +142,35 @@ def cases_load(
     from yibao.cases.model import CaseError, load_case_file
     from yibao.cases.world import load_world
     from yibao.services.platform import FixedClock, Platform
-    from yibao.storage.uow import Store
 
     try:
         case = load_case_file(file)
-        store = Store.open(db)
+        store = store_at(db)
         handles = load_world(Platform(store, FixedClock(case.date)), case, file.parent, str(file))
     except (CaseError, DomainError) as exc:
         fail(exc)
-    table = Table(title=f"已载入：{case.name}")
-    for col in ("人员", "姓名", "psn_no", "身份证号", "社保卡号", "卡识别码", "电子凭证令牌"):
-        table.add_column(col, overflow="fold")
+    table = Sheet(
+        f"已载入：{case.name}",
+        [
+            ("人员", "text"),
+            ("姓名", "text"),
+            ("psn_no", "code"),
+            ("身份证号", "code"),
+            ("社保卡号", "code"),
+            ("卡识别码", "code"),
+            ("电子凭证令牌", "code"),
+        ],
+    )
     for handle, h in handles.items():
         table.add_row(handle, h.name, h.psn_no, h.certno, h.card_no, h.card_sn, h.ec_token)
-    console.print(table)
+    table.print(console)
 
 
 @app.command()
 def demo(
     db: str = typer.Option("sqlite://", "--db", help="数据库（默认内存中的 SQLite）"),
     year: int = typer.Option(None, "--year", help="改为演示这一家人一整年的个人账户（逐月缴费、划账、消费、年终结转）"),
+    region: str = typer.Option(None, "--region", help="在哪个内置统筹区演示（如 310000 或 shanghai；默认南昌）"),
 ) -> None:
     """演示：一个家庭（在职职工、授权共济的退休父母、参加居民医保的孩子），一次药店购药和一次门诊。"""
     from yibao.cli.demo import run_demo, run_year
@@ -147,9 +179,11 @@ def demo(
         if year:
             run_year(console, db, year)
         else:
-            run_demo(console, db)
+            run_demo(console, db, region=region)
     except DomainError as exc:
         fail(exc)
+    except CannotOpen as exc:
+        say_and_exit(str(exc))
 
 
 @app.command()
@@ -160,7 +194,9 @@ def serve(
     sandbox: bool = typer.Option(False, "--sandbox", help="沙箱：关闭机构认证、允许明文密码、开放沙箱接口与可拨动时钟"),
     admin_token: str = typer.Option(None, "--admin-token", envvar="YIBAO_ADMIN_TOKEN", help="管理接口令牌"),
     log_level: str = typer.Option("info", "--log-level"),
-    demo: bool = typer.Option(False, "--demo", help="数据库为空时载入演示家庭、两笔结算和演示经办账号"),
+    demo: bool = typer.Option(
+        False, "--demo", help="数据库为空时载入演示家庭、两笔结算、演示经办账号（生产模式下另签发演示机构的接口凭据）"
+    ),
     gateway_prefix: str = typer.Option(
         None, "--gateway-prefix", envvar="YIBAO_GATEWAY_PREFIX", help="国家接口地址另加的路径前缀（各地网关部署用）"
     ),
@@ -173,29 +209,65 @@ def serve(
     strict_fields: bool = typer.Option(
         False, "--strict-fields", envvar="YIBAO_STRICT_FIELDS", help="按规范拒绝缺少的全部必填字段（含平台不需要的）"
     ),
+    api_docs: str = typer.Option(
+        None,
+        "--api-docs",
+        envvar="YIBAO_API_DOCS",
+        help="接口文档 /docs、/redoc、/openapi.json：public 公开，admin 须管理令牌或经办人员登录，off 关闭"
+        "（默认：沙箱 public，生产 admin）",
+    ),
+    forwarded_allow_ips: str = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        envvar="FORWARDED_ALLOW_IPS",
+        help="信任其 X-Forwarded-For 的反向代理地址（逗号分隔，默认 127.0.0.1）；门户按客户端地址限制登录",
+    ),
+    region: str = typer.Option(
+        None,
+        "--region",
+        help="本实例运行的统筹区：医保区划（如 310000）或内置 id（如 shanghai）；不给出时一个库可放多个统筹区",
+    ),
 ) -> None:
     """启动平台服务：国家接口 /fsi/api/rsfComIfsService/callService 与管理接口 /api/v1（启动时自动迁移数据库）。"""
     import logging
+    import os
     import secrets
 
     import uvicorn
 
     from yibao.api.app import create_app
+    from yibao.api.docs import API_DOCS
     from yibao.api.logs import configure
-    from yibao.services.platform import Platform, SandboxClock, SystemClock
-    from yibao.storage.uow import Store
+    from yibao.services.platform import Platform, SandboxClock, SystemClock, platform_settings
 
+    if api_docs not in (None, *API_DOCS):
+        say_and_exit(f"--api-docs 应为 {' / '.join(API_DOCS)}：{api_docs}")
     configure(getattr(logging, log_level.upper(), logging.INFO))
-    store = Store.open(db)
+    home = None
+    if region:
+        from yibao.services.regions import resolve_region
+
+        try:
+            home = resolve_region(region)[0]
+        except DomainError as exc:
+            fail(exc)
+    store = store_at(db)
     token = admin_token or ("sandbox" if sandbox else secrets.token_urlsafe(24))
     if sign_in not in (None, "required", "optional"):
-        raise typer.BadParameter("--sign-in 应为 required 或 optional")
+        say_and_exit(f"--sign-in 应为 required 或 optional：{sign_in}")
+    try:
+        settings = platform_settings(os.environ)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
     p = Platform(
         store,
         SandboxClock() if sandbox else SystemClock(),
         sandbox=sandbox,
         require_sign_in=(sign_in or ("optional" if sandbox else "required")) == "required",
         strict_fields=strict_fields,
+        region=home.admdvs if home else None,
+        **settings,
     )
     if sandbox:
         console.print(
@@ -203,27 +275,70 @@ def serve(
             "切勿用于生产。[/bold yellow]"
         )
     if demo:
-        with store.uow(read_only=True) as tx:
-            empty = not tx.config.regions()
-        if empty:
-            from yibao.cli.demo import seed_server
+        _serve_demo(p)
+    if home is not None:
+        from yibao.services.regions import install_region
 
-            fam = seed_server(p)
-            console.print(
-                "已载入演示数据：门户 /portal/ 用身份证号登录，密码 123456："
-                + "、".join(f"{c.person.name} {c.person.certno}" for c in fam.values())
-            )
-            console.print("经办控制台 /console/：operator / operator123（可撤销），viewer / viewer1234（只读）")
+        install_region(p, home.admdvs, sites=sandbox or demo)
+        console.print(f"统筹区：{home.name}（{home.region_id}，医保区划 {home.admdvs}）")
     if not admin_token:
         console.print(f"管理令牌（Authorization: Bearer …）：[bold]{token}[/bold]")
     console.print(f"yibao 服务：http://{host}:{port}  数据库：{store.engine.url.render_as_string(hide_password=True)}")
     uvicorn.run(
-        create_app(p, admin_token=token, gateway_prefix=gateway_prefix),
+        create_app(p, admin_token=token, api_docs=api_docs, gateway_prefix=gateway_prefix),
         host=host,
         port=port,
         log_level=log_level,
         access_log=False,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
+
+
+def _serve_demo(p) -> None:
+    """``serve --demo``: seed an empty database (all or nothing), or say why it was not seeded."""
+    from yibao.cli.demo import DemoSeedFailed, demo_state, seed_server
+
+    state = demo_state(p)
+    if state == "other":
+        console.print("数据库中已有其他数据：--demo 只在空数据库上载入演示数据，本次未载入。")
+        return
+    if state is not None:
+        console.print(
+            f"演示数据已于 {state} 载入。门户 /portal/ 密码 123456；"
+            "经办控制台 operator / operator123、viewer / viewer1234。"
+        )
+        if not p.sandbox:
+            console.print(
+                "机构凭据只在首次载入时显示；需要新凭据：POST /api/v1/institutions/{机构编号}/credentials（管理令牌）。"
+            )
+        return
+    try:
+        seeded = seed_server(p)
+    except DemoSeedFailed as exc:
+        say_and_exit(str(exc))
+    console.print(
+        "已载入演示数据：门户 /portal/ 用身份证号登录，密码 123456："
+        + "、".join(f"{c.person.name} {c.person.certno}" for c in seeded.family.values())
+    )
+    console.print("经办控制台 /console/：operator / operator123（可撤销），viewer / viewer1234（只读）")
+    if seeded.credentials:
+        table = Sheet(
+            "演示机构的接口凭据（只显示这一次）：请求头 x-api-key；或 TIF 签名头（x-tif-paasid 即机构编号，"
+            "签名用 tif_token）；或省级服务网关签名头（_api_access_key，签名用 SK）"
+            + ("；先 9001 签到取得 sign_no" if p.require_sign_in else "；本部署不要求签到")
+            + "，详见 docs/gateway.md",
+            [
+                ("机构", "text"),
+                ("fixmedins_code", "code"),
+                ("x-api-key", "code"),
+                ("tif_token", "code"),
+                ("_api_access_key", "code"),
+                ("SK", "code"),
+            ],
+        )
+        for c in seeded.credentials:
+            table.add_row(c["name"], c["institution"], c["api_key"], c["tif_token"], c["gateway_ak"], c["gateway_sk"])
+        table.print(console)
 
 
 db_app = typer.Typer(help="数据库：迁移到最新结构", no_args_is_help=True)
@@ -232,12 +347,13 @@ app.add_typer(db_app, name="db")
 
 @db_app.command("upgrade")
 def db_upgrade(db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径")) -> None:
-    """把数据库结构迁移到最新版本（Alembic）。"""
-    from yibao.storage.migrate import current_revision
-    from yibao.storage.uow import Store
+    """把数据库结构迁移到最新版本（Alembic），并说明从哪个版本迁移到哪个版本。"""
+    from yibao.cli.database import migrate_and_report
 
-    store = Store.open(db)
-    console.print(f"数据库已是最新结构：{current_revision(store.engine)}")
+    try:
+        console.print(migrate_and_report(db), highlight=False)
+    except CannotOpen as exc:
+        say_and_exit(str(exc))
 
 
 jobs_app = typer.Typer(help="定时作业：月末划账、年终结转（幂等、可续跑）", no_args_is_help=True)
@@ -256,14 +372,13 @@ def jobs_run(
 
     from yibao.services import jobs
     from yibao.services.platform import FixedClock, Platform
-    from yibao.storage.uow import Store
 
     try:
         to = datetime.fromisoformat(until if "T" in until else f"{until}T00:00:00")
     except ValueError:
         console.print(f"[red]时间格式应为 YYYY-MM-DD[THH:MM:SS]：{until}[/red]")
         raise typer.Exit(2) from None
-    p = Platform(Store.open(db), FixedClock(to))
+    p = Platform(store_at(db), FixedClock(to))
     names = {"rollover": "年度结转", "retiree_credit": "退休人员划账"}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
         tasks: dict[str, int] = {}
@@ -294,22 +409,17 @@ def accounts_monthly(
     db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
 ) -> None:
     """逐月列出个人账户：月末当年/历年余额，以及当月划入、支出、共济、结转。"""
+    from yibao.cli.output import monthly_sheet
     from yibao.services.platform import Platform
     from yibao.services.statements import monthly_statement
-    from yibao.storage.uow import Store
 
-    p = Platform(Store.open(db))
+    p = Platform(store_at(db))
     for psn_no in psn_nos:
         try:
             name, rows = monthly_statement(p, psn_no, year)
         except DomainError as exc:
             fail(exc)
-        table = Table(title=f"{name}（{psn_no}）{year}年个人账户逐月")
-        for col in ("月份", "划入", "本人支出", "为亲属共济", "结转", "月末当年账户", "月末历年账户", "合计"):
-            table.add_column(col, justify="right")
-        for r in rows:
-            table.add_row(r.month, r.credited, r.spent, r.shared, r.rolled, r.current, r.historical, r.total)
-        console.print(table)
+        monthly_sheet(f"{name}（{psn_no}）{year}年个人账户逐月（元）", rows).print(console)
 
 
 staff_app = typer.Typer(help="经办人员账号", no_args_is_help=True)
@@ -327,13 +437,132 @@ def staff_add(
     """新增经办控制台的工作人员账号。"""
     from yibao.services.platform import Platform
     from yibao.services.signin import add_staff
-    from yibao.storage.uow import Store
 
     try:
-        staff = add_staff(Platform(Store.open(db)), username, name or username, role, password)
+        staff = add_staff(Platform(store_at(db)), username, name or username, role, password)
     except DomainError as exc:
         fail(exc)
     console.print(f"已新增：{staff.username}（{staff.role}）")
+
+
+@staff_app.command("role")
+def staff_role(
+    username: str = typer.Argument(..., help="用户名"),
+    role: str = typer.Argument(..., help="viewer（查询）或 operator（经办）"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """改变工作人员的角色：已登录的会话从下一次请求起按新角色。"""
+    from yibao.services.platform import Platform
+    from yibao.services.signin import set_staff_role
+
+    try:
+        staff = set_staff_role(Platform(store_at(db)), username, role)
+    except DomainError as exc:
+        fail(exc)
+    console.print(f"已改为：{staff.username}（{staff.role}）")
+
+
+@staff_app.command("remove")
+def staff_remove(
+    username: str = typer.Argument(..., help="用户名"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """删除工作人员账号：其所有会话立即失效。"""
+    from yibao.services.platform import Platform
+    from yibao.services.signin import remove_staff
+
+    try:
+        remove_staff(Platform(store_at(db)), username)
+    except DomainError as exc:
+        fail(exc)
+    console.print(f"已删除：{username}")
+
+
+region_app = typer.Typer(help="统筹区之间的链路（NATS JetStream）：对端统筹区、链路健康", no_args_is_help=True)
+app.add_typer(region_app, name="region")
+
+
+@region_app.command("add-peer")
+def region_add_peer(
+    admdvs: str = typer.Argument(..., help="对端统筹区的医保区划（6位）"),
+    name: str = typer.Option(..., "--name", help="对端统筹区名称"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """登记一个对端统筹区：只有登记过的统筹区发来的跨统筹区报文才会被办理。"""
+    from yibao.services.platform import Platform
+    from yibao.services.regionlink import add_peer
+
+    try:
+        new = add_peer(Platform(store_at(db)), admdvs, name)
+    except DomainError as exc:
+        fail(exc)
+    console.print(f"{'已登记' if new else '已更新'}对端统筹区：{name}（{admdvs}）")
+
+
+@region_app.command("peers")
+def region_peers(db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径")) -> None:
+    """列出对端统筹区及最近一次收到其报文的时间。"""
+    from yibao.services.platform import Platform
+    from yibao.services.regionlink import peers
+
+    _peer_table(peers(Platform(store_at(db))))
+
+
+def _peer_table(rows) -> None:
+    table = Sheet(
+        "对端统筹区",
+        [("医保区划", "code"), ("名称", "text"), ("登记时间", "code"), ("最近收到报文", "code"), ("状态", "text")],
+    )
+    for r in rows:
+        seen = r.last_seen_at.isoformat(sep=" ") if r.last_seen_at else "—"
+        table.add_row(r.admdvs, r.name, r.added_at.isoformat(sep=" "), seen, "启用" if r.active else "停用")
+    table.print(console)
+
+
+@region_app.command("health")
+def region_health(
+    region: str = typer.Option(..., "--region", help="本实例的统筹区（医保区划）"),
+    nats_url: str = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS 服务器地址"),
+    prefix: str = typer.Option("yibao", "--prefix", help="流与主题的前缀"),
+    create_streams: bool = typer.Option(False, "--create-streams", help="流不存在时创建"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """链路健康：连接、三个流的消息数、发往本统筹区尚未投递/尚未确认/重新投递的请求，以及对端统筹区。"""
+    import asyncio
+
+    from yibao.regionlink.link import RegionLink, Subjects
+    from yibao.services.platform import Platform
+    from yibao.services.regionlink import applied_count, peers
+
+    async def probe():
+        link = RegionLink(region, [nats_url], Subjects(prefix))
+        await link.connect()
+        try:
+            if create_streams:
+                await link.ensure_streams()
+            return await link.health()
+        finally:
+            await link.close()
+
+    try:
+        health = asyncio.run(asyncio.wait_for(probe(), 15))
+    except DomainError as exc:
+        fail(exc)
+    except TimeoutError:
+        console.print(f"[red][E7601-004] 统筹区之间的链路不可用：{nats_url} 15秒内没有应答[/red]")
+        raise typer.Exit(2) from None
+    table = Sheet(f"区域链路（{region}，前缀 {prefix}）", [("项目", "text"), ("状态", "text")], show_header=False)
+    table.add_row("连接", f"已连接 {health.server}" if health.connected else "未连接")
+    for name, count in health.streams.items():
+        table.add_row(f"流 {name}", "不存在（用 --create-streams 创建）" if count is None else f"{count} 条消息")
+    shown = {None: "—（尚无消费者）"}
+    table.add_row("待投递的请求", shown.get(health.pending, str(health.pending)))
+    table.add_row("已投递未确认", shown.get(health.unacknowledged, str(health.unacknowledged)))
+    table.add_row("重新投递", shown.get(health.redelivered, str(health.redelivered)))
+    p = Platform(store_at(db))
+    table.add_row("已办理的跨统筹区报文", str(applied_count(p)))
+    table.print(console)
+    _peer_table(peers(p))
 
 
 @app.command()
@@ -341,12 +570,10 @@ def errors() -> None:
     """列出全部稳定错误代码及其中文含义（HIS 对接时按代码处理拒绝）。"""
     from yibao.errors import CATALOGUE
 
-    table = Table(title="yibao 错误代码")
-    table.add_column("代码")
-    table.add_column("含义", overflow="fold")
+    table = Sheet("yibao 错误代码", [("代码", "code"), ("含义", "text")])
     for code, text in CATALOGUE.items():
         table.add_row(code, text.replace("{", "‹").replace("}", "›"))
-    console.print(table)
+    table.print(console)
 
 
 def main() -> None:  # pragma: no cover

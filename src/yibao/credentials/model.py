@@ -27,7 +27,7 @@ def id_check_digit(first17: str) -> str:
 
 def valid_certno(certno: str) -> bool:
     """An 18-character 居民身份证号码 with a correct GB 11643 check character."""
-    if not isinstance(certno, str) or not re.fullmatch(r"\d{17}[\dX]", certno):
+    if not isinstance(certno, str) or not re.fullmatch(r"[0-9]{17}[0-9X]", certno):
         return False
     try:
         date(int(certno[6:10]), int(certno[10:12]), int(certno[12:14]))
@@ -55,7 +55,7 @@ def make_card_sn() -> str:
 
 
 def valid_password(pw: object) -> bool:
-    return isinstance(pw, str) and re.fullmatch(r"\d{6}", pw) is not None
+    return isinstance(pw, str) and re.fullmatch(r"[0-9]{6}", pw) is not None
 
 
 def hash_password(pw: str) -> str:

@@ -66,7 +66,7 @@ def settle_request(call: Call, node: Row, *, check_password: bool, **specific: A
     transaction adds (``med_type``, ``mdtrt_id``, ``chrg_bchno``, inline lines, ``mid_setl_flag``)."""
     setlway = node.get("psn_setlway", "01")
     if setlway != "01":
-        raise refuse("E2207-010", detail=f"psn_setlway={setlway}，本平台按项目结算（01）")
+        raise refuse("E2207-011", detail=f"psn_setlway={setlway}，本平台按项目结算（01）")
     flag = node.get("acct_used_flag", "0")
     return SettleRequest(
         institution=call.institution,

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import simplejson
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from yibao.errors import DomainError, refuse
 from yibao.gateway.envelope import check_envelope, respond
@@ -145,10 +145,10 @@ def dispatch(
     """
     load_handlers()
     received = received or p.now()
-    admdvs, call, opened = "000000", None, [None]
+    admdvs, call, opened = p.region or "000000", None, [None]
     try:
         env = check_envelope(doc)
-        admdvs = env.get("mdtrtarea_admvs") or admdvs
+        admdvs = p.region or env.get("mdtrtarea_admvs") or admdvs  # a region instance answers as itself
         if path_infno is not None and path_infno != env["infno"]:
             raise refuse("E0000-002", detail=f"URL 中的交易编号 {path_infno} 与报文 infno {env['infno']} 不一致")
         spec = TRANSACTIONS.get(env["infno"])
@@ -175,6 +175,10 @@ def dispatch(
     except DomainError as exc:
         _log(call, exc.code)
         return _sealed(p, respond(admdvs, received, error=exc, now=p.now()), opened[0])
+    except DataError:  # a value past a column's range that no bound caught: refused, and logged to be bounded
+        log.warning("value refused by the database in %s", call.infno if call else "?", exc_info=True)
+        refused = respond(admdvs, received, error=refuse("E0000-009", detail="取值超出数据库允许的范围"), now=p.now())
+        return _sealed(p, refused, opened[0])
     except OperationalError:  # a lock wait gave up or the database went away: the caller may retry
         log.exception("database unavailable in %s", call.infno if call else "?")
         return respond(admdvs, received, error=refuse("E0000-098"), now=p.now())

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from yibao.gateway.dispatcher import Call, transaction
 from yibao.gateway.output import money
+from yibao.limits import parse_month
 from yibao.money import fmt_yuan
 from yibao.services.credentials import decode_voucher
 from yibao.services.platform import Platform
@@ -91,8 +90,8 @@ CATEGORY_CODES = {"outpatient": "11", "chronic": "14", "inpatient": "21", "pharm
 def cumulative(p: Platform, call: Call, tx) -> dict:
     d = call.read("data")
     day = p.now().date()
-    if d.cum_ym and len(d.cum_ym) == 6 and d.cum_ym.isdigit():
-        day = date(int(d.cum_ym[:4]), max(1, min(12, int(d.cum_ym[4:]))), 1)
+    if d.cum_ym and len(d.cum_ym) == 6 and d.cum_ym.isascii() and d.cum_ym.isdigit():
+        day = parse_month(f"{d.cum_ym[:4]}-{max(1, min(12, int(d.cum_ym[4:]))):02d}", "data.cum_ym")
     year, acc, settled, insutype = year_to_date(p, d.psn_no, day, tx=tx, with_insutype=True)
     cum_ym = d.cum_ym or f"{day:%Y%m}"
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from yibao.errors import refuse
+from yibao.limits import LEDGER_TOTAL_MAX
+
 # Account kinds
 PERSON_BUCKET = "person_bucket"
 FUND = "fund"
@@ -96,6 +99,16 @@ def validate(entry: Entry) -> None:
             raise LedgerError("amount_must_be_positive", f"{t}")
         if t.debit == t.credit:
             raise LedgerError("accounts_must_be_different", f"{t}")
+
+
+def over_totals(debits: int, credits: int) -> bool:
+    """Whether an account's running totals would pass the 64-bit columns (``limits.LEDGER_TOTAL_MAX``);
+    the entry that would do so is refused whole before anything is written (``E0000-010``)."""
+    return debits > LEDGER_TOTAL_MAX or credits > LEDGER_TOTAL_MAX
+
+
+def totals_refusal(code: str):
+    return refuse("E0000-010", account=code)
 
 
 def net_changes(transfers: tuple[Transfer, ...]) -> dict[str, tuple[int, int]]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from yibao.errors import refuse
+from yibao.limits import check_date
+
 EMPLOYEE, RESIDENT = "310", "390"
 SCHEME_OF_INSUTYPE = {EMPLOYEE: "employee", RESIDENT: "resident"}
 FUND_PAY_TYPE = {EMPLOYEE: "310100", RESIDENT: "390100"}  # 统筹基金 in setldetail
@@ -58,6 +61,16 @@ def medical_year(day: date, year_start: tuple[int, int]) -> int:
 
 def year_start_date(year: int, year_start: tuple[int, int]) -> date:
     return date(year, *year_start)
+
+
+def check_birth(birth: date, today: date, *, insured_from: date | None = None) -> None:
+    """A birth date the platform can believe: within the calendar's bounds, not after today, and not
+    after the day an insurance begins (a newborn is insured from birth at the earliest)."""
+    check_date(birth, "出生日期")
+    if birth > today:
+        raise refuse("E7401-009", detail=f"{birth} 晚于今天（{today}）")
+    if insured_from is not None and birth > insured_from:
+        raise refuse("E7401-009", detail=f"{birth} 晚于参保开始日期 {insured_from}")
 
 
 def age_on(birth: date, day: date) -> int:

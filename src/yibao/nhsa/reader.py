@@ -8,9 +8,13 @@ Rules, in one place:
   fields the platform fills from its own records (``Rules.filled``, cross-checked by the handler when
   sent) and fields yibao records when sent but never needs to decide anything (``NOT_NEEDED``). An
   empty required field is refused naming it (``E0000-008``).
-- **Types from the table**: text within its length; amounts (``16,2``) to integer fen through
-  ``money.parse_fen``; other decimals (``16,4``, ``16,6``) exact through ``money.parse_quantity``;
-  dates and date-times in the national formats; coded fields within the region's dictionary.
+- **Types from the table**, read by the shared parsers that hold every format and bound
+  (``yibao.money``, ``yibao.limits``): amounts (``16,2``) to integer fen (``parse_fen``), prices
+  (``16,6``) and counts (``16,4``) exact (``parse_price``, ``parse_count``), other numbers within the
+  digits the table gives them; dates and date-times in the national formats (and the ISO and compact
+  ones real clients send) in ASCII digits within ``limits``' calendar; text within its length; coded
+  fields within the region's dictionary. A value beyond its bound is ``E0000-009``, anything else
+  malformed ``E0000-008`` (``limits.refusal_code``).
 - Fields the table does not list are kept as sent (``Row.raw``) for the record, never refused.
 """
 
@@ -18,14 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import simplejson
 
 from yibao.errors import DomainError, refuse
-from yibao.money import MoneyFormatError, parse_fen, parse_quantity
+from yibao.limits import COUNT_PLACES, PRICE_PLACES, parse_time, refusal_code
+from yibao.money import parse_count, parse_fen, parse_price, parse_quantity
 from yibao.nhsa.dictionary import NATIONAL, Dictionary
 from yibao.nhsa.spec import FieldSpec, InterfaceSpec, NodeSpec
 
@@ -82,8 +86,6 @@ TEXT_NUMBERS = frozenset({"feedetl_sn", "init_feedetl_sn"})
 # 1101 answer gives 6; an IPv6 address and a MAC with separators do not fit 20; 2601 names infnos
 # such as 2203A.
 LONGER = {"psn_type": 6, "ip": 40, "mac": 40, "oinfno": 6}
-
-DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S", "%Y%m%d", "%Y/%m/%d %H:%M:%S")
 
 
 def is_empty(value: Any) -> bool:
@@ -242,12 +244,10 @@ class Reader:
             if kind == "number":
                 return _number(f, v, self.rules.allows_negative(node.name, f.code))
             if kind in ("date", "datetime"):
-                moment = _moment(v)
+                moment = parse_time(v, f.label)
                 return moment.date() if kind == "date" else moment
-        except MoneyFormatError as exc:
-            raise refuse("E0000-008", detail=f"{path}：{exc}") from None
-        except ValueError as exc:
-            raise refuse("E0000-008", detail=f"{path}：{exc}") from None
+        except ValueError as exc:  # a bound (OutOfRange: E0000-009) or a malformed value (E0000-008)
+            raise refuse(refusal_code(exc), detail=f"{path}：{exc}") from None
         return v
 
     def _text(self, f: FieldSpec, v: Any, path: str) -> str:
@@ -275,31 +275,21 @@ class Reader:
 def _number(f: FieldSpec, v: Any, signed: bool) -> int | Decimal:
     if isinstance(v, bool):
         raise ValueError("应为数字")
-    if f.scale == 2 and (f.length or 0) >= 10:
+    wide = (f.length or 0) >= 10  # 16,x: amounts, prices and counts, bounded by yibao.limits
+    if wide and f.scale == 2:
         return parse_fen(v, f.label, allow_negative=signed)  # an amount: integer fen
-    if f.scale:
-        return parse_quantity(v, f.label, places=f.scale, allow_negative=signed)
-    whole = parse_quantity(v, f.label, places=0, allow_negative=signed)
-    if f.length and abs(whole) >= 10**f.length:
-        raise ValueError(f"超过{f.length}位")
-    return int(whole)
+    if wide and f.scale == PRICE_PLACES and not signed:
+        return parse_price(v, f.label)
+    if wide and f.scale == COUNT_PLACES:
+        return parse_count(v, f.label, allow_negative=signed)
+    places = f.scale or 0
+    # Any other number (a ratio 5,4, days 4,2, a count of births 3): at most the digits its table gives.
+    limit = Decimal(10) ** ((f.length or 16) - places) - Decimal(1).scaleb(-places)
+    value = parse_quantity(v, f.label, places=places, limit=limit, allow_negative=signed)
+    return value if places else int(value)
 
 
-def _moment(v: Any) -> datetime:
-    if isinstance(v, datetime):
-        return v
-    if isinstance(v, date):
-        return datetime(v.year, v.month, v.day)
-    text = str(v).strip()
-    for fmt in DATETIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    raise ValueError(f"时间格式应为 yyyy-MM-dd HH:mm:ss 或 yyyy-MM-dd：{text[:40]!r}")
-
-
-def check_same(where: str, label: str, sent: Any, ours: Any, code: str = "E0000-009") -> None:
+def check_same(where: str, label: str, sent: Any, ours: Any, code: str = "E0000-011") -> None:
     """A field the platform also knows, sent by the HIS: it must agree with the platform's record."""
     if sent is not None and ours is not None and str(sent) != str(ours):
         raise refuse(code, detail=f"{where}（{label}）为 {sent}，平台记录为 {ours}")

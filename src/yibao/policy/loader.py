@@ -13,7 +13,7 @@ import yaml
 
 from yibao.errors import DomainError
 from yibao.policy.model import DatedValue, Parameter, Policy, Source
-from yibao.policy.schema import read_dimension_key, reader_for
+from yibao.policy.schema import DIMENSIONS, MAPPING_KEYS, read_dimension_key, reader_for
 from yibao.yamlio import load_yaml_text
 
 GRADES = ("A", "B", "C", "D")
@@ -34,7 +34,7 @@ def _as_date(raw: Any) -> date:
         return raw.date()
     if isinstance(raw, date):
         return raw
-    if isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+    if isinstance(raw, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
         return date.fromisoformat(raw)
     raise ValueError(f"生效日期应为 YYYY-MM-DD，实际为 {raw!r}")
 
@@ -43,13 +43,10 @@ def read_value(key: str, by: tuple[str, ...], raw: Any) -> Any:
     """Turn a written value into program form along ``by``; raises ``ValueError`` with the reason."""
     reader = reader_for(key)
     if not by:
-        if isinstance(raw, Mapping) and reader is not None and key not in _MAPPING_KEYS:
+        if isinstance(raw, Mapping) and reader is not None and key not in MAPPING_KEYS:
             raise ValueError("取值是映射，但参数没有声明 by 维度")
         return reader(raw) if reader else raw
     return _read_by(key, by, raw, reader)
-
-
-_MAPPING_KEYS = {"settlement.med_type_category", "offsite.ratio_reduction", "resident.collection_window"}
 
 
 def _read_by(key: str, by: tuple[str, ...], raw: Any, reader: Any) -> Any:
@@ -65,6 +62,8 @@ def _read_by(key: str, by: tuple[str, ...], raw: Any, reader: Any) -> Any:
             out[dk] = _read_by(key, rest, v, reader) if rest else (reader(v) if reader else v)
         except ValueError as exc:
             raise ValueError(f"{dim}={k}：{exc}") from exc
+    if dim == "age" and 0 not in out:
+        raise ValueError("按年龄（age）分档须从 0 岁开始，使每个年龄都有取值")
     return out
 
 
@@ -80,7 +79,7 @@ def parse_policy(doc: Any, origin: str) -> Policy:
     for k in ("id", "admdvs", "name"):
         if not isinstance(region.get(k), str) or not region.get(k):
             raise PolicyError(origin, f"region.{k}", "缺少或不是字符串")
-    if not re.fullmatch(r"\d{6}", region["admdvs"]):
+    if not re.fullmatch(r"[0-9]{6}", region["admdvs"]):
         raise PolicyError(origin, "region.admdvs", "医保区划应为6位数字")
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", region["id"]):
         raise PolicyError(origin, "region.id", "只能包含小写字母、数字和连字符")
@@ -123,8 +122,8 @@ def _parse_parameter(key: str, body: Any, sources: Mapping[str, Source], origin:
     if not isinstance(by_raw, list) or len(set(by_raw)) != len(by_raw):
         raise PolicyError(origin, f"{key}.by", "by 应为不重复的维度列表")
     for dim in by_raw:
-        if dim not in ("person_class", "hospital_level"):
-            raise PolicyError(origin, f"{key}.by", f"未知维度 {dim!r}（可用：person_class, hospital_level）")
+        if dim not in DIMENSIONS:
+            raise PolicyError(origin, f"{key}.by", f"未知维度 {dim!r}（可用：{', '.join(DIMENSIONS)}）")
     by = tuple(by_raw)
     values_raw = body.get("values")
     if not isinstance(values_raw, Mapping) or not values_raw:

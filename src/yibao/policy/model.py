@@ -63,11 +63,23 @@ class InForce:
     description: str
     by: tuple[str, ...]
     since: date
-    raw: Any
+    raw: Any  # as written in the file
     source: Source
+    value: Any = None  # in program form (fen, parts per ten thousand, tuples), for showing in words
 
 
 _MISSING = object()
+
+
+def _pick(value: Mapping, dim: str, want: Any) -> Any:
+    """The entry for ``want`` along ``dim``: exact for classes and levels; for ``age`` the band that
+    starts at the largest age not above ``want`` (keys mean "from this age on")."""
+    if dim != "age":
+        return value.get(want, _MISSING)
+    if not isinstance(want, int) or isinstance(want, bool) or want < 0:
+        return _MISSING
+    starts = [k for k in value if k <= want]
+    return value[max(starts)] if starts else _MISSING
 
 
 @dataclass(frozen=True)
@@ -98,11 +110,12 @@ class Policy:
             return default
         value = entry.value
         for dim in p.by:
-            if dim not in dims or not isinstance(value, Mapping) or dims[dim] not in value:
+            pick = _pick(value, dim, dims.get(dim)) if dim in dims and isinstance(value, Mapping) else _MISSING
+            if pick is _MISSING:
                 if default is _MISSING:
                     raise KeyError(f"{key} 在 {day} 没有 {dim}={dims.get(dim)!r} 的取值")
                 return default
-            value = value[dims[dim]]
+            value = pick
         return value
 
     def in_force(self, day: date) -> list[InForce]:
@@ -111,7 +124,9 @@ class Policy:
             p = self.parameters[key]
             entry = p.entry_on(day)
             if entry is not None:
-                out.append(InForce(key, p.description, p.by, entry.since, entry.raw, self.sources[entry.source]))
+                out.append(
+                    InForce(key, p.description, p.by, entry.since, entry.raw, self.sources[entry.source], entry.value)
+                )
         return out
 
     def with_values(self, values: Mapping[str, DatedValue], extra_source: Source | None = None) -> Policy:

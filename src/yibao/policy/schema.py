@@ -13,11 +13,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from yibao.limits import MAX_POLICY_COUNT
 from yibao.money import MoneyFormatError, parse_fen, parse_ratio
 
 PERSON_CLASSES = ("in_service", "retired", "resident")
 HOSPITAL_LEVELS = (0, 1, 2, 3)
-DIMENSIONS = ("person_class", "hospital_level")
+DIMENSIONS = ("person_class", "age", "hospital_level")
+MAX_AGE = 150  # an age key is "from this age on"; the bound keeps a typo (1700) from loading
 SCHEMES = ("employee", "resident")
 CATEGORIES = ("outpatient", "chronic", "inpatient", "pharmacy")
 BUCKETS = ("current", "historical")
@@ -52,7 +54,31 @@ def boolean(v: Any) -> bool:
 def count(v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int | Decimal) or int(v) != v or v < 0:
         raise ValueError(f"应为非负整数，实际为 {v!r}")
+    if v > MAX_POLICY_COUNT:
+        raise ValueError(f"超出上限{MAX_POLICY_COUNT}，实际为 {v!r}")
     return int(v)
+
+
+def positive(v: Any) -> int:
+    n = count(v)
+    if n == 0:
+        raise ValueError("应为正整数，实际为 0")
+    return n
+
+
+def per_category(read: Reader) -> Reader:
+    """A mapping with one value for each category (outpatient, chronic, inpatient, pharmacy)."""
+
+    def read_map(v: Any) -> dict[str, Any]:
+        if not isinstance(v, dict):
+            raise ValueError(f"应为 {'/'.join(CATEGORIES)} → 取值 的映射")
+        missing = [k for k in CATEGORIES if k not in v]
+        extra = [k for k in v if k not in CATEGORIES]
+        if missing or extra:
+            raise ValueError(f"须恰好包含 {'/'.join(CATEGORIES)}（缺少 {missing}，多余 {extra}）")
+        return {k: read(v[k]) for k in CATEGORIES}
+
+    return read_map
 
 
 def one_of(*allowed: str) -> Reader:
@@ -61,6 +87,7 @@ def one_of(*allowed: str) -> Reader:
             raise ValueError(f"应为 {'/'.join(allowed)} 之一，实际为 {v!r}")
         return v
 
+    read.choices = allowed  # for showing the value in words (yibao.words)
     return read
 
 
@@ -77,11 +104,12 @@ def subset_of(*allowed: str, non_empty: bool = False) -> Reader:
             raise ValueError("列表不能为空")
         return tuple(v)
 
+    read.choices = allowed
     return read
 
 
 def month_day(v: Any) -> tuple[int, int]:
-    if not isinstance(v, str) or not re.fullmatch(r"\d\d-\d\d", v):
+    if not isinstance(v, str) or not re.fullmatch(r"[0-9]{2}-[0-9]{2}", v):
         raise ValueError(f'应为 "MM-DD" 形式的字符串，实际为 {v!r}')
     m, d = int(v[:2]), int(v[3:])
     if not (1 <= m <= 12 and 1 <= d <= 28):
@@ -94,7 +122,7 @@ def med_type_map(v: Any) -> dict[str, str]:
         raise ValueError("应为 医疗类别 → 类别 的映射")
     out = {}
     for k, cat in v.items():
-        if not re.fullmatch(r"\d{2,6}", str(k)):
+        if not re.fullmatch(r"[0-9]{2,6}", str(k)):
             raise ValueError(f"医疗类别代码无效：{k!r}")
         if cat not in CATEGORIES:
             raise ValueError(f"类别 {cat!r} 不在 {'/'.join(CATEGORIES)} 之中")
@@ -135,6 +163,9 @@ FIXED: dict[str, Reader] = {
     "credential.max_failures": count,
     "credential.lock_minutes": count,
     "settlement.med_type_category": med_type_map,
+    "settlement.registration_lookback_hours": per_category(count),
+    "settlement.claim_lookback_days": per_category(count),
+    "settlement.max_fee_lines": per_category(positive),
     "waiting.resident.fixed_months": count,
     "waiting.resident.per_break_year_months": count,
     "waiting.resident.break_offset_years": count,
@@ -151,11 +182,24 @@ FIXED: dict[str, Reader] = {
     "offsite.ratio_reduction": offsite_map,
 }
 
+# Keys whose one value is itself a mapping (not one value per ``by`` dimension).
+MAPPING_KEYS = {
+    "settlement.med_type_category",
+    "settlement.registration_lookback_hours",
+    "settlement.claim_lookback_days",
+    "settlement.max_fee_lines",
+    "offsite.ratio_reduction",
+    "resident.collection_window",
+}
+
 BENEFIT_FIELDS: dict[str, Reader] = {
     "deductible": money,
     "deductible_scope": one_of("year", "visit"),
     "ratio": ratio,
     "cap": money,
+    # Shanghai's 当年账户段: the in-scope amount is first paid from these own-account buckets, outside
+    # the deductible and the pooled fund; only what the buckets cannot cover reaches 起付段/共付段.
+    "account_segment": subset_of(*BUCKETS, non_empty=True),
 }
 
 STRICT_FAMILIES = ("mutual_aid", "proxy", "credential")
@@ -197,4 +241,11 @@ def read_dimension_key(dim: str, raw: Any) -> Any:
         if level not in HOSPITAL_LEVELS or str(level) != str(raw).strip():
             raise ValueError(f"医院等级 {raw!r} 应为 0–3")
         return level
+    if dim == "age":
+        if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).strip().isdigit():
+            raise ValueError(f"年龄 {raw!r} 应为 0–{MAX_AGE} 的整数（表示“该年龄及以上”）")
+        age = int(str(raw).strip())
+        if age > MAX_AGE:
+            raise ValueError(f"年龄 {raw!r} 应为 0–{MAX_AGE} 的整数")
+        return age
     raise ValueError(f"未知维度 {dim!r}（可用：{', '.join(DIMENSIONS)}）")

@@ -9,15 +9,21 @@ from decimal import Decimal
 
 from yibao.errors import refuse
 from yibao.lifecycle.model import Insurance, Person
-from yibao.money import round_half_up_fen
 from yibao.services.identity import credential_holder
 from yibao.services.platform import Platform
+from yibao.settlement.calculate import UnknownMedType, category_of
+from yibao.settlement.claim_rules import (
+    REGISTRATION,
+    check_fee_time,
+    check_line_count,
+    check_lines,
+    check_not_future,
+    check_start,
+)
 from yibao.settlement.lines import split_line
 from yibao.settlement.model import FeeLine, LineSplit
 from yibao.storage.care_repo import Institution, Visit
 from yibao.storage.ids import parse_visit_id, visit_public_id
-
-PRICE_PLACES, COUNT_PLACES = 6, 4
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,8 @@ def register_visit(
         inst = institution_or_refuse(tx, reg.institution)
         person = person_or_refuse(tx, reg.psn_no)
         check_credential(tx, now, person, reg.cert_type, reg.cert_no)
+        policy = p.policy(tx, person.admdvs)
+        check_start(policy, kind, reg.begntime, now, stage=REGISTRATION, field="就诊开始时间 begntime")
         insurance_on(tx, person, reg.insutype, reg.begntime.date())
         pk = tx.care.add_visit(
             person_id=person.id,
@@ -168,7 +176,7 @@ def cancel_registration(
         person = person_or_refuse(tx, psn_no)
         visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
         if ipt_otp_no and visit.ipt_otp_no and ipt_otp_no != visit.ipt_otp_no:
-            raise refuse("E0000-009", detail=f"data.ipt_otp_no（门诊号）为 {ipt_otp_no}，挂号时为 {visit.ipt_otp_no}")
+            raise refuse("E0000-011", detail=f"data.ipt_otp_no（门诊号）为 {ipt_otp_no}，挂号时为 {visit.ipt_otp_no}")
         if visit.status == "cancelled":
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if any(s.status == "settled" for s in tx.care.settlements_of_visit(visit.id)):
@@ -215,17 +223,27 @@ def record_visit_info(
 
 
 def fee_lines_from_catalog(tx, inputs: list[FeeInput]) -> list[FeeLine]:
-    """Attach each line's catalogue item; refuse unknown codes and inconsistent amounts."""
+    """Attach each line's catalogue item; refuse unknown codes, zero counts and amounts that do not
+    match price × count (per line and over the batch or claim: ``claim_rules.check_lines``)."""
     catalog = tx.care.catalog([f.code for f in inputs])
     out = []
     for f in inputs:
         item = catalog.get(f.code)
         if item is None:
             raise refuse("E2204-001", code=f.code)
-        if abs(round_half_up_fen(f.price * f.count) - f.amount) > 1:
-            raise refuse("E2204-003", feedetl_sn=f.sn)
         out.append(FeeLine(f.sn, item, f.amount, f.price, f.count))
+    check_lines(out)
     return out
+
+
+def visit_category(policy, visit: Visit) -> str:
+    """The benefit category a visit will settle in, as far as it is known before its settlement."""
+    if visit.kind in ("inpatient", "pharmacy"):
+        return visit.kind
+    try:
+        return category_of(policy, visit.begntime.date(), visit.med_type or "")
+    except UnknownMedType:
+        return "outpatient"
 
 
 def upload_fees(
@@ -241,8 +259,8 @@ def upload_fees(
     """2204 / 2301. An inpatient refund is a line with a negative count naming ``init_feedetl_sn``.
 
     A line without ``fee_ocur_time`` is stamped with the upload time; one that has it must fall
-    between the visit's first day and the upload day. ``med_type`` (2301), when sent, must be the
-    admission's."""
+    between the visit's first day and the upload day (``claim_rules.check_fee_time``). ``med_type``
+    (2301), when sent, must be the admission's."""
     if not inputs:
         raise refuse("E2204-005")
     now = p.now()
@@ -254,21 +272,19 @@ def upload_fees(
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if med_type and visit.med_type and med_type != visit.med_type:
             raise refuse(
-                "E0000-009", detail=f"feedetail.med_type（医疗类别）为 {med_type}，入院登记为 {visit.med_type}"
+                "E0000-011", detail=f"feedetail.med_type（医疗类别）为 {med_type}，入院登记为 {visit.med_type}"
             )
-        for f in inputs:
-            if f.fee_ocur_time is not None and not (visit.begntime.date() <= f.fee_ocur_time.date() <= now.date()):
-                raise refuse(
-                    "E0000-009",
-                    detail=f"feedetail.fee_ocur_time（费用发生时间）{f.fee_ocur_time:%Y-%m-%d} "
-                    "不在就诊开始日至上传日之间",
-                )
         sns = [f.sn for f in inputs]
         if len(set(sns)) != len(sns):
             raise refuse("E2204-002", feedetl_sn=next(s for s in sns if sns.count(s) > 1))
         taken = tx.care.existing_sns(visit.id, sns)
         if taken:
             raise refuse("E2204-002", feedetl_sn=sorted(taken)[0])
+        for f in inputs:
+            check_fee_time(visit.begntime, f.fee_ocur_time, now, f.sn)
+        policy = p.policy(tx, person.admdvs)
+        pending = len(tx.care.lines(visit.id, unsettled=True)) + len(inputs)
+        check_line_count(policy, visit_category(policy, visit), pending, now.date())
         lines = fee_lines_from_catalog(tx, inputs)
         _check_refunds(tx, visit, inputs)
         tx.care.add_lines(
@@ -382,8 +398,9 @@ def admit(p: Platform, a: Admission, *, tx=None) -> str:
             raise refuse("E2201-007", detail="药店不能办理入院")
         person = person_or_refuse(tx, a.psn_no)
         check_credential(tx, now, person, a.cert_type, a.cert_no)
-        insurance_on(tx, person, a.insutype, a.begntime.date())
         policy = p.policy(tx, person.admdvs)
+        check_start(policy, "inpatient", a.begntime, now, stage=REGISTRATION, field="入院时间 begntime")
+        insurance_on(tx, person, a.insutype, a.begntime.date())
         category = policy.value("settlement.med_type_category", a.begntime.date(), default={}).get(a.med_type)
         if category != "inpatient":
             raise refuse("E2207-005", med_type=a.med_type)
@@ -426,6 +443,7 @@ def discharge(
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if endtime < visit.begntime:
             raise refuse("E0000-008", detail="dscginfo.endtime：出院时间早于入院时间")
+        check_not_future(endtime, p.now(), field="出院时间 endtime")
         stored = json.loads(visit.info or "{}")
         stored["discharge"] = info
         tx.care.update_visit(

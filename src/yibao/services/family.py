@@ -15,6 +15,7 @@ from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
 from yibao.settlement.explain import RELATION_NAMES
 from yibao.storage.tables import contributions
+from yibao.words import END_REASONS
 
 
 def declare_relation(
@@ -112,6 +113,38 @@ def grants_view(p: Platform, psn_no: str, at: datetime | None = None, *, tx=None
             "payers": [(people[g.payer_id], g.position) for g in mine],
             "beneficiaries": [people[g.beneficiary_id] for g in theirs],
         }
+
+
+def grant_history(p: Platform, psn_no: str, limit: int = 20, *, tx=None) -> list[dict]:
+    """The person's mutual-aid record (as payer or beneficiary), newest first, each event a sentence
+    that says who authorised whom: "张建国授权张伟使用其个人账户共济"."""
+    with p.unit(tx, read_only=True) as tx:
+        person = person_or_refuse(tx, psn_no)
+        events = tx.family.events_for(person.id)[-limit:]
+        ids = {e["payer_id"] for e in events if e["payer_id"]} | {e["beneficiary_id"] for e in events}
+        people = tx.people.many(sorted(ids))
+        by_psn = {x.psn_no: x.name for x in people.values()}
+        for e in events:
+            if e["event"] == "reordered" and e["detail"]:
+                order = json.loads(e["detail"]).get("order", [])
+                by_psn.update({x.psn_no: x.name for x in (tx.people.by_psn_no(n) for n in order) if x})
+    out = []
+    for e in reversed(events):
+        payer = people[e["payer_id"]].name if e["payer_id"] else ""
+        beneficiary = people[e["beneficiary_id"]].name
+        detail = json.loads(e["detail"]) if e["detail"] else {}
+        if e["event"] == "granted":
+            text = f"{payer}授权{beneficiary}使用其个人账户共济"
+        elif e["event"] == "revoked":
+            text = f"{payer}解除了对{beneficiary}的共济授权"
+        elif e["event"] == "ended":
+            why = END_REASONS.get(detail.get("reason"), "")
+            text = f"{payer}对{beneficiary}的共济授权自动终止" + (f"（{why}）" if why else "")
+        else:
+            order = "、".join(by_psn.get(n, "") for n in detail.get("order", []))
+            text = f"{beneficiary}的共济扣款顺序调整为：{order}"
+        out.append({"at": e["at"], "text": text})
+    return out
 
 
 def paid_for_others(p: Platform, psn_no: str, year: int, *, tx=None) -> list[dict]:

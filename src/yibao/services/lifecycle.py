@@ -11,8 +11,9 @@ from sqlalchemy import and_, select
 from yibao.errors import refuse
 from yibao.family.model import relation_between
 from yibao.ledger.model import CLAWBACK, CREDIT, PREMIUM, Entry, Transfer, external_account, fund_account, person_bucket
-from yibao.lifecycle.model import EMPLOYEE, RESIDENT, Person, person_class_of, valid_psn_type
+from yibao.lifecycle.model import EMPLOYEE, RESIDENT, Person, check_birth, person_class_of, valid_psn_type
 from yibao.lifecycle.waiting import Wait, employee_wait, first_of_month_after, resident_wait
+from yibao.limits import EARLIEST_DATE, LATEST_DATE, OutOfRange, check_date, parse_month
 from yibao.money import apply_ratio, fmt_yuan
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
@@ -55,9 +56,11 @@ def enroll(
         raise refuse("E7401-005", detail=f"险种{insutype}与人员类别{psn_type}不相符")
     if repaired_years < 0:
         raise refuse("E7401-005", detail="补缴修复年数不能为负数")
+    check_date(day, "参保日期")
     now = p.now()
     with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
+        check_birth(person.birth, now.date(), insured_from=day)
         tx.people.lock(person.id)
         history = tx.people.insurances(person.id)
         for ins in history:
@@ -103,6 +106,7 @@ def enroll(
 
 def end_insurance(p: Platform, psn_no: str, insutype: str, last_day: date, *, tx=None) -> dict:
     """Terminate on ``last_day``: grants that depended on it end, a pre-allocation is clawed back."""
+    check_date(last_day, "参保终止日期")
     now = p.now()
     with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
@@ -125,6 +129,8 @@ def end_insurance(p: Platform, psn_no: str, insutype: str, last_day: date, *, tx
 
 def suspend_insurance(p: Platform, psn_no: str, insutype: str, since: date | None, *, tx=None) -> None:
     """暂停参保 from ``since``; ``None`` resumes it."""
+    if since is not None:
+        check_date(since, "暂停日期")
     with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         ins = next(
@@ -155,11 +161,11 @@ def _end_dependent_grants(tx, person: Person, insutype: str, last_day: date, now
 
 def _month_days(month: str) -> tuple[date, date]:
     try:
-        first = date(int(month[:4]), int(month[5:7]), 1)
-    except (ValueError, IndexError):
-        raise refuse("E7401-005", detail=f"月份应为 YYYY-MM：{month!r}") from None
-    if len(month) != 7 or month[4] != "-":
-        raise refuse("E7401-005", detail=f"月份应为 YYYY-MM：{month!r}")
+        first = parse_month(month)
+    except OutOfRange:
+        raise
+    except ValueError as exc:
+        raise refuse("E7401-005", detail=str(exc)) from None
     return first, date.fromordinal(first_of_month_after(first, 1).toordinal() - 1)
 
 
@@ -168,6 +174,8 @@ def contribute_employee(
 ) -> int:
     """A month's employee contribution; the in-service share (base × rate) goes to the 当年账户."""
     first, last = _month_days(month)
+    if paid_on is not None:
+        check_date(paid_on, "缴费日期")
     now = p.now()
     with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
@@ -225,6 +233,9 @@ def contribute_resident(
     p: Platform, psn_no: str, year: int, amount: int, *, paid_on: date, paid_by: str | None = None, tx=None
 ) -> dict:
     """A resident's annual premium, by the person or from a relative's account through mutual aid."""
+    if not EARLIEST_DATE.year <= year <= LATEST_DATE.year:
+        raise OutOfRange(f"缴费年度超出允许范围（{EARLIEST_DATE.year}–{LATEST_DATE.year}）：{year}")
+    check_date(paid_on, "缴费日期")
     now = p.now()
     period = f"{year:04d}"
     with p.unit(tx) as tx:
@@ -419,6 +430,9 @@ def file_offsite(
 ) -> Filing:
     if kind not in ("filed", "temporary"):
         raise refuse("E7501-002", kind=kind)
+    check_date(valid_from, "备案开始日期")
+    if valid_to is not None:
+        check_date(valid_to, "备案结束日期")
     if valid_to is not None and valid_to < valid_from:
         raise refuse("E7501-001")
     with p.unit(tx) as tx:

@@ -7,13 +7,14 @@ service functions with it. The clock is injected so that case files and jobs can
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from yibao.errors import refuse
+from yibao.family.proxy import OperatorVerifier, SandboxVerifier, Verifier, verifier_from_setting
 from yibao.policy import Policy, apply_overrides, load_policy_text
 from yibao.storage.uow import Store, Tx
 from yibao.yamlio import load_yaml_text
@@ -54,6 +55,41 @@ class SandboxClock:
         self.offset = at - SystemClock().now()
 
 
+@dataclass(frozen=True)
+class SignInLimits:
+    """How many failed portal sign-ins one client address may make in a window (documented in
+    docs/web.md; ``YIBAO_PORTAL_CLIENT_MAX_FAILURES`` / ``YIBAO_PORTAL_CLIENT_WINDOW_MINUTES``)."""
+
+    client_max_failures: int = 20
+    client_window_minutes: int = 15
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.client_max_failures <= 1_000_000 and 1 <= self.client_window_minutes <= 7 * 24 * 60):
+            raise ValueError("门户登录限制应为 1–1000000 次、1–10080 分钟")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SignInLimits:
+        names = {"client_max_failures": "YIBAO_PORTAL_CLIENT_MAX_FAILURES"}
+        names["client_window_minutes"] = "YIBAO_PORTAL_CLIENT_WINDOW_MINUTES"
+        values = {}
+        for field_name, var in names.items():
+            if env.get(var):
+                if not env[var].strip().isdigit():
+                    raise ValueError(f"{var} 应为正整数：{env[var]!r}")
+                values[field_name] = int(env[var])
+        return cls(**values)
+
+
+def platform_settings(env: Mapping[str, str]) -> dict:
+    """What ``yibao serve`` reads from its environment besides its options (docs/web.md):
+    the portal's per-client sign-in limits and the 亲情账户 verifier. ``ValueError`` names a bad one."""
+    spec = env.get("YIBAO_PROXY_VERIFIER", "").strip()
+    return {
+        "sign_in_limits": SignInLimits.from_env(env),
+        "proxy_verifier": verifier_from_setting(spec) if spec else None,
+    }
+
+
 @dataclass
 class Platform:
     store: Store
@@ -61,12 +97,29 @@ class Platform:
     sandbox: bool = False
     require_sign_in: bool = False  # the HTTP server turns this on unless started with --sandbox or --sign-in optional
     strict_fields: bool = False  # refuse absent spec-required fields even where yibao does not need them
+    sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
+    # Who confirms a 亲情账户 member's identity; None: the sandbox takes the caller's word, production
+    # waits for an agency operator (or the verification service set with YIBAO_PROXY_VERIFIER).
+    proxy_verifier: Verifier | None = None
+    # The pooling region this instance runs (``yibao serve --region 310000``): its policy, its admdvs
+    # in the ids it answers with, its catalogue and institutions. ``None`` is the single-database
+    # behaviour every earlier release had: any number of regions side by side in one store.
+    region: str | None = None
     _policies: dict[str, tuple[int, Policy]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rsa_key: object = field(default=None, repr=False)
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def verifier(self) -> Verifier:
+        if self.proxy_verifier is not None:
+            return self.proxy_verifier
+        return SandboxVerifier() if self.sandbox else OperatorVerifier()
+
+    def __post_init__(self) -> None:
+        if self.region is not None and not (len(self.region) == 6 and self.region.isdigit()):
+            raise ValueError(f"统筹区医保区划应为6位数字：{self.region!r}")
 
     @contextmanager
     def unit(self, tx: Tx | None = None, *, read_only: bool = False) -> Iterator[Tx]:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from yibao.errors import refuse
 from yibao.family.model import relation_between
-from yibao.family.proxy import BindingCheck, SandboxVerifier, Verifier, refusal
+from yibao.family.proxy import CONFIRMED, PENDING, REFUSED, BindingCheck, Verifier, refusal
 from yibao.lifecycle.model import age_on
 from yibao.services.care import person_or_refuse
 from yibao.services.credentials import voucher_qr
 from yibao.services.platform import Platform
 from yibao.services.settle import view_of
+from yibao.words import VERIFICATION_STATUS
+
+
+@dataclass(frozen=True)
+class BindOutcome:
+    status: str  # bound | pending (waiting for the member's identity to be confirmed)
+    verification_id: int | None = None
 
 
 def bind(
@@ -21,36 +30,110 @@ def bind(
     commitment_letter: object = False,
     verifier: Verifier | None = None,
     tx=None,
-) -> None:
-    verifier = verifier or SandboxVerifier()
+) -> BindOutcome:
+    """Bind a member, or record the request until the member's identity is confirmed (see
+    ``family.proxy.Verifier``); every other rule is checked first either way."""
+    verifier = verifier or p.verifier()
     now = p.now()
-    day = now.date()
     with p.unit(tx) as tx:
         holder, member = person_or_refuse(tx, holder_psn), person_or_refuse(tx, member_psn)
         if holder.id == member.id:
             raise refuse("E7201-001")
         tx.people.lock(holder.id)
-        policy = p.policy(tx, holder.admdvs)
-        active = tx.family.proxies_of(holder.id)
-        check = BindingCheck(
-            relation=relation_between(tx.family.relations_of([member.id]), member.id, holder.id),
-            member_age=age_on(member.birth, day),
-            member_insured=any(i.covers(day) for i in tx.people.insurances(member.id)),
-            active_members=len(active),
-            already_bound=any(b.member_id == member.id for b in active),
-            face_verified=verifier.face(member.psn_no, face_verified),
-            commitment_letter=verifier.commitment_letter(member.psn_no, commitment_letter),
-            max_members=policy.value("proxy.max_members", day, default=5),
-            face_age=policy.value("proxy.face_verification_age", day, default=16),
-        )
-        refused = refusal(check)
-        if refused:
-            code, fields = refused
-            if code == "E7201-002":
-                fields = {"member": member.name, "holder": holder.name}
-            raise refuse(code, **fields)
-        verified_by = "face" if check.face_verified else "commitment_letter"
+        check = _check(p, tx, holder, member, now)
+        if check.member_age < check.face_age and verifier.commitment_letter(member.psn_no, commitment_letter):
+            verdict, verified_by = CONFIRMED, "commitment_letter"
+        else:
+            verdict, verified_by = verifier.face(member.psn_no, face_verified), "face"
+        check = replace(check, face_verified=verdict != REFUSED, commitment_letter=verified_by == "commitment_letter")
+        _refuse_if_broken(check, holder, member)
+        if verdict == PENDING:
+            waiting = _pending(tx, holder.id, member.id)
+            vid = waiting.id if waiting else tx.family.add_verification(holder.id, member.id, check.relation, now)
+            return BindOutcome("pending", vid)
         tx.family.add_proxy(holder.id, member.id, check.relation, verified_by, now)
+        return BindOutcome("bound")
+
+
+def _check(p: Platform, tx, holder, member, now) -> BindingCheck:
+    """Every rule of a binding except the evidence (face check, commitment letter), as it stands now."""
+    day = now.date()
+    policy = p.policy(tx, holder.admdvs)
+    active = tx.family.proxies_of(holder.id)
+    return BindingCheck(
+        relation=relation_between(tx.family.relations_of([member.id]), member.id, holder.id),
+        member_age=age_on(member.birth, day),
+        member_insured=any(i.covers(day) for i in tx.people.insurances(member.id)),
+        active_members=len(active),
+        already_bound=any(b.member_id == member.id for b in active),
+        face_verified=True,
+        commitment_letter=False,
+        max_members=policy.value("proxy.max_members", day, default=5),
+        face_age=policy.value("proxy.face_verification_age", day, default=16),
+    )
+
+
+def _refuse_if_broken(check: BindingCheck, holder, member) -> None:
+    refused = refusal(check)
+    if refused:
+        code, fields = refused
+        if code == "E7201-002":
+            fields = {"member": member.name, "holder": holder.name}
+        raise refuse(code, **fields)
+
+
+def _pending(tx, holder_id: int, member_id: int):
+    return next(
+        (v for v in tx.family.verifications(status="pending", person_id=holder_id) if v.member_id == member_id),
+        None,
+    )
+
+
+def confirm_verification(p: Platform, verification_id: int, *, via: str, by: str, tx=None) -> None:
+    """The member's identity is confirmed (an operator saw them, a service checked their face): the
+    binding is made now, if every rule still holds, and the confirmation is kept with who made it."""
+    now = p.now()
+    with p.unit(tx) as tx:
+        v = _undecided(tx, verification_id)
+        holder, member = tx.people.by_id(v.holder_id), tx.people.by_id(v.member_id)
+        tx.people.lock(holder.id)
+        _refuse_if_broken(_check(p, tx, holder, member, now), holder, member)
+        tx.family.add_proxy(holder.id, member.id, v.relation, "face", now)
+        tx.family.decide_verification(v.id, "confirmed", now, via=via, by=by)
+
+
+def reject_verification(p: Platform, verification_id: int, *, via: str, by: str, note: str | None = None, tx=None):
+    now = p.now()
+    with p.unit(tx) as tx:
+        v = _undecided(tx, verification_id)
+        tx.family.decide_verification(v.id, "rejected", now, via=via, by=by, note=note)
+
+
+def _undecided(tx, verification_id: int):
+    v = tx.family.verification(verification_id, lock=True)
+    if v is None:
+        raise refuse("E7201-010", ref=verification_id)
+    if v.status != "pending":
+        raise refuse("E7201-011", status=VERIFICATION_STATUS.get(v.status, v.status))
+    return v
+
+
+def verifications(p: Platform, *, status: str | None = None, psn_no: str | None = None, tx=None) -> list[dict]:
+    """Binding requests with the people they name, newest first (all, or one person's)."""
+    with p.unit(tx, read_only=True) as tx:
+        person_id = person_or_refuse(tx, psn_no).id if psn_no else None
+        found = tx.family.verifications(status=status, person_id=person_id)
+        people = tx.people.many(sorted({v.holder_id for v in found} | {v.member_id for v in found}))
+        today = p.now().date()
+        return [
+            {
+                "v": v,
+                "holder": people[v.holder_id],
+                "member": people[v.member_id],
+                "member_age": age_on(people[v.member_id].birth, today),
+            }
+            for v in found
+        ]
 
 
 def unbind(p: Platform, holder_psn: str, member_psn: str, *, tx=None) -> None:

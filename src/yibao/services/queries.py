@@ -7,9 +7,9 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, select
 
-from yibao.lifecycle.model import medical_year
 from yibao.services.care import institution_or_refuse, person_or_refuse
 from yibao.services.platform import Platform
+from yibao.settlement.claim_rules import medical_year_of
 from yibao.storage.tables import settlements
 
 
@@ -61,7 +61,7 @@ def year_to_date(p: Platform, psn_no: str, day: date, *, tx=None, with_insutype:
         person = person_or_refuse(tx, psn_no)
         covering = sorted(i.insutype for i in tx.people.insurances(person.id) if i.covers(day))
         policy = p.policy(tx, person.admdvs)
-        year = medical_year(day, policy.value("account.year_start", day, default=(1, 1)))
+        year = medical_year_of(policy, day)
         acc = tx.care.accumulators_of(person.id, year)
         rows = tx.conn.execute(
             select(settlements.c.category, func.sum(settlements.c.medfee), func.count())

@@ -17,7 +17,7 @@ from yibao.errors import DomainError, refuse
 from yibao.family.model import relation_between
 from yibao.ledger.model import Entry, LedgerError, Transfer, person_bucket, reversal
 from yibao.ledger.postings import settlement_entry
-from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person, medical_year, scheme_of
+from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person, age_on, scheme_of
 from yibao.money import fmt_yuan
 from yibao.services.care import (
     FeeInput,
@@ -33,7 +33,16 @@ from yibao.services.care import (
 from yibao.services.identity import CERT_VOUCHER, check_password
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
-from yibao.settlement.calculate import UnknownMedType, category_of, settle
+from yibao.settlement.calculate import UnknownMedType, benefit_terms, category_of, settle
+from yibao.settlement.claim_rules import (
+    REGISTRATION,
+    SETTLEMENT,
+    check_fee_time,
+    check_line_count,
+    check_start,
+    check_total,
+    medical_year_of,
+)
 from yibao.settlement.model import Buckets, Claim, Patient, PayerCandidate, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
 from yibao.storage.care_repo import Institution, SettlementRow, Visit
@@ -100,23 +109,27 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         inst = institution_or_refuse(tx, req.institution)
         person = person_or_refuse(tx, req.psn_no, lock=True)
         check_credential(tx, now, person, req.cert_type, req.cert_no)
-        visit, inputs, line_ids, day = _claim_source(tx, req, inst, person, now)
+        policy = p.policy(tx, person.admdvs)
+        visit, inputs, line_ids, start = _claim_source(tx, req, inst, person, policy, now)
+        day = start.date()  # accepted by the platform's clock: it picks the policy and the medical year
         med_type = req.med_type or (visit.med_type if visit is not None else "") or ""
         insurance = insurance_on(tx, person, req.insutype, day)
-        policy = p.policy(tx, person.admdvs)
         try:
             category = category_of(policy, day, med_type)
         except UnknownMedType:
             raise refuse("E2207-005", med_type=med_type or "（空）") from None
         if visit is not None and (visit.kind == "inpatient") != (category == "inpatient"):
             raise refuse("E2201-007", detail=f"{KIND_NAMES[visit.kind]}就诊不能按医疗类别{med_type}结算")
+        check_start(policy, category, start, now, stage=SETTLEMENT, field=_START_FIELD[visit.kind if visit else ""])
         if not inputs:
             raise refuse("E2207-002", detail=req.mdtrt_id or "药店结算没有明细")
+        check_line_count(policy, category, len(inputs), now.date())
         lines = fee_lines_from_catalog(tx, list(inputs))
         actual = sum(line.amount for line in lines)
         if actual != req.medfee_sumamt:
             raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
-        year = medical_year(day, policy.value("account.year_start", day, default=(1, 1)))
+        check_total(actual)
+        year = medical_year_of(policy, day)
         used, paid = tx.care.accumulator(person.id, year, category)
         visit_used = 0
         if visit is not None:
@@ -146,7 +159,7 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
             and not (req.cert_type == CERT_VOUCHER and not req.cainfo)
             and inst.admdvs[:2] == person.admdvs[:2]
         ):
-            check_password(p, req.psn_no, req.cainfo, (req.begntime or now).date(), tx=tx, person=person)
+            check_password(p, req.psn_no, req.cainfo, now.date(), tx=tx, person=person)
         kind = visit.kind if visit is not None else "pharmacy"
         clr_type = CLR_TYPE["inpatient" if kind == "inpatient" else "pharmacy" if kind == "pharmacy" else "outpatient"]
         view = SettlementView(
@@ -182,13 +195,26 @@ def _check_declared(req: SettleRequest, result: Settlement) -> None:
         attr, label = DECLARED[name]
         ours = getattr(result, attr)
         if sent != ours:
-            raise refuse("E2207-009", detail=f"{name}（{label}）报文{fmt_yuan(sent)}元，按明细计算{fmt_yuan(ours)}元")
+            raise refuse("E2207-010", detail=f"{name}（{label}）报文{fmt_yuan(sent)}元，按明细计算{fmt_yuan(ours)}元")
 
 
-def _claim_source(tx, req: SettleRequest, inst: Institution, person: Person, now: datetime):
-    """The visit (locked), its unsettled lines and their ids, or the inline pharmacy lines; the claim day."""
+_START_FIELD = {
+    "outpatient": "就诊开始时间 begntime",
+    "inpatient": "入院时间 begntime",
+    "pharmacy": "购药时间 begntime",
+    "": "购药时间 begntime",
+}
+
+
+def _claim_source(tx, req: SettleRequest, inst: Institution, person: Person, policy, now: datetime):
+    """The visit (locked), its unsettled lines and their ids, or the inline pharmacy lines — a purchase
+    registered here, so its time is checked as a registration's; the claim's start."""
     if req.mdtrt_id is None:
-        return None, req.lines, [], (req.begntime or now).date()
+        start = req.begntime or now
+        check_start(policy, "pharmacy", start, now, stage=REGISTRATION, field=_START_FIELD[""])
+        for line in req.lines:
+            check_fee_time(start, line.fee_ocur_time, now, line.sn)
+        return None, req.lines, [], start
     visit = visit_or_refuse(tx, req.mdtrt_id, inst, person, lock=True)
     if visit.status == "cancelled":
         raise refuse("E2201-002", mdtrt_id=req.mdtrt_id)
@@ -214,7 +240,7 @@ def _claim_source(tx, req: SettleRequest, inst: Institution, person: Person, now
         )
         for s in stored
     )
-    return visit, inputs, [s.id for s in stored], visit.begntime.date()
+    return visit, inputs, [s.id for s in stored], visit.begntime
 
 
 def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime):
@@ -245,6 +271,7 @@ def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime)
         buckets(person.psn_no),
         in_waiting=insurance.in_waiting(day),
         waiting_until=insurance.benefit_start,
+        age=age_on(person.birth, day),
     )
     candidates = []
     for g in grants:
@@ -443,7 +470,7 @@ def cancel_settlement(
         if original is None:  # pragma: no cover - a settlement row always has its entry
             raise DomainError("E2208-001", f"结算ID {setl_id} 没有记账分录")
         policy = p.policy(tx, person.admdvs)
-        this_year = medical_year(now.date(), policy.value("account.year_start", now.date(), default=(1, 1)))
+        this_year = medical_year_of(policy, now.date())
         compensating = reversal(original, f"cancel:{setl_id}:{row.revision}", "cancellation")
         if this_year != row.year:
             compensating = _into_history(compensating)
@@ -473,9 +500,10 @@ def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no:
         if row.status != "cancelled":
             raise refuse("E2601-005", detail=f"结算{setl_id}未撤销，无需恢复")
         policy = p.policy(tx, person.admdvs)
-        if medical_year(now.date(), policy.value("account.year_start", now.date(), default=(1, 1))) != row.year:
+        if medical_year_of(policy, now.date()) != row.year:
             raise refuse("E2601-005", detail="已跨医疗年度，不能恢复原结算，请重新结算")
         result = from_record(json.loads(row.output))
+        _check_year_still_allows(tx, policy, person, row, result)
         wanted = {s.sn for s in result.lines}
         free = {line.feedetl_sn: line.id for line in tx.care.lines(row.visit_id, unsettled=True)}
         if not wanted <= set(free):
@@ -494,6 +522,30 @@ def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no:
             row.id, status="settled", cancelled_at=None, cancel_infno=None, revision=row.revision + 1
         )
         return view_of(tx, tx.care.settlement(row.id))
+
+
+def _check_year_still_allows(tx, policy, person: Person, row: SettlementRow, result: Settlement) -> None:
+    """A settlement restored exactly as booked must still fit the year: what was paid and counted
+    since its cancellation may have used the cap or the deductible it had taken."""
+    if not result.benefit:
+        return
+    day = tx.care.visit(row.visit_id).begntime.date()
+    terms = benefit_terms(
+        policy,
+        day,
+        result.scheme,
+        result.category,
+        result.person_class,
+        result.hospital_level,
+        age_on(person.birth, day),
+    )
+    if not terms.in_force:
+        return
+    used, paid = tx.care.accumulator(person.id, row.year, row.category)
+    over_cap = terms.cap is not None and paid + result.year_fund_delta > terms.cap
+    over_deductible = terms.scope == "year" and used + result.year_deductible_delta > terms.deductible
+    if over_cap or over_deductible:
+        raise refuse("E2601-005", detail="撤销后本年度已有其他结算计入起付线或年度限额，不能恢复原结算，请重新结算")
 
 
 def _into_history(entry: Entry) -> Entry:

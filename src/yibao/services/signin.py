@@ -1,52 +1,119 @@
 """Signing in to the portal (insured people: ID number + password) and the console (staff).
 
-Both count failures and lock for the policy's period, like the counter password; a refusal never
-says which of the two fields was wrong.
+The portal's failures have counters of their own, apart from the counter PIN's: a web attacker who
+knows an ID number can at worst lock that person's portal for the policy's lock period, never their
+card password at the pharmacy. Two counters guard each portal sign-in, both claimed *before* the
+password is checked (``AccessRepo.claim``), so parallel attempts cannot outrun them:
+
+- per person: ``credential.max_failures`` consecutive failures lock the portal for
+  ``credential.lock_minutes`` (the region's password policy); a success resets it;
+- per client address: ``SignInLimits.client_max_failures`` failures within
+  ``client_window_minutes`` refuse that address for a window (E7301-014), whoever it names; a
+  success gives its own count back.
+
+A refusal never says which of the two fields was wrong.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
-
-from sqlalchemy import select, update
+from datetime import datetime, timedelta
 
 from yibao.credentials.model import PasswordState, hash_password, verify_password
-from yibao.errors import refuse
+from yibao.errors import DomainError, refuse
 from yibao.lifecycle.model import Person
 from yibao.services.platform import Platform
-from yibao.storage.tables import staff
 
 STAFF_MAX_FAILURES, STAFF_LOCK_MINUTES = 5, 30
 ROLES = ("viewer", "operator")
+PORTAL_PERSON, PORTAL_CLIENT = "portal_person", "portal_client"
+NO_LIMIT = 2**31 - 1  # a policy's max_failures of 0 turns the lockout off
 
 
-def sign_in_person(p: Platform, certno: str, password: str) -> Person:
+def client_subject(address: str | None) -> str | None:
+    """The counter key of a client address: IPv4 as is, IPv6 by its /64 (one home network)."""
+    if not address:
+        return None
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _until(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
+
+
+def sign_in_person(p: Platform, certno: str, password: str, client: str | None = None) -> Person:
     now = p.now()
+    limits = p.sign_in_limits
+    key = client_subject(client)
+    if key is not None:
+        window = timedelta(minutes=limits.client_window_minutes)
+        with p.store.uow() as tx:
+            claim = tx.access.claim(
+                PORTAL_CLIENT,
+                key,
+                now,
+                max_failures=limits.client_max_failures,
+                lock_until=now + window,
+                window_floor=now - window,
+            )
+        if claim.refused:
+            raise refuse("E7301-014", until=_until(claim.locked_until))
+    person = _check_person(p, certno, password, now)
+    if key is not None:
+        with p.store.uow() as tx:
+            tx.access.refund(PORTAL_CLIENT, key, now, max_failures=limits.client_max_failures)
+    return person
+
+
+def _check_person(p: Platform, certno: str, password: str, now: datetime) -> Person:
     with p.store.uow(read_only=True) as tx:
         person = tx.people.by_certno(certno.strip().upper()) if certno else None
         state = tx.credentials.password(person.id) if person else None
         policy = p.policy(tx, person.admdvs) if person else None
     if person is None or state is None:
         raise refuse("E7301-009")
-    if state.locked(now):
-        raise refuse("E7301-011", until=f"{state.locked_until:%Y-%m-%d %H:%M}")
-    if verify_password(state.hash, password or ""):
-        if state.failures:
-            with p.store.uow() as tx:
-                tx.credentials.put_password(person.id, state.after_success(), now)
-        return person
     day = now.date()
-    failed = state.after_failure(
-        now,
-        policy.value("credential.max_failures", day, default=5),
-        policy.value("credential.lock_minutes", day, default=1440),
-    )
+    max_failures = policy.value("credential.max_failures", day, default=5) or NO_LIMIT
+    lock_minutes = policy.value("credential.lock_minutes", day, default=1440)
     with p.store.uow() as tx:
-        tx.credentials.put_password(person.id, failed, now)
-    if failed.locked(now):
-        raise refuse("E7301-011", until=f"{failed.locked_until:%Y-%m-%d %H:%M}")
+        claim = tx.access.claim(
+            PORTAL_PERSON,
+            str(person.id),
+            now,
+            max_failures=max_failures,
+            lock_until=now + timedelta(minutes=lock_minutes),
+        )
+    if claim.refused:
+        raise refuse("E7301-011", until=_until(claim.locked_until))
+    if verify_password(state.hash, password or ""):
+        with p.store.uow() as tx:
+            tx.access.reset(PORTAL_PERSON, str(person.id), now)
+        return person
+    if claim.locked_until is not None:
+        raise refuse("E7301-011", until=_until(claim.locked_until))
     raise refuse("E7301-009")
+
+
+def portal_lock(p: Platform, psn_no: str) -> datetime | None:
+    """Until when the person's portal sign-in is locked (None: not locked), for the console."""
+    now = p.now()
+    with p.store.uow(read_only=True) as tx:
+        person = tx.people.by_psn_no(psn_no)
+        got = tx.access.counter(PORTAL_PERSON, str(person.id)) if person else None
+    return got[1] if got and got[1] is not None and got[1] > now else None
+
+
+# Staff -------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -59,48 +126,71 @@ class Staff:
     def may_cancel(self) -> bool:
         return self.role == "operator"
 
+    @property
+    def may_confirm(self) -> bool:
+        return self.role == "operator"
+
+    @property
+    def signature(self) -> str:
+        """How the staff member signs what they decide (kept even if the account is removed later)."""
+        return f"{self.name}（{self.username}）"
+
+
+def _valid_role(role: str) -> bool:
+    return role in ROLES
+
 
 def add_staff(p: Platform, username: str, name: str, role: str, password: str) -> Staff:
-    if not re.fullmatch(r"[A-Za-z0-9_]{3,40}", username or "") or role not in ROLES or len(password or "") < 8:
+    if not re.fullmatch(r"[A-Za-z0-9_]{3,40}", username or "") or not _valid_role(role) or len(password or "") < 8:
         raise refuse("E7301-012")
     with p.store.uow() as tx:
-        if tx.conn.execute(select(staff.c.username).where(staff.c.username == username)).first():
+        if tx.access.staff(username) is not None:
             raise refuse("E7301-013", username=username)
-        tx.conn.execute(
-            staff.insert(),
-            dict(
-                username=username,
-                name=name or username,
-                role=role,
-                password_hash=hash_password(password),
-                created_at=p.now(),
-            ),
-        )
+        tx.access.add_staff(username, name or username, role, hash_password(password), p.now())
     return Staff(username, name or username, role)
 
 
+def set_staff_role(p: Platform, username: str, role: str) -> Staff:
+    """Takes effect on the member's next request: console sessions re-read the staff row each time."""
+    if not _valid_role(role):
+        raise refuse("E7301-012")
+    with p.store.uow() as tx:
+        if not tx.access.update_staff(username, role=role):
+            raise refuse("E7301-015", username=username)
+        row = tx.access.staff(username)
+    return Staff(row.username, row.name, row.role)
+
+
+def remove_staff(p: Platform, username: str) -> None:
+    """The account goes, and with it every console session it had."""
+    with p.store.uow() as tx:
+        if not tx.access.delete_staff(username):
+            raise refuse("E7301-015", username=username)
+        tx.access.end_sessions_of("console", username, p.now())
+
+
+def all_staff(p: Platform) -> list[Staff]:
+    with p.store.uow(read_only=True) as tx:
+        return [Staff(r.username, r.name, r.role) for r in tx.access.all_staff()]
+
+
 def sign_in_staff(p: Platform, username: str, password: str) -> Staff:
+    """The staff row is locked while its password is checked, so parallel attempts queue on it."""
     now = p.now()
     with p.store.uow() as tx:
-        row = tx.conn.execute(tx.for_update(select(staff).where(staff.c.username == (username or "")))).first()
+        row = tx.access.staff(username or "", lock=True)
         if row is None:
             raise refuse("E7301-010")
         state = PasswordState(row.password_hash, row.failures, row.locked_until)
         if state.locked(now):
-            raise refuse("E7301-011", until=f"{state.locked_until:%Y-%m-%d %H:%M}")
+            raise refuse("E7301-011", until=_until(state.locked_until))
         if verify_password(row.password_hash, password or ""):
-            tx.conn.execute(update(staff).where(staff.c.username == row.username).values(failures=0, locked_until=None))
+            tx.access.update_staff(row.username, failures=0, locked_until=None)
             return Staff(row.username, row.name, row.role)
         failed = state.after_failure(now, STAFF_MAX_FAILURES, STAFF_LOCK_MINUTES)
-        tx.conn.execute(
-            update(staff)
-            .where(staff.c.username == row.username)
-            .values(failures=failed.failures, locked_until=failed.locked_until)
-        )
-        error = (
-            refuse("E7301-011", until=f"{failed.locked_until:%Y-%m-%d %H:%M}")
-            if failed.locked(now)
-            else refuse("E7301-010")
+        tx.access.update_staff(row.username, failures=failed.failures, locked_until=failed.locked_until)
+        error: DomainError = (
+            refuse("E7301-011", until=_until(failed.locked_until)) if failed.locked(now) else refuse("E7301-010")
         )
         error.keep_writes = True
         raise error
@@ -108,5 +198,5 @@ def sign_in_staff(p: Platform, username: str, password: str) -> Staff:
 
 def staff_member(p: Platform, username: str) -> Staff | None:
     with p.store.uow(read_only=True) as tx:
-        row = tx.conn.execute(select(staff).where(staff.c.username == username)).first()
+        row = tx.access.staff(username)
     return Staff(row.username, row.name, row.role) if row else None

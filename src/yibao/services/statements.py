@@ -1,14 +1,19 @@
-"""Account statements read from the ledger: a person's buckets month by month through a year."""
+"""Account statements read from the ledger: a person's buckets month by month through a year, and
+each movement in or out of them said in words (what, for whom, which settlement)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from yibao.family.model import relation_between
 from yibao.ledger.model import ACCT_PAY, CLAWBACK, CREDIT, MUTUAL_AID, OPENING, PREMIUM, ROLLOVER, person_bucket
+from yibao.lifecycle.model import Person
 from yibao.money import fmt_yuan
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
+from yibao.storage.ids import parse_settlement_id
+from yibao.words import BUCKET_NAMES, MOVEMENT_NAMES, mask_name, relation_word
 
 OPENING_ROW, CLOSING_ROW = 0, 13
 
@@ -88,3 +93,87 @@ def monthly_statement(p: Platform, psn_no: str, year: int, *, tx=None) -> tuple[
             )
         )
     return person.name, out
+
+
+# Movements in words ---------------------------------------------------------------------------------
+
+SETTLEMENT_KINDS = ("settlement", "cancellation", "reinstatement")
+
+
+@dataclass(frozen=True)
+class MovementLine:
+    """One movement of a person's account as they (or the agency) read it."""
+
+    at: datetime
+    what: str  # a sentence: what moved the money, for whom, which settlement
+    bucket: str  # 当年账户 / 历年账户 / 当年账户→历年账户
+    amount: int  # fen: + in, − out; an internal rollover shows what moved
+    setl_id: str | None = None
+    institution: str | None = None
+
+
+def account_movements(p: Platform, psn_no: str, limit: int = 30, *, masked: bool = True, tx=None) -> list[MovementLine]:
+    """The newest movements of a person's 当年/历年账户, each with why: one's own care, a relative's
+    care paid through mutual aid (relation and name, masked for the portal), a premium paid for a
+    relative, a cancellation giving money back, credits, rollover, clawback."""
+    with p.unit(tx, read_only=True) as tx:
+        me = person_or_refuse(tx, psn_no)
+        buckets = {person_bucket(psn_no, b): b for b in ("current", "historical")}
+        moves = tx.ledger.movements(list(buckets), newest_first=True, limit=limit)
+        settlements = {}
+        for m in moves:
+            if m.kind in SETTLEMENT_KINDS and m.ref and m.ref not in settlements:
+                pk = parse_settlement_id(m.ref)
+                row = tx.care.settlement(pk) if pk is not None else None
+                if row is not None:
+                    settlements[m.ref] = (row, tx.care.institution(row.institution_code))
+        others = {row.person_id for row, _ in settlements.values()}
+        premium_for = {m.ref for m in moves if m.kind == "premium" and m.ref}
+        people = tx.people.many(sorted(others | {me.id}))
+        people.update({x.id: x for x in (tx.people.by_psn_no(r) for r in premium_for) if x is not None})
+        relations = tx.family.relations_of([me.id])
+
+    def who(person: Person) -> str:
+        if person.id == me.id:
+            return "本人"
+        relation = relation_between(relations, person.id, me.id)
+        name = mask_name(person.name) if masked else person.name
+        return (relation_word(relation, person.gender) if relation else "") + name
+
+    lines = []
+    for m in moves:
+        out_of, into = buckets.get(m.out_of), buckets.get(m.into)
+        if out_of and into:
+            bucket, amount = f"{BUCKET_NAMES[out_of]}→{BUCKET_NAMES[into]}", m.amount
+        else:
+            bucket, amount = BUCKET_NAMES[out_of or into], -m.amount if out_of else m.amount
+        found = settlements.get(m.ref) if m.kind in SETTLEMENT_KINDS else None
+        if found:
+            row, inst = found
+            patient = people[row.person_id]
+            what = _settlement_words(m.kind, m.code, who(patient), m.ref)
+            lines.append(MovementLine(m.posted_at, what, bucket, amount, m.ref, inst.name if inst else None))
+            continue
+        if m.code == PREMIUM:
+            beneficiary = next((x for x in people.values() if x.psn_no == m.ref), None)
+            period = m.key.rsplit(":", 1)[-1]
+            what = f"为{who(beneficiary) if beneficiary else ''}代缴{period}年度居民医保"
+        elif m.kind == "preallocation":
+            what = "预划入个人账户"
+        elif m.code == ROLLOVER:
+            what = "年度结转：当年账户余额转入历年账户"
+        else:
+            what = MOVEMENT_NAMES.get(m.code, "账户调整")
+        lines.append(MovementLine(m.posted_at, what, bucket, amount))
+    return lines
+
+
+def _settlement_words(kind: str, code: str, whose: str, setl_id: str) -> str:
+    own = code == ACCT_PAY
+    if kind == "cancellation":
+        return f"{whose}的结算{setl_id}已撤销，{'退回本人账户' if own else '共济款退回'}"
+    if kind == "reinstatement":
+        return f"{whose}的结算{setl_id}恢复，{'重新支付' if own else '重新共济支付'}"
+    if own:
+        return f"本人就医购药支付（结算{setl_id}）"
+    return f"为{whose}的结算{setl_id}共济支付"

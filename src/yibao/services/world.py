@@ -22,7 +22,9 @@ from yibao.credentials.model import (
 from yibao.credentials.voucher import signed_token
 from yibao.errors import DomainError
 from yibao.ledger.model import OPENING, Entry, Transfer, external_account, person_bucket
-from yibao.lifecycle.model import EMPLOYEE, RESIDENT, Person, valid_psn_type
+from yibao.lifecycle.model import EMPLOYEE, RESIDENT, Person, check_birth, valid_psn_type
+from yibao.limits import check_date
+from yibao.money import check_fen
 from yibao.policy import apply_overrides, load_policy_text
 from yibao.services.credentials import voucher_key
 from yibao.services.platform import Platform
@@ -124,6 +126,12 @@ def add_person(p: Platform, spec: NewPerson, *, tx=None) -> Created:
             raise bad("参保人员须给出参保开始日期 insured_since")
         if spec.insured_until is not None and spec.insured_until < spec.insured_since:
             raise bad("参保终止日期早于开始日期")
+    check_birth(spec.birth, p.now().date(), insured_from=spec.insured_since if spec.insutype else None)
+    for day, what in ((spec.insured_since, "参保开始日期"), (spec.insured_until, "参保终止日期")):
+        if day is not None:
+            check_date(day, what)
+    check_fen(spec.current, "当年账户期初余额")
+    check_fen(spec.historical, "历年账户期初余额")
     if spec.password is not None and not valid_password(spec.password):
         raise bad("密码应为6位数字")
     if (spec.current or spec.historical) and spec.insutype != EMPLOYEE:

@@ -35,16 +35,9 @@ from yibao.settlement.model import (
     Settlement,
     YearToDate,
 )
+from yibao.words import PART_NAMES
 
 PARTS = ("ownpay", "overlimit", "preselfpay", "deductible", "coinsurance", "over_cap")
-PART_NAMES = {
-    "ownpay": "全自费",
-    "overlimit": "超限价",
-    "preselfpay": "乙类先行自付",
-    "deductible": "起付线",
-    "coinsurance": "按比例自付",
-    "over_cap": "超年度限额",
-}
 
 
 class UnknownMedType(ValueError):
@@ -59,39 +52,53 @@ def category_of(policy: Policy, day, med_type: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Benefit:
+class Benefit:
     in_force: bool
     reason: str  # why there is none, for the explanation
     deductible: int = 0
     scope: str | None = None
     ratio: int = 0
     cap: int | None = None  # None: no annual cap
+    segment: tuple[str, ...] = ()  # 当年账户段: own buckets that pay the in-scope amount before the deductible
 
 
-def _benefit(policy: Policy, claim: Claim, patient: Patient, category: str) -> _Benefit:
-    day, level, cls = claim.day, claim.hospital_level, patient.person_class
-    base = f"benefit.{patient.scheme}.{category}"
-    dims = {"person_class": cls, "hospital_level": level}
+def benefit_terms(
+    policy: Policy, day, scheme: str, category: str, person_class: str, level: int, age: int | None = None
+) -> Benefit:
+    """The deductible, its scope, the ratio and the annual cap in force on ``day`` (waiting periods
+    aside), or why the pooled fund pays nothing in this category."""
+    base = f"benefit.{scheme}.{category}"
+    dims = {"person_class": person_class, "hospital_level": level}
+    if age is not None:
+        dims["age"] = age
     if not any(policy.has(f"{base}.{f}", day) for f in ("deductible", "ratio", "cap")):
-        return _Benefit(False, f"{SCHEME_NAMES[patient.scheme]}{CATEGORY_NAMES[category]}不设统筹基金支付")
+        return Benefit(False, f"{SCHEME_NAMES[scheme]}{CATEGORY_NAMES[category]}不设统筹基金支付")
     ratio = policy.value(f"{base}.ratio", day, default=None, **dims)
     if ratio is None:
-        return _Benefit(
+        return Benefit(
             False,
-            f"{SCHEME_NAMES[patient.scheme]}{CATEGORY_NAMES[category]}在{LEVEL_NAMES[level]}"
-            f"（{CLASS_NAMES[cls]}）不设统筹基金支付",
+            f"{SCHEME_NAMES[scheme]}{CATEGORY_NAMES[category]}在{LEVEL_NAMES[level]}"
+            f"（{CLASS_NAMES[person_class]}）不设统筹基金支付",
         )
-    if patient.in_waiting:
-        until = f"，{patient.waiting_until}起享受待遇" if patient.waiting_until else ""
-        return _Benefit(False, f"处于待遇等待期{until}，统筹基金不予支付")
-    return _Benefit(
+    return Benefit(
         True,
         "",
         deductible=policy.value(f"{base}.deductible", day, default=0, **dims),
         scope=policy.value(f"{base}.deductible_scope", day, default="year"),
         ratio=ratio,
         cap=policy.value(f"{base}.cap", day, default=None, **dims),
+        segment=policy.value(f"{base}.account_segment", day, default=()),
     )
+
+
+def _benefit(policy: Policy, claim: Claim, patient: Patient, category: str) -> Benefit:
+    terms = benefit_terms(
+        policy, claim.day, patient.scheme, category, patient.person_class, claim.hospital_level, patient.age
+    )
+    if terms.in_force and patient.in_waiting:
+        until = f"，{patient.waiting_until}起享受待遇" if patient.waiting_until else ""
+        return Benefit(False, f"处于待遇等待期{until}，统筹基金不予支付")
+    return terms
 
 
 def _draw(balances: Buckets, order: Sequence[str], want: int) -> tuple[tuple[Draw, ...], int]:
@@ -105,6 +112,28 @@ def _draw(balances: Buckets, order: Sequence[str], want: int) -> tuple[tuple[Dra
             draws.append(Draw(bucket, take))
             left -= take
     return tuple(draws), want - left
+
+
+def _segment(b: Benefit, claim: Claim, patient: Patient, inscp: int) -> int:
+    """How much of the in-scope amount the 当年账户段 takes: only when the account is used at all."""
+    if not b.segment or not claim.acct_used or patient.account is None or inscp <= 0:
+        return 0
+    return min(inscp, sum(max(patient.account.get(x), 0) for x in b.segment))
+
+
+def _draw_own(
+    balances: Buckets, segment_buckets: Sequence[str], segment: int, order: Sequence[str], payable: int
+) -> tuple[tuple[Draw, ...], int]:
+    """The segment from its own buckets first, then the rest of ``payable`` in the account's order."""
+    first, paid_first = _draw(balances, segment_buckets, segment)
+    assert paid_first == segment, "the segment never exceeds its buckets' balance"
+    taken = {d.bucket: d.amount for d in first}
+    left = Buckets(balances.current - taken.get("current", 0), balances.historical - taken.get("historical", 0))
+    rest, paid_rest = _draw(left, order, payable - segment)
+    for d in rest:
+        taken[d.bucket] = taken.get(d.bucket, 0) + d.amount
+    ordered = list(dict.fromkeys([*(d.bucket for d in first), *order]))
+    return tuple(Draw(x, taken[x]) for x in ordered if taken.get(x)), paid_first + paid_rest
 
 
 def eligible_payers(
@@ -166,11 +195,18 @@ def settle(
         f"{SCHEME_NAMES[patient.scheme]}{CATEGORY_NAMES[category]}"
         f"（{CLASS_NAMES[patient.person_class]}，{LEVEL_NAMES[claim.hospital_level]}）"
     )
-    ratio = deductible = fund = hifp = 0
+    ratio = deductible = fund = hifp = segment = 0
     if b.in_force:
+        segment = _segment(b, claim, patient, inscp)
+        if segment:
+            steps.append(
+                f"当年账户段：符合政策范围的费用先由本人{'、'.join(BUCKET_NAMES[x] for x in b.segment)}支付"
+                f"{yuan(segment)}，这部分不计入起付线，统筹基金不支付。"
+            )
+        pooled = inscp - segment  # what reaches 起付段 and 共付段
         used = ytd.deductible_used if b.scope == "year" else ytd.visit_deductible_used
         left = max(b.deductible - used, 0)
-        deductible = min(inscp, left)
+        deductible = min(pooled, left)
         scope_word = "本年" if b.scope == "year" else "本次住院"
         if b.deductible == 0:
             steps.append(f"{who}：不设起付线。")
@@ -186,7 +222,7 @@ def settle(
             steps.append(
                 f"{OFFSITE_NAMES[claim.offsite]}：支付比例由{pct(b.ratio)}降低{pct(cut)}，按{pct(ratio)}支付。"
             )
-        fund = apply_ratio(inscp - deductible, ratio)
+        fund = apply_ratio(pooled - deductible, ratio)
         if b.cap is None:
             hifp = fund
             cap_text = "不设年度限额"
@@ -195,7 +231,7 @@ def settle(
             hifp = min(fund, cap_left)
             cap_text = f"年度限额{yuan(b.cap)}，已支付{yuan(ytd.fund_paid)}，剩余{yuan(cap_left)}"
         steps.append(
-            f"起付线以上{yuan(inscp - deductible)}按{pct(ratio)}应由统筹基金支付{yuan(fund)}；"
+            f"起付线以上{yuan(pooled - deductible)}按{pct(ratio)}应由统筹基金支付{yuan(fund)}；"
             f"{cap_text}；统筹基金实际支付{yuan(hifp)}。"
         )
     else:
@@ -205,11 +241,12 @@ def settle(
     # Step 7: the personal burden and its parts.
     psn_part = medfee - hifp
     parts = {
+        "account_segment": segment,
         "ownpay": ownpay,
         "overlimit": overlimit,
         "preselfpay": preselfpay,
         "deductible": deductible,
-        "coinsurance": inscp - deductible - fund,
+        "coinsurance": inscp - segment - deductible - fund,
         "over_cap": fund - hifp,
     }
     names = PART_NAMES if b.in_force else {**PART_NAMES, "coinsurance": "政策范围内自付"}
@@ -218,7 +255,7 @@ def settle(
 
     # Step 8: the patient's own account.
     payable_parts = policy.value("account.payable_parts", day, default=PARTS)
-    payable = sum(parts[k] for k in payable_parts)
+    payable = segment + sum(parts[k] for k in payable_parts)  # the segment is account money by definition
     own: AccountPayment | None = None
     own_after: int | None = patient.account.total if patient.account else None
     own_note = ""
@@ -230,7 +267,7 @@ def settle(
         steps.append("本人没有职工医保个人账户。")
     else:
         order = policy.value("account.bucket_order", day, default=("current", "historical"))
-        draws, paid = _draw(patient.account, order, payable)
+        draws, paid = _draw_own(patient.account, b.segment, segment, order, payable)
         own = AccountPayment(patient.psn_no, patient.name, None, "", draws)
         own_after = patient.account.total - paid
         by_bucket = "，".join(f"{BUCKET_NAMES[d.bucket]}{yuan(d.amount)}" for d in draws)
@@ -308,4 +345,5 @@ def settle(
         steps=tuple(steps),
         fund_note=fund_note,
         own_note=own_note,
+        account_segment=segment,
     )

@@ -81,6 +81,7 @@ class Patient:
     account: Buckets | None  # None: no personal account (residents)
     in_waiting: bool = False  # inside a 待遇等待期: the pooled fund pays nothing
     waiting_until: date | None = None
+    age: int | None = None  # on the claim day, for parameters banded ``by: [age]`` (None: not known)
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ class Settlement:
     steps: tuple[str, ...] = field(default=())
     fund_note: str = ""
     own_note: str = ""
+    account_segment: int = 0  # 当年账户段: in-scope amount paid by the own account before the deductible
 
     @property
     def fund_pay_sumamt(self) -> int:

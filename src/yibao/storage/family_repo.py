@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, or_, select, update
 
 from yibao.family.model import Grant, Relation
-from yibao.storage.tables import grant_events, mutual_aid_grants, proxy_bindings, relations
+from yibao.storage.tables import grant_events, mutual_aid_grants, proxy_bindings, proxy_verifications, relations
 
 _GRANT_COLS = (
     mutual_aid_grants.c.id,
@@ -30,6 +30,22 @@ class ProxyBinding:
     verified_by: str
     bound_at: datetime
     unbound_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ProxyVerification:
+    """A request to bind a member that waits for the member's identity to be confirmed."""
+
+    id: int
+    holder_id: int
+    member_id: int
+    relation: str
+    status: str  # pending | confirmed | rejected
+    requested_at: datetime
+    decided_at: datetime | None
+    decided_via: str | None
+    decided_by: str | None
+    note: str | None
 
 
 _GRANTS_FOR = (
@@ -152,3 +168,39 @@ class FamilyRepo:
 
     def end_proxy(self, binding_id: int, now: datetime) -> None:
         self.conn.execute(update(proxy_bindings).where(proxy_bindings.c.id == binding_id).values(unbound_at=now))
+
+    # 亲情账户 verifications ----------------------------------------------------------------------
+
+    def add_verification(self, holder_id: int, member_id: int, relation: str, now: datetime) -> int:
+        return self.conn.execute(
+            proxy_verifications.insert().values(
+                holder_id=holder_id, member_id=member_id, relation=relation, status="pending", requested_at=now
+            )
+        ).inserted_primary_key[0]
+
+    def verification(self, pk: int, *, lock: bool = False) -> ProxyVerification | None:
+        stmt = select(proxy_verifications).where(proxy_verifications.c.id == pk)
+        row = self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
+        return ProxyVerification(*row) if row else None
+
+    def verifications(
+        self, *, status: str | None = None, person_id: int | None = None, limit: int = 200
+    ) -> list[ProxyVerification]:
+        """Newest first; ``person_id``: those where the person is the holder or the member."""
+        v = proxy_verifications.c
+        stmt = select(proxy_verifications)
+        if status is not None:
+            stmt = stmt.where(v.status == status)
+        if person_id is not None:
+            stmt = stmt.where(or_(v.holder_id == person_id, v.member_id == person_id))
+        rows = self.conn.execute(stmt.order_by(v.requested_at.desc(), v.id.desc()).limit(limit))
+        return [ProxyVerification(*r) for r in rows]
+
+    def decide_verification(
+        self, pk: int, status: str, now: datetime, *, via: str, by: str, note: str | None = None
+    ) -> None:
+        self.conn.execute(
+            update(proxy_verifications)
+            .where(proxy_verifications.c.id == pk)
+            .values(status=status, decided_at=now, decided_via=via, decided_by=by, note=note)
+        )

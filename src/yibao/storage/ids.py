@@ -1,15 +1,19 @@
 """Public identifiers derived from integer keys: ``mdtrt_id`` and ``setl_id``.
 
 The national interface carries them as opaque strings (up to 30 characters). Deriving them from
-the table's own key keeps them unique on every database without a shared counter row.
+the table's own key keeps them unique on every database without a shared counter row. Parsing is
+strict: ASCII digits only, and a serial no row can have (0, or above ``limits.MAX_ROW_ID``, the
+largest 32-bit key) names nothing — the caller answers "not found", never a database error.
 """
 
 from __future__ import annotations
 
 import re
 
-_VISIT = re.compile(r"MD(\d{6})(\d{10})")
-_SETTLEMENT = re.compile(r"ST(\d{6})(\d{10})")
+from yibao.limits import MAX_ROW_ID
+
+_VISIT = re.compile(r"MD([0-9]{6})([0-9]{10})")
+_SETTLEMENT = re.compile(r"ST([0-9]{6})([0-9]{10})")
 
 
 def visit_public_id(admdvs: str, pk: int) -> str:
@@ -20,14 +24,18 @@ def settlement_public_id(admdvs: str, pk: int) -> str:
     return f"ST{admdvs}{pk:010d}"
 
 
+def _serial(pattern: re.Pattern[str], text: object) -> int | None:
+    m = pattern.fullmatch(text) if isinstance(text, str) else None
+    pk = int(m[2]) if m else 0
+    return pk if 0 < pk <= MAX_ROW_ID else None
+
+
 def parse_visit_id(text: object) -> int | None:
-    m = _VISIT.fullmatch(text) if isinstance(text, str) else None
-    return int(m[2]) if m else None
+    return _serial(_VISIT, text)
 
 
 def parse_settlement_id(text: object) -> int | None:
-    m = _SETTLEMENT.fullmatch(text) if isinstance(text, str) else None
-    return int(m[2]) if m else None
+    return _serial(_SETTLEMENT, text)
 
 
 def person_number(admdvs: str, pk: int) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from yibao.ledger.model import Entry, LedgerError, Transfer, kind_of, net_changes, validate
+from yibao.ledger.model import Entry, LedgerError, Transfer, kind_of, net_changes, over_totals, totals_refusal, validate
 from yibao.storage.tables import accounts, journal_entries, transfers
 
 
@@ -38,6 +38,7 @@ class Movement:
     code: str
     out_of: str | None
     into: str | None
+    ref: str | None = None  # the entry's reference: a setl_id, or the psn_no an entry concerns
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,10 @@ class LedgerStore:
                 floor = new_balance
             elif floor is not None and floor < 0 and new_balance > floor:
                 floor = min(new_balance, 0)  # a lowered floor ratchets back up to zero
+            if over_totals(row.debits + d, row.credits + c):
+                if self.conn.execute(_ENTRY_BY_KEY, {"k": entry.key}).first() is not None:
+                    return self._replay(entry.key, digest)
+                raise totals_refusal(code)
             updates.append({"k_id": row.id, "d": row.debits + d, "c": row.credits + c, "f": floor})
         # The key is claimed under the account locks; a concurrent post of the same key that got
         # there first makes this one a replay (or a clash), never a second posting.
@@ -212,6 +217,7 @@ class LedgerStore:
                 transfers.c.code,
                 transfers.c.debit_account_id,
                 transfers.c.credit_account_id,
+                journal_entries.c.ref,
             )
             .join(journal_entries, journal_entries.c.id == transfers.c.entry_id)
             .where(or_(transfers.c.debit_account_id.in_(list(ids)), transfers.c.credit_account_id.in_(list(ids))))
@@ -220,7 +226,14 @@ class LedgerStore:
         )
         return [
             Movement(
-                r.key, r.kind, r.posted_at, r.amount, r.code, ids.get(r.debit_account_id), ids.get(r.credit_account_id)
+                r.key,
+                r.kind,
+                r.posted_at,
+                r.amount,
+                r.code,
+                ids.get(r.debit_account_id),
+                ids.get(r.credit_account_id),
+                r.ref,
             )
             for r in self.conn.execute(stmt)
         ]

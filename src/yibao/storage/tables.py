@@ -115,7 +115,7 @@ relations = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("of_person_id", Integer, ForeignKey("people.id"), nullable=False),
-    Column("to_person_id", Integer, ForeignKey("people.id"), nullable=False),
+    Column("to_person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),  # relations_of: both sides
     Column("relation", String(16), nullable=False),  # "of is to's <relation>"
     Column("declared_by", String(64), nullable=False),
     Column("declared_at", DateTime, nullable=False),
@@ -507,4 +507,70 @@ staff = Table(
     Column("locked_until", DateTime, nullable=True),
     Column("created_at", DateTime, nullable=False),
     CheckConstraint("role IN ('viewer', 'operator')", name="role"),
+)
+
+# Web sessions, sign-in counters and 亲情账户 verifications -------------------------------------------
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the cookie's token: the table opens no session
+    Column("area", String(8), nullable=False),  # portal | console
+    Column("subject", String(40), nullable=False),  # a person's psn_no | a staff username
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=True),  # logout, a later sign-in in the same browser, staff removed
+    Index("ix_web_sessions_subject", "area", "subject"),
+)
+
+sign_in_counters = Table(
+    "sign_in_counters",
+    metadata,
+    Column("scope", String(16), primary_key=True),  # portal_person (subject: person id) | portal_client (address)
+    Column("subject", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),  # claimed before the password is checked
+    Column("window_start", DateTime, nullable=True),
+    Column("locked_until", DateTime, nullable=True),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+proxy_verifications = Table(
+    "proxy_verifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("holder_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    Column("member_id", Integer, ForeignKey("people.id"), nullable=False),
+    Column("relation", String(16), nullable=False),  # how the member relates to the holder
+    Column("status", String(16), nullable=False),  # pending | confirmed | rejected
+    Column("requested_at", DateTime, nullable=False),
+    Column("decided_at", DateTime, nullable=True),
+    Column("decided_via", String(16), nullable=True),  # console | service | api
+    Column("decided_by", String(120), nullable=True),  # who: "演示经办员（operator）", a service's name
+    Column("note", Text, nullable=True),
+    CheckConstraint("status IN ('pending', 'confirmed', 'rejected')", name="status"),
+    Index("ix_proxy_verifications_status", "status", "requested_at"),
+)
+
+# The region link (issue 15): the peer regions this instance talks to, and every cross-region
+# message it has applied — the record that makes a message take effect once, even when JetStream
+# delivers it again after its duplicate window.
+region_peers = Table(
+    "region_peers",
+    metadata,
+    Column("admdvs", String(6), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("added_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=True),  # the last message applied from that region
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+region_messages = Table(
+    "region_messages",
+    metadata,
+    Column("msg_id", String(80), primary_key=True),  # the sender's message id (also Nats-Msg-Id)
+    Column("from_region", String(6), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    Column("answer", Text, nullable=False),  # the JSON answer, returned as-is to a redelivery
+    Column("deliveries", Integer, nullable=False, default=1),  # how many times it arrived
 )

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from yibao.errors import DomainError
 from yibao.storage import tables
+from yibao.storage.access_repo import AccessRepo
 from yibao.storage.care_repo import CareRepo
 from yibao.storage.config_repo import ConfigRepo
 from yibao.storage.credentials_repo import CredentialsRepo
@@ -20,6 +21,7 @@ from yibao.storage.gateway_repo import GatewayRepo
 from yibao.storage.ledger_store import LedgerStore
 from yibao.storage.migrate import upgrade
 from yibao.storage.people_repo import PeopleRepo
+from yibao.storage.regionlink_repo import RegionLinkRepo
 
 
 class Store:
@@ -106,6 +108,14 @@ class Tx:
     @cached_property
     def config(self) -> ConfigRepo:
         return ConfigRepo(self)
+
+    @cached_property
+    def access(self) -> AccessRepo:
+        return AccessRepo(self)
+
+    @cached_property
+    def regionlink(self) -> RegionLinkRepo:
+        return RegionLinkRepo(self)
 
     def for_update(self, stmt):
         """Row locks on PostgreSQL; SQLite already holds the write lock from BEGIN IMMEDIATE."""

@@ -1,26 +1,33 @@
 """The agency console (/console/): people, accounts and ledger entries, settlements with cancel,
-the policy in force on a chosen date, an institution's daily totals as 3201 reconciles them."""
+亲情账户 bindings waiting for an operator's identity check, the policy in force on a chosen date, an
+institution's daily totals as 3201 reconciles them.
+
+Who is signed in, and with which role, is read from the database on every request
+(``web.security.signed_in_staff``): a demoted operator cannot cancel, a removed account is out."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
-from yibao.gateway.output import setldetail, setlinfo
+from yibao.gateway.output import FUND_NAMES, setldetail, setlinfo
 from yibao.ledger.model import person_bucket
 from yibao.services import family, proxy, queries
 from yibao.services.care import person_or_refuse
 from yibao.services.credentials import credentials_of
 from yibao.services.platform import Platform
+from yibao.services.sessions import CONSOLE
 from yibao.services.settle import cancel_settlement, settlement_or_refuse, view_of
-from yibao.services.signin import sign_in_staff
+from yibao.services.signin import Staff, portal_lock, sign_in_staff
+from yibao.services.statements import account_movements
 from yibao.web.render import page
-from yibao.web.security import Forbidden, check_csrf, signed_in_staff
+from yibao.web.security import Forbidden, begin_session, check_csrf, end_session, signed_in_staff
 from yibao.web.slips import slip_response
+from yibao.words import BUCKET_NAMES, MOVEMENT_NAMES
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CANCEL_INFNO = {"2207": "2208", "2102": "2103", "2304": "2305"}
@@ -42,15 +49,22 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
         staff = sign_in_staff(_p(request), username, password)
     except DomainError as exc:
         return page(request, "console/login.html", status_code=401, error=exc.message, username=username)
-    request.session["staff"] = {"username": staff.username, "name": staff.name, "role": staff.role}
+    begin_session(request, CONSOLE, staff.username)
     return RedirectResponse("/console/", status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request, csrf: str = Form("")):
     check_csrf(request, csrf)
-    request.session.pop("staff", None)
+    end_session(request, CONSOLE)
     return RedirectResponse("/console/login", status_code=303)
+
+
+def _operator(request: Request, what: str) -> Staff:
+    staff = signed_in_staff(request)
+    if staff.role != "operator":
+        raise Forbidden(f"只有经办角色可以{what}")
+    return staff
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -72,23 +86,13 @@ def person(request: Request, psn_no: str):
     with p.store.uow(read_only=True) as tx:
         who = person_or_refuse(tx, psn_no)
         insurances = tx.people.insurances(who.id)
-        codes = {person_bucket(psn_no, b): b for b in ("current", "historical")}
-        has_account = tx.ledger.account(person_bucket(psn_no, "current")) is not None
-        balances = tx.ledger.balances(list(codes))
-        entries = tx.ledger.movements(list(codes), newest_first=True, limit=100)
+        codes = [person_bucket(psn_no, b) for b in ("current", "historical")]
+        has_account = tx.ledger.account(codes[0]) is not None
+        balances = tx.ledger.balances(codes)
+        ledger = account_movements(p, psn_no, 100, masked=False, tx=tx)
         settlements = [view_of(tx, r) for r in tx.care.settlements_of_person(who.id, 30)]
-        events = tx.family.events_for(who.id)
-    ledger = [
-        {
-            "key": e.key,
-            "kind": e.kind,
-            "at": e.posted_at,
-            "code": e.code,
-            "bucket": codes[e.out_of or e.into],
-            "amount": -e.amount if e.out_of else e.amount,
-        }
-        for e in entries
-    ]
+    events = family.grant_history(p, psn_no)
+    checks = proxy.verifications(p, psn_no=psn_no)
     grants = family.grants_view(p, psn_no)
     creds = credentials_of(p, psn_no)
     members = proxy.members(p, psn_no)
@@ -107,12 +111,18 @@ def person(request: Request, psn_no: str):
         creds=creds,
         members=members,
         events=events,
+        checks=checks,
+        portal_locked_until=portal_lock(p, psn_no),
         today=p.now().date(),
     )
 
 
 @router.get("/settlements/{setl_id}", response_class=HTMLResponse)
-def settlement(request: Request, setl_id: str, error: str | None = None):
+def settlement(request: Request, setl_id: str):
+    return _settlement_page(request, setl_id)
+
+
+def _settlement_page(request: Request, setl_id: str, *, error: str | None = None):
     staff = signed_in_staff(request)
     with _p(request).store.uow(read_only=True) as tx:
         row = settlement_or_refuse(tx, setl_id)
@@ -125,17 +135,44 @@ def settlement(request: Request, setl_id: str, error: str | None = None):
         v=view,
         info=setlinfo(view),
         detail=setldetail(view),
-        entry=entry,
+        entry=_entry_in_words(entry, view) if entry else None,
         error=error,
     )
+
+
+def _entry_in_words(entry, view) -> list[dict]:
+    """The settlement's ledger entry, each side named as people name it (张伟 当年账户, the fund, the
+    institution) instead of the ledger's account codes."""
+    names = {view.person.psn_no: view.person.name} | {m.psn_no: m.name for m in view.result.mutual_aid}
+
+    def account(code: str) -> str:
+        kind, _, rest = code.partition(":")
+        if kind == "P":
+            psn_no, _, bucket = rest.rpartition(":")
+            return f"{names.get(psn_no, psn_no)} {BUCKET_NAMES.get(bucket, '')}"
+        if kind == "F":
+            return FUND_NAMES.get(rest.rpartition(":")[2], "统筹基金")
+        if kind == "I":
+            return view.institution.name
+        if kind == "C":
+            return f"{view.person.name} 现金"
+        return "外部来源"
+
+    return [
+        {
+            "debit": account(t.debit),
+            "credit": account(t.credit),
+            "amount": t.amount,
+            "what": MOVEMENT_NAMES.get(t.code, ""),
+        }
+        for t in entry.transfers
+    ]
 
 
 @router.post("/settlements/{setl_id}/cancel")
 def cancel(request: Request, setl_id: str, csrf: str = Form("")):
     check_csrf(request, csrf)
-    staff = signed_in_staff(request)
-    if staff["role"] != "operator":
-        raise Forbidden("只有经办（operator）角色可以撤销结算")
+    _operator(request, "撤销结算")
     p = _p(request)
     with p.store.uow(read_only=True) as tx:
         row = settlement_or_refuse(tx, setl_id)
@@ -150,7 +187,7 @@ def cancel(request: Request, setl_id: str, csrf: str = Form("")):
             infno=CANCEL_INFNO.get(row.infno, "2208"),
         )
     except DomainError as exc:
-        return settlement(request, setl_id, error=exc.err_msg)
+        return _settlement_page(request, setl_id, error=exc.err_msg)
     return RedirectResponse(f"/console/settlements/{setl_id}", status_code=303)
 
 
@@ -172,7 +209,8 @@ def policies(request: Request, region: str | None = None, on: str | None = None)
         day = date.fromisoformat(on) if on else p.now().date()
     except ValueError:
         day = p.now().date()
-    admdvs = region or (regions[0].admdvs if regions else None)
+    known = [r.admdvs for r in regions]
+    admdvs = region if region in known else (known[0] if known else None)  # never echo a made-up region
     rows, policy = [], None
     if admdvs:
         policy = p.policy_for_admdvs(admdvs)
@@ -201,3 +239,37 @@ def daily(request: Request, code: str, on: str | None = None):
             if t.count or t.medfee:
                 lines.append({"insutype": insutype, "clr_type": clr_type, "label": label, "t": t})
     return page(request, "console/daily.html", staff=staff, inst=inst, day=day, lines=lines)
+
+
+# 亲情账户 verifications --------------------------------------------------------------------------------
+
+
+@router.get("/proxy-verifications", response_class=HTMLResponse)
+def verifications(request: Request):
+    staff = signed_in_staff(request)
+    p = _p(request)
+    every = proxy.verifications(p)
+    return page(
+        request,
+        "console/verifications.html",
+        staff=staff,
+        pending=[x for x in every if x["v"].status == "pending"],
+        decided=[x for x in every if x["v"].status != "pending"][:30],
+    )
+
+
+@router.post("/proxy-verifications/{vid}/confirm")
+def confirm(request: Request, vid: Annotated[int, Path(ge=1, le=2**31 - 1)], csrf: str = Form("")):
+    """The operator has seen the member (or their face check on record): the binding is made."""
+    check_csrf(request, csrf)
+    staff = _operator(request, "确认亲情账户绑定")
+    proxy.confirm_verification(_p(request), vid, via="console", by=staff.signature)
+    return RedirectResponse("/console/proxy-verifications", status_code=303)
+
+
+@router.post("/proxy-verifications/{vid}/reject")
+def reject(request: Request, vid: Annotated[int, Path(ge=1, le=2**31 - 1)], note: str = Form(""), csrf: str = Form("")):
+    check_csrf(request, csrf)
+    staff = _operator(request, "驳回亲情账户绑定")
+    proxy.reject_verification(_p(request), vid, via="console", by=staff.signature, note=note.strip()[:200] or None)
+    return RedirectResponse("/console/proxy-verifications", status_code=303)

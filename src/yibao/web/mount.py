@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from yibao.services.sessions import SESSION_HOURS
 from yibao.web import console, portal
 from yibao.web.render import page
 from yibao.web.security import SignInRequired, session_secret
@@ -32,7 +33,7 @@ def mount_web(app: FastAPI, p) -> None:
         session_cookie="yibao_session",
         same_site="lax",
         https_only=os.environ.get("YIBAO_SECURE_COOKIES") == "1",  # set behind TLS
-        max_age=8 * 3600,
+        max_age=SESSION_HOURS * 3600,  # the server-side record expires at the same time
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(portal.router)

@@ -15,20 +15,39 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
-from yibao.family.model import relation_between
+from yibao.family.model import PROXY_RELATIONS, relation_between
 from yibao.ledger.model import person_bucket
 from yibao.services import credentials, family, proxy
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.proxy import annual_expenses
+from yibao.services.sessions import PORTAL
 from yibao.services.settle import settlement_or_refuse, view_of
 from yibao.services.signin import sign_in_person
+from yibao.services.statements import account_movements
 from yibao.web.charts import month_bars
 from yibao.web.render import page
-from yibao.web.security import Forbidden, check_csrf, signed_in_person
+from yibao.web.security import (
+    Forbidden,
+    begin_session,
+    check_csrf,
+    client_address,
+    end_session,
+    signed_in_person,
+)
 from yibao.web.slips import slip_response
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
+# What a finished form says. A page shows a message only by its code from this table, never text
+# that came with the URL (``?done=`` is a code; refusals re-render the page, nothing travels in a URL).
+DONE = {
+    "granted": "已授权",
+    "revoked": "已解除授权",
+    "reordered": "已调整顺序",
+    "bound": "已绑定",
+    "unbound": "已解除绑定",
+    "pending": "已提交绑定申请：经办机构核验家庭成员本人身份后生效",
+}
 
 
 def _p(request: Request) -> Platform:
@@ -39,14 +58,15 @@ def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def _act(request: Request, action, page_again, done: str):
+def _act(request: Request, action, page_again, done):
     """Run one service call for a form; a refusal re-renders the form's page with the Chinese message,
-    success redirects (303) so a browser refresh does not post twice."""
+    success redirects (303) so a browser refresh does not post twice. ``done``: where to, or a function
+    of the call's result that says where to."""
     try:
-        action(_p(request))
+        result = action(_p(request))
     except DomainError as exc:
         return page_again(request, error=exc.err_msg)
-    return _see_other(done)
+    return _see_other(done(result) if callable(done) else done)
 
 
 def _allowed(tx, me: str, target_person_id: int) -> bool:
@@ -83,17 +103,18 @@ def login_form(request: Request):
 def login(request: Request, certno: str = Form(""), password: str = Form(""), csrf: str = Form("")):
     check_csrf(request, csrf)
     try:
-        person = sign_in_person(_p(request), certno, password)
+        person = sign_in_person(_p(request), certno, password, client_address(request))
     except DomainError as exc:
-        return page(request, "portal/login.html", status_code=401, error=exc.message, certno=certno, demo=[])
-    request.session["psn_no"] = person.psn_no
+        status = 429 if exc.code == "E7301-014" else 401
+        return page(request, "portal/login.html", status_code=status, error=exc.message, certno=certno, demo=[])
+    begin_session(request, PORTAL, person.psn_no)
     return _see_other("/portal/")
 
 
 @router.post("/logout")
 def logout(request: Request, csrf: str = Form("")):
     check_csrf(request, csrf)
-    request.session.pop("psn_no", None)
+    end_session(request, PORTAL)
     return _see_other("/portal/login")
 
 
@@ -109,6 +130,7 @@ def home(request: Request):
         insurances = tx.people.insurances(person.id)
         balances = _balances(tx, me)
         recent = [view_of(tx, r) for r in tx.care.settlements_of_person(person.id, 5)]
+        movements = account_movements(p, me, 20, tx=tx) if balances else []
     return page(
         request,
         "portal/home.html",
@@ -116,6 +138,7 @@ def home(request: Request):
         insurances=insurances,
         balances=balances,
         recent=recent,
+        movements=movements,
         today=p.now().date(),
     )
 
@@ -145,7 +168,11 @@ def slip(request: Request, setl_id: str, kind: Literal["html", "pdf"]):
 
 
 @router.get("/mutual-aid", response_class=HTMLResponse)
-def mutual_aid(request: Request, error: str | None = None, done: str | None = None):
+def mutual_aid(request: Request, done: str | None = None):
+    return _mutual_aid_page(request, done=DONE.get(done or ""))
+
+
+def _mutual_aid_page(request: Request, *, error: str | None = None, done: str | None = None):
     me = signed_in_person(request)
     p = _p(request)
     view = family.grants_view(p, me)
@@ -181,7 +208,7 @@ def grant(request: Request, beneficiary: str = Form(...), csrf: str = Form("")):
     return _act(
         request,
         lambda p: family.authorize_mutual_aid(p, me, beneficiary),
-        mutual_aid,
+        _mutual_aid_page,
         "/portal/mutual-aid?done=granted",
     )
 
@@ -191,7 +218,10 @@ def revoke(request: Request, beneficiary: str = Form(...), csrf: str = Form(""))
     check_csrf(request, csrf)
     me = signed_in_person(request)
     return _act(
-        request, lambda p: family.revoke_mutual_aid(p, me, beneficiary), mutual_aid, "/portal/mutual-aid?done=revoked"
+        request,
+        lambda p: family.revoke_mutual_aid(p, me, beneficiary),
+        _mutual_aid_page,
+        "/portal/mutual-aid?done=revoked",
     )
 
 
@@ -218,17 +248,23 @@ def reorder(request: Request, payer: str = Form(...), move: str = Form(...), csr
 
 
 @router.get("/family", response_class=HTMLResponse)
-def family_page(request: Request, error: str | None = None, done: str | None = None):
+def family_page(request: Request, done: str | None = None):
+    return _family_page(request, done=DONE.get(done or ""))
+
+
+def _family_page(request: Request, *, error: str | None = None, done: str | None = None):
     me = signed_in_person(request)
     p = _p(request)
     members = proxy.members(p, me)
+    waiting = [w for w in proxy.verifications(p, status="pending", psn_no=me) if w["holder"].psn_no == me]
     with p.store.uow(read_only=True) as tx:
         person = person_or_refuse(tx, me)
         bound = {m["person"].psn_no for m in members}
+        asked = {w["member"].psn_no for w in waiting}
         candidates = [
             r
             for r in _relatives(tx, person)
-            if r["relation"] in ("spouse", "parent", "child") and r["person"].psn_no not in bound
+            if r["relation"] in PROXY_RELATIONS and r["person"].psn_no not in bound | asked
         ]
     face_age = p.policy_for_admdvs(person.admdvs).value("proxy.face_verification_age", p.now().date(), default=16)
     today = p.now().date()
@@ -239,8 +275,10 @@ def family_page(request: Request, error: str | None = None, done: str | None = N
         "portal/family.html",
         person=person,
         members=members,
+        waiting=waiting,
         candidates=candidates,
         face_age=face_age,
+        verifier=p.verifier().name,
         error=error,
         done=done,
     )
@@ -255,18 +293,25 @@ def bind(
     request: Request,
     member: str = Form(...),
     face_verified: str = Form(""),
+    face_token: str = Form(""),
     commitment_letter: str = Form(""),
     csrf: str = Form(""),
 ):
+    """The form's face check is evidence for the platform's verifier, never the decision: the sandbox
+    takes the tick, production records the request until the member's identity is confirmed."""
     check_csrf(request, csrf)
     me = signed_in_person(request)
     return _act(
         request,
         lambda p: proxy.bind(
-            p, me, member, face_verified=face_verified == "yes", commitment_letter=commitment_letter == "yes"
+            p,
+            me,
+            member,
+            face_verified=face_token or face_verified == "yes",
+            commitment_letter=commitment_letter == "yes",
         ),
-        family_page,
-        "/portal/family?done=bound",
+        _family_page,
+        lambda outcome: f"/portal/family?done={outcome.status}",
     )
 
 
@@ -274,7 +319,7 @@ def bind(
 def unbind(request: Request, member: str = Form(...), csrf: str = Form("")):
     check_csrf(request, csrf)
     me = signed_in_person(request)
-    return _act(request, lambda p: proxy.unbind(p, me, member), family_page, "/portal/family?done=unbound")
+    return _act(request, lambda p: proxy.unbind(p, me, member), _family_page, "/portal/family?done=unbound")
 
 
 @router.get("/family/{member}", response_class=HTMLResponse)

@@ -1,9 +1,11 @@
 """Sessions and CSRF for the web pages.
 
-The session is a signed cookie (Starlette's SessionMiddleware); it holds who signed in (a person's
-``psn_no`` for the portal, a staff username for the console) and a random CSRF token that every
-form and HTMX request must send back. A person reaches only their own pages and those of their
-亲情账户 members; console pages check the staff role.
+The browser holds one signed cookie (Starlette's SessionMiddleware) with a random CSRF token and, per
+area, the token of a server-side session (``services.sessions``): who is signed in is read from the
+database on every request, never from the cookie. Signing in ends the browser's previous session of
+that area and rotates the CSRF token; signing out ends the session on the server. Every form and HTMX
+request sends the CSRF token back. A person reaches only their own pages and those of their 亲情账户
+members; console pages check the staff role as the staff table says it now.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import secrets
 from fastapi import Request
 
 from yibao.errors import DomainError
+from yibao.services import sessions
+from yibao.services.signin import Staff
 
 SESSION_KEY = "session_secret"
 
@@ -52,15 +56,47 @@ def check_csrf(request: Request, sent: str | None) -> None:
         raise DomainError("E0000-006", "页面已过期或请求来源无效（CSRF），请刷新后重试")
 
 
+def _platform(request: Request):
+    return request.app.state.platform
+
+
+def begin_session(request: Request, area: str, subject: str) -> None:
+    """After a successful sign-in: a new server-side session (the browser's previous one in this area
+    ends) and a new CSRF token."""
+    p = _platform(request)
+    old = request.session.get(area)
+    if old:
+        sessions.end(p, old)
+    request.session[area] = sessions.start(p, area, subject)
+    request.session["csrf"] = secrets.token_urlsafe(24)
+
+
+def end_session(request: Request, area: str) -> None:
+    token = request.session.pop(area, None)
+    if token:
+        sessions.end(_platform(request), token)
+    request.session["csrf"] = secrets.token_urlsafe(24)
+
+
 def signed_in_person(request: Request) -> str:
-    psn_no = request.session.get("psn_no")
+    token = request.session.get(sessions.PORTAL)
+    psn_no = sessions.person_of(_platform(request), token) if token else None
     if not psn_no:
+        request.session.pop(sessions.PORTAL, None)
         raise SignInRequired("/portal/login")
     return psn_no
 
 
-def signed_in_staff(request: Request) -> dict:
-    staff = request.session.get("staff")
-    if not staff:
+def signed_in_staff(request: Request) -> Staff:
+    token = request.session.get(sessions.CONSOLE)
+    staff = sessions.staff_of(_platform(request), token) if token else None
+    if staff is None:
+        request.session.pop(sessions.CONSOLE, None)
         raise SignInRequired("/console/login")
     return staff
+
+
+def client_address(request: Request) -> str | None:
+    """The address sign-in limits count against: the connection's peer, which uvicorn replaces by
+    ``X-Forwarded-For`` only when the peer is a trusted proxy (``--forwarded-allow-ips``)."""
+    return request.client.host if request.client else None

@@ -1,15 +1,15 @@
 """gateway dialects: provincial AK/SK, SM2/SM4 keys, sign-in option; audit fields of requests
 
-Revision ID: 0002_i12dialects
-Revises: 0001
+Revision ID: 0005_gateway_dialects
+Revises: 0004_region_link
 """
 
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0002_i12dialects"
-down_revision = "0001"
+revision = "0005_gateway_dialects"
+down_revision = "0004_region_link"
 branch_labels = None
 depends_on = None
 

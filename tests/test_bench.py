@@ -1,0 +1,69 @@
+"""The throughput bench and the population generator still run (a smoke test, not a measurement).
+
+Performance is measured by ``bench/throughput.py``, never timed here: this only proves the scripts
+work on today's code — a loaded population settles through the real gateway, the floor writes the
+same rows and keeps the ledger balanced, the one-family run checks itself — so they cannot rot.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import require_pg
+from yibao.storage.uow import Store
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import population  # noqa: E402
+import throughput  # noqa: E402
+
+
+def test_population_matches_the_services_and_keeps_the_ledger_sound(tmp_path):
+    url = str(tmp_path / "pop.sqlite")
+    pop = population.load(url, people=30, relations=10, settlements=8, check=True)
+    assert (pop.people, pop.families, pop.settlements) == (30, 10, 8)
+    assert pop.bench_families == 10  # the history went to the singles
+    store = Store.open(url, migrate=False)
+    with store.uow(read_only=True) as tx:
+        assert tx.ledger.check_invariants() == []
+        son, father = tx.people.by_id(pop.son(0)), tx.people.by_id(pop.son(0) + 1)
+        assert tx.family.grants_for(son.id)[0].payer_id == father.id
+        assert tx.care.count_settlements() == 8
+    store.dispose()
+    y = throughput.Yibao(url, label="SQLite")
+    try:
+        y.warm_up()  # card, voucher and ID-number settlements of loaded families through the gateway
+        probe = y.probe("card", k=2)
+        assert probe["statements"] > 10 and probe["rows_written"] >= 12
+    finally:
+        y.dispose()
+
+
+def test_quick_bench_on_sqlite(tmp_path):
+    out = throughput.main(["--no-pg", "--quick", "--seconds", "0.4", "--families", "4000", "--workers", "1,8"])
+    rows = out["rows"]
+    assert {r.path for r in rows} == {"in-process", "HTTP", "floor (hand-written SQL)"}
+    assert all(r.n > 0 and not r.errors for r in rows), [(r.path, r.errors) for r in rows]
+    assert all(r.transfers == 3.0 for r in rows if r.path != "in-process" or "one family" not in r.variant)
+    assert [r.note for r in rows if "one family" in r.variant] == ["correct, no deadlock"]
+    assert "ledger invariants after the runs: hold" in " ".join(out["notes"])
+
+
+@pytest.mark.pg
+def test_quick_bench_on_postgresql():
+    url = require_pg()
+    out = throughput.main(
+        ["--pg", url, "--no-sqlite", "--quick", "--no-http", "--no-peer", "--seconds", "0.3", "--families", "2000",
+         "--workers", "2", "--variants", "card", "--plans"]
+    )  # fmt: skip
+    rows = out["rows"]
+    assert all(r.n > 0 and not r.errors for r in rows), [(r.path, r.errors) for r in rows]
+    floor = [r for r in rows if r.path.startswith("floor")]
+    assert floor and all(r.round_trips == 1.0 and r.transfers == 3.0 for r in floor)
+    assert all(r.backend_cpu_ms and r.wal_bytes for r in rows)
+    assert "floor ledger after the runs: balanced" in " ".join(out["notes"])
+    assert "PostgreSQL" in out["plans"]

@@ -1,0 +1,334 @@
+"""The region link against the real NATS JetStream server (127.0.0.1:4222, as in CI).
+
+Each test runs under a prefix of its own (streams ``T<hex>_REQ`` …, subjects ``t<hex>.…``), so
+parallel runs never share a stream, and deletes its streams afterwards. Every wait has a timeout.
+Skipped, with the reason, when no server answers. The reconnect test starts a private
+``nats-server`` of its own on a free port (skipped when the binary is missing) and stops only it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from datetime import datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from yibao.cli.main import app
+from yibao.errors import DomainError
+from yibao.regionlink.handlers import handler_for
+from yibao.regionlink.link import RegionLink, Subjects, new_request
+from yibao.regionlink.messages import SCHEMA, Envelope, Ping, Reserve, decode, encode, make
+from yibao.services import regionlink as service
+from yibao.services.platform import FixedClock, Platform
+from yibao.storage.uow import Store
+
+NATS_URL = os.environ.get("YIBAO_TEST_NATS_URL", "nats://127.0.0.1:4222")
+A, B = "360100", "310000"
+
+
+def _reachable(url: str) -> bool:
+    host, port = url.rsplit("//", 1)[-1].split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+needs_nats = pytest.mark.skipif(
+    not _reachable(NATS_URL), reason=f"NATS JetStream not reachable at {NATS_URL} (start nats-server -js)"
+)
+
+
+def run(coro, timeout: float = 30):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def fresh_subjects() -> Subjects:
+    return Subjects(f"t{uuid.uuid4().hex[:12]}")
+
+
+def platform_of(region: str, peer: str) -> Platform:
+    p = Platform(Store.open("sqlite://", create=True), FixedClock(datetime(2025, 8, 1, 9)), region=region)
+    service.add_peer(p, peer, "对端")
+    return p
+
+
+async def linked(region: str, subjects: Subjects, **kw) -> RegionLink:
+    link = RegionLink(region, [NATS_URL], subjects, **kw)
+    await link.connect()
+    await link.ensure_streams()
+    return link
+
+
+@contextlib.asynccontextmanager
+async def pair(subjects: Subjects, serve_with=None, **b_options):
+    """Region A's and region B's links; B answers with ``serve_with`` while the block runs. The
+    streams are deleted and both links closed afterwards, whatever happens."""
+    a, b = await linked(A, subjects), await linked(B, subjects, **b_options)
+    stop = asyncio.Event()
+    server = asyncio.create_task(b.serve(serve_with, stop, wait_s=0.2)) if serve_with else None
+    try:
+        yield a, b
+    finally:
+        stop.set()
+        if server is not None:
+            await asyncio.wait_for(server, 5)
+        await a.delete_streams()
+        await a.close()
+        await b.close()
+
+
+def ping(msg_id: str, deadline_s: float = 5) -> Envelope:
+    return new_request("link.ping", Ping(note="hi"), from_region=A, to_region=B, msg_id=msg_id, deadline_s=deadline_s)
+
+
+# Messages (no server needed) ----------------------------------------------------------------------
+
+
+def test_messages_round_trip_and_refuse_what_does_not_fit():
+    env = ping("m1")
+    assert decode(encode(env)) == env
+    assert b'"schema":"yibao.regionlink/1"' in encode(env)
+    with pytest.raises(DomainError) as e:
+        decode(encode(env).replace(SCHEMA.encode(), b"yibao.regionlink/9"))
+    assert e.value.code == "E7601-005"
+    for bad in (b"{", b"[]", encode(env).replace(b'"msg_id":"m1"', b'"msg_id":"a.b"')):
+        with pytest.raises(DomainError) as e:
+            decode(bad)
+        assert e.value.code == "E7601-002"
+    body = Reserve.model_json_schema()
+    assert body["properties"]["movements"]["maxItems"] == 64
+    with pytest.raises(ValueError):
+        make("reserve", Reserve.model_validate({"reservation_id": "r", "setl_ref": "s"}), msg_id="x")
+
+
+# JetStream ------------------------------------------------------------------------------------------
+
+
+@needs_nats
+def test_streams_are_durable_and_a_resend_inside_the_window_is_stored_once():
+    subjects = fresh_subjects()
+
+    async def go():
+        link = await linked(A, subjects)
+        try:
+            info = await link.js.stream_info(subjects.stream("REQ"))
+            assert info.config.duplicate_window == pytest.approx(120.0)
+            assert str(getattr(info.config.storage, "value", info.config.storage)) == "file"
+            assert await link.publish(ping("dup1")) is False
+            assert await link.publish(ping("dup1")) is True  # Nats-Msg-Id: the stream keeps one
+            assert await link.publish(ping("dup2")) is False
+            assert (await link.js.stream_info(subjects.stream("REQ"))).state.messages == 2
+        finally:
+            await link.delete_streams()
+            await link.close()
+
+    run(go())
+
+
+@needs_nats
+def test_request_reply_applies_through_the_service_and_answers_within_the_deadline():
+    subjects = fresh_subjects()
+    pb = platform_of(B, A)
+
+    async def go():
+        async with pair(subjects, handler_for(pb)) as (a, b):
+            answer = await a.request(ping("req1"), timeout_s=10)
+            assert answer.kind == "answer" and answer.reply_to == "req1" and answer.from_region == B
+            body = answer.parsed()
+            assert body.ok and body.data["region"] == B
+            assert (await a.answer_of("req1")) == answer  # kept: readable again after a restart
+            health = await b.health()
+            assert health.connected and health.streams[subjects.stream("REQ")] == 1 and health.pending == 0
+
+    run(go())
+    assert service.applied_count(pb) == 1
+
+
+@needs_nats
+def test_a_request_nobody_answers_times_out_and_is_applied_when_the_peer_comes_back():
+    subjects = fresh_subjects()
+    pb = platform_of(B, A)
+
+    async def go():
+        a = await linked(A, subjects)
+        try:
+            started = time.monotonic()
+            with pytest.raises(DomainError) as e:
+                await a.request(ping("late1"), timeout_s=0.5)
+            assert e.value.code == "E7601-003" and time.monotonic() - started < 5
+            assert await a.answer_of("late1") is None
+            b = await linked(B, subjects)  # the peer starts later: the request waited in the stream
+            try:
+                assert await b.serve_batch(handler_for(pb), wait_s=2) == 1
+            finally:
+                await b.close()
+            answer = await a.answer_of("late1")
+            assert answer is not None and answer.parsed().ok
+        finally:
+            await a.delete_streams()
+            await a.close()
+
+    run(go())
+
+
+@needs_nats
+def test_exactly_once_past_the_duplicate_window_and_on_redelivery():
+    """A resend the stream no longer recognises (published without its Nats-Msg-Id, as after the
+    window) and a redelivery after the handler died before its ack are both answered from the
+    applied-message record: the effect happens once."""
+    subjects = fresh_subjects()
+    pb = platform_of(B, A)
+    calls: list[str] = []
+
+    def counting(env: Envelope) -> dict:
+        def work(tx):
+            calls.append(env.msg_id)
+            return {"n": len(calls)}
+
+        outcome = service.apply_once(pb, msg_id=env.msg_id, from_region=env.from_region, kind=env.kind, handler=work)
+        return outcome.answer
+
+    async def go():
+        async with pair(subjects, ack_wait_s=1.0) as (a, b):
+            env = ping("once1")
+            await a.publish(env)
+            await a.js.publish(subjects.request(B, env.kind), encode(env))  # no msg id: stored again
+            assert await b.serve_batch(counting, wait_s=2) == 2
+            assert calls == ["once1"]
+            # The handler "dies" after applying but before the ack: the message comes back.
+            await a.publish(ping("once2"))
+            sub = await b._subscription()
+            first = (await sub.fetch(1, timeout=2))[0]
+            counting(decode(first.data))  # applied and committed, never acknowledged
+            again = (await sub.fetch(1, timeout=5))[0]  # redelivered after ack_wait (1 s)
+            assert again.metadata.num_delivered == 2
+            answer = counting(decode(again.data))
+            await again.ack()
+            assert calls == ["once1", "once2"] and answer == {"ok": True, "n": 2}
+
+    run(go())
+    assert service.applied_count(pb) == 2
+
+
+@needs_nats
+def test_unknown_peer_is_refused_and_the_refusal_is_the_answer():
+    subjects = fresh_subjects()
+    pb = Platform(Store.open("sqlite://", create=True), FixedClock(datetime(2025, 8, 1, 9)), region=B)  # no peers
+
+    async def go():
+        async with pair(subjects, handler_for(pb)) as (a, _b):
+            answer = (await a.request(ping("stranger1"), timeout_s=10)).parsed()
+            assert not answer.ok and answer.code == "E7601-001"
+
+    run(go())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server(port: int, store: str) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [shutil.which("nats-server"), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", store],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not _reachable(f"nats://127.0.0.1:{port}"):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail("private nats-server did not start")
+        time.sleep(0.05)
+    return proc
+
+
+@pytest.mark.skipif(shutil.which("nats-server") is None, reason="nats-server binary not installed")
+def test_the_link_reconnects_after_the_broker_restarts_and_nothing_stored_is_lost(tmp_path):
+    port = _free_port()
+    url = f"nats://127.0.0.1:{port}"
+    subjects = fresh_subjects()
+    proc = _start_server(port, str(tmp_path / "js"))
+    try:
+
+        async def go():
+            nonlocal proc
+            link = RegionLink(A, [url], subjects)
+            await link.connect()
+            await link.ensure_streams()
+            await link.publish(ping("before"))
+            proc.terminate()
+            proc.wait(timeout=10)
+            for _ in range(100):  # wait for the client to notice, at most 10 s
+                if link.disconnects:
+                    break
+                await asyncio.sleep(0.1)
+            assert link.disconnects >= 1
+            proc = _start_server(port, str(tmp_path / "js"))
+            for _ in range(200):  # wait for the reconnect, at most 20 s
+                if link.reconnects:
+                    break
+                await asyncio.sleep(0.1)
+            assert link.reconnects >= 1
+            assert await link.publish(ping("after")) is False
+            assert await link.publish(ping("before")) is True  # still inside the window after the restart
+            assert (await link.js.stream_info(subjects.stream("REQ"))).state.messages == 2
+            health = await link.health()
+            assert health.connected and health.reconnects >= 1
+            await link.close()
+
+        run(go(), timeout=60)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+# CLI -----------------------------------------------------------------------------------------------
+
+
+@needs_nats
+def test_region_cli_adds_a_peer_lists_it_and_shows_link_health(tmp_path):
+    db = str(tmp_path / "r.sqlite")
+    runner = CliRunner()
+    out = runner.invoke(app, ["region", "add-peer", "310000", "--name", "上海市", "--db", db], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(app, ["region", "peers", "--db", db], terminal_width=200)
+    assert out.exit_code == 0 and "310000" in out.output and "上海市" in out.output
+    bad = runner.invoke(app, ["region", "add-peer", "31000", "--name", "x", "--db", db])
+    assert bad.exit_code == 2 and "E7601-002" in bad.output
+    prefix = fresh_subjects().prefix
+    args = ["region", "health", "--region", "360100", "--nats", NATS_URL, "--prefix", prefix, "--create-streams"]
+    out = runner.invoke(app, [*args, "--db", db], terminal_width=200)
+    try:
+        assert out.exit_code == 0, out.output
+        assert "已连接" in out.output and prefix.upper() + "_REQ" in out.output and "310000" in out.output
+    finally:
+
+        async def cleanup():
+            link = RegionLink("360100", [NATS_URL], Subjects(prefix))
+            await link.connect()
+            await link.delete_streams()
+            await link.close()
+
+        run(cleanup())
+
+
+def test_region_health_says_clearly_when_nats_is_down(tmp_path):
+    port = _free_port()  # nothing listens there
+    out = CliRunner().invoke(
+        app,
+        ["region", "health", "--region", "360100", "--nats", f"nats://127.0.0.1:{port}", "--db", str(tmp_path / "x")],
+        terminal_width=200,
+    )
+    assert out.exit_code == 2 and "E7601-004" in out.output
