@@ -9,7 +9,6 @@ cross-checked and stored.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import simplejson
@@ -331,9 +330,10 @@ def test_item10_diagnoses_stored_and_strict_mode_refuses_missing_form_fields():
         w.store.dispose()
 
 
-def test_time_is_spent_in_ms_budget():
-    """The SM2 signature is pure Python: signing and verifying stay well under a second."""
+def test_sm2_signature_round_trip_on_a_long_message():
+    """The SM2 signature (pure Python) over a 4,000-byte message verifies, and a changed one does not.
+    How long it takes is for ``bench/``: tests assert no wall-clock budget (issue 9)."""
     private, public = dialects.sm2_keypair()
-    started = time.perf_counter()
-    assert dialects.sm2_verify(public, dialects.sm2_sign(private, public, b"x" * 4000), b"x" * 4000)
-    assert time.perf_counter() - started < 5
+    signature = dialects.sm2_sign(private, public, b"x" * 4000)
+    assert dialects.sm2_verify(public, signature, b"x" * 4000)
+    assert not dialects.sm2_verify(public, signature, b"x" * 3999 + b"y")

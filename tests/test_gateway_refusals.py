@@ -331,6 +331,12 @@ ISSUE_9 = [
         lambda c: call(c.p, "5206", {"data": {"psn_no": _psn(c), "cum_ym": "000001"}}),
         "E0000-009",
     ),
+    # Issue 12 reads the ISO and compact time forms real clients send, and every number of the field
+    # tables: the same bounds and the same codes hold for them.
+    ("begntime_iso_past_2199_2102", lambda c: _buy(c, _drug(c, begntime="2200-01-01T10:00:00")), "E0000-009"),
+    ("begntime_compact_9999_2102", lambda c: _buy(c, _drug(c, begntime="99991231235959")), "E0000-009"),
+    ("begntime_compact_full_width_2102", lambda c: _buy(c, _drug(c, begntime="２０２５0601100000")), "E0000-008"),
+    ("prd_days_past_its_table_digits_2102", lambda c: _buy(c, _line(c, prd_days="100")), "E0000-009"),
 ]
 
 
