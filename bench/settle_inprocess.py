@@ -123,14 +123,18 @@ def run_gateway(p: Platform, patients, n: int, cainfo: str) -> list[float]:
 
 
 def run_service(p: Platform, patients, n: int) -> list[float]:
-    from yibao.gateway.dispatcher import Call
+    from yibao.gateway.dispatcher import TRANSACTIONS, Call, load_handlers
     from yibao.gateway.pharmacy import _request
     from yibao.services.settle import settle_claim
 
+    load_handlers()
+    spec = TRANSACTIONS["2102"]
     timings = []
     for i in range(n):
         env = envelope(p, patients[i % len(patients)], i, "")
-        req = _request(Call("2102", env["msgid"], PHARMACY, env["input"], None, None, env), check_password=False)
+        call = Call("2102", env["msgid"], PHARMACY, env["input"], None, None, env, spec.spec, spec.rules)
+        with p.store.uow(read_only=True) as tx:
+            req = _request(p, call, tx, check_password=False)
         t0 = time.perf_counter()
         settle_claim(p, req)
         timings.append(time.perf_counter() - t0)

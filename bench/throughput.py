@@ -536,7 +536,7 @@ def yibao_server(url: str, log_dir: Path):
 
 
 def issue_key(y: Yibao) -> str:
-    from yibao.api.auth import issue_credentials
+    from yibao.services.gateway_access import issue_credentials
 
     return issue_credentials(y.p, PHARMACY)["api_key"]
 

@@ -387,7 +387,8 @@ def test_an_upload_past_the_line_limit_is_refused(platform):
     mdtrt_id, _ = c.visits[0]
     son = c.son.person
     lines = [{"feedetl_sn": f"L{i}", "mdtrt_id": mdtrt_id, "psn_no": son.psn_no, "med_list_codg": "XJ01CAA0001",
-              "det_item_fee_sumamt": "1.00", "cnt": "1", "pric": "1.00"} for i in range(500)]  # fmt: skip
+              "chrg_bchno": "B1", "det_item_fee_sumamt": "1.00", "cnt": "1", "pric": "1.00"}
+             for i in range(500)]  # fmt: skip
     out = c.call("2204", {"feedetail": lines})
     assert code_of(out) == "E2204-009" and "500条" in out["err_msg"], out["err_msg"]  # 1 uploaded + 500 > 500
     assert c.call("2204", {"feedetail": lines[:499]})["infcode"] == 0

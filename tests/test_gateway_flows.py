@@ -187,7 +187,7 @@ def test_reconciliation_and_year_to_date(platform):
     assert call(platform, "3201", stmt)["output"]["stmtinfo"]["stmt_rslt"] == "2"
     ytd = call(platform, "5206", {"data": {"psn_no": fam.son.person.psn_no, "cum_ym": "202506"}})
     rows = {r["cum_type_code"]: r["cum"] for r in ytd["output"]["cuminfo"]}
-    assert rows["S0000_pharmacy"] == Decimal("30.00")
+    assert rows["S0000_41"] == Decimal("30.00")
 
 
 @pytest.mark.parametrize("infno", ["2102", "2207", "2304"])

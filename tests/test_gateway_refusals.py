@@ -331,6 +331,12 @@ ISSUE_9 = [
         lambda c: call(c.p, "5206", {"data": {"psn_no": _psn(c), "cum_ym": "000001"}}),
         "E0000-009",
     ),
+    # Issue 12 reads the ISO and compact time forms real clients send, and every number of the field
+    # tables: the same bounds and the same codes hold for them.
+    ("begntime_iso_past_2199_2102", lambda c: _buy(c, _drug(c, begntime="2200-01-01T10:00:00")), "E0000-009"),
+    ("begntime_compact_9999_2102", lambda c: _buy(c, _drug(c, begntime="99991231235959")), "E0000-009"),
+    ("begntime_compact_full_width_2102", lambda c: _buy(c, _drug(c, begntime="２０２５0601100000")), "E0000-008"),
+    ("prd_days_past_its_table_digits_2102", lambda c: _buy(c, _line(c, prd_days="100")), "E0000-009"),
 ]
 
 
@@ -547,7 +553,11 @@ CASES = [
         "E0000-008",
     ),
     ("money_as_text", lambda c: call(c.p, "2102", _drug(c, medfee_sumamt="ten"), password="123456"), "E0000-008"),
-    ("flag_outside_0_1", lambda c: call(c.p, "2102", _drug(c, acct_used_flag="2"), password="123456"), "E0000-008"),
+    (
+        "flag_outside_dictionary",
+        lambda c: call(c.p, "2102", _drug(c, acct_used_flag="3"), password="123456"),
+        "E0000-008",
+    ),
     ("bad_begntime", lambda c: call(c.p, "2102", _drug(c, begntime="yesterday"), password="123456"), "E0000-008"),
     (
         "string_instead_of_druginfo_object",

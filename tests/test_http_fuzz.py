@@ -401,12 +401,13 @@ def corpus(t: Target) -> list[tuple[str, bytes, dict[str, str] | None, set[int]]
         ("NaN literal", dumps(t.valid()).replace('"medfee_sumamt": "10.00"', '"medfee_sumamt": NaN').encode()),
         ("Infinity literal", dumps(t.valid()).replace('"cnt": "1"', '"cnt": Infinity').encode()),
         ("invalid UTF-8 in a string", dumps(t.valid()).encode().replace(b'"opter": "t"', b'"opter": "\xff\xfe"')),
-        ("overlong UTF-8", b'{"infno": "\xc0\xaf"}'),
         ("UTF-16", dumps(t.valid()).encode("utf-16")),
         ("two documents", b"{} {}"),
         ("unterminated string", b'{"infno": "2102'),
     ]:
         add(name, raw, statuses=ok400)
+    # not UTF-8: read as GB18030 (issue 12), so this one is JSON with no envelope fields
+    add("overlong UTF-8", b'{"infno": "\xc0\xaf"}', statuses={200, 400})
     # JSON, not an envelope
     for raw in [b"null", b"[]", b'"2102"', b"2102", b"true", b"[{}]", b"{}"]:
         add(f"not an object: {raw.decode()}", raw, statuses={200, 400})
@@ -436,17 +437,19 @@ def corpus(t: Target) -> list[tuple[str, bytes, dict[str, str] | None, set[int]]
     # times
     for bad in ["2025-13-01 00:00:00", "2025-06-01T10:00:00", "20250601100000", "yesterday", "2025-02-30 10:00:00"]:
         add(f"inf_time {bad}", env(lambda e, bad=bad: e.__setitem__("inf_time", bad)))
+    # (input date-times are read liberally since issue 12: "2025-06-01T10:00:00" and "20250601100000" are accepted)
+    for bad in ["2025-13-01 00:00:00", "yesterday", "2025-02-30 10:00:00", "2025-06-01 25:00:00"]:
         add(f"begntime {bad}", env(lambda e, bad=bad: e["input"]["druginfo"].__setitem__("begntime", bad)))
     # unknown transactions
-    for infno in ["0000", "9999", "2102x", "21O2", "2102 ", "-2102"]:
+    for infno in ["0000", "9999", "2102x", "21O2", "21 02", "-2102"]:  # ("2102 " is 2102: blanks are trimmed)
         add(f"unknown infno {infno!r}", env(lambda e, infno=infno: e.__setitem__("infno", infno)))
     # missing and malformed nodes
     add("no druginfo", env(lambda e: e["input"].pop("druginfo")))
     add("no drugdetail", env(lambda e: e["input"].pop("drugdetail")))
     add("empty input", env(lambda e: e.__setitem__("input", {})))
     add("empty drugdetail", env(lambda e: e["input"].__setitem__("drugdetail", [])))
-    add("druginfo a list", env(lambda e: e["input"].__setitem__("druginfo", [e["input"]["druginfo"]])))
-    add("drugdetail an object", env(lambda e: e["input"].__setitem__("drugdetail", e["input"]["drugdetail"][0])))
+    # (one row sent as a one-element list, or a list node sent as one object, is read as that row since issue 12)
+    add("druginfo a list of two", env(lambda e: e["input"].__setitem__("druginfo", [e["input"]["druginfo"]] * 2)))
     add("drugdetail of strings", env(lambda e: e["input"].__setitem__("drugdetail", ["1"])))
     add("1101 without data", t.his.envelope("1101", {}))
     add("1101 data a string", t.his.envelope("1101", {"data": "02"}))
@@ -556,7 +559,7 @@ def corpus(t: Target) -> list[tuple[str, bytes, dict[str, str] | None, set[int]]
         "stmt_enddate": "9999-12-31", "medfee_sumamt": "0.00", "fund_pay_sumamt": "0.00", "acct_pay": "0.00",
         "fixmedins_setl_cnt": "0"}}))  # fmt: skip
     add("duplicate feedetl_sn", env(lambda e: e["input"].__setitem__("drugdetail", e["input"]["drugdetail"] * 2)))
-    add("acct_used_flag 2", env(lambda e: e["input"]["druginfo"].__setitem__("acct_used_flag", "2")))
+    add("acct_used_flag 3", env(lambda e: e["input"]["druginfo"].__setitem__("acct_used_flag", "3")))
     add("cert type 09", env(lambda e: e["input"]["druginfo"].__setitem__("mdtrt_cert_type", "09")))
     add("someone else's certno", env(lambda e: e["input"]["druginfo"].__setitem__("mdtrt_cert_no", "1" * 18)))
     add("unknown psn_no", env(lambda e: e["input"]["druginfo"].__setitem__("psn_no", "3601990" + "0" * 13)))

@@ -3,6 +3,7 @@ year's jobs, pre-allocation and clawback, off-site filing."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -116,7 +117,7 @@ def test_waiting_resident_gets_no_fund_and_moves_no_accumulator(platform):
                                            "insutype": "390", "acct_used_flag": "1"}},
                password="999999", institution="H36019900001")  # fmt: skip
     info = out["output"]["setlinfo"]
-    assert info["hifp_pay"] == Decimal("0.00") and "待遇等待期" in info["exp_content"]["setl_proc_info"]
+    assert info["hifp_pay"] == Decimal("0.00") and "待遇等待期" in json.loads(info["exp_content"])["setl_proc_info"]
     with platform.store.uow() as tx:
         assert tx.care.accumulators_of(chen.person.id, 2025) == {"outpatient": (0, 0)}
 
@@ -288,5 +289,5 @@ def test_offsite_ratio_reduction_depends_on_filing(platform, kind, ratio):
     assert info["pool_prop_selfpay"] == Decimal(ratio)
     assert info["hifp_pay"] == Decimal(ratio) * 1000
     if kind != "filed":
-        assert "异地" in info["exp_content"]["setl_proc_info"]
+        assert "异地" in json.loads(info["exp_content"])["setl_proc_info"]
     assert ADMDVS == "360199"

@@ -6,6 +6,7 @@ the son and the grandfather authorised mutual aid. Pharmacy purchases go 2101 �
 outpatient visits 2201 → 2204 → 2206 → 2207 → 2208 (then 2207 again: the same figures).
 """
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -243,7 +244,7 @@ def test_pharmacy_presettle_settle_cancel(store, balances, order, who, lines, ac
     undo = call(p, "2103", {"data": {"setl_id": info["setl_id"], "psn_no": psn}})
     assert undo["infcode"] == 0, undo["err_msg"]
     assert_negated(undo, done, lines=True)
-    assert undo["output"]["setlinfo"]["exp_content"]["setl_status"] == "cancelled"
+    assert json.loads(undo["output"]["setlinfo"]["exp_content"])["setl_status"] == "cancelled"
     after = db_snapshot(store)
     assert_balances_restored(before, after)
     assert accumulators_restored(before["accumulators"], after["accumulators"])
@@ -411,7 +412,7 @@ def test_pharmacy_flow_with_mutual_aid_figures(store):
         ("310200", Decimal("200.00")),
     ]
     assert "张*山" in rows[1]["setl_proc_info"] and "张大山" not in rows[1]["setl_proc_info"]
-    assert "200.00" in info["exp_content"]["setl_proc_info"]
+    assert "200.00" in json.loads(info["exp_content"])["setl_proc_info"]
     assert person_balances(w)[person_bucket(w.people["father"].person.psn_no, "current")] == 10_000
     undo = call(w.p, "2103", {"data": {"setl_id": info["setl_id"], "psn_no": w.people["son"].person.psn_no}})
     assert undo["infcode"] == 0

@@ -121,26 +121,37 @@ def check_date(d: date, what: str) -> date:
     return d
 
 
-_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+# The national forms first, then what real HIS clients send for the same time (issue 12): ISO with a
+# "T", compact digits, slashes.
+TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y%m%d%H%M%S",
+    "%Y%m%d",
+    "%Y/%m/%d %H:%M:%S",
+)
 
 
 def parse_time(value: object, what: str = "时间") -> datetime:
-    """A national-interface time (``yyyy-MM-dd HH:mm:ss`` or ``yyyy-MM-dd``) in ASCII digits, within
-    the date bounds. ``strptime`` alone would take full-width digits ("２０２５")."""
+    """A time a client sends (``yyyy-MM-dd HH:mm:ss``, ``yyyy-MM-dd`` or one of ``TIME_FORMATS``) in
+    ASCII digits, within the date bounds. ``strptime`` alone would take full-width digits ("２０２５")."""
     if isinstance(value, datetime):
         return check_date(value, what)
+    if isinstance(value, date):
+        return check_date(datetime(value.year, value.month, value.day), what)
     if isinstance(value, str):
         text = value.strip()
         if text.isascii():
-            for fmt in _TIME_FORMATS:
+            for fmt in TIME_FORMATS:
                 try:
-                    return check_date(datetime.strptime(text, fmt), what)
-                except ValueError as exc:
-                    if isinstance(exc, OutOfRange):
-                        raise
+                    moment = datetime.strptime(text, fmt)
+                except ValueError:
+                    continue
+                return check_date(moment, what)
         elif any(not c.isascii() and c.isdigit() for c in text):
             raise ValueError(f"{what}须使用半角数字：{value!r}")
-    raise ValueError(f"{what}格式应为 yyyy-MM-dd HH:mm:ss：{value!r}")
+    raise ValueError(f"{what}格式应为 yyyy-MM-dd HH:mm:ss 或 yyyy-MM-dd：{str(value)[:40]!r}")
 
 
 def parse_month(value: object, what: str = "月份") -> date:

@@ -11,13 +11,13 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
 
 from yibao.api import schemas as s
-from yibao.api.auth import issue_credentials
 from yibao.errors import DomainError, refuse
 from yibao.gateway.output import setldetail, setlinfo
 from yibao.ledger.model import person_bucket
 from yibao.money import MoneyFormatError, fmt_ratio, fmt_yuan, parse_fen, parse_price, parse_ratio
 from yibao.services import credentials, family, lifecycle, proxy, queries, signin, world
 from yibao.services.care import person_or_refuse
+from yibao.services.gateway_access import issue_credentials
 from yibao.services.platform import Platform
 from yibao.services.settle import cancel_settlement, find_settlement, settlement_or_refuse, view_of
 from yibao.settlement.model import CatalogItem
@@ -117,10 +117,11 @@ def add_institution(body: s.InstitutionIn, request: Request):
     response_model=s.CredentialsOut,
     status_code=201,
     tags=["机构与目录"],
-    summary="签发机构的 API key 与 TIF 令牌（只显示一次）",
+    summary="签发机构的全部接入凭据（只显示一次）：API key、TIF 令牌、服务网关 AK/SK，SM 变体另有 SM4/SM2 密钥",
 )
-def institution_credentials(code: str, request: Request):
-    return s.CredentialsOut(**issue_credentials(platform(request), code))
+def institution_credentials(code: str, request: Request, body: s.CredentialsIn | None = None):
+    body = body or s.CredentialsIn()
+    return s.CredentialsOut(**issue_credentials(platform(request), code, variant=body.variant, sign_in=body.sign_in))
 
 
 @router.get("/catalog", response_model=list[s.CatalogOut], tags=["机构与目录"], summary="医保目录")

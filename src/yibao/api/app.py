@@ -4,6 +4,11 @@ Gateway calls always answer with an envelope: HTTP 200 for a well-formed request
 business refusal, and also when the database is unreachable: ``infcode -1``, ``[E0000-098]``), 400
 for a body that is not JSON, 401 when the institution cannot be authenticated. The REST API answers
 ``{code, message}`` with a 4xx status (503 while the database is unreachable). Nothing answers 500.
+
+The gateway answers at the national URL, at the same URL followed by ``/{infno}``, and at both under
+an extra prefix an agency configures (``--gateway-prefix``, ``YIBAO_GATEWAY_PREFIX``). Bodies are
+read in the charset the ``Content-Type`` names, else UTF-8, else GB18030; a GB-encoded request is
+answered in GB18030.
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ from yibao.api import admin, sandbox
 from yibao.api.auth import authenticate_institution, check_admin
 from yibao.api.docs import default_mode, mount_docs
 from yibao.errors import DomainError, plain_message, refuse
-from yibao.gateway.dispatcher import dispatch
-from yibao.gateway.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, parse_body, respond
+from yibao.gateway.dispatcher import dispatch, prepare
+from yibao.gateway.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, is_gb, parse_body, respond
 from yibao.limits import refusal_code
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import Platform
@@ -81,8 +86,25 @@ def status_of(code: str) -> int:
     return 409
 
 
-def create_app(p: Platform, *, admin_token: str | None, api_docs: str | None = None) -> FastAPI:
-    """``api_docs``: who may read /docs, /redoc and /openapi.json (``api.docs``; default by mode)."""
+def gateway_paths(prefix: str | None) -> list[str]:
+    """The national URL, and the same under the agency's prefix when it has one."""
+    prefix = "/" + prefix.strip("/") if prefix and prefix.strip("/") else ""
+    return [GATEWAY_PATH] + ([prefix + GATEWAY_PATH] if prefix else [])
+
+
+def charset_of(content_type: str | None) -> str | None:
+    for part in (content_type or "").split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return None
+
+
+def create_app(
+    p: Platform, *, admin_token: str | None, api_docs: str | None = None, gateway_prefix: str | None = None
+) -> FastAPI:
+    """``api_docs``: who may read /docs, /redoc and /openapi.json (``api.docs``; default by mode);
+    ``gateway_prefix``: the agency's extra path before the national URL."""
     app = FastAPI(
         title="yibao 医保平台接口",
         version=__version__,
@@ -94,6 +116,7 @@ def create_app(p: Platform, *, admin_token: str | None, api_docs: str | None = N
     )
     app.state.platform = p
     app.state.admin_token = admin_token
+    prepare()
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
@@ -140,16 +163,25 @@ def create_app(p: Platform, *, admin_token: str | None, api_docs: str | None = N
         log.exception("unhandled error on %s", request.url.path)
         return JSONResponse({"code": "E0000-099", "message": "系统内部错误"}, status_code=503)
 
-    @app.post(
-        GATEWAY_PATH,
-        tags=["国家接口"],
-        summary="交易入口（infno 选择交易）",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ENVELOPE}}}},
-        responses={200: {"description": "应答报文（infcode 0 成功，-1 失败）"}},
-    )
-    async def call_service(request: Request) -> Response:
-        body = await request.body()
-        return await run_in_threadpool(_gateway, p, request, body)
+    for path in gateway_paths(gateway_prefix):
+        app.add_api_route(
+            path,
+            _endpoint(p),
+            methods=["POST"],
+            tags=["国家接口"],
+            summary="交易入口（infno 选择交易）",
+            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ENVELOPE}}}},
+            responses={200: {"description": "应答报文（infcode 0 成功，-1 失败）"}},
+        )
+        app.add_api_route(
+            path + "/{infno}",
+            _endpoint(p),
+            methods=["POST"],
+            tags=["国家接口"],
+            summary="交易入口（URL 末尾的交易编号须与报文 infno 一致）",
+            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ENVELOPE}}}},
+            responses={200: {"description": "应答报文（infcode 0 成功，-1 失败）"}},
+        )
 
     @app.get(
         "/fsi/api/pubkey",
@@ -175,16 +207,25 @@ def create_app(p: Platform, *, admin_token: str | None, api_docs: str | None = N
     return app
 
 
-def _gateway(p: Platform, request: Request, body: bytes) -> Response:
+def _endpoint(p: Platform):
+    async def call_service(request: Request) -> Response:
+        body = await request.body()
+        return await run_in_threadpool(_gateway, p, request, body, request.path_params.get("infno"))
+
+    return call_service
+
+
+def _gateway(p: Platform, request: Request, body: bytes, path_infno: str | None = None) -> Response:
     """Every answer is an envelope: an HIS parses ``infcode`` and ``err_msg``, whatever went wrong."""
     started = time.perf_counter()
     received = p.now()
     status, institution, doc = 200, None, None
+    charset = charset_of(request.headers.get("content-type"))
     try:
         if len(body) > MAX_BODY:
             raise refuse("E0000-002", detail=f"报文超过{MAX_BODY}字节")
         try:
-            doc = parse_body(body)
+            doc = parse_body(body, charset)
         except DomainError:
             status = 400
             raise
@@ -194,9 +235,16 @@ def _gateway(p: Platform, request: Request, body: bytes) -> Response:
             except DomainError:
                 status = 401
                 raise
-        answer = dispatch(p, doc, received=received, authenticated=institution)
+        answer = dispatch(p, doc, received=received, authenticated=institution, path_infno=path_infno)
+        if path_infno is not None and answer["err_msg"].startswith("[E0000-002] 报文格式错误：URL"):
+            status = 400
+        elif answer["err_msg"].startswith("[E0000-006]"):  # e.g. an SM2 cainfo that does not verify
+            status = 401
+            answer = {**answer, "code": 401, "message": answer["err_msg"][12:]}
     except DomainError as exc:
         answer = respond("000000", received, error=exc, now=p.now())
+        if status == 401:  # the provincial gateway's rejection shape, next to the envelope
+            answer = {**answer, "code": 401, "message": exc.message}
     except OperationalError as exc:  # the database is unreachable (authentication reads it first)
         log.warning("database unavailable on the gateway: %s", exc)
         status, answer = 200, respond("000000", received, error=refuse("E0000-098"), now=p.now())
@@ -204,6 +252,10 @@ def _gateway(p: Platform, request: Request, body: bytes) -> Response:
         log.exception("internal error on the gateway")
         status, answer = 200, respond("000000", received, error=refuse("E0000-099"), now=p.now())
     _log_call(doc, institution, answer, status, started)
+    if is_gb(body, charset):
+        return Response(
+            dumps(answer).encode("gb18030"), status_code=status, media_type="application/json; charset=GB18030"
+        )
     return Response(dumps(answer), status_code=status, media_type="application/json; charset=utf-8")
 
 
@@ -219,6 +271,7 @@ def _log_call(doc, institution: str | None, answer: dict, status: int, started: 
             "infno": _short(sent.get("infno")),
             "msgid": _short(sent.get("msgid")),
             "institution": institution or _short(sent.get("fixmedins_code")),
+            "opter": _short(sent.get("opter")),
             "outcome": outcome,
             "status": status,
             "ms": round((time.perf_counter() - started) * 1000, 2),

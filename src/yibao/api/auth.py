@@ -1,46 +1,37 @@
-"""Who is calling: institutions (API key or TIF signed headers) and agency staff (admin token).
+"""Who is calling: institutions (API key, TIF or provincial-gateway signed headers) and agency
+staff (admin token).
 
 TIF: ``x-tif-signature`` = hex SHA-256 of ``timestamp + token + nonce + timestamp``, the timestamp
 within ``SKEW`` of the server clock, each nonce usable once per paasid (kept for twice the skew).
+Provincial service gateway: ``_api_signature`` = Base64(HmacSHA1(SK, "k=v&…")) over
+``_api_access_key``, ``_api_name``, ``_api_timestamp`` (13-digit ms, within ``SKEW``) and
+``_api_version`` (``nhsa.dialects.api_signature``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from collections.abc import Mapping
 from datetime import datetime
 
 from yibao.errors import DomainError, refuse
 from yibao.limits import CLOCK_SKEW
+from yibao.nhsa.dialects import API_HEADERS, api_signature
+from yibao.services.gateway_access import key_digest, secret_of_ak
 from yibao.services.platform import CHINA, Platform
-from yibao.storage.gateway_repo import InstitutionCredential
 
 SKEW = CLOCK_SKEW
-
-
-def key_digest(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()
 
 
 def tif_signature(timestamp: str, token: str, nonce: str) -> str:
     return hashlib.sha256(f"{timestamp}{token}{nonce}{timestamp}".encode()).hexdigest()
 
 
-def issue_credentials(p: Platform, institution: str, *, tx=None) -> dict[str, str]:
-    """A fresh API key and TIF token for an institution (shown once; the key is stored hashed)."""
-    api_key = "yb_" + secrets.token_urlsafe(24)
-    token = secrets.token_hex(24)
-    with p.unit(tx) as tx:
-        if tx.care.institution(institution) is None:
-            raise refuse("E0000-004", code=institution)
-        tx.gateway.put_credential(InstitutionCredential(institution, key_digest(api_key), institution, token, p.now()))
-    return {"institution": institution, "api_key": api_key, "tif_paasid": institution, "tif_token": token}
-
-
 def authenticate_institution(p: Platform, headers: Mapping[str, str], now: datetime) -> str:
     """The institution code the headers prove, or a refusal (``E0000-006``)."""
+    if headers.get("_api_access_key") or headers.get("_api_signature"):
+        return _provincial(p, headers, now)
     api_key = headers.get("x-api-key")
     if api_key:
         with p.store.uow(read_only=True) as tx:
@@ -53,7 +44,8 @@ def authenticate_institution(p: Platform, headers: Mapping[str, str], now: datet
     if not (paasid and stamp and nonce and signature):
         raise refuse(
             "E0000-006",
-            detail="缺少认证信息（x-api-key，或 x-tif-paasid / x-tif-timestamp / x-tif-nonce / x-tif-signature）",
+            detail="缺少认证信息（x-api-key；或 x-tif-paasid / x-tif-timestamp / x-tif-nonce / x-tif-signature；"
+            "或 _api_access_key / _api_name / _api_timestamp / _api_version / _api_signature）",
         )
     if len(nonce) > 64 or len(paasid) > 64:
         raise refuse("E0000-006", detail="x-tif-nonce 或 x-tif-paasid 过长")
@@ -74,6 +66,28 @@ def authenticate_institution(p: Platform, headers: Mapping[str, str], now: datet
             raise refuse("E0000-006", detail="x-tif-nonce 已使用（重放）")
         tx.gateway.forget_nonces_before(now - 2 * SKEW)
         return cred.institution_code
+
+
+def _provincial(p: Platform, headers: Mapping[str, str], now: datetime) -> str:
+    sent = {k: headers.get(k) or "" for k in API_HEADERS}
+    signature = headers.get("_api_signature") or ""
+    missing = [k for k, v in (*sent.items(), ("_api_signature", signature)) if not v]
+    if missing:
+        raise refuse("E0000-006", detail=f"缺少服务网关认证头 {'、'.join(missing)}")
+    if any(len(v) > 300 for v in (*sent.values(), signature)):
+        raise refuse("E0000-006", detail="服务网关认证头过长")
+    stamp = sent["_api_timestamp"]
+    if not stamp.isdigit() or len(stamp) != 13:
+        raise refuse("E0000-006", detail="_api_timestamp 应为13位毫秒时间戳")
+    if abs(int(stamp) / 1000 - now.replace(tzinfo=CHINA).timestamp()) > SKEW.total_seconds():
+        raise refuse("E0000-006", detail=f"_api_timestamp 与平台时间相差超过{int(SKEW.total_seconds())}秒")
+    found = secret_of_ak(p, sent["_api_access_key"])
+    if found is None:
+        raise refuse("E0000-006", detail="_api_access_key 非法用户")
+    institution, sk = found
+    if not hmac.compare_digest(signature.strip(), api_signature(sk, sent)):
+        raise refuse("E0000-006", detail="_api_signature 签名不一致")
+    return institution
 
 
 def check_admin(expected: str | None, authorization: str | None) -> None:

@@ -86,11 +86,28 @@ class InstitutionOut(BaseModel):
     active: bool
 
 
+class CredentialsIn(Strict):
+    variant: Literal["plain", "sm"] = Field(
+        "plain", description="plain 明文报文；sm 为 SM4 加密 input/output、SM2 签名 cainfo"
+    )
+    sign_in: Literal["required", "optional"] = Field(
+        "required", description='optional：该机构每笔交易都经签名认证，可不签到（sign_no 为空或 "null"）'
+    )
+
+
 class CredentialsOut(BaseModel):
     institution: str
     api_key: str
     tif_paasid: str
     tif_token: str
+    gateway_ak: str = Field(description="省级服务网关 _api_access_key")
+    gateway_sk: str = Field(description="省级服务网关签名密钥（HmacSHA1），只显示一次")
+    variant: str
+    sign_in: str
+    sm4_key: str | None = Field(None, description="SM 变体：SM4 密钥（32位十六进制）")
+    sm2_private_key: str | None = Field(None, description="SM 变体：机构的 SM2 私钥（十六进制），用于签名 cainfo")
+    sm2_public_key: str | None = Field(None, description="SM 变体：机构的 SM2 公钥")
+    platform_sm2_public_key: str | None = Field(None, description="SM 变体：平台 SM2 公钥，用于验证应答签名")
 
 
 class CatalogIn(Strict):

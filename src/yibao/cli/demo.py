@@ -7,6 +7,7 @@ it (2102 药店结算, 2201 → 2204 → 2207 门诊), on an embedded SQLite dat
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -86,7 +87,7 @@ DEMO_KEY = "demo_seeded_at"  # settings: when ``serve --demo`` finished seeding 
 @dataclass
 class DemoWorld:
     family: dict[str, world.Created]
-    credentials: list[dict[str, str]]  # per institution (production mode): code, name, api_key, tif_*
+    credentials: list[dict[str, str]]  # per institution (production mode): name and issue_credentials' fields
 
 
 class DemoSeedFailed(Exception):
@@ -124,7 +125,7 @@ def seed_server(p: Platform) -> DemoWorld:
 
 
 def _seed(p: Platform) -> DemoWorld:
-    from yibao.api.auth import issue_credentials
+    from yibao.services.gateway_access import issue_credentials
     from yibao.services.signin import add_staff
 
     fam = populate(p)
@@ -132,9 +133,9 @@ def _seed(p: Platform) -> DemoWorld:
     sites = demo_sites(p.policy_for_admdvs(son.admdvs))[:2]  # the pharmacy and the community clinic
     credentials: list[dict[str, str]] = []
     signed: dict[str, str] = {}
-    if p.require_sign_in:
-        for site in sites:
-            credentials.append({"name": site.name, **issue_credentials(p, site.code)})
+    for site in sites if not p.sandbox else ():  # production: an HIS needs credentials (sign-in relaxed or not)
+        credentials.append({"name": site.name, **issue_credentials(p, site.code)})
+        if p.require_sign_in:
             signed[site.code] = _call(
                 p, "9001", site.code, {"signIn": {"opter_no": "demo", "mac": "00:00:00:00:00:00", "ip": "127.0.0.1"}}
             )["signinoutb"]["sign_no"]
@@ -317,7 +318,8 @@ def _show_settlement(console: Console, title: str, out: dict) -> None:
         "各分项的说明（setldetail.setl_proc_info）",
         [f"{r['fund_pay_type_name']} {r['fund_payamt']}元：{r['setl_proc_info']}" for r in out["setldetail"]],
     )
-    print_lines(console, "结算说明（setl_proc_info）", info["exp_content"]["setl_proc_info"].splitlines())
+    explanation = json.loads(info["exp_content"])["setl_proc_info"]  # exp_content is 字符型: JSON text
+    print_lines(console, "结算说明（setl_proc_info）", explanation.splitlines())
 
 
 def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None, region: str | None = None) -> None:

@@ -199,6 +199,18 @@ def serve(
     demo: bool = typer.Option(
         False, "--demo", help="数据库为空时载入演示家庭、两笔结算、演示经办账号（生产模式下另签发演示机构的接口凭据）"
     ),
+    gateway_prefix: str = typer.Option(
+        None, "--gateway-prefix", envvar="YIBAO_GATEWAY_PREFIX", help="国家接口地址另加的路径前缀（各地网关部署用）"
+    ),
+    sign_in: str = typer.Option(
+        None,
+        "--sign-in",
+        envvar="YIBAO_SIGN_IN",
+        help="required（默认，沙箱除外）或 optional：本部署不要求先签到（每笔交易都经签名认证的网关）",
+    ),
+    strict_fields: bool = typer.Option(
+        False, "--strict-fields", envvar="YIBAO_STRICT_FIELDS", help="按规范拒绝缺少的全部必填字段（含平台不需要的）"
+    ),
     api_docs: str = typer.Option(
         None,
         "--api-docs",
@@ -243,6 +255,8 @@ def serve(
             fail(exc)
     store = store_at(db)
     token = admin_token or ("sandbox" if sandbox else secrets.token_urlsafe(24))
+    if sign_in not in (None, "required", "optional"):
+        say_and_exit(f"--sign-in 应为 required 或 optional：{sign_in}")
     try:
         settings = platform_settings(os.environ)
     except ValueError as exc:
@@ -252,7 +266,8 @@ def serve(
         store,
         SandboxClock() if sandbox else SystemClock(),
         sandbox=sandbox,
-        require_sign_in=not sandbox,
+        require_sign_in=(sign_in or ("optional" if sandbox else "required")) == "required",
+        strict_fields=strict_fields,
         region=home.admdvs if home else None,
         **settings,
     )
@@ -272,7 +287,7 @@ def serve(
         console.print(f"管理令牌（Authorization: Bearer …）：[bold]{token}[/bold]")
     console.print(f"yibao 服务：http://{host}:{port}  数据库：{store.engine.url.render_as_string(hide_password=True)}")
     uvicorn.run(
-        create_app(p, admin_token=token, api_docs=api_docs),
+        create_app(p, admin_token=token, api_docs=api_docs, gateway_prefix=gateway_prefix),
         host=host,
         port=port,
         log_level=log_level,
@@ -310,12 +325,21 @@ def _serve_demo(p) -> None:
     console.print("经办控制台 /console/：operator / operator123（可撤销），viewer / viewer1234（只读）")
     if seeded.credentials:
         table = Sheet(
-            "演示机构的接口凭据（只显示这一次）：请求头 x-api-key，或 TIF 签名头（x-tif-paasid 即机构编号，"
-            "签名用 tif_token）；先 9001 签到取得 sign_no，详见 docs/gateway.md",
-            [("机构", "text"), ("fixmedins_code", "code"), ("x-api-key", "code"), ("tif_token", "code")],
+            "演示机构的接口凭据（只显示这一次）：请求头 x-api-key；或 TIF 签名头（x-tif-paasid 即机构编号，"
+            "签名用 tif_token）；或省级服务网关签名头（_api_access_key，签名用 SK）"
+            + ("；先 9001 签到取得 sign_no" if p.require_sign_in else "；本部署不要求签到")
+            + "，详见 docs/gateway.md",
+            [
+                ("机构", "text"),
+                ("fixmedins_code", "code"),
+                ("x-api-key", "code"),
+                ("tif_token", "code"),
+                ("_api_access_key", "code"),
+                ("SK", "code"),
+            ],
         )
         for c in seeded.credentials:
-            table.add_row(c["name"], c["institution"], c["api_key"], c["tif_token"])
+            table.add_row(c["name"], c["institution"], c["api_key"], c["tif_token"], c["gateway_ak"], c["gateway_sk"])
         table.print(console)
 
 

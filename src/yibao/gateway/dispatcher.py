@@ -1,7 +1,10 @@
 """One entry point for every transaction: envelope in, envelope out, keyed by ``infno``.
 
-Each transaction module registers its handlers with ``@transaction``. A handler reads its input
-nodes and calls one service function inside the transaction the dispatcher opened; the same
+Each transaction module registers its handlers with ``@transaction``: a handler plus its table
+(``nhsa.spec``), never a hand-written field list. A handler reads its input nodes with
+``call.read``/``call.rows`` (the one table-driven reader, ``nhsa.reader``) and calls one service
+function inside the transaction the dispatcher opened; the answer is shaped from the same table
+(``nhsa.answer``); the same
 transaction records the message (institution, ``msgid``, digest of the input, the answer), so a
 settlement and the record that it was answered commit together or not at all. Resending a
 ``msgid`` with the same input returns the recorded answer and changes nothing; with a different
@@ -14,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +26,11 @@ from sqlalchemy.exc import DataError, OperationalError
 
 from yibao.errors import DomainError, refuse
 from yibao.gateway.envelope import check_envelope, respond
+from yibao.nhsa.answer import shape
+from yibao.nhsa.dictionary import NATIONAL, Dictionary, policy_extension
+from yibao.nhsa.reader import NO_RULES, Reader, Row, Rules
+from yibao.nhsa.spec import InterfaceSpec, interface, national_dictionaries
+from yibao.services.gateway_access import Access, access
 from yibao.services.platform import Platform
 from yibao.storage.gateway_repo import TOMBSTONE, Message
 
@@ -36,14 +44,27 @@ class Call:
     msgid: str
     institution: str
     input: dict[str, Any]
-    cainfo: str | None
+    cainfo: str | None  # where the patient's password travels (dev_safe_info on the SM variant)
     sign_no: str | None
     envelope: dict[str, Any]
+    spec: InterfaceSpec | None = None
+    rules: Rules = NO_RULES
+    dictionary: Dictionary = NATIONAL
+    strict: bool = False
+    received: datetime | None = field(default=None, compare=False)
+    sign_in_relaxed: bool = False
 
-    def node(self, name: str) -> Any:
-        if name not in self.input:
-            raise refuse("E0000-008", detail=f"input 缺少节点 {name}")
-        return self.input[name]
+    def _reader(self) -> Reader:
+        assert self.spec is not None, f"{self.infno} has no field table"
+        return Reader(self.spec, self.input, self.rules, self.dictionary, self.strict)
+
+    def read(self, name: str | None) -> Row:
+        """One object node, read and checked against the transaction's table."""
+        return self._reader().node(name)
+
+    def rows(self, name: str, *, min_rows: int = 0) -> list[Row]:
+        """One list node (an object is read as one row)."""
+        return self._reader().rows(name, min_rows=min_rows)
 
 
 Handler = Callable[[Platform, Call, Any], Any]
@@ -55,14 +76,25 @@ class Transaction:
     name: str
     handler: Handler
     writes: bool  # False: a query or a pre-settlement; it records nothing, not even its msgid
+    rules: Rules = NO_RULES
+
+    @property
+    def spec(self) -> InterfaceSpec | None:
+        return interface(self.infno)
 
 
 TRANSACTIONS: dict[str, Transaction] = {}
 
 
-def transaction(infno: str, name: str, *, writes: bool = True) -> Callable[[Handler], Handler]:
+def transaction(
+    infno: str, name: str, *, writes: bool = True, filled: tuple[str, ...] = (), signed: tuple[str, ...] = ()
+) -> Callable[[Handler], Handler]:
+    """Register a handler. ``filled``: fields the spec requires that the platform takes from its own
+    records (``node.field``; the handler fills them and cross-checks them when sent); ``signed``:
+    numbers that may be negative. Everything else about the fields comes from the table."""
+
     def register(fn: Handler) -> Handler:
-        TRANSACTIONS[infno] = Transaction(infno, name, fn, writes)
+        TRANSACTIONS[infno] = Transaction(infno, name, fn, writes, Rules(frozenset(filled), frozenset(signed)))
         return fn
 
     return register
@@ -82,37 +114,71 @@ def load_handlers() -> dict[str, Transaction]:
     return TRANSACTIONS
 
 
+def prepare() -> None:
+    """Load the handlers and parse the field tables once, before the first request (the tables are a
+    megabyte of JSON: parsed lazily, concurrent first calls would each parse them)."""
+    load_handlers()
+    for t in TRANSACTIONS.values():
+        _ = t.spec
+    national_dictionaries()
+
+
 def digest(infno: str, inp: Any) -> str:
     """What a resend must repeat: the transaction and its input (not times, not the cainfo)."""
     text = simplejson.dumps(inp, sort_keys=True, use_decimal=True, ensure_ascii=False)
     return hashlib.sha256(f"{infno}\n{text}".encode()).hexdigest()
 
 
-def dispatch(p: Platform, doc: Any, *, received: datetime | None = None, authenticated: str | None = None) -> dict:
-    """Answer one request envelope (already parsed JSON). Never raises."""
+def dispatch(
+    p: Platform,
+    doc: Any,
+    *,
+    received: datetime | None = None,
+    authenticated: str | None = None,
+    path_infno: str | None = None,
+) -> dict:
+    """Answer one request envelope (already parsed JSON). Never raises.
+
+    ``path_infno``: the transaction number in the URL (``…/callService/2207``), which must agree
+    with the envelope's. An institution registered on the SM variant gets its answer encrypted and
+    signed once its request could be opened.
+    """
     load_handlers()
     received = received or p.now()
-    admdvs, call = p.region or "000000", None
+    admdvs, call, opened = p.region or "000000", None, [None]
     try:
         env = check_envelope(doc)
         admdvs = p.region or env.get("mdtrtarea_admvs") or admdvs  # a region instance answers as itself
+        if path_infno is not None and path_infno != env["infno"]:
+            raise refuse("E0000-002", detail=f"URL 中的交易编号 {path_infno} 与报文 infno {env['infno']} 不一致")
         spec = TRANSACTIONS.get(env["infno"])
         if spec is None:
             raise refuse("E0000-003", infno=env["infno"])
         if authenticated is not None and env["fixmedins_code"] != authenticated:
             raise refuse("E0000-006", detail="报文中的定点医药机构编号与认证身份不一致")
         call = Call(
-            env["infno"], env["msgid"], env["fixmedins_code"], env["input"], env.get("cainfo"), env.get("sign_no"), env
+            env["infno"],
+            env["msgid"],
+            env["fixmedins_code"],
+            env["input"],
+            env.get("cainfo"),
+            env.get("sign_no"),
+            env,
+            spec.spec,
+            spec.rules,
+            strict=p.strict_fields,
+            received=received,
         )
-        answer = _apply(p, spec, call, admdvs, received)
+        answer = _apply(p, spec, call, admdvs, received, doc if isinstance(doc, dict) else {}, opened)
         _log(call, "ok" if answer["infcode"] == 0 else "replayed")
-        return answer
+        return _sealed(p, answer, opened[0])
     except DomainError as exc:
         _log(call, exc.code)
-        return respond(admdvs, received, error=exc, now=p.now())
+        return _sealed(p, respond(admdvs, received, error=exc, now=p.now()), opened[0])
     except DataError:  # a value past a column's range that no bound caught: refused, and logged to be bounded
         log.warning("value refused by the database in %s", call.infno if call else "?", exc_info=True)
-        return respond(admdvs, received, error=refuse("E0000-009", detail="取值超出数据库允许的范围"), now=p.now())
+        refused = respond(admdvs, received, error=refuse("E0000-009", detail="取值超出数据库允许的范围"), now=p.now())
+        return _sealed(p, refused, opened[0])
     except OperationalError:  # a lock wait gave up or the database went away: the caller may retry
         log.exception("database unavailable in %s", call.infno if call else "?")
         return respond(admdvs, received, error=refuse("E0000-098"), now=p.now())
@@ -121,7 +187,53 @@ def dispatch(p: Platform, doc: Any, *, received: datetime | None = None, authent
         return respond(admdvs, received, error=refuse("E0000-099"), now=p.now())
 
 
-def _apply(p: Platform, spec: Transaction, call: Call, admdvs: str, received: datetime) -> dict:
+def _sealed(p: Platform, answer: dict, opened: Access | None) -> dict:
+    return opened.seal_answer(p, answer) if opened is not None else answer
+
+
+def _open(p: Platform, tx, call: Call, doc: dict, opened: list) -> Call:
+    """The call as the handler sees it: input decrypted for an SM institution, the region's
+    dictionary, the password carrier. The variant is the registration's, never the message's."""
+    registration = access(p, tx, call.institution)
+    if registration is not None and registration.encrypted:
+        inp = registration.open_request(doc)
+        opened[0] = registration
+        call = replace(call, input=inp, cainfo=call.envelope.get("dev_safe_info"))
+    elif not isinstance(call.input, dict):
+        raise refuse("E0000-002", detail="input 应为JSON对象")
+    return replace(call, dictionary=_dictionary(p, tx, call.institution), sign_in_relaxed=_relaxed(p, registration))
+
+
+def _relaxed(p: Platform, registration: Access | None) -> bool:
+    return not p.require_sign_in or (registration is not None and registration.sign_in == "optional")
+
+
+def _dictionary(p: Platform, tx, institution: str) -> Dictionary:
+    """National codes plus the institution's region's extensions, read from its policy on first use."""
+    inst = tx.care.institution(institution)
+    if inst is None:
+        return NATIONAL
+    day = p.now().date()
+    state: dict[str, Any] = {}
+
+    def value(key: str) -> Any:
+        if "policy" not in state:
+            try:
+                state["policy"] = p.policy(tx, inst.admdvs)
+            except DomainError:
+                state["policy"] = None
+        policy = state["policy"]
+        return None if policy is None else policy.value(key, day, default=None)
+
+    def extension(key: str):
+        return policy_extension(value, value("settlement.med_type_category"))(key)
+
+    return Dictionary(extension)
+
+
+def _apply(
+    p: Platform, spec: Transaction, call: Call, admdvs: str, received: datetime, doc: dict, opened: list
+) -> dict:
     """Claim the msgid, apply the call, record its answer — one transaction.
 
     The claim comes first: a resend arriving while the original is still running waits on the
@@ -130,16 +242,18 @@ def _apply(p: Platform, spec: Transaction, call: Call, admdvs: str, received: da
     """
     if not spec.writes:
         with p.store.uow(read_only=True) as tx:
+            call = _open(p, tx, call, doc, opened)
             _check_caller(p, tx, call)
-            return respond(admdvs, received, spec.handler(p, call, tx), now=p.now())
-    wanted = digest(call.infno, call.input)
+            return respond(admdvs, received, shape(call.spec, spec.handler(p, call, tx)), now=p.now())
     with p.store.uow() as tx:
+        call = _open(p, tx, call, doc, opened)
+        wanted = digest(call.infno, call.input)
         claim = Message(call.institution, call.msgid, call.infno, wanted, "", None, _psn_no(call), received, None)
         if not tx.gateway.claim(claim):
             return _replay(tx.gateway.message(call.institution, call.msgid), wanted)
         _check_caller(p, tx, call)
         try:
-            output = spec.handler(p, call, tx)
+            output = shape(call.spec, spec.handler(p, call, tx))
         except DomainError as exc:
             if exc.keep_writes:  # the refusal's own writes stand; the msgid stays free for a retry
                 tx.gateway.unclaim(call.institution, call.msgid)
@@ -163,8 +277,25 @@ def _check_caller(p: Platform, tx, call: Call) -> None:
     inst = tx.care.institution(call.institution)
     if inst is None or not inst.active:
         raise refuse("E0000-004", code=call.institution)
-    if p.require_sign_in and call.infno not in NO_SIGN_IN:
-        _check_sign_in(tx, call)
+    if call.infno in NO_SIGN_IN:
+        return
+    if call.sign_in_relaxed and not (p.require_sign_in and call.sign_no):
+        # Sign-in relaxed for this deployment or institution: the call is still logged with who sent it.
+        if call.sign_no:
+            return  # sign-in not required in this deployment: a sign_no sent is not looked at
+        (log.info if p.require_sign_in else log.debug)(
+            "unsigned call",
+            extra={
+                "event": "unsigned_call",
+                "infno": call.infno,
+                "msgid": call.msgid,
+                "institution": call.institution,
+                "opter": call.envelope.get("opter"),
+                "opter_name": call.envelope.get("opter_name"),
+            },
+        )
+        return
+    _check_sign_in(tx, call)
 
 
 def _check_sign_in(tx, call: Call) -> None:
@@ -207,6 +338,7 @@ def _log(call: Call | None, outcome: str) -> None:
                 "infno": call.infno,
                 "msgid": call.msgid,
                 "institution": call.institution,
+                "opter": call.envelope.get("opter"),
                 "outcome": outcome,
             },
         )

@@ -16,6 +16,7 @@ from typing import Any
 import simplejson
 
 from yibao.errors import DomainError, refuse
+from yibao.nhsa.reader import is_empty
 
 REQUIRED = (
     "infno",
@@ -66,18 +67,49 @@ MAX_LEN = {
 _serial = itertools.count(random.randrange(10**8))
 
 
-def parse_body(body: bytes | str) -> Any:
+def parse_body(body: bytes | str, charset: str | None = None) -> Any:
     """JSON text → Python with Decimal numbers; refuses anything that is not JSON, and text no
-    database can store (NUL, lone UTF-16 surrogates from ``\ud800`` escapes)."""
+    database can store (NUL, lone UTF-16 surrogates from ``\\ud800`` escapes).
+
+    Bytes are decoded with the declared ``charset``; without one, as UTF-8, and as GB18030 (which
+    covers GBK and GB2312, still common in older HIS) when they are not valid UTF-8.
+    """
     try:
-        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        text = decode_body(body, charset) if isinstance(body, bytes) else body
         doc = simplejson.loads(text, use_decimal=True)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+    except (UnicodeDecodeError, LookupError, ValueError, RecursionError) as exc:
         raise refuse("E0000-001", detail=str(exc)[:120]) from exc
     where = unstorable(doc)
     if where is not None:
         raise refuse("E0000-002", detail=f"{where} 含有无法保存的字符（NUL、孤立代理项）或嵌套过深")
     return doc
+
+
+GB_CHARSETS = {"gbk", "gb2312", "gb18030", "cp936", "x-gbk", "gb_2312-80"}
+
+
+def decode_body(body: bytes, charset: str | None = None) -> str:
+    name = (charset or "").strip().strip('"').lower()
+    if name in GB_CHARSETS:
+        return body.decode("gb18030")
+    if name and name not in ("utf-8", "utf8"):
+        return body.decode(name)
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return body.decode("gb18030")
+
+
+def is_gb(body: bytes, charset: str | None) -> bool:
+    """Whether a request came in a GB encoding (declared, or detected as not UTF-8): answer in kind."""
+    name = (charset or "").strip().strip('"').lower()
+    if name:
+        return name in GB_CHARSETS
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
@@ -105,27 +137,62 @@ def unstorable(value: Any, path: str = "报文", depth: int = 0) -> str | None:
 
 
 def check_envelope(doc: Any) -> dict[str, Any]:
-    """A well-formed envelope, or the first thing wrong with it (named, in Chinese)."""
+    """A well-formed envelope, or the first thing wrong with it (named, in Chinese).
+
+    Empty means absent here as everywhere: ``""``, ``"null"`` and JSON null in an optional field are
+    dropped (``None``); in a required field they are refused with the field's name. ``input`` may be
+    an object or the JSON text of one; any other text is kept as it is (an encrypted ``input``,
+    which only an institution registered for the SM4 variant may send — the dispatcher decides).
+    """
     if not isinstance(doc, dict):
         raise refuse("E0000-002", detail="报文应为JSON对象")
     for name in REQUIRED:
-        if name not in doc or doc[name] is None or doc[name] == "":
+        if name not in doc or is_empty(doc[name]) or doc[name] == {}:
+            if name == "input" and doc.get(name) == {}:
+                continue
             raise refuse("E0000-002", detail=f"缺少必填字段 {name}")
-    for name in (*REQUIRED, *OPTIONAL):
-        value = doc.get(name)
-        if value is None or name == "input":
+    out: dict[str, Any] = {}
+    for name, value in doc.items():
+        if name == "input":
+            continue
+        if is_empty(value):
+            out[name] = None
+            continue
+        if name not in MAX_LEN and name not in REQUIRED and name not in OPTIONAL:
+            out[name] = value  # a regional extra, kept as sent
             continue
         if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
             raise refuse("E0000-002", detail=f"字段 {name} 应为字符串")
-        if name in MAX_LEN and len(str(value)) > MAX_LEN[name]:
+        text = str(value).strip()
+        if name in MAX_LEN and len(text) > MAX_LEN[name]:
             raise refuse("E0000-002", detail=f"字段 {name} 超过最大长度 {MAX_LEN[name]}")
-    if not isinstance(doc["input"], dict):
-        raise refuse("E0000-002", detail="input 应为JSON对象")
+        out[name] = text
+    out["input"] = _input(doc["input"])
     try:
-        datetime.strptime(str(doc["inf_time"]), "%Y-%m-%d %H:%M:%S")
+        datetime.strptime(out["inf_time"], "%Y-%m-%d %H:%M:%S")
     except ValueError:
         raise refuse("E0000-002", detail="inf_time 应为 yyyy-MM-dd HH:mm:ss") from None
-    return {k: (str(v) if k != "input" and v is not None else v) for k, v in doc.items()}
+    return out
+
+
+def _input(value: Any) -> Any:
+    """``input`` as an object; a JSON-encoded object (as some clients send it) is decoded."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                decoded = simplejson.loads(text, use_decimal=True)
+            except (ValueError, RecursionError):
+                raise refuse("E0000-002", detail="input 是字符串但不是合法的JSON对象") from None
+            where = unstorable(decoded, "input")
+            if where is not None:
+                raise refuse("E0000-002", detail=f"{where} 含有无法保存的字符（NUL、孤立代理项）或嵌套过深")
+            if isinstance(decoded, dict):
+                return decoded
+        return text  # perhaps SM4 ciphertext
+    raise refuse("E0000-002", detail="input 应为JSON对象")
 
 
 def respond(

@@ -2,94 +2,41 @@
 
 from __future__ import annotations
 
-from yibao.gateway.common import cancel_answer, settle_request
-from yibao.gateway.dispatcher import Call, transaction
-from yibao.gateway.inputs import (
-    CertType,
-    DiagnosisIn,
-    FeeLineIn,
-    Flag,
-    Money,
-    Node,
-    OptMoney,
-    When,
-    code,
-    opt_code,
-    read,
-    read_list,
+from yibao.gateway.common import (
+    REGIONS,
+    cancel_answer,
+    check_person,
+    diagnosis_rows,
+    fee_input,
+    person_fields,
+    settle_request,
 )
-from yibao.gateway.outpatient import fee_inputs, one_visit
+from yibao.gateway.dispatcher import Call, transaction
+from yibao.gateway.outpatient import one_visit
 from yibao.gateway.output import line_split, settlement_output
+from yibao.nhsa.reader import Row, check_same
 from yibao.services import care
 from yibao.services.platform import Platform
-from yibao.services.settle import SettleRequest, settle_claim
+from yibao.services.settle import DECLARED, SettleRequest, settle_claim
 
 
-class AdmissionIn(Node):  # 2401 mdtrtinfo
-    psn_no: code(30)
-    insutype: code(6)
-    begntime: When
-    mdtrt_cert_type: CertType
-    mdtrt_cert_no: code(50)
-    med_type: code(6)
-    ipt_no: code(30)
-    medrcdno: opt_code(30) = None
-    atddr_no: opt_code(30) = None
-    chfpdr_name: opt_code(50) = None
-    adm_diag_dscr: opt_code(200) = None
-    adm_dept_codg: opt_code(30) = None
-    adm_dept_name: opt_code(100) = None
-    adm_bed: opt_code(30) = None
-    dscg_maindiag_code: opt_code(30) = None
-    dscg_maindiag_name: opt_code(300) = None
+def _same_patient(rows: list[Row], **ours: str) -> None:
+    """Diagnosis rows repeat the visit's ``psn_no``/``mdtrt_id``: filled when absent, checked when sent."""
+    for r in rows:
+        for name, value in ours.items():
+            check_same(f"{r.where}.{name}", name, r.get(name), value)
 
 
-class DischargeIn(Node):  # 2402 dscginfo
-    mdtrt_id: code(30)
-    psn_no: code(30)
-    insutype: code(6)
-    endtime: When
-    dise_codg: opt_code(30) = None
-    dise_name: opt_code(300) = None
-    dscg_way: opt_code(3) = None
-    dscg_dept_codg: opt_code(30) = None
-    dscg_dept_name: opt_code(100) = None
-
-
-class RemoveInpatientFeesIn(Node):  # 2302 data
-    feedetl_sn: code(30)
-    mdtrt_id: code(30)
-    psn_no: code(30)
-
-
-class InpatientSettleIn(Node):  # 2303 / 2304 data
-    psn_no: code(30)
-    mdtrt_cert_type: CertType
-    mdtrt_cert_no: code(50)
-    medfee_sumamt: Money
-    psn_setlway: opt_code(6) = None
-    mdtrt_id: code(30)
-    insutype: code(6)
-    acct_used_flag: Flag
-    mid_setl_flag: Flag
-    invono: opt_code(20) = None
-    fulamt_ownpay_amt: OptMoney = None
-    overlmt_selfpay: OptMoney = None
-    preselfpay_amt: OptMoney = None
-    inscp_scp_amt: OptMoney = None
-
-
-class InpatientCancelIn(Node):  # 2305 data
-    mdtrt_id: code(30)
-    setl_id: code(30)
-    psn_no: code(30)
-
-
-@transaction("2401", "入院办理")
+@transaction(
+    "2401",
+    "入院办理",
+    filled=(*person_fields("mdtrtinfo"), *(f"mdtrtinfo.{k}" for k in REGIONS), "diseinfo.psn_no"),
+)
 def admit(p: Platform, call: Call, tx) -> dict:
-    d = read(AdmissionIn, call.node("mdtrtinfo"), "mdtrtinfo")
-    diseases = read_list(DiagnosisIn, call.input.get("diseinfo", []), "diseinfo", min_items=0)
-    info = {**d.model_dump(mode="json"), "diseinfo": [x.model_dump(mode="json") for x in diseases]}
+    d = call.read("mdtrtinfo")
+    diseases = call.rows("diseinfo")
+    check_person(p, call, tx, d, day=d.begntime.date())
+    _same_patient(diseases, psn_no=d.psn_no)
     a = care.Admission(
         call.institution,
         d.psn_no,
@@ -99,53 +46,79 @@ def admit(p: Platform, call: Call, tx) -> dict:
         d.mdtrt_cert_type,
         d.mdtrt_cert_no,
         d.ipt_no,
-        info,
+        {**d.record(), "diseinfo": [x.record() for x in diseases]},
+        tuple(diagnosis_rows(diseases)),
     )
     return {"result": {"mdtrt_id": care.admit(p, a, tx=tx), "psn_no": d.psn_no, "ipt_no": d.ipt_no}}
 
 
-@transaction("2402", "出院办理")
+@transaction("2402", "出院办理", filled=("diseinfo.mdtrt_id", "diseinfo.psn_no"))
 def discharge(p: Platform, call: Call, tx) -> dict:
-    d = read(DischargeIn, call.node("dscginfo"), "dscginfo")
-    diseases = read_list(DiagnosisIn, call.input.get("diseinfo", []), "diseinfo", min_items=0)
-    info = {**d.model_dump(mode="json"), "diseinfo": [x.model_dump(mode="json") for x in diseases]}
-    care.discharge(p, call.institution, d.mdtrt_id, d.psn_no, d.endtime, info, tx=tx)
+    d = call.read("dscginfo")
+    diseases = call.rows("diseinfo")
+    _same_patient(diseases, psn_no=d.psn_no, mdtrt_id=d.mdtrt_id)
+    info = {**d.record(), "diseinfo": [x.record() for x in diseases]}
+    care.discharge(
+        p, call.institution, d.mdtrt_id, d.psn_no, d.endtime, info, diagnoses=diagnosis_rows(diseases), tx=tx
+    )
     return {}
 
 
-@transaction("2301", "住院费用明细信息上传")
+@transaction(
+    "2301",
+    "住院费用明细上传",
+    filled=("feedetail.fee_ocur_time", "feedetail.med_type"),
+    signed=("det_item_fee_sumamt", "cnt"),
+)
 def upload(p: Platform, call: Call, tx) -> dict:
-    lines = read_list(FeeLineIn, call.node("feedetail"), "feedetail")
+    lines = call.rows("feedetail", min_rows=1)
     mdtrt_id, psn_no = one_visit(lines)
-    splits = care.upload_fees(p, call.institution, mdtrt_id, psn_no, fee_inputs(lines), tx=tx)
+    med_types = {x.med_type for x in lines if x.med_type}
+    splits = care.upload_fees(
+        p,
+        call.institution,
+        mdtrt_id,
+        psn_no,
+        [fee_input(x) for x in lines],
+        med_type=med_types.pop() if len(med_types) == 1 else None,
+        tx=tx,
+    )
     return {"result": [line_split(s) for s in splits]}
 
 
 @transaction("2302", "住院费用明细撤销")
 def remove(p: Platform, call: Call, tx) -> dict:
-    d = read(RemoveInpatientFeesIn, call.node("data"), "data")
-    care.remove_inpatient_fees(p, call.institution, d.mdtrt_id, d.psn_no, d.feedetl_sn, tx=tx)
+    for d in call.rows("data", min_rows=1):
+        care.remove_inpatient_fees(p, call.institution, d.mdtrt_id, d.psn_no, d.feedetl_sn, tx=tx)
     return {}
 
 
-def _request(call: Call, d: InpatientSettleIn, *, check_password: bool) -> SettleRequest:
+SETTLE_FILLED = (
+    *person_fields("data"),
+    *(f"data.{k}" for k in REGIONS),
+    "data.psn_setlway",
+    *(f"data.{k}" for k in DECLARED),
+)
+
+
+def _request(p: Platform, call: Call, tx, *, check_password: bool) -> SettleRequest:
+    d = call.read("data")
+    check_person(p, call, tx, d)
     return settle_request(
         call, d, check_password=check_password, med_type="", mdtrt_id=d.mdtrt_id, mid_setl=d.mid_setl_flag == "1"
     )
 
 
-@transaction("2303", "住院预结算", writes=False)
+@transaction("2303", "住院预结算", writes=False, filled=SETTLE_FILLED)
 def pre_settle(p: Platform, call: Call, tx) -> dict:
-    d = read(InpatientSettleIn, call.node("data"), "data")
-    return settlement_output(settle_claim(p, _request(call, d, check_password=False), dry_run=True, tx=tx))
+    return settlement_output(settle_claim(p, _request(p, call, tx, check_password=False), dry_run=True, tx=tx))
 
 
-@transaction("2304", "住院结算")
+@transaction("2304", "住院结算", filled=SETTLE_FILLED)
 def settle(p: Platform, call: Call, tx) -> dict:
-    d = read(InpatientSettleIn, call.node("data"), "data")
-    return settlement_output(settle_claim(p, _request(call, d, check_password=True), tx=tx))
+    return settlement_output(settle_claim(p, _request(p, call, tx, check_password=True), tx=tx))
 
 
 @transaction("2305", "住院结算撤销")
 def cancel(p: Platform, call: Call, tx) -> dict:
-    return cancel_answer(p, call, tx, read(InpatientCancelIn, call.node("data"), "data"))
+    return cancel_answer(p, call, tx, call.read("data"))

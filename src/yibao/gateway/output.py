@@ -6,6 +6,7 @@ A cancellation answers the same structure with every amount negated (``view.sign
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -58,6 +59,7 @@ def line_split(s: LineSplit, *, sign: int = 1) -> dict:
         "lmt_used_flag": "0",
         "drt_reim_flag": "0",
         "memo": "",
+        "hosp_part_amt": ZERO,  # 2101 detlcutinfo lists it; given everywhere so pre-settlement = settlement
     }
 
 
@@ -106,8 +108,18 @@ def setlinfo(v: SettlementView) -> dict:
         "clr_optins": p.admdvs,
         "clr_way": "1",
         "clr_type": v.clr_type,
-        "exp_content": {"setl_proc_info": r.explanation, "setl_status": v.status},
+        # 字段扩展 is 字符型 (4000): the explanation travels as JSON text
+        "exp_content": explanation_text(r.explanation, v.status),
     }
+
+
+def explanation_text(explanation: str, status: str, limit: int = 4000) -> str:
+    """``{"setl_proc_info": …, "setl_status": …}`` as JSON text within the spec's 4000 characters."""
+    text = json.dumps({"setl_proc_info": explanation, "setl_status": status}, ensure_ascii=False)
+    if len(text) > limit:
+        keep = limit - (len(text) - len(explanation)) - 1
+        text = json.dumps({"setl_proc_info": explanation[:keep] + "…", "setl_status": status}, ensure_ascii=False)
+    return text
 
 
 def setldetail(v: SettlementView) -> list[dict]:
@@ -156,7 +168,10 @@ def _row(fund_pay_type: str, name: str, inscp: int, limit: int, amount: int, inf
 
 
 def settlement_output(v: SettlementView, *, with_lines: bool = False) -> dict:
+    """2208 names the cash part ``pdn_cash_pay`` (sic): a cancellation gives both names."""
     out = {"setlinfo": setlinfo(v), "setldetail": setldetail(v)}
+    if v.sign < 0:
+        out["setlinfo"]["pdn_cash_pay"] = out["setlinfo"]["psn_cash_pay"]
     if with_lines:
         out["detlcutinfo"] = [line_split(s, sign=v.sign) for s in v.result.lines]
     return out

@@ -12,7 +12,6 @@ import simplejson
 
 from yibao.errors import refuse
 from yibao.gateway.dispatcher import Call, transaction
-from yibao.gateway.inputs import Node, code, read
 from yibao.services import care
 from yibao.services.platform import Platform
 from yibao.services.settle import cancel_settlement, reinstate_settlement
@@ -23,15 +22,9 @@ CANCELLATIONS = {"2103", "2208", "2305"}
 REVERSIBLE = SETTLEMENTS | CANCELLATIONS | {"2401"}
 
 
-class ReversalIn(Node):
-    psn_no: code(30)
-    omsgid: code(40)
-    oinfno: code(6)
-
-
 @transaction("2601", "冲正交易")
 def reverse(p: Platform, call: Call, tx) -> dict:
-    d = read(ReversalIn, call.node("data"), "data")
+    d = call.read("data")
     if d.oinfno not in REVERSIBLE:
         raise refuse("E2601-004", oinfno=d.oinfno)
     original = tx.gateway.message(call.institution, d.omsgid, lock=True)

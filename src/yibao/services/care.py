@@ -39,6 +39,36 @@ class FeeInput:
     chrg_bchno: str | None = None
     fee_ocur_time: datetime | None = None
     init_sn: str | None = None
+    audit: dict | None = None  # what else the HIS sent for the line, kept (AUDIT_COLUMNS + "info", "trace")
+
+
+AUDIT_COLUMNS = (
+    "rxno",
+    "rx_circ_flag",
+    "bilg_dept_codg",
+    "bilg_dept_name",
+    "bilg_dr_codg",
+    "bilg_dr_name",
+    "hosp_appr_flag",
+)
+
+
+def audit_columns(f: FeeInput) -> dict:
+    """The fee line's audit columns (every key present, so rows insert together)."""
+    a = f.audit or {}
+    cols = {k: a.get(k) for k in AUDIT_COLUMNS}
+    cols["info"] = json.dumps(a["info"], ensure_ascii=False, default=str) if a.get("info") else None
+    return cols
+
+
+def trace_rows(inputs) -> list[dict]:
+    """Drug traceability codes (2102 ``durg_trac_info``) of the lines, one row per code."""
+    return [
+        {"feedetl_sn": f.sn, "drug_trac_codg": t["drug_trac_codg"], "trdn_flag": t.get("trdn_flag")}
+        for f in inputs
+        for t in (f.audit or {}).get("trace") or ()
+        if t.get("drug_trac_codg")
+    ]
 
 
 def institution_or_refuse(tx, code: str) -> Institution:
@@ -138,11 +168,15 @@ def register_visit(
         return visit_public_id(person.admdvs, pk)
 
 
-def cancel_registration(p: Platform, institution: str, mdtrt_id: str, psn_no: str, *, tx=None) -> None:
+def cancel_registration(
+    p: Platform, institution: str, mdtrt_id: str, psn_no: str, *, ipt_otp_no: str | None = None, tx=None
+) -> None:
     with p.unit(tx) as tx:
         inst = institution_or_refuse(tx, institution)
         person = person_or_refuse(tx, psn_no)
         visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+        if ipt_otp_no and visit.ipt_otp_no and ipt_otp_no != visit.ipt_otp_no:
+            raise refuse("E0000-011", detail=f"data.ipt_otp_no（门诊号）为 {ipt_otp_no}，挂号时为 {visit.ipt_otp_no}")
         if visit.status == "cancelled":
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if any(s.status == "settled" for s in tx.care.settlements_of_visit(visit.id)):
@@ -163,6 +197,7 @@ def record_visit_info(
     mdtrtinfo: dict,
     diseinfo: list,
     *,
+    diagnoses: list[dict] | None = None,
     tx=None,
 ) -> None:
     with p.unit(tx) as tx:
@@ -181,6 +216,7 @@ def record_visit_info(
         tx.care.update_visit(
             visit.id, med_type=med_type or visit.med_type, info=json.dumps(info, ensure_ascii=False, default=str)
         )
+        tx.care.replace_diagnoses(visit.id, "2203", diagnoses or [], p.now())
 
 
 # 2204 / 2205 ------------------------------------------------------------------------------------
@@ -211,9 +247,20 @@ def visit_category(policy, visit: Visit) -> str:
 
 
 def upload_fees(
-    p: Platform, institution: str, mdtrt_id: str, psn_no: str, inputs: list[FeeInput], *, tx=None
+    p: Platform,
+    institution: str,
+    mdtrt_id: str,
+    psn_no: str,
+    inputs: list[FeeInput],
+    *,
+    med_type: str | None = None,
+    tx=None,
 ) -> list[LineSplit]:
-    """2204 / 2301. An inpatient refund is a line with a negative count naming ``init_feedetl_sn``."""
+    """2204 / 2301. An inpatient refund is a line with a negative count naming ``init_feedetl_sn``.
+
+    A line without ``fee_ocur_time`` is stamped with the upload time; one that has it must fall
+    between the visit's first day and the upload day (``claim_rules.check_fee_time``). ``med_type``
+    (2301), when sent, must be the admission's."""
     if not inputs:
         raise refuse("E2204-005")
     now = p.now()
@@ -223,6 +270,10 @@ def upload_fees(
         visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
         if visit.status == "cancelled" or (visit.kind == "outpatient" and visit.status != "open"):
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
+        if med_type and visit.med_type and med_type != visit.med_type:
+            raise refuse(
+                "E0000-011", detail=f"feedetail.med_type（医疗类别）为 {med_type}，入院登记为 {visit.med_type}"
+            )
         sns = [f.sn for f in inputs]
         if len(set(sns)) != len(sns):
             raise refuse("E2204-002", feedetl_sn=next(s for s in sns if sns.count(s) > 1))
@@ -248,8 +299,9 @@ def upload_fees(
                     price=str(f.price),
                     count=str(f.count),
                     init_feedetl_sn=f.init_sn,
-                    fee_ocur_time=f.fee_ocur_time,
+                    fee_ocur_time=f.fee_ocur_time or now,
                     uploaded_at=now,
+                    **audit_columns(f),
                 )
                 for f in inputs
             ]
@@ -334,6 +386,7 @@ class Admission:
     cert_no: str | None
     ipt_no: str | None
     info: dict
+    diagnoses: tuple[dict, ...] = ()
 
 
 def admit(p: Platform, a: Admission, *, tx=None) -> str:
@@ -364,10 +417,21 @@ def admit(p: Platform, a: Admission, *, tx=None) -> str:
             info=json.dumps({"admission": a.info}, ensure_ascii=False, default=str),
             created_at=now,
         )
+        tx.care.replace_diagnoses(pk, "2401", list(a.diagnoses), now)
         return visit_public_id(person.admdvs, pk)
 
 
-def discharge(p: Platform, institution: str, mdtrt_id: str, psn_no: str, endtime: datetime, info: dict, *, tx=None):
+def discharge(
+    p: Platform,
+    institution: str,
+    mdtrt_id: str,
+    psn_no: str,
+    endtime: datetime,
+    info: dict,
+    *,
+    diagnoses: list[dict] | None = None,
+    tx=None,
+):
     """出院办理: the stay ends; the final settlement may follow."""
     with p.unit(tx) as tx:
         inst = institution_or_refuse(tx, institution)
@@ -385,6 +449,7 @@ def discharge(p: Platform, institution: str, mdtrt_id: str, psn_no: str, endtime
         tx.care.update_visit(
             visit.id, status="discharged", endtime=endtime, info=json.dumps(stored, ensure_ascii=False, default=str)
         )
+        tx.care.replace_diagnoses(visit.id, "2402", diagnoses or [], p.now())
 
 
 def withdraw_admission(p: Platform, institution: str, mdtrt_id: str, psn_no: str, *, tx=None) -> None:

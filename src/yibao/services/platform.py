@@ -95,7 +95,8 @@ class Platform:
     store: Store
     clock: SystemClock | FixedClock | SandboxClock = field(default_factory=SystemClock)
     sandbox: bool = False
-    require_sign_in: bool = False  # the HTTP server turns this on unless started with --sandbox
+    require_sign_in: bool = False  # the HTTP server turns this on unless started with --sandbox or --sign-in optional
+    strict_fields: bool = False  # refuse absent spec-required fields even where yibao does not need them
     sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
     # Who confirms a 亲情账户 member's identity; None: the sandbox takes the caller's word, production
     # waits for an agency operator (or the verification service set with YIBAO_PROXY_VERIFIER).

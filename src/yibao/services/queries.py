@@ -54,10 +54,12 @@ def institution_totals(
     return Totals(*(int(a - b) for a, b in zip(made, undone, strict=True)))  # PostgreSQL sums are NUMERIC
 
 
-def year_to_date(p: Platform, psn_no: str, day: date, *, tx=None) -> tuple[int, dict[str, tuple[int, int]], dict]:
-    """The medical year containing ``day``, its accumulators per category, and settlement sums."""
+def year_to_date(p: Platform, psn_no: str, day: date, *, tx=None, with_insutype: bool = False) -> tuple:
+    """The medical year containing ``day``, its accumulators per category, and settlement sums (and,
+    ``with_insutype``, the scheme the person is insured under that day: 310 before 390, "" if none)."""
     with p.unit(tx, read_only=True) as tx:
         person = person_or_refuse(tx, psn_no)
+        covering = sorted(i.insutype for i in tx.people.insurances(person.id) if i.covers(day))
         policy = p.policy(tx, person.admdvs)
         year = medical_year_of(policy, day)
         acc = tx.care.accumulators_of(person.id, year)
@@ -66,4 +68,48 @@ def year_to_date(p: Platform, psn_no: str, day: date, *, tx=None) -> tuple[int, 
             .where(settlements.c.person_id == person.id, settlements.c.year == year, settlements.c.status == "settled")
             .group_by(settlements.c.category)
         ).all()
-    return year, acc, {r[0]: (int(r[1]), int(r[2])) for r in rows}
+    sums = {r[0]: (int(r[1]), int(r[2])) for r in rows}
+    if with_insutype:
+        return year, acc, sums, covering[0] if covering else ""
+    return year, acc, sums
+
+
+def record_reconciliation(
+    p: Platform,
+    *,
+    institution: str,
+    msgid: str | None,
+    row: dict,
+    insutype: str,
+    clr_type: str,
+    setl_optins: str,
+    begin: date,
+    end: date,
+    theirs: tuple[int, int, int, int],
+    ours: tuple[int, int, int, int],
+    result: str,
+    tx=None,
+) -> int:
+    """3201: the statement as compared, with the institution's refund flags, kept for audit and clearing."""
+    with p.unit(tx) as tx:
+        return tx.care.add_reconciliation(
+            institution_code=institution,
+            msgid=msgid,
+            insutype=insutype,
+            clr_type=clr_type,
+            setl_optins=setl_optins,
+            begin_date=begin,
+            end_date=end,
+            refd_setl_flag=row.get("refd_setl_flag"),
+            fixmedins_refd_setl_flag=row.get("fixmedins_refd_setl_flag"),
+            their_medfee=theirs[0],
+            their_fund=theirs[1],
+            their_acct=theirs[2],
+            their_count=theirs[3],
+            our_medfee=ours[0],
+            our_fund=ours[1],
+            our_acct=ours[2],
+            our_count=ours[3],
+            stmt_rslt=result,
+            at=p.now(),
+        )

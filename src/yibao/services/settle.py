@@ -21,14 +21,16 @@ from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person, age_on, sche
 from yibao.money import fmt_yuan
 from yibao.services.care import (
     FeeInput,
+    audit_columns,
     check_credential,
     fee_lines_from_catalog,
     institution_or_refuse,
     insurance_on,
     person_or_refuse,
+    trace_rows,
     visit_or_refuse,
 )
-from yibao.services.identity import check_password
+from yibao.services.identity import CERT_VOUCHER, check_password
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
 from yibao.settlement.calculate import UnknownMedType, benefit_terms, category_of, settle
@@ -71,6 +73,9 @@ class SettleRequest:
     mid_setl: bool = False
     cainfo: str | None = None
     check_password: bool = False
+    family_only: bool = False  # acct_used_flag 2: the mutual-aid accounts pay, not the patient's own
+    declared: tuple[tuple[str, int], ...] = ()  # amounts the HIS sent that the platform computes (2207)
+    info: dict | None = None  # request fields kept for audit
 
 
 @dataclass(frozen=True)
@@ -103,10 +108,6 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
     with p.unit(tx) as tx:
         inst = institution_or_refuse(tx, req.institution)
         person = person_or_refuse(tx, req.psn_no, lock=True)
-        # The password comes first, before anything is written; patients off-site in another province
-        # are not asked for it (spec: 跨省异地不验密).
-        if req.check_password and not dry_run and inst.admdvs[:2] == person.admdvs[:2]:
-            check_password(p, req.psn_no, req.cainfo, now.date(), tx=tx, person=person)
         check_credential(tx, now, person, req.cert_type, req.cert_no)
         policy = p.policy(tx, person.admdvs)
         visit, inputs, line_ids, start = _claim_source(tx, req, inst, person, policy, now)
@@ -135,12 +136,30 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
             visit_used = sum(s.deductible for s in tx.care.settlements_of_visit(visit.id) if s.status == "settled")
         patient, candidates = _parties(tx, person, insurance, day, now)
         claim = Claim(
-            day, med_type, inst.level, tuple(lines), req.acct_used, offsite_status(tx, person, inst.admdvs, day)
+            day,
+            med_type,
+            inst.level,
+            tuple(lines),
+            req.acct_used,
+            offsite_status(tx, person, inst.admdvs, day),
+            own_account=not req.family_only,
         )
         try:
             result = settle(policy, claim, patient, YearToDate(used, paid, visit_used), candidates)
         except ValueError as exc:
             raise refuse("E2207-002", detail=str(exc)) from exc
+        _check_declared(req, result)
+        # The password, before anything is written, and only where the spec asks: when a personal
+        # account would pay; not off-site in another province (跨省异地不验密); an e-voucher token was
+        # verified in the patient's app and needs none (but a password sent with it is still checked).
+        if (
+            req.check_password
+            and not dry_run
+            and result.acct_pay + result.acct_mulaid_pay > 0
+            and not (req.cert_type == CERT_VOUCHER and not req.cainfo)
+            and inst.admdvs[:2] == person.admdvs[:2]
+        ):
+            check_password(p, req.psn_no, req.cainfo, now.date(), tx=tx, person=person)
         kind = visit.kind if visit is not None else "pharmacy"
         clr_type = CLR_TYPE["inpatient" if kind == "inpatient" else "pharmacy" if kind == "pharmacy" else "outpatient"]
         view = SettlementView(
@@ -160,6 +179,23 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         if dry_run:
             return view
         return _book(tx, req, view, visit, inputs, line_ids, year, now)
+
+
+DECLARED = {
+    "fulamt_ownpay_amt": ("ownpay", "全自费金额"),
+    "overlmt_selfpay": ("overlimit", "超限价金额"),
+    "preselfpay_amt": ("preselfpay", "先行自付金额"),
+    "inscp_scp_amt": ("inscp", "符合政策范围金额"),
+}
+
+
+def _check_declared(req: SettleRequest, result: Settlement) -> None:
+    """Amounts the HIS may send but the platform computes from the lines: when sent, they must agree."""
+    for name, sent in req.declared:
+        attr, label = DECLARED[name]
+        ours = getattr(result, attr)
+        if sent != ours:
+            raise refuse("E2207-010", detail=f"{name}（{label}）报文{fmt_yuan(sent)}元，按明细计算{fmt_yuan(ours)}元")
 
 
 _START_FIELD = {
@@ -307,6 +343,7 @@ def _book(
         output=json.dumps(to_record(result), ensure_ascii=False),
         explanation=result.explanation,
         status="settled",
+        info=json.dumps(req.info, ensure_ascii=False, default=str) if req.info else None,
     )
     setl_id = settlement_public_id(person.admdvs, pk)
     entry = settlement_entry(
@@ -334,13 +371,15 @@ def _book(
                     amount=f.amount,
                     price=str(f.price),
                     count=str(f.count),
-                    fee_ocur_time=f.fee_ocur_time,
+                    fee_ocur_time=f.fee_ocur_time or now,
                     settlement_id=pk,
                     uploaded_at=now,
+                    **audit_columns(f),
                 )
                 for f in inputs
             ]
         )
+        tx.care.add_trace_codes(visit_pk, trace_rows(inputs), now)
     else:
         tx.care.mark_lines(line_ids, pk)
     mdtrt_id = visit_public_id(person.admdvs, visit_pk)

@@ -262,6 +262,8 @@ def settle(
     own_note = ""
     if not claim.acct_used:
         steps.append("个人账户使用标志为0：本次不使用个人账户和家庭共济，个人负担全部以现金支付。")
+    elif not claim.own_account:
+        steps.append("个人账户使用标志为2：使用共济人个人账户支付，本人个人账户不支付。")
     elif patient.account is None:
         steps.append("本人没有职工医保个人账户。")
     else:

@@ -101,6 +101,7 @@ class Claim:
     lines: tuple[FeeLine, ...]
     acct_used: bool
     offsite: str | None = None  # None at home; "filed" / "temporary" / "unfiled" off-site
+    own_account: bool = True  # False for acct_used_flag 2: only relatives' accounts pay, through mutual aid
 
 
 @dataclass(frozen=True)

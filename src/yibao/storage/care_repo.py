@@ -9,7 +9,17 @@ from decimal import Decimal
 from sqlalchemy import and_, bindparam, delete, func, select, update
 
 from yibao.settlement.model import CatalogItem
-from yibao.storage.tables import accumulators, catalog_items, fee_lines, institutions, settlements, visits
+from yibao.storage.tables import (
+    accumulators,
+    catalog_items,
+    diagnoses,
+    drug_trace_codes,
+    fee_lines,
+    institutions,
+    reconciliations,
+    settlements,
+    visits,
+)
 
 
 @dataclass(frozen=True)
@@ -291,3 +301,43 @@ class CareRepo:
                     "fund_paid": fund,
                 },
             )
+
+    # What the HIS sent, kept for audit and later queries ------------------------------------------
+
+    def replace_diagnoses(self, visit_id: int, infno: str, rows: list[dict], at: datetime) -> None:
+        """A later upload of the same kind (2203, 2401, 2402) replaces the earlier diagnoses."""
+        self.conn.execute(delete(diagnoses).where(diagnoses.c.visit_id == visit_id, diagnoses.c.infno == infno))
+        if rows:
+            self.conn.execute(
+                diagnoses.insert(), [{**r, "visit_id": visit_id, "infno": infno, "recorded_at": at} for r in rows]
+            )
+
+    def diagnoses_of(self, visit_id: int) -> list[dict]:
+        stmt = select(diagnoses).where(diagnoses.c.visit_id == visit_id).order_by(diagnoses.c.id)
+        return [dict(r._mapping) for r in self.conn.execute(stmt)]
+
+    def add_trace_codes(self, visit_id: int, rows: list[dict], at: datetime) -> None:
+        if rows:
+            self.conn.execute(drug_trace_codes.insert(), [{**r, "visit_id": visit_id, "recorded_at": at} for r in rows])
+
+    def trace_codes_of(self, visit_id: int) -> list[dict]:
+        stmt = select(drug_trace_codes).where(drug_trace_codes.c.visit_id == visit_id).order_by(drug_trace_codes.c.id)
+        return [dict(r._mapping) for r in self.conn.execute(stmt)]
+
+    def add_reconciliation(self, **values) -> int:
+        return self.conn.execute(reconciliations.insert(), values).inserted_primary_key[0]
+
+    def line_audit(self, visit_id: int) -> list[dict]:
+        cols = (
+            fee_lines.c.feedetl_sn,
+            fee_lines.c.rxno,
+            fee_lines.c.rx_circ_flag,
+            fee_lines.c.bilg_dept_codg,
+            fee_lines.c.bilg_dept_name,
+            fee_lines.c.bilg_dr_codg,
+            fee_lines.c.bilg_dr_name,
+            fee_lines.c.hosp_appr_flag,
+            fee_lines.c.info,
+        )
+        stmt = select(*cols).where(fee_lines.c.visit_id == visit_id).order_by(fee_lines.c.id)
+        return [dict(r._mapping) for r in self.conn.execute(stmt)]

@@ -45,6 +45,12 @@ class InstitutionCredential:
     tif_paasid: str | None
     tif_token: str | None
     created_at: datetime
+    gateway_ak: str | None = None
+    gateway_sk: str | None = None  # encrypted with the platform secret
+    variant: str = "plain"  # plain | sm
+    sm4_key: str | None = None  # encrypted with the platform secret
+    sm2_public_key: str | None = None  # the institution's
+    sign_in: str = "required"  # required | optional
 
 
 _MESSAGE = select(messages).where(messages.c.institution_code == bindparam("i"), messages.c.msgid == bindparam("m"))
@@ -118,6 +124,16 @@ class GatewayRepo:
         r = self.conn.execute(
             select(institution_credentials).where(institution_credentials.c.api_key_hash == digest)
         ).first()
+        return InstitutionCredential(*r) if r else None
+
+    def credential(self, institution: str) -> InstitutionCredential | None:
+        r = self.conn.execute(
+            select(institution_credentials).where(institution_credentials.c.institution_code == institution)
+        ).first()
+        return InstitutionCredential(*r) if r else None
+
+    def credential_by_ak(self, ak: str) -> InstitutionCredential | None:
+        r = self.conn.execute(select(institution_credentials).where(institution_credentials.c.gateway_ak == ak)).first()
         return InstitutionCredential(*r) if r else None
 
     def credential_by_paasid(self, paasid: str) -> InstitutionCredential | None:

@@ -281,6 +281,15 @@ fee_lines = Table(
     Column("count", String(24), nullable=False),
     Column("init_feedetl_sn", String(30), nullable=True),
     Column("fee_ocur_time", DateTime, nullable=True),
+    # Kept for audit and later queries (issue 12): prescription, billing department and doctor, approval
+    Column("rxno", String(30), nullable=True),
+    Column("rx_circ_flag", String(3), nullable=True),
+    Column("bilg_dept_codg", String(30), nullable=True),
+    Column("bilg_dept_name", String(100), nullable=True),
+    Column("bilg_dr_codg", String(30), nullable=True),
+    Column("bilg_dr_name", String(50), nullable=True),
+    Column("hosp_appr_flag", String(3), nullable=True),
+    Column("info", Text, nullable=True),  # JSON: every other field the HIS sent for the line
     Column("settlement_id", Integer, ForeignKey("settlements.id"), nullable=True),
     Column("uploaded_at", DateTime, nullable=False),
     UniqueConstraint("visit_id", "feedetl_sn", name="uq_fee_lines_visit_sn"),
@@ -316,6 +325,7 @@ settlements = Table(
     Column("cancelled_at", DateTime, nullable=True),
     Column("cancel_infno", String(6), nullable=True),
     Column("revision", Integer, nullable=False, default=0),  # cancels and reinstatements so far
+    Column("info", Text, nullable=True),  # JSON: the request fields kept for audit (invono, psn_setlway …)
 )
 
 job_runs = Table(
@@ -363,6 +373,14 @@ institution_credentials = Table(
     Column("tif_paasid", String(64), nullable=True, unique=True),
     Column("tif_token", String(128), nullable=True),  # shared secret of the TIF signature
     Column("created_at", DateTime, nullable=False),
+    # The provincial service gateway: AK in clear, SK encrypted with the platform secret (HMAC needs it)
+    Column("gateway_ak", String(64), nullable=True, unique=True),
+    Column("gateway_sk", Text, nullable=True),
+    # plain | sm (SM4-encrypted input/output, SM2-signed cainfo): chosen here, never by the message
+    Column("variant", String(8), nullable=False, server_default="plain"),
+    Column("sm4_key", Text, nullable=True),  # encrypted with the platform secret
+    Column("sm2_public_key", String(130), nullable=True),  # the institution's, to verify its cainfo
+    Column("sign_in", String(10), nullable=False, server_default="required"),  # required | optional
 )
 
 nonces = Table(
@@ -371,6 +389,64 @@ nonces = Table(
     Column("paasid", String(64), primary_key=True),
     Column("nonce", String(64), primary_key=True),
     Column("seen_at", DateTime, nullable=False, index=True),
+)
+
+# What the HIS sent that the platform keeps for audit and later queries (5202, 3202, 3513) ---------
+
+diagnoses = Table(
+    "diagnoses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("visit_id", Integer, ForeignKey("visits.id"), nullable=False, index=True),
+    Column("infno", String(6), nullable=False),  # 2203 | 2401 | 2402: a later upload of the same kind replaces
+    Column("diag_type", String(3), nullable=True),
+    Column("diag_srt_no", Integer, nullable=True),
+    Column("diag_code", String(30), nullable=False),
+    Column("diag_name", String(300), nullable=True),
+    Column("diag_dept", String(100), nullable=True),
+    Column("dise_dor_no", String(30), nullable=True),
+    Column("dise_dor_name", String(50), nullable=True),
+    Column("diag_time", DateTime, nullable=True),
+    Column("vali_flag", String(3), nullable=True),
+    Column("maindiag_flag", String(3), nullable=True),
+    Column("adm_cond", Text, nullable=True),
+    Column("recorded_at", DateTime, nullable=False),
+)
+
+drug_trace_codes = Table(
+    "drug_trace_codes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("visit_id", Integer, ForeignKey("visits.id"), nullable=False, index=True),
+    Column("feedetl_sn", String(30), nullable=False),
+    Column("drug_trac_codg", String(100), nullable=False, index=True),
+    Column("trdn_flag", String(3), nullable=True),  # 拆零标志
+    Column("recorded_at", DateTime, nullable=False),
+)
+
+reconciliations = Table(
+    "reconciliations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False, index=True),
+    Column("msgid", String(40), nullable=True),
+    Column("insutype", String(6), nullable=False),
+    Column("clr_type", String(6), nullable=False),
+    Column("setl_optins", String(6), nullable=False),
+    Column("begin_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("refd_setl_flag", String(6), nullable=True),
+    Column("fixmedins_refd_setl_flag", String(6), nullable=True),
+    Column("their_medfee", Money, nullable=False),
+    Column("their_fund", Money, nullable=False),
+    Column("their_acct", Money, nullable=False),
+    Column("their_count", Integer, nullable=False),
+    Column("our_medfee", Money, nullable=False),
+    Column("our_fund", Money, nullable=False),
+    Column("our_acct", Money, nullable=False),
+    Column("our_count", Integer, nullable=False),
+    Column("stmt_rslt", String(6), nullable=False),
+    Column("at", DateTime, nullable=False),
 )
 
 # The lifecycle: contributions, pre-allocations, off-site filings ---------------------------------

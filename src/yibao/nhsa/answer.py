@@ -1,0 +1,98 @@
+"""Answers shaped by the field tables: every output node and field of the spec, typed as it says.
+
+A handler returns what it knows (plain values: Decimal, int, str, date, datetime, dict for a JSON
+field); ``shape`` puts every spec node and field in place, in the spec's order, with the spec's
+type: text (字符型) as a string within its length (an object becomes its JSON text, as
+``exp_content`` must), numbers at the spec's precision, dates ``yyyy-MM-dd``, date-times
+``yyyy-MM-dd HH:mm:ss``. What the spec does not list is kept after the spec's fields. An absent
+number is 0 and an absent text is "" (the spec's own rule for empty values).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import simplejson
+
+from yibao.nhsa.spec import FieldSpec, InterfaceSpec, NodeSpec
+
+
+def shape(spec: InterfaceSpec | None, output: Any) -> Any:
+    if spec is None or not isinstance(output, dict):
+        return output
+    out = dict(output)
+    for node in spec.outputs:
+        if node.parent is not None:
+            continue
+        if node.name is None:
+            out = shape_row(node, out)
+        elif node.kind == "list":
+            rows = out.get(node.name)
+            rows = [rows] if isinstance(rows, dict) else rows if isinstance(rows, list) else []
+            out[node.name] = [shape_row(node, r) if isinstance(r, dict) else r for r in rows]
+        else:
+            row = out.get(node.name)
+            out[node.name] = shape_row(node, row if isinstance(row, dict) else {})
+    return out
+
+
+def shape_row(node: NodeSpec, row: dict[str, Any]) -> dict[str, Any]:
+    out = {f.code: value(f, row.get(f.code)) for f in node.fields if f.kind != "node"}
+    for k, v in row.items():
+        if k not in out:
+            out[k] = v
+    return out
+
+
+def value(f: FieldSpec, v: Any) -> Any:
+    if f.kind == "text":
+        return text(f, v)
+    if f.kind == "number":
+        return number(f, v)
+    if f.kind == "date":
+        return v.isoformat() if isinstance(v, date) and not isinstance(v, datetime) else _moment_text(v)
+    if f.kind == "datetime":
+        return _moment_text(v)
+    return v
+
+
+def text(f: FieldSpec, v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, dict | list):
+        s = simplejson.dumps(v, ensure_ascii=False, use_decimal=True, default=str)
+    elif isinstance(v, datetime):
+        s = f"{v:%Y-%m-%d %H:%M:%S}"
+    elif isinstance(v, date):
+        s = v.isoformat()
+    else:
+        s = str(v)
+    if f.length and len(s) > f.length:
+        s = s[: f.length - 1] + "…"  # a description longer than the spec allows: cut, never money
+    return s
+
+
+def number(f: FieldSpec, v: Any) -> Any:
+    if v is None or v == "":
+        v = Decimal(0)
+    if isinstance(v, bool):
+        return v
+    try:
+        d = v if isinstance(v, Decimal) else Decimal(str(v))
+    except InvalidOperation:
+        return v
+    if f.scale is not None:
+        return d.quantize(Decimal(1).scaleb(-f.scale), rounding=ROUND_HALF_UP)
+    return d
+
+
+def _moment_text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return f"{v:%Y-%m-%d %H:%M:%S}"
+    if isinstance(v, date):
+        return v.isoformat()
+    return str(v)

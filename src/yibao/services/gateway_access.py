@@ -1,0 +1,207 @@
+"""How each institution reaches the gateway: its credentials, its dialect and its sign-in rule.
+
+One credentials call issues everything an institution may use, shown once: an API key (stored as a
+SHA-256 hash), a TIF paasid and token, a provincial-gateway AK/SK pair and, for an institution
+registered on the SM2/SM4 variant, an SM4 key and an SM2 key pair. The SK and the SM4 key must be
+known to verify an HMAC or decrypt a message, so they cannot be hashed: they are stored encrypted
+(AES-256-GCM) under the platform secret, taken from ``YIBAO_SECRET_KEY`` (any text; set it outside
+the database in production). Without it the platform generates a secret and keeps it in the
+settings table, which then protects the SK only as well as the database itself is protected.
+
+The variant is the institution's registration, never the message: a plain institution that sends
+``signtype: "SM2"`` with an empty ``cainfo`` is served as plain.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from yibao.errors import refuse
+from yibao.nhsa import dialects
+from yibao.services.platform import Platform
+from yibao.storage.gateway_repo import InstitutionCredential
+
+log = logging.getLogger("yibao.gateway")
+VARIANTS = ("plain", "sm")
+SIGN_IN = ("required", "optional")
+_SECRET_SETTING = "platform_secret_key"
+_SM2_SETTING = "platform_sm2_key"
+_lock = threading.Lock()
+
+
+def key_digest(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+# The platform secret -------------------------------------------------------------------------------
+
+
+def _secret(p: Platform, tx=None) -> bytes:
+    cached = getattr(p, "_secret_key", None)
+    if cached is not None:
+        return cached
+    configured = os.environ.get("YIBAO_SECRET_KEY")
+    with _lock:
+        if configured:
+            key = hashlib.sha256(configured.encode()).digest()
+        else:
+            with p.unit(tx) as t:
+                stored = t.config.get(_SECRET_SETTING)
+                if stored is None:
+                    stored = base64.b64encode(secrets.token_bytes(32)).decode()
+                    t.config.put(_SECRET_SETTING, stored)
+                    log.warning(
+                        "YIBAO_SECRET_KEY 未设置：平台密钥保存在数据库中，AK/SK 与 SM4 密钥的加密保护仅等同于数据库本身"
+                    )
+            key = base64.b64decode(stored)
+        p._secret_key = key
+        return key
+
+
+def seal_secret(p: Platform, text: str, tx=None) -> str:
+    nonce = secrets.token_bytes(12)
+    return "v1:" + base64.b64encode(nonce + AESGCM(_secret(p, tx)).encrypt(nonce, text.encode(), None)).decode()
+
+
+def open_secret(p: Platform, sealed: str, tx=None) -> str:
+    raw = base64.b64decode(sealed.removeprefix("v1:"))
+    try:
+        return AESGCM(_secret(p, tx)).decrypt(raw[:12], raw[12:], None).decode()
+    except InvalidTag:
+        raise refuse(
+            "E0000-006", detail="机构密钥无法解密（平台密钥 YIBAO_SECRET_KEY 已更换？请重新签发凭据）"
+        ) from None
+
+
+def platform_sm2(p: Platform, tx=None) -> tuple[str, str]:
+    """The platform's SM2 key pair (private, public hex): it signs every answer to an SM institution."""
+    cached = getattr(p, "_sm2_key", None)
+    if cached is not None:
+        return cached
+    with p.unit(tx) as t:
+        stored = t.config.get(_SM2_SETTING)
+        if stored is None:
+            private, public = dialects.sm2_keypair()
+            t.config.put(_SM2_SETTING, f"{seal_secret(p, private, t)} {public}")
+        else:
+            sealed, public = stored.split(" ")
+            private = open_secret(p, sealed, t)
+    p._sm2_key = (private, public)
+    return private, public
+
+
+# Issuing ----------------------------------------------------------------------------------------------
+
+
+def issue_credentials(
+    p: Platform, institution: str, *, variant: str = "plain", sign_in: str = "required", tx=None
+) -> dict[str, Any]:
+    """Fresh credentials for every dialect (shown once); earlier ones stop working."""
+    if variant not in VARIANTS or sign_in not in SIGN_IN:
+        raise refuse("E0000-008", detail=f"variant 应为 {'/'.join(VARIANTS)}，sign_in 应为 {'/'.join(SIGN_IN)}")
+    api_key = "yb_" + secrets.token_urlsafe(24)
+    token = secrets.token_hex(24)
+    ak, sk = "ak" + secrets.token_hex(15), secrets.token_urlsafe(30)
+    out: dict[str, Any] = {
+        "institution": institution,
+        "api_key": api_key,
+        "tif_paasid": institution,
+        "tif_token": token,
+        "gateway_ak": ak,
+        "gateway_sk": sk,
+        "variant": variant,
+        "sign_in": sign_in,
+    }
+    with p.unit(tx) as tx:
+        if tx.care.institution(institution) is None:
+            raise refuse("E0000-004", code=institution)
+        sm4_sealed = sm2_public = None
+        if variant == "sm":
+            sm4 = dialects.new_sm4_key()
+            his_private, his_public = dialects.sm2_keypair()
+            sm4_sealed, sm2_public = seal_secret(p, sm4, tx), his_public
+            out.update(
+                sm4_key=sm4,
+                sm2_private_key=his_private,
+                sm2_public_key=his_public,
+                platform_sm2_public_key=platform_sm2(p, tx)[1],
+            )
+        tx.gateway.put_credential(
+            InstitutionCredential(
+                institution,
+                key_digest(api_key),
+                institution,
+                token,
+                p.now(),
+                gateway_ak=ak,
+                gateway_sk=seal_secret(p, sk, tx),
+                variant=variant,
+                sm4_key=sm4_sealed,
+                sm2_public_key=sm2_public,
+                sign_in=sign_in,
+            )
+        )
+    return out
+
+
+# Using ------------------------------------------------------------------------------------------------
+
+
+def secret_of_ak(p: Platform, ak: str) -> tuple[str, str] | None:
+    """(institution, SK) for a provincial-gateway access key, or None."""
+    with p.store.uow(read_only=True) as tx:
+        cred = tx.gateway.credential_by_ak(ak)
+    if cred is None or not cred.gateway_sk:
+        return None
+    return cred.institution_code, open_secret(p, cred.gateway_sk)
+
+
+@dataclass(frozen=True)
+class Access:
+    """An institution's registration as the gateway needs it on each call."""
+
+    institution: str
+    variant: str = "plain"
+    sign_in: str = "required"
+    sm4_key: str | None = None  # decrypted
+    sm2_public_key: str | None = None
+
+    @property
+    def encrypted(self) -> bool:
+        return self.variant == "sm"
+
+    def open_request(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The decrypted ``input`` of an SM institution's request, after checking its signature."""
+        assert self.sm4_key and self.sm2_public_key
+        try:
+            inp = dialects.unseal(doc, "input", self.sm4_key, self.sm2_public_key)
+        except PermissionError as exc:
+            raise refuse("E0000-006", detail=str(exc)) from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise refuse("E0000-002", detail=f"input 无法解密：{exc}") from None
+        if not isinstance(inp, dict):
+            raise refuse("E0000-002", detail="input 解密后应为JSON对象")
+        return inp
+
+    def seal_answer(self, p: Platform, answer: dict[str, Any]) -> dict[str, Any]:
+        assert self.sm4_key
+        private, public = platform_sm2(p)
+        return dialects.seal(answer, "output", self.sm4_key, private, public)
+
+
+def access(p: Platform, tx, institution: str) -> Access | None:
+    cred = tx.gateway.credential(institution)
+    if cred is None:
+        return None
+    sm4 = open_secret(p, cred.sm4_key, tx) if cred.variant == "sm" and cred.sm4_key else None
+    return Access(institution, cred.variant, cred.sign_in, sm4, cred.sm2_public_key)
