@@ -129,12 +129,14 @@ def _key_table(result: RunResult) -> str:
     head = "".join(
         f"<th>{ {BASELINE: '现行政策（元）', REFORM: '改革方案（元）', 'diff': '差额（元）'}[k] }</th>" for k in keys
     )
+    segment = ("account_segment_fen",) if any(s[k]["account_segment_fen"] for k in keys) else ()
     rows = [
         _money_row(MEASURE_NAMES[m], [s[k][m] for k in keys])
         for m in (
             "medfee_fen",
             "fund_fen",
             "own_account_fen",
+            *segment,
             "mutual_aid_fen",
             "cash_fen",
             "deductible_fen",
