@@ -214,6 +214,26 @@ def test_verify_every_region_across_its_medical_year_start(tmp_path, region):
 # What the kernel models, and the refusal of the rest -------------------------------------------
 
 
+def test_the_kernel_compiles_the_settlements_own_functions():
+    """One definition: what the kernel calls is the very function the per-claim calculation calls."""
+    from yibao import money
+    from yibao.lifecycle import model
+    from yibao.settlement import amounts
+    from yibao.simulate import compiled
+
+    for name, home in (
+        ("apply_ratio", money),
+        ("deductible_due", amounts),
+        ("within_cap", amounts),
+        ("take", amounts),
+        ("reduced_ratio", amounts),
+        ("account_segment", amounts),
+        ("whole_years", model),
+    ):
+        assert getattr(compiled, name).py_func is getattr(home, name), name
+    assert compiled.whole_years(1980, 3, 16, 2025, 3, 15) == model.age_on(date(1980, 3, 16), date(2025, 3, 15)) == 44
+
+
 def test_every_key_of_the_schema_is_read_by_the_kernel_or_declared_without_effect():
     from yibao.policy.schema import BENEFIT_FIELDS, FIXED
 
