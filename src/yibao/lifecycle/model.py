@@ -73,8 +73,15 @@ def check_birth(birth: date, today: date, *, insured_from: date | None = None) -
         raise refuse("E7401-009", detail=f"{birth} 晚于参保开始日期 {insured_from}")
 
 
+def whole_years(birth_year: int, birth_month: int, birth_day: int, year: int, month: int, day: int) -> int:
+    """Completed years from a birth date to a day, in plain integers (the simulator compiles this very
+    function, so a patient's age has one definition)."""
+    before_birthday = 1 if (month, day) < (birth_month, birth_day) else 0
+    return year - birth_year - before_birthday
+
+
 def age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    return whole_years(birth.year, birth.month, birth.day, day.year, day.month, day.day)
 
 
 @dataclass(frozen=True)

@@ -27,3 +27,10 @@ def take(want: int, balance: int) -> int:
 def reduced_ratio(ratio: int, cut: int) -> int:
     """Step 5: the ratio after an off-site reduction, not below 0."""
     return max(ratio - cut, 0)
+
+
+def account_segment(inscp: int, current: int, historical: int, from_current: bool, from_historical: bool) -> int:
+    """Step 4′ (当年账户段): the part of the in-scope amount the listed own buckets pay first, outside
+    the deductible and the fund: ``min(I, Σ max(balance, 0) of the listed buckets)``."""
+    available = (max(current, 0) if from_current else 0) + (max(historical, 0) if from_historical else 0)
+    return min(max(inscp, 0), available)

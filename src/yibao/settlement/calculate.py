@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from yibao.money import apply_ratio
 from yibao.policy.model import Policy
-from yibao.settlement.amounts import deductible_due, reduced_ratio, take, within_cap
+from yibao.settlement.amounts import account_segment, deductible_due, reduced_ratio, take, within_cap
 from yibao.settlement.explain import (
     BUCKET_NAMES,
     CATEGORY_NAMES,
@@ -117,9 +117,10 @@ def _draw(balances: Buckets, order: Sequence[str], want: int) -> tuple[tuple[Dra
 
 def _segment(b: Benefit, claim: Claim, patient: Patient, inscp: int) -> int:
     """How much of the in-scope amount the 当年账户段 takes: only when the account is used at all."""
-    if not b.segment or not claim.acct_used or patient.account is None or inscp <= 0:
+    if not b.segment or not claim.acct_used or patient.account is None:
         return 0
-    return min(inscp, sum(max(patient.account.get(x), 0) for x in b.segment))
+    a = patient.account
+    return account_segment(inscp, a.current, a.historical, "current" in b.segment, "historical" in b.segment)
 
 
 def _draw_own(

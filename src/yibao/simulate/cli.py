@@ -66,6 +66,7 @@ def generate_cmd(
     partitions: int = typer.Option(None, "--partitions", help="分区数（默认约每百万人一个分区）"),
     fmt: str = typer.Option("parquet", "--format", help="parquet 或 csv"),
     sets: list[str] = typer.Option([], "--set", help="覆盖人口参数，如 --set grant_takeup=0.6（取值按 YAML 读）"),
+    region: str = typer.Option("jiangxi-nanchang", "--region", help="人群所在的统筹区：内置统筹区 id 或政策文件路径"),
 ) -> None:
     """生成可复现的合成人群（家庭、参保、账户余额、共济授权）和一段期间的结算，分布参数均注明来源与可信度。"""
     _imports()
@@ -91,20 +92,26 @@ def generate_cmd(
             manifest = generate(
                 out, people, begin, _add_months(begin, months), seed, partitions, spec, fmt,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                region=region, base=Path.cwd(),
             )  # fmt: skip
+    except DomainError as exc:
+        _fail(exc.err_msg)
     except (SimulationInputError, ValueError) as exc:
         _fail(str(exc))
     c = manifest.counts
     console.print(
         f"已生成 {out}：{c['people']:,} 人、{c['families']:,} 户、{c['grants']:,} 条共济授权、"
-        f"{c['claims']:,} 笔结算（{manifest.start} 至 {manifest.end}，{manifest.partitions} 个分区，种子 {seed}）"
+        f"{c['claims']:,} 笔结算（{manifest.start} 至 {manifest.end}，{manifest.partitions} 个分区，种子 {seed}，"
+        f"医保区划 {manifest.admdvs}）"
     )
 
 
 @simulate_app.command("run")
 def run_cmd(
     data: Path = typer.Argument(..., help="数据集目录（generate 或 export 的输出）"),
-    region: str = typer.Option("jiangxi-nanchang", "--region", help="内置统筹区 id 或政策文件路径"),
+    region: str = typer.Option(
+        None, "--region", help="内置统筹区 id 或政策文件路径（默认：数据集生成时的统筹区）；须与数据集同一医保区划"
+    ),
     reform: list[str] = typer.Option([], "--reform", help="改革：参数[@日期]=取值，或 += / -=，可重复"),
     reform_file: Path = typer.Option(None, "--reform-file", help="改革方案 YAML"),
     out: Path = typer.Option(Path("simulation-results"), "--out", help="结果目录（表格、summary.json、report.html）"),
@@ -174,7 +181,10 @@ def run_cmd(
         console.print(
             f"[{colour}]核对：{v['families']:,} 户、{v['claims']:,} 笔、{v['compared_figures']:,} 个数字，"
             f"不一致 {v['mismatches']} 处[/{colour}]（共济 {v['with_mutual_aid']:,} 笔，触及限额 {v['over_cap']:,} 笔，"
-            f"跨医疗年度 {v['later_year']:,} 笔）"
+            f"跨医疗年度 {v['later_year']:,} 笔"
+            + (f"，当年账户段 {v['with_segment']:,} 笔" if v["with_segment"] else "")
+            + (f"，较高年龄段 {v['upper_age_band']:,} 笔" if v["upper_age_band"] else "")
+            + "）"
         )
         for line in v["examples"][:10]:
             console.print(f"  [red]✗[/red] {line}", highlight=False)

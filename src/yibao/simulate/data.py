@@ -92,17 +92,20 @@ class Manifest:
     fmt: str = "parquet"
     counts: dict[str, int] = field(default_factory=dict)
     made_by: dict[str, Any] = field(default_factory=dict)
+    region: str | None = None  # the policy the population was made for: a shipped region id or a file path
+    admdvs: str | None = None  # that region's 医保区划
 
     def as_doc(self) -> dict[str, Any]:
-        return {
+        doc = {
             "format": FORMAT,
             "start": self.start,
             "end": self.end,
             "partitions": self.partitions,
             "files": self.fmt,
-            "counts": self.counts,
-            "made_by": self.made_by,
         }
+        if self.region is not None:
+            doc |= {"region": self.region, "admdvs": self.admdvs}
+        return doc | {"counts": self.counts, "made_by": self.made_by}
 
 
 def check_period(start: date, end: date) -> None:
@@ -128,7 +131,12 @@ def read_manifest(folder: Path) -> Manifest:
     fmt = doc.get("files", "parquet")
     if fmt not in ("parquet", "csv") or parts < 1:
         raise SimulationInputError(f"{path}：files 应为 parquet 或 csv，partitions ≥ 1")
-    return Manifest(start, end, parts, fmt, dict(doc.get("counts") or {}), dict(doc.get("made_by") or {}))
+    region, admdvs = doc.get("region"), doc.get("admdvs")
+    if (region is not None and not isinstance(region, str)) or (admdvs is not None and not isinstance(admdvs, str)):
+        raise SimulationInputError(f"{path}：region/admdvs 应为字符串")
+    return Manifest(
+        start, end, parts, fmt, dict(doc.get("counts") or {}), dict(doc.get("made_by") or {}), region, admdvs
+    )
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> None:

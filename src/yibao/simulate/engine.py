@@ -17,7 +17,9 @@ import pyarrow as pa
 
 from yibao.family.model import RELATIONS
 from yibao.lifecycle.model import person_class_of
+from yibao.money import fmt_yuan
 from yibao.simulate import kernel
+from yibao.simulate.compiled import ages_of
 from yibao.simulate.data import CLASSES, OFFSITE_KINDS, Partition, SimulationInputError, codes_of, names_of
 from yibao.simulate.tables import PolicyTables, seconds
 
@@ -39,6 +41,7 @@ class Prepared:
     p_band: np.ndarray
     p_decile: np.ndarray
     p_base: np.ndarray
+    p_birth: np.ndarray  # int32[people, 3]: year, month, day of birth
     opening_cur: np.ndarray
     opening_hist: np.ndarray
     g0: np.ndarray
@@ -64,14 +67,14 @@ class Prepared:
         return len(self.family_id)
 
 
-def ages_on(birth: np.ndarray, day: date) -> np.ndarray:
-    """Whole years on ``day`` (``lifecycle.model.age_on``, for arrays of dates)."""
+def birth_ymd(birth: np.ndarray) -> np.ndarray:
+    """Year, month, day of each date (the kernel takes a patient's age on the claim day from these)."""
     b = birth.astype("datetime64[D]")
-    year = b.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = b.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    dom = (b - b.astype("datetime64[M]")).astype(np.int64) + 1
-    before = (month > day.month) | ((month == day.month) & (dom > day.day))
-    return day.year - year - before.astype(np.int64)
+    out = np.empty((len(b), 3), dtype=np.int32)
+    out[:, 0] = b.astype("datetime64[Y]").astype(np.int64) + 1970
+    out[:, 1] = b.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    out[:, 2] = (b - b.astype("datetime64[M]")).astype(np.int64) + 1
+    return out
 
 
 def prepare(part: Partition, start: date, income_edges: np.ndarray) -> Prepared:
@@ -92,7 +95,8 @@ def prepare(part: Partition, start: date, income_edges: np.ndarray) -> Prepared:
         [[CLASSES.index(person_class_of(i, t)) for t in psn_names] for i in insutypes], dtype=np.int8
     ).reshape(2, max(len(psn_names), 1))
     p_cls = cls_table[p_scheme, codes_of(people["psn_type"], psn_names)[order]] if len(pid) else p_scheme
-    age = ages_on(people["birth"].to_numpy()[order], start)
+    p_birth = birth_ymd(people["birth"].to_numpy()[order])
+    age = ages_of(p_birth, start.year, start.month, start.day)
     p_band = (np.searchsorted(np.array(AGE_BANDS), age, side="right") - 1).clip(0).astype(np.int8)
     income = people["income_fen"].to_numpy()[order]
     p_decile = np.searchsorted(income_edges, income, side="right").clip(0, DECILES - 1).astype(np.int8)
@@ -139,6 +143,7 @@ def prepare(part: Partition, start: date, income_edges: np.ndarray) -> Prepared:
         p_band,
         p_decile,
         people["base_fen"].to_numpy()[order].astype(np.int64),
+        p_birth,
         people["current_fen"].to_numpy()[order].astype(np.int64),
         people["historical_fen"].to_numpy()[order].astype(np.int64),
         g0,
@@ -204,8 +209,25 @@ def chunks(prep: Prepared, parts: int) -> np.ndarray:
     return np.unique(bounds).astype(np.int64)
 
 
+def check_bases(prep: Prepared, tables: PolicyTables) -> None:
+    """Refuse a contribution base the service would refuse (outside contribution.base_floor/ceiling)."""
+    credited = (prep.p_scheme == 0) & (prep.p_cls == 0) & (prep.p_base > 0)
+    for key, bad, bound in (
+        ("contribution.base_floor", credited & (prep.p_base < tables.base_floor), tables.base_floor),
+        ("contribution.base_ceiling", credited & (prep.p_base > tables.base_ceiling), tables.base_ceiling),
+    ):
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise SimulationInputError(
+                f"人员 {prep.person_id[i]} 的月缴费基数 {fmt_yuan(int(prep.p_base[i]))} 元超出政策 {tables.name} 的 "
+                f"{key}（{fmt_yuan(bound)} 元）：结算服务会拒绝这笔缴费（共 {int(bad.sum())} 人），"
+                f"请按该统筹区重新生成数据集（generate --region）"
+            )
+
+
 def run_scenario(prep: Prepared, tables: PolicyTables, *, detail: bool = False, chunk_count: int = 16) -> ScenarioRun:
     seg_mt_cat = med_type_categories(prep, tables)
+    check_bases(prep, tables)
     bounds = chunks(prep, chunk_count)
     t_n = len(bounds) - 1
     n_months = len(tables.months)
@@ -230,14 +252,13 @@ def run_scenario(prep: Prepared, tables: PolicyTables, *, detail: bool = False, 
         out_ma = np.zeros((0, 4), dtype=np.int64)
     kernel.run(
         bounds, prep.fam_p0, prep.fam_c0,
-        prep.p_scheme, prep.p_cls, prep.p_band, prep.p_decile, prep.p_base, cur, hist,
+        prep.p_scheme, prep.p_cls, prep.p_band, prep.p_decile, prep.p_base, prep.p_birth, cur, hist,
         prep.g0, prep.g_payer, prep.g_rel,
         prep.c_person, prep.c_day, prep.c_mt_codes, prep.c_level, prep.c_acct, prep.c_off,
         prep.c_own, prep.c_ol, prep.c_pre, prep.c_ins,
-        tables.day_seg, tables.day_year, tables.day_month, tables.day_evt, seg_mt_cat,
-        tables.in_force, tables.deductible, tables.year_scope, tables.ratio, tables.cap, tables.cut,
-        tables.payable, tables.own_order, tables.ma_enabled, tables.ma_uses, tables.ma_relations,
-        tables.ma_balance_desc, tables.ma_buckets,
+        tables.day_seg, tables.day_year, tables.day_month, tables.day_evt, tables.day_ymd, seg_mt_cat,
+        tables.terms, tables.age_starts, tables.cut, tables.payable, tables.own_order,
+        tables.ma_enabled, tables.ma_uses, tables.ma_relations, tables.ma_balance_desc, tables.ma_buckets,
         tables.e_kind, tables.e_month, tables.e_amount, tables.e_rate,
         out_claims, ma_offset, out_ma,
         cube, sums["credits"],

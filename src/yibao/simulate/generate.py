@@ -3,7 +3,9 @@
 Every distribution is a parameter in ``population.yaml`` with its source and grade. Families are made
 in fixed blocks, each from its own seed (``[seed, block]``), so the same seed gives the same people
 and claims whatever the number of partitions. The fee split of a claim (steps 1–3) uses the same
-``apply_ratio`` the settlement uses for 乙类先行自付.
+``apply_ratio`` the settlement uses for 乙类先行自付. A population is made for one region (its policy
+file): the contribution bases respect its floor and ceiling, and the manifest names the region so
+that ``run`` settles it under that policy.
 """
 
 from __future__ import annotations
@@ -22,8 +24,17 @@ import pyarrow as pa
 
 from yibao.family.model import RELATIONS
 from yibao.money import parse_ratio
+from yibao.policy.loader import load_policy, shipped_region_ids
 from yibao.simulate.compiled import ratio_of_each
-from yibao.simulate.data import Manifest, Partition, check_period, write_manifest, write_partition
+from yibao.simulate.data import (
+    Manifest,
+    Partition,
+    SimulationInputError,
+    check_period,
+    write_manifest,
+    write_partition,
+)
+from yibao.simulate.tables import contribution_bounds
 from yibao.yamlio import load_yaml_text
 
 FAMILIES_PER_BLOCK = 1_000
@@ -170,10 +181,20 @@ def generate(
     spec: GeneratorSpec | None = None,
     fmt: str = "parquet",
     progress: Callable[[int, int], None] | None = None,
+    region: str = "jiangxi-nanchang",
+    base: Path | None = None,
 ) -> Manifest:
-    """Write a dataset of about ``people`` people in whole families; returns its manifest."""
+    """Write a dataset of about ``people`` people in whole families for ``region`` (a shipped region id
+    or a policy file): contribution bases within that region's floor and ceiling; returns its manifest."""
     check_period(start, end)
     spec = spec or load_spec()
+    policy, _ = load_policy(region, base)
+    base_bounds = contribution_bounds(policy, start, end)
+    low, high = (x * spec["contribution_base_mean"] * 100 for x in spec["contribution_base_range"])
+    if max(low, base_bounds[0]) > min(high, base_bounds[1]):
+        raise SimulationInputError(
+            f"缴费基数范围 contribution_base_range 与 {policy.name} 的 contribution.base_floor/base_ceiling 没有交集"
+        )
     weights = np.array(list(spec["family_types"].values()), dtype=float)
     sizes = np.array([len(FAMILY_TYPES[t][0]) for t in spec["family_types"]], dtype=float)
     mean_size = float((weights / weights.sum() * sizes).sum())
@@ -187,7 +208,7 @@ def generate(
         made = []
         for b in range(bounds[i], bounds[i + 1]):
             people_b, grants_b, claims_b, n_fam = _block(
-                spec, seed, b, min(FAMILIES_PER_BLOCK, families - b * FAMILIES_PER_BLOCK), start, end
+                spec, seed, b, min(FAMILIES_PER_BLOCK, families - b * FAMILIES_PER_BLOCK), start, end, base_bounds
             )
             people_b = _shift(people_b, ("person_id",), next_person)
             grants_b = _shift(grants_b, ("payer_id", "beneficiary_id"), next_person)
@@ -215,6 +236,8 @@ def generate(
         fmt,
         counts,
         {"generator": "yibao simulate generate", "seed": seed, "people_asked": people, "parameters": spec.describe()},
+        region if region in shipped_region_ids() else str(Path(policy.origin).resolve()),
+        policy.admdvs,
     )
     write_manifest(folder, manifest)
     return manifest
@@ -227,7 +250,9 @@ def _shift(table: pa.Table, columns: tuple[str, ...], by: int) -> pa.Table:
     return table
 
 
-def _block(spec: GeneratorSpec, seed: int, block: int, n_fam: int, start: date, end: date):
+def _block(
+    spec: GeneratorSpec, seed: int, block: int, n_fam: int, start: date, end: date, base_bounds: tuple[int, int]
+):
     rng = np.random.default_rng([seed, block])
     types = list(spec["family_types"])
     w = np.array([spec["family_types"][t] for t in types], dtype=float)
@@ -277,6 +302,7 @@ def _block(spec: GeneratorSpec, seed: int, block: int, n_fam: int, start: date, 
     historical = np.minimum(historical, 50_000_000)
     base_mean = spec["contribution_base_mean"] * 100
     lo_b, hi_b = (x * base_mean for x in spec["contribution_base_range"])
+    lo_b, hi_b = max(lo_b, base_bounds[0]), min(hi_b, base_bounds[1])  # the region's contribution.base_floor/ceiling
     base = np.clip(np.round(rng.lognormal(math.log(base_mean) - 0.125, 0.5, n)), lo_b, hi_b).astype(np.int64)
     base = np.where(flexible, round(lo_b), base)
     base = np.where(in_service, base, 0).astype(np.int64)

@@ -2,11 +2,13 @@
 
 Per family the claims are settled in time order with the calendar in between (retiree credit at
 month end, the medical-year rollover, the in-service credit at month start). Per person and medical
-year it keeps the deductible and fund accumulators by category; the personal burden is paid from
-the own account, then by relatives through mutual aid in the policy's order, then in cash — steps
-4–10 of ``spec/policy-format.md``. Every piece of arithmetic is a call to the settlement's own
-functions (``compiled``); the sequence is checked claim by claim against the real services by
-``verify``. Families are independent, so chunks of them run on all cores (``prange``).
+year it keeps the deductible and fund accumulators by category; the terms are those of the
+patient's age band on the claim day; the 当年账户段 (where the policy has one) is paid from the own
+account before the deductible; the personal burden is paid from the own account, then by relatives
+through mutual aid in the policy's order, then in cash — steps 4–10 of ``spec/policy-format.md``.
+Every piece of arithmetic (and the age) is a call to the settlement's own functions (``compiled``);
+the sequence is checked claim by claim against the real services by ``verify``. Families are
+independent, so chunks of them run on all cores (``prange``).
 """
 
 from __future__ import annotations
@@ -14,17 +16,29 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from yibao.simulate.compiled import apply_ratio, deductible_due, reduced_ratio, take, within_cap
+from yibao.simulate.compiled import (
+    account_segment,
+    apply_ratio,
+    deductible_due,
+    reduced_ratio,
+    take,
+    whole_years,
+    within_cap,
+)
+from yibao.simulate.tables import T_CAP, T_DEDUCTIBLE, T_IN_FORCE, T_RATIO, T_SEGMENT, T_YEAR_SCOPE, TERMS
 
 # Measures aggregated per dimension.
-M_CLAIMS, M_MEDFEE, M_INSCP, M_DEDUCTIBLE, M_FUND, M_OWN, M_MUTUAL_AID, M_CASH, M_OVER_CAP = range(9)
-MEASURES = 9
+(
+    M_CLAIMS, M_MEDFEE, M_INSCP, M_DEDUCTIBLE, M_FUND, M_OWN, M_MUTUAL_AID, M_CASH, M_OVER_CAP, M_SEGMENT,
+) = range(10)  # fmt: skip
+MEASURES = 10
 # Per-claim columns (``out_claims``).
 (
     C_MEDFEE, C_OWNPAY, C_OVERLIMIT, C_PRESELFPAY, C_INSCP, C_DEDUCTIBLE, C_FUND_BEFORE_CAP, C_FUND,
     C_COINSURANCE, C_OVER_CAP, C_PAYABLE, C_OWN_CURRENT, C_OWN_HISTORICAL, C_MUTUAL_AID, C_CASH, C_RATIO,
-) = range(16)  # fmt: skip
-CLAIM_COLUMNS = 16
+    C_SEGMENT,
+) = range(17)  # fmt: skip
+CLAIM_COLUMNS = 17
 # Per-family columns (``fam_out``).
 F_MEDFEE, F_FUND, F_OWN, F_MUTUAL_AID, F_CASH = range(5)
 FAMILY_COLUMNS = 5
@@ -92,7 +106,7 @@ def _draw(p, order, want, cur, hist):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _add(agg, t, i, medfee, inscp, ded, fund, own, aid, cash, over_cap):
+def _add(agg, t, i, medfee, inscp, ded, fund, own, aid, cash, over_cap, segment):
     agg[t, i, 0] += 1
     agg[t, i, 1] += medfee
     agg[t, i, 2] += inscp
@@ -102,22 +116,24 @@ def _add(agg, t, i, medfee, inscp, ded, fund, own, aid, cash, over_cap):
     agg[t, i, 6] += aid
     agg[t, i, 7] += cash
     agg[t, i, 8] += over_cap
+    agg[t, i, 9] += segment
 
 
 @njit(cache=True, nogil=True)
 def _chunk(
 
     chunk_f0, fam_p0, fam_c0,
-    p_scheme, p_cls, p_band, p_decile, p_base, cur, hist,
+    p_scheme, p_cls, p_band, p_decile, p_base, p_birth, cur, hist,
     g0, g_payer, g_rel,
     c_person, c_day, c_mt, c_level, c_acct, c_off, c_own, c_ol, c_pre, c_ins,
-    day_seg, day_year, day_month, day_evt, seg_mt_cat,
-    t_in_force, t_ded, t_year_scope, t_ratio, t_cap, t_cut, t_payable, t_own_order,
+    day_seg, day_year, day_month, day_evt, day_ymd, seg_mt_cat,
+    age_starts, t_cut, t_payable, t_own_order,
     t_ma_enabled, t_ma_uses, t_ma_rel, t_ma_desc, t_ma_buckets,
     e_kind, e_month, e_amount, e_rate,
     out_claims, ma_offset, out_ma,
     cube, credits, flow_rel, flow_cls, fam_out,
-    t, terms, acc_ded, acc_fund, acc_year, max_grants, n_events, want_claims, want_ma, n_sch, n_cat, n_cls, n_lv,
+    t, flat, acc_ded, acc_fund, acc_year, max_grants, n_events, want_claims, want_ma,
+    n_sch, n_cat, n_cls, n_age, n_lv,
 ):  # fmt: skip
     """The families of chunk ``t``, in order (see ``run``)."""
     n_band = 7
@@ -157,31 +173,52 @@ def _chunk(
             fund = 0
             hifp = 0
             ratio = 0
-            # Steps 4–6: deductible, ratio, cap.
-            k = (((s * n_sch + sch) * n_cat + cat) * n_cls + cl) * n_lv + lv
-            if terms[k, 0] != 0:
-                used = acc_ded[p, cat] if terms[k, 1] != 0 else 0
-                ded = deductible_due(inscp, terms[k, 2], used)
-                ratio = terms[k, 3]
+            segment = 0
+            # The terms of the patient's age band on the claim day (one band when nothing is banded by age).
+            band = 0
+            if n_age > 1:
+                age = whole_years(
+                    p_birth[p, 0], p_birth[p, 1], p_birth[p, 2], day_ymd[day, 0], day_ymd[day, 1], day_ymd[day, 2]
+                )
+                while band + 1 < n_age and age_starts[band + 1] <= age:
+                    band += 1
+            k = ((((s * n_sch + sch) * n_cat + cat) * n_cls + cl) * n_age + band) * n_lv + lv
+            own_account = c_acct[c] and sch == 0
+            # Steps 4′, 4–6: the 当年账户段, deductible, ratio, cap.
+            if flat[k, T_IN_FORCE] != 0:
+                seg_a, seg_b = flat[k, T_SEGMENT], flat[k, T_SEGMENT + 1]
+                if own_account and seg_a >= 0:
+                    segment = account_segment(
+                        inscp, cur[p], hist[p], seg_a == 0 or seg_b == 0, seg_a == 1 or seg_b == 1
+                    )
+                pooled = inscp - segment
+                used = acc_ded[p, cat] if flat[k, T_YEAR_SCOPE] != 0 else 0
+                ded = deductible_due(pooled, flat[k, T_DEDUCTIBLE], used)
+                ratio = flat[k, T_RATIO]
                 if c_off[c] > 0:
                     ratio = reduced_ratio(ratio, t_cut[s, c_off[c]])
-                fund = apply_ratio(inscp - ded, ratio)
-                cap = terms[k, 4]
+                fund = apply_ratio(pooled - ded, ratio)
+                cap = flat[k, T_CAP]
                 hifp = fund if cap < 0 else within_cap(fund, cap, acc_fund[p, cat])
                 acc_ded[p, cat] += ded
                 acc_fund[p, cat] += hifp
-            coinsurance = inscp - ded - fund
+            coinsurance = inscp - segment - ded - fund
             over_cap = fund - hifp
             psn_part = medfee - hifp
-            # Step 8: what account money may pay, then the own account.
-            payable = (
+            # Step 8: what account money may pay (the segment always), then the own account: the
+            # segment from its buckets first, the rest in the account's order.
+            payable = segment + (
                 ownpay * t_payable[s, 0] + overlimit * t_payable[s, 1] + preselfpay * t_payable[s, 2]
                 + ded * t_payable[s, 3] + coinsurance * t_payable[s, 4] + over_cap * t_payable[s, 5]
             )  # fmt: skip
             own_cur = 0
             own_hist = 0
-            if c_acct[c] and sch == 0:
-                own_cur, own_hist = _draw(p, t_own_order[s], payable, cur, hist)
+            if own_account:
+                if segment > 0:
+                    own_cur, own_hist = _draw(p, flat[k, T_SEGMENT : T_SEGMENT + 2], segment, cur, hist)
+                rest_cur, rest_hist = _draw(p, t_own_order[s], payable - segment, cur, hist)
+                own_cur += rest_cur
+                own_hist += rest_hist
             own = own_cur + own_hist
             # Step 9: relatives who granted mutual aid, in the policy's order.
             remainder = payable - own
@@ -237,7 +274,7 @@ def _chunk(
             # Step 10: cash.
             cash = psn_part - own - aid
             cell = (((day_month[day] * n_band + p_band[p]) * n_cls + cl) * n_dec + p_decile[p]) * n_cat + cat
-            _add(cube, t, cell, medfee, inscp, ded, hifp, own, aid, cash, over_cap)
+            _add(cube, t, cell, medfee, inscp, ded, hifp, own, aid, cash, over_cap, segment)
             f_medfee += medfee
             f_fund += hifp
             f_own += own
@@ -248,6 +285,7 @@ def _chunk(
                 o[0], o[1], o[2], o[3], o[4] = medfee, ownpay, overlimit, preselfpay, inscp
                 o[5], o[6], o[7], o[8], o[9] = ded, fund, hifp, coinsurance, over_cap
                 o[10], o[11], o[12], o[13], o[14], o[15] = payable, own_cur, own_hist, aid, cash, ratio
+                o[16] = segment
         fam_out[f, 0] = f_medfee
         fam_out[f, 1] = f_fund
         fam_out[f, 2] = f_own
@@ -262,11 +300,11 @@ def _chunk(
 @njit(cache=True, parallel=True, nogil=True)
 def run(
     chunk_f0, fam_p0, fam_c0,
-    p_scheme, p_cls, p_band, p_decile, p_base, cur, hist,
+    p_scheme, p_cls, p_band, p_decile, p_base, p_birth, cur, hist,
     g0, g_payer, g_rel,
     c_person, c_day, c_mt, c_level, c_acct, c_off, c_own, c_ol, c_pre, c_ins,
-    day_seg, day_year, day_month, day_evt, seg_mt_cat,
-    t_in_force, t_ded, t_year_scope, t_ratio, t_cap, t_cut, t_payable, t_own_order,
+    day_seg, day_year, day_month, day_evt, day_ymd, seg_mt_cat,
+    terms, age_starts, t_cut, t_payable, t_own_order,
     t_ma_enabled, t_ma_uses, t_ma_rel, t_ma_desc, t_ma_buckets,
     e_kind, e_month, e_amount, e_rate,
     out_claims, ma_offset, out_ma,
@@ -286,23 +324,9 @@ def run(
     max_grants = 0
     for p in range(n_people):
         max_grants = max(max_grants, g0[p + 1] - g0[p])
-    n_sch = t_in_force.shape[1]
-    n_cat = t_in_force.shape[2]
-    n_cls = t_in_force.shape[3]
-    n_lv = t_in_force.shape[4]
-    # One row per (stretch, scheme, category, class, level): in force, year scope, deductible, ratio, cap.
-    terms = np.empty((t_in_force.size, 5), dtype=np.int64)
-    flat_in_force = t_in_force.ravel()
-    flat_scope = t_year_scope.ravel()
-    flat_ded = t_ded.ravel()
-    flat_ratio = t_ratio.ravel()
-    flat_cap = t_cap.ravel()
-    for i in range(t_in_force.size):
-        terms[i, 0] = 1 if flat_in_force[i] else 0
-        terms[i, 1] = 1 if flat_scope[i] else 0
-        terms[i, 2] = flat_ded[i]
-        terms[i, 3] = flat_ratio[i]
-        terms[i, 4] = flat_cap[i]
+    # One row per (stretch, scheme, category, class, age band, level): see ``tables.T_*``.
+    n_sch, n_cat, n_cls, n_age, n_lv = terms.shape[1], terms.shape[2], terms.shape[3], terms.shape[4], terms.shape[5]
+    flat = terms.reshape((-1, TERMS))
     # This medical year's accumulators per person and category; a chunk touches only its own people.
     acc_ded = np.zeros((n_people, n_cat), dtype=np.int64)
     acc_fund = np.zeros((n_people, n_cat), dtype=np.int64)
@@ -310,15 +334,15 @@ def run(
     for t in prange(chunk_f0.shape[0] - 1):
         _chunk(  # one call per chunk: a body numba's parallel loop takes as it is
             chunk_f0, fam_p0, fam_c0,
-            p_scheme, p_cls, p_band, p_decile, p_base, cur, hist,
+            p_scheme, p_cls, p_band, p_decile, p_base, p_birth, cur, hist,
             g0, g_payer, g_rel,
             c_person, c_day, c_mt, c_level, c_acct, c_off, c_own, c_ol, c_pre, c_ins,
-            day_seg, day_year, day_month, day_evt, seg_mt_cat,
-            t_in_force, t_ded, t_year_scope, t_ratio, t_cap, t_cut, t_payable, t_own_order,
+            day_seg, day_year, day_month, day_evt, day_ymd, seg_mt_cat,
+            age_starts, t_cut, t_payable, t_own_order,
             t_ma_enabled, t_ma_uses, t_ma_rel, t_ma_desc, t_ma_buckets,
             e_kind, e_month, e_amount, e_rate,
             out_claims, ma_offset, out_ma,
             cube, credits, flow_rel, flow_cls, fam_out,
-            t, terms, acc_ded, acc_fund, acc_year, max_grants, n_events, want_claims, want_ma,
-            n_sch, n_cat, n_cls, n_lv,
+            t, flat, acc_ded, acc_fund, acc_year, max_grants, n_events, want_claims, want_ma,
+            n_sch, n_cat, n_cls, n_age, n_lv,
         )  # fmt: skip

@@ -129,12 +129,14 @@ def _key_table(result: RunResult) -> str:
     head = "".join(
         f"<th>{ {BASELINE: '现行政策（元）', REFORM: '改革方案（元）', 'diff': '差额（元）'}[k] }</th>" for k in keys
     )
+    segment = ("account_segment_fen",) if any(s[k]["account_segment_fen"] for k in keys) else ()
     rows = [
         _money_row(MEASURE_NAMES[m], [s[k][m] for k in keys])
         for m in (
             "medfee_fen",
             "fund_fen",
             "own_account_fen",
+            *segment,
             "mutual_aid_fen",
             "cash_fen",
             "deductible_fen",
@@ -227,7 +229,10 @@ def render(result: RunResult, title: str | None = None) -> str:
             f"<h2>逐笔核对（--verify）</h2><p>抽取 {v.get('families', 0):,} 户、{v.get('claims', 0):,} 笔结算，"
             f"经真实结算服务在内存数据库中重放，逐项比对 {v.get('compared_figures', 0):,} 个数字："
             f"<b>不一致 {v.get('mismatches', 0)} 处</b>（含家庭共济 {v.get('with_mutual_aid', 0):,} 笔、"
-            f"触及年度限额 {v.get('over_cap', 0):,} 笔、跨医疗年度 {v.get('later_year', 0):,} 笔）。</p>"
+            f"触及年度限额 {v.get('over_cap', 0):,} 笔、跨医疗年度 {v.get('later_year', 0):,} 笔"
+            + (f"、当年账户段 {v['with_segment']:,} 笔" if v.get("with_segment") else "")
+            + (f"、较高年龄段 {v['upper_age_band']:,} 笔" if v.get("upper_age_band") else "")
+            + "）。</p>"
         )
     perf = (
         f"{result.claims:,} 笔结算 × {len(result.scenarios)} 个方案，用时 {result.seconds:.1f} 秒"

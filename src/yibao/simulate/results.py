@@ -32,6 +32,7 @@ MEASURE_KEYS = (
     "mutual_aid_fen",
     "cash_fen",
     "over_cap_fen",
+    "account_segment_fen",
 )
 MEASURE_NAMES = {
     "claims": "结算笔数",
@@ -43,6 +44,7 @@ MEASURE_NAMES = {
     "mutual_aid_fen": "家庭共济支出",
     "cash_fen": "个人现金支付",
     "over_cap_fen": "超年度限额",
+    "account_segment_fen": "其中当年账户段（本人账户先付，不计起付线）",
 }
 CLASS_NAMES = {"in_service": "职工在职", "retired": "职工退休", "resident": "城乡居民"}
 DIMENSIONS = {

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from yibao.policy import Policy, Reform, reformed_policy
 from yibao.policy.loader import load_policy
 from yibao.simulate import kernel
-from yibao.simulate.data import Manifest, read_manifest, read_partition, read_table
+from yibao.simulate.data import Manifest, SimulationInputError, read_manifest, read_partition, read_table
 from yibao.simulate.engine import DECILES, compare_families, prepare, run_scenario
 from yibao.simulate.tables import PolicyTables, build_tables
 
@@ -39,8 +39,22 @@ class Scenario:
     reform: Reform | None = None
 
 
-def scenarios(region: str, reform: Reform | None, manifest: Manifest, base: Path | None = None) -> list[Scenario]:
-    policy, text = load_policy(region, base)
+DEFAULT_REGION = "jiangxi-nanchang"  # datasets made before they named their region were made for it
+
+
+def scenarios(
+    region: str | None, reform: Reform | None, manifest: Manifest, base: Path | None = None
+) -> list[Scenario]:
+    """The baseline (and the reform) for a dataset: the dataset's own region unless ``region`` names
+    another policy file for the same 医保区划."""
+    policy, text = load_policy(region or manifest.region or DEFAULT_REGION, base)
+    if manifest.admdvs and policy.admdvs != manifest.admdvs:
+        raise SimulationInputError(
+            f"数据集是为医保区划 {manifest.admdvs}（{manifest.region}）生成的，"
+            f"而政策 {policy.name} 属于 {policy.admdvs}："
+            f"缴费基数等按统筹区生成，请用 yibao simulate generate --region {policy.region_id} 重新生成，"
+            f"或省略 --region 使用数据集自己的统筹区"
+        )
     out = [Scenario(BASELINE, policy, text, build_tables(policy, manifest.start, manifest.end, policy.name))]
     if reform is not None and not reform.empty:
         r_policy, r_text = reformed_policy(text, reform, policy.origin)
@@ -120,6 +134,7 @@ def _write_claims(folder: Path, index: int, prep, run) -> None:
             "fund_fen": o[:, kernel.C_FUND],
             "over_cap_fen": o[:, kernel.C_OVER_CAP],
             "own_account_fen": o[:, kernel.C_OWN_CURRENT] + o[:, kernel.C_OWN_HISTORICAL],
+            "account_segment_fen": o[:, kernel.C_SEGMENT],
             "mutual_aid_fen": o[:, kernel.C_MUTUAL_AID],
             "cash_fen": o[:, kernel.C_CASH],
         }

@@ -3,7 +3,9 @@
 Every figure comes from the same ``Policy`` object and the same lookups the settlement makes
 (``benefit_terms``, ``category_of``'s mapping, ``policy.value`` with the settlement's defaults), and
 the calendar (month ends, medical-year starts, rollovers) from the same functions the scheduled jobs
-use. Nothing here decides a rule; it only tabulates what the policy says on each day.
+use. Nothing here decides a rule; it only tabulates what the policy says on each day — and along the
+age bands the policy's ``age`` keys make. A policy with anything the kernel does not model is refused
+first (``modelled.check_policy``).
 """
 
 from __future__ import annotations
@@ -19,11 +21,18 @@ from yibao.policy.schema import CATEGORIES, PERSON_CLASSES, RELATIONS
 from yibao.services.jobs import month_ends_between, year_starts_between
 from yibao.settlement.calculate import PARTS, benefit_terms
 from yibao.simulate.data import OFFSITE_KINDS
+from yibao.simulate.modelled import check_policy
 
 SCHEMES = ("employee", "resident")
 BUCKETS = ("current", "historical")
 LEVELS = 4
 NO_CAP = -1
+NO_CEILING = 2**62
+# Columns of ``terms``: whether the fund pays, whether the deductible accumulates over the medical
+# year, the deductible (fen), the ratio (parts per ten thousand), the cap (fen, NO_CAP for none), and
+# the 当年账户段's buckets in order (bucket codes, -1 ends).
+T_IN_FORCE, T_YEAR_SCOPE, T_DEDUCTIBLE, T_RATIO, T_CAP, T_SEGMENT = 0, 1, 2, 3, 4, 5
+TERMS = T_SEGMENT + 2
 # Calendar events, in the order the platform applies them at one instant: a retiree's credit for the
 # month just ended lands in the old year's 当年账户, then the year rolls over, then the new month's
 # in-service contribution is credited.
@@ -42,11 +51,8 @@ class PolicyTables:
     day_evt: np.ndarray  # int32[days]: calendar events due by the start of that day (all fall at midnight)
     years: list[int]
     med_types: dict[str, np.ndarray]  # med_type → category index per segment (-1: unknown)
-    in_force: np.ndarray  # bool[S, scheme, category, class, level]
-    deductible: np.ndarray  # int64, fen
-    year_scope: np.ndarray  # bool: deductible accumulates over the medical year
-    ratio: np.ndarray  # int64, parts per ten thousand
-    cap: np.ndarray  # int64 fen, NO_CAP for none
+    age_starts: np.ndarray  # int64: lower bounds of the age bands the policy's ``age`` keys make (0 first)
+    terms: np.ndarray  # int64[S, scheme, category, class, age band, level, TERMS]: see T_*
     cut: np.ndarray  # int64[S, 4]: off-site reduction by OFFSITE_KINDS
     payable: np.ndarray  # bool[S, 6]: PARTS account money may pay
     own_order: np.ndarray  # int8[S, 2]: bucket codes, -1 ends
@@ -60,14 +66,13 @@ class PolicyTables:
     e_month: np.ndarray  # int16: month index the event belongs to (months: the period's months; +1 = after)
     e_amount: np.ndarray  # int64: retiree credit in fen
     e_rate: np.ndarray  # int64: in-service credit rate, parts per ten thousand
+    day_ymd: np.ndarray  # int32[days, 3]: year, month, day of each day of the period (for ages)
+    base_floor: int  # the highest contribution.base_floor on a month start of the period (0: none)
+    base_ceiling: int  # the lowest contribution.base_ceiling on a month start (NO_CEILING: none)
 
     @property
     def months(self) -> list[str]:
-        out, d = [], self.start
-        while d < self.end:
-            out.append(f"{d:%Y-%m}")
-            d = date(d.year + d.month // 12, d.month % 12 + 1, 1)
-        return out
+        return [f"{d:%Y-%m}" for d in _months(self.start, self.end)]
 
 
 def seconds(moment: datetime | date) -> int:
@@ -82,6 +87,7 @@ def _buckets(names) -> list[int]:
 
 
 def build_tables(policy: Policy, start: date, end: date, name: str) -> PolicyTables:
+    check_policy(policy, start, end)
     days = [start + timedelta(d) for d in range((end - start).days)]
     changes = {v.since for p in policy.parameters.values() for v in p.values if start < v.since < end}
     seg_starts = [start, *sorted(changes)]
@@ -95,12 +101,10 @@ def build_tables(policy: Policy, start: date, end: date, name: str) -> PolicyTab
     years = sorted(set(year_of))
     day_year = np.array([years.index(y) for y in year_of], dtype=np.int16)
     s_n = len(seg_starts)
-    shape = (s_n, len(SCHEMES), len(CATEGORIES), len(PERSON_CLASSES), LEVELS)
-    in_force = np.zeros(shape, dtype=np.bool_)
-    deductible = np.zeros(shape, dtype=np.int64)
-    year_scope = np.zeros(shape, dtype=np.bool_)
-    ratio = np.zeros(shape, dtype=np.int64)
-    cap = np.full(shape, NO_CAP, dtype=np.int64)
+    age_starts = age_bands(policy)
+    terms = np.zeros(
+        (s_n, len(SCHEMES), len(CATEGORIES), len(PERSON_CLASSES), len(age_starts), LEVELS, TERMS), dtype=np.int64
+    )
     cut = np.zeros((s_n, len(OFFSITE_KINDS)), dtype=np.int64)
     payable = np.zeros((s_n, len(PARTS)), dtype=np.bool_)
     own_order = np.full((s_n, 2), -1, dtype=np.int8)
@@ -114,14 +118,10 @@ def build_tables(policy: Policy, start: date, end: date, name: str) -> PolicyTab
         for i, scheme in enumerate(SCHEMES):
             for j, category in enumerate(CATEGORIES):
                 for k, cls in enumerate(PERSON_CLASSES):
-                    for level in range(LEVELS):
-                        b = benefit_terms(policy, day, scheme, category, cls, level)
-                        if b.in_force:
-                            in_force[s, i, j, k, level] = True
-                            deductible[s, i, j, k, level] = b.deductible
-                            year_scope[s, i, j, k, level] = b.scope == "year"
-                            ratio[s, i, j, k, level] = b.ratio
-                            cap[s, i, j, k, level] = NO_CAP if b.cap is None else b.cap
+                    for a, age in enumerate(age_starts.tolist()):
+                        for level in range(LEVELS):
+                            b = benefit_terms(policy, day, scheme, category, cls, level, age)
+                            terms[s, i, j, k, a, level] = _terms(b)
         reductions = policy.value("offsite.ratio_reduction", day, default={})
         cut[s] = [0] + [reductions.get(kind, 0) for kind in OFFSITE_KINDS[1:]]
         parts = policy.value("account.payable_parts", day, default=PARTS)
@@ -146,20 +146,63 @@ def build_tables(policy: Policy, start: date, end: date, name: str) -> PolicyTab
     day_evt = np.searchsorted(events[0], midnights, side="right").astype(np.int32)
     month_of = np.array(days, dtype="datetime64[D]").astype("datetime64[M]").astype(np.int64)
     day_month = (month_of - np.datetime64(start, "M").astype(np.int64)).astype(np.int16)
+    day_ymd = np.array([(d.year, d.month, d.day) for d in days], dtype=np.int32).reshape(len(days), 3)
     tables = PolicyTables(
         name, start, end, seg_starts, day_seg.astype(np.int16), day_year, day_month, day_evt, years, med_types,
-        in_force, deductible, year_scope, ratio, cap, cut, payable, own_order, ma_enabled, ma_uses,
-        ma_relations, ma_balance_desc, ma_buckets, *events,
+        age_starts, terms, cut, payable, own_order, ma_enabled, ma_uses,
+        ma_relations, ma_balance_desc, ma_buckets, *events, day_ymd, *contribution_bounds(policy, start, end),
     )  # fmt: skip
     return tables
 
 
-def _events(policy: Policy, start: date, end: date):
-    months = []
-    d = start
+def contribution_bounds(policy: Policy, start: date, end: date) -> tuple[int, int]:
+    """The monthly contribution bases the service accepts on every month start of the period: the
+    highest ``contribution.base_floor`` (0 when none) and the lowest ``base_ceiling`` (NO_CEILING)."""
+    floors = [policy.value("contribution.base_floor", m, default=None) for m in _months(start, end)]
+    ceilings = [policy.value("contribution.base_ceiling", m, default=None) for m in _months(start, end)]
+    return (
+        max([f for f in floors if f is not None], default=0),
+        min([c for c in ceilings if c is not None], default=NO_CEILING),
+    )
+
+
+def age_bands(policy: Policy) -> np.ndarray:
+    """Every age at which some value of the policy changes band (``age`` keys mean "from this age on"),
+    with 0: between two of them every age-banded lookup gives the same value, so the terms looked up
+    at a band's lower bound hold for the whole band."""
+    starts = {0}
+    for p in policy.parameters.values():
+        if "age" not in p.by:
+            continue
+        depth = p.by.index("age")
+        for entry in p.values:
+            if entry.value is not None:
+                starts |= _keys_at(entry.value, depth)
+    return np.array(sorted(starts), dtype=np.int64)
+
+
+def _keys_at(value, depth: int) -> set[int]:
+    if depth == 0:
+        return set(value)
+    return {k for v in value.values() for k in _keys_at(v, depth - 1)}
+
+
+def _terms(b) -> list[int]:
+    if not b.in_force:
+        return [0] * TERMS
+    return [1, int(b.scope == "year"), b.deductible, b.ratio, NO_CAP if b.cap is None else b.cap, *_buckets(b.segment)]
+
+
+def _months(start: date, end: date) -> list[date]:
+    out, d = [], start
     while d < end:
-        months.append(d)
+        out.append(d)
         d = date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    return out
+
+
+def _events(policy: Policy, start: date, end: date):
+    months = _months(start, end)
     index = {m: i for i, m in enumerate(months)}
     events = []  # (time, kind, month index, amount, rate)
     for first in month_ends_between(start, end):

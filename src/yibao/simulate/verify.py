@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from yibao.errors import DomainError
 from yibao.family.model import RELATIONS
 from yibao.ledger.model import person_bucket
+from yibao.lifecycle.model import age_on
 from yibao.money import fen_to_decimal
 from yibao.policy.schema import CATEGORIES
 from yibao.services import care, family, jobs, lifecycle, settle, world
@@ -38,7 +39,7 @@ from yibao.simulate.engine import Prepared, prepare, run_scenario
 from yibao.simulate.tables import INSERVICE_CREDIT, PolicyTables
 from yibao.storage.uow import Store
 
-OFFSITE_ADMDVS = "110100"  # any other region: care there is off-site for everyone simulated
+OFFSITE_ADMDVS = ("110100", "440300")  # the first that is not the region's: care there is off-site
 ITEMS = {
     "inscp": CatalogItem("SIM-A", "模拟甲类项目", "01"),
     "preselfpay": CatalogItem("SIM-B", "模拟乙类项目（全部先行自付）", "02", 10_000),
@@ -62,6 +63,7 @@ COMPARED = (
     ("acct_mulaid_pay", kernel.C_MUTUAL_AID, lambda s: s.acct_mulaid_pay),
     ("psn_cash_pay", kernel.C_CASH, lambda s: s.cash),
     ("ratio", kernel.C_RATIO, lambda s: s.ratio),
+    ("account_segment", kernel.C_SEGMENT, lambda s: s.account_segment),
 )
 
 
@@ -83,6 +85,8 @@ class VerifyReport:
     with_mutual_aid: int = 0
     over_cap: int = 0
     later_year: int = 0  # claims in a later medical year than the period's first
+    upper_age_band: int = 0  # claims whose patient is in an age band above the first (the policy bands by age)
+    with_segment: int = 0  # claims with a 当年账户段
     rollovers: int = 0
     examples: list[str] = field(default_factory=list)
 
@@ -102,6 +106,8 @@ class VerifyReport:
             "with_mutual_aid",
             "over_cap",
             "later_year",
+            "upper_age_band",
+            "with_segment",
             "rollovers",
         ]:
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -149,6 +155,7 @@ class _Replay:
         self.policy_text = policy_text
         self.psn: list[str] = []
         self.insutype: list[str] = []
+        self.birth: list = []
 
     def build(self) -> None:
         p, prep, people = self.p, self.prep, self.part.people
@@ -157,12 +164,11 @@ class _Replay:
         permissive = {"mutual_aid.enabled": True, "mutual_aid.relations": list(RELATIONS)}
         admdvs = world.put_region(p, self.policy_text, "verify", permissive)
         self.admdvs = admdvs
+        away = next(a for a in OFFSITE_ADMDVS if a != admdvs)
         for level in range(4):
             for kind in ("hospital", "pharmacy"):
                 world.add_institution(p, f"{kind[0].upper()}-{level}", f"模拟{kind}{level}", kind, level, admdvs)
-                world.add_institution(
-                    p, f"{kind[0].upper()}-{level}-X", f"异地模拟{kind}{level}", kind, level, OFFSITE_ADMDVS
-                )
+                world.add_institution(p, f"{kind[0].upper()}-{level}-X", f"异地模拟{kind}{level}", kind, level, away)
         for item in ITEMS.values():
             world.add_catalog_item(p, item)
         order = np.argsort(people["person_id"].to_numpy())
@@ -186,6 +192,7 @@ class _Replay:
                 ),
             )
             self.psn.append(made.person.psn_no)
+            self.birth.append(made.person.birth)
             self.insutype.append(cols["insutype"][r])
         declared: set[frozenset[int]] = set()
         for g in range(len(prep.g_payer)):
@@ -304,10 +311,17 @@ class _Replay:
             differences.append(f"共济明细 内核 {kernel_aid} / 服务 {service_aid}")
         report.compared_figures += len(COMPARED) + 1
         report.with_mutual_aid += int(bool(service_aid))
+        report.with_segment += int(result.account_segment > 0)
+        report.upper_age_band += int(self._age_band(person, at.date()) > 0)
         report.over_cap += int(result.over_cap > 0)
         if differences:
             report.mismatched_claims += 1
             self._example(report, f"结算 {prep.claim_id[c]}（{at}）：" + "；".join(differences))
+
+    def _age_band(self, person: int, day) -> int:
+        """The patient's age band on the claim day, from the person as the service stored them."""
+        age = age_on(self.birth[person], day)
+        return int(np.searchsorted(self.tables.age_starts, age, side="right") - 1)
 
     def _category(self, c: int) -> str:
         seg = self.tables.day_seg[self.prep.c_day[c]]
