@@ -332,6 +332,11 @@ def snapshot(store) -> dict:
         snap = {
             "counts": counts,
             "accounts": {r.code: (r.debits, r.credits) for r in conn.execute(select(t.accounts))},
+            "account_shards": (
+                {(r.account_id, r.shard): (r.debits, r.credits) for r in conn.execute(select(t.account_shards))}
+                if "account_shards" in names
+                else {}
+            ),
             "accumulators": {
                 (r.person_id, r.year, r.category): (r.deductible_used, r.fund_paid)
                 for r in conn.execute(select(t.accumulators))

@@ -207,6 +207,9 @@ def db_snapshot(store, *, skip: tuple[str, ...] = ()) -> dict:
                 if tb.name not in skip
             },
             "accounts": {r.code: (r.debits, r.credits, r.floor) for r in conn.execute(select(t.accounts))},
+            "account_shards": {
+                (r.account_id, r.shard): (r.debits, r.credits) for r in conn.execute(select(t.account_shards))
+            },
             "accumulators": {
                 (r.person_id, r.year, r.category): (r.deductible_used, r.fund_paid)
                 for r in conn.execute(select(t.accumulators))

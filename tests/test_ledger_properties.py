@@ -63,12 +63,18 @@ def post(store, entry: Entry):
 def global_checks(store) -> None:
     with store.uow() as tx:
         assert tx.ledger.check_invariants() == []
-        d, c = tx.conn.execute(
-            select(
-                func.coalesce(func.sum(tables.accounts.c.debits), 0),
-                func.coalesce(func.sum(tables.accounts.c.credits), 0),
+        d, c = (
+            sum(pair)
+            for pair in zip(
+                *(
+                    tx.conn.execute(
+                        select(func.coalesce(func.sum(t.c.debits), 0), func.coalesce(func.sum(t.c.credits), 0))
+                    ).one()
+                    for t in (tables.accounts, tables.account_shards)  # own rows + running sums by shard
+                ),
+                strict=True,
             )
-        ).one()
+        )
         assert d == c
         posted = tx.conn.execute(select(func.coalesce(func.sum(tables.transfers.c.amount), 0))).scalar_one()
         assert d == posted
@@ -396,4 +402,27 @@ def test_entry_without_transfers_is_posted(funded):
     before = balances_of(store, [a])
     assert post(store, Entry("nothing", "settlement", ())).applied
     assert balances_of(store, [a]) == before
+    global_checks(store)
+
+
+def test_roll_up_folds_the_shards_and_keeps_every_balance(funded):
+    """Accounts without a floor keep running sums by shard; folding them into the account's own row
+    changes no balance and leaves the ledger sound."""
+    store, a, b = funded
+    for i in range(40):  # keys spread over many shards
+        post(store, Entry(f"roll|{i}", "test", (Transfer(a, "I:ROLL", 1, "t"), Transfer(b, "F:X:ROLL", 2, "t"))))
+    before = balances_of(store, ["I:ROLL", "F:X:ROLL", a, b])
+    assert before["I:ROLL"] == 40 and before["F:X:ROLL"] == 80
+    with store.uow() as tx:
+        tx.ledger.roll_up("I:ROLL")
+        tx.ledger.roll_up(a)  # a person's bucket has no shards: nothing to do
+    assert balances_of(store, ["I:ROLL", "F:X:ROLL", a, b]) == before
+    with store.uow() as tx:
+        count = tx.conn.execute(
+            select(func.count())
+            .select_from(tables.account_shards)
+            .join(tables.accounts, tables.accounts.c.id == tables.account_shards.c.account_id)
+            .where(tables.accounts.c.code == "I:ROLL")
+        ).scalar_one()
+    assert count == 0
     global_checks(store)

@@ -5,12 +5,16 @@ all, applying the same key twice with the same transfers is a no-op, and with di
 it is refused. Transfers are never edited; a cancellation is a compensating entry.
 
 Balances are ``credits − debits``. Person buckets (当年/历年账户) carry a floor (0) that no entry
-may cross; pooled funds, institutions, cash and external sources have none.
+may cross; pooled funds, institutions, cash and external sources have none. Those have no floor to
+protect, so nothing needs their balance before posting: their totals are spread over ``SHARDS``
+running sums and an entry adds to the one its key picks (``shard_of``), so concurrent settlements
+never wait on one fund's or one institution's row.
 """
 
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass
 
 from yibao.errors import refuse
@@ -57,6 +61,21 @@ def external_account(name: str) -> str:
 
 def kind_of(code: str) -> str:
     return {"P": PERSON_BUCKET, "F": FUND, "I": INSTITUTION, "C": CASH, "X": EXTERNAL}[code[0]]
+
+
+# How many running sums an account without a floor has. Two settlements wait on each other only when
+# their keys pick the same shard (one chance in 32 per pair), never on one row every settlement updates.
+SHARDS = 32
+
+
+def sharded(code: str) -> bool:
+    """Whether the account's totals are running sums by shard (no floor), not one locked row."""
+    return code[0] != "P"
+
+
+def shard_of(key: str) -> int:
+    """The shard an entry adds to: stable for its key, spread evenly over keys."""
+    return zlib.crc32(key.encode()) % SHARDS
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,16 @@ from decimal import Decimal
 
 from yibao.errors import DomainError, refuse
 from yibao.family.model import relation_between
-from yibao.ledger.model import Entry, LedgerError, Transfer, person_bucket, reversal
+from yibao.ledger.model import (
+    Entry,
+    LedgerError,
+    Transfer,
+    cash_account,
+    fund_account,
+    institution_account,
+    person_bucket,
+    reversal,
+)
 from yibao.ledger.postings import settlement_entry
 from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person, age_on, scheme_of
 from yibao.money import fmt_yuan
@@ -134,7 +143,7 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         visit_used = 0
         if visit is not None:
             visit_used = sum(s.deductible for s in tx.care.settlements_of_visit(visit.id) if s.status == "settled")
-        patient, candidates = _parties(tx, person, insurance, day, now)
+        patient, candidates = _parties(tx, person, insurance, day, now, inst)
         claim = Claim(
             day,
             med_type,
@@ -243,8 +252,9 @@ def _claim_source(tx, req: SettleRequest, inst: Institution, person: Person, pol
     return visit, inputs, [s.id for s in stored], visit.begntime
 
 
-def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime):
-    """The patient's own buckets and each granting relative, read under row locks."""
+def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime, inst: Institution):
+    """The patient's own buckets and each granting relative, read under row locks (with, in the same
+    statement, the fund's, institution's and cash accounts the entry will post to, unlocked)."""
     grants = tx.family.grants_for(person.id, active_at=now)
     payer_ids = [g.payer_id for g in grants if g.payer_id != person.id]
     payers = tx.people.many(payer_ids)
@@ -254,7 +264,9 @@ def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime)
     codes = list(own_codes)
     for pid in payer_ids:
         codes += [person_bucket(payers[pid].psn_no, b) for b in ("current", "historical")]
-    existing = tx.ledger.locked_balances(codes)  # only accounts that exist
+    fund = fund_account(person.admdvs, FUND_PAY_TYPE.get(insurance.insutype, "310100"))
+    others = (fund, institution_account(inst.code), cash_account(inst.code))
+    existing = tx.ledger.locked_balances(codes, also=others)  # only accounts that exist
 
     def buckets(psn_no: str) -> Buckets | None:
         current, historical = person_bucket(psn_no, "current"), person_bucket(psn_no, "historical")

@@ -5,12 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import BigInteger, bindparam, cast, delete, func, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from yibao.ledger.model import Entry, LedgerError, Transfer, kind_of, net_changes, over_totals, totals_refusal, validate
-from yibao.storage.tables import accounts, journal_entries, transfers
+from yibao.ledger.model import (
+    Entry,
+    LedgerError,
+    Transfer,
+    kind_of,
+    net_changes,
+    over_totals,
+    shard_of,
+    sharded,
+    totals_refusal,
+    validate,
+)
+from yibao.storage.tables import account_shards, accounts, journal_entries, transfers
 
 
 @dataclass(frozen=True)
@@ -47,12 +58,36 @@ class Posted:
     applied: bool  # False: the key had been applied before with the same transfers
 
 
+def _totals(column):
+    """An account's total in ``column``: its own row plus every shard's running sum."""
+    shards = (
+        select(cast(func.coalesce(func.sum(account_shards.c[column.name]), 0), BigInteger))
+        .where(account_shards.c.account_id == accounts.c.id)
+        .scalar_subquery()
+    )
+    return (column + shards).label(column.name)
+
+
+_COLUMNS = (accounts.c.id, accounts.c.code, accounts.c.kind, accounts.c.floor)
 _ROWS = (
-    select(accounts.c.id, accounts.c.code, accounts.c.kind, accounts.c.floor, accounts.c.debits, accounts.c.credits)
+    select(*_COLUMNS, _totals(accounts.c.debits), _totals(accounts.c.credits))
     .where(accounts.c.code.in_(bindparam("codes", expanding=True)))
     .order_by(accounts.c.id)
 )
-_ROWS_PG = _ROWS.with_for_update()
+# Person buckets locked (in id order) and the sharded accounts read, in one statement (PostgreSQL).
+_LOCKED = (
+    select(*_COLUMNS, accounts.c.debits, accounts.c.credits)
+    .where(accounts.c.code.in_(bindparam("locked", expanding=True)))
+    .order_by(accounts.c.id)
+    .with_for_update()
+    .cte("locked")
+)
+_ROWS_PG = union_all(
+    select(_LOCKED),
+    select(*_COLUMNS, _totals(accounts.c.debits), _totals(accounts.c.credits)).where(
+        accounts.c.code.in_(bindparam("plain", expanding=True))
+    ),
+)
 _ENTRY_BY_KEY = select(journal_entries.c.id, journal_entries.c.digest).where(journal_entries.c.key == bindparam("k"))
 _INSERT_TRANSFERS = transfers.insert()
 _UPDATE_ACCOUNTS = (
@@ -62,10 +97,25 @@ _UPDATE_ACCOUNTS = (
 )
 
 
+def _add_to_shards(sqlite: bool):
+    ins = (sqlite_insert if sqlite else pg_insert)(account_shards)
+    return ins.on_conflict_do_update(
+        index_elements=[account_shards.c.account_id, account_shards.c.shard],
+        set_={
+            "debits": account_shards.c.debits + ins.excluded.debits,
+            "credits": account_shards.c.credits + ins.excluded.credits,
+        },
+    )
+
+
+_ADD_TO_SHARDS = {True: _add_to_shards(True), False: _add_to_shards(False)}
+
+
 class LedgerStore:
     def __init__(self, tx):
         self.tx = tx
         self.conn = tx.conn
+        self._prefetched: dict[str, AccountRow] = {}  # read by locked_balances(also=…), used by the next post
 
     # Accounts ------------------------------------------------------------------------------
 
@@ -79,6 +129,8 @@ class LedgerStore:
         floor: int | None = None,
     ) -> None:
         """Create the account if it does not exist (safe under concurrency)."""
+        if floor is not None and sharded(code):
+            raise ValueError(f"only a person's bucket has a floor: {code}")
         values = dict(
             code=code,
             kind=kind_of(code),
@@ -92,18 +144,32 @@ class LedgerStore:
         ins = sqlite_insert(accounts) if self.tx.sqlite else pg_insert(accounts)
         self.conn.execute(ins.values(**values).on_conflict_do_nothing(index_elements=["code"]))
 
-    def _rows(self, codes: list[str], lock: bool) -> dict[str, AccountRow]:
-        stmt = _ROWS_PG if lock and not self.tx.sqlite else _ROWS
-        return {r.code: AccountRow(*r) for r in self.conn.execute(stmt, {"codes": list(codes)})}
+    def _rows(self, codes: list[str], lock: bool, also: tuple[str, ...] = ()) -> dict[str, AccountRow]:
+        """The accounts' rows with their totals. ``lock`` holds the person buckets among ``codes``
+        (in id order; never a sharded account, whose totals nobody needs to hold); ``also`` are
+        read in the same statement without a lock."""
+        if lock and not self.tx.sqlite:
+            wanted = set(codes) | set(also)
+            locked = sorted(c for c in wanted if not sharded(c))
+            plain = sorted(c for c in wanted if sharded(c))
+            rows = self.conn.execute(_ROWS_PG, {"locked": locked, "plain": plain})
+        else:
+            rows = self.conn.execute(_ROWS, {"codes": sorted(set(codes) | set(also))})
+        return {r.code: AccountRow(*r) for r in rows}
 
     def balances(self, codes: list[str], *, lock: bool = False) -> dict[str, int]:
-        """Balances of the named accounts (missing accounts read as 0). ``lock`` holds them."""
+        """Balances of the named accounts (missing accounts read as 0). ``lock`` holds person buckets."""
         rows = self._rows(sorted(set(codes)), lock)
         return {c: rows[c].balance if c in rows else 0 for c in codes}
 
-    def locked_balances(self, codes: list[str]) -> dict[str, int]:
-        """Lock the named accounts that exist (in id order) and return their balances."""
-        return {c: r.balance for c, r in self._rows(sorted(set(codes)), lock=True).items()}
+    def locked_balances(self, codes: list[str], *, also: tuple[str, ...] = ()) -> dict[str, int]:
+        """Lock the named person buckets that exist (in id order) and return their balances.
+
+        ``also``: accounts the next ``post`` of this transaction will touch (the fund, the
+        institution, cash), read in the same statement so that ``post`` need not read again."""
+        rows = self._rows(sorted(set(codes)), lock=True, also=also)
+        self._prefetched = rows
+        return {c: r.balance for c, r in rows.items() if c in codes}
 
     def account(self, code: str) -> AccountRow | None:
         return self._rows([code], False).get(code)
@@ -111,26 +177,41 @@ class LedgerStore:
     # Entries -------------------------------------------------------------------------------
 
     def post(self, entry: Entry, now: datetime) -> Posted:
-        """Apply an entry atomically (inside the caller's transaction) or refuse it whole."""
+        """Apply an entry atomically (inside the caller's transaction) or refuse it whole.
+
+        Person buckets are locked and checked against their floors; accounts without a floor get
+        the entry's net change added to the running sum its key picks (``ledger.model.shard_of``)."""
         validate(entry)
         digest = entry.digest()
         changes = net_changes(entry.transfers)
         codes = sorted(changes)
-        rows = self._rows(codes, lock=True)
-        opened = [c for c in codes if c not in rows and kind_of(c) != "person_bucket"]
+        prefetched, self._prefetched = self._prefetched, {}
+        if all(c in prefetched for c in codes):
+            rows = {c: prefetched[c] for c in codes}  # read (person buckets locked) earlier in this transaction
+        else:
+            rows = self._rows(codes, lock=True)
+        opened = [c for c in codes if c not in rows and sharded(c)]
         if opened:  # funds, institutions, cash and external sources open on first use
             for code in opened:
                 self.open_account(code, now)
-            rows = self._rows(codes, lock=True)
+            rows.update(self._rows(opened, lock=False))
         missing = [c for c in codes if c not in rows]
         if missing:
             if self.conn.execute(_ENTRY_BY_KEY, {"k": entry.key}).first() is not None:
                 return self._replay(entry.key, digest)
             raise LedgerError("account_not_found", ", ".join(missing))
-        updates = []
+        updates, shard_adds = [], []
+        shard = shard_of(entry.key)
         for code in codes:
             row = rows[code]
             d, c = changes[code]
+            if over_totals(row.debits + d, row.credits + c):
+                if self.conn.execute(_ENTRY_BY_KEY, {"k": entry.key}).first() is not None:
+                    return self._replay(entry.key, digest)
+                raise totals_refusal(code)
+            if sharded(code):
+                shard_adds.append({"account_id": row.id, "shard": shard, "debits": d, "credits": c})
+                continue
             new_balance = row.balance + c - d
             floor = row.floor
             if floor is not None and new_balance < floor:
@@ -141,13 +222,9 @@ class LedgerStore:
                 floor = new_balance
             elif floor is not None and floor < 0 and new_balance > floor:
                 floor = min(new_balance, 0)  # a lowered floor ratchets back up to zero
-            if over_totals(row.debits + d, row.credits + c):
-                if self.conn.execute(_ENTRY_BY_KEY, {"k": entry.key}).first() is not None:
-                    return self._replay(entry.key, digest)
-                raise totals_refusal(code)
             updates.append({"k_id": row.id, "d": row.debits + d, "c": row.credits + c, "f": floor})
-        # The key is claimed under the account locks; a concurrent post of the same key that got
-        # there first makes this one a replay (or a clash), never a second posting.
+        # The key is claimed under the person buckets' locks; a concurrent post of the same key that
+        # got there first makes this one a replay (or a clash), never a second posting.
         ins = sqlite_insert(journal_entries) if self.tx.sqlite else pg_insert(journal_entries)
         entry_id = self.conn.execute(
             ins.values(key=entry.key, kind=entry.kind, ref=entry.ref, digest=digest, posted_at=now, memo=entry.memo)
@@ -170,9 +247,32 @@ class LedgerStore:
                     for t in entry.transfers
                 ],
             )
+        if shard_adds:  # in account id order, so two entries never wait on each other's shards in a cycle
+            self.conn.execute(_ADD_TO_SHARDS[self.tx.sqlite], sorted(shard_adds, key=lambda a: a["account_id"]))
         if updates:
             self.conn.execute(_UPDATE_ACCOUNTS, updates)
         return Posted(entry_id, True)
+
+    def roll_up(self, code: str) -> None:
+        """Fold an account's shards into its own row (totals unchanged); waits for the postings that
+        hold a shard. Optional housekeeping: balances are right with or without it."""
+        if not sharded(code):
+            return
+        row = self.conn.execute(self.tx.for_update(select(accounts.c.id).where(accounts.c.code == code))).first()
+        if row is None:
+            return
+        shards = self.conn.execute(
+            self.tx.for_update(
+                select(account_shards.c.debits, account_shards.c.credits).where(account_shards.c.account_id == row.id)
+            )
+        ).all()
+        d, c = sum(s.debits for s in shards), sum(s.credits for s in shards)
+        self.conn.execute(delete(account_shards).where(account_shards.c.account_id == row.id))
+        self.conn.execute(
+            update(accounts)
+            .where(accounts.c.id == row.id)
+            .values(debits=accounts.c.debits + d, credits=accounts.c.credits + c)
+        )
 
     def _replay(self, key: str, digest: str) -> Posted:
         """The key was posted before: the same transfers are a no-op, others a clash."""
@@ -246,8 +346,14 @@ class LedgerStore:
         total_d, total_c = self.conn.execute(
             select(func.coalesce(func.sum(accounts.c.debits), 0), func.coalesce(func.sum(accounts.c.credits), 0))
         ).one()
-        if total_d != total_c:
-            problems.append(f"Σ debits {total_d} ≠ Σ credits {total_c}")
+        shard_d, shard_c = self.conn.execute(
+            select(
+                func.coalesce(func.sum(account_shards.c.debits), 0),
+                func.coalesce(func.sum(account_shards.c.credits), 0),
+            )
+        ).one()
+        if total_d + shard_d != total_c + shard_c:
+            problems.append(f"Σ debits {total_d + shard_d} ≠ Σ credits {total_c + shard_c}")
         posted_d = dict(
             self.conn.execute(
                 select(transfers.c.debit_account_id, func.sum(transfers.c.amount)).group_by(
@@ -262,11 +368,19 @@ class LedgerStore:
                 )
             ).all()
         )
+        in_shards: dict[int, list[int]] = {}
+        for r in self.conn.execute(select(account_shards)):
+            got = in_shards.setdefault(r.account_id, [0, 0])
+            got[0] += r.debits
+            got[1] += r.credits
         for row in self.conn.execute(select(accounts)):
-            if row.debits != posted_d.get(row.id, 0) or row.credits != posted_c.get(row.id, 0):
+            d, c = in_shards.get(row.id, (0, 0))
+            if row.debits + d != posted_d.get(row.id, 0) or row.credits + c != posted_c.get(row.id, 0):
                 problems.append(f"{row.code}: balances differ from its transfers")
             if row.floor is not None and row.credits - row.debits < row.floor:
                 problems.append(f"{row.code}: balance {row.credits - row.debits} below floor {row.floor}")
             if row.kind == "person_bucket" and row.floor is None:
                 problems.append(f"{row.code}: a person's bucket without a floor")
+            if row.kind == "person_bucket" and row.id in in_shards:
+                problems.append(f"{row.code}: a person's bucket with running sums by shard")
         return problems

@@ -212,6 +212,20 @@ accounts = Table(
     CheckConstraint("debits >= 0 AND credits >= 0", name="posted_non_negative"),
 )
 
+# The running totals of an account without a floor (pooled fund, institution, cash, external), split
+# over ``ledger.model.SHARDS`` rows: a settlement adds to the one row its key picks, so settlements
+# never queue on one fund's or one institution's row. Its totals are the ``accounts`` row's (what
+# ``roll_up`` folded in) plus every shard's.
+account_shards = Table(
+    "account_shards",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("shard", Integer, primary_key=True, autoincrement=False),
+    Column("debits", Money, nullable=False, default=0),
+    Column("credits", Money, nullable=False, default=0),
+    CheckConstraint("debits >= 0 AND credits >= 0", name="posted_non_negative"),
+)
+
 journal_entries = Table(
     "journal_entries",
     metadata,
