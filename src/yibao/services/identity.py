@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -121,26 +122,55 @@ def password_from_cainfo(p: Platform, cainfo: str | None, tx=None) -> str:
         raise DomainError("E2207-003", "个人账户密码错误（cainfo 无法解密）") from exc
 
 
-def check_password(p: Platform, psn_no: str, cainfo: str | None, day, *, tx=None, person=None) -> None:
+@dataclass(frozen=True)
+class VerifiedAhead:
+    """The password read from ``cainfo`` and checked against the stored hash before the settlement
+    locks any account: the deliberate cost of the hash (and the RSA decryption) never lengthens a
+    lock another settlement may wait on. What it means is decided later, only if a personal
+    account pays (``check_password(ahead=…)``)."""
+
+    state: object | None  # the stored password (locked for update), None: none set
+    ok: bool | None  # None: not verified (no password set, or locked out)
+    error: DomainError | None = None  # cainfo missing or unreadable
+
+
+def verify_ahead(p: Platform, tx, person: Person, cainfo: str | None) -> VerifiedAhead:
+    try:
+        password = password_from_cainfo(p, cainfo, tx)
+    except DomainError as exc:
+        return VerifiedAhead(None, None, exc)
+    state = tx.credentials.password(person.id, lock=True)
+    if state is None or state.locked(p.now()):
+        return VerifiedAhead(state, None)
+    return VerifiedAhead(state, verify_password(state.hash, password))
+
+
+def check_password(
+    p: Platform, psn_no: str, cainfo: str | None, day, *, tx=None, person=None, ahead: VerifiedAhead | None = None
+) -> None:
     """Verify the patient's password; count a failure (committed) and lock after too many.
 
     On its own, the hash is read in a read-only transaction and verified outside it, so the
     deliberate cost of the hash never holds a lock. Inside the gateway's transaction the check
-    comes before any other write, and a refusal keeps only the failure count.
+    comes before any other write, and a refusal keeps only the failure count. ``ahead``: the
+    verification already done by ``verify_ahead`` (before the settlement's account locks).
     """
-    password = password_from_cainfo(p, cainfo, tx)
+    if ahead is not None and ahead.error is not None:
+        raise ahead.error
+    password = password_from_cainfo(p, cainfo, tx) if ahead is None else None
     now = p.now()
     with p.unit(tx, read_only=True) as rtx:
         person = person or rtx.people.by_psn_no(psn_no)
         if person is None:
             raise refuse("E1101-001", ref=f"人员编号{psn_no}")
-        state = rtx.credentials.password(person.id, lock=tx is not None)
+        state = ahead.state if ahead is not None else rtx.credentials.password(person.id, lock=tx is not None)
         policy = p.policy(rtx, person.admdvs)
     if state is None:
         raise DomainError("E2207-003", "个人账户密码错误（尚未设置密码）")
     if state.locked(now):
         raise refuse("E2207-004", until=f"{state.locked_until:%Y-%m-%d %H:%M}")
-    if verify_password(state.hash, password):
+    ok = ahead.ok if ahead is not None else verify_password(state.hash, password)
+    if ok:
         if state.failures:
             with p.unit(tx) as wtx:
                 current = wtx.credentials.password(person.id, lock=True)

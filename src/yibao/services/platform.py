@@ -7,6 +7,7 @@ service functions with it. The clock is injected so that case files and jobs can
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,10 +17,14 @@ from zoneinfo import ZoneInfo
 from yibao.errors import refuse
 from yibao.family.proxy import OperatorVerifier, SandboxVerifier, Verifier, verifier_from_setting
 from yibao.policy import Policy, apply_overrides, load_policy_text
+from yibao.storage.config_repo import policy_changes
 from yibao.storage.uow import Store, Tx
 from yibao.yamlio import load_yaml_text
 
 CHINA = ZoneInfo("Asia/Shanghai")
+# How long a cached policy is used before its region's version is read again (changes made in this
+# process are seen at once; see ``Platform.policy``).
+POLICY_RECHECK_SECONDS = 1.0
 
 
 class SystemClock:
@@ -105,7 +110,7 @@ class Platform:
     # in the ids it answers with, its catalogue and institutions. ``None`` is the single-database
     # behaviour every earlier release had: any number of regions side by side in one store.
     region: str | None = None
-    _policies: dict[str, tuple[int, Policy]] = field(default_factory=dict, repr=False)
+    _policies: dict[str, tuple[int, Policy, int, float]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rsa_key: object = field(default=None, repr=False)
 
@@ -136,20 +141,31 @@ class Platform:
             return self.policy(tx, admdvs)
 
     def policy(self, tx, admdvs: str) -> Policy:
-        """The policy of a region as stored (file text plus overrides), parsed once per version and
-        looked up once per transaction."""
+        """The policy of a region as stored (file text plus overrides), parsed once per version.
+
+        Cached in the process: a change made by this process (any ``Platform`` on the same
+        database) drops it at once; one made by another process (a CLI next to ``yibao serve``) is
+        seen within ``POLICY_RECHECK_SECONDS``, when the cache reads the region's version again. So a
+        settlement does not read the version every call."""
         seen = tx.__dict__.setdefault("_policies", {})
         if admdvs not in seen:
             seen[admdvs] = self._policy(tx, admdvs)
         return seen[admdvs]
 
     def _policy(self, tx, admdvs: str) -> Policy:
+        changes = policy_changes(tx.conn)
+        with self._lock:
+            cached = self._policies.get(admdvs)
+            if cached and cached[2] == changes and time.monotonic() - cached[3] < POLICY_RECHECK_SECONDS:
+                return cached[1]
+        checked = time.monotonic()
         version = tx.config.region_version(admdvs)
         if version is None:
             raise refuse("E2207-006", detail=f"医保区划 {admdvs} 没有政策")
         with self._lock:
             cached = self._policies.get(admdvs)
             if cached and cached[0] == version:
+                self._policies[admdvs] = (version, cached[1], changes, checked)
                 return cached[1]
         row = tx.config.region(admdvs)
         policy = load_policy_text(row.policy_text, row.region_id)
@@ -157,5 +173,5 @@ class Platform:
         if overrides:
             policy = apply_overrides(policy, overrides)
         with self._lock:
-            self._policies[admdvs] = (row.version, policy)
+            self._policies[admdvs] = (row.version, policy, changes, checked)
         return policy

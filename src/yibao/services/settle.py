@@ -39,7 +39,7 @@ from yibao.services.care import (
     trace_rows,
     visit_or_refuse,
 )
-from yibao.services.identity import CERT_VOUCHER, check_password
+from yibao.services.identity import CERT_VOUCHER, check_password, verify_ahead
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
 from yibao.settlement.calculate import UnknownMedType, benefit_terms, category_of, settle
@@ -118,6 +118,7 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         inst = institution_or_refuse(tx, req.institution)
         person = person_or_refuse(tx, req.psn_no, lock=True)
         check_credential(tx, now, person, req.cert_type, req.cert_no)
+        ahead = _password_ahead(p, tx, req, inst, person, dry_run)
         policy = p.policy(tx, person.admdvs)
         visit, inputs, line_ids, start = _claim_source(tx, req, inst, person, policy, now)
         day = start.date()  # accepted by the platform's clock: it picks the policy and the medical year
@@ -161,14 +162,8 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         # The password, before anything is written, and only where the spec asks: when a personal
         # account would pay; not off-site in another province (跨省异地不验密); an e-voucher token was
         # verified in the patient's app and needs none (but a password sent with it is still checked).
-        if (
-            req.check_password
-            and not dry_run
-            and result.acct_pay + result.acct_mulaid_pay > 0
-            and not (req.cert_type == CERT_VOUCHER and not req.cainfo)
-            and inst.admdvs[:2] == person.admdvs[:2]
-        ):
-            check_password(p, req.psn_no, req.cainfo, now.date(), tx=tx, person=person)
+        if _password_needed(req, inst, person, dry_run) and result.acct_pay + result.acct_mulaid_pay > 0:
+            check_password(p, req.psn_no, req.cainfo, now.date(), tx=tx, person=person, ahead=ahead)
         kind = visit.kind if visit is not None else "pharmacy"
         clr_type = CLR_TYPE["inpatient" if kind == "inpatient" else "pharmacy" if kind == "pharmacy" else "outpatient"]
         view = SettlementView(
@@ -188,6 +183,25 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         if dry_run:
             return view
         return _book(tx, req, view, visit, inputs, line_ids, year, now)
+
+
+def _password_needed(req: SettleRequest, inst: Institution, person: Person, dry_run: bool) -> bool:
+    """Whether this settlement asks for the password should a personal account pay: not off-site
+    in another province (跨省异地不验密); not for an e-voucher token sent without one."""
+    return (
+        req.check_password
+        and not dry_run
+        and not (req.cert_type == CERT_VOUCHER and not req.cainfo)
+        and inst.admdvs[:2] == person.admdvs[:2]
+    )
+
+
+def _password_ahead(p: Platform, tx, req: SettleRequest, inst: Institution, person: Person, dry_run: bool):
+    """The password verified before any account is locked, when one was sent and an account may
+    pay (``acct_used_flag`` 0 never draws one); None otherwise (then checked in place if needed)."""
+    if req.cainfo and req.acct_used and _password_needed(req, inst, person, dry_run):
+        return verify_ahead(p, tx, person, req.cainfo)
+    return None
 
 
 DECLARED = {

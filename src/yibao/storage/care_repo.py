@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from yibao.settlement.model import CatalogItem
 from yibao.storage.tables import (
@@ -117,15 +119,20 @@ _ACC_WHERE = and_(
     accumulators.c.category == bindparam("b_cat"),
 )
 _ACCUMULATOR = select(accumulators.c.deductible_used, accumulators.c.fund_paid).where(_ACC_WHERE)
-_ACC_ADD = (
-    update(accumulators)
-    .where(_ACC_WHERE)
-    .values(
-        deductible_used=accumulators.c.deductible_used + bindparam("b_d"),
-        fund_paid=accumulators.c.fund_paid + bindparam("b_f"),
+
+
+def _acc_upsert(sqlite: bool):
+    ins = (sqlite_insert if sqlite else pg_insert)(accumulators)
+    return ins.on_conflict_do_update(
+        index_elements=[accumulators.c.person_id, accumulators.c.year, accumulators.c.category],
+        set_={
+            "deductible_used": accumulators.c.deductible_used + ins.excluded.deductible_used,
+            "fund_paid": accumulators.c.fund_paid + ins.excluded.fund_paid,
+        },
     )
-)
-_ACC_INSERT = accumulators.insert()
+
+
+_ACC_UPSERT = {True: _acc_upsert(True), False: _acc_upsert(False)}
 
 
 class CareRepo:
@@ -289,18 +296,11 @@ class CareRepo:
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def add_to_accumulator(self, person_id: int, year: int, category: str, deductible: int, fund: int) -> None:
-        key = {"b_pid": person_id, "b_year": year, "b_cat": category}
-        if self.conn.execute(_ACC_ADD, {**key, "b_d": deductible, "b_f": fund}).rowcount == 0:
-            self.conn.execute(
-                _ACC_INSERT,
-                {
-                    "person_id": person_id,
-                    "year": year,
-                    "category": category,
-                    "deductible_used": deductible,
-                    "fund_paid": fund,
-                },
-            )
+        """Add to the year's accumulator, creating it: one upsert (one round trip)."""
+        self.conn.execute(
+            _ACC_UPSERT[self.tx.sqlite],
+            dict(person_id=person_id, year=year, category=category, deductible_used=deductible, fund_paid=fund),
+        )
 
     # What the HIS sent, kept for audit and later queries ------------------------------------------
 

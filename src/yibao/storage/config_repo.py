@@ -23,12 +23,22 @@ class RegionRow:
 
 _REGION_VERSION = select(regions.c.version).where(regions.c.admdvs == bindparam("v"))
 
+# Per database (URL), how many times a process has changed a region's policy: a policy cached in
+# this process is stale as soon as the count moves (see ``Platform.policy``).
+_CHANGES: dict[str, int] = {}
+
+
+def policy_changes(conn) -> int:
+    return _CHANGES.get(str(conn.engine.url), 0)
+
 
 class ConfigRepo:
     def __init__(self, tx):
         self.conn = tx.conn
 
     def put_region(self, row: RegionRow) -> None:
+        key = str(self.conn.engine.url)
+        _CHANGES[key] = _CHANGES.get(key, 0) + 1
         values = dict(
             region_id=row.region_id,
             name=row.name,

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 MEMORY_URL = "sqlite://"
+PREPARE_THRESHOLD = 1
 
 
 def normalize_url(url: str) -> str:
@@ -38,7 +39,16 @@ def make_engine(url: str = MEMORY_URL, *, pool_size: int = 10) -> Engine:
         )
         _sqlite_pragmas(engine, memory)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # psycopg 3 prepares a statement server-side once a connection has run it ``prepare_threshold``
+    # times; the settlement path's statements are fixed texts, so from the second call on each is a
+    # Bind/Execute without a Parse and a plan.
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"prepare_threshold": PREPARE_THRESHOLD},
+    )
 
 
 def _sqlite_pragmas(engine: Engine, memory: bool) -> None:
