@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, bindparam, cast, delete, func, or_, select, union_all, update
+from sqlalchemy import BigInteger, bindparam, cast, delete, func, or_, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -109,6 +109,50 @@ def _add_to_shards(sqlite: bool):
 
 
 _ADD_TO_SHARDS = {True: _add_to_shards(True), False: _add_to_shards(False)}
+_CLAIM_KEY_SQLITE = (
+    sqlite_insert(journal_entries)
+    .values(
+        key=bindparam("key"),
+        kind=bindparam("kind"),
+        ref=bindparam("ref"),
+        digest=bindparam("digest"),
+        posted_at=bindparam("posted_at"),
+        memo=bindparam("memo"),
+    )
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(journal_entries.c.id)
+)
+# One entry in one statement on PostgreSQL; arrays keep the text fixed, so it is prepared once per
+# connection. Transfers keep their order (ids follow it: entry() and reversals read them back in it).
+_POST_PG = text(
+    """
+WITH e AS (
+    INSERT INTO journal_entries (key, kind, ref, digest, posted_at, memo)
+    VALUES (:key, :kind, :ref, :digest, :posted_at, :memo)
+    ON CONFLICT (key) DO NOTHING
+    RETURNING id
+), t AS (
+    INSERT INTO transfers (entry_id, debit_account_id, credit_account_id, amount, code)
+    SELECT e.id, v.d, v.c, v.a, v.code
+    FROM e, unnest(CAST(:t_d AS integer[]), CAST(:t_c AS integer[]), CAST(:t_a AS bigint[]),
+                   CAST(:t_code AS varchar[])) WITH ORDINALITY AS v(d, c, a, code, n)
+    ORDER BY v.n
+), s AS (
+    INSERT INTO account_shards (account_id, shard, debits, credits)
+    SELECT v.id, :shard, v.d, v.c
+    FROM e, unnest(CAST(:s_id AS integer[]), CAST(:s_d AS bigint[]), CAST(:s_c AS bigint[])) AS v(id, d, c)
+    ORDER BY v.id
+    ON CONFLICT (account_id, shard) DO UPDATE
+    SET debits = account_shards.debits + excluded.debits, credits = account_shards.credits + excluded.credits
+), u AS (
+    UPDATE accounts SET debits = v.d, credits = v.c, floor = v.f
+    FROM e, unnest(CAST(:u_id AS integer[]), CAST(:u_d AS bigint[]), CAST(:u_c AS bigint[]),
+                   CAST(:u_f AS bigint[])) AS v(id, d, c, f)
+    WHERE accounts.id = v.id
+)
+SELECT id FROM e
+"""
+)
 
 
 class LedgerStore:
@@ -225,33 +269,64 @@ class LedgerStore:
             updates.append({"k_id": row.id, "d": row.debits + d, "c": row.credits + c, "f": floor})
         # The key is claimed under the person buckets' locks; a concurrent post of the same key that
         # got there first makes this one a replay (or a clash), never a second posting.
-        ins = sqlite_insert(journal_entries) if self.tx.sqlite else pg_insert(journal_entries)
-        entry_id = self.conn.execute(
-            ins.values(key=entry.key, kind=entry.kind, ref=entry.ref, digest=digest, posted_at=now, memo=entry.memo)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(journal_entries.c.id)
-        ).scalar()
+        transfer_rows = [(rows[t.debit].id, rows[t.credit].id, t.amount, t.code) for t in entry.transfers]
+        shard_adds.sort(key=lambda a: a["account_id"])  # in id order: two entries never wait in a cycle
+        if not self.tx.sqlite:
+            entry_id = self._post_pg(entry, digest, now, transfer_rows, shard, shard_adds, updates)
+        else:
+            entry_id = self._post_each(entry, digest, now, transfer_rows, shard_adds, updates)
         if entry_id is None:
             return self._replay(entry.key, digest)
-        if entry.transfers:
+        return Posted(entry_id, True)
+
+    def _post_pg(self, entry, digest, now, transfer_rows, shard, shard_adds, updates) -> int | None:
+        """The whole entry in one statement (one round trip): the key, its transfers, the running
+        sums and the person buckets' totals — all or nothing, nothing at all if the key exists."""
+        return self.conn.execute(
+            _POST_PG,
+            {
+                "key": entry.key,
+                "kind": entry.kind,
+                "ref": entry.ref,
+                "digest": digest,
+                "posted_at": now,
+                "memo": entry.memo,
+                "t_d": [r[0] for r in transfer_rows],
+                "t_c": [r[1] for r in transfer_rows],
+                "t_a": [r[2] for r in transfer_rows],
+                "t_code": [r[3] for r in transfer_rows],
+                "shard": shard,
+                "s_id": [a["account_id"] for a in shard_adds],
+                "s_d": [a["debits"] for a in shard_adds],
+                "s_c": [a["credits"] for a in shard_adds],
+                "u_id": [u["k_id"] for u in updates],
+                "u_d": [u["d"] for u in updates],
+                "u_c": [u["c"] for u in updates],
+                "u_f": [u["f"] for u in updates],
+            },
+        ).scalar()
+
+    def _post_each(self, entry, digest, now, transfer_rows, shard_adds, updates) -> int | None:
+        """SQLite: the same writes as statements of their own (no round trips to save in-process)."""
+        entry_id = self.conn.execute(
+            _CLAIM_KEY_SQLITE,
+            dict(key=entry.key, kind=entry.kind, ref=entry.ref, digest=digest, posted_at=now, memo=entry.memo),
+        ).scalar()
+        if entry_id is None:
+            return None
+        if transfer_rows:
             self.conn.execute(
                 _INSERT_TRANSFERS,
                 [
-                    {
-                        "entry_id": entry_id,
-                        "debit_account_id": rows[t.debit].id,
-                        "credit_account_id": rows[t.credit].id,
-                        "amount": t.amount,
-                        "code": t.code,
-                    }
-                    for t in entry.transfers
+                    {"entry_id": entry_id, "debit_account_id": d, "credit_account_id": c, "amount": a, "code": code}
+                    for d, c, a, code in transfer_rows
                 ],
             )
-        if shard_adds:  # in account id order, so two entries never wait on each other's shards in a cycle
-            self.conn.execute(_ADD_TO_SHARDS[self.tx.sqlite], sorted(shard_adds, key=lambda a: a["account_id"]))
+        if shard_adds:
+            self.conn.execute(_ADD_TO_SHARDS[True], shard_adds)
         if updates:
             self.conn.execute(_UPDATE_ACCOUNTS, updates)
-        return Posted(entry_id, True)
+        return entry_id
 
     def roll_up(self, code: str) -> None:
         """Fold an account's shards into its own row (totals unchanged); waits for the postings that
