@@ -5,8 +5,12 @@ his father's current and 1.00 from his father's historical bucket) leaves these 
 the floor, on the same schema (the real migrations, the same indexes, foreign keys and CHECKs):
 
     visit · settlement (its record and explanation, copied from a real one) · fee line ·
-    journal entry ``setl:<setl_id>`` · 3 transfers · 4 balances (three buckets, the institution) ·
-    the accumulator (insert or add) · the message row with the answer (copied from a real one)
+    journal entry ``setl:<setl_id>`` · 3 transfers · 3 balances (the buckets, locked) · the
+    institution's running sum by shard (insert or add, as yibao's ``account_shards``) · the
+    accumulator (insert or add) · the message row with the answer (copied from a real one)
+
+``hot_row = True`` writes the institution's own balance row instead of a shard (what yibao did
+before issue 11): the reference for what one row every settlement updates costs.
 
 PostgreSQL: ONE prepared statement per settlement, in autocommit (one statement = one transaction
 = one round trip): data-modifying CTEs chain the generated ids (visit → settlement → line, entry →
@@ -29,9 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from population import ADMDVS, DRUG, PHARMACY, Population
-from sqlalchemy import text
 
-from yibao.ledger.model import ACCT_PAY, MUTUAL_AID
+from yibao.ledger.model import ACCT_PAY, MUTUAL_AID, shard_of
 from yibao.storage.ids import person_number
 from yibao.storage.uow import Store
 
@@ -96,6 +99,11 @@ WITH v AS (
     FROM lk, unnest(%(a_id)s::int[], %(a_debit)s::bigint[], %(a_credit)s::bigint[]) AS u(id, d, c)
     WHERE a.id = lk.id AND u.id = lk.id
     RETURNING a.id
+), sh AS (
+    INSERT INTO account_shards (account_id, shard, debits, credits)
+    SELECT x.id, %(shard)s, 0, x.c FROM unnest(%(s_id)s::int[], %(s_credit)s::bigint[]) AS x(id, c)
+    ON CONFLICT (account_id, shard) DO UPDATE
+    SET debits = account_shards.debits + EXCLUDED.debits, credits = account_shards.credits + EXCLUDED.credits
 ), acc AS (
     INSERT INTO accumulators (person_id, year, category, deductible_used, fund_paid)
     VALUES (%(pid)s, %(year)s, 'pharmacy', 0, 0)
@@ -118,7 +126,7 @@ class Floor:
 
     def __init__(self, url: str, pop: Population, texts: Texts, *, sqlite: bool):
         self.url, self.pop, self.texts, self.sqlite = url, pop, texts, sqlite
-        self.hot_row = True  # False: the institution's balance is not updated per settlement (rolled up later)
+        self.hot_row = False  # True: the institution's own row updated per settlement (yibao before issue 11)
         store = Store.open(url, migrate=False)
         with store.uow() as tx:
             tx.ledger.open_account(f"I:{PHARMACY}", datetime.now())
@@ -163,6 +171,9 @@ class Floor:
             "a_id": [son_cur, fa_cur, fa_hist, inst][: 4 if self.hot_row else 3],
             "a_debit": [AMOUNT_EACH, AMOUNT_EACH, AMOUNT_EACH, 0][: 4 if self.hot_row else 3],
             "a_credit": [0, 0, 0, MEDFEE][: 4 if self.hot_row else 3],
+            "shard": shard_of(msgid),
+            "s_id": [] if self.hot_row else [inst],
+            "s_credit": [] if self.hot_row else [MEDFEE],
         }
 
     # PostgreSQL ------------------------------------------------------------------------------------
@@ -180,16 +191,10 @@ class Floor:
             raise RuntimeError(f"the floor updated {got[0]} balances, not {len(p['a_id'])}")
 
     def roll_up(self) -> None:
-        """After settlements without the hot row: the institution's balance from its postings, once."""
+        """The institution's shards folded into its row (as ``LedgerStore.roll_up``)."""
         store = Store.open(self.url, migrate=False)
-        with store.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "UPDATE accounts SET credits = (SELECT coalesce(sum(amount), 0) FROM transfers "
-                    "WHERE credit_account_id = accounts.id) WHERE id = :i"
-                ),
-                {"i": self.institution_id},
-            )
+        with store.uow() as tx:
+            tx.ledger.roll_up(f"I:{PHARMACY}")
         store.dispose()
 
     # SQLite ------------------------------------------------------------------------------------------
@@ -256,6 +261,12 @@ class Floor:
         conn.executemany(
             "UPDATE accounts SET debits = debits + ?, credits = credits + ? WHERE id = ?",
             [(d, c, i) for i, d, c in sorted(zip(p["a_id"], p["a_debit"], p["a_credit"], strict=True))],
+        )
+        conn.executemany(
+            "INSERT INTO account_shards (account_id, shard, debits, credits) VALUES (?, ?, 0, ?) "
+            "ON CONFLICT (account_id, shard) DO UPDATE SET debits = debits + excluded.debits, "
+            "credits = credits + excluded.credits",
+            [(i, p["shard"], c) for i, c in zip(p["s_id"], p["s_credit"], strict=True)],
         )
         conn.execute(
             "INSERT INTO accumulators (person_id, year, category, deductible_used, fund_paid) "

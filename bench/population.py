@@ -563,6 +563,13 @@ def verify(store: Store, *, full: bool) -> list[str]:
     problems = []
     with store.engine.connect() as conn:
         d, c = conn.execute(select(func.sum(t.accounts.c.debits), func.sum(t.accounts.c.credits))).one()
+        sd, sc = conn.execute(
+            select(
+                func.coalesce(func.sum(t.account_shards.c.debits), 0),
+                func.coalesce(func.sum(t.account_shards.c.credits), 0),
+            )
+        ).one()
+        d, c = d + sd, c + sc  # accounts without a floor: their own row plus their running sums by shard
         if d != c:
             problems.append(f"Σ debits {d} ≠ Σ credits {c}")
         off = conn.execute(
@@ -570,7 +577,10 @@ def verify(store: Store, *, full: bool) -> list[str]:
                 "SELECT count(*) FROM accounts a "
                 "LEFT JOIN (SELECT debit_account_id id, sum(amount) s FROM transfers GROUP BY 1) d ON d.id = a.id "
                 "LEFT JOIN (SELECT credit_account_id id, sum(amount) s FROM transfers GROUP BY 1) c ON c.id = a.id "
-                "WHERE a.debits <> coalesce(d.s, 0) OR a.credits <> coalesce(c.s, 0)"
+                "LEFT JOIN (SELECT account_id id, sum(debits) d, sum(credits) c FROM account_shards GROUP BY 1) sh "
+                "ON sh.id = a.id "
+                "WHERE a.debits + coalesce(sh.d, 0) <> coalesce(d.s, 0) "
+                "OR a.credits + coalesce(sh.c, 0) <> coalesce(c.s, 0)"
             )
         ).scalar()
         if off:
