@@ -18,6 +18,18 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
+# The cost, against the lockout (issue 11). A password is a 6-digit PIN: 10^6 candidates.
+# - Online, the lockout is the whole defence and the hash plays no part: ``credential.max_failures``
+#   (5 in every shipped region) wrong tries lock the password for ``credential.lock_minutes`` (1440),
+#   so a guesser gets at most 5 tries a day: an even chance of a given PIN after 10^6 / 2 / 5 =
+#   100,000 days (≈ 274 years); 0.18 % in a year.
+# - Offline (a stolen ``passwords`` table), the hash is what costs: one verification is ≈ 1.3 ms of
+#   one core here (argon2id, t=1, m=2 MiB, p=1), so one person's PIN falls after at most
+#   10^6 × 1.3 ms ≈ 22 core-minutes, a region of 10^6 people after ≈ 41 core-years. No cost a counter
+#   can afford protects one PIN (×10 is 3.6 core-hours), so the cost is set for the mass case and
+#   the settlement's budget: 1.3 ms, paid only when an account pays and a password is needed, and
+#   outside the account locks (``services.identity.verify_ahead``). 2 MiB keeps GPU guessing
+#   memory-bound. Stored hashes carry their parameters: changing these never invalidates one.
 _hasher = PasswordHasher(time_cost=1, memory_cost=2048, parallelism=1)
 
 
