@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import event
 
+from yibao.storage.family_reads import PIPELINE_LISTENERS
+
 HZ = os.sysconf("SC_CLK_TCK")
 
 
@@ -205,10 +207,23 @@ class StatementCounter:
     def attach(self, engine) -> None:
         for target, name, fn in self._hooks(engine):
             event.listen(target, name, fn)
+        PIPELINE_LISTENERS.append(self._pipeline)
 
     def detach(self, engine) -> None:
         for target, name, fn in self._hooks(engine):
             event.remove(target, name, fn)
+        if self._pipeline in PIPELINE_LISTENERS:
+            PIPELINE_LISTENERS.remove(self._pipeline)
+
+    def _pipeline(self, sent: list) -> None:
+        """Statements psycopg sent in one pipeline (``storage.family_reads``): each a statement,
+        all of them one round trip."""
+        self.statements += len(sent)
+        self.round_trips += 1
+        for statement, parameters in sent:
+            self.kinds[short_sql(statement) + " (pipelined)"] += 1
+            if self.capture:
+                self.captured.append((statement, parameters))
 
     def reset(self) -> None:
         self.statements = self.round_trips = self.rows_written = 0

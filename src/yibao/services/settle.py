@@ -55,6 +55,7 @@ from yibao.settlement.claim_rules import (
 from yibao.settlement.model import Buckets, Claim, Patient, PayerCandidate, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
 from yibao.storage.care_repo import Institution, SettlementRow, Visit
+from yibao.storage.family_reads import family_of
 from yibao.storage.ids import parse_settlement_id, settlement_public_id, visit_public_id
 
 CLR_TYPE = {"outpatient": "11", "inpatient": "21", "pharmacy": "41"}
@@ -269,11 +270,9 @@ def _claim_source(tx, req: SettleRequest, inst: Institution, person: Person, pol
 def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime, inst: Institution):
     """The patient's own buckets and each granting relative, read under row locks (with, in the same
     statement, the fund's, institution's and cash accounts the entry will post to, unlocked)."""
-    grants = tx.family.grants_for(person.id, active_at=now)
+    family = family_of(tx, person.id, now)  # one round trip
+    grants, payers, payer_insurance, relations = family.grants, family.payers, family.payer_insurances, family.relations
     payer_ids = [g.payer_id for g in grants if g.payer_id != person.id]
-    payers = tx.people.many(payer_ids)
-    payer_insurance = tx.people.insurances_of(payer_ids)
-    relations = tx.family.relations_of([person.id])
     own_codes = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
     codes = list(own_codes)
     for pid in payer_ids:
