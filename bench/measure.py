@@ -242,6 +242,10 @@ class StatementCounter:
         head = statement.lstrip()[:6].upper()
         if head in ("INSERT", "UPDATE", "DELETE") and cursor.rowcount and cursor.rowcount > 0:
             self.rows_written += cursor.rowcount
+        elif head == "WITH E" and isinstance(parameters, dict) and "t_d" in parameters and cursor.rowcount == 1:
+            # the ledger's one-statement entry (ledger_store._POST_PG): it returns the entry's id only;
+            # it wrote the entry, its transfers, one shard row per sharded account, the buckets' rows
+            self.rows_written += 1 + len(parameters["t_d"]) + len(parameters["s_id"]) + len(parameters["u_id"])
 
     def _begin(self, conn):
         if self.pg:

@@ -1,0 +1,28 @@
+"""The settlement's one-round-trip family read agrees with the repositories it replaces."""
+
+from datetime import timedelta
+
+from support import family_world
+from yibao.storage.family_reads import family_of
+
+
+def test_family_of_reads_what_the_repositories_read(platform):
+    fam = family_world(platform)
+    now = platform.now()
+    son, father, child = fam.son.person, fam.father.person, fam.child.person
+    with platform.store.uow() as tx:
+        ended = tx.family.grants_for(child.id)[0]
+        tx.family.end_grant(ended, now - timedelta(days=1), "test")  # the son's grant to his child, ended
+    for who in (son, father, child):
+        for moment in (now, now - timedelta(days=400)):
+            with platform.store.uow() as tx:
+                got = family_of(tx, who.id, moment)
+                grants = tx.family.grants_for(who.id, active_at=moment)
+                payer_ids = [g.payer_id for g in grants if g.payer_id != who.id]
+                assert got.grants == grants
+                assert got.payers == tx.people.many(payer_ids)
+                assert got.payer_insurances == tx.people.insurances_of(payer_ids)
+                assert set(got.relations) == set(tx.family.relations_of([who.id]))
+    with platform.store.uow() as tx:
+        assert [g.payer_id for g in family_of(tx, son.id, now).grants] == [father.id]
+        assert family_of(tx, child.id, now).grants == []  # ended yesterday
