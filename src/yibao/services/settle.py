@@ -55,7 +55,7 @@ from yibao.settlement.claim_rules import (
 from yibao.settlement.model import Buckets, Claim, Patient, PayerCandidate, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
 from yibao.storage.care_repo import Institution, SettlementRow, Visit
-from yibao.storage.family_reads import family_of
+from yibao.storage.family_reads import Family, family_of
 from yibao.storage.ids import parse_settlement_id, settlement_public_id, visit_public_id
 
 CLR_TYPE = {"outpatient": "11", "inpatient": "21", "pharmacy": "41"}
@@ -141,11 +141,12 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
             raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
         check_total(actual)
         year = medical_year_of(policy, day)
-        used, paid = tx.care.accumulator(person.id, year, category)
+        family = family_of(tx, person.id, now, year, category)  # one round trip
+        used, paid = family.accumulator
         visit_used = 0
         if visit is not None:
             visit_used = sum(s.deductible for s in tx.care.settlements_of_visit(visit.id) if s.status == "settled")
-        patient, candidates = _parties(tx, person, insurance, day, now, inst)
+        patient, candidates = _parties(tx, person, insurance, day, family, inst)
         claim = Claim(
             day,
             med_type,
@@ -267,10 +268,9 @@ def _claim_source(tx, req: SettleRequest, inst: Institution, person: Person, pol
     return visit, inputs, [s.id for s in stored], visit.begntime
 
 
-def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime, inst: Institution):
+def _parties(tx, person: Person, insurance: Insurance, day: date, family: Family, inst: Institution):
     """The patient's own buckets and each granting relative, read under row locks (with, in the same
     statement, the fund's, institution's and cash accounts the entry will post to, unlocked)."""
-    family = family_of(tx, person.id, now)  # one round trip
     grants, payers, payer_insurance, relations = family.grants, family.payers, family.payer_insurances, family.relations
     payer_ids = [g.payer_id for g in grants if g.payer_id != person.id]
     own_codes = [person_bucket(person.psn_no, b) for b in ("current", "historical")]

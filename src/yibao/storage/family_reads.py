@@ -1,8 +1,9 @@
 """What a settlement reads about the patient's family, in one round trip.
 
-The granting relatives (active now), their people rows and insurances, and the patient's relations:
-four statements that used to be four round trips. On PostgreSQL they go out together in a psycopg
-pipeline, inside the caller's transaction; on SQLite (in-process, no round trips) one after another.
+The granting relatives (active now), their people rows and insurances, the patient's relations and
+the year's accumulator: five statements that used to be five round trips. On PostgreSQL they go out
+together in a psycopg pipeline, inside the caller's transaction; on SQLite (in-process, no round
+trips) one after another.
 The payers are found by subquery on the grants, so no statement waits for another's answer. Rows
 have exactly the columns of ``family_repo`` / ``people_repo``, so the same domain types are built.
 """
@@ -19,7 +20,7 @@ from yibao.family.model import Grant, Relation
 from yibao.lifecycle.model import Insurance, Person
 from yibao.storage.family_repo import _GRANT_COLS
 from yibao.storage.people_repo import _INS_COLS, _PERSON_COLS
-from yibao.storage.tables import insurances, mutual_aid_grants, people, relations
+from yibao.storage.tables import accumulators, insurances, mutual_aid_grants, people, relations
 
 # Who sees the statements a pipeline sends (bench/measure.py counts them): f([(sql, params), …]).
 PIPELINE_LISTENERS: list[Callable[[list[tuple[str, dict]]], None]] = []
@@ -38,6 +39,11 @@ _STATEMENTS = (
     select(relations.c.of_person_id, relations.c.to_person_id, relations.c.relation).where(
         or_(relations.c.of_person_id == bindparam("pid"), relations.c.to_person_id == bindparam("pid"))
     ),
+    select(accumulators.c.deductible_used, accumulators.c.fund_paid).where(
+        accumulators.c.person_id == bindparam("pid"),
+        accumulators.c.year == bindparam("year"),
+        accumulators.c.category == bindparam("category"),
+    ),
 )
 _INS_PERSON = [c.name for c in _INS_COLS].index("person_id")
 _compiled: dict[str, list[str]] = {}
@@ -49,13 +55,14 @@ class Family:
     payers: dict[int, Person]  # the granting relatives (the patient left out)
     payer_insurances: dict[int, list[Insurance]]
     relations: list[Relation]  # every relation the patient is on either side of
+    accumulator: tuple[int, int]  # (deductible used, fund paid) in the year and category asked; (0, 0): none
 
 
-def family_of(tx, person_id: int, now: datetime) -> Family:
-    params = {"pid": person_id, "now": now}
+def family_of(tx, person_id: int, now: datetime, year: int, category: str) -> Family:
+    params = {"pid": person_id, "now": now, "year": year, "category": category}
     in_turn = tx.sqlite  # in-process: nothing to gain from a pipeline
     results = [tx.conn.execute(s, params).all() for s in _STATEMENTS] if in_turn else _pipelined(tx, params)
-    grants, payers, payer_ins, rels = results
+    grants, payers, payer_ins, rels, acc = results
     out_ins: dict[int, list[Insurance]] = {}
     for r in payer_ins:
         out_ins.setdefault(r[_INS_PERSON], []).append(Insurance(*r))
@@ -65,11 +72,12 @@ def family_of(tx, person_id: int, now: datetime) -> Family:
         people_rows,
         {pid: out_ins.get(pid, []) for pid in people_rows},
         [Relation(*r) for r in rels],
+        (acc[0][0], acc[0][1]) if acc else (0, 0),
     )
 
 
 def _pipelined(tx, params: dict) -> list[list[tuple]]:
-    """The four statements in one psycopg pipeline: sent together, answered together."""
+    """The statements in one psycopg pipeline: sent together, answered together."""
     dialect = tx.conn.dialect
     texts = _compiled.get(dialect.name)
     if texts is None:
