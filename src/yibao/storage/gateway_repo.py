@@ -58,6 +58,25 @@ _MESSAGE_PG = _MESSAGE.with_for_update()
 _INSERT_MESSAGE = messages.insert()
 
 
+def _claim(sqlite: bool):
+    ins = (sqlite_insert if sqlite else pg_insert)(messages)
+    values = {c.name: bindparam(c.name) for c in messages.c}
+    return (
+        ins.values(**values)
+        .on_conflict_do_nothing(index_elements=["institution_code", "msgid"])
+        .returning(messages.c.msgid)
+    )
+
+
+# Built once: a statement built per call costs SQLAlchemy a cache key every time.
+_CLAIM = {True: _claim(True), False: _claim(False)}
+_ANSWER = (
+    update(messages)
+    .where(messages.c.institution_code == bindparam("i"), messages.c.msgid == bindparam("m"))
+    .values(answer=bindparam("a"), ref=bindparam("r"))
+)
+
+
 class GatewayRepo:
     def __init__(self, tx):
         self.tx = tx
@@ -76,19 +95,13 @@ class GatewayRepo:
     def claim(self, m: Message) -> bool:
         """Insert the message row unless one exists; waits for a concurrent claim of the same msgid
         to commit or roll back. False: the msgid was already answered."""
-        ins = sqlite_insert(messages) if self.tx.sqlite else pg_insert(messages)
-        stmt = ins.values(**m.__dict__).on_conflict_do_nothing(index_elements=["institution_code", "msgid"])
-        return self.conn.execute(stmt.returning(messages.c.msgid)).first() is not None
+        return self.conn.execute(_CLAIM[self.tx.sqlite], m.__dict__).first() is not None
 
     def unclaim(self, institution: str, msgid: str) -> None:
         self.conn.execute(delete(messages).where(messages.c.institution_code == institution, messages.c.msgid == msgid))
 
     def answer(self, institution: str, msgid: str, answer: str, ref: str | None) -> None:
-        self.conn.execute(
-            update(messages)
-            .where(messages.c.institution_code == institution, messages.c.msgid == msgid)
-            .values(answer=answer, ref=ref)
-        )
+        self.conn.execute(_ANSWER, {"i": institution, "m": msgid, "a": answer, "r": ref})
 
     def mark_reversed(self, institution: str, msgid: str, by: str) -> None:
         self.conn.execute(
