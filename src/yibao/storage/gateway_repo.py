@@ -70,6 +70,8 @@ def _claim(sqlite: bool):
 
 # Built once: a statement built per call costs SQLAlchemy a cache key every time.
 _CLAIM = {True: _claim(True), False: _claim(False)}
+_SIGN_IN = select(sign_ins).where(sign_ins.c.sign_no == bindparam("v"))
+_CREDENTIAL = select(institution_credentials).where(institution_credentials.c.institution_code == bindparam("v"))
 _ANSWER = (
     update(messages)
     .where(messages.c.institution_code == bindparam("i"), messages.c.msgid == bindparam("m"))
@@ -119,7 +121,7 @@ class GatewayRepo:
         self.conn.execute(sign_ins.insert(), s.__dict__)
 
     def sign_in(self, sign_no: str) -> SignIn | None:
-        r = self.conn.execute(select(sign_ins).where(sign_ins.c.sign_no == sign_no)).first()
+        r = self.conn.execute(_SIGN_IN, {"v": sign_no}).first()
         return SignIn(*r) if r else None
 
     def sign_out(self, sign_no: str, at: datetime) -> None:
@@ -140,9 +142,7 @@ class GatewayRepo:
         return InstitutionCredential(*r) if r else None
 
     def credential(self, institution: str) -> InstitutionCredential | None:
-        r = self.conn.execute(
-            select(institution_credentials).where(institution_credentials.c.institution_code == institution)
-        ).first()
+        r = self.conn.execute(_CREDENTIAL, {"v": institution}).first()
         return InstitutionCredential(*r) if r else None
 
     def credential_by_ak(self, ak: str) -> InstitutionCredential | None:
