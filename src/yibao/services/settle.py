@@ -57,6 +57,7 @@ from yibao.settlement.record import from_record, to_record
 from yibao.storage.care_repo import Institution, SettlementRow, Visit
 from yibao.storage.family_reads import Family, family_of
 from yibao.storage.ids import parse_settlement_id, settlement_public_id, visit_public_id
+from yibao.storage.settle_writes import add_visit_and_settlement
 
 CLR_TYPE = {"outpatient": "11", "inpatient": "21", "pharmacy": "41"}
 CANCEL_OF = {"2208": "2207", "2103": "2102", "2305": "2304"}
@@ -329,23 +330,7 @@ def _book(
     now: datetime,
 ) -> SettlementView:
     person, inst, result = view.person, view.institution, view.result
-    if visit is None:  # a pharmacy purchase is its own visit
-        visit_pk = tx.care.add_visit(
-            person_id=person.id,
-            institution_code=inst.code,
-            kind="pharmacy",
-            insutype=req.insutype,
-            med_type=view.med_type,
-            begntime=req.begntime or now,
-            endtime=now,
-            status="closed",
-            mdtrt_cert_type=req.cert_type,
-            created_at=now,
-        )
-    else:
-        visit_pk = visit.id
-    pk = tx.care.add_settlement(
-        visit_id=visit_pk,
+    row = dict(
         person_id=person.id,
         institution_code=inst.code,
         infno=req.infno,
@@ -370,6 +355,23 @@ def _book(
         status="settled",
         info=json.dumps(req.info, ensure_ascii=False, default=str) if req.info else None,
     )
+    if visit is None:  # a pharmacy purchase is its own visit: both rows in one statement
+        purchase = dict(
+            person_id=person.id,
+            institution_code=inst.code,
+            kind="pharmacy",
+            insutype=req.insutype,
+            med_type=view.med_type,
+            begntime=req.begntime or now,
+            endtime=now,
+            status="closed",
+            mdtrt_cert_type=req.cert_type,
+            created_at=now,
+        )
+        visit_pk, pk = add_visit_and_settlement(tx, purchase, row)
+    else:
+        visit_pk = visit.id
+        pk = tx.care.add_settlement(visit_id=visit_pk, **row)
     setl_id = settlement_public_id(person.admdvs, pk)
     entry = settlement_entry(
         f"setl:{setl_id}",
