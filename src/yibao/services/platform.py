@@ -105,6 +105,9 @@ class Platform:
     # in the ids it answers with, its catalogue and institutions. ``None`` is the single-database
     # behaviour every earlier release had: any number of regions side by side in one store.
     region: str | None = None
+    # The link to peer regions (``services.crossregion.PeerLink``) when the server runs one
+    # (``yibao serve --nats``); without it another region's insured cannot be settled here.
+    link: object | None = None
     _policies: dict[str, tuple[int, Policy]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rsa_key: object = field(default=None, repr=False)
@@ -145,6 +148,12 @@ class Platform:
 
     def _policy(self, tx, admdvs: str) -> Policy:
         version = tx.config.region_version(admdvs)
+        if version is None and self.region is not None and admdvs != self.region and self.link is not None:
+            # A peer region's insured here: 就医地管理 — times and line counts follow this region's
+            # rules; the 参保地's policy is applied by the 参保地 itself (services.crossregion).
+            peer = tx.regionlink.peer(admdvs)
+            if peer is not None and peer.active:
+                return self._policy(tx, self.region)
         if version is None:
             raise refuse("E2207-006", detail=f"医保区划 {admdvs} 没有政策")
         with self._lock:

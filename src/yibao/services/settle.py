@@ -19,6 +19,7 @@ from yibao.ledger.model import Entry, LedgerError, Transfer, person_bucket, reve
 from yibao.ledger.postings import settlement_entry
 from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person, age_on, scheme_of
 from yibao.money import fmt_yuan
+from yibao.services import crossregion
 from yibao.services.care import (
     FeeInput,
     audit_columns,
@@ -129,6 +130,10 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         if actual != req.medfee_sumamt:
             raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
         check_total(actual)
+        if crossregion.is_cross(p, tx, person):  # 就医地目录、参保地政策: the 参保地 computes and reserves
+            return crossregion.settle_cross(
+                p, req, person, inst, visit, inputs, line_ids, start, policy, med_type, lines, dry_run=dry_run, tx=tx
+            )
         year = medical_year_of(policy, day)
         used, paid = tx.care.accumulator(person.id, year, category)
         visit_used = 0
@@ -302,6 +307,8 @@ def _book(
     line_ids: list[int],
     year: int,
     now: datetime,
+    *,
+    entry_of=None,  # the ledger entry for a setl_id, when not the home one (a cross-region settlement)
 ) -> SettlementView:
     person, inst, result = view.person, view.institution, view.result
     if visit is None:  # a pharmacy purchase is its own visit
@@ -346,13 +353,17 @@ def _book(
         info=json.dumps(req.info, ensure_ascii=False, default=str) if req.info else None,
     )
     setl_id = settlement_public_id(person.admdvs, pk)
-    entry = settlement_entry(
-        f"setl:{setl_id}",
-        result,
-        admdvs=person.admdvs,
-        fund_pay_type=view.fund_pay_type,
-        institution=inst.code,
-        ref=setl_id,
+    entry = (
+        entry_of(setl_id)
+        if entry_of is not None
+        else settlement_entry(
+            f"setl:{setl_id}",
+            result,
+            admdvs=person.admdvs,
+            fund_pay_type=view.fund_pay_type,
+            institution=inst.code,
+            ref=setl_id,
+        )
     )
     try:
         tx.ledger.post(entry, now)
@@ -486,6 +497,8 @@ def cancel_settlement(
         tx.care.update_settlement(
             row.id, status="cancelled", cancelled_at=now, cancel_infno=infno, revision=row.revision + 1
         )
+        if crossregion.is_cross(p, tx, person):  # the 参保地 reverses its side after this commits
+            crossregion.after_cancel(p, tx, setl_id, row.revision)
         view = view_of(tx, tx.care.settlement(row.id), sign=-1)
         own = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
         restored = tx.ledger.balances(own) if result.own is not None else None
@@ -503,7 +516,10 @@ def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no:
         if medical_year_of(policy, now.date()) != row.year:
             raise refuse("E2601-005", detail="已跨医疗年度，不能恢复原结算，请重新结算")
         result = from_record(json.loads(row.output))
-        _check_year_still_allows(tx, policy, person, row, result)
+        if crossregion.is_cross(p, tx, person):  # the 参保地 judges its year and balances, and re-posts
+            crossregion.reinstate_cross(p, tx, row, person)
+        else:
+            _check_year_still_allows(tx, policy, person, row, result)
         wanted = {s.sn for s in result.lines}
         free = {line.feedetl_sn: line.id for line in tx.care.lines(row.visit_id, unsettled=True)}
         if not wanted <= set(free):

@@ -574,3 +574,55 @@ region_messages = Table(
     Column("answer", Text, nullable=False),  # the JSON answer, returned as-is to a redelivery
     Column("deliveries", Integer, nullable=False, default=1),  # how many times it arrived
 )
+
+# Cross-region settlement (issue 15 phase 2). At the 参保地: one row per reservation — a pending
+# transfer (TigerBeetle's pending/post/void) whose amounts are held in the escrow account
+# ``X:held:<care region>`` until posted to ``X:region:<care region>`` or returned. At the 就医地:
+# one row per settlement it booked for another region's insured, and where its post stands.
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("reservation_id", String(80), primary_key=True),  # the 就医地's setl_id + revision
+    Column("care_region", String(6), nullable=False),
+    Column("setl_ref", String(40), nullable=False),  # the 就医地's setl_id
+    Column("institution", String(30), nullable=False),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=True, index=True),  # NULL: a void's tombstone
+    Column("year", Integer, nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("status", String(10), nullable=False),  # pending | posted | voided | reversed
+    Column("movements", Text, nullable=False),  # JSON [[account, amount, code], …]
+    Column("medfee", Money, nullable=False),
+    Column("fund_pay", Money, nullable=False),
+    Column("acct_pay", Money, nullable=False),
+    Column("mulaid_pay", Money, nullable=False),
+    Column("cash_pay", Money, nullable=False),
+    Column("deductible_delta", Money, nullable=False),
+    Column("fund_delta", Money, nullable=False),
+    Column("result", Text, nullable=False),  # JSON: the calculation's record, explained like any settlement
+    Column("digest", String(64), nullable=False),  # of what was asked, to tell a resend from a clash
+    Column("expires_at", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("resolved_at", DateTime, nullable=True),  # posted or voided at
+    Column("void_reason", String(24), nullable=True),  # failed | timeout | cancelled_before_post | expired
+    Column("revision", Integer, nullable=False, default=0),  # cancels and reinstatements after the post
+    Index("ix_reservations_status_expires", "status", "expires_at"),
+    Index("ix_reservations_region_status", "care_region", "status"),
+)
+
+cross_settlements = Table(
+    "cross_settlements",
+    metadata,
+    Column("settlement_id", Integer, ForeignKey("settlements.id"), primary_key=True),
+    Column("setl_id", String(40), nullable=False, unique=True),
+    Column("reservation_id", String(80), nullable=False, unique=True),
+    Column("insured_region", String(6), nullable=False),
+    Column("institution", String(30), nullable=False),
+    Column("status", String(16), nullable=False),  # awaiting_post | posted | voided
+    Column("fund_pay", Money, nullable=False),
+    Column("acct_pay", Money, nullable=False),
+    Column("mulaid_pay", Money, nullable=False),
+    Column("cash_pay", Money, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_cross_settlements_status", "status"),
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from yibao.storage.ledger_store import LedgerStore
 from yibao.storage.migrate import upgrade
 from yibao.storage.people_repo import PeopleRepo
 from yibao.storage.regionlink_repo import RegionLinkRepo
+from yibao.storage.reservation_repo import ReservationRepo
 
 
 class Store:
@@ -60,15 +62,19 @@ class Store:
             if read_only:
                 conn = conn.execution_options(yibao_read_only=True)
             trans = conn.begin()
+            tx = Tx(conn, self.sqlite)
             try:
-                yield Tx(conn, self.sqlite)
+                yield tx
             except DomainError as exc:
                 trans.commit() if exc.keep_writes else trans.rollback()
+                tx.ended(exc.keep_writes)
                 raise
             except BaseException:
                 trans.rollback()
+                tx.ended(False)
                 raise
             trans.commit()
+            tx.ended(True)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -80,6 +86,21 @@ class Tx:
     def __init__(self, conn: Connection, sqlite: bool):
         self.conn = conn
         self.sqlite = sqlite
+        self._after: list = []
+
+    def after_end(self, fn) -> None:
+        """Run ``fn(committed)`` once the transaction has ended (after the commit or the rollback):
+        what must only happen once the writes are durable, or be undone elsewhere when they are not
+        (a cross-region reservation's post or void). Failures are logged, never raised."""
+        self._after.append(fn)
+
+    def ended(self, committed: bool) -> None:
+        hooks, self._after = self._after, []
+        for fn in hooks:
+            try:
+                fn(committed)
+            except Exception:
+                logging.getLogger("yibao.storage").exception("after-transaction hook failed")
 
     @cached_property
     def people(self) -> PeopleRepo:
@@ -116,6 +137,10 @@ class Tx:
     @cached_property
     def regionlink(self) -> RegionLinkRepo:
         return RegionLinkRepo(self)
+
+    @cached_property
+    def reservations(self) -> ReservationRepo:
+        return ReservationRepo(self)
 
     def for_update(self, stmt):
         """Row locks on PostgreSQL; SQLite already holds the write lock from BEGIN IMMEDIATE."""
