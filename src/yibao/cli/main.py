@@ -229,6 +229,14 @@ def serve(
         "--region",
         help="本实例运行的统筹区：医保区划（如 310000）或内置 id（如 shanghai）；不给出时一个库可放多个统筹区",
     ),
+    nats_url: str = typer.Option(
+        None,
+        "--nats",
+        envvar="YIBAO_NATS",
+        help="统筹区之间的链路（NATS JetStream 地址）：办理异地就医直接结算，须同时给出 --region",
+    ),
+    link_prefix: str = typer.Option("yibao", "--link-prefix", envvar="YIBAO_LINK_PREFIX", help="链路流与主题的前缀"),
+    peers: str = typer.Option(None, "--peers", help="启动时登记的对端统筹区（医保区划，逗号分隔）"),
 ) -> None:
     """启动平台服务：国家接口 /fsi/api/rsfComIfsService/callService 与管理接口 /api/v1（启动时自动迁移数据库）。"""
     import logging
@@ -283,6 +291,23 @@ def serve(
 
         install_region(p, home.admdvs, sites=sandbox or demo)
         console.print(f"统筹区：{home.name}（{home.region_id}，医保区划 {home.admdvs}）")
+    if nats_url:
+        if home is None:
+            say_and_exit("--nats 需要 --region：链路上的每个实例代表一个统筹区")
+        from yibao.regionlink.runner import start_link
+        from yibao.services.regionlink import add_peer
+        from yibao.services.regions import resolve_region
+
+        for peer in filter(None, (peers or "").split(",")):
+            try:
+                add_peer(p, peer.strip(), resolve_region(peer.strip())[0].name)
+            except DomainError as exc:
+                fail(exc)
+        try:
+            start_link(p, [nats_url], prefix=link_prefix)
+        except DomainError as exc:
+            fail(exc)
+        console.print(f"统筹区之间的链路：{nats_url}（前缀 {link_prefix}）")
     if not admin_token:
         console.print(f"管理令牌（Authorization: Bearer …）：[bold]{token}[/bold]")
     console.print(f"yibao 服务：http://{host}:{port}  数据库：{store.engine.url.render_as_string(hide_password=True)}")

@@ -8,6 +8,7 @@ port) and ``serve`` (the responder that hands each request to ``handlers``). Eve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from datetime import datetime, timedelta
 
@@ -74,15 +75,28 @@ class LinkClient:
         return self._run(self.link.health(), 10)
 
     def close(self, timeout_s: float = 10.0) -> None:
+        """Stop answering, close the connection, stop the loop; bounded, whatever state it is in."""
+
         async def stop():
             if self._stop is not None:
                 self._stop.set()
-                if self._serving is not None:
-                    await asyncio.wait_for(self._serving, timeout_s)
-            await self.link.close()
+            if self._serving is not None:
+                self._serving.cancel()
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(self._serving, 2)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.link.close(), timeout_s / 2)
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in others:
+                t.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         try:
-            self._run(stop(), timeout_s + 2)
+            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout_s)
+        except Exception:
+            pass
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout_s)
+            if not self._loop.is_running():
+                self._loop.close()

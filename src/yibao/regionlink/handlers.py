@@ -6,6 +6,7 @@ clearing statement here, each as a service call inside ``apply_once``.
 
 from __future__ import annotations
 
+from yibao import faults
 from yibao.errors import refuse
 from yibao.regionlink.messages import Envelope
 from yibao.services import crossregion
@@ -47,6 +48,7 @@ def _reserve(p: Platform, tx, env: Envelope) -> dict:
 
 
 def _post(p: Platform, tx, env: Envelope) -> dict:
+    faults.point("insured.before_post")
     return crossregion.post(p, tx, env.body["reservation_id"], env.from_region, env.body.get("setl_ref"))
 
 

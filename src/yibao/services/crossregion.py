@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
+from yibao import faults
 from yibao.errors import DomainError, refuse
 from yibao.ledger.model import (
     ACCT_PAY,
@@ -92,6 +93,15 @@ def is_cross(p: Platform, tx, person: Person) -> bool:
     if p.region is None or getattr(p, "link", None) is None or person.admdvs == p.region:
         return False
     peer = tx.regionlink.peer(person.admdvs)
+    return peer is not None and peer.active
+
+
+def settles_for(p: Platform, region: str | None) -> bool:
+    """Whether ``region``'s insured are settled here through the link (a registered active peer)."""
+    if not region or p.region is None or getattr(p, "link", None) is None or region == p.region:
+        return False
+    with p.store.uow(read_only=True) as tx:
+        peer = tx.regionlink.peer(region)
     return peer is not None and peer.active
 
 
@@ -467,6 +477,9 @@ def remember_guest(p: Platform, answer: dict, insured_region: str) -> Person:
     answer; idempotent. The 参保地's data are the truth; the copy's insurance follows them."""
     now = p.now()
     with p.store.uow() as tx:
+        if tx.config.region_version(insured_region) is None:
+            detail = f"本实例没有参保地 {insured_region} 的政策副本（内置统筹区由 yibao region add-peer 载入）"
+            raise refuse("E7602-005", detail=detail)
         person = tx.people.by_psn_no(answer["psn_no"])
         if person is None:
             person = tx.people.add(
@@ -574,7 +587,7 @@ def settle_cross(
     visit_used = 0
     if visit is not None:
         visit_used = sum(x.deductible for x in tx.care.settlements_of_visit(visit.id) if x.status == "settled")
-    rid = f"R{p.region}{uuid.uuid4().hex[:24]}"
+    rid = f"R{p.region}{uuid.uuid4().hex[:20]}"  # ≤ 30 characters: it is also the setl_ref until booked
     expires_at = now + timedelta(seconds=RESERVE_TIMEOUT_S) + EXPIRY_GRACE
     body = {
         "reservation_id": rid,
@@ -601,6 +614,8 @@ def settle_cross(
             _void_quietly(link, person.admdvs, rid, "timeout")
         raise
     data = _accepted(answer)
+    if not dry_run:
+        faults.point("care.after_reserve")
     result = from_record(data["result"])
     s._check_declared(req, result)
     kind_name = visit.kind if visit is not None else "pharmacy"
@@ -673,6 +688,7 @@ def _after_booking(p: Platform, committed: bool, region: str, rid: str, setl_id:
     if not committed:
         _void_quietly(link, region, rid, "failed")
         return
+    faults.point("care.after_commit")
     send_post(p, region, rid, setl_id)
 
 

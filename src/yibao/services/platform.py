@@ -148,12 +148,6 @@ class Platform:
 
     def _policy(self, tx, admdvs: str) -> Policy:
         version = tx.config.region_version(admdvs)
-        if version is None and self.region is not None and admdvs != self.region and self.link is not None:
-            # A peer region's insured here: 就医地管理 — times and line counts follow this region's
-            # rules; the 参保地's policy is applied by the 参保地 itself (services.crossregion).
-            peer = tx.regionlink.peer(admdvs)
-            if peer is not None and peer.active:
-                return self._policy(tx, self.region)
         if version is None:
             raise refuse("E2207-006", detail=f"医保区划 {admdvs} 没有政策")
         with self._lock:

@@ -1,0 +1,48 @@
+"""The link inside ``yibao serve --nats``: connect, answer peers, and run the two sweeps.
+
+* The responder: this region's requests, each applied once through ``handlers``.
+* The 参保地's deadline job: every pending reservation past its ``expires_at`` is voided.
+* The 就医地's sweep: settlements booked here whose post (or cancellation) the 参保地 has not
+  confirmed are sent again (same message id: applied once) — at start, then periodically.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from yibao.regionlink.client import LinkClient
+from yibao.regionlink.handlers import handler_for
+from yibao.regionlink.link import RegionLink, Subjects
+from yibao.services import crossregion
+from yibao.services.platform import Platform
+
+log = logging.getLogger("yibao.regionlink")
+
+
+def start_link(p: Platform, servers: list[str], *, prefix: str = "yibao", sweep_s: float = 5.0) -> LinkClient:
+    if p.region is None:
+        raise ValueError("--nats 需要 --region：链路上的每个实例代表一个统筹区")
+    client = LinkClient(RegionLink(p.region, servers, Subjects(prefix)))
+    p.link = client
+    client.serve(handler_for(p))
+    stop = threading.Event()
+
+    def sweep() -> None:
+        while not stop.wait(sweep_s):
+            sweep_once(p)
+
+    client.sweeper_stop = stop
+    threading.Thread(target=sweep, name=f"regionlink-sweep-{p.region}", daemon=True).start()
+    threading.Thread(target=lambda: sweep_once(p), name="regionlink-first-sweep", daemon=True).start()
+    return client
+
+
+def sweep_once(p: Platform) -> None:
+    try:
+        voided = crossregion.expire_reservations(p)
+        if voided:
+            log.warning("到期作废的跨统筹区预留：%d 笔", len(voided))
+        crossregion.resolve_awaiting(p)
+    except Exception:  # the next sweep tries again; the server keeps serving
+        log.exception("跨统筹区清扫失败")

@@ -1,0 +1,130 @@
+"""Cross-region direct settlement through the 就医地, two instances in one process (issue 15 phase 2).
+
+Nanchang (360100, the 参保地) and Shanghai (310000, the 就医地): two databases, one NATS server. The
+HIS speaks only to Shanghai; Shanghai asks Nanchang for the person (1101), has Nanchang compute and
+reserve (2206 quote / 2207 reserve → book → post), and carries 2208 and 2601 across. After each
+flow: the settlement is the same on both sides, every reservation is posted or voided (or
+reversed), both ledgers balance.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from crossregion_support import (
+    AT,
+    LINES,
+    balance,
+    delete_streams,
+    fen,
+    his,
+    insured,
+    ledger_problems,
+    ok,
+    own_balance,
+    region,
+    visit,
+)
+from test_regionlink import NATS_URL, needs_nats
+from waiting import wait_until
+from yibao.ledger.reservations import due_to_account
+from yibao.regionlink.link import Subjects
+from yibao.services import crossregion
+
+NC, SH = "360100", "310000"
+
+
+@pytest.fixture
+def pair(tmp_path):
+    subjects = Subjects(f"t{uuid.uuid4().hex[:12]}")
+    nc = region(f"sqlite:///{tmp_path / 'nc.sqlite'}", NC, [SH])
+    sh = region(f"sqlite:///{tmp_path / 'sh.sqlite'}", SH, [NC])
+    try:
+        nc.start(NATS_URL, subjects)
+        sh.start(NATS_URL, subjects)
+        yield nc, sh
+    finally:
+        sh.stop()
+        nc.stop()
+        delete_streams(NATS_URL, subjects)
+
+
+def reservation_of(nc, setl_id: str):
+    rows = [r for r in crossregion.reservations(nc.p) if r.setl_ref == setl_id]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def same_on_both_sides(nc, sh, setl: dict) -> None:
+    row = reservation_of(nc, setl["setl_id"])
+    assert (row.fund_pay, row.acct_pay, row.medfee, row.cash_pay) == (
+        fen(setl["hifp_pay"]),
+        fen(setl["acct_pay"]),
+        fen(setl["medfee_sumamt"]),
+        fen(setl["psn_cash_pay"]),
+    )
+
+
+@needs_nats
+def test_settle_cancel_and_reverse_across_two_regions(pair):
+    nc, sh = pair
+    who = insured(nc, "王南昌")
+    before = own_balance(nc, who)
+    mdtrt_id, data = visit(sh, who, LINES)
+    quote = ok(his(sh, NC, "2206", {"data": data}))["setlinfo"]
+    assert crossregion.reservations(nc.p) == []  # a quote holds nothing
+    assert own_balance(nc, who) == before
+    msgid = f"{sh.hospital}20250801090000{uuid.uuid4().int % 10000:04d}"
+    setl = ok(his(sh, NC, "2207", {"data": data}, msgid=msgid))["setlinfo"]
+    assert (setl["hifp_pay"], setl["acct_pay"]) == (quote["hifp_pay"], quote["acct_pay"])
+    assert fen(setl["hifp_pay"]) > 0 and fen(setl["acct_pay"]) > 0
+    row = reservation_of(nc, setl["setl_id"])
+    assert row.status == "posted"
+    same_on_both_sides(nc, sh, setl)
+    assert own_balance(nc, who) == before - fen(setl["acct_pay"])
+    owed = fen(setl["hifp_pay"]) + fen(setl["acct_pay"])
+    assert crossregion.cross_settlements(sh.p)[0].status == "posted"
+    assert balance(nc, due_to_account(SH)) == owed == -balance(sh, due_to_account(NC))
+    # A resend of the same HIS message is answered from the record: nothing crosses again.
+    again = ok(his(sh, NC, "2207", {"data": data}, msgid=msgid))["setlinfo"]
+    assert again["setl_id"] == setl["setl_id"] and len(crossregion.reservations(nc.p)) == 1
+    # 2208 across: Nanchang reverses its side.
+    cancel = {"data": {"setl_id": setl["setl_id"], "mdtrt_id": mdtrt_id, "psn_no": who.person.psn_no}}
+    cmsgid = f"{sh.hospital}20250801090001{uuid.uuid4().int % 10000:04d}"
+    ok(his(sh, NC, "2208", cancel, msgid=cmsgid))
+    assert reservation_of(nc, setl["setl_id"]).status == "reversed"
+    assert own_balance(nc, who) == before
+    assert balance(nc, due_to_account(SH)) == 0 == balance(sh, due_to_account(NC))
+    # 2601 of the cancellation: the settlement stands again on both sides.
+    ok(his(sh, NC, "2601", {"data": {"psn_no": who.person.psn_no, "oinfno": "2208", "omsgid": cmsgid}}))
+    assert reservation_of(nc, setl["setl_id"]).status == "posted"
+    assert own_balance(nc, who) == before - fen(setl["acct_pay"])
+    assert balance(nc, due_to_account(SH)) == owed == -balance(sh, due_to_account(NC))
+    # 2601 of the settlement itself: cancelled on both sides.
+    ok(his(sh, NC, "2601", {"data": {"psn_no": who.person.psn_no, "oinfno": "2207", "omsgid": msgid}}))
+    assert reservation_of(nc, setl["setl_id"]).status == "reversed"
+    assert own_balance(nc, who) == before
+    assert ledger_problems(nc) == [] and ledger_problems(sh) == []
+
+
+@needs_nats
+def test_when_the_insured_region_does_not_answer_nothing_is_booked_and_the_reservation_is_voided(pair, monkeypatch):
+    nc, sh = pair
+    who = insured(nc, "赵等待")
+    before = own_balance(nc, who)
+    _, data = visit(sh, who, LINES)
+    monkeypatch.setattr(crossregion, "RESERVE_TIMEOUT_S", 1.5)
+    nc.stop()  # Nanchang is down: the reserve waits in the stream
+    answer = his(sh, NC, "2207", {"data": data})
+    assert answer["infcode"] != 0 and "E7601-003" in answer["err_msg"]
+    assert crossregion.cross_settlements(sh.p) == []
+    nc.start(NATS_URL, sh.client.link.subjects)  # back: the reserve, then the void, applied in order
+    wait_until(lambda: [r.status for r in crossregion.reservations(nc.p)] == ["voided"], "the late reserve voided")
+    assert own_balance(nc, who) == before
+    assert ledger_problems(nc) == [] and ledger_problems(sh) == []
+    # The HIS tries again once the link is back: it settles.
+    setl = ok(his(sh, NC, "2207", {"data": data}))["setlinfo"]
+    assert reservation_of(nc, setl["setl_id"]).status == "posted"
+    assert AT.year == 2025
