@@ -23,7 +23,7 @@ from yibao.regionlink.link import RegionLink, Subjects
 from yibao.services import crossregion, world
 from yibao.services.platform import FixedClock, Platform
 from yibao.services.regionlink import add_peer
-from yibao.services.regions import demo_sites, install_region, resolve_region
+from yibao.services.regions import install_region
 from yibao.storage.uow import Store
 
 AT = datetime(2025, 8, 1, 9, 0)
@@ -40,7 +40,7 @@ class Region:
 
     @property
     def hospital(self) -> str:
-        return next(s.code for s in demo_sites(resolve_region(self.admdvs)[0]) if s.level == 3)
+        return f"H{self.admdvs}00003"  # demo_sites: one hospital per level, H<admdvs>0000<level>
 
     def start(self, nats_url: str, subjects: Subjects) -> None:
         self.client = LinkClient(RegionLink(self.admdvs, [nats_url], subjects))

@@ -29,7 +29,7 @@ from crossregion_support import (
 )
 from test_regionlink import NATS_URL, needs_nats
 from waiting import wait_until
-from yibao.ledger.reservations import due_to_account
+from yibao.ledger.reservations import due_from_account, due_to_account
 from yibao.regionlink.link import Subjects
 from yibao.services import crossregion
 
@@ -86,7 +86,7 @@ def test_settle_cancel_and_reverse_across_two_regions(pair):
     assert own_balance(nc, who) == before - fen(setl["acct_pay"])
     owed = fen(setl["hifp_pay"]) + fen(setl["acct_pay"])
     assert crossregion.cross_settlements(sh.p)[0].status == "posted"
-    assert balance(nc, due_to_account(SH)) == owed == -balance(sh, due_to_account(NC))
+    assert balance(nc, due_to_account(SH)) == owed == -balance(sh, due_from_account(NC))
     # A resend of the same HIS message is answered from the record: nothing crosses again.
     again = ok(his(sh, NC, "2207", {"data": data}, msgid=msgid))["setlinfo"]
     assert again["setl_id"] == setl["setl_id"] and len(crossregion.reservations(nc.p)) == 1
@@ -96,12 +96,12 @@ def test_settle_cancel_and_reverse_across_two_regions(pair):
     ok(his(sh, NC, "2208", cancel, msgid=cmsgid))
     assert reservation_of(nc, setl["setl_id"]).status == "reversed"
     assert own_balance(nc, who) == before
-    assert balance(nc, due_to_account(SH)) == 0 == balance(sh, due_to_account(NC))
+    assert balance(nc, due_to_account(SH)) == 0 == balance(sh, due_from_account(NC))
     # 2601 of the cancellation: the settlement stands again on both sides.
     ok(his(sh, NC, "2601", {"data": {"psn_no": who.person.psn_no, "oinfno": "2208", "omsgid": cmsgid}}))
     assert reservation_of(nc, setl["setl_id"]).status == "posted"
     assert own_balance(nc, who) == before - fen(setl["acct_pay"])
-    assert balance(nc, due_to_account(SH)) == owed == -balance(sh, due_to_account(NC))
+    assert balance(nc, due_to_account(SH)) == owed == -balance(sh, due_from_account(NC))
     # 2601 of the settlement itself: cancelled on both sides.
     ok(his(sh, NC, "2601", {"data": {"psn_no": who.person.psn_no, "oinfno": "2207", "omsgid": msgid}}))
     assert reservation_of(nc, setl["setl_id"]).status == "reversed"

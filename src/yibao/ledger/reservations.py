@@ -5,7 +5,7 @@ has booked its side, then posts them — or voids them when the settlement faile
 passed. Pending amounts are held in an escrow account per care region, ``X:held:<C>``: they have
 left the fund and the person's buckets (so no later settlement can spend them — the buckets'
 floors see the lower balance), and they are nobody's yet. Posting moves them on to the due-to
-account ``X:region:<C>`` (what this region owes the care region, cleared monthly); voiding puts
+account ``X:due-to:<C>`` (what this region owes the care region, cleared monthly); voiding puts
 each amount back where it came from. Every step is one ordinary balanced ledger entry under its
 own idempotency key, so a replay is a no-op and the ledger's invariants cover the escrow too:
 ``X:held:<C>`` holds exactly the sum of ``C``'s pending reservations.
@@ -38,10 +38,15 @@ def held_account(care_region: str) -> str:
     return external_account(f"held:{care_region}")
 
 
-def due_to_account(region: str) -> str:
-    """Between two regions: at the 参保地 what it owes the care region; at the 就医地 (debited) what
-    the insured region owes it. The monthly clearing brings it back to zero."""
-    return external_account(f"region:{region}")
+def due_to_account(care_region: str) -> str:
+    """At the 参保地: what it owes the care region for posted settlements (credited); the monthly
+    clearing brings it back to zero."""
+    return external_account(f"due-to:{care_region}")
+
+
+def due_from_account(insured_region: str) -> str:
+    """At the 就医地: what the insured region owes it for the settlements it advanced (debited)."""
+    return external_account(f"due-from:{insured_region}")
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,11 @@ class LinkClient:
         answer = self._run(self.link.request(env, timeout_s=timeout_s), timeout_s + 5)
         return answer.parsed().model_dump(mode="json")
 
+    def stored_answer(self, msg_id: str) -> dict | None:
+        """The peer's answer to one of our requests if it was given (read back from the stream)."""
+        env = self._run(self.link.answer_of(msg_id), 10)
+        return env.parsed().model_dump(mode="json") if env is not None else None
+
     def send(self, to_region: str, kind: str, body: dict, *, msg_id: str) -> None:
         env = self._envelope(to_region, kind, body, msg_id, 5)
         self._run(self.link.publish(env, timeout_s=5), 10)
@@ -85,7 +90,7 @@ class LinkClient:
                 with contextlib.suppress(BaseException):
                     await asyncio.wait_for(self._serving, 2)
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.link.close(), timeout_s / 2)
+                await asyncio.wait_for(self.link.close(drain=False), timeout_s / 2)
             others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for t in others:
                 t.cancel()

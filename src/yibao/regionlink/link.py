@@ -132,10 +132,11 @@ class RegionLink:
         except (NoServersError, OSError, TimeoutError, NatsTimeout) as exc:
             raise refuse("E7601-004", detail=f"无法连接 {', '.join(self.servers)}：{exc}") from exc
 
-    async def close(self) -> None:
+    async def close(self, *, drain: bool = True) -> None:
         if self._nc is not None and not self._nc.is_closed:
-            await self._nc.drain()
+            await (self._nc.drain() if drain else self._nc.close())
         self._nc = None
+        self._sub = None
 
     @property
     def js(self):

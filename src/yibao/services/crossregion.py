@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +44,7 @@ from yibao.ledger.reservations import (
     VOIDED,
     Hold,
     cancel_entry,
+    due_from_account,
     due_to_account,
     held_account,
     next_state,
@@ -59,13 +61,17 @@ from yibao.settlement.calculate import settle
 from yibao.settlement.claim_rules import medical_year_of
 from yibao.settlement.model import CatalogItem, Claim, FeeLine, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
-from yibao.storage.reservation_repo import Reservation, movements_text
+from yibao.storage.reservation_repo import CrossSettlement, Reservation, movements_text
 
 log = logging.getLogger("yibao.crossregion")
 
-RESERVE_TIMEOUT_S = 10.0  # how long the 就医地 waits for the 参保地's reservation
-POST_TIMEOUT_S = 5.0  # … for the answer to a post (the post itself is durable: it lands later anyway)
-EXPIRY_GRACE = timedelta(minutes=10)  # a reservation lives this long past the request's deadline
+# Deadlines (seconds; the environment may shorten them — the fault tests do — never the client):
+# how long the 就医地 waits for the 参保地's answer to a query or a reservation; for the answer to a
+# post (the post itself is durable: it lands later anyway); how long past the request's deadline a
+# pending reservation lives before the 参保地's job voids it.
+RESERVE_TIMEOUT_S = float(os.environ.get("YIBAO_LINK_TIMEOUT_S", "10"))
+POST_TIMEOUT_S = float(os.environ.get("YIBAO_LINK_POST_TIMEOUT_S", "5"))
+EXPIRY_GRACE = timedelta(seconds=float(os.environ.get("YIBAO_RESERVATION_GRACE_S", "600")))
 
 
 class PeerLink(Protocol):
@@ -79,6 +85,21 @@ class PeerLink(Protocol):
 
     def send(self, to_region: str, kind: str, body: dict, *, msg_id: str) -> None:
         """Store a request durably without waiting for its answer."""
+
+    def stored_answer(self, msg_id: str) -> dict | None:
+        """The answer to an earlier request, if the peer gave one (after a restart, a lost wait)."""
+
+
+def _ask(link: PeerLink, region: str, kind: str, body: dict, msg_id: str, timeout_s: float) -> dict:
+    """A request that may have been sent before (a post, a cancellation): the stored answer if there
+    is one — a resend inside the duplicate window would never be answered again — else ask."""
+    try:
+        stored = link.stored_answer(msg_id)
+    except DomainError:
+        stored = None
+    if stored is not None:
+        return stored
+    return link.call(region, kind, body, msg_id=msg_id, timeout_s=timeout_s)
 
 
 def link_of(p: Platform) -> PeerLink:
@@ -545,10 +566,10 @@ def _line_body(f: FeeLine) -> dict:
 
 
 def cross_entry(setl_id: str, result: Settlement, insured_region: str, institution: str) -> Entry:
-    """The 就医地's side: the insured region owes what its fund and accounts pay (``X:region:<I>``
+    """The 就医地's side: the insured region owes what its fund and accounts pay (``X:due-from:<I>``
     is debited), the patient pays the cash; the institution receives all of it."""
     to = institution_account(institution)
-    due = due_to_account(insured_region)
+    due = due_from_account(insured_region)
     transfers = []
     if result.hifp_pay:
         transfers.append(Transfer(due, to, result.hifp_pay, FUND_PAY))
@@ -699,7 +720,7 @@ def send_post(p: Platform, region: str, rid: str, setl_id: str) -> bool:
     link = link_of(p)
     body = {"reservation_id": rid, "setl_ref": setl_id}
     try:
-        answer = link.call(region, "post", body, msg_id=f"p{rid}", timeout_s=POST_TIMEOUT_S)
+        answer = _ask(link, region, "post", body, f"p{rid}", POST_TIMEOUT_S)
     except DomainError as exc:
         log.warning("预留 %s 入账未确认：%s", rid, exc.err_msg)
         return False
@@ -769,7 +790,7 @@ def _send_cancel(p: Platform, region: str, rid: str, setl_id: str, revision: int
             revision = tx.care.settlement(int(setl_id[-10:])).revision - 1
     body = {"reservation_id": rid, "setl_ref": setl_id, "infno": "2208", "revision": revision}
     try:
-        answer = link.call(region, "cancel", body, msg_id=f"c{revision}{rid}", timeout_s=POST_TIMEOUT_S)
+        answer = _ask(link, region, "cancel", body, f"c{revision}{rid}", POST_TIMEOUT_S)
     except DomainError as exc:
         log.warning("撤销预留 %s 未确认：%s", rid, exc.err_msg)
         return False
@@ -817,21 +838,10 @@ def row_setl_id(row, person: Person) -> str:
     return settlement_public_id(person.admdvs, row.id)
 
 
-@dataclass(frozen=True)
-class CrossView:
-    setl_id: str
-    reservation_id: str
-    insured_region: str
-    status: str
-    owed: int
-
-
-def cross_settlements(p: Platform, status: str | None = None) -> list[CrossView]:
+def cross_settlements(p: Platform, status: str | None = None) -> list[CrossSettlement]:
+    """The 就医地's settlements for other regions' insured and where each one's post stands."""
     with p.store.uow(read_only=True) as tx:
-        return [
-            CrossView(r.setl_id, r.reservation_id, r.insured_region, r.status, r.owed)
-            for r in tx.reservations.crosses(status=status)
-        ]
+        return tx.reservations.crosses(status=status)
 
 
 def reservations(p: Platform, status: str | None = None) -> list[Reservation]:

@@ -577,7 +577,7 @@ region_messages = Table(
 
 # Cross-region settlement (issue 15 phase 2). At the 参保地: one row per reservation — a pending
 # transfer (TigerBeetle's pending/post/void) whose amounts are held in the escrow account
-# ``X:held:<care region>`` until posted to ``X:region:<care region>`` or returned. At the 就医地:
+# ``X:held:<care region>`` until posted to ``X:due-to:<care region>`` or returned. At the 就医地:
 # one row per settlement it booked for another region's insured, and where its post stands.
 reservations = Table(
     "reservations",
