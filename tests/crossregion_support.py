@@ -168,6 +168,7 @@ def balance(r: Region, code: str) -> int:
 def ledger_problems(r: Region) -> list[str]:
     with r.p.store.uow(read_only=True) as tx:
         problems = tx.ledger.check_invariants()
+    problems += crossregion.check_advances(r.p)
     return problems + [p for c in crossregion.check_reservations(r.p) for p in c.problems]
 
 

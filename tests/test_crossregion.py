@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from typer.testing import CliRunner
 
 from crossregion_support import (
     AT,
@@ -29,9 +30,10 @@ from crossregion_support import (
 )
 from test_regionlink import NATS_URL, needs_nats
 from waiting import wait_until
+from yibao.cli.main import app
 from yibao.ledger.reservations import due_from_account, due_to_account
 from yibao.regionlink.link import Subjects
-from yibao.services import crossregion
+from yibao.services import clearing, crossregion
 
 NC, SH = "360100", "310000"
 
@@ -128,3 +130,36 @@ def test_when_the_insured_region_does_not_answer_nothing_is_booked_and_the_reser
     setl = ok(his(sh, NC, "2207", {"data": data}))["setlinfo"]
     assert reservation_of(nc, setl["setl_id"]).status == "posted"
     assert AT.year == 2025
+
+
+@needs_nats
+def test_monthly_clearing_agrees_to_the_fen_and_reports_a_disagreement_with_its_settlements(pair):
+    nc, sh = pair
+    who = insured(nc, "钱清算")
+    settled = []
+    for _ in range(3):
+        _, data = visit(sh, who, LINES)
+        settled.append(ok(his(sh, NC, "2207", {"data": data}))["setlinfo"])
+    owed = sum(fen(s["hifp_pay"]) + fen(s["acct_pay"]) for s in settled)
+    # A disagreement first: Nanchang's record of one settlement differs by a fen.
+    wrong = reservation_of(nc, settled[1]["setl_id"])
+    with nc.p.store.uow() as tx:
+        tx.reservations.update(wrong.reservation_id, fund_pay=wrong.fund_pay + 1)
+    out = clearing.clear_with(sh.p, NC, "2025-08")
+    assert not out.agreed and out.total == owed and out.settlements == 3
+    assert [(d["reservation_id"], d["payer"] - d["payee"]) for d in out.differences] == [(wrong.reservation_id, 1)]
+    shown = {(r.role, r.status) for r in clearing.clearings(nc.p, "2025-08") + clearing.clearings(sh.p, "2025-08")}
+    assert shown == {("payer", "disputed"), ("payee", "disputed")}
+    assert balance(nc, due_to_account(SH)) == owed  # nothing booked while they disagree
+    with nc.p.store.uow() as tx:
+        tx.reservations.update(wrong.reservation_id, fund_pay=wrong.fund_pay)
+    out = clearing.clear_with(sh.p, NC, "2025-08")
+    assert out.agreed and out.total == owed
+    assert balance(nc, due_to_account(SH)) == 0 == balance(sh, due_from_account(NC))
+    assert clearing.clear_with(sh.p, NC, "2025-08").agreed  # idempotent: the agreed month as it stands
+    assert balance(nc, due_to_account(SH)) == 0 == balance(sh, due_from_account(NC))
+    assert ledger_problems(nc) == [] and ledger_problems(sh) == []
+    runner = CliRunner()
+    db = str(nc.p.store.engine.url).removeprefix("sqlite:///")
+    shown = runner.invoke(app, ["region", "pending", "--all", "--db", db])
+    assert shown.exit_code == 0 and "posted" in shown.output

@@ -71,6 +71,7 @@ class Instance:
     server: Server
     people: list[world.Created] = field(default_factory=list)
     start_balance: dict[str, int] = field(default_factory=dict)
+    prefix: str = ""
 
     @property
     def hospital(self) -> str:
@@ -161,6 +162,7 @@ def world3(tmp_path_factory):
             inst.server = Server(
                 url, sandbox=True, env=dict(FAST), log_dir=tmp_path_factory.mktemp(f"srv{admdvs}"), args=args
             )
+            inst.prefix = prefix
             instances[admdvs] = inst
         for inst in instances.values():
             inst.server.start()
@@ -462,19 +464,25 @@ def test_storm_4_care_region_dies_after_commit_before_post(world3):
     lost_answer = settle(bj, sh, sh.people[0])
     assert lost_answer is None  # the HIS never heard; Beijing had booked it
     wait_until(lambda: not bj.server.alive(), "Beijing to die after its commit", timeout=30)
-    bj.restart()  # the restart sweep posts it
+    bj.restart()  # the restart sweep posts it — or, past Shanghai's deadline, learns it was voided
     p = bj.platform()
     try:
-        booked = wait_until(
+        resolved = wait_until(
             lambda: [
-                c for c in crossregion.cross_settlements(p) if c.status == "posted" and c.insured_region == "310000"
+                c
+                for c in crossregion.cross_settlements(p)
+                if c.insured_region == "310000" and c.status in ("posted", "refused")
             ],
-            "Beijing's sweep to post the booked settlement",
+            "Beijing's sweep to resolve the booked settlement",
             timeout=60,
         )
+        late = [c for c in resolved if c.status == "refused"]
+        for c in late:  # voided at the 参保地 first: reversed here, nothing owed either way
+            with p.store.uow(read_only=True) as tx:
+                assert tx.care.settlement(c.settlement_id).status == "cancelled"
     finally:
         p.store.dispose()
-    assert booked
+    print(f"\n[storm] booked-but-unanswered settlement: {'voided at the 参保地, reversed here' if late else 'posted'}")
     report("就医地 killed after commit, before post", settled_everywhere(world3, ACKED))
 
 
@@ -487,3 +495,40 @@ def test_storm_5_every_acknowledged_2207_resent_with_the_same_msgid(world3):
     report("same msgid resent", settled_everywhere(world3, ACKED))
     total = sum(f["settlements"] for _, f in FIGURES)
     print(f"\n[storms] {len(FIGURES)} storms, {total} settlement checks, money lost 0.00")
+
+
+def test_storm_6_the_month_s_clearing_nets_to_zero_across_the_three_regions(world3):
+    """Every 就医地 sends each 参保地 its statement; all agree; every due account is then zero."""
+    from yibao.regionlink.client import LinkClient
+    from yibao.regionlink.link import RegionLink, Subjects
+    from yibao.services import clearing
+
+    month = f"{datetime.now():%Y-%m}"
+    net = 0
+    for c, i in pairs(world3):
+        p = world3[c].platform()
+        p.link = LinkClient(RegionLink(c, [NATS_URL], Subjects(world3[c].prefix)))
+        try:
+            out = clearing.clear_with(p, i, month)
+        finally:
+            p.link.close()
+            p.store.dispose()
+        assert out.agreed, out.differences
+        print(f"\n[clearing] {month} {i} pays {c}: {out.total} fen for {out.settlements} settlements")
+        net += out.total
+    for admdvs, inst in world3.items():
+        p = inst.platform()
+        try:
+            for other in world3:
+                if other != admdvs:
+                    assert _balance(p, due_to_account(other)) == 0
+                    assert _balance(p, due_from_account(other)) == 0
+            with p.store.uow(read_only=True) as tx:
+                assert tx.ledger.check_invariants() == []
+            assert crossregion.check_advances(p) == []
+            for check in crossregion.check_reservations(p):
+                assert check.problems == (), check
+        finally:
+            p.store.dispose()
+    assert net > 0
+    report("monthly clearing", settled_everywhere(world3, ACKED))

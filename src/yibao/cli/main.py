@@ -11,6 +11,7 @@ import typer
 from yibao.cli.database import CannotOpen, open_store
 from yibao.cli.output import Sheet, make_console
 from yibao.errors import DomainError
+from yibao.money import fmt_yuan
 from yibao.simulate.cli import simulate_app
 
 app = typer.Typer(help="yibao（医保）：个人账户、家庭共济与结算引擎", no_args_is_help=True, add_completion=False)
@@ -590,6 +591,131 @@ def region_health(
     table.add_row("已办理的跨统筹区报文", str(applied_count(p)))
     table.print(console)
     _peer_table(peers(p))
+
+
+@region_app.command("pending")
+def region_pending(
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+    all_: bool = typer.Option(False, "--all", help="列出全部预留（默认只列待入账的）"),
+) -> None:
+    """跨统筹区预留：本实例作为参保地为各就医地保留的金额（待入账/已入账/已作废），以及作为就医地等待参保地确认的结算。"""
+    from yibao.services import crossregion
+    from yibao.services.platform import Platform
+
+    p = Platform(store_at(db))
+    table = Sheet(
+        "参保地预留（待入账 pending → 已入账 posted / 已作废 voided / 已撤销 reversed）",
+        [
+            ("预留号", "code"),
+            ("就医地", "code"),
+            ("结算", "code"),
+            ("状态", "text"),
+            ("预留金额", "money"),
+            ("期限", "code"),
+            ("作废原因", "text"),
+        ],
+    )
+    for r in crossregion.reservations(p, None if all_ else "pending"):
+        if r.person_id is None and not all_:
+            continue
+        table.add_row(
+            r.reservation_id,
+            r.care_region,
+            r.setl_ref,
+            r.status,
+            fmt_yuan(r.held),
+            r.expires_at.isoformat(sep=" "),
+            r.void_reason or "",
+        )
+    table.print(console)
+    waiting = [c for c in crossregion.cross_settlements(p) if all_ or c.status.startswith("awaiting")]
+    sheet = Sheet(
+        "就医地结算（等待参保地确认 awaiting_post / awaiting_cancel）",
+        [("结算ID", "code"), ("参保地", "code"), ("预留号", "code"), ("状态", "text"), ("应收参保地", "money")],
+    )
+    for c in waiting:
+        sheet.add_row(c.setl_id, c.insured_region, c.reservation_id, c.status, fmt_yuan(c.owed))
+    sheet.print(console)
+
+
+@region_app.command("expire")
+def region_expire(db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径")) -> None:
+    """到期作废：参保地把超过期限仍未入账的预留作废，金额退回原账户（服务运行时由链路的定时任务执行）。"""
+    from yibao.services import crossregion
+    from yibao.services.platform import Platform
+
+    voided = crossregion.expire_reservations(Platform(store_at(db)))
+    console.print(f"已作废到期预留 {len(voided)} 笔" + (f"：{', '.join(voided)}" if voided else ""))
+
+
+@region_app.command("clearing")
+def region_clearing(
+    month: str = typer.Option(..., "--month", help="清算月份 YYYY-MM"),
+    region: str = typer.Option(..., "--region", help="本实例的统筹区（医保区划），作为就医地发出对账单"),
+    peer: list[str] = typer.Option(None, "--with", help="参保地（医保区划）；不给出时对全部对端统筹区"),
+    nats_url: str = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS 服务器地址"),
+    prefix: str = typer.Option("yibao", "--prefix", help="流与主题的前缀"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """月度清算：本统筹区（就医地）为各参保地垫付的结算，逐机构、逐笔对账；一致则双方记账，不一致列出差异的结算。"""
+    from yibao.regionlink.client import LinkClient
+    from yibao.regionlink.link import RegionLink, Subjects
+    from yibao.services import clearing
+    from yibao.services.platform import Platform
+    from yibao.services.regionlink import peers as list_peers
+
+    p = Platform(store_at(db), region=region)
+    targets = peer or [x.admdvs for x in list_peers(p) if x.active]
+    try:
+        p.link = LinkClient(RegionLink(region, [nats_url], Subjects(prefix)))
+    except DomainError as exc:
+        fail(exc)
+    failed = False
+    try:
+        for target in targets:
+            try:
+                out = clearing.clear_with(p, target, month)
+            except DomainError as exc:
+                console.print(f"[red]{target}：[{exc.code}] {exc.message}[/red]")
+                failed = True
+                continue
+            state = "[green]一致，已记账[/green]" if out.agreed else "[red]不一致[/red]"
+            console.print(f"{month} {target} 应付 {region}：{fmt_yuan(out.total)} 元，{out.settlements} 笔 — {state}")
+            for d in out.differences:
+                payer = "—" if d["payer"] is None else fmt_yuan(d["payer"])
+                payee = "—" if d["payee"] is None else fmt_yuan(d["payee"])
+                console.print(f"  {d['setl_ref']}（{d['reservation_id']}）参保地 {payer} / 就医地 {payee}")
+                failed = True
+    finally:
+        p.link.close()
+    _clearing_table(clearing.clearings(p, month))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _clearing_table(rows) -> None:
+    table = Sheet(
+        "月度清算",
+        [
+            ("月份", "code"),
+            ("对方统筹区", "code"),
+            ("本方", "text"),
+            ("状态", "text"),
+            ("金额", "money"),
+            ("笔数", "code"),
+        ],
+    )
+    for r in rows:
+        role = "参保地（付款）" if r.role == "payer" else "就医地（收款）"
+        table.add_row(
+            r.month,
+            r.counterpart,
+            role,
+            "一致" if r.status == "agreed" else "不一致",
+            fmt_yuan(r.total),
+            str(r.settlements),
+        )
+    table.print(console)
 
 
 @app.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from yibao import faults
 from yibao.errors import refuse
 from yibao.regionlink.messages import Envelope
-from yibao.services import crossregion
+from yibao.services import clearing, crossregion
 from yibao.services import regionlink as service
 from yibao.services.platform import Platform
 
@@ -64,7 +64,12 @@ def _reinstate(p: Platform, tx, env: Envelope) -> dict:
     return crossregion.reinstate(p, tx, env.body["reservation_id"], env.from_region, int(env.body.get("revision", 0)))
 
 
+def _clearing(p: Platform, tx, env: Envelope) -> dict:
+    return clearing.receive_statement(p, tx, env.body, env.from_region)
+
+
 KINDS = {
+    "clearing.statement": _clearing,
     "link.ping": _ping,
     "person.query": _person,
     "quote": _quote,

@@ -174,8 +174,6 @@ class RegionLink:
         subject = (
             self.subjects.answer(env.to_region, env.reply_to)
             if env.kind in ("answer", "reserved", "person.answer") and env.reply_to
-            else self.subjects.clearing(env.to_region)
-            if env.kind == "clearing.statement"
             else self.subjects.request(env.to_region, env.kind)
         )
         try:

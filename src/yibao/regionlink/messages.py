@@ -142,6 +142,12 @@ class ClearingLine(_Body):
     acct_fen: Fen
 
 
+class ClearingItem(_Body):
+    reservation_id: MsgId
+    setl_ref: Code
+    amount_fen: Fen  # fund + own account + mutual aid: what the payer region owes for it
+
+
 class ClearingStatement(_Body):
     """Monthly: what ``payee_region`` advanced for ``payer_region``'s insured, per institution."""
 
@@ -149,8 +155,9 @@ class ClearingStatement(_Body):
     payer_region: Admdvs
     payee_region: Admdvs
     lines: tuple[ClearingLine, ...] = Field(max_length=100_000)
+    items: tuple[ClearingItem, ...] = Field(max_length=1_000_000)  # the settlements behind it
     total_fen: Fen
-    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]  # sha256 of the settlements behind it
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]  # sha256 of the sorted items
 
 
 class Answer(_Body):

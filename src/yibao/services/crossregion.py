@@ -490,6 +490,23 @@ def check_reservations(p: Platform) -> list[ReservationCheck]:
     return out
 
 
+def check_advances(p: Platform) -> list[str]:
+    """At the 就医地, per insured region: what it is owed (``X:due-from:<I>``, debited) is exactly
+    the standing cross-region settlements less what the clearing has received."""
+    from yibao.services.clearing import cleared_total
+
+    problems = []
+    with p.store.uow(read_only=True) as tx:
+        rows = tx.reservations.crosses()
+        for region in sorted({r.insured_region for r in rows}):
+            owed = sum(r.owed for r in rows if r.insured_region == region and r.status in ("posted", "awaiting_post"))
+            code = due_from_account(region)
+            balance = tx.ledger.balances([code])[code]
+            if -balance != owed - cleared_total(tx, region, "payee"):
+                problems.append(f"{code} {balance} ≠ −(在途及已入账 {owed} − 已清算)")
+    return problems
+
+
 # ==== the 就医地 (care region) ======================================================================
 
 

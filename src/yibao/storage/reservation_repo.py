@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from yibao.ledger.reservations import Hold
-from yibao.storage.tables import cross_settlements, reservations
+from yibao.storage.tables import clearings, cross_settlements, reservations
 
 
 @dataclass(frozen=True)
@@ -142,3 +142,46 @@ class ReservationRepo:
         if insured_region:
             stmt = stmt.where(cross_settlements.c.insured_region == insured_region)
         return [CrossSettlement(*r) for r in self.conn.execute(stmt)]
+
+    # Clearing ------------------------------------------------------------------------------
+
+    def crosses_of_month(self, insured_region: str, start: datetime, end: datetime) -> list[CrossSettlement]:
+        stmt = (
+            select(cross_settlements)
+            .where(
+                cross_settlements.c.insured_region == insured_region,
+                cross_settlements.c.created_at >= start,
+                cross_settlements.c.created_at < end,
+            )
+            .order_by(cross_settlements.c.settlement_id)
+        )
+        return [CrossSettlement(*r) for r in self.conn.execute(stmt)]
+
+    def clearing(self, month: str, counterpart: str, role: str, *, lock: bool = False):
+        stmt = select(clearings).where(
+            clearings.c.month == month, clearings.c.counterpart == counterpart, clearings.c.role == role
+        )
+        return self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
+
+    def put_clearing(self, **values) -> None:
+        key = (values["month"], values["counterpart"], values["role"])
+        if self.clearing(*key) is None:
+            self.conn.execute(clearings.insert().values(**values))
+        else:
+            self.conn.execute(
+                clearings.update()
+                .where(clearings.c.month == key[0], clearings.c.counterpart == key[1], clearings.c.role == key[2])
+                .values(**values)
+            )
+
+    def clearings(self, month: str | None = None):
+        stmt = select(clearings).order_by(clearings.c.month, clearings.c.counterpart, clearings.c.role)
+        if month:
+            stmt = stmt.where(clearings.c.month == month)
+        return list(self.conn.execute(stmt))
+
+    def cleared_total(self, counterpart: str, role: str) -> int:
+        stmt = select(func.coalesce(func.sum(clearings.c.total), 0)).where(
+            clearings.c.counterpart == counterpart, clearings.c.role == role, clearings.c.status == "agreed"
+        )
+        return int(self.conn.execute(stmt).scalar_one())

@@ -626,3 +626,19 @@ cross_settlements = Table(
     Column("updated_at", DateTime, nullable=False),
     Index("ix_cross_settlements_status", "status"),
 )
+
+# The monthly clearing between two regions, as each side booked it (one row per month, counterpart
+# and role): what was agreed to the fen, or the disagreement and the settlements behind it.
+clearings = Table(
+    "clearings",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("counterpart", String(6), primary_key=True),
+    Column("role", String(6), primary_key=True),  # payer (参保地) | payee (就医地)
+    Column("status", String(10), nullable=False),  # agreed | disputed
+    Column("total", Money, nullable=False),
+    Column("settlements", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON: lines per institution, or the differences
+    Column("created_at", DateTime, nullable=False),
+)

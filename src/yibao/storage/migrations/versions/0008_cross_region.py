@@ -1,4 +1,4 @@
-"""cross-region settlement: reservations at the 参保地, cross settlements at the 就医地 (issue 15)
+"""cross-region settlement: reservations at the 参保地, cross settlements at the 就医地, clearings (issue 15)
 
 Revision ID: 0008_cross_region
 Revises: 0005_gateway_dialects
@@ -72,9 +72,23 @@ def upgrade() -> None:
         sa.UniqueConstraint("reservation_id", name=op.f("uq_cross_settlements_reservation_id")),
     )
     op.create_index("ix_cross_settlements_status", "cross_settlements", ["status"])
+    op.create_table(
+        "clearings",
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("counterpart", sa.String(length=6), nullable=False),
+        sa.Column("role", sa.String(length=6), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        _money("total"),
+        sa.Column("settlements", sa.Integer(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("month", "counterpart", "role", name=op.f("pk_clearings")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("clearings")
     op.drop_index("ix_cross_settlements_status", table_name="cross_settlements")
     op.drop_table("cross_settlements")
     op.drop_index("ix_reservations_region_status", table_name="reservations")
