@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from yibao.errors import DomainError
 from yibao.ledger.model import person_bucket
 from yibao.ledger.reservations import Hold, due_to_account, held_account, next_state
-from yibao.services import crossregion, world
+from yibao.services import claimback, crossregion, world
 from yibao.services.platform import FixedClock, Platform
 from yibao.services.regions import install_region
 from yibao.settlement.record import from_record
@@ -298,3 +298,85 @@ def test_no_fen_is_spent_twice_or_lost_whatever_the_order(actions):
         live = [r for r in crossregion.reservations(p) if r.status in ("pending", "posted") and r.person_id]
         expected = (sum(r.deductible_delta for r in live), sum(r.fund_delta for r in live))
         assert accumulated(p, who) == expected
+
+
+# Pay first, claim back (手工报销) ------------------------------------------------------------------
+
+
+def test_a_claim_back_is_computed_like_a_direct_settlement_paid_to_the_person_and_paid_once(store):
+    p, who = nanchang(store)
+    body = claim(who, "Q1", 150_000)
+    body["acct_used"] = False
+    quoted = run(p, crossregion.quote, body, C_REGION)["result"]
+    before_own = own(p, who)
+    paid = claimback.claim_back(
+        p,
+        psn_no=who.person.psn_no,
+        care_region=C_REGION,
+        institution="H31000000002",
+        hospital_level=3,
+        receipt_no="RCPT-0001",
+        day=AT.date(),
+        med_type="11",
+        case="unfiled",
+        lines=body["lines"],
+        filed_by="console:operator",
+    )
+    assert paid.fund_pay == quoted["hifp_pay"] > 0 and paid.medfee == 150_000
+    assert "手工报销" in paid.explanation and "未备案" in paid.explanation
+    assert accounts(p, f"X:reimburse:{who.person.psn_no}")[f"X:reimburse:{who.person.psn_no}"] == paid.fund_pay
+    assert own(p, who) == before_own  # the account is not drawn: the person paid in full
+    assert accumulated(p, who) == (quoted["year_deductible_delta"], quoted["year_fund_delta"])
+    with pytest.raises(DomainError) as e:
+        claimback.claim_back(
+            p,
+            psn_no=who.person.psn_no,
+            care_region=C_REGION,
+            institution="H31000000002",
+            hospital_level=3,
+            receipt_no="RCPT-0001",
+            day=AT.date(),
+            med_type="11",
+            case="emergency",
+            lines=body["lines"],
+            filed_by="portal",
+        )
+    assert e.value.code == "E7602-008"
+    # An emergency counts as filed: a better ratio than unfiled for the same receipt lines.
+    urgent = claimback.claim_back(
+        p,
+        psn_no=who.person.psn_no,
+        care_region=C_REGION,
+        institution="H31000000002",
+        hospital_level=3,
+        receipt_no="RCPT-0002",
+        day=AT.date(),
+        med_type="11",
+        case="emergency",
+        lines=body["lines"],
+        filed_by="portal",
+    )
+    assert urgent.fund_pay >= 0
+    sound(p)
+
+
+def test_a_visit_settled_directly_cannot_be_claimed_back(store):
+    p, who = nanchang(store)
+    run(p, crossregion.reserve, claim(who, "R9", 50_000), C_REGION)
+    run(p, crossregion.post, "R9", C_REGION, "ST3601000000000009")
+    with pytest.raises(DomainError) as e:
+        claimback.claim_back(
+            p,
+            psn_no=who.person.psn_no,
+            care_region=C_REGION,
+            institution="H31000000003",
+            hospital_level=3,
+            receipt_no="R-9",
+            day=AT.date(),
+            med_type="11",
+            case="filed",
+            lines=claim(who, "x", 50_000)["lines"],
+            filed_by="portal",
+        )
+    assert e.value.code == "E7602-008" and "直接结算" in e.value.message
+    sound(p)

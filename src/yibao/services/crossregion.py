@@ -187,7 +187,7 @@ def _claim_lines(body: dict) -> tuple[FeeLine, ...]:
     return tuple(lines)
 
 
-def _calculate(p: Platform, tx, body: dict, care_region: str):
+def _calculate(p: Platform, tx, body: dict, care_region: str, *, offsite: str | None = None):
     """The 参保地's calculation of a claim the 就医地 classed: its policy, accumulators (pending
     reservations included — they were added when reserved) and the accounts, under row locks."""
     from yibao.services.settle import _parties  # one home for reading the parties under locks
@@ -214,7 +214,7 @@ def _calculate(p: Platform, tx, body: dict, care_region: str):
         int(body["hospital_level"]),
         _claim_lines(body),
         bool(body["acct_used"]),
-        offsite_status(tx, person, care_region, day),
+        offsite or offsite_status(tx, person, care_region, day),
         own_account=not body.get("family_only", False),
     )
     try:

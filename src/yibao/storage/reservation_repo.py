@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from yibao.ledger.reservations import Hold
-from yibao.storage.tables import clearings, cross_settlements, reservations
+from yibao.storage.tables import claim_backs, clearings, cross_settlements, reservations
 
 
 @dataclass(frozen=True)
@@ -185,3 +185,26 @@ class ReservationRepo:
             clearings.c.counterpart == counterpart, clearings.c.role == role, clearings.c.status == "agreed"
         )
         return int(self.conn.execute(stmt).scalar_one())
+
+    # Claim-back (手工报销) -------------------------------------------------------------------
+
+    def claim_back_of_receipt(self, institution: str, receipt_no: str):
+        stmt = select(claim_backs).where(
+            claim_backs.c.institution == institution, claim_backs.c.receipt_no == receipt_no
+        )
+        return self.conn.execute(stmt).first()
+
+    def add_claim_back(self, **values) -> int:
+        return self.conn.execute(claim_backs.insert().values(**values)).inserted_primary_key[0]
+
+    def claim_backs_of(self, person_id: int):
+        stmt = select(claim_backs).where(claim_backs.c.person_id == person_id).order_by(claim_backs.c.id)
+        return list(self.conn.execute(stmt))
+
+    def direct_settlements(self, person_id: int, institution: str) -> list[Reservation]:
+        stmt = select(reservations).where(
+            reservations.c.person_id == person_id,
+            reservations.c.institution == institution,
+            reservations.c.status.in_(("pending", "posted")),
+        )
+        return [Reservation(*r) for r in self.conn.execute(stmt)]

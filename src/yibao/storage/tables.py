@@ -642,3 +642,27 @@ clearings = Table(
     Column("detail", Text, nullable=False),  # JSON: lines per institution, or the differences
     Column("created_at", DateTime, nullable=False),
 )
+
+# Pay first, claim back (手工报销) at the 参保地: one row per receipt (care institution + receipt
+# number), the same calculation as a direct settlement, the payment to the person in the ledger.
+claim_backs = Table(
+    "claim_backs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    Column("care_region", String(6), nullable=False),
+    Column("institution", String(30), nullable=False),
+    Column("receipt_no", String(50), nullable=False),
+    Column("case", String(10), nullable=False),  # unfiled | emergency | filed
+    Column("day", Date, nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("medfee", Money, nullable=False),
+    Column("fund_pay", Money, nullable=False),
+    Column("deductible_delta", Money, nullable=False),
+    Column("fund_delta", Money, nullable=False),
+    Column("result", Text, nullable=False),  # JSON: the calculation's record
+    Column("filed_by", String(60), nullable=False),  # portal:<psn_no> | console:<operator>
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("institution", "receipt_no", name="uq_claim_backs_receipt"),
+)

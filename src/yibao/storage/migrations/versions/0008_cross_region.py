@@ -86,8 +86,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("month", "counterpart", "role", name=op.f("pk_clearings")),
     )
 
+    op.create_table(
+        "claim_backs",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("care_region", sa.String(length=6), nullable=False),
+        sa.Column("institution", sa.String(length=30), nullable=False),
+        sa.Column("receipt_no", sa.String(length=50), nullable=False),
+        sa.Column("case", sa.String(length=10), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("category", sa.String(length=16), nullable=False),
+        _money("medfee"),
+        _money("fund_pay"),
+        _money("deductible_delta"),
+        _money("fund_delta"),
+        sa.Column("result", sa.Text(), nullable=False),
+        sa.Column("filed_by", sa.String(length=60), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["person_id"], ["people.id"], name=op.f("fk_claim_backs_person_id_people")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_claim_backs")),
+        sa.UniqueConstraint("institution", "receipt_no", name="uq_claim_backs_receipt"),
+    )
+    op.create_index(op.f("ix_claim_backs_person_id"), "claim_backs", ["person_id"])
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_claim_backs_person_id"), table_name="claim_backs")
+    op.drop_table("claim_backs")
     op.drop_table("clearings")
     op.drop_index("ix_cross_settlements_status", table_name="cross_settlements")
     op.drop_table("cross_settlements")
