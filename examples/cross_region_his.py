@@ -50,7 +50,8 @@ def main() -> None:
 
     info = his("1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": who["certno"]}})
     print(
-        f"1101 {info['baseinfo']['psn_name']} 参保地 {insured}，账户余额 {info['insuinfo'][0]['balc']} 元（由参保地提供）"
+        f"1101 {info['baseinfo']['psn_name']} 参保地 {insured}，"
+        f"账户余额 {info['insuinfo'][0]['balc']} 元（由参保地提供）"
     )
     reg = {
         "psn_no": who["psn_no"],
