@@ -42,6 +42,7 @@ from yibao.services import crossregion, world
 from yibao.services.platform import Platform
 from yibao.services.regionlink import add_peer
 from yibao.services.regions import install_region
+from yibao.services.signin import add_staff
 from yibao.storage.db import normalize_url
 from yibao.storage.uow import Store
 
@@ -136,6 +137,7 @@ def world3(tmp_path_factory):
             store = Store.open(url)
             p = Platform(store, region=admdvs)
             install_region(p, admdvs, sites=True)
+            add_staff(p, "operator", "经办员", "operator", "operator123")
             for peer in REGIONS:
                 if peer != admdvs:
                     add_peer(p, peer, REGIONS[peer])
@@ -531,4 +533,14 @@ def test_storm_6_the_month_s_clearing_nets_to_zero_across_the_three_regions(worl
         finally:
             p.store.dispose()
     assert net > 0
+    # The agency console shows the month's clearing on both sides.
+    from web_client import WebClient, page_problems, visible
+
+    for admdvs in ("360100", "310000"):
+        with WebClient(world3[admdvs].server.url) as web:
+            web.console_login("operator", "operator123")
+            r = web.get("/console/regions", params={"month": month})
+            assert r.status_code == 200 and page_problems("/console/regions", r.text) == []
+            shown = visible(r.text)
+            assert "一致，已记账" in shown and "不一致" not in shown and month in shown
     report("monthly clearing", settled_everywhere(world3, ACKED))

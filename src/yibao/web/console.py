@@ -7,6 +7,7 @@ Who is signed in, and with which role, is read from the database on every reques
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Literal
 
@@ -16,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from yibao.errors import DomainError
 from yibao.gateway.output import FUND_NAMES, setldetail, setlinfo
 from yibao.ledger.model import person_bucket
-from yibao.services import family, proxy, queries
+from yibao.services import clearing, crossregion, family, proxy, queries
 from yibao.services.care import person_or_refuse
 from yibao.services.credentials import credentials_of
 from yibao.services.platform import Platform
@@ -242,6 +243,28 @@ def daily(request: Request, code: str, on: str | None = None):
 
 
 # 亲情账户 verifications --------------------------------------------------------------------------------
+
+
+@router.get("/regions", response_class=HTMLResponse)
+def regions(request: Request, month: str | None = None):
+    """异地就医: the month's clearing with each peer (and its disagreements), the reservations this
+    region holds as 参保地, the settlements it advanced as 就医地."""
+    staff = signed_in_staff(request)
+    p = _p(request)
+    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        month = None
+    rows = crossregion.reservations(p)
+    return page(
+        request,
+        "console/regions.html",
+        staff=staff,
+        month=month,
+        clearings=clearing.clearings(p, month),
+        reservations=[r for r in rows if r.person_id is not None][-200:],
+        pending=[r for r in rows if r.status == "pending"],
+        crosses=crossregion.cross_settlements(p)[-200:],
+        STATES={"pending": "待入账", "posted": "已入账", "voided": "已作废", "reversed": "已撤销"},
+    )
 
 
 @router.get("/proxy-verifications", response_class=HTMLResponse)
