@@ -380,3 +380,40 @@ def test_a_visit_settled_directly_cannot_be_claimed_back(store):
         )
     assert e.value.code == "E7602-008" and "直接结算" in e.value.message
     sound(p)
+
+
+def test_claim_back_from_the_command_line(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from yibao.cli.main import app
+
+    db = tmp_path / "nc.sqlite"
+    _, who = nanchang(Store.open(f"sqlite:///{db}"))
+    receipt = tmp_path / "receipt.json"
+    doc = {
+        "care_region": C_REGION,
+        "institution": "H31000000001",
+        "hospital_level": 1,
+        "receipt_no": "SH-2025-0001",
+        "day": AT.date().isoformat(),
+        "lines": claim(who, "x", 88_000)["lines"],
+    }
+    receipt.write_text(json.dumps(doc), encoding="utf-8")
+    args = [
+        "region",
+        "claim-back",
+        who.person.psn_no,
+        "--receipt",
+        str(receipt),
+        "--case",
+        "emergency",
+        "--db",
+        str(db),
+    ]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "统筹支付" in first.output and "急诊抢救" in first.output
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code != 0 and "E7602-008" in again.output

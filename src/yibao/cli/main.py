@@ -693,6 +693,45 @@ def region_clearing(
         raise typer.Exit(1)
 
 
+@region_app.command("claim-back")
+def region_claim_back(
+    psn_no: str = typer.Argument(..., help="参保人员编号"),
+    receipt: Path = typer.Option(
+        ..., "--receipt", help="票据 JSON：institution、hospital_level、receipt_no、day、med_type、care_region、lines"
+    ),
+    case: str = typer.Option("unfiled", "--case", help="unfiled 未备案 / emergency 急诊抢救 / filed 已备案"),
+    operator: str = typer.Option("cli", "--operator", help="经办人员（记入报销记录）"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """异地就医手工报销（参保地）：按票据费用明细以同一计算办理，计入年度累计，统筹支付付给个人，并逐步说明。"""
+    import json
+
+    from yibao.services.claimback import claim_back
+    from yibao.services.platform import Platform
+
+    try:
+        doc = json.loads(receipt.read_text(encoding="utf-8"))
+        paid = claim_back(
+            Platform(store_at(db)),
+            psn_no=psn_no,
+            care_region=doc["care_region"],
+            institution=doc["institution"],
+            hospital_level=int(doc["hospital_level"]),
+            receipt_no=doc["receipt_no"],
+            day=date.fromisoformat(doc["day"]),
+            med_type=doc.get("med_type", "11"),
+            case=case,
+            lines=doc["lines"],
+            filed_by=f"console:{operator}",
+        )
+    except DomainError as exc:
+        fail(exc)
+    except (OSError, ValueError, KeyError) as exc:
+        say_and_exit(f"票据文件无法读取：{exc}")
+    console.print(f"报销 {paid.claim_id}：医疗费用 {fmt_yuan(paid.medfee)} 元，统筹支付 {fmt_yuan(paid.fund_pay)} 元")
+    console.print(paid.explanation)
+
+
 def _clearing_table(rows) -> None:
     table = Sheet(
         "月度清算",

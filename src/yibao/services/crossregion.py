@@ -193,7 +193,7 @@ def _calculate(p: Platform, tx, body: dict, care_region: str, *, offsite: str | 
     from yibao.services.settle import _parties  # one home for reading the parties under locks
 
     person = person_or_refuse(tx, body["psn_no"], lock=True)
-    if person.admdvs != p.region:
+    if p.region is not None and person.admdvs != p.region:
         raise refuse("E1101-001", ref=f"人员编号{body['psn_no']}（不是本统筹区参保人员）")
     day = datetime.fromisoformat(str(body["day"])).date()
     policy = p.policy(tx, person.admdvs)
