@@ -196,7 +196,8 @@ def create_app(
     def health() -> dict:
         with p.store.uow(read_only=True) as tx:
             tx.config.get("health")
-        return {"ok": True, "sandbox": p.sandbox, "database": p.store.engine.dialect.name, "region": p.region}
+        answer = {"ok": True, "sandbox": p.sandbox, "database": p.store.engine.dialect.name}
+        return {**answer, "region": p.region} if p.region else answer  # a region instance names itself
 
     guard = [Depends(require_admin)]  # a dependency, not an HTTP middleware: nothing extra on the gateway path
     app.include_router(admin.router, dependencies=guard)

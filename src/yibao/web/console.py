@@ -264,6 +264,20 @@ def regions(request: Request, month: str | None = None):
         pending=[r for r in rows if r.status == "pending"],
         crosses=crossregion.cross_settlements(p)[-200:],
         STATES={"pending": "待入账", "posted": "已入账", "voided": "已作废", "reversed": "已撤销"},
+        VOID_REASONS={
+            "failed": "就医地结算失败",
+            "timeout": "就医地等待超时",
+            "cancelled_before_post": "入账前撤销",
+            "expired": "到期作废",
+        },
+        CROSS_STATES={
+            "awaiting_post": "待参保地确认入账",
+            "posted": "已入账",
+            "awaiting_cancel": "待参保地确认撤销",
+            "cancelled": "已撤销",
+            "refused": "参保地已到期作废，本方已冲回",
+            "cancel_refused": "参保地拒绝撤销",
+        },
     )
 
 
