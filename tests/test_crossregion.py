@@ -9,6 +9,7 @@ reversed), both ledgers balance.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 
 import pytest
@@ -28,7 +29,7 @@ from crossregion_support import (
     region,
     visit,
 )
-from test_regionlink import NATS_URL, needs_nats
+from test_regionlink import NATS_URL, _free_port, _start_server, needs_nats
 from waiting import wait_until
 from yibao.cli.main import app
 from yibao.ledger.reservations import due_from_account, due_to_account
@@ -163,3 +164,54 @@ def test_monthly_clearing_agrees_to_the_fen_and_reports_a_disagreement_with_its_
     db = str(nc.p.store.engine.url).removeprefix("sqlite:///")
     shown = runner.invoke(app, ["region", "pending", "--all", "--db", db])
     assert shown.exit_code == 0 and "posted" in shown.output
+
+
+@pytest.mark.skipif(shutil.which("nats-server") is None, reason="nats-server binary not installed")
+def test_nats_stopped_for_a_while_nothing_is_booked_and_nothing_is_lost(tmp_path, monkeypatch):
+    """The broker dies (a private nats-server of this test's own, never the shared one): a 2207 is
+    refused and nothing is booked; whatever the reserve left behind is voided by the deadline job;
+    once the broker is back, settlements go through again."""
+    monkeypatch.setattr(crossregion, "RESERVE_TIMEOUT_S", 2.0)
+    port = _free_port()
+    url = f"nats://127.0.0.1:{port}"
+    proc = _start_server(port, str(tmp_path / "js"))
+    subjects = Subjects(f"t{uuid.uuid4().hex[:12]}")
+    nc = region(f"sqlite:///{tmp_path / 'nc.sqlite'}", NC, [SH])
+    sh = region(f"sqlite:///{tmp_path / 'sh.sqlite'}", SH, [NC])
+    try:
+        nc.start(url, subjects)
+        sh.start(url, subjects)
+        who = insured(nc, "孙断链")
+        before = own_balance(nc, who)
+        _, first = visit(sh, who, LINES)
+        _, second = visit(sh, who, LINES)
+        ok(his(sh, NC, "2207", {"data": first}))
+        proc.terminate()
+        proc.wait(timeout=10)
+        wait_until(lambda: sh.client.link.disconnects >= 1, "Shanghai to notice the broker is gone", timeout=20)
+        refused = his(sh, NC, "2207", {"data": second})
+        assert refused["infcode"] != 0 and ("E7601-004" in refused["err_msg"] or "E7601-003" in refused["err_msg"])
+        assert len(crossregion.cross_settlements(sh.p)) == 1  # nothing booked for the refused one
+        proc = _start_server(port, str(tmp_path / "js"))
+        wait_until(lambda: sh.client.link.reconnects >= 1 and nc.client.link.reconnects >= 1, "reconnects", timeout=30)
+        again = ok(his(sh, NC, "2207", {"data": second}))["setlinfo"]
+        assert reservation_of(nc, again["setl_id"]).status == "posted"
+        # A reserve the broker kept while Shanghai had given up is voided once its deadline passes.
+        nc.p.clock.set(AT.replace(hour=12))
+        wait_until(
+            lambda: (
+                crossregion.expire_reservations(nc.p) is not None
+                and not [r for r in crossregion.reservations(nc.p) if r.status == "pending"]
+            ),
+            "nothing left pending",
+            timeout=30,
+        )
+        posted = [r for r in crossregion.reservations(nc.p) if r.status == "posted"]
+        assert len(posted) == 2
+        assert own_balance(nc, who) == before - sum(r.acct_pay + r.mulaid_pay for r in posted)
+        assert ledger_problems(nc) == [] and ledger_problems(sh) == []
+    finally:
+        sh.stop()
+        nc.stop()
+        proc.terminate()
+        proc.wait(timeout=10)
