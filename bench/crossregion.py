@@ -49,6 +49,9 @@ LINES = [("XJ01CAA0001", "320.00", "4"), ("XB02BAA0002", "150.00", "3"), ("ZZ000
 _serial = itertools.count(1)
 
 
+CREATED: list[str] = []
+
+
 def database(base: str | None, tmp: str, name: str) -> str:
     if not base or base == "sqlite":
         return f"sqlite:///{tmp}/{name}.sqlite"
@@ -57,7 +60,16 @@ def database(base: str | None, tmp: str, name: str) -> str:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{db}"'))
     admin.dispose()
+    CREATED.append(db)
     return base.rsplit("/", 1)[0] + f"/{db}"
+
+
+def drop_created(base: str) -> None:
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for db in CREATED:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def instance(url: str, admdvs: str, peer: str) -> Platform:
@@ -180,6 +192,10 @@ def main() -> None:
     finally:
         for client in clients:
             client.close()
+        for p in (nc, sh):
+            p.store.dispose()
+        if CREATED:
+            drop_created(args.db)
 
     def row(name: str, xs: list[float]) -> tuple[str, ...]:
         xs = sorted(xs)
