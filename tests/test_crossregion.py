@@ -215,3 +215,33 @@ def test_nats_stopped_for_a_while_nothing_is_booked_and_nothing_is_lost(tmp_path
         nc.stop()
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@needs_nats
+def test_an_inpatient_stay_across_regions_2401_2402_2304_and_its_cancellation_2305(pair):
+    nc, sh = pair
+    who = insured(nc, "周住院")
+    before = own_balance(nc, who)
+    person = who.person
+    ok(his(sh, NC, "1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno}}))
+    start = sh.p.now()
+    admitted = his(sh, NC, "2401", {"mdtrtinfo": {
+        "psn_no": person.psn_no, "insutype": "310", "begntime": f"{start:%Y-%m-%d %H:%M:%S}", "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": person.certno, "med_type": "21", "ipt_no": "ZY0001"}})  # fmt: skip
+    mdtrt_id = ok(admitted)["result"]["mdtrt_id"]
+    line = {"feedetl_sn": "1", "mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "med_list_codg": "XJ01CAA0001",
+            "det_item_fee_sumamt": "5000.00", "cnt": "10", "pric": "500.00"}  # fmt: skip
+    ok(his(sh, NC, "2301", {"feedetail": [line]}))
+    ok(his(sh, NC, "2402", {"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "insutype": "310",
+                                         "endtime": f"{start:%Y-%m-%d %H:%M:%S}"}}))  # fmt: skip
+    settle = {"data": {"psn_no": person.psn_no, "mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno,
+                       "medfee_sumamt": "5000.00", "mdtrt_id": mdtrt_id, "insutype": "310", "acct_used_flag": "1",
+                       "mid_setl_flag": "0"}}  # fmt: skip
+    setl = ok(his(sh, NC, "2304", settle))["setlinfo"]
+    row = reservation_of(nc, setl["setl_id"])
+    assert row.status == "posted" and row.category == "inpatient" and row.fund_pay == fen(setl["hifp_pay"]) > 0
+    assert own_balance(nc, who) == before - fen(setl["acct_pay"])
+    ok(his(sh, NC, "2305", {"data": {"setl_id": setl["setl_id"], "mdtrt_id": mdtrt_id, "psn_no": person.psn_no}}))
+    assert reservation_of(nc, setl["setl_id"]).status == "reversed"
+    assert own_balance(nc, who) == before
+    assert ledger_problems(nc) == [] and ledger_problems(sh) == []
