@@ -228,7 +228,7 @@ def _world(p: Platform) -> None:
         if tx.config.region(ADMDVS) is not None:
             return
     _, policy_text = load_policy(REGION)
-    world.put_region(p, policy_text, f"yibao/policies/{REGION}.yaml")
+    world.put_region(p, policy_text, f"yibao/regions/{REGION}.yaml")
     world.add_institution(p, PHARMACY, "示例大药房", "pharmacy", 0, ADMDVS)
     world.add_catalog_item(p, CatalogItem(DRUG, "阿莫西林胶囊", "01"))
 

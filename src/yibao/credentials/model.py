@@ -105,3 +105,17 @@ class Card:
             return True
         # A temporary loss report lapses by itself; the card works again afterwards.
         return self.status == CARD_TEMP_LOST and self.status_until is not None and now >= self.status_until
+
+
+@dataclass(frozen=True)
+class EcToken:
+    """An issued e-voucher token (医保电子凭证): valid from issue until expiry unless revoked."""
+
+    token: str
+    person_id: int
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+    def valid(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.issued_at <= now < self.expires_at

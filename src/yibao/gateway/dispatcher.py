@@ -24,6 +24,7 @@ from typing import Any
 import simplejson
 from sqlalchemy.exc import DataError, OperationalError
 
+from yibao.care.messages import TOMBSTONE, Message
 from yibao.errors import DomainError, refuse
 from yibao.gateway.envelope import check_envelope, respond
 from yibao.nhsa.answer import shape
@@ -32,7 +33,6 @@ from yibao.nhsa.reader import NO_RULES, Reader, Row, Rules
 from yibao.nhsa.spec import InterfaceSpec, interface, national_dictionaries
 from yibao.services.gateway_access import Access, access
 from yibao.services.platform import Platform
-from yibao.storage.gateway_repo import TOMBSTONE, Message
 
 log = logging.getLogger("yibao.gateway")
 NO_SIGN_IN = {"9001", "1162"}

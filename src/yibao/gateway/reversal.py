@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import simplejson
 
+from yibao.care.messages import TOMBSTONE, Message
 from yibao.errors import refuse
 from yibao.gateway.dispatcher import Call, transaction
 from yibao.services import care
 from yibao.services.platform import Platform
 from yibao.services.settle import cancel_settlement, reinstate_settlement
-from yibao.storage.gateway_repo import TOMBSTONE, Message
 
 SETTLEMENTS = {"2102", "2207", "2304"}
 CANCELLATIONS = {"2103", "2208", "2305"}

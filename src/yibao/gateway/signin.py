@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import secrets
 
+from yibao.care.messages import SignIn
 from yibao.errors import refuse
 from yibao.gateway.dispatcher import Call, transaction
 from yibao.services.platform import Platform
-from yibao.storage.gateway_repo import SignIn
 
 
 @transaction("9001", "签到")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from yibao.policy.schema import DIMENSIONS
@@ -143,3 +143,16 @@ class Policy:
 
 
 __all__ = ["DIMENSIONS", "DatedValue", "InForce", "Parameter", "Policy", "Source"]
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    """A region as the platform keeps it: its policy text in force and the operator's overrides."""
+
+    admdvs: str
+    region_id: str
+    name: str
+    policy_text: str
+    overrides: str
+    updated_at: datetime
+    version: int = 1

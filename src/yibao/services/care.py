@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from yibao.care.model import Institution, Visit
 from yibao.errors import refuse
 from yibao.lifecycle.model import Insurance, Person
 from yibao.services.identity import credential_holder
@@ -22,7 +23,6 @@ from yibao.settlement.claim_rules import (
 )
 from yibao.settlement.lines import split_line
 from yibao.settlement.model import FeeLine, LineSplit
-from yibao.storage.care_repo import Institution, Visit
 from yibao.storage.ids import parse_visit_id, visit_public_id
 
 

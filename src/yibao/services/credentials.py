@@ -14,6 +14,7 @@ from yibao.credentials.model import (
     CARD_LOST,
     CARD_REPLACED,
     CARD_TEMP_LOST,
+    EcToken,
     PasswordState,
     hash_password,
     make_card_no,
@@ -26,7 +27,6 @@ from yibao.errors import refuse
 from yibao.lifecycle.model import Person
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
-from yibao.storage.credentials_repo import EcToken
 
 TEMP_LOSS_DAYS = 15  # a temporary loss report lapses unless made formal (regional; D-grade figure)
 TOKEN_MINUTES = 30  # a token decoded from a QR code (1162) is short-lived

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from yibao.care.model import Institution
 from yibao.credentials.model import (
     PasswordState,
     hash_password,
@@ -26,11 +27,10 @@ from yibao.lifecycle.model import EMPLOYEE, RESIDENT, Person, check_birth, valid
 from yibao.limits import check_date
 from yibao.money import check_fen
 from yibao.policy import apply_overrides, load_policy_text
+from yibao.policy.model import RegionRow
 from yibao.services.credentials import voucher_key
 from yibao.services.platform import Platform
 from yibao.settlement.model import CatalogItem
-from yibao.storage.care_repo import Institution
-from yibao.storage.config_repo import RegionRow
 from yibao.yamlio import dump_yaml
 
 TOKEN_LIFETIME = timedelta(days=3650)  # a world's standing token; 1162 issues short-lived ones
