@@ -123,8 +123,8 @@ def run_gateway(p: Platform, patients, n: int, cainfo: str) -> list[float]:
 
 
 def run_service(p: Platform, patients, n: int) -> list[float]:
-    from yibao.gateway.dispatcher import TRANSACTIONS, Call, load_handlers
     from yibao.gateway.pharmacy import _request
+    from yibao.gateway.registry import TRANSACTIONS, Call, load_handlers
     from yibao.services.settle import settle_claim
 
     load_handlers()

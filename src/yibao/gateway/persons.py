@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from yibao.errors import refuse
-from yibao.gateway.dispatcher import Call, transaction
 from yibao.gateway.output import age, money
+from yibao.gateway.registry import Call, transaction
 from yibao.ledger.model import person_bucket
 from yibao.nhsa.reader import check_same
 from yibao.services.identity import resolve_credential

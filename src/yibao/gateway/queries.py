@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from yibao.gateway.dispatcher import Call, transaction
 from yibao.gateway.output import money
+from yibao.gateway.registry import Call, transaction
 from yibao.limits import parse_month
 from yibao.money import fmt_yuan
 from yibao.services.credentials import decode_voucher

@@ -12,7 +12,7 @@ import simplejson
 
 from yibao.care.messages import TOMBSTONE, Message
 from yibao.errors import refuse
-from yibao.gateway.dispatcher import Call, transaction
+from yibao.gateway.registry import Call, transaction
 from yibao.services import care
 from yibao.services.platform import Platform
 from yibao.services.settle import cancel_settlement, reinstate_settlement

@@ -6,7 +6,7 @@ import secrets
 
 from yibao.care.messages import SignIn
 from yibao.errors import refuse
-from yibao.gateway.dispatcher import Call, transaction
+from yibao.gateway.registry import Call, transaction
 from yibao.services.platform import Platform
 
 
