@@ -157,7 +157,7 @@ def add_catalog(body: s.CatalogIn, request: Request):
         code=item.code,
         name=item.name,
         chrgitm_lv=item.chrgitm_lv,
-        selfpay_prop=fmt_ratio(item.selfpay_prop),
+        selfpay_prop=fmt_ratio(item.selfpay_bp),
         pric_uplmt=body.pric_uplmt,
     )
 
@@ -472,9 +472,9 @@ def _summary(tx, row, person=None) -> s.SettlementSummary:
         status=row.status,
         medfee=_money(row.medfee),
         fund_pay=_money(row.fund_pay),
-        acct_pay=_money(row.acct_pay),
-        mulaid_pay=_money(row.mulaid_pay),
-        cash_pay=_money(row.cash_pay),
+        acct_pay=_money(row.own_account_pay),
+        mulaid_pay=_money(row.mutual_aid_pay),
+        cash_pay=_money(row.cash),
     )
 
 

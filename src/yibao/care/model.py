@@ -70,9 +70,9 @@ class SettlementRow:
     setl_time: datetime
     medfee: int
     fund_pay: int
-    acct_pay: int
-    mulaid_pay: int
-    cash_pay: int
+    own_account_pay: int
+    mutual_aid_pay: int
+    cash: int
     deductible: int
     mid_setl: bool
     output: str

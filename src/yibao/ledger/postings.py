@@ -21,8 +21,8 @@ def settlement_entry(key: str, s: Settlement, *, admdvs: str, fund_pay_type: str
     """Pooled fund, own account buckets, each relative's buckets and cash, all to the institution."""
     to = institution_account(institution)
     transfers: list[Transfer] = []
-    if s.hifp_pay:
-        transfers.append(Transfer(fund_account(admdvs, fund_pay_type), to, s.hifp_pay, FUND_PAY))
+    if s.fund_pay:
+        transfers.append(Transfer(fund_account(admdvs, fund_pay_type), to, s.fund_pay, FUND_PAY))
     if s.own:
         transfers += [Transfer(person_bucket(s.own.psn_no, d.bucket), to, d.amount, ACCT_PAY) for d in s.own.draws]
     for payer in s.mutual_aid:

@@ -157,7 +157,7 @@ def paid_for_others(p: Platform, psn_no: str, year: int, *, tx=None) -> list[dic
         for pid in sorted(beneficiaries):
             paid = 0
             for row in tx.care.settlements_of_person(pid, 10_000):
-                if row.status != "settled" or row.year != year or not row.mulaid_pay:
+                if row.status != "settled" or row.year != year or not row.mutual_aid_pay:
                     continue
                 record = json.loads(row.output)
                 paid += sum(d["amount"] for m in record["mutual_aid"] if m["psn_no"] == me.psn_no for d in m["draws"])

@@ -199,7 +199,7 @@ def annual_expenses(tx, person_id: int, year: int) -> dict:
         categories[r.category] = categories.get(r.category, 0) + r.medfee
         totals["medfee"] += r.medfee
         totals["fund"] += r.fund_pay
-        totals["acct"] += r.acct_pay
-        totals["mulaid"] += r.mulaid_pay
-        totals["cash"] += r.cash_pay
+        totals["acct"] += r.own_account_pay
+        totals["mulaid"] += r.mutual_aid_pay
+        totals["cash"] += r.cash
     return {"year": year, "count": len(rows), "months": months, "categories": categories, "totals": totals}

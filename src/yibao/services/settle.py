@@ -155,7 +155,7 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         if (
             req.check_password
             and not dry_run
-            and result.acct_pay + result.acct_mulaid_pay > 0
+            and result.own_account_pay + result.mutual_aid_pay > 0
             and not (req.cert_type == CERT_VOUCHER and not req.cainfo)
             and inst.admdvs[:2] == person.admdvs[:2]
         ):
@@ -185,7 +185,7 @@ DECLARED = {
     "fulamt_ownpay_amt": ("ownpay", "全自费金额"),
     "overlmt_selfpay": ("overlimit", "超限价金额"),
     "preselfpay_amt": ("preselfpay", "先行自付金额"),
-    "inscp_scp_amt": ("inscp", "符合政策范围金额"),
+    "inscp_scp_amt": ("in_scope", "符合政策范围金额"),
 }
 
 
@@ -334,9 +334,9 @@ def _book(
         year=year,
         setl_time=now,
         medfee=result.medfee,
-        fund_pay=result.hifp_pay,
-        acct_pay=result.acct_pay,
-        mulaid_pay=result.acct_mulaid_pay,
+        fund_pay=result.fund_pay,
+        acct_pay=result.own_account_pay,
+        mulaid_pay=result.mutual_aid_pay,
         cash_pay=result.cash,
         deductible=result.deductible,
         mid_setl=req.mid_setl,

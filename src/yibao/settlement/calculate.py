@@ -58,7 +58,7 @@ class Benefit:
     reason: str  # why there is none, for the explanation
     deductible: int = 0
     scope: str | None = None
-    ratio: int = 0
+    ratio_bp: int = 0
     cap: int | None = None  # None: no annual cap
     segment: tuple[str, ...] = ()  # 当年账户段: own buckets that pay the in-scope amount before the deductible
 
@@ -86,7 +86,7 @@ def benefit_terms(
         "",
         deductible=policy.value(f"{base}.deductible", day, default=0, **dims),
         scope=policy.value(f"{base}.deductible_scope", day, default="year"),
-        ratio=ratio,
+        ratio_bp=ratio,
         cap=policy.value(f"{base}.cap", day, default=None, **dims),
         segment=policy.value(f"{base}.account_segment", day, default=()),
     )
@@ -184,7 +184,7 @@ def settle(
     ownpay = sum(s.ownpay for s in lines)
     overlimit = sum(s.overlimit for s in lines)
     preselfpay = sum(s.preselfpay for s in lines)
-    inscp = sum(s.inscp for s in lines)
+    inscp = sum(s.in_scope for s in lines)
     if medfee < 0 or inscp < 0:
         raise ValueError("费用合计不能为负数")
     split = [("全自费", ownpay), ("超限价自费", overlimit), ("乙类先行自付", preselfpay)]
@@ -217,12 +217,12 @@ def settle(
                 f"{who}：{scope_word}起付线{yuan(b.deductible)}，已累计{yuan(min(used, b.deductible))}，"
                 f"剩余{yuan(left)}，本次计入起付线{yuan(deductible)}。"
             )
-        ratio = b.ratio
+        ratio = b.ratio_bp
         if claim.offsite:
             cut = policy.value("offsite.ratio_reduction", day, default={}).get(claim.offsite, 0)
-            ratio = reduced_ratio(b.ratio, cut)
+            ratio = reduced_ratio(b.ratio_bp, cut)
             steps.append(
-                f"{OFFSITE_NAMES[claim.offsite]}：支付比例由{pct(b.ratio)}降低{pct(cut)}，按{pct(ratio)}支付。"
+                f"{OFFSITE_NAMES[claim.offsite]}：支付比例由{pct(b.ratio_bp)}降低{pct(cut)}，按{pct(ratio)}支付。"
             )
         fund = apply_ratio(pooled - deductible, ratio)
         if b.cap is None:
@@ -324,17 +324,17 @@ def settle(
         person_class=patient.person_class,
         hospital_level=claim.hospital_level,
         benefit=b.in_force,
-        ratio=ratio,
+        ratio_bp=ratio,
         deductible_scope=b.scope,
         lines=lines,
         medfee=medfee,
         ownpay=ownpay,
         overlimit=overlimit,
         preselfpay=preselfpay,
-        inscp=inscp,
+        in_scope=inscp,
         deductible=deductible,
         fund_before_cap=fund,
-        hifp_pay=hifp,
+        fund_pay=hifp,
         coinsurance=parts["coinsurance"],
         over_cap=parts["over_cap"],
         payable=payable,

@@ -190,7 +190,14 @@ def _keys_at(value, depth: int) -> set[int]:
 def _terms(b) -> list[int]:
     if not b.in_force:
         return [0] * TERMS
-    return [1, int(b.scope == "year"), b.deductible, b.ratio, NO_CAP if b.cap is None else b.cap, *_buckets(b.segment)]
+    return [
+        1,
+        int(b.scope == "year"),
+        b.deductible,
+        b.ratio_bp,
+        NO_CAP if b.cap is None else b.cap,
+        *_buckets(b.segment),
+    ]
 
 
 def _months(start: date, end: date) -> list[date]:

@@ -23,7 +23,9 @@ from yibao.storage.tables import (
 
 _VISIT_COLS = tuple(visits.c[k] for k in Visit.__dataclass_fields__)
 _LINE_COLS = tuple(fee_lines.c[k] for k in StoredLine.__dataclass_fields__)
-_SETL_COLS = tuple(settlements.c[k] for k in SettlementRow.__dataclass_fields__)
+# The settlements table keeps the columns' first names; the row carries the domain's.
+_SETL_COLUMN = {"own_account_pay": "acct_pay", "mutual_aid_pay": "mulaid_pay", "cash": "cash_pay"}
+_SETL_COLS = tuple(settlements.c[_SETL_COLUMN.get(k, k)].label(k) for k in SettlementRow.__dataclass_fields__)
 
 
 _INSTITUTION = select(*(institutions.c[k] for k in Institution.__dataclass_fields__)).where(
@@ -83,7 +85,7 @@ class CareRepo:
                 code=item.code,
                 name=item.name,
                 chrgitm_lv=item.chrgitm_lv,
-                selfpay_prop=item.selfpay_prop,
+                selfpay_prop=item.selfpay_bp,
                 price_ceiling=None if item.price_ceiling is None else str(item.price_ceiling),
             )
         )
