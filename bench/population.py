@@ -160,7 +160,7 @@ def _history_templates(now: datetime) -> dict:
     """A real cash-paid 2102 made by the services on a scratch in-memory database: its settlement
     record, explanation and answer become every history row's (ids substituted, same lengths)."""
     from yibao.gateway.dispatcher import dispatch
-    from yibao.gateway.envelope import new_msgid, request_envelope
+    from yibao.nhsa.envelope import new_msgid, request_envelope
     from yibao.services.identity import encrypt_password, public_key_pem
 
     p = Platform(Store.open("sqlite://"))

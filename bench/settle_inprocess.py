@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from yibao.gateway.dispatcher import dispatch
-from yibao.gateway.envelope import request_envelope
+from yibao.nhsa.envelope import request_envelope
 from yibao.policy import load_policy
 from yibao.services import family, world
 from yibao.services.identity import encrypt_password, public_key_pem

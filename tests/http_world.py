@@ -24,7 +24,7 @@ from sqlalchemy import func, inspect, select
 
 from waiting import DEADLINE, Tally, join_all
 from yibao.api.auth import tif_signature
-from yibao.gateway.envelope import dumps, parse_body, request_envelope
+from yibao.nhsa.envelope import dumps, parse_body, request_envelope
 from yibao.services.identity import encrypt_password
 from yibao.storage import tables as t
 

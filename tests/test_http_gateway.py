@@ -46,7 +46,7 @@ from yibao.cases.driver import InProcessDriver
 from yibao.cases.http_driver import HttpDriver
 from yibao.cases.model import case_files
 from yibao.cases.runner import run_case
-from yibao.gateway.envelope import parse_body
+from yibao.nhsa.envelope import parse_body
 from yibao.storage.uow import Store
 
 CASES = case_files([ACCEPTANCE])

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from yibao.cli.main import app
 from yibao.gateway.dispatcher import dispatch
-from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.ledger.model import person_bucket
+from yibao.nhsa.envelope import new_msgid, request_envelope
 from yibao.policy import PolicyError, load_policy, load_policy_text
 from yibao.policy.loader import shipped_region_ids
 from yibao.services import world

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from yibao.api import schemas as s
 from yibao.errors import DomainError, refuse
-from yibao.gateway.output import setldetail, setlinfo
 from yibao.ledger.model import person_bucket
 from yibao.money import MoneyFormatError, fmt_ratio, fmt_yuan, parse_fen, parse_price, parse_ratio
+from yibao.nhsa.output import setldetail, setlinfo
 from yibao.services import credentials, family, lifecycle, proxy, queries, signin, world
 from yibao.services.care import person_or_refuse
 from yibao.services.gateway_access import issue_credentials

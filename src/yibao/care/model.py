@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from yibao.lifecycle.model import FUND_PAY_TYPE, Person
+from yibao.settlement.model import Settlement
+
 
 @dataclass(frozen=True)
 class Institution:
@@ -81,3 +84,28 @@ class SettlementRow:
     cancelled_at: datetime | None
     cancel_infno: str | None
     revision: int
+
+
+@dataclass(frozen=True)
+class SettlementView:
+    """A settlement as the adapters show it: the calculation plus who, where, when and which ids."""
+
+    setl_id: str | None
+    mdtrt_id: str | None
+    person: Person
+    insutype: str
+    psn_type: str
+    med_type: str
+    cert_type: str | None
+    setl_time: datetime
+    institution: Institution
+    clr_type: str
+    result: Settlement
+    status: str = "settled"
+    msgid: str | None = None
+    sign: int = 1  # −1 for the mirror a cancellation returns
+    balance_now: int | None = None  # the own account's balance after a cancellation restored it
+
+    @property
+    def fund_pay_type(self) -> str:
+        return FUND_PAY_TYPE.get(self.insutype, "310100")

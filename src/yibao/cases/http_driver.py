@@ -19,8 +19,8 @@ import httpx
 from yibao.cases.driver import ActionResult
 from yibao.cases.model import Case, CaseError
 from yibao.cases.world import Handle
-from yibao.gateway.envelope import dumps, parse_body
 from yibao.money import parse_fen
+from yibao.nhsa.envelope import dumps, parse_body
 from yibao.services.platform import CHINA
 from yibao.yamlio import load_yaml_text
 

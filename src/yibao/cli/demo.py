@@ -13,17 +13,17 @@ from datetime import date, datetime, timedelta
 
 from rich.console import Console
 
-from yibao.cli.database import open_store
 from yibao.cli.output import Sheet, monthly_sheet, print_lines
 from yibao.errors import DomainError
 from yibao.gateway.dispatcher import dispatch
-from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.ledger.model import person_bucket
 from yibao.money import fmt_yuan
+from yibao.nhsa.envelope import new_msgid, request_envelope
 from yibao.services import family, world
 from yibao.services.identity import encrypt_password, public_key_pem
 from yibao.services.platform import FixedClock, Platform, SystemClock
 from yibao.services.regions import DEFAULT_REGION, demo_sites, install_region
+from yibao.storage.opening import open_store
 from yibao.storage.wipe import holds_data, wipe
 
 REGION = DEFAULT_REGION

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import typer
 
-from yibao.cli.database import CannotOpen, open_store
 from yibao.cli.output import Sheet, make_console
 from yibao.errors import DomainError
 from yibao.simulate.cli import simulate_app
+from yibao.storage.opening import CannotOpen, open_store
 
 app = typer.Typer(help="yibao（医保）：个人账户、家庭共济与结算引擎", no_args_is_help=True, add_completion=False)
 policy_app = typer.Typer(help="政策参数：查看某统筹区某日生效的参数", no_args_is_help=True)
@@ -238,9 +238,9 @@ def serve(
     import uvicorn
 
     from yibao.api.app import create_app
-    from yibao.api.docs import API_DOCS
     from yibao.api.logs import configure
     from yibao.services.platform import Platform, SandboxClock, SystemClock, platform_settings
+    from yibao.web.docs import API_DOCS
 
     if api_docs not in (None, *API_DOCS):
         say_and_exit(f"--api-docs 应为 {' / '.join(API_DOCS)}：{api_docs}")
@@ -350,7 +350,7 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade(db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径")) -> None:
     """把数据库结构迁移到最新版本（Alembic），并说明从哪个版本迁移到哪个版本。"""
-    from yibao.cli.database import migrate_and_report
+    from yibao.storage.opening import migrate_and_report
 
     try:
         console.print(migrate_and_report(db), highlight=False)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from yibao.errors import DomainError, refuse
-from yibao.gateway.output import settlement_output
 from yibao.gateway.registry import Call
+from yibao.nhsa.output import settlement_output
 from yibao.nhsa.reader import Row, check_same
 from yibao.services.care import FeeInput, institution_or_refuse, insurance_on, person_or_refuse
 from yibao.services.platform import Platform

@@ -22,14 +22,13 @@ from datetime import datetime
 from typing import Any
 
 import simplejson
-from sqlalchemy.exc import DataError, OperationalError
 
 from yibao.care.messages import TOMBSTONE, Message
-from yibao.errors import DomainError, refuse
-from yibao.gateway.envelope import check_envelope, respond
+from yibao.errors import DomainError, InternalError, StoreUnavailable, StoreValueRefused, refuse
 from yibao.gateway.registry import TRANSACTIONS, Call, Transaction, load_handlers
 from yibao.nhsa.answer import shape
 from yibao.nhsa.dictionary import NATIONAL, Dictionary, policy_extension
+from yibao.nhsa.envelope import check_envelope, respond
 from yibao.nhsa.spec import national_dictionaries
 from yibao.services.gateway_access import Access, access
 from yibao.services.platform import Platform
@@ -99,13 +98,16 @@ def dispatch(
     except DomainError as exc:
         _log(call, exc.code)
         return _sealed(p, respond(admdvs, received, error=exc, now=p.now()), opened[0])
-    except DataError:  # a value past a column's range that no bound caught: refused, and logged to be bounded
+    except StoreValueRefused:  # a value past a column's range that no bound caught: refused, and logged to be bounded
         log.warning("value refused by the database in %s", call.infno if call else "?", exc_info=True)
         refused = respond(admdvs, received, error=refuse("E0000-009", detail="取值超出数据库允许的范围"), now=p.now())
         return _sealed(p, refused, opened[0])
-    except OperationalError:  # a lock wait gave up or the database went away: the caller may retry
+    except StoreUnavailable:  # a lock wait gave up or the database went away: the caller may retry
         log.exception("database unavailable in %s", call.infno if call else "?")
         return respond(admdvs, received, error=refuse("E0000-098"), now=p.now())
+    except InternalError:  # a broken invariant on money: a bug, logged with its stack, never a refusal
+        log.exception("invariant broken in %s", call.infno if call else "?")
+        return respond(admdvs, received, error=refuse("E0000-099"), now=p.now())
     except Exception:  # never a stack trace to the caller; the log keeps it
         log.exception("internal error in %s", call.infno if call else "?")
         return respond(admdvs, received, error=refuse("E0000-099"), now=p.now())

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from yibao.errors import refuse
-from yibao.gateway.output import age, money
 from yibao.gateway.registry import Call, transaction
 from yibao.ledger.model import person_bucket
+from yibao.nhsa.output import age, money
 from yibao.nhsa.reader import check_same
 from yibao.services.identity import resolve_credential
 from yibao.services.platform import Platform

@@ -13,12 +13,12 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from yibao.care.model import Institution, SettlementRow, Visit
+from yibao.care.model import Institution, SettlementRow, SettlementView, Visit
 from yibao.errors import DomainError, refuse
 from yibao.family.model import relation_between
 from yibao.ledger.model import Entry, LedgerError, Transfer, person_bucket, reversal
 from yibao.ledger.postings import settlement_entry
-from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person, age_on, scheme_of
+from yibao.lifecycle.model import Insurance, Person, age_on, scheme_of
 from yibao.money import fmt_yuan
 from yibao.services.care import (
     FeeInput,
@@ -76,31 +76,6 @@ class SettleRequest:
     family_only: bool = False  # acct_used_flag 2: the mutual-aid accounts pay, not the patient's own
     declared: tuple[tuple[str, int], ...] = ()  # amounts the HIS sent that the platform computes (2207)
     info: dict | None = None  # request fields kept for audit
-
-
-@dataclass(frozen=True)
-class SettlementView:
-    """A settlement as the adapters show it: the calculation plus who, where, when and which ids."""
-
-    setl_id: str | None
-    mdtrt_id: str | None
-    person: Person
-    insutype: str
-    psn_type: str
-    med_type: str
-    cert_type: str | None
-    setl_time: datetime
-    institution: Institution
-    clr_type: str
-    result: Settlement
-    status: str = "settled"
-    msgid: str | None = None
-    sign: int = 1  # −1 for the mirror a cancellation returns
-    balance_now: int | None = None  # the own account's balance after a cancellation restored it
-
-    @property
-    def fund_pay_type(self) -> str:
-        return FUND_PAY_TYPE.get(self.insutype, "310100")
 
 
 def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=None) -> SettlementView:

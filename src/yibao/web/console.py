@@ -14,8 +14,8 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
-from yibao.gateway.output import FUND_NAMES, setldetail, setlinfo
 from yibao.ledger.model import person_bucket
+from yibao.nhsa.output import FUND_NAMES, setldetail, setlinfo
 from yibao.services import family, proxy, queries
 from yibao.services.care import person_or_refuse
 from yibao.services.credentials import credentials_of

@@ -10,9 +10,9 @@ import json
 from datetime import date
 from decimal import Decimal
 
+from yibao.care.model import SettlementView
 from yibao.lifecycle.model import ACCOUNT_FUND_PAY_TYPE, INSUTYPE_NAMES, age_on
 from yibao.money import RATIO_SCALE, fmt_ratio, fmt_yuan
-from yibao.services.settle import SettlementView
 from yibao.settlement.explain import BUCKET_NAMES, mask_name, relation_word
 from yibao.settlement.model import ITEM_CLASS_B, ITEM_SELF_PAY, LineSplit
 
