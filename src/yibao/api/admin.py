@@ -8,21 +8,19 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from sqlalchemy import select
 
 from yibao.api import schemas as s
 from yibao.errors import DomainError, refuse
 from yibao.ledger.model import person_bucket
 from yibao.money import MoneyFormatError, fmt_ratio, fmt_yuan, parse_fen, parse_price, parse_ratio
 from yibao.nhsa.output import setldetail, setlinfo
-from yibao.services import credentials, family, lifecycle, proxy, queries, signin, world
+from yibao.services import credentials, family, lifecycle, proxy, queries, signin, views, world
 from yibao.services.care import person_or_refuse
 from yibao.services.gateway_access import issue_credentials
 from yibao.services.platform import Platform
 from yibao.services.settle import cancel_settlement, find_settlement, settlement_or_refuse, view_of
 from yibao.settlement.model import CatalogItem
 from yibao.storage.ids import settlement_public_id, visit_public_id
-from yibao.storage.tables import catalog_items
 
 router = APIRouter(prefix="/api/v1")
 VerificationId = Annotated[int, Path(ge=1, le=2**31 - 1, description="核验申请编号")]
@@ -126,17 +124,15 @@ def institution_credentials(code: str, request: Request, body: s.CredentialsIn |
 
 @router.get("/catalog", response_model=list[s.CatalogOut], tags=["机构与目录"], summary="医保目录")
 def catalog(request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)):
-    with platform(request).store.uow(read_only=True) as tx:
-        rows = tx.conn.execute(select(catalog_items).order_by(catalog_items.c.code).limit(limit).offset(offset)).all()
     return [
         s.CatalogOut(
             code=r.code,
             name=r.name,
             chrgitm_lv=r.chrgitm_lv,
-            selfpay_prop=fmt_ratio(r.selfpay_prop),
-            pric_uplmt=r.price_ceiling,
+            selfpay_prop=fmt_ratio(r.selfpay_bp),
+            pric_uplmt=None if r.price_ceiling is None else str(r.price_ceiling),
         )
-        for r in rows
+        for r in views.catalog_page(platform(request), limit, offset)
     ]
 
 

@@ -24,7 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yibao import __version__
 from yibao.api import admin, sandbox
-from yibao.api.auth import authenticate_institution, check_admin
+from yibao.api.auth import authenticate_institution
+from yibao.credentials.model import check_admin
 from yibao.errors import DomainError, StoreUnavailable, StoreValueRefused, plain_message, refuse
 from yibao.gateway.dispatcher import dispatch, prepare
 from yibao.limits import refusal_code

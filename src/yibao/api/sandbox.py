@@ -11,10 +11,10 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 
 from yibao.api import schemas as s
-from yibao.cases.model import CaseError, parse_case
-from yibao.cases.world import load_world
 from yibao.limits import LATEST_DATE
 from yibao.services import jobs
+from yibao.services.case_file import CaseError, parse_case
+from yibao.services.case_world import load_world
 from yibao.services.platform import Platform
 from yibao.storage.wipe import holds_data, wipe
 from yibao.yamlio import load_yaml_text

@@ -12,14 +12,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from yibao.cases.model import Case, case_time
-from yibao.cases.world import Handle, load_world
 from yibao.errors import DomainError, refuse
 from yibao.family.proxy import SandboxVerifier
 from yibao.gateway.dispatcher import dispatch
 from yibao.ledger.model import person_bucket
 from yibao.money import fmt_yuan, parse_fen
 from yibao.services import credentials, family, jobs, lifecycle, proxy
+from yibao.services.case_file import Case, case_time
+from yibao.services.case_world import Handle, load_world
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import FixedClock, Platform
 from yibao.settlement.claim_rules import medical_year_of

@@ -93,8 +93,8 @@ def cases_run(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="列出每个案例的步骤数"),
 ) -> None:
     """运行案例：每个案例一行通过/失败；失败时列出每个不符的期望。有失败则退出码非零。"""
-    from yibao.cases.model import case_files
     from yibao.cases.runner import run_case
+    from yibao.services.case_file import case_files
 
     files = case_files(list(paths))
     if not files:
@@ -141,8 +141,8 @@ def cases_load(
     db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
 ) -> None:
     """把案例的世界（政策、机构、目录、人员、家庭关系）载入数据库，供 yibao serve 使用；不运行步骤。"""
-    from yibao.cases.model import CaseError, load_case_file
-    from yibao.cases.world import load_world
+    from yibao.services.case_file import CaseError, load_case_file
+    from yibao.services.case_world import load_world
     from yibao.services.platform import FixedClock, Platform
 
     try:

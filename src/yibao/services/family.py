@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-from sqlalchemy import select
-
 from yibao.errors import refuse
 from yibao.family.model import RELATIONS, relation_between
 from yibao.ledger.model import person_bucket
@@ -14,7 +12,6 @@ from yibao.lifecycle.model import EMPLOYEE, Person
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
 from yibao.settlement.explain import RELATION_NAMES
-from yibao.storage.tables import contributions
 from yibao.words import END_REASONS
 
 
@@ -161,16 +158,7 @@ def paid_for_others(p: Platform, psn_no: str, year: int, *, tx=None) -> list[dic
                     continue
                 record = json.loads(row.output)
                 paid += sum(d["amount"] for m in record["mutual_aid"] if m["psn_no"] == me.psn_no for d in m["draws"])
-            premiums = tx.conn.execute(
-                select(contributions.c.amount).where(
-                    contributions.c.person_id == pid,
-                    contributions.c.paid_by_id == me.id,
-                    contributions.c.paid_on >= date(year, 1, 1),
-                    contributions.c.paid_on <= date(year, 12, 31),
-                )
-            ).all()
+            premiums = tx.lifecycle.premiums_paid_by(pid, me.id, date(year, 1, 1), date(year, 12, 31))
             active = any(g.beneficiary_id == pid for g in tx.family.grants_by(me.id, active_at=p.now()))
-            out.append(
-                {"person": people[pid], "settlements": paid, "premiums": sum(r[0] for r in premiums), "active": active}
-            )
+            out.append({"person": people[pid], "settlements": paid, "premiums": premiums, "active": active})
         return out

@@ -10,12 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, time
 
-from sqlalchemy import select
-
 from yibao.ledger.model import CREDIT, ROLLOVER, Entry, Transfer, external_account, person_bucket
 from yibao.lifecycle.model import medical_year, year_start_date
 from yibao.services.platform import Platform
-from yibao.storage.tables import accounts, people
 
 DONE_UNTIL = "jobs_done_until"
 
@@ -85,9 +82,7 @@ def credit_retirees(p: Platform, admdvs: str, first_of_next: date, progress: Pro
     if not amount:
         return 0
     with p.store.uow(read_only=True) as tx:
-        rows = tx.conn.execute(
-            select(people.c.id, people.c.psn_no).where(people.c.admdvs == admdvs).order_by(people.c.id)
-        ).all()
+        rows = tx.people.of_region(admdvs)
     credited = 0
     for i, (pid, psn_no) in enumerate(rows, start=1):
         with p.store.uow() as tx:
@@ -120,15 +115,10 @@ def year_starts_between(policy, since: date, until: date) -> list[date]:
 def rollover(p: Platform, admdvs: str, start: date, progress: Progress | None = None) -> int:
     """当年账户 → 历年账户 for every person of the region, one idempotent entry each."""
     with p.store.uow() as tx:
-        rows = tx.conn.execute(
-            select(people.c.psn_no, accounts.c.credits - accounts.c.debits)
-            .join(accounts, accounts.c.person_id == people.c.id)
-            .where(people.c.admdvs == admdvs, accounts.c.bucket == "current")
-            .order_by(people.c.id)
-        ).all()
+        rows = tx.people.with_current_bucket(admdvs)
     moved = 0
     year = medical_year(start, (start.month, start.day))
-    for i, (psn_no, _) in enumerate(rows, start=1):
+    for i, psn_no in enumerate(rows, start=1):
         with p.store.uow() as tx:
             key = f"rollover:{year}:{psn_no}"
             current = person_bucket(psn_no, "current")

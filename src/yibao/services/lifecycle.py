@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, select
-
 from yibao.errors import refuse
 from yibao.family.model import relation_between
 from yibao.ledger.model import CLAWBACK, CREDIT, PREMIUM, Entry, Transfer, external_account, fund_account, person_bucket
@@ -18,7 +16,6 @@ from yibao.money import apply_ratio, fmt_yuan
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.world import open_person_account
-from yibao.storage.tables import contributions, offsite_filings, preallocations
 
 
 def _psn_type_fits(insutype: str, psn_type: str) -> bool:
@@ -190,7 +187,7 @@ def contribute_employee(
         )
         if ins is None:
             raise refuse("E7401-004", period=month)
-        if _contribution(tx, person.id, "employee_month", month) is not None:
+        if tx.lifecycle.has_contribution(person.id, "employee_month", month):
             raise refuse("E7401-002", period=month)
         policy = p.policy(tx, person.admdvs)
         floor = policy.value("contribution.base_floor", first, default=None)
@@ -203,7 +200,7 @@ def contribute_employee(
                 ceiling=fmt_yuan(ceiling) if ceiling is not None else "不限",
             )
         credited = 0
-        if ins.person_class == "in_service" and not _preallocated(tx, person.id, month):
+        if ins.person_class == "in_service" and not tx.lifecycle.preallocated(person.id, month):
             credited = apply_ratio(base, policy.value("account.inservice_credit_rate", first, default=0))
         if credited:
             transfer = Transfer(
@@ -213,18 +210,15 @@ def contribute_employee(
                 CREDIT,
             )
             tx.ledger.post(Entry(f"credit:{person.psn_no}:{month}", "credit", (transfer,), ref=person.psn_no), now)
-        tx.conn.execute(
-            contributions.insert(),
-            dict(
-                person_id=person.id,
-                kind="employee_month",
-                period=month,
-                base=base,
-                amount=base,
-                credited=credited,
-                paid_on=paid_on or now.date(),
-                created_at=now,
-            ),
+        tx.lifecycle.add_contribution(
+            person_id=person.id,
+            kind="employee_month",
+            period=month,
+            base=base,
+            amount=base,
+            credited=credited,
+            paid_on=paid_on or now.date(),
+            created_at=now,
         )
         return credited
 
@@ -241,7 +235,7 @@ def contribute_resident(
     with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         tx.people.lock(person.id)
-        if _contribution(tx, person.id, "resident_year", period) is not None:
+        if tx.lifecycle.has_contribution(person.id, "resident_year", period):
             raise refuse("E7401-002", period=f"{year}年度")
         if amount <= 0:
             raise refuse("E7401-005", detail="缴费金额须大于0")
@@ -256,20 +250,17 @@ def contribute_resident(
         else:
             transfer = Transfer(external_account(f"premiums:{person.admdvs}"), income, amount, PREMIUM)
             tx.ledger.post(Entry(f"premium:{person.psn_no}:{period}", "premium", (transfer,), ref=person.psn_no), now)
-        tx.conn.execute(
-            contributions.insert(),
-            dict(
-                person_id=person.id,
-                kind="resident_year",
-                period=period,
-                base=None,
-                amount=amount,
-                credited=0,
-                paid_on=paid_on,
-                paid_by_id=payer_id,
-                in_window=window,
-                created_at=now,
-            ),
+        tx.lifecycle.add_contribution(
+            person_id=person.id,
+            kind="resident_year",
+            period=period,
+            base=None,
+            amount=amount,
+            credited=0,
+            paid_on=paid_on,
+            paid_by_id=payer_id,
+            in_window=window,
+            created_at=now,
         )
         return {"in_window": window, "paid_from_account": fmt_yuan(from_account)}
 
@@ -302,14 +293,6 @@ def _premium_from_relative(p, tx, policy, person: Person, paid_by: str, amount: 
     return tuple(transfers)
 
 
-def _contribution(tx, person_id: int, kind: str, period: str):
-    return tx.conn.execute(
-        select(contributions.c.id).where(
-            contributions.c.person_id == person_id, contributions.c.kind == kind, contributions.c.period == period
-        )
-    ).first()
-
-
 # Pre-allocation (预划) and clawback -------------------------------------------------------------------
 
 
@@ -340,39 +323,20 @@ def preallocate(p: Platform, psn_no: str, first_month: str, months: int, base: i
         tx.ledger.post(
             Entry(f"prealloc:{person.psn_no}:{first_month}", "preallocation", (transfer,), ref=person.psn_no), now
         )
-        tx.conn.execute(
-            preallocations.insert(),
-            dict(
-                person_id=person.id,
-                first_month=first_month,
-                last_month=last_month,
-                monthly=monthly,
-                credited=credited,
-                created_at=now,
-            ),
+        tx.lifecycle.add_preallocation(
+            person_id=person.id,
+            first_month=first_month,
+            last_month=last_month,
+            monthly=monthly,
+            credited=credited,
+            created_at=now,
         )
         return credited
 
 
-def _preallocated(tx, person_id: int, month: str) -> bool:
-    return (
-        tx.conn.execute(
-            select(preallocations.c.id).where(
-                preallocations.c.person_id == person_id,
-                preallocations.c.first_month <= month,
-                preallocations.c.last_month >= month,
-                preallocations.c.settled_at.is_(None),
-            )
-        ).first()
-        is not None
-    )
-
-
 def _claw_back(p: Platform, tx, person: Person, last_day: date) -> int:
     """Take back what was pre-allocated beyond the last insured month; a region may allow a negative balance."""
-    rows = tx.conn.execute(
-        select(preallocations).where(preallocations.c.person_id == person.id, preallocations.c.settled_at.is_(None))
-    ).all()
+    rows = tx.lifecycle.open_preallocations(person.id)
     policy = p.policy(tx, person.admdvs)
     current = person_bucket(person.psn_no, "current")
     total = 0
@@ -399,7 +363,7 @@ def _claw_back(p: Platform, tx, person: Person, last_day: date) -> int:
                     p.now(),
                 )
                 total += take
-        tx.conn.execute(preallocations.update().where(preallocations.c.id == row.id).values(settled_at=p.now()))
+        tx.lifecycle.settle_preallocation(row.id, p.now())
     return total
 
 
@@ -437,16 +401,13 @@ def file_offsite(
         raise refuse("E7501-001")
     with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
-        tx.conn.execute(
-            offsite_filings.insert(),
-            dict(
-                person_id=person.id,
-                kind=kind,
-                valid_from=valid_from,
-                valid_to=valid_to,
-                admdvs=admdvs,
-                created_at=p.now(),
-            ),
+        tx.lifecycle.add_filing(
+            person_id=person.id,
+            kind=kind,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            admdvs=admdvs,
+            created_at=p.now(),
         )
     return Filing(kind, valid_from, valid_to, admdvs)
 
@@ -455,16 +416,5 @@ def offsite_status(tx, person: Person, care_admdvs: str, day: date) -> str | Non
     """None at home; otherwise the filing that covers the day (long-term first), or ``unfiled``."""
     if care_admdvs == person.admdvs:
         return None
-    rows = tx.conn.execute(
-        select(offsite_filings.c.kind).where(
-            and_(
-                offsite_filings.c.person_id == person.id,
-                offsite_filings.c.cancelled_at.is_(None),
-                offsite_filings.c.valid_from <= day,
-                (offsite_filings.c.valid_to.is_(None)) | (offsite_filings.c.valid_to >= day),
-                (offsite_filings.c.admdvs.is_(None)) | (offsite_filings.c.admdvs == care_admdvs),
-            )
-        )
-    ).all()
-    kinds = {r[0] for r in rows}
+    kinds = tx.lifecycle.filing_kinds(person.id, care_admdvs, day)
     return "filed" if "filed" in kinds else "temporary" if "temporary" in kinds else "unfiled"

@@ -56,6 +56,11 @@ _ACC_ADD = (
 _ACC_INSERT = accumulators.insert()
 
 
+def _catalog_item(r) -> CatalogItem:
+    price_ceiling = None if r.price_ceiling is None else Decimal(r.price_ceiling)
+    return CatalogItem(r.code, r.name, r.chrgitm_lv, r.selfpay_prop, price_ceiling)
+
+
 class CareRepo:
     def __init__(self, tx):
         self.tx = tx
@@ -92,16 +97,7 @@ class CareRepo:
 
     def catalog(self, codes: list[str]) -> dict[str, CatalogItem]:
         rows = self.conn.execute(_CATALOG, {"codes": sorted(set(codes))})
-        return {
-            r.code: CatalogItem(
-                r.code,
-                r.name,
-                r.chrgitm_lv,
-                r.selfpay_prop,
-                None if r.price_ceiling is None else Decimal(r.price_ceiling),
-            )
-            for r in rows
-        }
+        return {r.code: _catalog_item(r) for r in rows}
 
     # Visits --------------------------------------------------------------------------------------
 
@@ -269,3 +265,42 @@ class CareRepo:
         )
         stmt = select(*cols).where(fee_lines.c.visit_id == visit_id).order_by(fee_lines.c.id)
         return [dict(r._mapping) for r in self.conn.execute(stmt)]
+
+    # Sums for statements and reconciliation ------------------------------------------------------
+
+    def settlement_totals(
+        self, institution: str, insutype: str, clr_type: str, start: datetime, stop: datetime
+    ) -> tuple[int, int, int, int, int]:
+        """(medfee, fund, own account, mutual aid, count) made in [start, stop), less those cancelled in it."""
+        base = and_(
+            settlements.c.institution_code == institution,
+            settlements.c.insutype == insutype,
+            settlements.c.clr_type == clr_type,
+        )
+        sums = (
+            func.coalesce(func.sum(settlements.c.medfee), 0),
+            func.coalesce(func.sum(settlements.c.fund_pay), 0),
+            func.coalesce(func.sum(settlements.c.acct_pay), 0),
+            func.coalesce(func.sum(settlements.c.mulaid_pay), 0),
+            func.count(),
+        )
+        made = self.conn.execute(
+            select(*sums).where(base, settlements.c.setl_time >= start, settlements.c.setl_time < stop)
+        ).one()
+        undone = self.conn.execute(
+            select(*sums).where(base, settlements.c.cancelled_at >= start, settlements.c.cancelled_at < stop)
+        ).one()
+        return tuple(int(a - b) for a, b in zip(made, undone, strict=True))  # PostgreSQL sums are NUMERIC
+
+    def sums_by_category(self, person_id: int, year: int) -> dict[str, tuple[int, int]]:
+        """category → (medfee, count) of the person's standing settlements in the medical year."""
+        stmt = (
+            select(settlements.c.category, func.sum(settlements.c.medfee), func.count())
+            .where(settlements.c.person_id == person_id, settlements.c.year == year, settlements.c.status == "settled")
+            .group_by(settlements.c.category)
+        )
+        return {r[0]: (int(r[1]), int(r[2])) for r in self.conn.execute(stmt)}
+
+    def catalog_page(self, limit: int, offset: int) -> list[CatalogItem]:
+        stmt = select(catalog_items).order_by(catalog_items.c.code).limit(limit).offset(offset)
+        return [_catalog_item(r) for r in self.conn.execute(stmt)]

@@ -20,6 +20,7 @@ from yibao.storage.db import is_sqlite, make_engine
 from yibao.storage.family_repo import FamilyRepo
 from yibao.storage.gateway_repo import GatewayRepo
 from yibao.storage.ledger_store import LedgerStore
+from yibao.storage.lifecycle_repo import LifecycleRepo
 from yibao.storage.migrate import upgrade
 from yibao.storage.people_repo import PeopleRepo
 from yibao.storage.regionlink_repo import RegionLinkRepo
@@ -108,6 +109,10 @@ class Tx:
     @cached_property
     def care(self) -> CareRepo:
         return CareRepo(self)
+
+    @cached_property
+    def lifecycle(self) -> LifecycleRepo:
+        return LifecycleRepo(self)
 
     @cached_property
     def ledger(self) -> LedgerStore:

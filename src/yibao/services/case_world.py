@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from yibao.cases.model import Case, CaseError
 from yibao.errors import DomainError
 from yibao.family.proxy import SandboxVerifier
 from yibao.lifecycle.model import medical_year
@@ -13,6 +12,7 @@ from yibao.money import MoneyFormatError, parse_fen, parse_price, parse_ratio
 from yibao.policy import load_policy
 from yibao.policy.loader import parse_policy
 from yibao.services import family, jobs, proxy, world
+from yibao.services.case_file import Case, CaseError
 from yibao.services.platform import Platform
 from yibao.settlement.model import CatalogItem
 from yibao.yamlio import dump_yaml

@@ -1,0 +1,16 @@
+"""The read side: what the pages, the admin API and the console show, one function per view.
+
+Adapters read through these functions (each opens its own read-only unit of work) and never
+through a repository or SQL; writes go through the service modules.
+"""
+
+from __future__ import annotations
+
+from yibao.services.platform import Platform
+from yibao.settlement.model import CatalogItem
+
+
+def catalog_page(p: Platform, limit: int, offset: int, *, tx=None) -> list[CatalogItem]:
+    """The catalogue in code order, one page."""
+    with p.unit(tx, read_only=True) as tx:
+        return tx.care.catalog_page(limit, offset)
