@@ -18,7 +18,7 @@ from yibao.services import credentials, family, lifecycle, proxy, queries, signi
 from yibao.services.care import person_or_refuse
 from yibao.services.gateway_access import issue_credentials
 from yibao.services.platform import Platform
-from yibao.services.settle import cancel_settlement, find_settlement, settlement_or_refuse, view_of
+from yibao.services.settle import cancel_by_staff, find_settlement, settlement_or_refuse
 from yibao.settlement.model import CatalogItem
 from yibao.storage.ids import settlement_public_id, visit_public_id
 
@@ -511,17 +511,7 @@ def _detail(request: Request, view) -> s.SettlementDetail:
     summary="经办撤销结算（冲销分录，恢复余额与累计）",
 )
 def cancel(setl_id: str, request: Request):
-    p = platform(request)
-    with p.store.uow(read_only=True) as tx:
-        row = settlement_or_refuse(tx, setl_id)
-        person = tx.people.by_id(row.person_id)
-    infno = {"2207": "2208", "2102": "2103", "2304": "2305"}[row.infno]
-    cancel_settlement(
-        p, institution=row.institution_code, setl_id=setl_id, mdtrt_id=None, psn_no=person.psn_no, infno=infno
-    )
-    with p.store.uow(read_only=True) as tx:
-        view = view_of(tx, settlement_or_refuse(tx, setl_id))
-    return _detail(request, view)
+    return _detail(request, cancel_by_staff(platform(request), setl_id))
 
 
 # Lifecycle -----------------------------------------------------------------------------------------------

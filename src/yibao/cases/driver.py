@@ -16,13 +16,13 @@ from yibao.errors import DomainError, refuse
 from yibao.family.proxy import SandboxVerifier
 from yibao.gateway.dispatcher import dispatch
 from yibao.ledger.model import person_bucket
+from yibao.lifecycle.model import medical_year_of
 from yibao.money import fmt_yuan, parse_fen
 from yibao.services import credentials, family, jobs, lifecycle, proxy
 from yibao.services.case_file import Case, case_time
 from yibao.services.case_world import Handle, load_world
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import FixedClock, Platform
-from yibao.settlement.claim_rules import medical_year_of
 from yibao.storage.uow import Store
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from yibao.errors import refuse
 from yibao.gateway.registry import Call, transaction
 from yibao.ledger.model import person_bucket
+from yibao.lifecycle.model import EMPLOYEE
 from yibao.nhsa.output import age, money
 from yibao.nhsa.reader import check_same
 from yibao.services.identity import resolve_credential
@@ -39,7 +40,7 @@ def person_info(p: Platform, call: Call, tx) -> dict:
         },
         "insuinfo": [
             {
-                "balc": money(balance if i.insutype == "310" else 0),
+                "balc": money(balance if i.insutype == EMPLOYEE else 0),
                 "insutype": i.insutype,
                 "psn_type": i.psn_type,
                 "psn_insu_stas": i.status_on(day),

@@ -13,13 +13,12 @@ import simplejson
 from yibao.care.messages import TOMBSTONE, Message
 from yibao.errors import refuse
 from yibao.gateway.registry import Call, transaction
+from yibao.nhsa.infno import CANCELLATION_INFNOS, SETTLEMENT_INFNOS
 from yibao.services import care
 from yibao.services.platform import Platform
 from yibao.services.settle import cancel_settlement, reinstate_settlement
 
-SETTLEMENTS = {"2102", "2207", "2304"}
-CANCELLATIONS = {"2103", "2208", "2305"}
-REVERSIBLE = SETTLEMENTS | CANCELLATIONS | {"2401"}
+REVERSIBLE = SETTLEMENT_INFNOS | CANCELLATION_INFNOS | {"2401"}
 
 
 @transaction("2601", "冲正交易")
@@ -52,11 +51,11 @@ def reverse(p: Platform, call: Call, tx) -> dict:
         raise refuse("E2601-002", msgid=d.omsgid)
     if original.digest == TOMBSTONE:
         raise refuse("E2601-002", msgid=d.omsgid)
-    if d.oinfno in SETTLEMENTS:
+    if d.oinfno in SETTLEMENT_INFNOS:
         cancel_settlement(
             p, institution=call.institution, setl_id=original.ref, mdtrt_id=None, psn_no=d.psn_no, infno="2601", tx=tx
         )
-    elif d.oinfno in CANCELLATIONS:
+    elif d.oinfno in CANCELLATION_INFNOS:
         reinstate_settlement(p, institution=call.institution, setl_id=original.ref, psn_no=d.psn_no, tx=tx)
     else:
         care.withdraw_admission(p, call.institution, original.ref, d.psn_no, tx=tx)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from yibao.family.model import RELATIONS
 from yibao.limits import MAX_POLICY_COUNT
 from yibao.money import MoneyFormatError, parse_fen, parse_ratio
 
@@ -24,7 +25,6 @@ SCHEMES = ("employee", "resident")
 CATEGORIES = ("outpatient", "chronic", "inpatient", "pharmacy")
 BUCKETS = ("current", "historical")
 PAYABLE_PARTS = ("ownpay", "overlimit", "preselfpay", "deductible", "coinsurance", "over_cap")
-RELATIONS = ("spouse", "parent", "child", "sibling", "grandparent", "grandchild")
 MUTUAL_AID_USES = (*CATEGORIES, "resident_premium")
 OFFSITE_KINDS = ("filed", "temporary", "unfiled")
 

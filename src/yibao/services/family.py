@@ -162,3 +162,14 @@ def paid_for_others(p: Platform, psn_no: str, year: int, *, tx=None) -> list[dic
             active = any(g.beneficiary_id == pid for g in tx.family.grants_by(me.id, active_at=p.now()))
             out.append({"person": people[pid], "settlements": paid, "premiums": premiums, "active": active})
         return out
+
+
+def relatives_of(p: Platform, psn_no: str, *, tx=None) -> list[dict]:
+    """Everyone related to the person, with how each relates to them ("parent": the relative is the parent)."""
+    with p.unit(tx, read_only=True) as tx:
+        person = person_or_refuse(tx, psn_no)
+        relations = tx.family.relations_of([person.id])
+        ids = {r.of_id for r in relations} | {r.to_id for r in relations}
+        ids.discard(person.id)
+        people = tx.people.many(sorted(ids))
+        return [{"person": people[i], "relation": relation_between(relations, i, person.id)} for i in sorted(ids)]

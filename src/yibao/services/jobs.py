@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 
 from yibao.ledger.model import CREDIT, ROLLOVER, Entry, Transfer, external_account, person_bucket
-from yibao.lifecycle.model import medical_year, year_start_date
+from yibao.lifecycle.model import EMPLOYEE, medical_year, year_starts_between
 from yibao.services.platform import Platform
 
 DONE_UNTIL = "jobs_done_until"
@@ -87,7 +87,7 @@ def credit_retirees(p: Platform, admdvs: str, first_of_next: date, progress: Pro
     for i, (pid, psn_no) in enumerate(rows, start=1):
         with p.store.uow() as tx:
             retired = any(
-                ins.insutype == "310" and ins.person_class == "retired" and ins.covers(last)
+                ins.insutype == EMPLOYEE and ins.person_class == "retired" and ins.covers(last)
                 for ins in tx.people.insurances(pid)
             )
             key = f"credit:{psn_no}:{month}"
@@ -100,16 +100,6 @@ def credit_retirees(p: Platform, admdvs: str, first_of_next: date, progress: Pro
         if progress:
             progress("retiree_credit", i, len(rows))
     return credited
-
-
-def year_starts_between(policy, since: date, until: date) -> list[date]:
-    """Medical-year start days in (since, until]."""
-    out = []
-    for year in range(since.year, until.year + 1):
-        start = year_start_date(year, policy.value("account.year_start", date(year, 1, 1), default=(1, 1)))
-        if since < start <= until:
-            out.append(start)
-    return out
 
 
 def rollover(p: Platform, admdvs: str, start: date, progress: Progress | None = None) -> int:

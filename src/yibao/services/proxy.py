@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from yibao.errors import refuse
-from yibao.family.model import relation_between
+from yibao.family.model import PROXY_RELATIONS, relation_between
 from yibao.family.proxy import CONFIRMED, PENDING, REFUSED, BindingCheck, Verifier, refusal
 from yibao.lifecycle.model import age_on
 from yibao.services.care import person_or_refuse
 from yibao.services.credentials import voucher_qr
+from yibao.services.family import relatives_of
 from yibao.services.platform import Platform
 from yibao.services.settle import view_of
 from yibao.words import VERIFICATION_STATUS
@@ -203,3 +204,17 @@ def annual_expenses(tx, person_id: int, year: int) -> dict:
         totals["mulaid"] += r.mutual_aid_pay
         totals["cash"] += r.cash
     return {"year": year, "count": len(rows), "months": months, "categories": categories, "totals": totals}
+
+
+def binding_candidates(p: Platform, holder_psn: str, *, exclude: set[str] = frozenset(), tx=None) -> list[dict]:
+    """Relatives the holder may bind (配偶、父母、子女), not bound or asked yet (``exclude``), each with
+    whether the binding needs a face check (the member's age against ``proxy.face_verification_age``)."""
+    with p.unit(tx, read_only=True) as tx:
+        holder = person_or_refuse(tx, holder_psn)
+        today = p.now().date()
+        face_age = p.policy(tx, holder.admdvs).value("proxy.face_verification_age", today, default=16)
+        out = []
+        for r in relatives_of(p, holder_psn, tx=tx):
+            if r["relation"] in PROXY_RELATIONS and r["person"].psn_no not in exclude:
+                out.append({**r, "needs_face": age_on(r["person"].birth, today) >= face_age})
+        return out, face_age

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from yibao.lifecycle.model import medical_year_of
 from yibao.services.care import institution_or_refuse, person_or_refuse
 from yibao.services.platform import Platform
-from yibao.settlement.claim_rules import medical_year_of
 
 
 @dataclass(frozen=True)

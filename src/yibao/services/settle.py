@@ -18,8 +18,9 @@ from yibao.errors import DomainError, refuse
 from yibao.family.model import relation_between
 from yibao.ledger.model import Entry, LedgerError, Transfer, person_bucket, reversal
 from yibao.ledger.postings import settlement_entry
-from yibao.lifecycle.model import Insurance, Person, age_on, scheme_of
+from yibao.lifecycle.model import EMPLOYEE, Insurance, Person, age_on, medical_year_of, scheme_of
 from yibao.money import fmt_yuan
+from yibao.nhsa.infno import CANCEL_INFNO, CANCEL_OF
 from yibao.services.care import (
     FeeInput,
     audit_columns,
@@ -42,14 +43,12 @@ from yibao.settlement.claim_rules import (
     check_line_count,
     check_start,
     check_total,
-    medical_year_of,
 )
 from yibao.settlement.model import Buckets, Claim, Patient, PayerCandidate, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
 from yibao.storage.ids import parse_settlement_id, settlement_public_id, visit_public_id
 
 CLR_TYPE = {"outpatient": "11", "inpatient": "21", "pharmacy": "41"}
-CANCEL_OF = {"2208": "2207", "2103": "2102", "2305": "2304"}
 INPATIENT_SETTLEMENTS = {"2303", "2304"}
 KIND_NAMES = {"outpatient": "门诊", "inpatient": "住院", "pharmacy": "药店购药"}
 
@@ -253,7 +252,7 @@ def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime)
         payer = payers.get(g.payer_id)
         if payer is None:
             continue
-        active = any(i.insutype == "310" and i.covers(day) for i in payer_insurance[payer.id])
+        active = any(i.insutype == EMPLOYEE and i.covers(day) for i in payer_insurance[payer.id])
         candidates.append(
             PayerCandidate(
                 payer.psn_no,
@@ -465,6 +464,24 @@ def cancel_settlement(
         own = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
         restored = tx.ledger.balances(own) if result.own is not None else None
         return replace(view, balance_now=sum(restored.values()) if restored else None)
+
+
+def cancel_by_staff(p: Platform, setl_id: str, *, tx=None) -> SettlementView:
+    """经办撤销: the cancellation the settlement's own transaction calls for, read-cancel-read in one
+    unit of work; the settlement as it stands afterwards."""
+    with p.unit(tx) as tx:
+        row = settlement_or_refuse(tx, setl_id)
+        person = tx.people.by_id(row.person_id)
+        cancel_settlement(
+            p,
+            institution=row.institution_code,
+            setl_id=setl_id,
+            mdtrt_id=None,
+            psn_no=person.psn_no,
+            infno=CANCEL_INFNO[row.infno],
+            tx=tx,
+        )
+        return view_of(tx, settlement_or_refuse(tx, setl_id))
 
 
 def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no: str, tx=None) -> SettlementView:

@@ -6,6 +6,8 @@ through a repository or SQL; writes go through the service modules.
 
 from __future__ import annotations
 
+from yibao.lifecycle.model import Person
+from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
 from yibao.settlement.model import CatalogItem
 
@@ -14,3 +16,9 @@ def catalog_page(p: Platform, limit: int, offset: int, *, tx=None) -> list[Catal
     """The catalogue in code order, one page."""
     with p.unit(tx, read_only=True) as tx:
         return tx.care.catalog_page(limit, offset)
+
+
+def person_of(p: Platform, psn_no: str, *, tx=None) -> Person:
+    """The person with this 人员编号, or the refusal E1101-001."""
+    with p.unit(tx, read_only=True) as tx:
+        return person_or_refuse(tx, psn_no)

@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from yibao.errors import refuse
-from yibao.lifecycle.model import medical_year
 from yibao.limits import (
     CLAIM_LOOKBACK_DAYS,
     CLAIM_ROUNDING_FEN,
@@ -40,11 +39,6 @@ from yibao.settlement.explain import CATEGORY_NAMES
 from yibao.settlement.model import FeeLine
 
 REGISTRATION, SETTLEMENT = "registration", "settlement"
-
-
-def medical_year_of(policy: Policy, day: date) -> int:
-    """The medical year ``day`` falls in, as the policy in force that day starts it."""
-    return medical_year(day, policy.value("account.year_start", day, default=(1, 1)))
 
 
 def lookback(policy: Policy, category: str, stage: str, today: date) -> timedelta:

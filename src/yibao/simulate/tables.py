@@ -15,10 +15,11 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from yibao.lifecycle.model import medical_year
+from yibao.family.model import RELATIONS
+from yibao.lifecycle.model import medical_year_of, year_starts_between
 from yibao.policy import Policy
-from yibao.policy.schema import CATEGORIES, PERSON_CLASSES, RELATIONS
-from yibao.services.jobs import month_ends_between, year_starts_between
+from yibao.policy.schema import CATEGORIES, PERSON_CLASSES
+from yibao.services.jobs import month_ends_between
 from yibao.settlement.calculate import PARTS, benefit_terms
 from yibao.simulate.data import OFFSITE_KINDS
 from yibao.simulate.modelled import check_policy
@@ -97,7 +98,7 @@ def build_tables(policy: Policy, start: date, end: date, name: str) -> PolicyTab
         )
         - 1
     )
-    year_of = [medical_year(d, policy.value("account.year_start", d, default=(1, 1))) for d in days]
+    year_of = [medical_year_of(policy, d) for d in days]
     years = sorted(set(year_of))
     day_year = np.array([years.index(y) for y in year_of], dtype=np.int16)
     s_n = len(seg_starts)

@@ -15,13 +15,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
 from yibao.ledger.model import person_bucket
+from yibao.lifecycle.model import EMPLOYEE, RESIDENT
 from yibao.nhsa.output import FUND_NAMES, setldetail, setlinfo
 from yibao.services import family, proxy, queries
 from yibao.services.care import person_or_refuse
 from yibao.services.credentials import credentials_of
 from yibao.services.platform import Platform
 from yibao.services.sessions import CONSOLE
-from yibao.services.settle import cancel_settlement, settlement_or_refuse, view_of
+from yibao.services.settle import cancel_by_staff, settlement_or_refuse, view_of
 from yibao.services.signin import Staff, portal_lock, sign_in_staff
 from yibao.services.statements import account_movements
 from yibao.web.render import page
@@ -30,7 +31,6 @@ from yibao.web.slips import slip_response
 from yibao.words import BUCKET_NAMES, MOVEMENT_NAMES
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-CANCEL_INFNO = {"2207": "2208", "2102": "2103", "2304": "2305"}
 
 
 def _p(request: Request) -> Platform:
@@ -174,18 +174,8 @@ def cancel(request: Request, setl_id: str, csrf: str = Form("")):
     check_csrf(request, csrf)
     _operator(request, "撤销结算")
     p = _p(request)
-    with p.store.uow(read_only=True) as tx:
-        row = settlement_or_refuse(tx, setl_id)
-        who = tx.people.by_id(row.person_id)
     try:
-        cancel_settlement(
-            p,
-            institution=row.institution_code,
-            setl_id=setl_id,
-            mdtrt_id=None,
-            psn_no=who.psn_no,
-            infno=CANCEL_INFNO.get(row.infno, "2208"),
-        )
+        cancel_by_staff(p, setl_id)
     except DomainError as exc:
         return _settlement_page(request, setl_id, error=exc.err_msg)
     return RedirectResponse(f"/console/settlements/{setl_id}", status_code=303)
@@ -233,7 +223,7 @@ def daily(request: Request, code: str, on: str | None = None):
         if inst is None:
             raise DomainError("E0000-004", f"定点医药机构不存在：{code}")
     lines = []
-    for insutype in ("310", "390"):
+    for insutype in (EMPLOYEE, RESIDENT):
         for clr_type, label in (("11", "门诊"), ("21", "住院"), ("41", "药店购药")):
             t = queries.institution_totals(p, code, insutype, clr_type, day, day)
             if t.count or t.medfee:

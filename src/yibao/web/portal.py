@@ -7,7 +7,6 @@ person or a settlement checks that first.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 import segno
@@ -15,9 +14,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
-from yibao.family.model import PROXY_RELATIONS, relation_between
 from yibao.ledger.model import person_bucket
-from yibao.services import credentials, family, proxy
+from yibao.services import credentials, family, proxy, views
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.proxy import annual_expenses
@@ -177,9 +175,8 @@ def _mutual_aid_page(request: Request, *, error: str | None = None, done: str | 
     p = _p(request)
     view = family.grants_view(p, me)
     paid = family.paid_for_others(p, me, p.now().year)
-    with p.store.uow(read_only=True) as tx:
-        person = person_or_refuse(tx, me)
-        relatives = _relatives(tx, person)
+    person = views.person_of(p, me)
+    relatives = family.relatives_of(p, me)
     granted = {x["person"].psn_no for x in paid if x["active"]}
     return page(
         request,
@@ -191,14 +188,6 @@ def _mutual_aid_page(request: Request, *, error: str | None = None, done: str | 
         error=error,
         done=done,
     )
-
-
-def _relatives(tx, person) -> list[dict]:
-    relations = tx.family.relations_of([person.id])
-    ids = {r.of_id for r in relations} | {r.to_id for r in relations}
-    ids.discard(person.id)
-    people = tx.people.many(sorted(ids))
-    return [{"person": people[i], "relation": relation_between(relations, i, person.id)} for i in sorted(ids)]
 
 
 @router.post("/mutual-aid/grants")
@@ -257,19 +246,9 @@ def _family_page(request: Request, *, error: str | None = None, done: str | None
     p = _p(request)
     members = proxy.members(p, me)
     waiting = [w for w in proxy.verifications(p, status="pending", psn_no=me) if w["holder"].psn_no == me]
-    with p.store.uow(read_only=True) as tx:
-        person = person_or_refuse(tx, me)
-        bound = {m["person"].psn_no for m in members}
-        asked = {w["member"].psn_no for w in waiting}
-        candidates = [
-            r
-            for r in _relatives(tx, person)
-            if r["relation"] in PROXY_RELATIONS and r["person"].psn_no not in bound | asked
-        ]
-    face_age = p.policy_for_admdvs(person.admdvs).value("proxy.face_verification_age", p.now().date(), default=16)
-    today = p.now().date()
-    for c in candidates:
-        c["needs_face"] = _age(c["person"].birth, today) >= face_age
+    person = views.person_of(p, me)
+    taken = {m["person"].psn_no for m in members} | {w["member"].psn_no for w in waiting}
+    candidates, face_age = proxy.binding_candidates(p, me, exclude=taken)
     return page(
         request,
         "portal/family.html",
@@ -282,10 +261,6 @@ def _family_page(request: Request, *, error: str | None = None, done: str | None
         error=error,
         done=done,
     )
-
-
-def _age(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 @router.post("/family/bind")
