@@ -11,6 +11,7 @@ from yibao.ledger.model import person_bucket
 from yibao.lifecycle.model import EMPLOYEE, Person
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
+from yibao.settlement import mutual_aid
 from yibao.settlement.explain import RELATION_NAMES
 from yibao.words import END_REASONS
 
@@ -48,17 +49,16 @@ def authorize_mutual_aid(
             raise refuse("E7101-004")
         tx.people.lock(beneficiary.id)
         policy = p.policy(tx, payer.admdvs)
-        if not policy.value("mutual_aid.enabled", day, default=False):
+        terms = mutual_aid.terms_on(policy, day)
+        if not terms.enabled:
             raise refuse("E7101-008")
         relation = relation_between(tx.family.relations_of([payer.id]), payer.id, beneficiary.id)
         if relation is None:
             raise refuse("E7101-001", payer=payer.name, beneficiary=beneficiary.name)
-        if relation not in policy.value("mutual_aid.relations", day, default=()):
+        if not terms.allows(relation):
             raise refuse("E7101-002", date=day, relation=RELATION_NAMES[relation])
-        if (
-            not _insured_on(tx, payer, day, EMPLOYEE)
-            or tx.ledger.account(person_bucket(payer.psn_no, "current")) is None
-        ):
+        has_account = tx.ledger.account(person_bucket(payer.psn_no, "current")) is not None
+        if not mutual_aid.may_pay(_insured_on(tx, payer, day, EMPLOYEE), has_account):
             raise refuse("E7101-003")
         if not _insured_on(tx, beneficiary, day):
             raise refuse("E7101-009", who=beneficiary.name)

@@ -16,6 +16,8 @@ from yibao.money import apply_ratio, fmt_yuan
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.world import open_person_account
+from yibao.settlement import mutual_aid
+from yibao.settlement.model import Buckets
 
 
 def _psn_type_fits(insutype: str, psn_type: str) -> bool:
@@ -268,29 +270,23 @@ def contribute_resident(
 def _premium_from_relative(p, tx, policy, person: Person, paid_by: str, amount: int, day: date, income: str):
     payer = person_or_refuse(tx, paid_by)
     tx.people.lock(payer.id)
-    if not policy.value("mutual_aid.enabled", day, default=False) or "resident_premium" not in policy.value(
-        "mutual_aid.uses", day, default=()
-    ):
+    terms = mutual_aid.terms_on(policy, day)
+    if not terms.usable_for(mutual_aid.RESIDENT_PREMIUM):
         raise refuse("E7401-007", detail="本统筹区家庭共济不可用于缴纳居民医保")
     relation = relation_between(tx.family.relations_of([payer.id]), payer.id, person.id)
-    if relation is None or relation not in policy.value("mutual_aid.relations", day, default=()):
+    if not terms.allows(relation):
         raise refuse("E7401-007", detail=f"{payer.name}与{person.name}的亲属关系不在共济范围内")
     if not any(g.payer_id == payer.id for g in tx.family.grants_for(person.id, active_at=p.now())):
         raise refuse("E7401-007", detail=f"{payer.name}尚未授权为{person.name}共济")
     if not any(i.insutype == EMPLOYEE and i.covers(day) for i in tx.people.insurances(payer.id)):
         raise refuse("E7401-007", detail=f"{payer.name}不在职工医保有效参保状态")
-    buckets = policy.value("mutual_aid.buckets", day, default=("current", "historical"))
-    codes = [person_bucket(payer.psn_no, b) for b in buckets]
-    have = tx.ledger.locked_balances(codes)
-    left, transfers = amount, []
-    for code in codes:
-        take = min(left, max(have.get(code, 0), 0))
-        if take:
-            transfers.append(Transfer(code, income, take, PREMIUM))
-            left -= take
-    if left:
-        raise refuse("E7401-008", need=fmt_yuan(amount), have=fmt_yuan(amount - left))
-    return tuple(transfers)
+    codes = {b: person_bucket(payer.psn_no, b) for b in terms.buckets}
+    have = tx.ledger.locked_balances(list(codes.values()))
+    balances = Buckets(*(have.get(codes[b], 0) if b in codes else 0 for b in mutual_aid.BUCKETS))
+    draws, paid = mutual_aid.draw(balances, terms.buckets, amount)
+    if paid < amount:
+        raise refuse("E7401-008", need=fmt_yuan(amount), have=fmt_yuan(paid))
+    return tuple(Transfer(codes[d.bucket], income, d.amount, PREMIUM) for d in draws)
 
 
 # Pre-allocation (预划) and clawback -------------------------------------------------------------------

@@ -35,7 +35,7 @@ from yibao.services.care import (
 from yibao.services.identity import CERT_VOUCHER, check_password
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
-from yibao.settlement.calculate import UnknownMedType, benefit_terms, category_of, settle
+from yibao.settlement.calculate import NegativeTotal, UnknownMedType, benefit_terms, category_of, settle
 from yibao.settlement.claim_rules import (
     REGISTRATION,
     SETTLEMENT,
@@ -120,7 +120,7 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         )
         try:
             result = settle(policy, claim, patient, YearToDate(used, paid, visit_used), candidates)
-        except ValueError as exc:
+        except NegativeTotal as exc:  # a refusal; a broken invariant (errors.InternalError) is not one
             raise refuse("E2207-002", detail=str(exc)) from exc
         _check_declared(req, result)
         # The password, before anything is written, and only where the spec asks: when a personal
