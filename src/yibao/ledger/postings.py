@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from yibao.errors import invariant
 from yibao.ledger.model import (
     ACCT_PAY,
     CASH_PAY,
@@ -29,4 +30,10 @@ def settlement_entry(key: str, s: Settlement, *, admdvs: str, fund_pay_type: str
         transfers += [Transfer(person_bucket(payer.psn_no, d.bucket), to, d.amount, MUTUAL_AID) for d in payer.draws]
     if s.cash:
         transfers.append(Transfer(cash_account(institution), to, s.cash, CASH_PAY))
+    invariant(sum(t.amount for t in transfers) == s.medfee, "the entry moves the settlement's total, to the fen")
+    invariant(
+        sum(t.amount for t in transfers if t.code == ACCT_PAY) == s.own_account_pay
+        and sum(t.amount for t in transfers if t.code == MUTUAL_AID) == s.mutual_aid_pay,
+        "the entry's account and mutual-aid transfers are the settlement's",
+    )
     return Entry(key, "settlement", tuple(transfers), ref=ref)
