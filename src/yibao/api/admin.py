@@ -11,7 +11,6 @@ from fastapi import APIRouter, Path, Query, Request
 
 from yibao.api import schemas as s
 from yibao.errors import DomainError, refuse
-from yibao.ledger.model import person_bucket
 from yibao.money import MoneyFormatError, fmt_ratio, fmt_yuan, parse_fen, parse_price, parse_ratio
 from yibao.nhsa.output import setldetail, setlinfo
 from yibao.services import credentials, family, lifecycle, proxy, queries, signin, views, world
@@ -233,12 +232,11 @@ def person(psn_no: str, request: Request):
 
 @router.get("/people/{psn_no}/accounts", response_model=s.BalancesOut, tags=["人员与账户"], summary="个人账户余额")
 def accounts(psn_no: str, request: Request):
-    with platform(request).store.uow(read_only=True) as tx:
-        person_or_refuse(tx, psn_no)
-        codes = [person_bucket(psn_no, b) for b in ("current", "historical")]
-        has = tx.ledger.account(codes[0]) is not None
-        got = tx.ledger.balances(codes)
-    cur, hist = got[codes[0]], got[codes[1]]
+    p = platform(request)
+    views.person_of(p, psn_no)
+    account = views.balances_of(p, psn_no)
+    has = account is not None
+    cur, hist = (account.current, account.historical) if account else (0, 0)
     return s.BalancesOut(
         psn_no=psn_no, current=_money(cur), historical=_money(hist), total=_money(cur + hist), has_account=has
     )

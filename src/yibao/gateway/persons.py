@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from yibao.errors import refuse
 from yibao.gateway.registry import Call, transaction
-from yibao.ledger.model import person_bucket
 from yibao.lifecycle.model import EMPLOYEE
 from yibao.nhsa.output import age, money
 from yibao.nhsa.reader import check_same
+from yibao.services import views
 from yibao.services.identity import resolve_credential
 from yibao.services.platform import Platform
 
@@ -25,8 +25,8 @@ def person_info(p: Platform, call: Call, tx) -> dict:
     check_same("data.psn_cert_type", "人员证件类型", q.psn_cert_type, person.psn_cert_type, "E1101-008")
     check_same("data.psn_name", "人员姓名", q.psn_name, person.name, "E1101-008")
     insurances = tx.people.insurances(person.id)
-    codes = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
-    balance = sum(tx.ledger.balances(codes).values())
+    account = views.account_of(tx, person.psn_no)
+    balance = account.total if account else 0
     return {
         "baseinfo": {
             "psn_no": person.psn_no,

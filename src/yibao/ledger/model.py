@@ -39,6 +39,11 @@ def person_bucket(psn_no: str, bucket: str) -> str:
     return f"P:{psn_no}:{bucket}"
 
 
+def person_buckets(psn_no: str) -> tuple[str, str]:
+    """The codes of a person's 当年账户 and 历年账户, in that order."""
+    return person_bucket(psn_no, "current"), person_bucket(psn_no, "historical")
+
+
 def fund_account(admdvs: str, fund_pay_type: str) -> str:
     return f"F:{admdvs}:{fund_pay_type}"
 

@@ -14,10 +14,9 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
-from yibao.ledger.model import person_bucket
 from yibao.lifecycle.model import EMPLOYEE, RESIDENT
 from yibao.nhsa.output import FUND_NAMES, setldetail, setlinfo
-from yibao.services import family, proxy, queries
+from yibao.services import family, proxy, queries, views
 from yibao.services.care import person_or_refuse
 from yibao.services.credentials import credentials_of
 from yibao.services.platform import Platform
@@ -86,9 +85,7 @@ def person(request: Request, psn_no: str):
     with p.store.uow(read_only=True) as tx:
         who = person_or_refuse(tx, psn_no)
         insurances = tx.people.insurances(who.id)
-        codes = [person_bucket(psn_no, b) for b in ("current", "historical")]
-        has_account = tx.ledger.account(codes[0]) is not None
-        balances = tx.ledger.balances(codes)
+        account = views.account_of(tx, psn_no)
         ledger = account_movements(p, psn_no, 100, masked=False, tx=tx)
         settlements = [view_of(tx, r) for r in tx.care.settlements_of_person(who.id, 30)]
     events = family.grant_history(p, psn_no)
@@ -102,9 +99,9 @@ def person(request: Request, psn_no: str):
         staff=staff,
         who=who,
         insurances=insurances,
-        has_account=has_account,
-        current=balances[person_bucket(psn_no, "current")],
-        historical=balances[person_bucket(psn_no, "historical")],
+        has_account=account is not None,
+        current=account.current if account else 0,
+        historical=account.historical if account else 0,
         ledger=ledger,
         settlements=settlements,
         grants=grants,

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
-from yibao.ledger.model import person_bucket
 from yibao.services import credentials, family, proxy, views
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
@@ -78,11 +77,8 @@ def _allowed(tx, me: str, target_person_id: int) -> bool:
 
 
 def _balances(tx, psn_no: str) -> tuple[int, int] | None:
-    codes = [person_bucket(psn_no, b) for b in ("current", "historical")]
-    if tx.ledger.account(codes[0]) is None:
-        return None
-    got = tx.ledger.balances(codes)
-    return got[codes[0]], got[codes[1]]
+    account = views.account_of(tx, psn_no)
+    return (account.current, account.historical) if account else None
 
 
 # Sign-in ------------------------------------------------------------------------------------------------
