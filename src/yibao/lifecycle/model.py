@@ -66,14 +66,14 @@ def year_start_date(year: int, year_start: tuple[int, int]) -> date:
 
 def medical_year_of(policy: Policy, day: date) -> int:
     """The medical year ``day`` falls in, as the policy in force that day starts it (``account.year_start``)."""
-    return medical_year(day, policy.value("account.year_start", day, default=(1, 1)))
+    return medical_year(day, policy.setting("account.year_start", day))
 
 
 def year_starts_between(policy: Policy, since: date, until: date) -> list[date]:
     """Medical-year start days in (since, until]."""
     out = []
     for year in range(since.year, until.year + 1):
-        start = year_start_date(year, policy.value("account.year_start", date(year, 1, 1), default=(1, 1)))
+        start = year_start_date(year, policy.setting("account.year_start", date(year, 1, 1)))
         if since < start <= until:
             out.append(start)
     return out

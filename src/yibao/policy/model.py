@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from yibao.policy.schema import DIMENSIONS
+from yibao.policy.schema import DIMENSIONS, REQUIRED, default_of
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,16 @@ class Policy:
                 return default
             value = pick
         return value
+
+    def setting(self, key: str, day: date, **dims: Any) -> Any:
+        """``value`` with the schema's default (``policy.schema.DEFAULTS``) where the region sets none;
+        ``KeyError`` for a key without one."""
+        known, default = default_of(key)
+        return self.value(key, day, default if known else _MISSING, **dims)
+
+    def missing_required(self) -> list[str]:
+        """Required keys the policy never sets."""
+        return [key for key in REQUIRED if key not in self.parameters]
 
     def in_force(self, day: date) -> list[InForce]:
         out = []

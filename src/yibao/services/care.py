@@ -12,7 +12,7 @@ from yibao.errors import refuse
 from yibao.lifecycle.model import Insurance, Person
 from yibao.services.identity import credential_holder
 from yibao.services.platform import Platform
-from yibao.settlement.calculate import UnknownMedType, category_of
+from yibao.settlement.calculate import UnknownMedType, category_of, med_type_categories
 from yibao.settlement.claim_rules import (
     REGISTRATION,
     check_fee_time,
@@ -208,7 +208,7 @@ def record_visit_info(
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if med_type is not None:
             policy = p.policy(tx, person.admdvs)
-            mapping = policy.value("settlement.med_type_category", visit.begntime.date(), default={})
+            mapping = med_type_categories(policy, visit.begntime.date())
             if med_type not in mapping:
                 raise refuse("E2207-005", med_type=med_type)
         info = json.loads(visit.info or "{}")
@@ -401,7 +401,7 @@ def admit(p: Platform, a: Admission, *, tx=None) -> str:
         policy = p.policy(tx, person.admdvs)
         check_start(policy, "inpatient", a.begntime, now, stage=REGISTRATION, field="入院时间 begntime")
         insurance_on(tx, person, a.insutype, a.begntime.date())
-        category = policy.value("settlement.med_type_category", a.begntime.date(), default={}).get(a.med_type)
+        category = med_type_categories(policy, a.begntime.date()).get(a.med_type)
         if category != "inpatient":
             raise refuse("E2207-005", med_type=a.med_type)
         pk = tx.care.add_visit(

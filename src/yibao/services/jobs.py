@@ -78,7 +78,7 @@ def credit_retirees(p: Platform, admdvs: str, first_of_next: date, progress: Pro
     last = date.fromordinal(first_of_next.toordinal() - 1)
     month = f"{last:%Y-%m}"
     policy = p.policy_for_admdvs(admdvs)
-    amount = policy.value("account.retiree_credit", last, default=0, person_class="retired")
+    amount = policy.setting("account.retiree_credit", last, person_class="retired")
     if not amount:
         return 0
     with p.store.uow(read_only=True) as tx:

@@ -28,7 +28,7 @@ def _psn_type_fits(insutype: str, psn_type: str) -> bool:
 
 def in_collection_window(policy, day: date) -> bool:
     """Whether ``day`` falls in a collection window (``resident.collection_window``, e.g. 09-15 → 02-28)."""
-    window = policy.value("resident.collection_window", day, default=None)
+    window = policy.setting("resident.collection_window", day)
     if window is None:
         return False
     (sm, sd), (em, ed) = window
@@ -192,8 +192,8 @@ def contribute_employee(
         if tx.lifecycle.has_contribution(person.id, "employee_month", month):
             raise refuse("E7401-002", period=month)
         policy = p.policy(tx, person.admdvs)
-        floor = policy.value("contribution.base_floor", first, default=None)
-        ceiling = policy.value("contribution.base_ceiling", first, default=None)
+        floor = policy.setting("contribution.base_floor", first)
+        ceiling = policy.setting("contribution.base_ceiling", first)
         if (floor is not None and base < floor) or (ceiling is not None and base > ceiling):
             raise refuse(
                 "E7401-003",
@@ -203,7 +203,7 @@ def contribute_employee(
             )
         credited = 0
         if ins.person_class == "in_service" and not tx.lifecycle.preallocated(person.id, month):
-            credited = apply_ratio(base, policy.value("account.inservice_credit_rate", first, default=0))
+            credited = apply_ratio(base, policy.setting("account.inservice_credit_rate", first))
         if credited:
             transfer = Transfer(
                 external_account(f"contributions:{person.admdvs}"),
@@ -308,7 +308,7 @@ def preallocate(p: Platform, psn_no: str, first_month: str, months: int, base: i
         ):
             raise refuse("E7401-004", period=first_month)
         policy = p.policy(tx, person.admdvs)
-        monthly = apply_ratio(base, policy.value("account.inservice_credit_rate", first, default=0))
+        monthly = apply_ratio(base, policy.setting("account.inservice_credit_rate", first))
         credited = monthly * months
         transfer = Transfer(
             external_account(f"contributions:{person.admdvs}"),
@@ -343,7 +343,7 @@ def _claw_back(p: Platform, tx, person: Person, last_day: date) -> int:
         )
         excess = row.credited - covered * row.monthly
         if excess > 0:
-            allow = policy.value("account.allow_negative", last_day, default=False)
+            allow = policy.setting("account.allow_negative", last_day)
             balance = tx.ledger.locked_balances([current]).get(current, 0)
             take = excess if allow else min(excess, max(balance, 0))
             if take:

@@ -69,8 +69,8 @@ def _check(p: Platform, tx, holder, member, now) -> BindingCheck:
         already_bound=any(b.member_id == member.id for b in active),
         face_verified=True,
         commitment_letter=False,
-        max_members=policy.value("proxy.max_members", day, default=5),
-        face_age=policy.value("proxy.face_verification_age", day, default=16),
+        max_members=policy.setting("proxy.max_members", day),
+        face_age=policy.setting("proxy.face_verification_age", day),
     )
 
 
@@ -212,7 +212,7 @@ def binding_candidates(p: Platform, holder_psn: str, *, exclude: set[str] = froz
     with p.unit(tx, read_only=True) as tx:
         holder = person_or_refuse(tx, holder_psn)
         today = p.now().date()
-        face_age = p.policy(tx, holder.admdvs).value("proxy.face_verification_age", today, default=16)
+        face_age = p.policy(tx, holder.admdvs).setting("proxy.face_verification_age", today)
         out = []
         for r in relatives_of(p, holder_psn, tx=tx):
             if r["relation"] in PROXY_RELATIONS and r["person"].psn_no not in exclude:

@@ -26,7 +26,7 @@ from yibao.ledger.model import OPENING, Entry, Transfer, external_account, perso
 from yibao.lifecycle.model import EMPLOYEE, RESIDENT, Person, check_birth, valid_psn_type
 from yibao.limits import check_date
 from yibao.money import check_fen
-from yibao.policy import apply_overrides, load_policy_text
+from yibao.policy import PolicyError, apply_overrides, load_policy_text
 from yibao.policy.model import RegionRow
 from yibao.services.credentials import voucher_key
 from yibao.services.platform import Platform
@@ -43,6 +43,8 @@ def bad(detail: str) -> DomainError:
 def put_region(p: Platform, policy_text: str, origin: str, overrides: dict[str, Any] | None = None, *, tx=None) -> str:
     """Install (or replace) a region's policy; returns its admdvs. The text is validated first."""
     policy = load_policy_text(policy_text, origin)
+    for key in policy.missing_required():
+        raise PolicyError(origin, key, "缺少必需参数（该参数没有默认值，统筹区须在政策文件中给出）")
     if overrides:
         apply_overrides(policy, overrides)  # validate now, not at the first settlement
     with p.unit(tx) as tx:

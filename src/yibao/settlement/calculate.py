@@ -57,8 +57,14 @@ class NegativeTotal(ValueError):
     """The claim's lines add up to less than zero: a refusal (E2207-002), not an internal error."""
 
 
+def med_type_categories(policy: Policy, day) -> dict[str, str]:
+    """med_type → category in force on ``day`` (a required key; none in force maps nothing)."""
+    key = "settlement.med_type_category"
+    return policy.setting(key, day) if policy.has(key, day) else {}
+
+
 def category_of(policy: Policy, day, med_type: str) -> str:
-    mapping = policy.value("settlement.med_type_category", day, default={})
+    mapping = med_type_categories(policy, day)
     if med_type not in mapping:
         raise UnknownMedType(med_type)
     return mapping[med_type]
@@ -86,7 +92,7 @@ def benefit_terms(
         dims["age"] = age
     if not any(policy.has(f"{base}.{f}", day) for f in ("deductible", "ratio", "cap")):
         return Benefit(False, f"{SCHEME_NAMES[scheme]}{CATEGORY_NAMES[category]}不设统筹基金支付")
-    ratio = policy.value(f"{base}.ratio", day, default=None, **dims)
+    ratio = policy.setting(f"{base}.ratio", day, **dims)
     if ratio is None:
         return Benefit(
             False,
@@ -96,11 +102,11 @@ def benefit_terms(
     return Benefit(
         True,
         "",
-        deductible=policy.value(f"{base}.deductible", day, default=0, **dims),
-        scope=policy.value(f"{base}.deductible_scope", day, default="year"),
+        deductible=policy.setting(f"{base}.deductible", day, **dims),
+        scope=policy.setting(f"{base}.deductible_scope", day),
         ratio_bp=ratio,
-        cap=policy.value(f"{base}.cap", day, default=None, **dims),
-        segment=policy.value(f"{base}.account_segment", day, default=()),
+        cap=policy.setting(f"{base}.cap", day, **dims),
+        segment=policy.setting(f"{base}.account_segment", day),
     )
 
 
@@ -222,7 +228,7 @@ def ratio_step(policy: Policy, b: Benefit, claim: Claim, steps: list[str]) -> in
     """Step 5: the ratio in basis points, reduced for care off-site."""
     if not claim.offsite:
         return b.ratio_bp
-    cut = policy.value("offsite.ratio_reduction", claim.day, default={}).get(claim.offsite, 0)
+    cut = policy.setting("offsite.ratio_reduction", claim.day).get(claim.offsite, 0)
     ratio = reduced_ratio(b.ratio_bp, cut)
     invariant(0 <= ratio <= b.ratio_bp, "an off-site reduction only lowers the ratio")
     steps.append(f"{OFFSITE_NAMES[claim.offsite]}：支付比例由{pct(b.ratio_bp)}降低{pct(cut)}，按{pct(ratio)}支付。")
@@ -323,7 +329,7 @@ def own_account_step(
     if patient.account is None:
         steps.append("本人没有职工医保个人账户。")
         return Own()
-    order = policy.value("account.bucket_order", claim.day, default=("current", "historical"))
+    order = policy.setting("account.bucket_order", claim.day)
     draws, paid = _draw_own(patient.account, b.segment, segment, order, payable)
     invariant(0 <= paid <= max(payable, segment), "the own account pays only what account money may pay")
     own = AccountPayment(patient.psn_no, patient.name, None, "", draws)
@@ -411,7 +417,7 @@ def settle(
     f = pooled_fund_step(policy, b, claim, patient, ytd, who, s, steps)
     fund_note = steps[-1]
     share, parts = patient_parts_step(b, s, f, steps)
-    payable_parts = policy.value("account.payable_parts", claim.day, default=PARTS)
+    payable_parts = policy.setting("account.payable_parts", claim.day)
     payable = f.segment + sum(parts[k] for k in payable_parts)  # the segment is account money by definition
     own = own_account_step(policy, b, claim, patient, f.segment, payable, share, steps)
     own_paid = own.payment.total if own.payment else 0

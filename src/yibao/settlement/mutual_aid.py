@@ -38,11 +38,11 @@ class Terms:
 
 def terms_on(policy: Policy, day: date) -> Terms:
     return Terms(
-        enabled=policy.value("mutual_aid.enabled", day, default=False),
-        uses=policy.value("mutual_aid.uses", day, default=()),
-        relations=policy.value("mutual_aid.relations", day, default=()),
-        buckets=policy.value("mutual_aid.buckets", day, default=BUCKETS),
-        order=policy.value("mutual_aid.order", day, default="binding_order"),
+        enabled=policy.setting("mutual_aid.enabled", day),
+        uses=policy.setting("mutual_aid.uses", day),
+        relations=policy.setting("mutual_aid.relations", day),
+        buckets=policy.setting("mutual_aid.buckets", day),
+        order=policy.setting("mutual_aid.order", day),
     )
 
 
