@@ -152,20 +152,27 @@ def register_visit(
         policy = p.policy(tx, person.admdvs)
         check_start(policy, kind, reg.begntime, now, stage=REGISTRATION, field="就诊开始时间 begntime")
         insurance_on(tx, person, reg.insutype, reg.begntime.date())
-        pk = tx.care.add_visit(
-            person_id=person.id,
-            institution_code=inst.code,
-            kind=kind,
-            insutype=reg.insutype,
-            med_type=med_type,
-            begntime=reg.begntime,
-            status="open",
-            ipt_otp_no=reg.ipt_otp_no,
-            mdtrt_cert_type=reg.cert_type,
-            info=json.dumps({"registration": reg.info}, ensure_ascii=False, default=str),
-            created_at=now,
-        )
+        opened = (kind, reg.insutype, med_type, reg.begntime, reg.ipt_otp_no, reg.cert_type)
+        pk = _open_visit(tx, person, inst, opened, {"registration": reg.info}, now)
         return visit_public_id(person.admdvs, pk)
+
+
+def _open_visit(tx, person: Person, inst: Institution, opened: tuple, info: dict, now: datetime) -> int:
+    """A new open visit: (kind, insutype, med_type, begntime, ipt_otp_no, cert type), what the HIS sent."""
+    kind, insutype, med_type, begntime, ipt_otp_no, cert_type = opened
+    return tx.care.add_visit(
+        person_id=person.id,
+        institution_code=inst.code,
+        kind=kind,
+        insutype=insutype,
+        med_type=med_type,
+        begntime=begntime,
+        status="open",
+        ipt_otp_no=ipt_otp_no,
+        mdtrt_cert_type=cert_type,
+        info=json.dumps(info, ensure_ascii=False, default=str),
+        created_at=now,
+    )
 
 
 def cancel_registration(
@@ -353,16 +360,22 @@ def remove_fees(p: Platform, institution: str, mdtrt_id: str, psn_no: str, chrg_
         return len(lines)
 
 
+def _admission(tx, institution: str, mdtrt_id: str, psn_no: str) -> tuple[Institution, Person, Visit]:
+    """The institution, the patient and their inpatient visit (locked), or the refusal."""
+    inst = institution_or_refuse(tx, institution)
+    person = person_or_refuse(tx, psn_no)
+    visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+    if visit.kind != "inpatient":
+        raise refuse("E2201-007", detail=f"就诊{mdtrt_id}不是住院")
+    return inst, person, visit
+
+
 def remove_inpatient_fees(
     p: Platform, institution: str, mdtrt_id: str, psn_no: str, feedetl_sn: str, *, tx=None
 ) -> int:
     """2302: delete one unsettled line (and its refunds), or every unsettled line with ``"0000"``."""
     with p.unit(tx) as tx:
-        inst = institution_or_refuse(tx, institution)
-        person = person_or_refuse(tx, psn_no)
-        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
-        if visit.kind != "inpatient":
-            raise refuse("E2201-007", detail=f"就诊{mdtrt_id}不是住院")
+        inst, person, visit = _admission(tx, institution, mdtrt_id, psn_no)
         unsettled = tx.care.lines(visit.id, unsettled=True)
         if feedetl_sn != "0000":
             unsettled = [x for x in unsettled if feedetl_sn in (x.feedetl_sn, x.init_feedetl_sn)]
@@ -404,19 +417,8 @@ def admit(p: Platform, a: Admission, *, tx=None) -> str:
         category = med_type_categories(policy, a.begntime.date()).get(a.med_type)
         if category != "inpatient":
             raise refuse("E2207-005", med_type=a.med_type)
-        pk = tx.care.add_visit(
-            person_id=person.id,
-            institution_code=inst.code,
-            kind="inpatient",
-            insutype=a.insutype,
-            med_type=a.med_type,
-            begntime=a.begntime,
-            status="open",
-            ipt_otp_no=a.ipt_no,
-            mdtrt_cert_type=a.cert_type,
-            info=json.dumps({"admission": a.info}, ensure_ascii=False, default=str),
-            created_at=now,
-        )
+        opened = ("inpatient", a.insutype, a.med_type, a.begntime, a.ipt_no, a.cert_type)
+        pk = _open_visit(tx, person, inst, opened, {"admission": a.info}, now)
         tx.care.replace_diagnoses(pk, "2401", list(a.diagnoses), now)
         return visit_public_id(person.admdvs, pk)
 
@@ -434,11 +436,7 @@ def discharge(
 ):
     """出院办理: the stay ends; the final settlement may follow."""
     with p.unit(tx) as tx:
-        inst = institution_or_refuse(tx, institution)
-        person = person_or_refuse(tx, psn_no)
-        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
-        if visit.kind != "inpatient":
-            raise refuse("E2201-007", detail=f"就诊{mdtrt_id}不是住院")
+        inst, person, visit = _admission(tx, institution, mdtrt_id, psn_no)
         if visit.status != "open":
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if endtime < visit.begntime:

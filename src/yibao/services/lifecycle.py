@@ -212,16 +212,7 @@ def contribute_employee(
                 CREDIT,
             )
             tx.ledger.post(Entry(f"credit:{person.psn_no}:{month}", "credit", (transfer,), ref=person.psn_no), now)
-        tx.lifecycle.add_contribution(
-            person_id=person.id,
-            kind="employee_month",
-            period=month,
-            base=base,
-            amount=base,
-            credited=credited,
-            paid_on=paid_on or now.date(),
-            created_at=now,
-        )
+        _record(tx, person, ("employee_month", month, base, base, credited, paid_on or now.date()), now)
         return credited
 
 
@@ -252,19 +243,17 @@ def contribute_resident(
         else:
             transfer = Transfer(external_account(f"premiums:{person.admdvs}"), income, amount, PREMIUM)
             tx.ledger.post(Entry(f"premium:{person.psn_no}:{period}", "premium", (transfer,), ref=person.psn_no), now)
-        tx.lifecycle.add_contribution(
-            person_id=person.id,
-            kind="resident_year",
-            period=period,
-            base=None,
-            amount=amount,
-            credited=0,
-            paid_on=paid_on,
-            paid_by_id=payer_id,
-            in_window=window,
-            created_at=now,
-        )
+        _record(tx, person, ("resident_year", period, None, amount, 0, paid_on), now, payer_id, window)
         return {"in_window": window, "paid_from_account": fmt_yuan(from_account)}
+
+
+def _record(tx, person: Person, what: tuple, now, paid_by_id: int | None = None, in_window: bool | None = None):
+    """One contribution: (kind, period, base, amount, credited, paid_on)."""
+    kind, period, base, amount, credited, paid_on = what
+    values = dict(kind=kind, period=period, base=base, amount=amount, credited=credited, paid_on=paid_on)
+    if paid_by_id is not None or in_window is not None:
+        values.update(paid_by_id=paid_by_id, in_window=in_window)
+    tx.lifecycle.add_contribution(person_id=person.id, created_at=now, **values)
 
 
 def _premium_from_relative(p, tx, policy, person: Person, paid_by: str, amount: int, day: date, income: str):
