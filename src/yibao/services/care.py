@@ -360,14 +360,14 @@ def remove_fees(p: Platform, institution: str, mdtrt_id: str, psn_no: str, chrg_
         return len(lines)
 
 
-def _admission(tx, institution: str, mdtrt_id: str, psn_no: str) -> tuple[Institution, Person, Visit]:
-    """The institution, the patient and their inpatient visit (locked), or the refusal."""
+def _admission(tx, institution: str, mdtrt_id: str, psn_no: str) -> Visit:
+    """The patient's inpatient visit at the institution (locked), or the refusal."""
     inst = institution_or_refuse(tx, institution)
     person = person_or_refuse(tx, psn_no)
     visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
     if visit.kind != "inpatient":
         raise refuse("E2201-007", detail=f"就诊{mdtrt_id}不是住院")
-    return inst, person, visit
+    return visit
 
 
 def remove_inpatient_fees(
@@ -375,7 +375,7 @@ def remove_inpatient_fees(
 ) -> int:
     """2302: delete one unsettled line (and its refunds), or every unsettled line with ``"0000"``."""
     with p.unit(tx) as tx:
-        inst, person, visit = _admission(tx, institution, mdtrt_id, psn_no)
+        visit = _admission(tx, institution, mdtrt_id, psn_no)
         unsettled = tx.care.lines(visit.id, unsettled=True)
         if feedetl_sn != "0000":
             unsettled = [x for x in unsettled if feedetl_sn in (x.feedetl_sn, x.init_feedetl_sn)]
@@ -436,7 +436,7 @@ def discharge(
 ):
     """出院办理: the stay ends; the final settlement may follow."""
     with p.unit(tx) as tx:
-        inst, person, visit = _admission(tx, institution, mdtrt_id, psn_no)
+        visit = _admission(tx, institution, mdtrt_id, psn_no)
         if visit.status != "open":
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if endtime < visit.begntime:
