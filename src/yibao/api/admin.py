@@ -14,10 +14,9 @@ from yibao.errors import DomainError, refuse
 from yibao.money import MoneyFormatError, fmt_ratio, fmt_yuan, parse_fen, parse_price, parse_ratio
 from yibao.nhsa.output import setldetail, setlinfo
 from yibao.services import credentials, family, lifecycle, proxy, queries, signin, views, world
-from yibao.services.care import person_or_refuse
 from yibao.services.gateway_access import issue_credentials
 from yibao.services.platform import Platform
-from yibao.services.settle import cancel_by_staff, find_settlement, settlement_or_refuse
+from yibao.services.settle import cancel_by_staff, find_settlement
 from yibao.settlement.model import CatalogItem
 from yibao.storage.ids import settlement_public_id, visit_public_id
 
@@ -42,8 +41,7 @@ def _bad(exc: Exception):
 
 @router.get("/regions", response_model=list[s.RegionOut], tags=["政策"], summary="统筹区列表")
 def regions(request: Request):
-    with platform(request).store.uow(read_only=True) as tx:
-        return [s.RegionOut(admdvs=r.admdvs, region_id=r.region_id, name=r.name) for r in tx.config.regions()]
+    return [s.RegionOut(admdvs=r.admdvs, region_id=r.region_id, name=r.name) for r in views.regions(platform(request))]
 
 
 @router.put("/regions", response_model=s.RegionOut, tags=["政策"], summary="安装或替换一个统筹区的政策文件")
@@ -99,8 +97,7 @@ def _jsonable(value):
 
 @router.get("/institutions", response_model=list[s.InstitutionOut], tags=["机构与目录"])
 def institutions(request: Request):
-    with platform(request).store.uow(read_only=True) as tx:
-        return [s.InstitutionOut(**i.__dict__) for i in tx.care.institutions()]
+    return [s.InstitutionOut(**i.__dict__) for i in views.institutions(platform(request))]
 
 
 @router.post("/institutions", response_model=s.InstitutionOut, status_code=201, tags=["机构与目录"])
@@ -160,7 +157,7 @@ def add_catalog(body: s.CatalogIn, request: Request):
 # People and accounts ------------------------------------------------------------------------------
 
 
-def _person_out(tx, person, today: date) -> s.PersonOut:
+def _person_out(person, insurances, today: date) -> s.PersonOut:
     ins = [
         s.InsuranceOut(
             insutype=i.insutype,
@@ -170,7 +167,7 @@ def _person_out(tx, person, today: date) -> s.PersonOut:
             benefit_start=i.benefit_start,
             status=i.status_on(today),
         )
-        for i in tx.people.insurances(person.id)
+        for i in insurances
     ]
     return s.PersonOut(
         psn_no=person.psn_no,
@@ -193,8 +190,7 @@ def people(
     offset: int = Query(0, ge=0, le=10**9),
 ):
     p = platform(request)
-    with p.store.uow(read_only=True) as tx:
-        return [_person_out(tx, x, p.now().date()) for x in tx.people.search(q, limit, offset)]
+    return [_person_out(x, ins, p.now().date()) for x, ins in views.people(p, q, limit, offset)]
 
 
 @router.post("/people", response_model=s.CreatedPersonOut, status_code=201, tags=["人员与账户"])
@@ -218,16 +214,14 @@ def add_person(body: s.PersonIn, request: Request):
             emp_name=body.emp_name,
         ),
     )
-    with p.store.uow(read_only=True) as tx:
-        out = _person_out(tx, made.person, p.now().date())
+    out = _person_out(*views.person_with_insurances(p, made.person.psn_no), p.now().date())
     return s.CreatedPersonOut(**out.model_dump(), card_no=made.card_no, card_sn=made.card_sn, ec_token=made.ec_token)
 
 
 @router.get("/people/{psn_no}", response_model=s.PersonOut, tags=["人员与账户"])
 def person(psn_no: str, request: Request):
     p = platform(request)
-    with p.store.uow(read_only=True) as tx:
-        return _person_out(tx, person_or_refuse(tx, psn_no), p.now().date())
+    return _person_out(*views.person_with_insurances(p, psn_no), p.now().date())
 
 
 @router.get("/people/{psn_no}/accounts", response_model=s.BalancesOut, tags=["人员与账户"], summary="个人账户余额")
@@ -257,9 +251,7 @@ def accumulators(psn_no: str, request: Request, on: date | None = Query(None, al
 
 @router.get("/people/{psn_no}/settlements", response_model=list[s.SettlementSummary], tags=["结算"])
 def person_settlements(psn_no: str, request: Request, limit: int = Query(50, ge=1, le=500)):
-    with platform(request).store.uow(read_only=True) as tx:
-        person = person_or_refuse(tx, psn_no)
-        return [_summary(tx, row, person) for row in tx.care.settlements_of_person(person.id, limit)]
+    return [_summary(row, person) for row, person in views.settlements_of(platform(request), psn_no, limit)]
 
 
 # Family ------------------------------------------------------------------------------------------------
@@ -452,8 +444,7 @@ def revoke_token(token: str, request: Request):
 # Settlements ----------------------------------------------------------------------------------------------
 
 
-def _summary(tx, row, person=None) -> s.SettlementSummary:
-    person = person or tx.people.by_id(row.person_id)
+def _summary(row, person) -> s.SettlementSummary:
     return s.SettlementSummary(
         setl_id=settlement_public_id(person.admdvs, row.id),
         mdtrt_id=visit_public_id(person.admdvs, row.visit_id),
@@ -480,10 +471,8 @@ def settlements(
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10**9),
 ):
-    with platform(request).store.uow(read_only=True) as tx:
-        pid = person_or_refuse(tx, psn_no).id if psn_no else None
-        rows = tx.care.search_settlements(institution=institution, person_id=pid, limit=limit, offset=offset)
-        return [_summary(tx, r) for r in rows]
+    found = views.settlements(platform(request), institution=institution, psn_no=psn_no, limit=limit, offset=offset)
+    return [_summary(row, person) for row, person in found]
 
 
 @router.get("/settlements/{setl_id}", response_model=s.SettlementDetail, tags=["结算"], summary="结算详情与中文说明")
@@ -493,8 +482,7 @@ def settlement(setl_id: str, request: Request):
 
 
 def _detail(request: Request, view) -> s.SettlementDetail:
-    with platform(request).store.uow(read_only=True) as tx:
-        summary = _summary(tx, settlement_or_refuse(tx, view.setl_id))
+    summary = _summary(*views.settlement(platform(request), view.setl_id))
     info = json.loads(json.dumps(setlinfo(view), default=str))
     rows = json.loads(json.dumps(setldetail(view), default=str))
     return s.SettlementDetail(
@@ -625,9 +613,8 @@ def proxy_voucher(holder: str, member: str, request: Request):
     summary="家庭成员的结算记录",
 )
 def proxy_settlements(holder: str, member: str, request: Request):
-    views = proxy.member_settlements(platform(request), holder, member)
-    with platform(request).store.uow(read_only=True) as tx:
-        return [_summary(tx, settlement_or_refuse(tx, v.setl_id)) for v in views]
+    p = platform(request)
+    return [_summary(*views.settlement(p, v.setl_id)) for v in proxy.member_settlements(p, holder, member)]
 
 
 @router.get(

@@ -6,10 +6,13 @@ through a repository or SQL; writes go through the service modules.
 
 from __future__ import annotations
 
+from yibao.care.model import Institution, SettlementRow
 from yibao.ledger.model import person_buckets
-from yibao.lifecycle.model import Person
+from yibao.lifecycle.model import Insurance, Person
+from yibao.policy.model import RegionRow
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
+from yibao.services.settle import settlement_or_refuse
 from yibao.settlement.model import Buckets, CatalogItem
 
 
@@ -38,3 +41,53 @@ def account_of(tx, psn_no: str) -> Buckets | None:
 def balances_of(p: Platform, psn_no: str, *, tx=None) -> Buckets | None:
     with p.unit(tx, read_only=True) as tx:
         return account_of(tx, psn_no)
+
+
+def regions(p: Platform, *, tx=None) -> list[RegionRow]:
+    with p.unit(tx, read_only=True) as tx:
+        return tx.config.regions()
+
+
+def institutions(p: Platform, *, tx=None) -> list[Institution]:
+    with p.unit(tx, read_only=True) as tx:
+        return tx.care.institutions()
+
+
+def people(p: Platform, q: str | None, limit: int, offset: int, *, tx=None) -> list[tuple[Person, list[Insurance]]]:
+    """People found by name, 人员编号 or ID number, each with their insurance history."""
+    with p.unit(tx, read_only=True) as tx:
+        return [(x, tx.people.insurances(x.id)) for x in tx.people.search(q, limit, offset)]
+
+
+def person_with_insurances(p: Platform, psn_no: str, *, tx=None) -> tuple[Person, list[Insurance]]:
+    with p.unit(tx, read_only=True) as tx:
+        person = person_or_refuse(tx, psn_no)
+        return person, tx.people.insurances(person.id)
+
+
+def settlements(
+    p: Platform,
+    *,
+    institution: str | None = None,
+    psn_no: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    tx=None,
+) -> list[tuple[SettlementRow, Person]]:
+    """Settlements, newest first, each with its patient; by institution and/or person."""
+    with p.unit(tx, read_only=True) as tx:
+        pid = person_or_refuse(tx, psn_no).id if psn_no else None
+        rows = tx.care.search_settlements(institution=institution, person_id=pid, limit=limit, offset=offset)
+        return [(r, tx.people.by_id(r.person_id)) for r in rows]
+
+
+def settlements_of(p: Platform, psn_no: str, limit: int, *, tx=None) -> list[tuple[SettlementRow, Person]]:
+    with p.unit(tx, read_only=True) as tx:
+        person = person_or_refuse(tx, psn_no)
+        return [(r, person) for r in tx.care.settlements_of_person(person.id, limit)]
+
+
+def settlement(p: Platform, setl_id: str, *, tx=None) -> tuple[SettlementRow, Person]:
+    with p.unit(tx, read_only=True) as tx:
+        row = settlement_or_refuse(tx, setl_id)
+        return row, tx.people.by_id(row.person_id)
