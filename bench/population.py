@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 
+from yibao.care.ids import person_number, settlement_public_id, visit_public_id
 from yibao.credentials.model import hash_password, id_check_digit
 from yibao.credentials.voucher import signed_token
 from yibao.ledger.model import (
@@ -60,7 +61,6 @@ from yibao.services.credentials import voucher_key
 from yibao.services.platform import Platform
 from yibao.settlement.model import CatalogItem
 from yibao.storage import tables as t
-from yibao.storage.ids import person_number, settlement_public_id, visit_public_id
 from yibao.storage.uow import Store
 
 REGION = "jiangxi-nanchang"

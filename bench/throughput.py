@@ -403,8 +403,8 @@ class Yibao:
         """A real settlement's stored record, explanation and answer, for the floor to write."""
         from sqlalchemy import select
 
+        from yibao.care.ids import settlement_public_id, visit_public_id
         from yibao.storage import tables as t
-        from yibao.storage.ids import settlement_public_id, visit_public_id
 
         answer = self.settle_once("card")
         assert answer["infcode"] == 0, answer["err_msg"]

@@ -358,7 +358,7 @@ def person_balances(store) -> dict[str, int]:
 def settlement_problems(store) -> list[str]:
     """Half-written settlements: a row without its ``setl:<setl_id>`` entry, an entry without a row,
     a msgid settled twice, a recorded 2102 message without its settlement (or the reverse)."""
-    from yibao.storage.ids import settlement_public_id
+    from yibao.care.ids import settlement_public_id
 
     problems = []
     with store.engine.connect() as conn:

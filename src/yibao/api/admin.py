@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 
 from yibao.api import schemas as s
+from yibao.care.ids import settlement_public_id, visit_public_id
 from yibao.errors import DomainError, refuse
 from yibao.money import MoneyFormatError, fmt_ratio, fmt_yuan, parse_fen, parse_price, parse_ratio
 from yibao.nhsa.output import setldetail, setlinfo
@@ -18,7 +19,6 @@ from yibao.services.gateway_access import issue_credentials
 from yibao.services.platform import Platform
 from yibao.services.settle import cancel_by_staff, find_settlement
 from yibao.settlement.model import CatalogItem
-from yibao.storage.ids import settlement_public_id, visit_public_id
 
 router = APIRouter(prefix="/api/v1")
 VerificationId = Annotated[int, Path(ge=1, le=2**31 - 1, description="核验申请编号")]

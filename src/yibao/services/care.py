@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from yibao.care.ids import parse_visit_id, visit_public_id
 from yibao.care.model import Institution, Visit
 from yibao.errors import refuse
 from yibao.lifecycle.model import Insurance, Person
@@ -23,7 +24,6 @@ from yibao.settlement.claim_rules import (
 )
 from yibao.settlement.lines import split_line
 from yibao.settlement.model import FeeLine, LineSplit
-from yibao.storage.ids import parse_visit_id, visit_public_id
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from yibao.care.ids import parse_settlement_id, settlement_public_id, visit_public_id
 from yibao.care.model import Institution, SettlementRow, SettlementView, Visit
 from yibao.errors import DomainError, refuse
 from yibao.family.model import relation_between
@@ -46,7 +47,6 @@ from yibao.settlement.claim_rules import (
 )
 from yibao.settlement.model import Buckets, Claim, Patient, PayerCandidate, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
-from yibao.storage.ids import parse_settlement_id, settlement_public_id, visit_public_id
 
 CLR_TYPE = {"outpatient": "11", "inpatient": "21", "pharmacy": "41"}
 INPATIENT_SETTLEMENTS = {"2303", "2304"}

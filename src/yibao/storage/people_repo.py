@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 from sqlalchemy import bindparam, func, select, update
 
+from yibao.care.ids import person_number
 from yibao.lifecycle.model import Insurance, Person
-from yibao.storage.ids import person_number
 from yibao.storage.tables import accounts, insurances, people
 
 _PERSON_COLS = (
