@@ -71,6 +71,14 @@ def trace_rows(inputs) -> list[dict]:
     ]
 
 
+def two_people(tx, first: str, second: str, same: str) -> tuple[Person, Person]:
+    """Two different people by 人员编号 (``same``: the refusal when they are one person)."""
+    a, b = person_or_refuse(tx, first), person_or_refuse(tx, second)
+    if a.id == b.id:
+        raise refuse(same)
+    return a, b
+
+
 def institution_or_refuse(tx, code: str) -> Institution:
     inst = tx.care.institution(code)
     if inst is None or not inst.active:

@@ -9,7 +9,7 @@ from yibao.errors import refuse
 from yibao.family.model import RELATIONS, relation_between
 from yibao.ledger.model import person_bucket
 from yibao.lifecycle.model import EMPLOYEE, Person
-from yibao.services.care import person_or_refuse
+from yibao.services.care import person_or_refuse, two_people
 from yibao.services.platform import Platform
 from yibao.settlement import mutual_aid
 from yibao.settlement.explain import RELATION_NAMES
@@ -44,9 +44,7 @@ def authorize_mutual_aid(
     now = p.now()
     day = now.date()
     with p.unit(tx) as tx:
-        payer, beneficiary = person_or_refuse(tx, payer_psn), person_or_refuse(tx, beneficiary_psn)
-        if payer.id == beneficiary.id:
-            raise refuse("E7101-004")
+        payer, beneficiary = two_people(tx, payer_psn, beneficiary_psn, "E7101-004")
         tx.people.lock(beneficiary.id)
         policy = p.policy(tx, payer.admdvs)
         terms = mutual_aid.terms_on(policy, day)

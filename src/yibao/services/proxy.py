@@ -8,7 +8,7 @@ from yibao.errors import refuse
 from yibao.family.model import PROXY_RELATIONS, relation_between
 from yibao.family.proxy import CONFIRMED, PENDING, REFUSED, BindingCheck, Verifier, refusal
 from yibao.lifecycle.model import age_on
-from yibao.services.care import person_or_refuse
+from yibao.services.care import person_or_refuse, two_people
 from yibao.services.credentials import voucher_qr
 from yibao.services.family import relatives_of
 from yibao.services.platform import Platform
@@ -37,9 +37,7 @@ def bind(
     verifier = verifier or p.verifier()
     now = p.now()
     with p.unit(tx) as tx:
-        holder, member = person_or_refuse(tx, holder_psn), person_or_refuse(tx, member_psn)
-        if holder.id == member.id:
-            raise refuse("E7201-001")
+        holder, member = two_people(tx, holder_psn, member_psn, "E7201-001")
         tx.people.lock(holder.id)
         check = _check(p, tx, holder, member, now)
         if check.member_age < check.face_age and verifier.commitment_letter(member.psn_no, commitment_letter):
