@@ -12,7 +12,8 @@ from yibao.lifecycle.model import Insurance, Person
 from yibao.policy.model import RegionRow
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
-from yibao.services.settle import settlement_or_refuse
+from yibao.services.settle import settlement_or_refuse, view_of
+from yibao.services.statements import account_movements
 from yibao.settlement.model import Buckets, CatalogItem
 
 
@@ -91,3 +92,33 @@ def settlement(p: Platform, setl_id: str, *, tx=None) -> tuple[SettlementRow, Pe
     with p.unit(tx, read_only=True) as tx:
         row = settlement_or_refuse(tx, setl_id)
         return row, tx.people.by_id(row.person_id)
+
+
+def search_people(p: Platform, q: str | None, limit: int = 50, *, tx=None) -> list[Person]:
+    with p.unit(tx, read_only=True) as tx:
+        return tx.people.search(q, limit=limit)
+
+
+def institution(p: Platform, code: str, *, tx=None) -> Institution | None:
+    with p.unit(tx, read_only=True) as tx:
+        return tx.care.institution(code)
+
+
+def person_record(p: Platform, psn_no: str, *, settlements: int = 30, movements: int = 100, tx=None) -> dict:
+    """Everything the console's person page shows from the books, read in one unit of work."""
+    with p.unit(tx, read_only=True) as tx:
+        who = person_or_refuse(tx, psn_no)
+        return {
+            "who": who,
+            "insurances": tx.people.insurances(who.id),
+            "account": account_of(tx, psn_no),
+            "ledger": account_movements(p, psn_no, movements, masked=False, tx=tx),
+            "settlements": [view_of(tx, r) for r in tx.care.settlements_of_person(who.id, settlements)],
+        }
+
+
+def settlement_view(p: Platform, setl_id: str, *, with_entry: bool = False, tx=None):
+    """The settlement as shown (and, ``with_entry``, its ledger entry)."""
+    with p.unit(tx, read_only=True) as tx:
+        view = view_of(tx, settlement_or_refuse(tx, setl_id))
+        return (view, tx.ledger.entry(f"setl:{setl_id}")) if with_entry else view

@@ -17,13 +17,11 @@ from yibao.errors import DomainError
 from yibao.lifecycle.model import EMPLOYEE, RESIDENT
 from yibao.nhsa.output import FUND_NAMES, setldetail, setlinfo
 from yibao.services import family, proxy, queries, views
-from yibao.services.care import person_or_refuse
 from yibao.services.credentials import credentials_of
 from yibao.services.platform import Platform
 from yibao.services.sessions import CONSOLE
-from yibao.services.settle import cancel_by_staff, settlement_or_refuse, view_of
+from yibao.services.settle import cancel_by_staff
 from yibao.services.signin import Staff, portal_lock, sign_in_staff
-from yibao.services.statements import account_movements
 from yibao.web.render import page
 from yibao.web.security import Forbidden, begin_session, check_csrf, end_session, signed_in_staff
 from yibao.web.slips import slip_response
@@ -69,10 +67,9 @@ def _operator(request: Request, what: str) -> Staff:
 @router.get("/", response_class=HTMLResponse)
 def search(request: Request, q: str | None = None):
     staff = signed_in_staff(request)
-    with _p(request).store.uow(read_only=True) as tx:
-        found = tx.people.search(q.strip() if q else None, limit=50)
-        institutions = tx.care.institutions()
-        regions = tx.config.regions()
+    p = _p(request)
+    found = views.search_people(p, q.strip() if q else None, 50)
+    institutions, regions = views.institutions(p), views.regions(p)
     return page(
         request, "console/search.html", staff=staff, q=q or "", found=found, institutions=institutions, regions=regions
     )
@@ -82,12 +79,8 @@ def search(request: Request, q: str | None = None):
 def person(request: Request, psn_no: str):
     staff = signed_in_staff(request)
     p = _p(request)
-    with p.store.uow(read_only=True) as tx:
-        who = person_or_refuse(tx, psn_no)
-        insurances = tx.people.insurances(who.id)
-        account = views.account_of(tx, psn_no)
-        ledger = account_movements(p, psn_no, 100, masked=False, tx=tx)
-        settlements = [view_of(tx, r) for r in tx.care.settlements_of_person(who.id, 30)]
+    record = views.person_record(p, psn_no)
+    account = record["account"]
     events = family.grant_history(p, psn_no)
     checks = proxy.verifications(p, psn_no=psn_no)
     grants = family.grants_view(p, psn_no)
@@ -97,13 +90,13 @@ def person(request: Request, psn_no: str):
         request,
         "console/person.html",
         staff=staff,
-        who=who,
-        insurances=insurances,
+        who=record["who"],
+        insurances=record["insurances"],
         has_account=account is not None,
         current=account.current if account else 0,
         historical=account.historical if account else 0,
-        ledger=ledger,
-        settlements=settlements,
+        ledger=record["ledger"],
+        settlements=record["settlements"],
         grants=grants,
         creds=creds,
         members=members,
@@ -121,10 +114,7 @@ def settlement(request: Request, setl_id: str):
 
 def _settlement_page(request: Request, setl_id: str, *, error: str | None = None):
     staff = signed_in_staff(request)
-    with _p(request).store.uow(read_only=True) as tx:
-        row = settlement_or_refuse(tx, setl_id)
-        view = view_of(tx, row)
-        entry = tx.ledger.entry(f"setl:{setl_id}")
+    view, entry = views.settlement_view(_p(request), setl_id, with_entry=True)
     return page(
         request,
         "console/settlement.html",
@@ -181,17 +171,14 @@ def cancel(request: Request, setl_id: str, csrf: str = Form("")):
 @router.get("/slips/{setl_id}.{kind}")
 def slip(request: Request, setl_id: str, kind: Literal["html", "pdf"]):
     signed_in_staff(request)
-    with _p(request).store.uow(read_only=True) as tx:
-        view = view_of(tx, settlement_or_refuse(tx, setl_id))
-    return slip_response(view, kind)
+    return slip_response(views.settlement_view(_p(request), setl_id), kind)
 
 
 @router.get("/policies", response_class=HTMLResponse)
 def policies(request: Request, region: str | None = None, on: str | None = None):
     staff = signed_in_staff(request)
     p = _p(request)
-    with p.store.uow(read_only=True) as tx:
-        regions = tx.config.regions()
+    regions = views.regions(p)
     try:
         day = date.fromisoformat(on) if on else p.now().date()
     except ValueError:
@@ -215,10 +202,9 @@ def daily(request: Request, code: str, on: str | None = None):
         day = date.fromisoformat(on) if on else p.now().date()
     except ValueError:
         day = p.now().date()
-    with p.store.uow(read_only=True) as tx:
-        inst = tx.care.institution(code)
-        if inst is None:
-            raise DomainError("E0000-004", f"定点医药机构不存在：{code}")
+    inst = views.institution(p, code)
+    if inst is None:
+        raise DomainError("E0000-004", f"定点医药机构不存在：{code}")
     lines = []
     for insutype in (EMPLOYEE, RESIDENT):
         for clr_type, label in (("11", "门诊"), ("21", "住院"), ("41", "药店购药")):
