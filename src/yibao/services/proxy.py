@@ -12,7 +12,8 @@ from yibao.services.care import person_or_refuse, two_people
 from yibao.services.credentials import voucher_qr
 from yibao.services.family import relatives_of
 from yibao.services.platform import Platform
-from yibao.services.settle import view_of
+from yibao.services.settle import settlement_or_refuse, view_of
+from yibao.services.views import account_of
 from yibao.words import VERIFICATION_STATUS
 
 
@@ -216,3 +217,43 @@ def binding_candidates(p: Platform, holder_psn: str, *, exclude: set[str] = froz
             if r["relation"] in PROXY_RELATIONS and r["person"].psn_no not in exclude:
                 out.append({**r, "needs_face": age_on(r["person"].birth, today) >= face_age})
         return out, face_age
+
+
+def may_see(tx, me: str, person_id: int) -> bool:
+    """Myself, or a member of my 亲情账户: whose records a signed-in person may see."""
+    person = tx.people.by_psn_no(me)
+    if person is None:
+        return False
+    return person.id == person_id or any(b.member_id == person_id for b in tx.family.proxies_of(person.id))
+
+
+def visible_settlement(p: Platform, me: str, setl_id: str, *, tx=None):
+    """The settlement if it is mine or a member's, else None (the page answers 403)."""
+    with p.unit(tx, read_only=True) as tx:
+        row = settlement_or_refuse(tx, setl_id)
+        return view_of(tx, row) if may_see(tx, me, row.person_id) else None
+
+
+def member_record(p: Platform, me: str, member: str, year: int, *, recent: int = 10, tx=None) -> dict | None:
+    """A member's page for the holder: voucher QR, the year's expenses, recent settlements, balances;
+    None when ``member`` is not a member of my 亲情账户."""
+    with p.unit(tx) as tx:
+        target = person_or_refuse(tx, member)
+        if target.psn_no == me or not may_see(tx, me, target.id):
+            return None
+        return {
+            "target": target,
+            "qr": voucher_qr(p, member, tx=tx),
+            "expenses": annual_expenses(tx, target.id, year),
+            "recent": [view_of(tx, r) for r in tx.care.settlements_of_person(target.id, recent)],
+            "balances": account_of(tx, member),
+        }
+
+
+def member_qr(p: Platform, me: str, member: str, *, tx=None) -> str | None:
+    """A fresh voucher QR of a member of my 亲情账户; None when ``member`` is not one."""
+    with p.unit(tx) as tx:
+        target = person_or_refuse(tx, member)
+        if target.psn_no == me or not may_see(tx, me, target.id):
+            return None
+        return voucher_qr(p, member, tx=tx)

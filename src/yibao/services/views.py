@@ -122,3 +122,17 @@ def settlement_view(p: Platform, setl_id: str, *, with_entry: bool = False, tx=N
     with p.unit(tx, read_only=True) as tx:
         view = view_of(tx, settlement_or_refuse(tx, setl_id))
         return (view, tx.ledger.entry(f"setl:{setl_id}")) if with_entry else view
+
+
+def portal_home(p: Platform, psn_no: str, *, recent: int = 5, movements: int = 20, tx=None) -> dict:
+    """The portal's home page: the person, their insurance, balances, recent settlements and movements."""
+    with p.unit(tx, read_only=True) as tx:
+        person = person_or_refuse(tx, psn_no)
+        account = account_of(tx, psn_no)
+        return {
+            "person": person,
+            "insurances": tx.people.insurances(person.id),
+            "account": account,
+            "recent": [view_of(tx, r) for r in tx.care.settlements_of_person(person.id, recent)],
+            "movements": account_movements(p, psn_no, movements, tx=tx) if account else [],
+        }

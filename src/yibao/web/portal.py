@@ -14,14 +14,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
-from yibao.services import credentials, family, proxy, views
-from yibao.services.care import person_or_refuse
+from yibao.services import family, proxy, views
 from yibao.services.platform import Platform
-from yibao.services.proxy import annual_expenses
 from yibao.services.sessions import PORTAL
-from yibao.services.settle import settlement_or_refuse, view_of
 from yibao.services.signin import sign_in_person
-from yibao.services.statements import account_movements
 from yibao.web.charts import month_bars
 from yibao.web.render import page
 from yibao.web.security import (
@@ -66,18 +62,7 @@ def _act(request: Request, action, page_again, done):
     return _see_other(done(result) if callable(done) else done)
 
 
-def _allowed(tx, me: str, target_person_id: int) -> bool:
-    """Myself, or a member of my 亲情账户."""
-    person = tx.people.by_psn_no(me)
-    if person is None:
-        return False
-    if person.id == target_person_id:
-        return True
-    return any(b.member_id == target_person_id for b in tx.family.proxies_of(person.id))
-
-
-def _balances(tx, psn_no: str) -> tuple[int, int] | None:
-    account = views.account_of(tx, psn_no)
+def _pair(account) -> tuple[int, int] | None:
     return (account.current, account.historical) if account else None
 
 
@@ -88,8 +73,7 @@ def _balances(tx, psn_no: str) -> tuple[int, int] | None:
 def login_form(request: Request):
     demo = []
     if _p(request).sandbox:
-        with _p(request).store.uow(read_only=True) as tx:
-            demo = tx.people.search(None, limit=8)
+        demo = views.search_people(_p(request), None, 8)
     return page(request, "portal/login.html", demo=demo)
 
 
@@ -119,20 +103,15 @@ def logout(request: Request, csrf: str = Form("")):
 def home(request: Request):
     me = signed_in_person(request)
     p = _p(request)
-    with p.store.uow(read_only=True) as tx:
-        person = person_or_refuse(tx, me)
-        insurances = tx.people.insurances(person.id)
-        balances = _balances(tx, me)
-        recent = [view_of(tx, r) for r in tx.care.settlements_of_person(person.id, 5)]
-        movements = account_movements(p, me, 20, tx=tx) if balances else []
+    home = views.portal_home(p, me)
     return page(
         request,
         "portal/home.html",
-        person=person,
-        insurances=insurances,
-        balances=balances,
-        recent=recent,
-        movements=movements,
+        person=home["person"],
+        insurances=home["insurances"],
+        balances=_pair(home["account"]),
+        recent=home["recent"],
+        movements=home["movements"],
         today=p.now().date(),
     )
 
@@ -140,11 +119,10 @@ def home(request: Request):
 def _visible_settlement(request: Request, setl_id: str):
     """A settlement of mine or of a member of my 亲情账户 — nobody else's, whatever the URL says."""
     me = signed_in_person(request)
-    with _p(request).store.uow(read_only=True) as tx:
-        row = settlement_or_refuse(tx, setl_id)
-        if not _allowed(tx, me, row.person_id):
-            raise Forbidden("这笔结算不属于您或您的亲情账户成员")
-        return me, view_of(tx, row)
+    view = proxy.visible_settlement(_p(request), me, setl_id)
+    if view is None:
+        raise Forbidden("这笔结算不属于您或您的亲情账户成员")
+    return me, view
 
 
 @router.get("/settlements/{setl_id}", response_class=HTMLResponse)
@@ -298,14 +276,10 @@ def member_page(request: Request, member: str, year: int | None = None):
     me = signed_in_person(request)
     p = _p(request)
     year = year or p.now().year
-    with p.store.uow() as tx:
-        target = person_or_refuse(tx, member)
-        if target.psn_no == me or not _allowed(tx, me, target.id):
-            raise Forbidden("该人员不是您亲情账户中的家庭成员")
-        qr = credentials.voucher_qr(p, member, tx=tx)
-        expenses = annual_expenses(tx, target.id, year)
-        recent = [view_of(tx, r) for r in tx.care.settlements_of_person(target.id, 10)]
-        balances = _balances(tx, member)
+    record = proxy.member_record(p, me, member, year)
+    if record is None:
+        raise Forbidden("该人员不是您亲情账户中的家庭成员")
+    target, qr, expenses = record["target"], record["qr"], record["expenses"]
     chart = month_bars(expenses["months"], title=f"{target.name}{year}年每月医疗费用（元）")
     return page(
         request,
@@ -315,9 +289,9 @@ def member_page(request: Request, member: str, year: int | None = None):
         qr_text=qr,
         expenses=expenses,
         chart=chart,
-        recent=recent,
+        recent=record["recent"],
         year=year,
-        balances=balances,
+        balances=_pair(record["balances"]),
     )
 
 
@@ -326,11 +300,9 @@ def member_qr(request: Request, member: str):
     """A fresh QR code (the page refreshes it every minute; a drawn code expires after five)."""
     me = signed_in_person(request)
     p = _p(request)
-    with p.store.uow() as tx:
-        target = person_or_refuse(tx, member)
-        if target.psn_no == me or not _allowed(tx, me, target.id):
-            raise Forbidden("该人员不是您亲情账户中的家庭成员")
-        qr = credentials.voucher_qr(p, member, tx=tx)
+    qr = proxy.member_qr(p, me, member)
+    if qr is None:
+        raise Forbidden("该人员不是您亲情账户中的家庭成员")
     return HTMLResponse(_qr_svg(qr))
 
 
