@@ -25,6 +25,29 @@ class DomainError(Exception):
         return f"[{self.code}] {self.message}"
 
 
+class InternalError(Exception):
+    """A broken invariant (an assertion on money failed): a bug, never a refusal. The adapters log
+    it with its stack and answer E0000-099; nothing was written."""
+
+
+def invariant(condition: bool, what: str) -> None:
+    """Assert a postcondition on money; unlike ``assert`` it also holds under ``python -O``."""
+    if not condition:
+        raise InternalError(what)
+
+
+class StoreError(Exception):
+    """The database failed, not the request (raised by ``storage`` in place of the driver's errors)."""
+
+
+class StoreUnavailable(StoreError):
+    """A lock wait gave up or the database went away: nothing was written, the caller may retry (E0000-098)."""
+
+
+class StoreValueRefused(StoreError):
+    """The database refused a value no bound caught (past a column's range, a NUL character)."""
+
+
 # The catalogue. Messages may take str.format fields.
 CATALOGUE: dict[str, str] = {
     # E0000 envelope and transport

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import typer
 
-from yibao.cli.database import CannotOpen, open_store
 from yibao.cli.output import Sheet, make_console
 from yibao.errors import DomainError
 from yibao.money import fmt_yuan
 from yibao.simulate.cli import simulate_app
+from yibao.storage.opening import CannotOpen, open_store
 
 app = typer.Typer(help="yibao（医保）：个人账户、家庭共济与结算引擎", no_args_is_help=True, add_completion=False)
 policy_app = typer.Typer(help="政策参数：查看某统筹区某日生效的参数", no_args_is_help=True)
@@ -94,8 +94,8 @@ def cases_run(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="列出每个案例的步骤数"),
 ) -> None:
     """运行案例：每个案例一行通过/失败；失败时列出每个不符的期望。有失败则退出码非零。"""
-    from yibao.cases.model import case_files
     from yibao.cases.runner import run_case
+    from yibao.services.case_file import case_files
 
     files = case_files(list(paths))
     if not files:
@@ -142,8 +142,8 @@ def cases_load(
     db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
 ) -> None:
     """把案例的世界（政策、机构、目录、人员、家庭关系）载入数据库，供 yibao serve 使用；不运行步骤。"""
-    from yibao.cases.model import CaseError, load_case_file
-    from yibao.cases.world import load_world
+    from yibao.services.case_file import CaseError, load_case_file
+    from yibao.services.case_world import load_world
     from yibao.services.platform import FixedClock, Platform
 
     try:
@@ -247,9 +247,9 @@ def serve(
     import uvicorn
 
     from yibao.api.app import create_app
-    from yibao.api.docs import API_DOCS
     from yibao.api.logs import configure
     from yibao.services.platform import Platform, SandboxClock, SystemClock, platform_settings
+    from yibao.web.docs import API_DOCS
 
     if api_docs not in (None, *API_DOCS):
         say_and_exit(f"--api-docs 应为 {' / '.join(API_DOCS)}：{api_docs}")
@@ -376,7 +376,7 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade(db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径")) -> None:
     """把数据库结构迁移到最新版本（Alembic），并说明从哪个版本迁移到哪个版本。"""
-    from yibao.cli.database import migrate_and_report
+    from yibao.storage.opening import migrate_and_report
 
     try:
         console.print(migrate_and_report(db), highlight=False)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from yibao.errors import DomainError, refuse
-from yibao.gateway.dispatcher import Call, transaction
-from yibao.gateway.output import age, money
-from yibao.ledger.model import person_bucket
+from yibao.gateway.registry import Call, transaction
+from yibao.lifecycle.model import EMPLOYEE
+from yibao.nhsa.output import age, money
 from yibao.nhsa.reader import check_same
-from yibao.services import crossregion
+from yibao.services import crossregion, views
 from yibao.services.identity import CERT_ID, resolve_credential
 from yibao.services.platform import Platform
 
@@ -35,8 +35,8 @@ def person_info(p: Platform, call: Call, tx) -> dict:
     check_same("data.psn_cert_type", "人员证件类型", q.psn_cert_type, person.psn_cert_type, "E1101-008")
     check_same("data.psn_name", "人员姓名", q.psn_name, person.name, "E1101-008")
     insurances = tx.people.insurances(person.id)
-    codes = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
-    balance = sum(tx.ledger.balances(codes).values())
+    account = views.account_of(tx, person.psn_no)
+    balance = account.total if account else 0
     return {
         "baseinfo": {
             "psn_no": person.psn_no,
@@ -50,7 +50,7 @@ def person_info(p: Platform, call: Call, tx) -> dict:
         },
         "insuinfo": [
             {
-                "balc": money(balance if i.insutype == "310" else 0),
+                "balc": money(balance if i.insutype == EMPLOYEE else 0),
                 "insutype": i.insutype,
                 "psn_type": i.psn_type,
                 "psn_insu_stas": i.status_on(day),

@@ -74,7 +74,7 @@ def apply_once(p: Platform, *, msg_id: str, from_region: str, kind: str, handler
             tx.regionlink.redelivered(msg_id)
             return Outcome(json.loads(row.answer), False)
         try:
-            with tx.conn.begin_nested():
+            with tx.savepoint():
                 answer = {"ok": True, **handler(tx)}
         except DomainError as exc:
             answer = {"ok": False, "code": exc.code, "message": exc.message}

@@ -1,7 +1,7 @@
 """The schema: SQLAlchemy Core tables shared by SQLite and PostgreSQL (Alembic migrates them).
 
 Money columns are BIGINT fen. Public identifiers that the national interface carries (``psn_no``)
-are stored; ``mdtrt_id`` and ``setl_id`` are derived from the integer key (see ``storage.ids``) so
+are stored; ``mdtrt_id`` and ``setl_id`` are derived from the integer key (see ``care.ids``) so
 that no counter row becomes a point every settlement must lock.
 """
 

@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from functools import cached_property
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DataError, OperationalError
 
-from yibao.errors import DomainError
+from yibao.errors import DomainError, StoreUnavailable, StoreValueRefused
 from yibao.storage import tables
 from yibao.storage.access_repo import AccessRepo
 from yibao.storage.care_repo import CareRepo
@@ -20,10 +21,22 @@ from yibao.storage.db import is_sqlite, make_engine
 from yibao.storage.family_repo import FamilyRepo
 from yibao.storage.gateway_repo import GatewayRepo
 from yibao.storage.ledger_store import LedgerStore
+from yibao.storage.lifecycle_repo import LifecycleRepo
 from yibao.storage.migrate import upgrade
 from yibao.storage.people_repo import PeopleRepo
 from yibao.storage.regionlink_repo import RegionLinkRepo
 from yibao.storage.reservation_repo import ReservationRepo
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """The driver's failures as the core's (``errors.StoreError``): nothing above storage imports SQLAlchemy."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+    except DataError as exc:
+        raise StoreValueRefused(str(exc)) from exc
 
 
 class Store:
@@ -58,7 +71,7 @@ class Store:
 
     @contextmanager
     def _transaction(self, read_only: bool) -> Iterator[Tx]:
-        with self.engine.connect() as conn:
+        with translated_errors(), self.engine.connect() as conn:
             if read_only:
                 conn = conn.execution_options(yibao_read_only=True)
             trans = conn.begin()
@@ -119,6 +132,10 @@ class Tx:
         return CareRepo(self)
 
     @cached_property
+    def lifecycle(self) -> LifecycleRepo:
+        return LifecycleRepo(self)
+
+    @cached_property
     def ledger(self) -> LedgerStore:
         return LedgerStore(self)
 
@@ -137,6 +154,12 @@ class Tx:
     @cached_property
     def regionlink(self) -> RegionLinkRepo:
         return RegionLinkRepo(self)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: what fails inside it is undone, the rest of the unit of work stays."""
+        with self.conn.begin_nested():
+            yield
 
     @cached_property
     def reservations(self) -> ReservationRepo:
