@@ -32,11 +32,11 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 
 from yibao.gateway.dispatcher import dispatch
-from yibao.gateway.envelope import new_msgid, request_envelope
+from yibao.nhsa.envelope import new_msgid, request_envelope
 from yibao.regionlink.client import LinkClient
 from yibao.regionlink.handlers import handler_for
 from yibao.regionlink.link import RegionLink, Subjects
-from yibao.services import world
+from yibao.services import crossregion, world
 from yibao.services.identity import encrypt_password, public_key_pem
 from yibao.services.platform import FixedClock, Platform
 from yibao.services.regionlink import add_peer
@@ -181,7 +181,7 @@ def main() -> None:
     try:
         for p in (nc, sh):
             client = LinkClient(RegionLink(p.region, [args.nats], subjects))
-            p.link = client
+            crossregion.attach(p, client)
             client.serve(handler_for(p), wait_s=0.2)
             clients.append(client)
         home = [prepare(nc, people[i % len(people)]) for i in range(args.n)]

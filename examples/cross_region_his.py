@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import httpx
 
-from yibao.gateway.envelope import new_msgid, request_envelope
+from yibao.nhsa.envelope import new_msgid, request_envelope
 
 GATEWAY = "/fsi/api/rsfComIfsService/callService"
 LINES = [("XJ01CAA0001", "320.00", "4"), ("XB02BAA0002", "150.00", "3"), ("ZZ0000000003", "80.00", "1")]

@@ -15,8 +15,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from yibao.gateway.dispatcher import dispatch
-from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.ledger.model import person_bucket
+from yibao.nhsa.envelope import new_msgid, request_envelope
 from yibao.regionlink.client import LinkClient
 from yibao.regionlink.handlers import handler_for
 from yibao.regionlink.link import RegionLink, Subjects
@@ -44,7 +44,7 @@ class Region:
 
     def start(self, nats_url: str, subjects: Subjects) -> None:
         self.client = LinkClient(RegionLink(self.admdvs, [nats_url], subjects))
-        self.p.link = self.client
+        crossregion.attach(self.p, self.client)
         self.client.serve(handler_for(self.p), wait_s=0.2)
 
     def stop(self) -> None:

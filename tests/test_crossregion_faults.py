@@ -35,9 +35,9 @@ from sqlalchemy import create_engine, text
 from server import Server
 from test_regionlink import NATS_URL, needs_nats
 from waiting import wait_until
-from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.ledger.model import person_bucket
 from yibao.ledger.reservations import due_from_account, due_to_account, held_account
+from yibao.nhsa.envelope import new_msgid, request_envelope
 from yibao.services import crossregion, world
 from yibao.services.platform import Platform
 from yibao.services.regionlink import add_peer

@@ -66,7 +66,7 @@ def claim(who: world.Created, rid: str, amount: int, *, level: int = 3, expires:
                 "code": "XJ01CAA0001",
                 "name": "阿莫西林胶囊",
                 "chrgitm_lv": "01",
-                "selfpay_prop": 0,
+                "selfpay_bp": 0,
                 "price_ceiling": None,
                 "amount_fen": amount,
                 "price": price,
@@ -125,7 +125,7 @@ def test_reserve_holds_the_amounts_then_post_moves_them_to_the_care_region(store
     answer = run(p, crossregion.reserve, claim(who, "R1", 30_000), C_REGION)
     assert answer["status"] == "pending"
     result = answer["result"]
-    held = result["hifp_pay"] + (result["own"]["draws"][0]["amount"] if result["own"] else 0)
+    held = result["fund_pay"] + (result["own"]["draws"][0]["amount"] if result["own"] else 0)
     acct = before - own(p, who)
     assert acct > 0 and held > 0
     assert accounts(p, held_account(C_REGION))[held_account(C_REGION)] == held  # nobody else can spend it
@@ -322,7 +322,7 @@ def test_a_claim_back_is_computed_like_a_direct_settlement_paid_to_the_person_an
         lines=body["lines"],
         filed_by="console:operator",
     )
-    assert paid.fund_pay == quoted["hifp_pay"] > 0 and paid.medfee == 150_000
+    assert paid.fund_pay == quoted["fund_pay"] > 0 and paid.medfee == 150_000
     assert "手工报销" in paid.explanation and "未备案" in paid.explanation
     assert accounts(p, f"X:reimburse:{who.person.psn_no}")[f"X:reimburse:{who.person.psn_no}"] == paid.fund_pay
     assert own(p, who) == before_own  # the account is not drawn: the person paid in full

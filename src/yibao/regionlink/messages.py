@@ -83,7 +83,7 @@ class ClaimLine(_Body):
     code: Code
     name: str = Field(max_length=200)
     chrgitm_lv: Literal["01", "02", "03"]
-    selfpay_prop: int = Field(ge=0, le=10_000)
+    selfpay_bp: int = Field(ge=0, le=10_000)  # 乙类先行自付比例, basis points
     price_ceiling: Dec | None = None
     amount_fen: Signed  # negative for a refund line
     price: Dec

@@ -31,7 +31,7 @@ def start_link(p: Platform, servers: list[str], *, prefix: str = "yibao", sweep_
     sweep_s = sweep_s or float(os.environ.get("YIBAO_LINK_SWEEP_S", "5"))
     ack_wait_s = float(os.environ.get("YIBAO_LINK_ACK_WAIT_S", "30"))
     client = LinkClient(RegionLink(p.region, servers, Subjects(prefix), ack_wait_s=ack_wait_s))
-    p.link = client
+    crossregion.attach(p, client)
     client.serve(handler_for(p))
     stop = threading.Event()
 

@@ -92,21 +92,21 @@ def claim_back(
             year=year,
             category=result.category,
             medfee=result.medfee,
-            fund_pay=result.hifp_pay,
+            fund_pay=result.fund_pay,
             deductible_delta=result.year_deductible_delta,
             fund_delta=result.year_fund_delta,
             result=json.dumps(to_record(result), ensure_ascii=False),
             filed_by=filed_by[:60],
             created_at=now,
         )
-        if result.hifp_pay:
+        if result.fund_pay:
             fund = fund_account(person.admdvs, FUND_PAY_TYPE.get(insutype, "310100"))
-            pay = Transfer(fund, external_account(f"reimburse:{psn_no}"), result.hifp_pay, FUND_PAY)
+            pay = Transfer(fund, external_account(f"reimburse:{psn_no}"), result.fund_pay, FUND_PAY)
             tx.ledger.post(Entry(f"claim:{claim_id}", "claim_back", (pay,), ref=receipt_no), now)
         tx.care.add_to_accumulator(
             person.id, year, result.category, result.year_deductible_delta, result.year_fund_delta
         )
         head = f"异地就医手工报销（{CASE_NAMES[case]}），票据 {institution}/{receipt_no}，就医地 {care_region}"
         return ClaimBack(
-            claim_id, psn_no, receipt_no, result.medfee, result.hifp_pay, "\n".join((head, result.explanation))
+            claim_id, psn_no, receipt_no, result.medfee, result.fund_pay, "\n".join((head, result.explanation))
         )

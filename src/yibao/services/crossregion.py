@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from yibao import faults
+from yibao.care.ids import settlement_public_id, visit_public_id
+from yibao.care.model import SettlementView
 from yibao.errors import DomainError, refuse
 from yibao.ledger.model import (
     ACCT_PAY,
@@ -53,12 +56,11 @@ from yibao.ledger.reservations import (
     reserve_entry,
     void_entry,
 )
-from yibao.lifecycle.model import FUND_PAY_TYPE, Person
+from yibao.lifecycle.model import FUND_PAY_TYPE, Person, medical_year_of
 from yibao.services.care import insurance_on, person_or_refuse
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
 from yibao.settlement.calculate import settle
-from yibao.settlement.claim_rules import medical_year_of
 from yibao.settlement.model import CatalogItem, Claim, FeeLine, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
 from yibao.storage.reservation_repo import CrossSettlement, Reservation, movements_text
@@ -100,6 +102,12 @@ def _ask(link: PeerLink, region: str, kind: str, body: dict, msg_id: str, timeou
     if stored is not None:
         return stored
     return link.call(region, kind, body, msg_id=msg_id, timeout_s=timeout_s)
+
+
+def attach(p: Platform, link: PeerLink) -> None:
+    """Give the platform its link to the peer regions, and this service to settle their insured."""
+    p.link = link
+    p.cross = sys.modules[__name__]
 
 
 def link_of(p: Platform) -> PeerLink:
@@ -180,7 +188,7 @@ def _claim_lines(body: dict) -> tuple[FeeLine, ...]:
             line["code"],
             line["name"],
             line["chrgitm_lv"],
-            int(line["selfpay_prop"]),
+            int(line["selfpay_bp"]),
             Decimal(ceiling) if ceiling is not None else None,
         )
         lines.append(FeeLine(line["sn"], item, int(line["amount_fen"]), Decimal(line["price"]), Decimal(line["count"])))
@@ -230,8 +238,8 @@ def _calculate(p: Platform, tx, body: dict, care_region: str, *, offsite: str | 
 def holds_of(result: Settlement, admdvs: str, fund_pay_type: str) -> tuple[Hold, ...]:
     """What the 参保地 pays of a settlement, by account: the fund, the own buckets, the relatives'."""
     holds = []
-    if result.hifp_pay:
-        holds.append(Hold(fund_account(admdvs, fund_pay_type), result.hifp_pay, FUND_PAY))
+    if result.fund_pay:
+        holds.append(Hold(fund_account(admdvs, fund_pay_type), result.fund_pay, FUND_PAY))
     if result.own:
         holds += [
             Hold(person_bucket(result.own.psn_no, d.bucket), d.amount, ACCT_PAY) for d in result.own.draws if d.amount
@@ -318,9 +326,9 @@ def reserve_holds(
         status=PENDING,
         movements=movements_text(holds),
         medfee=result.medfee,
-        fund_pay=result.hifp_pay,
-        acct_pay=result.acct_pay,
-        mulaid_pay=result.acct_mulaid_pay,
+        fund_pay=result.fund_pay,
+        acct_pay=result.own_account_pay,
+        mulaid_pay=result.mutual_aid_pay,
         cash_pay=result.cash,
         deductible_delta=result.year_deductible_delta,
         fund_delta=result.year_fund_delta,
@@ -468,8 +476,6 @@ class ReservationCheck:
 def check_reservations(p: Platform) -> list[ReservationCheck]:
     """Per care region: the escrow holds exactly the pending reservations; the due-to account the
     posted ones less what the clearing has settled."""
-    from yibao.services.clearing import cleared_total
-
     out = []
     with p.store.uow(read_only=True) as tx:
         regions = sorted({r for r, _ in tx.reservations.counts()})
@@ -480,7 +486,7 @@ def check_reservations(p: Platform) -> list[ReservationCheck]:
             held = held_account(region)
             due = due_to_account(region)
             bal = tx.ledger.balances([held, due])
-            cleared = cleared_total(tx, region, "payer")
+            cleared = tx.reservations.cleared_total(region, "payer")
             problems = []
             if bal[held] != pending:
                 problems.append(f"{held} {bal[held]} ≠ 待入账预留 {pending}")
@@ -493,8 +499,6 @@ def check_reservations(p: Platform) -> list[ReservationCheck]:
 def check_advances(p: Platform) -> list[str]:
     """At the 就医地, per insured region: what it is owed (``X:due-from:<I>``, debited) is exactly
     the standing cross-region settlements less what the clearing has received."""
-    from yibao.services.clearing import cleared_total
-
     problems = []
     with p.store.uow(read_only=True) as tx:
         rows = tx.reservations.crosses()
@@ -502,7 +506,7 @@ def check_advances(p: Platform) -> list[str]:
             owed = sum(r.owed for r in rows if r.insured_region == region and r.status in ("posted", "awaiting_post"))
             code = due_from_account(region)
             balance = tx.ledger.balances([code])[code]
-            if -balance != owed - cleared_total(tx, region, "payee"):
+            if -balance != owed - tx.reservations.cleared_total(region, "payee"):
                 problems.append(f"{code} {balance} ≠ −(在途及已入账 {owed} − 已清算)")
     return problems
 
@@ -574,7 +578,7 @@ def _line_body(f: FeeLine) -> dict:
         "code": f.item.code,
         "name": f.item.name[:200],
         "chrgitm_lv": f.item.chrgitm_lv,
-        "selfpay_prop": f.item.selfpay_prop,
+        "selfpay_bp": f.item.selfpay_bp,
         "price_ceiling": str(f.item.price_ceiling) if f.item.price_ceiling is not None else None,
         "amount_fen": f.amount,
         "price": str(f.price),
@@ -588,12 +592,12 @@ def cross_entry(setl_id: str, result: Settlement, insured_region: str, instituti
     to = institution_account(institution)
     due = due_from_account(insured_region)
     transfers = []
-    if result.hifp_pay:
-        transfers.append(Transfer(due, to, result.hifp_pay, FUND_PAY))
-    if result.acct_pay:
-        transfers.append(Transfer(due, to, result.acct_pay, ACCT_PAY))
-    if result.acct_mulaid_pay:
-        transfers.append(Transfer(due, to, result.acct_mulaid_pay, MUTUAL_AID))
+    if result.fund_pay:
+        transfers.append(Transfer(due, to, result.fund_pay, FUND_PAY))
+    if result.own_account_pay:
+        transfers.append(Transfer(due, to, result.own_account_pay, ACCT_PAY))
+    if result.mutual_aid_pay:
+        transfers.append(Transfer(due, to, result.mutual_aid_pay, MUTUAL_AID))
     if result.cash:
         transfers.append(Transfer(cash_account(institution), to, result.cash, CASH_PAY))
     return Entry(f"setl:{setl_id}", "settlement", tuple(transfers), ref=setl_id)
@@ -661,9 +665,7 @@ def settle_cross(
         "inpatient" if kind_name == "inpatient" else "pharmacy" if kind_name == "pharmacy" else "outpatient"
     ]
     insurance = insurance_on(tx, person, req.insutype, day)
-    from yibao.storage.ids import visit_public_id
-
-    view = s.SettlementView(
+    view = SettlementView(
         None,
         visit_public_id(person.admdvs, visit.id) if visit else None,
         person,
@@ -698,9 +700,9 @@ def settle_cross(
             insured_region=person.admdvs,
             institution=inst.code,
             status="awaiting_post",
-            fund_pay=result.hifp_pay,
-            acct_pay=result.acct_pay,
-            mulaid_pay=result.acct_mulaid_pay,
+            fund_pay=result.fund_pay,
+            acct_pay=result.own_account_pay,
+            mulaid_pay=result.mutual_aid_pay,
             cash_pay=result.cash,
             created_at=now,
             updated_at=now,
@@ -850,8 +852,6 @@ def reinstate_cross(p: Platform, tx, row, person: Person) -> None:
 
 
 def row_setl_id(row, person: Person) -> str:
-    from yibao.storage.ids import settlement_public_id
-
     return settlement_public_id(person.admdvs, row.id)
 
 

@@ -108,6 +108,9 @@ class Platform:
     # The link to peer regions (``services.crossregion.PeerLink``) when the server runs one
     # (``yibao serve --nats``); without it another region's insured cannot be settled here.
     link: object | None = None
+    # The cross-region settlement service (``services.crossregion``), attached with the link
+    # (``crossregion.attach``): settlement and cancellation hand another region's insured to it.
+    cross: object | None = None
     _policies: dict[str, tuple[int, Policy]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rsa_key: object = field(default=None, repr=False)

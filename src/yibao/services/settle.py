@@ -22,7 +22,6 @@ from yibao.ledger.postings import settlement_entry
 from yibao.lifecycle.model import EMPLOYEE, Insurance, Person, age_on, medical_year_of, scheme_of
 from yibao.money import fmt_yuan
 from yibao.nhsa.infno import CANCEL_INFNO, CANCEL_OF
-from yibao.services import crossregion
 from yibao.services.care import (
     FeeInput,
     audit_columns,
@@ -104,8 +103,9 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         if actual != req.medfee_sumamt:
             raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
         check_total(actual)
-        if crossregion.is_cross(p, tx, person):  # 就医地目录、参保地政策: the 参保地 computes and reserves
-            return crossregion.settle_cross(
+        cross = p.cross  # services.crossregion, attached with the link (none: every patient is at home)
+        if cross is not None and cross.is_cross(p, tx, person):  # 就医地目录、参保地政策: the 参保地 computes
+            return cross.settle_cross(
                 p, req, person, inst, visit, inputs, line_ids, start, policy, med_type, lines, dry_run=dry_run, tx=tx
             )
         year = medical_year_of(policy, day)
@@ -471,8 +471,8 @@ def cancel_settlement(
         tx.care.update_settlement(
             row.id, status="cancelled", cancelled_at=now, cancel_infno=infno, revision=row.revision + 1
         )
-        if crossregion.is_cross(p, tx, person):  # the 参保地 reverses its side after this commits
-            crossregion.after_cancel(p, tx, setl_id, row.revision)
+        if p.cross is not None and p.cross.is_cross(p, tx, person):  # the 参保地 reverses its side after this
+            p.cross.after_cancel(p, tx, setl_id, row.revision)
         view = view_of(tx, tx.care.settlement(row.id), sign=-1)
         own = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
         restored = tx.ledger.balances(own) if result.own is not None else None
@@ -508,8 +508,8 @@ def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no:
         if medical_year_of(policy, now.date()) != row.year:
             raise refuse("E2601-005", detail="已跨医疗年度，不能恢复原结算，请重新结算")
         result = from_record(json.loads(row.output))
-        if crossregion.is_cross(p, tx, person):  # the 参保地 judges its year and balances, and re-posts
-            crossregion.reinstate_cross(p, tx, row, person)
+        if p.cross is not None and p.cross.is_cross(p, tx, person):  # the 参保地 judges its year and re-posts
+            p.cross.reinstate_cross(p, tx, row, person)
         else:
             _check_year_still_allows(tx, policy, person, row, result)
         wanted = {s.sn for s in result.lines}
