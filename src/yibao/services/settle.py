@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from yibao.care.ids import parse_settlement_id, settlement_public_id, visit_public_id
+from yibao.care.model import Institution, SettlementRow, SettlementView, Visit
 from yibao.errors import DomainError, refuse
 from yibao.family.model import relation_between
 from yibao.ledger.model import (
@@ -26,8 +28,9 @@ from yibao.ledger.model import (
     reversal,
 )
 from yibao.ledger.postings import settlement_entry
-from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person, age_on, scheme_of
+from yibao.lifecycle.model import EMPLOYEE, FUND_PAY_TYPE, Insurance, Person, age_on, medical_year_of, scheme_of
 from yibao.money import fmt_yuan
+from yibao.nhsa.infno import CANCEL_INFNO, CANCEL_OF
 from yibao.services.care import (
     FeeInput,
     audit_columns,
@@ -42,7 +45,7 @@ from yibao.services.care import (
 from yibao.services.identity import CERT_VOUCHER, check_password, verify_ahead
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
-from yibao.settlement.calculate import UnknownMedType, benefit_terms, category_of, settle
+from yibao.settlement.calculate import NegativeTotal, UnknownMedType, benefit_terms, category_of, settle
 from yibao.settlement.claim_rules import (
     REGISTRATION,
     SETTLEMENT,
@@ -50,17 +53,13 @@ from yibao.settlement.claim_rules import (
     check_line_count,
     check_start,
     check_total,
-    medical_year_of,
 )
 from yibao.settlement.model import Buckets, Claim, Patient, PayerCandidate, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
-from yibao.storage.care_repo import Institution, SettlementRow, Visit
 from yibao.storage.family_reads import Family, family_of
-from yibao.storage.ids import parse_settlement_id, settlement_public_id, visit_public_id
 from yibao.storage.settle_writes import add_visit_and_settlement
 
 CLR_TYPE = {"outpatient": "11", "inpatient": "21", "pharmacy": "41"}
-CANCEL_OF = {"2208": "2207", "2103": "2102", "2305": "2304"}
 INPATIENT_SETTLEMENTS = {"2303", "2304"}
 KIND_NAMES = {"outpatient": "门诊", "inpatient": "住院", "pharmacy": "药店购药"}
 
@@ -87,31 +86,6 @@ class SettleRequest:
     family_only: bool = False  # acct_used_flag 2: the mutual-aid accounts pay, not the patient's own
     declared: tuple[tuple[str, int], ...] = ()  # amounts the HIS sent that the platform computes (2207)
     info: dict | None = None  # request fields kept for audit
-
-
-@dataclass(frozen=True)
-class SettlementView:
-    """A settlement as the adapters show it: the calculation plus who, where, when and which ids."""
-
-    setl_id: str | None
-    mdtrt_id: str | None
-    person: Person
-    insutype: str
-    psn_type: str
-    med_type: str
-    cert_type: str | None
-    setl_time: datetime
-    institution: Institution
-    clr_type: str
-    result: Settlement
-    status: str = "settled"
-    msgid: str | None = None
-    sign: int = 1  # −1 for the mirror a cancellation returns
-    balance_now: int | None = None  # the own account's balance after a cancellation restored it
-
-    @property
-    def fund_pay_type(self) -> str:
-        return FUND_PAY_TYPE.get(self.insutype, "310100")
 
 
 def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=None) -> SettlementView:
@@ -141,13 +115,20 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         if actual != req.medfee_sumamt:
             raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
         check_total(actual)
+        cross = p.cross  # services.crossregion, attached with the link (none: every patient is at home)
+        if cross is not None and cross.is_cross(p, tx, person):  # 就医地目录、参保地政策: the 参保地 computes
+            return cross.settle_cross(
+                p, req, person, inst, visit, inputs, line_ids, start, policy, med_type, lines, dry_run=dry_run, tx=tx
+            )
         year = medical_year_of(policy, day)
         family = family_of(tx, person.id, now, year, category)  # one round trip
         used, paid = family.accumulator
         visit_used = 0
         if visit is not None:
             visit_used = sum(s.deductible for s in tx.care.settlements_of_visit(visit.id) if s.status == "settled")
-        patient, candidates = _parties(tx, person, insurance, day, family, inst)
+        fund = fund_account(person.admdvs, FUND_PAY_TYPE.get(insurance.insutype, "310100"))
+        also = (fund, institution_account(inst.code), cash_account(inst.code))  # the entry's other accounts
+        patient, candidates = _parties(tx, person, insurance, day, family, also)
         claim = Claim(
             day,
             med_type,
@@ -159,13 +140,13 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         )
         try:
             result = settle(policy, claim, patient, YearToDate(used, paid, visit_used), candidates)
-        except ValueError as exc:
+        except NegativeTotal as exc:  # a refusal; a broken invariant (errors.InternalError) is not one
             raise refuse("E2207-002", detail=str(exc)) from exc
         _check_declared(req, result)
         # The password, before anything is written, and only where the spec asks: when a personal
         # account would pay; not off-site in another province (跨省异地不验密); an e-voucher token was
         # verified in the patient's app and needs none (but a password sent with it is still checked).
-        if _password_needed(req, inst, person, dry_run) and result.acct_pay + result.acct_mulaid_pay > 0:
+        if _password_needed(req, inst, person, dry_run) and result.own_account_pay + result.mutual_aid_pay > 0:
             check_password(p, req.psn_no, req.cainfo, now.date(), tx=tx, person=person, ahead=ahead)
         kind = visit.kind if visit is not None else "pharmacy"
         clr_type = CLR_TYPE["inpatient" if kind == "inpatient" else "pharmacy" if kind == "pharmacy" else "outpatient"]
@@ -211,7 +192,7 @@ DECLARED = {
     "fulamt_ownpay_amt": ("ownpay", "全自费金额"),
     "overlmt_selfpay": ("overlimit", "超限价金额"),
     "preselfpay_amt": ("preselfpay", "先行自付金额"),
-    "inscp_scp_amt": ("inscp", "符合政策范围金额"),
+    "inscp_scp_amt": ("in_scope", "符合政策范围金额"),
 }
 
 
@@ -269,18 +250,16 @@ def _claim_source(tx, req: SettleRequest, inst: Institution, person: Person, pol
     return visit, inputs, [s.id for s in stored], visit.begntime
 
 
-def _parties(tx, person: Person, insurance: Insurance, day: date, family: Family, inst: Institution):
+def _parties(tx, person: Person, insurance: Insurance, day: date, family: Family, also: tuple[str, ...] = ()):
     """The patient's own buckets and each granting relative, read under row locks (with, in the same
-    statement, the fund's, institution's and cash accounts the entry will post to, unlocked)."""
+    statement, ``also``: the accounts without a floor the next entry will post to, unlocked)."""
     grants, payers, payer_insurance, relations = family.grants, family.payers, family.payer_insurances, family.relations
     payer_ids = [g.payer_id for g in grants if g.payer_id != person.id]
     own_codes = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
     codes = list(own_codes)
     for pid in payer_ids:
         codes += [person_bucket(payers[pid].psn_no, b) for b in ("current", "historical")]
-    fund = fund_account(person.admdvs, FUND_PAY_TYPE.get(insurance.insutype, "310100"))
-    others = (fund, institution_account(inst.code), cash_account(inst.code))
-    existing = tx.ledger.locked_balances(codes, also=others)  # only accounts that exist
+    existing = tx.ledger.locked_balances(codes, also=also)  # only accounts that exist
 
     def buckets(psn_no: str) -> Buckets | None:
         current, historical = person_bucket(psn_no, "current"), person_bucket(psn_no, "historical")
@@ -304,7 +283,7 @@ def _parties(tx, person: Person, insurance: Insurance, day: date, family: Family
         payer = payers.get(g.payer_id)
         if payer is None:
             continue
-        active = any(i.insutype == "310" and i.covers(day) for i in payer_insurance[payer.id])
+        active = any(i.insutype == EMPLOYEE and i.covers(day) for i in payer_insurance[payer.id])
         candidates.append(
             PayerCandidate(
                 payer.psn_no,
@@ -328,6 +307,8 @@ def _book(
     line_ids: list[int],
     year: int,
     now: datetime,
+    *,
+    entry_of=None,  # the ledger entry for a setl_id, when not the home one (a cross-region settlement)
 ) -> SettlementView:
     person, inst, result = view.person, view.institution, view.result
     row = dict(
@@ -344,9 +325,9 @@ def _book(
         year=year,
         setl_time=now,
         medfee=result.medfee,
-        fund_pay=result.hifp_pay,
-        acct_pay=result.acct_pay,
-        mulaid_pay=result.acct_mulaid_pay,
+        fund_pay=result.fund_pay,
+        acct_pay=result.own_account_pay,
+        mulaid_pay=result.mutual_aid_pay,
         cash_pay=result.cash,
         deductible=result.deductible,
         mid_setl=req.mid_setl,
@@ -373,13 +354,17 @@ def _book(
         visit_pk = visit.id
         pk = tx.care.add_settlement(visit_id=visit_pk, **row)
     setl_id = settlement_public_id(person.admdvs, pk)
-    entry = settlement_entry(
-        f"setl:{setl_id}",
-        result,
-        admdvs=person.admdvs,
-        fund_pay_type=view.fund_pay_type,
-        institution=inst.code,
-        ref=setl_id,
+    entry = (
+        entry_of(setl_id)
+        if entry_of is not None
+        else settlement_entry(
+            f"setl:{setl_id}",
+            result,
+            admdvs=person.admdvs,
+            fund_pay_type=view.fund_pay_type,
+            institution=inst.code,
+            ref=setl_id,
+        )
     )
     try:
         tx.ledger.post(entry, now)
@@ -513,10 +498,30 @@ def cancel_settlement(
         tx.care.update_settlement(
             row.id, status="cancelled", cancelled_at=now, cancel_infno=infno, revision=row.revision + 1
         )
+        if p.cross is not None and p.cross.is_cross(p, tx, person):  # the 参保地 reverses its side after this
+            p.cross.after_cancel(p, tx, setl_id, row.revision)
         view = view_of(tx, tx.care.settlement(row.id), sign=-1)
         own = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
         restored = tx.ledger.balances(own) if result.own is not None else None
         return replace(view, balance_now=sum(restored.values()) if restored else None)
+
+
+def cancel_by_staff(p: Platform, setl_id: str, *, tx=None) -> SettlementView:
+    """经办撤销: the cancellation the settlement's own transaction calls for, read-cancel-read in one
+    unit of work; the settlement as it stands afterwards."""
+    with p.unit(tx) as tx:
+        row = settlement_or_refuse(tx, setl_id)
+        person = tx.people.by_id(row.person_id)
+        cancel_settlement(
+            p,
+            institution=row.institution_code,
+            setl_id=setl_id,
+            mdtrt_id=None,
+            psn_no=person.psn_no,
+            infno=CANCEL_INFNO[row.infno],
+            tx=tx,
+        )
+        return view_of(tx, settlement_or_refuse(tx, setl_id))
 
 
 def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no: str, tx=None) -> SettlementView:
@@ -530,7 +535,10 @@ def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no:
         if medical_year_of(policy, now.date()) != row.year:
             raise refuse("E2601-005", detail="已跨医疗年度，不能恢复原结算，请重新结算")
         result = from_record(json.loads(row.output))
-        _check_year_still_allows(tx, policy, person, row, result)
+        if p.cross is not None and p.cross.is_cross(p, tx, person):  # the 参保地 judges its year and re-posts
+            p.cross.reinstate_cross(p, tx, row, person)
+        else:
+            _check_year_still_allows(tx, policy, person, row, result)
         wanted = {s.sn for s in result.lines}
         free = {line.feedetl_sn: line.id for line in tx.care.lines(row.visit_id, unsettled=True)}
         if not wanted <= set(free):

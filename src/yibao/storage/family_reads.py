@@ -14,8 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
 from sqlalchemy import and_, bindparam, or_, select
 
+from yibao.errors import StoreUnavailable, StoreValueRefused
 from yibao.family.model import Grant, Relation
 from yibao.lifecycle.model import Insurance, Person
 from yibao.storage.family_repo import _GRANT_COLS
@@ -84,11 +86,17 @@ def _pipelined(tx, params: dict) -> list[list[tuple]]:
         texts = _compiled[dialect.name] = [str(s.compile(dialect=dialect)) for s in _STATEMENTS]
     raw = tx.conn.connection.driver_connection
     cursors = []
-    with raw.pipeline():
-        for sql in texts:
-            cur = raw.cursor()
-            cur.execute(sql, params, prepare=True)
-            cursors.append(cur)
+    try:  # psycopg's own errors, past SQLAlchemy: translated as uow.translated_errors does SQLAlchemy's
+        with raw.pipeline():
+            for sql in texts:
+                cur = raw.cursor()
+                cur.execute(sql, params, prepare=True)
+                cursors.append(cur)
+        rows = [cur.fetchall() for cur in cursors]
+    except psycopg.OperationalError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+    except psycopg.DataError as exc:
+        raise StoreValueRefused(str(exc)) from exc
     for listener in PIPELINE_LISTENERS:
         listener([(sql, params) for sql in texts])
-    return [cur.fetchall() for cur in cursors]
+    return rows

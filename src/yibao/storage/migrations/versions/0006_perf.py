@@ -1,7 +1,7 @@
 """account_shards: the totals of accounts without a floor, appended to by shard (issue 11)
 
 Revision ID: 0006_perf
-Revises: 0005_gateway_dialects
+Revises: 0008_cross_region
 Create Date: 2026-12-02 18:40:00
 
 A pooled fund's, an institution's and a cash account's totals were one row every settlement
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = "0006_perf"
-down_revision = "0005_gateway_dialects"
+down_revision = "0008_cross_region"
 branch_labels = None
 depends_on = None
 
