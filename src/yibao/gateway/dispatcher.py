@@ -107,6 +107,7 @@ def load_handlers() -> dict[str, Transaction]:
         persons,
         pharmacy,
         queries,
+        reference,
         reversal,
         signin,
     )

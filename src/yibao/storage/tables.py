@@ -574,3 +574,6 @@ region_messages = Table(
     Column("answer", Text, nullable=False),  # the JSON answer, returned as-is to a redelivery
     Column("deliveries", Integer, nullable=False, default=1),  # how many times it arrived
 )
+
+# The daily transactions' tables (issue 13) live in their own module on the same metadata.
+from yibao.storage import tx_tables  # noqa: E402, F401

@@ -1,0 +1,122 @@
+"""the daily transactions: catalogue entries and matches, exchanged files, filings, and what later
+steps of issue 13 keep
+
+Revision ID: 0007_transactions
+Revises: 0005_gateway_dialects
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = "0007_transactions"
+down_revision = "0005_gateway_dialects"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "catalog_entries",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("list_type", sa.String(length=6), nullable=False),
+        sa.Column("code", sa.String(length=50), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("ver", sa.Integer(), nullable=False),
+        sa.Column("columns", sa.Text(), nullable=False),
+        sa.Column("vali_flag", sa.String(length=3), nullable=False),
+        sa.Column("begndate", sa.Date(), nullable=True),
+        sa.Column("enddate", sa.Date(), nullable=True),
+        sa.Column("loaded_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_catalog_entries")),
+        sa.UniqueConstraint("list_type", "code", "ver", name="uq_catalog_entries_list_type_code_ver"),
+    )
+    with op.batch_alter_table("catalog_entries", schema=None) as batch_op:
+        batch_op.create_index("ix_catalog_entries_list_type_ver", ["list_type", "ver"], unique=False)
+
+    op.create_table(
+        "catalog_matches",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("medins_list_codg", sa.String(length=30), nullable=False),
+        sa.Column("medins_list_name", sa.String(length=200), nullable=False),
+        sa.Column("list_type", sa.String(length=6), nullable=False),
+        sa.Column("med_list_codg", sa.String(length=50), nullable=False),
+        sa.Column("begndate", sa.Date(), nullable=False),
+        sa.Column("enddate", sa.Date(), nullable=True),
+        sa.Column("info", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("cancelled_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["institution_code"], ["institutions.code"], name=op.f("fk_catalog_matches_institution_code_institutions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_catalog_matches")),
+    )
+    with op.batch_alter_table("catalog_matches", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_catalog_matches_institution_code"), ["institution_code"], unique=False)
+        batch_op.create_index(batch_op.f("ix_catalog_matches_med_list_codg"), ["med_list_codg"], unique=False)
+
+    op.create_table(
+        "exchanged_files",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("file_qury_no", sa.String(length=40), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("purpose", sa.String(length=10), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_code"], ["institutions.code"], name=op.f("fk_exchanged_files_institution_code_institutions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exchanged_files")),
+        sa.UniqueConstraint("file_qury_no", name=op.f("uq_exchanged_files_file_qury_no")),
+    )
+    with op.batch_alter_table("exchanged_files", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_exchanged_files_institution_code"), ["institution_code"], unique=False)
+
+    op.create_table(
+        "filings",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("insutype", sa.String(length=6), nullable=True),
+        sa.Column("code", sa.String(length=30), nullable=True),
+        sa.Column("name", sa.String(length=300), nullable=True),
+        sa.Column("target_code", sa.String(length=30), nullable=True),
+        sa.Column("target_name", sa.String(length=200), nullable=True),
+        sa.Column("begndate", sa.Date(), nullable=False),
+        sa.Column("enddate", sa.Date(), nullable=True),
+        sa.Column("info", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("cancelled_at", sa.DateTime(), nullable=True),
+        sa.Column("cancel_memo", sa.String(length=500), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["institution_code"], ["institutions.code"], name=op.f("fk_filings_institution_code_institutions")
+        ),
+        sa.ForeignKeyConstraint(["person_id"], ["people.id"], name=op.f("fk_filings_person_id_people")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_filings")),
+    )
+    with op.batch_alter_table("filings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_filings_person_id"), ["person_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("filings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_filings_person_id"))
+
+    op.drop_table("filings")
+    with op.batch_alter_table("exchanged_files", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_exchanged_files_institution_code"))
+
+    op.drop_table("exchanged_files")
+    with op.batch_alter_table("catalog_matches", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_catalog_matches_med_list_codg"))
+        batch_op.drop_index(batch_op.f("ix_catalog_matches_institution_code"))
+
+    op.drop_table("catalog_matches")
+    with op.batch_alter_table("catalog_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_catalog_entries_list_type_ver")
+
+    op.drop_table("catalog_entries")

@@ -1,0 +1,94 @@
+"""Tables of the reference data, files and filings the gateway's daily transactions keep (issue 13).
+
+Declared on the shared ``tables.metadata`` (``tables`` imports this module), in their own module so
+the transactions' storage stays out of the settlement's schema file.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from yibao.storage.tables import metadata
+
+# A catalogue entry as the agency loaded it: one row per (download transaction, code, version); a
+# changed entry is a new row with a higher version, so a download "newer than ver" is a range.
+catalog_entries = Table(
+    "catalog_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("list_type", String(6), nullable=False),  # the download transaction: 1301 西药中成药 …
+    Column("code", String(50), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("ver", Integer, nullable=False),
+    Column("columns", Text, nullable=False),  # JSON {spec column label: text}, the file's row
+    Column("vali_flag", String(3), nullable=False),
+    Column("begndate", Date, nullable=True),
+    Column("enddate", Date, nullable=True),
+    Column("loaded_at", DateTime, nullable=False),
+    UniqueConstraint("list_type", "code", "ver", name="uq_catalog_entries_list_type_code_ver"),
+    Index("ix_catalog_entries_list_type_ver", "list_type", "ver"),
+)
+
+# 3301/3302: an institution's own code matched to a national one (目录对照).
+catalog_matches = Table(
+    "catalog_matches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False, index=True),
+    Column("medins_list_codg", String(30), nullable=False),
+    Column("medins_list_name", String(200), nullable=False),
+    Column("list_type", String(6), nullable=False),
+    Column("med_list_codg", String(50), nullable=False, index=True),
+    Column("begndate", Date, nullable=False),
+    Column("enddate", Date, nullable=True),
+    Column("info", Text, nullable=True),  # what else was sent (剂型, 规格 …), JSON
+    Column("created_at", DateTime, nullable=False),
+    Column("cancelled_at", DateTime, nullable=True),
+)
+
+# 9101 uploads and files the platform produces for 9102 (3202 results).
+exchanged_files = Table(
+    "exchanged_files",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file_qury_no", String(40), nullable=False, unique=True),
+    Column("filename", String(200), nullable=False),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False, index=True),
+    Column("purpose", String(10), nullable=False),  # upload | result
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+# 2501–2507: transfer, chronic/special disease, designated institution and accident filings (备案).
+filings = Table(
+    "filings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(12), nullable=False),  # transfer | chronic | designated | accident
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False),  # who filed it
+    Column("insutype", String(6), nullable=True),
+    Column("code", String(30), nullable=True),  # the disease (chronic) or diagnosis (transfer)
+    Column("name", String(300), nullable=True),
+    Column("target_code", String(30), nullable=True),  # transfer: to; designated: the chosen institution
+    Column("target_name", String(200), nullable=True),
+    Column("begndate", Date, nullable=False),
+    Column("enddate", Date, nullable=True),
+    Column("info", Text, nullable=False),  # the request as sent, JSON
+    Column("created_at", DateTime, nullable=False),
+    Column("cancelled_at", DateTime, nullable=True),
+    Column("cancel_memo", String(500), nullable=True),
+)
