@@ -1,0 +1,51 @@
+"""``yibao catalog import``: the agency loads a catalogue from a CSV file (one new version)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import typer
+
+from yibao.cli.database import CannotOpen, open_store
+from yibao.cli.output import make_console
+from yibao.errors import DomainError
+from yibao.services.platform import Platform
+from yibao.services.reference import downloads, import_catalogue
+
+catalog_app = typer.Typer(help="目录：导入经办机构的医保目录（供目录下载与结算使用）", no_args_is_help=True)
+console = make_console()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """UTF-8 (with or without BOM), else GB18030, as spreadsheets save it; the first row names the columns."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030")
+    return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+
+
+@catalog_app.command("import")
+def catalog_import(
+    infno: str = typer.Argument(..., help="目录下载交易编号，如 1301（西药中成药）、1305（医疗服务项目）"),
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV 文件，首行为列名（规范的文件列名）"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """导入一个目录：作为该目录的新版本；HIS 以 1301–1327 下载，结算按导入的等级、先自付比例与限价计算。"""
+    try:
+        p = Platform(open_store(db))
+    except CannotOpen as exc:
+        console.print(str(exc), style="red", markup=False)
+        raise typer.Exit(2) from None
+    try:
+        ver, count = import_catalogue(p, infno, read_csv(path))
+    except DomainError as exc:
+        console.print(exc.err_msg, style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"已导入 {infno} 目录 {count} 条，版本号 {ver}。", markup=False)
+
+
+__all__ = ["catalog_app", "downloads"]
