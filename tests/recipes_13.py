@@ -91,7 +91,87 @@ def recipe(w, infno: str) -> tuple[str, str | None, dict[str, Any]] | None:
     if infno == "9102":
         up = uploaded(w)
         return HOSP, None, {"file_qury_no": up["file_qury_no"], "filename": up["filename"], "fixmedins_code": HOSP}
+    if infno == "2001":
+        return HOSP, None, {"psn_no": w.son.psn_no, "insutype": "310", "fixmedins_code": HOSP, "med_type": "14"}
+    if infno in FILE_KNOWN:
+        return HOSP, None, FILE_KNOWN[infno](w)
+    if infno in CANCEL_OF:
+        sn = filed(w, CANCEL_OF[infno])
+        return HOSP, None, {"trt_dcla_detl_sn": sn, "psn_no": w.son.psn_no}
+    if infno == "5301":
+        filed(w, "2503")
+        return HOSP, None, {"psn_no": w.son.psn_no}
+    if infno == "5302":
+        filed(w, "2505")
+        return HOSP, None, {"psn_no": w.son.psn_no, "biz_appy_type": "01"}
+    if infno == "5304":
+        filed(w, "2501")
+        return HOSP, None, {"psn_no": w.son.psn_no, "begntime": "2025-01-01 00:00:00"}
     return None
+
+
+def _transfer(w) -> dict:
+    psn = w.son.psn_no
+    return {
+        "psn_no": psn,
+        "insutype": "310",
+        "reflin_medins_no": f"H43{next(_seq):08d}",
+        "refl_type": "1",
+        "refl_date": DAY,
+    }
+
+
+def _chronic(w) -> dict:
+    return {
+        "psn_no": w.son.psn_no,
+        "insutype": "310",
+        "opsp_dise_code": f"M{next(_seq):05d}",
+        "insu_optins": ADMDVS,
+        "begndate": DAY,
+        "enddate": None,
+    }
+
+
+def _designated(w) -> dict:
+    return {
+        "psn_no": w.son.psn_no,
+        "biz_appy_type": "01",
+        "begndate": DAY,
+        "enddate": None,
+        "fixmedins_code": HOSP,
+        "fix_srt_no": str(next(_seq) % 900 + 1),
+    }
+
+
+def _accident(w) -> dict:
+    return {
+        **{k: w.person()[k] for k in ("psn_no", "psn_cert_type", "certno", "psn_name")},
+        "insutype": "310",
+        "insu_admdvs": ADMDVS,
+        "begndate": DAY,
+        "enddate": None,
+        "fixmedins_code": HOSP,
+    }
+
+
+FILE_KNOWN = {"2501": _transfer, "2503": _chronic, "2505": _designated, "2507": _accident}
+NODE = {"2501": "refmedin", "2503": "data", "2505": "data", "2507": "data"}
+CANCEL_OF = {"2502": "2501", "2504": "2503", "2506": "2505"}
+
+
+def filed(w, infno: str, **extra) -> str:
+    inp = {NODE[infno]: {**FILE_KNOWN[infno](w), **extra}}
+    if infno == "2501":
+        inp["refmedin"].update(diag_code="I10", diag_name="高血压", reflin_medins_name="三级医院", refl_rea="病情需要")
+        inp["refmedin"].update(refl_opnn="同意", mdtrtarea_admdvs=ADMDVS)
+    if infno == "2503":
+        inp["data"].update(opsp_dise_name="高血压", ide_fixmedins_no=HOSP, ide_fixmedins_name="医院", hosp_ide_date=DAY)
+        inp["data"].update(diag_dr_codg="D1", diag_dr_name="王医生")
+    if infno == "2505":
+        inp["data"].update(fixmedins_name="医院")
+    if infno == "2507":
+        inp["data"].update(dcla_souc="1", chk_pay_flag="1")
+    return w.ok(infno, inp, institution=HOSP)["result"]["trt_dcla_detl_sn"]
 
 
 ADDED = (
@@ -108,4 +188,15 @@ ADDED = (
     "3302",
     "9101",
     "9102",
+    "2001",
+    "2501",
+    "2502",
+    "2503",
+    "2504",
+    "2505",
+    "2506",
+    "2507",
+    "5301",
+    "5302",
+    "5304",
 )

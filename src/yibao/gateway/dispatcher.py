@@ -102,6 +102,7 @@ def transaction(
 
 def load_handlers() -> dict[str, Transaction]:
     from yibao.gateway import (  # noqa: F401 - they register themselves
+        filings,
         inpatient,
         outpatient,
         persons,

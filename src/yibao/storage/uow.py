@@ -21,6 +21,7 @@ from yibao.storage.gateway_repo import GatewayRepo
 from yibao.storage.ledger_store import LedgerStore
 from yibao.storage.migrate import upgrade
 from yibao.storage.people_repo import PeopleRepo
+from yibao.storage.records_repo import RecordsRepo
 from yibao.storage.reference_repo import ReferenceRepo
 from yibao.storage.regionlink_repo import RegionLinkRepo
 
@@ -121,6 +122,10 @@ class Tx:
     @cached_property
     def reference(self) -> ReferenceRepo:
         return ReferenceRepo(self)
+
+    @cached_property
+    def records(self) -> RecordsRepo:
+        return RecordsRepo(self)
 
     def for_update(self, stmt):
         """Row locks on PostgreSQL; SQLite already holds the write lock from BEGIN IMMEDIATE."""
