@@ -107,6 +107,104 @@ def recipe(w, infno: str) -> tuple[str, str | None, dict[str, Any]] | None:
     if infno == "5304":
         filed(w, "2501")
         return HOSP, None, {"psn_no": w.son.psn_no, "begntime": "2025-01-01 00:00:00"}
+    return step3(w, infno)
+
+
+YEAR = {"begntime": "2025-01-01", "endtime": "2025-12-31"}
+
+
+def inpatient_settled(w) -> dict:
+    mdtrt_id = w.discharged()
+    data = {**w.settle_known(), "mdtrt_id": mdtrt_id, "mid_setl_flag": "0"}
+    return w.ok("2304", {"data": data}, password="123456")["setlinfo"]
+
+
+def list_known(w, s: dict) -> dict:
+    ids = {"psn_no": w.son.psn_no, "mdtrt_id": s["mdtrt_id"], "setl_id": s["setl_id"]}
+    pay = [{"fund_pay_type": "310100", "fund_payamt": str(s["hifp_pay"])}]
+    return {
+        **{f"setlinfo.{k}": v for k, v in ids.items()},
+        "setlinfo.stas_type": "0",
+        "payinfo": pay,
+        "bldinfo": [ids],
+        "diseinfo": [{"diag_type": "1", "maindiag_flag": "1", "diag_code": "J18.9"}],
+    }
+
+
+def list_uploaded(w) -> dict:
+    s = inpatient_settled(w)
+    known = list_known(w, s)
+    from yibao.nhsa.samples import sample_input
+    from yibao.nhsa.spec import interface
+
+    w.ok("4101", sample_input(interface("4101"), "required", known), institution=HOSP)
+    return s
+
+
+def department(w, **extra) -> dict:
+    known = {"hosp_dept_codg": f"K{next(_seq):04d}", "hosp_dept_name": "呼吸内科", "caty": "A03.01", "begntime": DAY}
+    known.update(extra)
+    from yibao.nhsa.samples import sample_input
+    from yibao.nhsa.spec import interface
+
+    w.ok("3401", sample_input(interface("3401"), "required", known), institution=HOSP)
+    return known
+
+
+def chronic_settled(w) -> dict:
+    filed(w, "2503")
+    mdtrt_id = w.register()
+    w.ok("2204", {"feedetail": [w.line(mdtrt_id=mdtrt_id, psn_no=w.son.psn_no, chrg_bchno="B1")]})
+    data = {**w.settle_known(), "med_type": "14", "mdtrt_id": mdtrt_id, "chrg_bchno": "B1"}
+    for k in ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt"):
+        data.pop(k)
+    return w.ok("2207", {"data": data}, password="123456")["setlinfo"]
+
+
+def step3(w, infno: str):
+    psn = w.son.psn_no
+    if infno == "4101":
+        return HOSP, None, list_known(w, inpatient_settled(w))
+    if infno == "4102":
+        s = list_uploaded(w)
+        return HOSP, None, {"data.stastinfo": [{"psn_no": psn, "setl_id": s["setl_id"], "stas_type": "1"}]}
+    if infno == "4103":
+        s = list_uploaded(w)
+        return HOSP, None, {"psn_no": psn, "setl_id": s["setl_id"]}
+    if infno == "4104":
+        s = list_uploaded(w)
+        known = {"setl_ym": "202506", "page_num": "1", "page_size": "10", "fixmedins_code": HOSP}
+        return HOSP, None, {**known, "setl_id": s["setl_id"], "psn_no": psn, "err_lv": None, "retn_flag": None}
+    if infno == "4105":
+        list_uploaded(w)
+        return HOSP, None, {"fixmedins_code": HOSP, "stt_begntime": DAY, "stt_endtime": DAY, "refdset_flag": "0"}
+    if infno in ("3401", "3402"):
+        known = department(w) if infno == "3402" else {"hosp_dept_codg": f"K{next(_seq):04d}", "begntime": DAY}
+        return HOSP, None, {**known, "caty": "A03.01", "endtime": None}
+    if infno == "3403":
+        known = department(w)
+        return HOSP, None, {k: known[k] for k in ("hosp_dept_codg", "hosp_dept_name", "begntime")}
+    if infno == "5101":
+        department(w)
+        return HOSP, None, {"fixmedins_code": HOSP}
+    if infno == "5102":
+        mdtrt_id = w.register()
+        line = w.line(mdtrt_id=mdtrt_id, psn_no=psn, chrg_bchno="B1", bilg_dr_codg="D001", bilg_dr_name="王医生")
+        w.ok("2204", {"feedetail": [line]})
+        return HOSP, None, {"prac_psn_type": "1", "prac_psn_code": "D001", "prac_psn_name": "王医生"}
+    if infno == "5201":
+        return HOSP, None, {"psn_no": psn, **YEAR, "med_type": "11", "mdtrt_id": w.outpatient_settled()["mdtrt_id"]}
+    if infno == "5202":
+        return HOSP, None, {"psn_no": psn, "mdtrt_id": w.admitted()}
+    if infno in ("5203", "5204"):
+        s = w.outpatient_settled()
+        return HOSP, None, {"psn_no": psn, "setl_id": s["setl_id"], "mdtrt_id": s["mdtrt_id"]}
+    if infno == "5205":
+        chronic_settled(w)
+        return HOSP, None, {"psn_no": psn, **YEAR}
+    if infno == "5303":
+        w.admitted()
+        return HOSP, None, {"psn_no": psn, **YEAR}
     return None
 
 
@@ -199,4 +297,20 @@ ADDED = (
     "5301",
     "5302",
     "5304",
+    "4101",
+    "4102",
+    "4103",
+    "4104",
+    "4105",
+    "3401",
+    "3402",
+    "3403",
+    "5101",
+    "5102",
+    "5201",
+    "5202",
+    "5203",
+    "5204",
+    "5205",
+    "5303",
 )

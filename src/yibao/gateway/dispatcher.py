@@ -104,10 +104,12 @@ def load_handlers() -> dict[str, Transaction]:
     from yibao.gateway import (  # noqa: F401 - they register themselves
         filings,
         inpatient,
+        lists,
         outpatient,
         persons,
         pharmacy,
         queries,
+        records,
         reference,
         reversal,
         signin,

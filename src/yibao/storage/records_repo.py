@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from yibao.storage.care_repo import _VISIT_COLS, Visit
-from yibao.storage.tables import visits
+from yibao.storage.tables import diagnoses, fee_lines, settlements, visits
 
 
 class RecordsRepo:
@@ -43,4 +43,52 @@ class RecordsRepo:
         if kind:
             cond.append(visits.c.kind == kind)
         stmt = select(*_VISIT_COLS).where(*cond).order_by(visits.c.begntime, visits.c.id).limit(limit)
+        return [Visit(*r) for r in self.conn.execute(stmt)]
+
+    def practitioners(self, institution: str) -> list[tuple[str, str, datetime]]:
+        """The doctors this institution's fee lines and diagnoses name: (code, name, first seen)."""
+        seen: dict[str, tuple[str, datetime]] = {}
+        lines = (
+            select(fee_lines.c.bilg_dr_codg, fee_lines.c.bilg_dr_name, visits.c.begntime)
+            .join(visits, visits.c.id == fee_lines.c.visit_id)
+            .where(visits.c.institution_code == institution, fee_lines.c.bilg_dr_codg.is_not(None))
+        )
+        diags = (
+            select(diagnoses.c.dise_dor_no, diagnoses.c.dise_dor_name, visits.c.begntime)
+            .join(visits, visits.c.id == diagnoses.c.visit_id)
+            .where(visits.c.institution_code == institution, diagnoses.c.dise_dor_no.is_not(None))
+        )
+        for stmt in (lines, diags):
+            for code, name, at in self.conn.execute(stmt):
+                if code not in seen or at < seen[code][1]:
+                    seen[code] = (name or seen.get(code, ("", at))[0] or "", at)
+        return [(code, name, at) for code, (name, at) in sorted(seen.items())]
+
+    def chronic_lines(self, person_id: int, start: datetime, stop: datetime | None) -> list[dict]:
+        """Fee lines of the person's 门诊慢特病 settlements (any institution) in [start, stop)."""
+        cond = [
+            settlements.c.person_id == person_id,
+            settlements.c.category == "chronic",
+            settlements.c.status == "settled",
+            settlements.c.setl_time >= start,
+        ]
+        if stop is not None:
+            cond.append(settlements.c.setl_time < stop)
+        stmt = (
+            select(fee_lines, settlements.c.institution_code, settlements.c.med_type)
+            .join(settlements, settlements.c.id == fee_lines.c.settlement_id)
+            .where(*cond)
+            .order_by(settlements.c.setl_time, fee_lines.c.id)
+        )
+        return [dict(r._mapping) for r in self.conn.execute(stmt)]
+
+    def in_hospital(self, *, institution: str | None, person_id: int | None, since: datetime, until: datetime):
+        """Open inpatient visits admitted in [since, until], of one institution or one person."""
+        cond = [visits.c.kind == "inpatient", visits.c.status == "open", visits.c.begntime >= since]
+        cond.append(visits.c.begntime <= until)
+        if institution:
+            cond.append(visits.c.institution_code == institution)
+        if person_id is not None:
+            cond.append(visits.c.person_id == person_id)
+        stmt = select(*_VISIT_COLS).where(*cond).order_by(visits.c.begntime, visits.c.id)
         return [Visit(*r) for r in self.conn.execute(stmt)]

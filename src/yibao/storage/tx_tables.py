@@ -92,3 +92,36 @@ filings = Table(
     Column("cancelled_at", DateTime, nullable=True),
     Column("cancel_memo", String(500), nullable=True),
 )
+
+# 4101–4105: 医疗保障基金结算清单, one per settlement, with its quality-control results.
+settlement_lists = Table(
+    "settlement_lists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("settlement_id", Integer, ForeignKey("settlements.id"), nullable=False, unique=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False, index=True),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    Column("status", String(3), nullable=False),  # stas_type: 0 未提交, 1 已提交
+    Column("record", Text, nullable=False),  # every node as sent, JSON
+    Column("qc", Text, nullable=False),  # the quality-control findings, JSON
+    Column("qc_version", String(20), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# 3401–3403, 5101: an institution's departments.
+departments = Table(
+    "departments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False, index=True),
+    Column("code", String(30), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("caty", String(10), nullable=False),
+    Column("begntime", Date, nullable=False),
+    Column("endtime", Date, nullable=True),
+    Column("info", Text, nullable=False),  # the deptinfo as sent, JSON
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("cancelled_at", DateTime, nullable=True),
+)

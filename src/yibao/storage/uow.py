@@ -19,6 +19,7 @@ from yibao.storage.db import is_sqlite, make_engine
 from yibao.storage.family_repo import FamilyRepo
 from yibao.storage.gateway_repo import GatewayRepo
 from yibao.storage.ledger_store import LedgerStore
+from yibao.storage.lists_repo import ListsRepo
 from yibao.storage.migrate import upgrade
 from yibao.storage.people_repo import PeopleRepo
 from yibao.storage.records_repo import RecordsRepo
@@ -126,6 +127,10 @@ class Tx:
     @cached_property
     def records(self) -> RecordsRepo:
         return RecordsRepo(self)
+
+    @cached_property
+    def lists(self) -> ListsRepo:
+        return ListsRepo(self)
 
     def for_update(self, stmt):
         """Row locks on PostgreSQL; SQLite already holds the write lock from BEGIN IMMEDIATE."""

@@ -57,6 +57,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_catalog_matches_med_list_codg"), ["med_list_codg"], unique=False)
 
     op.create_table(
+        "departments",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("code", sa.String(length=30), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("caty", sa.String(length=10), nullable=False),
+        sa.Column("begntime", sa.Date(), nullable=False),
+        sa.Column("endtime", sa.Date(), nullable=True),
+        sa.Column("info", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("cancelled_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["institution_code"], ["institutions.code"], name=op.f("fk_departments_institution_code_institutions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_departments")),
+    )
+    with op.batch_alter_table("departments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_departments_institution_code"), ["institution_code"], unique=False)
+
+    op.create_table(
         "exchanged_files",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("file_qury_no", sa.String(length=40), nullable=False),
@@ -101,8 +122,39 @@ def upgrade() -> None:
     with op.batch_alter_table("filings", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_filings_person_id"), ["person_id"], unique=False)
 
+    op.create_table(
+        "settlement_lists",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("settlement_id", sa.Integer(), nullable=False),
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=3), nullable=False),
+        sa.Column("record", sa.Text(), nullable=False),
+        sa.Column("qc", sa.Text(), nullable=False),
+        sa.Column("qc_version", sa.String(length=20), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_code"], ["institutions.code"], name=op.f("fk_settlement_lists_institution_code_institutions")
+        ),
+        sa.ForeignKeyConstraint(["person_id"], ["people.id"], name=op.f("fk_settlement_lists_person_id_people")),
+        sa.ForeignKeyConstraint(
+            ["settlement_id"], ["settlements.id"], name=op.f("fk_settlement_lists_settlement_id_settlements")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_settlement_lists")),
+        sa.UniqueConstraint("settlement_id", name=op.f("uq_settlement_lists_settlement_id")),
+    )
+    with op.batch_alter_table("settlement_lists", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_settlement_lists_institution_code"), ["institution_code"], unique=False)
+        batch_op.create_index(batch_op.f("ix_settlement_lists_person_id"), ["person_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("settlement_lists", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_settlement_lists_person_id"))
+        batch_op.drop_index(batch_op.f("ix_settlement_lists_institution_code"))
+
+    op.drop_table("settlement_lists")
     with op.batch_alter_table("filings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_filings_person_id"))
 
@@ -111,6 +163,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_exchanged_files_institution_code"))
 
     op.drop_table("exchanged_files")
+    with op.batch_alter_table("departments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_departments_institution_code"))
+
+    op.drop_table("departments")
     with op.batch_alter_table("catalog_matches", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_catalog_matches_med_list_codg"))
         batch_op.drop_index(batch_op.f("ix_catalog_matches_institution_code"))
