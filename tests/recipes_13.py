@@ -205,7 +205,72 @@ def step3(w, infno: str):
     if infno == "5303":
         w.admitted()
         return HOSP, None, {"psn_no": psn, **YEAR}
+    if infno in ("3101", "3102"):
+        return HOSP, None, {"data.patient_dtos": [review_patient(w, infno=infno)], "trig_scen": "1"}
+    if infno == "3103":
+        jr_id = reviewed(w)["result"]["jr_id"]
+        return HOSP, None, {"warn_type": "1", "data.warns": [{"warn_rslt_id": jr_id, "dspo_way": "2"}]}
     return None
+
+
+RESTRICTED = "XR05DAA0005"
+
+
+def restricted_item(w) -> None:
+    from yibao.services import world
+    from yibao.settlement.model import CatalogItem
+
+    with w.store.uow() as tx:
+        if tx.care.catalog([RESTRICTED]):
+            return
+    world.add_catalog_item(w.p, CatalogItem(RESTRICTED, "小儿止咳糖浆（示例，限儿童）", "02", 1000))
+
+
+def _filled(infno: str, node: str, known: dict) -> dict:
+    from yibao.nhsa.samples import _row
+    from yibao.nhsa.spec import interface
+
+    spec = interface(infno)
+    return _row(spec, spec.child(node), "required", known)
+
+
+def review_patient(w, *, code: str = RESTRICTED, infno: str = "3101", count: str = "1", rx_id: str = "RX1") -> dict:
+    restricted_item(w)
+    order = _filled(
+        infno,
+        "fsi_order_dtos",
+        {
+            "rx_id": rx_id,
+            "hilist_type": "101",
+            "hilist_code": code,
+            "hilist_name": "止咳糖浆",
+            "hilist_pric": "10",
+            "cnt": count,
+            "pric": "10",
+            "sumamt": str(10 * int(count)) + ".00",
+            "drord_begn_date": MOMENT_13,
+        },
+    )
+    diagnosis = _filled(infno, "fsi_diagnose_dtos", {"dise_codg": "J20.9", "maindise_flag": "1"})
+    known = {"mdtrt_id": "E1", "adm_date": MOMENT_13, "dscg_date": MOMENT_13, "med_mdtrt_type": "1", "med_type": "11"}
+    known.update(insutype="310", medfee_sumamt="10.00", medins_id=HOSP, medins_lv="5")
+    encounter = _filled(infno, "fsi_encounter_dtos", known)
+    encounter.update(fsi_order_dtos=[order], fsi_diagnose_dtos=[diagnosis])
+    person = w.son
+    patient = _filled(
+        infno,
+        "patient_dtos",
+        {"patn_id": person.psn_no, "patn_name": person.name, "gend": person.gender, "brdy": str(person.birth)},
+    )
+    patient["fsi_encounter_dtos"] = [encounter]
+    return patient
+
+
+MOMENT_13 = "2025-06-01 10:00:00"
+
+
+def reviewed(w) -> dict:
+    return w.ok("3101", {"data": {"patient_dtos": [review_patient(w)], "trig_scen": "1"}}, institution=HOSP)
 
 
 def _transfer(w) -> dict:
@@ -313,4 +378,7 @@ ADDED = (
     "5204",
     "5205",
     "5303",
+    "3101",
+    "3102",
+    "3103",
 )

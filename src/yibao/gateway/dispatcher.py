@@ -66,6 +66,10 @@ class Call:
         """One list node (an object is read as one row)."""
         return self._reader().rows(name, min_rows=min_rows)
 
+    def nested(self, name: str, sent: Any, where: str) -> list[Row]:
+        """The rows of a node nested in another node's field, read against its own table."""
+        return self._reader().nested(name, sent, where)
+
 
 Handler = Callable[[Platform, Call, Any], Any]
 
@@ -112,6 +116,7 @@ def load_handlers() -> dict[str, Transaction]:
         records,
         reference,
         reversal,
+        review,
         signin,
     )
 

@@ -34,6 +34,7 @@ from yibao.services.filings import check_chronic_filing, with_transfer
 from yibao.services.identity import CERT_VOUCHER, check_password
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
+from yibao.services.review import explained, review_claim
 from yibao.settlement.calculate import UnknownMedType, benefit_terms, category_of, settle
 from yibao.settlement.claim_rules import (
     REGISTRATION,
@@ -127,6 +128,7 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
             raise refuse("E2207-002", detail=req.mdtrt_id or "药店结算没有明细")
         check_line_count(policy, category, len(inputs), now.date())
         lines = fee_lines_from_catalog(tx, list(inputs))
+        lines, reviewed = review_claim(tx, person, visit, category, lines, day)  # rules that move lines to 自费
         actual = sum(line.amount for line in lines)
         if actual != req.medfee_sumamt:
             raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
@@ -147,7 +149,7 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
             own_account=not req.family_only,
         )
         try:
-            result = settle(policy, claim, patient, YearToDate(used, paid, visit_used), candidates)
+            result = explained(settle(policy, claim, patient, YearToDate(used, paid, visit_used), candidates), reviewed)
         except ValueError as exc:
             raise refuse("E2207-002", detail=str(exc)) from exc
         _check_declared(req, result)

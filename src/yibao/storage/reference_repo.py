@@ -11,7 +11,14 @@ from sqlalchemy import and_, func, or_, select
 
 from yibao.settlement.model import CatalogItem
 from yibao.storage.tables import catalog_items
-from yibao.storage.tx_tables import catalog_entries, catalog_matches, exchanged_files, filings
+from yibao.storage.tx_tables import (
+    catalog_entries,
+    catalog_matches,
+    exchanged_files,
+    filings,
+    review_feedback,
+    review_results,
+)
 
 
 @dataclass(frozen=True)
@@ -343,3 +350,19 @@ class ReferenceRepo:
             cond.append(filings.c.code == code)
         r = self.conn.execute(select(filings).where(*cond).limit(1)).first()
         return _filing(r) if r else None
+
+    # Review results (3101/3102) and feedback (3103) -----------------------------------------------
+
+    def add_review_result(self, **values) -> None:
+        self.conn.execute(review_results.insert().values(**values))
+
+    def review_result(self, jr_id: str) -> dict | None:
+        r = self.conn.execute(select(review_results).where(review_results.c.jr_id == jr_id)).first()
+        return dict(r._mapping) if r else None
+
+    def review_feedback_of(self, jr_id: str) -> dict | None:
+        r = self.conn.execute(select(review_feedback).where(review_feedback.c.jr_id == jr_id)).first()
+        return dict(r._mapping) if r else None
+
+    def add_review_feedback(self, **values) -> None:
+        self.conn.execute(review_feedback.insert().values(**values))

@@ -7,6 +7,7 @@ the transactions' storage stays out of the settlement's schema file.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Date,
     DateTime,
@@ -124,4 +125,33 @@ departments = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("cancelled_at", DateTime, nullable=True),
+)
+
+# 3101/3102 findings (each a jr_id) and the institution's 3103 feedback on them.
+review_results = Table(
+    "review_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("jr_id", String(40), nullable=False, unique=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False, index=True),
+    Column("infno", String(6), nullable=False),
+    Column("rule_id", String(20), nullable=False),
+    Column("patn_id", String(30), nullable=False),
+    Column("mdtrt_id", String(30), nullable=True),
+    Column("ref", String(40), nullable=False),  # the order line (rx_id)
+    Column("content", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+review_feedback = Table(
+    "review_feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("jr_id", String(40), ForeignKey("review_results.jr_id"), nullable=False, unique=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False),
+    Column("warn_type", String(3), nullable=False),  # 1 事前, 2 事中
+    Column("dspo_way", String(3), nullable=False),  # 1 继续执行医嘱, 2 返回修改医嘱
+    Column("reason", String(500), nullable=True),
+    Column("created_at", DateTime, nullable=False),
 )

@@ -97,6 +97,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_exchanged_files_institution_code"), ["institution_code"], unique=False)
 
     op.create_table(
+        "review_results",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("jr_id", sa.String(length=40), nullable=False),
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("infno", sa.String(length=6), nullable=False),
+        sa.Column("rule_id", sa.String(length=20), nullable=False),
+        sa.Column("patn_id", sa.String(length=30), nullable=False),
+        sa.Column("mdtrt_id", sa.String(length=30), nullable=True),
+        sa.Column("ref", sa.String(length=40), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_code"], ["institutions.code"], name=op.f("fk_review_results_institution_code_institutions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_results")),
+        sa.UniqueConstraint("jr_id", name=op.f("uq_review_results_jr_id")),
+    )
+    with op.batch_alter_table("review_results", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_review_results_institution_code"), ["institution_code"], unique=False)
+
+    op.create_table(
         "filings",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("kind", sa.String(length=12), nullable=False),
@@ -122,6 +144,24 @@ def upgrade() -> None:
     with op.batch_alter_table("filings", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_filings_person_id"), ["person_id"], unique=False)
 
+    op.create_table(
+        "review_feedback",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("jr_id", sa.String(length=40), nullable=False),
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("warn_type", sa.String(length=3), nullable=False),
+        sa.Column("dspo_way", sa.String(length=3), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_code"], ["institutions.code"], name=op.f("fk_review_feedback_institution_code_institutions")
+        ),
+        sa.ForeignKeyConstraint(
+            ["jr_id"], ["review_results.jr_id"], name=op.f("fk_review_feedback_jr_id_review_results")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_feedback")),
+        sa.UniqueConstraint("jr_id", name=op.f("uq_review_feedback_jr_id")),
+    )
     op.create_table(
         "settlement_lists",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -155,10 +195,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_settlement_lists_institution_code"))
 
     op.drop_table("settlement_lists")
+    op.drop_table("review_feedback")
     with op.batch_alter_table("filings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_filings_person_id"))
 
     op.drop_table("filings")
+    with op.batch_alter_table("review_results", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_review_results_institution_code"))
+
+    op.drop_table("review_results")
     with op.batch_alter_table("exchanged_files", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_exchanged_files_institution_code"))
 
