@@ -205,12 +205,100 @@ def step3(w, infno: str):
     if infno == "5303":
         w.admitted()
         return HOSP, None, {"psn_no": psn, **YEAR}
+    if infno == "3202":
+        w.bought()
+        return PHARMACY_CODE, None, agreed(w, upload_only=True)
+    if infno == "3203":
+        w.bought()
+        withdraw_clearings(w)
+        return PHARMACY_CODE, None, clearing_known(w, agreed(w))
+    if infno == "3204":
+        w.bought()
+        withdraw_clearings(w)
+        evt = w.ok("3203", {"data": clearing_known(w, agreed(w))}, institution=PHARMACY_CODE)["result"]
+        return PHARMACY_CODE, None, {"clr_appy_evt_id": evt["clr_appy_evt_id"]}
     if infno in ("3101", "3102"):
         return HOSP, None, {"data.patient_dtos": [review_patient(w, infno=infno)], "trig_scen": "1"}
     if infno == "3103":
         jr_id = reviewed(w)["result"]["jr_id"]
         return HOSP, None, {"warn_type": "1", "data.warns": [{"warn_rslt_id": jr_id, "dspo_way": "2"}]}
     return None
+
+
+PHARMACY_CODE = "P36019900001"
+
+
+def our_lines(w, institution: str = PHARMACY_CODE, clr_type: str = "41", day=None):
+    from datetime import date
+
+    from yibao.services.clearing import ours
+
+    day = day or date(2025, 6, 1)
+    with w.store.uow(read_only=True) as tx:
+        return ours(tx, institution, clr_type, day, day)
+
+
+def detail_file(lines: dict) -> str:
+    rows = []
+    for (setl_id, flag), (psn_no, mdtrt_id, _, a) in sorted(lines.items()):
+        rows.append(
+            [setl_id, mdtrt_id, psn_no, f"{a.medfee / 100:.2f}", f"{a.fund / 100:.2f}", f"{a.acct / 100:.2f}", flag]
+        )
+    return zipped(rows)
+
+
+def agreed(w, *, upload_only: bool = False, institution: str = PHARMACY_CODE) -> dict:
+    """Upload the platform's own lines as the institution's file and reconcile (all agree)."""
+    lines = our_lines(w, institution)
+    up = w.ok(
+        "9101",
+        {"fsUploadIn": {"in": detail_file(lines), "filename": "d.zip", "fixmedins_code": institution}},
+        institution=institution,
+    )
+    medfee = sum(v[3].medfee for v in lines.values())
+    fund = sum(v[3].fund for v in lines.values())
+    acct = sum(v[3].acct for v in lines.values())
+    count = sum(1 if k[1] == "0" else -1 for k in lines)
+    known = {
+        "setl_optins": ADMDVS,
+        "file_qury_no": up["file_qury_no"],
+        "stmt_begndate": DAY,
+        "stmt_enddate": DAY,
+        "medfee_sumamt": f"{medfee / 100:.2f}",
+        "fund_pay_sumamt": f"{fund / 100:.2f}",
+        "cash_payamt": f"{(medfee - fund - acct) / 100:.2f}",
+        "fixmedins_setl_cnt": str(count),
+        "clr_type": "41",
+    }
+    if upload_only:
+        return known
+    out = w.ok("3202", {"data": known}, institution=institution)
+    assert out["mismatches"] == 0, out
+    return {**known, "acct": acct}
+
+
+def clearing_known(w, rec: dict) -> dict:
+    return {
+        "clr_type": "41",
+        "setlym": "202506",
+        "psntime": rec["fixmedins_setl_cnt"],
+        "medfee_sumamt": rec["medfee_sumamt"],
+        "med_sumfee": rec["medfee_sumamt"],
+        "fund_appy_sum": rec["fund_pay_sumamt"],
+        "cash_payamt": rec["cash_payamt"],
+        "acct_pay": f"{rec['acct'] / 100:.2f}",
+        "begndate": DAY,
+        "enddate": DAY,
+    }
+
+
+def withdraw_clearings(w) -> None:
+    from yibao.services.clearing import clearing_id
+
+    with w.store.uow() as tx:
+        active = tx.clearing.active_clearing(PHARMACY_CODE, "41", "202506")
+    if active is not None:
+        w.ok("3204", {"data": {"clr_appy_evt_id": clearing_id(active.id)}}, institution=PHARMACY_CODE)
 
 
 RESTRICTED = "XR05DAA0005"
@@ -381,4 +469,7 @@ ADDED = (
     "3101",
     "3102",
     "3103",
+    "3202",
+    "3203",
+    "3204",
 )

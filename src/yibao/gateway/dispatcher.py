@@ -106,6 +106,7 @@ def transaction(
 
 def load_handlers() -> dict[str, Transaction]:
     from yibao.gateway import (  # noqa: F401 - they register themselves
+        clearing,
         filings,
         inpatient,
         lists,

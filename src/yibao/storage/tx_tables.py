@@ -155,3 +155,52 @@ review_feedback = Table(
     Column("reason", String(500), nullable=True),
     Column("created_at", DateTime, nullable=False),
 )
+
+# 3202: each line of a detail reconciliation that did not agree (and a row per run with its counts).
+reconciliation_runs = Table(
+    "reconciliation_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False, index=True),
+    Column("clr_type", String(6), nullable=False),
+    Column("begin_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("mismatches", Integer, nullable=False),
+    Column("result_file", String(40), nullable=False),
+    Column("at", DateTime, nullable=False),
+)
+
+reconciliation_lines = Table(
+    "reconciliation_lines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("reconciliation_runs.id"), nullable=False, index=True),
+    Column("setl_id", String(30), nullable=False),
+    Column("refd_setl_flag", String(3), nullable=False),
+    Column("memo", String(200), nullable=False),
+    Column("their_medfee", BigInteger, nullable=True),
+    Column("our_medfee", BigInteger, nullable=True),
+    Column("their_fund", BigInteger, nullable=True),
+    Column("our_fund", BigInteger, nullable=True),
+)
+
+# Clearing (清算) for a month: what the fund owes an institution, applied for after it agreed line by line.
+clearings = Table(
+    "clearings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False, index=True),
+    Column("clr_type", String(6), nullable=False),
+    Column("setlym", String(6), nullable=False),
+    Column("begin_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("medfee", BigInteger, nullable=False),
+    Column("fund", BigInteger, nullable=False),
+    Column("acct", BigInteger, nullable=False),
+    Column("cash", BigInteger, nullable=False),
+    Column("run_id", Integer, ForeignKey("reconciliation_runs.id"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("cancelled_at", DateTime, nullable=True),
+)

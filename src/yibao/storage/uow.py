@@ -13,6 +13,7 @@ from yibao.errors import DomainError
 from yibao.storage import tables
 from yibao.storage.access_repo import AccessRepo
 from yibao.storage.care_repo import CareRepo
+from yibao.storage.clearing_repo import ClearingRepo
 from yibao.storage.config_repo import ConfigRepo
 from yibao.storage.credentials_repo import CredentialsRepo
 from yibao.storage.db import is_sqlite, make_engine
@@ -131,6 +132,10 @@ class Tx:
     @cached_property
     def lists(self) -> ListsRepo:
         return ListsRepo(self)
+
+    @cached_property
+    def clearing(self) -> ClearingRepo:
+        return ClearingRepo(self)
 
     def for_update(self, stmt):
         """Row locks on PostgreSQL; SQLite already holds the write lock from BEGIN IMMEDIATE."""

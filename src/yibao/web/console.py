@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from yibao.errors import DomainError
 from yibao.gateway.output import FUND_NAMES, setldetail, setlinfo
 from yibao.ledger.model import person_bucket
-from yibao.services import family, proxy, queries
+from yibao.services import clearing, family, proxy, queries
 from yibao.services.care import person_or_refuse
 from yibao.services.credentials import credentials_of
 from yibao.services.platform import Platform
@@ -239,6 +239,16 @@ def daily(request: Request, code: str, on: str | None = None):
             if t.count or t.medfee:
                 lines.append({"insutype": insutype, "clr_type": clr_type, "label": label, "t": t})
     return page(request, "console/daily.html", staff=staff, inst=inst, day=day, lines=lines)
+
+
+# Detail reconciliation and clearing (3202, 3203) -------------------------------------------------------
+
+
+@router.get("/clearing", response_class=HTMLResponse)
+def clearing_page(request: Request):
+    staff = signed_in_staff(request)
+    runs, applications = clearing.console_view(_p(request))
+    return page(request, "console/clearing.html", staff=staff, runs=runs, clearings=applications)
 
 
 # 亲情账户 verifications --------------------------------------------------------------------------------

@@ -97,6 +97,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_exchanged_files_institution_code"), ["institution_code"], unique=False)
 
     op.create_table(
+        "reconciliation_runs",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("clr_type", sa.String(length=6), nullable=False),
+        sa.Column("begin_date", sa.Date(), nullable=False),
+        sa.Column("end_date", sa.Date(), nullable=False),
+        sa.Column("lines", sa.Integer(), nullable=False),
+        sa.Column("mismatches", sa.Integer(), nullable=False),
+        sa.Column("result_file", sa.String(length=40), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_code"],
+            ["institutions.code"],
+            name=op.f("fk_reconciliation_runs_institution_code_institutions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reconciliation_runs")),
+    )
+    with op.batch_alter_table("reconciliation_runs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reconciliation_runs_institution_code"), ["institution_code"], unique=False)
+
+    op.create_table(
         "review_results",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("jr_id", sa.String(length=40), nullable=False),
@@ -117,6 +138,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("review_results", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_review_results_institution_code"), ["institution_code"], unique=False)
+
+    op.create_table(
+        "clearings",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("clr_type", sa.String(length=6), nullable=False),
+        sa.Column("setlym", sa.String(length=6), nullable=False),
+        sa.Column("begin_date", sa.Date(), nullable=False),
+        sa.Column("end_date", sa.Date(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("medfee", sa.BigInteger(), nullable=False),
+        sa.Column("fund", sa.BigInteger(), nullable=False),
+        sa.Column("acct", sa.BigInteger(), nullable=False),
+        sa.Column("cash", sa.BigInteger(), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("cancelled_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["institution_code"], ["institutions.code"], name=op.f("fk_clearings_institution_code_institutions")
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["reconciliation_runs.id"], name=op.f("fk_clearings_run_id_reconciliation_runs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_clearings")),
+    )
+    with op.batch_alter_table("clearings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_clearings_institution_code"), ["institution_code"], unique=False)
 
     op.create_table(
         "filings",
@@ -143,6 +191,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("filings", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_filings_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
+        "reconciliation_lines",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("setl_id", sa.String(length=30), nullable=False),
+        sa.Column("refd_setl_flag", sa.String(length=3), nullable=False),
+        sa.Column("memo", sa.String(length=200), nullable=False),
+        sa.Column("their_medfee", sa.BigInteger(), nullable=True),
+        sa.Column("our_medfee", sa.BigInteger(), nullable=True),
+        sa.Column("their_fund", sa.BigInteger(), nullable=True),
+        sa.Column("our_fund", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["reconciliation_runs.id"], name=op.f("fk_reconciliation_lines_run_id_reconciliation_runs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reconciliation_lines")),
+    )
+    with op.batch_alter_table("reconciliation_lines", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reconciliation_lines_run_id"), ["run_id"], unique=False)
 
     op.create_table(
         "review_feedback",
@@ -196,14 +263,26 @@ def downgrade() -> None:
 
     op.drop_table("settlement_lists")
     op.drop_table("review_feedback")
+    with op.batch_alter_table("reconciliation_lines", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reconciliation_lines_run_id"))
+
+    op.drop_table("reconciliation_lines")
     with op.batch_alter_table("filings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_filings_person_id"))
 
     op.drop_table("filings")
+    with op.batch_alter_table("clearings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_clearings_institution_code"))
+
+    op.drop_table("clearings")
     with op.batch_alter_table("review_results", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_review_results_institution_code"))
 
     op.drop_table("review_results")
+    with op.batch_alter_table("reconciliation_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reconciliation_runs_institution_code"))
+
+    op.drop_table("reconciliation_runs")
     with op.batch_alter_table("exchanged_files", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_exchanged_files_institution_code"))
 
