@@ -217,6 +217,41 @@ def step3(w, infno: str):
         withdraw_clearings(w)
         evt = w.ok("3203", {"data": clearing_known(w, agreed(w))}, institution=PHARMACY_CODE)["result"]
         return PHARMACY_CODE, None, {"clr_appy_evt_id": evt["clr_appy_evt_id"]}
+    if infno == "2306":
+        row = {"mdtrt_id": w.inpatient_fees(), "bkkp_sn": "1", "psn_no": psn, "med_list_codg": "XJ01CAA0001"}
+        return HOSP, None, {"data": [row]}
+    if infno == "2403":
+        mdtrt_id = w.admitted()
+        known = {"mdtrt_id": mdtrt_id, "psn_no": psn, "begntime": MOMENT_13, "med_type": "21", "ipt_otp_no": "ZY1"}
+        return (
+            HOSP,
+            None,
+            {
+                **{f"adminfo.{k}": v for k, v in known.items()},
+                "diseinfo": [{"mdtrt_id": mdtrt_id, "psn_no": psn, "diag_code": "J18.9"}],
+            },
+        )
+    if infno == "2404":
+        return HOSP, None, {"mdtrt_id": w.admitted(), "psn_no": psn}
+    if infno == "2405":
+        return HOSP, None, {"mdtrt_id": w.discharged(), "psn_no": psn}
+    if infno == "2406":
+        known = {"mdtrt_id": w.admitted(), "psn_no": psn, "ipt_psn_sp_flag_type": "01"}
+        who = {k: w.person()[k] for k in ("psn_cert_type", "certno", "psn_name")}
+        return HOSP, None, {**known, "ipt_psn_sp_flag": f"F{next(_seq)}", **who}
+    if infno == "2407":
+        mdtrt_id = w.admitted()
+        flag = {
+            "mdtrt_id": mdtrt_id,
+            "psn_no": psn,
+            "ipt_psn_sp_flag_type": "01",
+            "ipt_psn_sp_flag": "1",
+            "ipt_otp_no": "ZY",
+        }
+        w.ok("2406", {"data": flag}, institution=HOSP)
+        known = {"page_num": "1", "page_size": "10", "mdtrt_id": mdtrt_id, "psn_no": psn, "ipt_psn_sp_flag_type": "01"}
+        who = {k: w.person()[k] for k in ("psn_cert_type", "certno", "psn_name")}
+        return HOSP, None, {**known, **who, "fixmedins_code": HOSP}
     if infno in ("3101", "3102"):
         return HOSP, None, {"data.patient_dtos": [review_patient(w, infno=infno)], "trig_scen": "1"}
     if infno == "3103":
@@ -472,4 +507,10 @@ ADDED = (
     "3202",
     "3203",
     "3204",
+    "2306",
+    "2403",
+    "2404",
+    "2405",
+    "2406",
+    "2407",
 )

@@ -3,12 +3,14 @@ the checks that look across visits (2001's 在院 lock), always scoped by instit
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import select
 
 from yibao.storage.care_repo import _VISIT_COLS, Visit
 from yibao.storage.tables import diagnoses, fee_lines, settlements, visits
+from yibao.storage.tx_tables import visit_flags
 
 
 class RecordsRepo:
@@ -92,3 +94,33 @@ class RecordsRepo:
             cond.append(visits.c.person_id == person_id)
         stmt = select(*_VISIT_COLS).where(*cond).order_by(visits.c.begntime, visits.c.id)
         return [Visit(*r) for r in self.conn.execute(stmt)]
+
+    def note_line(self, visit_id: int, feedetl_sn: str, code: str, memo: str | None) -> bool:
+        """2306: the memo of one fee line, kept in its record; False when there is no such line."""
+        row = self.conn.execute(
+            select(fee_lines.c.id, fee_lines.c.info).where(
+                fee_lines.c.visit_id == visit_id,
+                fee_lines.c.feedetl_sn == feedetl_sn,
+                fee_lines.c.med_list_codg == code,
+            )
+        ).first()
+        if row is None:
+            return False
+        info = json.loads(row.info or "{}")
+        info["memo"] = memo
+        self.conn.execute(
+            fee_lines.update().where(fee_lines.c.id == row.id).values(info=json.dumps(info, ensure_ascii=False))
+        )
+        return True
+
+    def add_flag(self, **values) -> int:
+        return int(self.conn.execute(visit_flags.insert().values(**values)).inserted_primary_key[0])
+
+    def flags(self, institution: str, *, visit_id: int | None = None, flag_type: str | None = None) -> list[dict]:
+        cond = [visit_flags.c.institution_code == institution]
+        if visit_id is not None:
+            cond.append(visit_flags.c.visit_id == visit_id)
+        if flag_type:
+            cond.append(visit_flags.c.flag_type == flag_type)
+        stmt = select(visit_flags).where(*cond).order_by(visit_flags.c.id)
+        return [dict(r._mapping) for r in self.conn.execute(stmt)]

@@ -204,3 +204,16 @@ clearings = Table(
     Column("created_at", DateTime, nullable=False),
     Column("cancelled_at", DateTime, nullable=True),
 )
+
+# 2406/2407: special attributes of a visit (就医特殊属性).
+visit_flags = Table(
+    "visit_flags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("visit_id", Integer, ForeignKey("visits.id"), nullable=False, index=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False, index=True),
+    Column("flag_type", String(30), nullable=False),
+    Column("flag", String(30), nullable=False),
+    Column("memo", String(500), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+)

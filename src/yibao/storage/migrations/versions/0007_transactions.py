@@ -230,6 +230,25 @@ def upgrade() -> None:
         sa.UniqueConstraint("jr_id", name=op.f("uq_review_feedback_jr_id")),
     )
     op.create_table(
+        "visit_flags",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("visit_id", sa.Integer(), nullable=False),
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("flag_type", sa.String(length=30), nullable=False),
+        sa.Column("flag", sa.String(length=30), nullable=False),
+        sa.Column("memo", sa.String(length=500), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_code"], ["institutions.code"], name=op.f("fk_visit_flags_institution_code_institutions")
+        ),
+        sa.ForeignKeyConstraint(["visit_id"], ["visits.id"], name=op.f("fk_visit_flags_visit_id_visits")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_visit_flags")),
+    )
+    with op.batch_alter_table("visit_flags", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_visit_flags_institution_code"), ["institution_code"], unique=False)
+        batch_op.create_index(batch_op.f("ix_visit_flags_visit_id"), ["visit_id"], unique=False)
+
+    op.create_table(
         "settlement_lists",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("settlement_id", sa.Integer(), nullable=False),
@@ -262,6 +281,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_settlement_lists_institution_code"))
 
     op.drop_table("settlement_lists")
+    with op.batch_alter_table("visit_flags", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_visit_flags_visit_id"))
+        batch_op.drop_index(batch_op.f("ix_visit_flags_institution_code"))
+
+    op.drop_table("visit_flags")
     op.drop_table("review_feedback")
     with op.batch_alter_table("reconciliation_lines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reconciliation_lines_run_id"))
