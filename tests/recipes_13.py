@@ -252,6 +252,8 @@ def step3(w, infno: str):
         known = {"page_num": "1", "page_size": "10", "mdtrt_id": mdtrt_id, "psn_no": psn, "ipt_psn_sp_flag_type": "01"}
         who = {k: w.person()[k] for k in ("psn_cert_type", "certno", "psn_name")}
         return HOSP, None, {**known, **who, "fixmedins_code": HOSP}
+    if infno.startswith("35"):
+        return stock_recipe(w, infno)
     if infno in ("3101", "3102"):
         return HOSP, None, {"data.patient_dtos": [review_patient(w, infno=infno)], "trig_scen": "1"}
     if infno == "3103":
@@ -334,6 +336,101 @@ def withdraw_clearings(w) -> None:
         active = tx.clearing.active_clearing(PHARMACY_CODE, "41", "202506")
     if active is not None:
         w.ok("3204", {"data": {"clr_appy_evt_id": clearing_id(active.id)}}, institution=PHARMACY_CODE)
+
+
+ITEM = {"med_list_codg": "XJ01CAA0001", "fixmedins_hilist_id": "YP1", "fixmedins_hilist_name": "阿莫西林胶囊"}
+
+
+def purchased(w, batch: str | None = None, cnt: str = "100") -> str:
+    batch = batch or f"B{next(_seq):05d}"
+    info = {
+        **ITEM,
+        "fixmedins_bchno": batch,
+        "spler_name": "某医药公司",
+        "manu_lotnum": "L1",
+        "prodentp_name": "某药厂",
+    }
+    info.update(aprvno="国药准字H1", manu_date="2025-01-01", expy_end="2027-01-01", purc_retn_cnt=cnt, rx_flag="1")
+    info.update(purc_retn_stoin_time=DAY, purc_retn_opter_name="王五")
+    w.ok("3503", {"purcinfo": info}, institution=PHARMACY_CODE)
+    return batch
+
+
+def counted(w, batch: str, code: str, cnt: str = "100.00") -> None:
+    info = {**ITEM, "fixmedins_bchno": batch, "rx_flag": "1", "invdate": DAY, "inv_cnt": cnt}
+    info.update(manu_date="2025-01-01", expy_end="2027-01-01", drugtracinfo=[{"drug_trac_codg": code}])
+    w.ok("3501", {"invinfo": info}, institution=PHARMACY_CODE)
+
+
+def sale_info(w, batch: str, setl_id: str | None, cnt: str = "1", code: str = "TR001") -> dict:
+    info = {
+        **ITEM,
+        "fixmedins_bchno": batch,
+        "prsc_dr_name": "王医生",
+        "phar_name": "李药师",
+        "phar_prac_cert_no": "Z1",
+    }
+    info.update(mdtrt_sn="S1", manu_lotnum="L1", manu_date="2025-01-01", rx_flag="1", trdn_flag="0", rtal_docno="R1")
+    info.update(
+        sel_retn_cnt=cnt, sel_retn_time=DAY, sel_retn_opter_name="李药师", drugtracinfo=[{"drug_trac_codg": code}]
+    )
+    if setl_id:
+        info.update(setl_id=setl_id, psn_no=w.son.psn_no)
+    return info
+
+
+def sold(w, batch: str, setl_id: str | None = None, cnt: str = "1") -> None:
+    w.ok("3505", {"selinfo": sale_info(w, batch, setl_id, cnt)}, institution=PHARMACY_CODE)
+
+
+def stock_recipe(w, infno: str):
+    shop = PHARMACY_CODE
+    if infno == "3501":
+        return shop, None, {**ITEM, "fixmedins_bchno": f"B{next(_seq):05d}", "rx_flag": "1", "invdate": DAY,
+                            "inv_cnt": "100.00", "manu_date": "2025-01-01", "expy_end": "2027-01-01"}  # fmt: skip
+    if infno == "3502":
+        batch = purchased(w)
+        known = {**ITEM, "fixmedins_bchno": batch, "inv_chg_type": "104", "pric": "10", "cnt": "1", "rx_flag": "1"}
+        return shop, None, {**known, "inv_chg_time": DAY}
+    if infno == "3503":
+        known = {**ITEM, "fixmedins_bchno": f"B{next(_seq):05d}", "manu_date": "2025-01-01", "expy_end": "2027-01-01"}
+        return shop, None, {**known, "purc_retn_cnt": "10", "rx_flag": "1", "purc_retn_stoin_time": DAY}
+    if infno == "3504":
+        batch = purchased(w)
+        known = {**ITEM, "fixmedins_bchno": batch, "manu_date": "2025-01-01", "expy_end": "2027-01-01"}
+        return shop, None, {**known, "purc_retn_cnt": "1", "rx_flag": "1", "purc_retn_stoin_time": DAY}
+    if infno == "3505":
+        batch = purchased(w)
+        return shop, None, {**sale_info(w, batch, w.bought()["setl_id"]), "drugtracinfo": None}
+    if infno == "3506":
+        batch = purchased(w)
+        setl_id = w.bought()["setl_id"]
+        sold(w, batch, setl_id)
+        known = {
+            **ITEM,
+            "fixmedins_bchno": batch,
+            "setl_id": setl_id,
+            "psn_no": w.son.psn_no,
+            "manu_date": "2025-01-01",
+        }
+        return shop, None, {**known, "rx_flag": "1", "trdn_flag": "0", "sel_retn_cnt": "1", "sel_retn_time": DAY}
+    if infno == "3507":
+        return shop, None, {"fixmedins_bchno": purchased(w), "inv_data_type": "3"}
+    batch = purchased(w)
+    setl_id = w.bought()["setl_id"]
+    sold(w, batch, setl_id)
+    counted(w, batch, "TR9")
+    known = {"fixmedins_code": shop, "medins_list_codg": "YP1", "fixmedins_bchno": batch, "begndate": DAY}
+    known.update(enddate=DAY, med_list_codg="XJ01CAA0001", psn_no=w.son.psn_no, setl_id=setl_id)
+    if infno == "3509":
+        w.ok("3502", {"invinfo": {**ITEM, "fixmedins_bchno": batch, "inv_chg_type": "104", "pric": "10", "cnt": "1",
+                                  "rx_flag": "1", "inv_chg_time": DAY}}, institution=shop)  # fmt: skip
+        known["inv_chg_type"] = "104"
+    if infno == "3512":
+        known["drug_trac_codg"] = "TR9"
+    if infno == "3513":
+        known["drug_trac_codg"] = "TR001"
+    return shop, None, known
 
 
 RESTRICTED = "XR05DAA0005"
@@ -513,4 +610,5 @@ ADDED = (
     "2405",
     "2406",
     "2407",
+    *(f"35{n:02d}" for n in range(1, 14)),
 )

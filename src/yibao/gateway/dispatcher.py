@@ -119,6 +119,7 @@ def load_handlers() -> dict[str, Transaction]:
         reversal,
         review,
         signin,
+        stock,
         visits,
     )
 

@@ -217,3 +217,33 @@ visit_flags = Table(
     Column("memo", String(500), nullable=True),
     Column("created_at", DateTime, nullable=False),
 )
+
+# 3501–3513: a pharmacy's stock as moves per batch (进销存), with drug traceability codes.
+stock_moves = Table(
+    "stock_moves",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False),
+    Column("batch", String(30), nullable=False),  # fixmedins_bchno
+    Column("med_list_codg", String(50), nullable=False),
+    Column("medins_list_codg", String(30), nullable=False),  # fixmedins_hilist_id
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # count | change | purchase | purchase_return | sale | sale_return
+    Column("delta", String(24), nullable=False),  # exact signed quantity, text
+    Column("price", String(24), nullable=True),
+    Column("at", DateTime, nullable=False),  # when it happened, as the pharmacy says
+    Column("setl_id", String(30), nullable=True),
+    Column("psn_no", String(30), nullable=True),
+    Column("info", Text, nullable=False),  # the node as sent, JSON
+    Column("created_at", DateTime, nullable=False),
+    Column("deleted_at", DateTime, nullable=True),
+    Index("ix_stock_moves_institution_code_batch", "institution_code", "batch"),
+)
+
+stock_trace_codes = Table(
+    "stock_trace_codes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("move_id", Integer, ForeignKey("stock_moves.id"), nullable=False, index=True),
+    Column("drug_trac_codg", String(100), nullable=False, index=True),
+)

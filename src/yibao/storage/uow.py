@@ -26,6 +26,7 @@ from yibao.storage.people_repo import PeopleRepo
 from yibao.storage.records_repo import RecordsRepo
 from yibao.storage.reference_repo import ReferenceRepo
 from yibao.storage.regionlink_repo import RegionLinkRepo
+from yibao.storage.stock_repo import StockRepo
 
 
 class Store:
@@ -136,6 +137,10 @@ class Tx:
     @cached_property
     def clearing(self) -> ClearingRepo:
         return ClearingRepo(self)
+
+    @cached_property
+    def stock(self) -> StockRepo:
+        return StockRepo(self)
 
     def for_update(self, stmt):
         """Row locks on PostgreSQL; SQLite already holds the write lock from BEGIN IMMEDIATE."""

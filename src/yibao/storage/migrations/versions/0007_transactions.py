@@ -140,6 +140,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_review_results_institution_code"), ["institution_code"], unique=False)
 
     op.create_table(
+        "stock_moves",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("institution_code", sa.String(length=30), nullable=False),
+        sa.Column("batch", sa.String(length=30), nullable=False),
+        sa.Column("med_list_codg", sa.String(length=50), nullable=False),
+        sa.Column("medins_list_codg", sa.String(length=30), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("delta", sa.String(length=24), nullable=False),
+        sa.Column("price", sa.String(length=24), nullable=True),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("setl_id", sa.String(length=30), nullable=True),
+        sa.Column("psn_no", sa.String(length=30), nullable=True),
+        sa.Column("info", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["institution_code"], ["institutions.code"], name=op.f("fk_stock_moves_institution_code_institutions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_moves")),
+    )
+    with op.batch_alter_table("stock_moves", schema=None) as batch_op:
+        batch_op.create_index("ix_stock_moves_institution_code_batch", ["institution_code", "batch"], unique=False)
+
+    op.create_table(
         "clearings",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("institution_code", sa.String(length=30), nullable=False),
@@ -230,6 +255,18 @@ def upgrade() -> None:
         sa.UniqueConstraint("jr_id", name=op.f("uq_review_feedback_jr_id")),
     )
     op.create_table(
+        "stock_trace_codes",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("move_id", sa.Integer(), nullable=False),
+        sa.Column("drug_trac_codg", sa.String(length=100), nullable=False),
+        sa.ForeignKeyConstraint(["move_id"], ["stock_moves.id"], name=op.f("fk_stock_trace_codes_move_id_stock_moves")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_trace_codes")),
+    )
+    with op.batch_alter_table("stock_trace_codes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_stock_trace_codes_drug_trac_codg"), ["drug_trac_codg"], unique=False)
+        batch_op.create_index(batch_op.f("ix_stock_trace_codes_move_id"), ["move_id"], unique=False)
+
+    op.create_table(
         "visit_flags",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("visit_id", sa.Integer(), nullable=False),
@@ -286,6 +323,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_visit_flags_institution_code"))
 
     op.drop_table("visit_flags")
+    with op.batch_alter_table("stock_trace_codes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_stock_trace_codes_move_id"))
+        batch_op.drop_index(batch_op.f("ix_stock_trace_codes_drug_trac_codg"))
+
+    op.drop_table("stock_trace_codes")
     op.drop_table("review_feedback")
     with op.batch_alter_table("reconciliation_lines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reconciliation_lines_run_id"))
@@ -299,6 +341,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_clearings_institution_code"))
 
     op.drop_table("clearings")
+    with op.batch_alter_table("stock_moves", schema=None) as batch_op:
+        batch_op.drop_index("ix_stock_moves_institution_code_batch")
+
+    op.drop_table("stock_moves")
     with op.batch_alter_table("review_results", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_review_results_institution_code"))
 
