@@ -21,6 +21,7 @@ import pytest
 
 from http_world import His, beijing_now, ledger_problems, settlement_problems
 from server import Server
+from web_client import WebClient, outcome
 from yibao.cli import demo
 from yibao.nhsa.files import zipped_text
 from yibao.services.clearing import ours
@@ -152,10 +153,19 @@ def test_a_hospital_day(served):
         listing = _settlement_list(s, psn)
         assert ok(his, "4101", listing)["data"]["setl_list_id"]
         got = reconcile(his, db, s, "21")
+        day = str(s["setl_time"])[:10]
         assert got["evt"].startswith("QS")
+        chronic = {"psn_no": psn, "insutype": "310", "opsp_dise_code": "M03900", "opsp_dise_name": "高血压",
+                   "insu_optins": "360100", "ide_fixmedins_no": HOSPITAL, "ide_fixmedins_name": "示例区人民医院",
+                   "hosp_ide_date": day, "diag_dr_codg": "DR1", "diag_dr_name": "王医生", "begndate": day}  # fmt: skip
+        assert ok(his, "2503", {"data": chronic})["result"]["trt_dcla_detl_sn"].startswith("BA")
         assert ok(his, "9002", {"signOut": {"sign_no": his.sign_no, "opter_no": "001"}})
     finally:
         his.close()
+    with WebClient(srv.url) as web:  # the family sees the filing in the portal
+        assert outcome(web.portal_login(who["certno"], "123456")) == "ok"
+        home = web.get("/portal/").text
+        assert "门诊慢特病" in home and "高血压" in home
     _state_is_whole(db, HOSPITAL, "21", got)
 
 

@@ -208,3 +208,21 @@ def category_name(category: str) -> str:
     return {"outpatient": "普通门诊", "chronic": "门诊慢特病", "inpatient": "住院", "pharmacy": "药店购药"}.get(
         category, category
     )
+
+
+def filings_in_words(tx, person: Person) -> list[dict]:
+    """A person's filings in force or to come, as the portal shows them to the family."""
+    out = []
+    for f in tx.reference.filings_of(person.id, active_only=True):
+        where = tx.care.institution(f.target_code) if f.target_code else None
+        out.append(
+            {
+                "kind": KIND_NAMES[f.kind],
+                "what": f.name or f.code or "",
+                "where": where.name if where else (f.target_name or ""),
+                "begndate": f.begndate,
+                "enddate": f.enddate,
+                "sn": sn_of(person, f.id),
+            }
+        )
+    return out

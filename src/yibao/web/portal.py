@@ -19,6 +19,7 @@ from yibao.family.model import PROXY_RELATIONS, relation_between
 from yibao.ledger.model import person_bucket
 from yibao.services import credentials, family, proxy
 from yibao.services.care import person_or_refuse
+from yibao.services.filings import filings_in_words
 from yibao.services.platform import Platform
 from yibao.services.proxy import annual_expenses
 from yibao.services.sessions import PORTAL
@@ -131,9 +132,11 @@ def home(request: Request):
         balances = _balances(tx, me)
         recent = [view_of(tx, r) for r in tx.care.settlements_of_person(person.id, 5)]
         movements = account_movements(p, me, 20, tx=tx) if balances else []
+        filed = filings_in_words(tx, person)
     return page(
         request,
         "portal/home.html",
+        filed=filed,
         person=person,
         insurances=insurances,
         balances=balances,
@@ -335,10 +338,12 @@ def member_page(request: Request, member: str, year: int | None = None):
         expenses = annual_expenses(tx, target.id, year)
         recent = [view_of(tx, r) for r in tx.care.settlements_of_person(target.id, 10)]
         balances = _balances(tx, member)
+        filed = filings_in_words(tx, target)
     chart = month_bars(expenses["months"], title=f"{target.name}{year}年每月医疗费用（元）")
     return page(
         request,
         "portal/member.html",
+        filed=filed,
         target=target,
         qr=_qr_svg(qr),
         qr_text=qr,
