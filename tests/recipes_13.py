@@ -91,6 +91,9 @@ def recipe(w, infno: str) -> tuple[str, str | None, dict[str, Any]] | None:
     if infno == "9102":
         up = uploaded(w)
         return HOSP, None, {"file_qury_no": up["file_qury_no"], "filename": up["filename"], "fixmedins_code": HOSP}
+    if infno == "2203A":
+        known = {"mdtrt_id": w.register(), "psn_no": w.son.psn_no, "med_type": "11", "begntime": MOMENT_13}
+        return HOSP, None, {**known, "diseinfo": [{"diag_code": "J00", "diag_srt_no": "1"}]}
     if infno == "2001":
         return HOSP, None, {"psn_no": w.son.psn_no, "insutype": "310", "fixmedins_code": HOSP, "med_type": "14"}
     if infno in FILE_KNOWN:
@@ -253,7 +256,9 @@ def step3(w, infno: str):
         who = {k: w.person()[k] for k in ("psn_cert_type", "certno", "psn_name")}
         return HOSP, None, {**known, **who, "fixmedins_code": HOSP}
     if infno.startswith("35"):
-        return stock_recipe(w, infno)
+        return stock_recipe(w, infno.removesuffix("A"))  # a batch variant: the base's values in each row
+    if infno == "3401A":
+        return step3(w, "3401")
     if infno in ("3101", "3102"):
         return HOSP, None, {"data.patient_dtos": [review_patient(w, infno=infno)], "trig_scen": "1"}
     if infno == "3103":
@@ -611,4 +616,7 @@ ADDED = (
     "2406",
     "2407",
     *(f"35{n:02d}" for n in range(1, 14)),
+    *(f"35{n:02d}A" for n in range(1, 8)),
+    "3401A",
+    "2203A",
 )

@@ -7,6 +7,7 @@ queries' ``output`` node is one row in the edition's table: the first row is the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -293,3 +294,73 @@ def sale_trace_query(p: Platform, call: Call, tx) -> dict:
                 }
             )
     return _answer(call, rows)
+
+
+# The provincial batch variants (V1.1.25): a list of rows, each handled as its base transaction would,
+# all or nothing. Their error-detail nodes stay empty: a refused row refuses the whole message, naming it.
+
+
+def _rows(call: Call, node: str) -> list[Row]:
+    return call.rows(node, min_rows=1)
+
+
+@transaction("3501A", "商品盘存上传A")
+def count_batch(p: Platform, call: Call, tx) -> dict:
+    for d in _rows(call, "invinfoDetail"):
+        svc.record(p, tx, call.institution, _move(call, d, "count", Decimal(d.inv_cnt) / 100, _at(d.invdate)))
+    return {}
+
+
+@transaction("3502A", "商品库存变更A")
+def change_batch(p: Platform, call: Call, tx) -> dict:
+    for d in _rows(call, "invinfoDetail"):
+        mv = _move(call, d, "change", d.cnt, _at(d.inv_chg_time), price=d.pric, change_type=d.inv_chg_type)
+        if d.get("drug_trac_codg"):
+            mv = replace(mv, trace=(*mv.trace, d.drug_trac_codg))
+        svc.record(p, tx, call.institution, mv)
+    return {"invinfoErrDetail": {}}
+
+
+@transaction("3503A", "商品采购A")
+def purchase_batch(p: Platform, call: Call, tx) -> dict:
+    rows = _rows(call, "purcinfoDetail")
+    for d in rows:
+        mv = _move(call, d, "purchase", d.purc_retn_cnt, _at(d.purc_retn_stoin_time), price=d.finl_trns_pric)
+        svc.record(p, tx, call.institution, mv)
+    return {"purcinfoDetail": _info(rows[0])}
+
+
+@transaction("3504A", "商品采购退货A")
+def purchase_return_batch(p: Platform, call: Call, tx) -> dict:
+    for d in _rows(call, "purcinfoDetail"):
+        at = _at(d.purc_retn_stoin_time)
+        svc.record(
+            p, tx, call.institution, _move(call, d, "purchase_return", d.purc_retn_cnt, at, price=d.finl_trns_pric)
+        )
+    return {"purcinfoErrDetail": {}}
+
+
+@transaction("3505A", "商品销售A")
+def sale_batch(p: Platform, call: Call, tx) -> dict:
+    rows = _rows(call, "selinfoDetail")
+    for d in rows:
+        mv = _move(call, d, "sale", d.sel_retn_cnt, _at(d.sel_retn_time), price=d.finl_trns_pric, setl_id=d.setl_id,
+                   psn_no=d.psn_no)  # fmt: skip
+        svc.record(p, tx, call.institution, mv)
+    return {"selinfoDetail": _info(rows[0])}
+
+
+@transaction("3506A", "商品销售退货A")
+def sale_return_batch(p: Platform, call: Call, tx) -> dict:
+    for d in _rows(call, "selinfoDetail"):
+        mv = _move(call, d, "sale_return", d.sel_retn_cnt, _at(d.sel_retn_time), price=d.finl_trns_pric,
+                   setl_id=d.setl_id, psn_no=d.psn_no)  # fmt: skip
+        svc.record(p, tx, call.institution, mv)
+    return {"selinfoErrDetail": {}}
+
+
+@transaction("3507A", "商品信息删除A")
+def delete_batch(p: Platform, call: Call, tx) -> dict:
+    for d in _rows(call, "goodDetail"):
+        svc.delete(p, tx, call.institution, d.fixmedins_bchno, d.inv_data_type)
+    return {"goodErrDetail": {}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from yibao.errors import refuse
 from yibao.gateway.common import diagnosis_rows
 from yibao.gateway.dispatcher import Call, transaction
+from yibao.gateway.outpatient import visit_info
 from yibao.nhsa.answer import shape_row
 from yibao.services import visits as svc
 from yibao.services.care import institution_or_refuse, person_or_refuse, visit_or_refuse
@@ -92,3 +93,7 @@ def flags(p: Platform, call: Call, tx) -> dict:
     page = rows[(d.page_num - 1) * d.page_size : d.page_num * d.page_size]
     node = call.spec.outputs[0]
     return {"IptPsnSpFlagReg": page[0] if page else {}, "list": [shape_row(node, r) for r in page], "total": len(rows)}
+
+
+# 2203A (V1.1.23): the same upload for a retail pharmacy's outpatient visit, read with its own table.
+transaction("2203A", "定点零售药店门诊就诊信息上传", filled=("mdtrtinfo.begntime",))(visit_info)
