@@ -14,12 +14,11 @@ from datetime import datetime, time, timedelta
 from yibao.errors import refuse
 from yibao.gateway.dispatcher import Call, transaction
 from yibao.gateway.output import age, line_split, settlement_output
-from yibao.services.care import institution_or_refuse, person_or_refuse, visit_or_refuse
+from yibao.services.care import institution_or_refuse, mdtrt_id_of, person_or_refuse, visit_or_refuse
 from yibao.services.lists import own_settlement
 from yibao.services.platform import Platform
 from yibao.services.reference import list_type_of
 from yibao.services.settle import view_of
-from yibao.storage.ids import visit_public_id
 
 
 def _day_range(begin, end) -> tuple[datetime, datetime]:
@@ -63,7 +62,7 @@ def visits(p: Platform, call: Call, tx) -> dict:
     start, stop = _day_range(d.begntime, d.endtime)
     rows = []
     for v in tx.records.visits_of(person.id, institution=call.institution, since=start, until=stop):
-        mdtrt_id = visit_public_id(person.admdvs, v.id)
+        mdtrt_id = mdtrt_id_of(v, person)
         med_type = v.med_type or next((s.med_type for s in tx.care.settlements_of_visit(v.id)), None)
         if (d.mdtrt_id and mdtrt_id != d.mdtrt_id) or (d.med_type and med_type != d.med_type):
             continue
@@ -238,7 +237,7 @@ def in_hospital(p: Platform, call: Call, tx) -> dict:
         inst = tx.care.institution(v.institution_code)
         rows.append(
             {
-                "mdtrt_id": visit_public_id(who.admdvs, v.id) if v.institution_code == call.institution else "",
+                "mdtrt_id": mdtrt_id_of(v, who) if v.institution_code == call.institution else "",
                 "psn_no": who.psn_no,
                 "psn_cert_type": who.psn_cert_type,
                 "certno": who.certno,

@@ -8,9 +8,8 @@ from yibao.gateway.dispatcher import Call, transaction
 from yibao.gateway.outpatient import visit_info
 from yibao.nhsa.answer import shape_row
 from yibao.services import visits as svc
-from yibao.services.care import institution_or_refuse, person_or_refuse, visit_or_refuse
+from yibao.services.care import institution_or_refuse, mdtrt_id_of, person_or_refuse, visit_or_refuse
 from yibao.services.platform import Platform
-from yibao.storage.ids import visit_public_id
 
 
 @transaction("2306", "费用明细修改备注")
@@ -77,7 +76,7 @@ def flags(p: Platform, call: Call, tx) -> dict:
         rows.append(
             {
                 "ipt_psn_sp_flag_detl_id": f"SP{f['id']:010d}",
-                "mdtrt_id": visit_public_id(person.admdvs, visit.id),
+                "mdtrt_id": mdtrt_id_of(visit, person),
                 "psn_no": person.psn_no,
                 "psn_cert_type": person.psn_cert_type,
                 "certno": person.certno,
