@@ -28,7 +28,14 @@ def check(w, med_type: str, institution: str = HOSP) -> list[dict]:
     return w.ok("2001", {"data": {**data, "begntime": MOMENT}}, institution=institution)["trtinfo"]
 
 
+def with_chronic_benefit(w) -> None:
+    overrides = {"benefit.employee.chronic.ratio": "0.85", "benefit.employee.chronic.deductible": "0.00"}
+    world.put_region(w.p, TEST_REGION.read_text(encoding="utf-8"), "test-region.yaml", overrides)
+
+
 def test_2001_reports_each_check(w):
+    assert [r["trt_chk_type"] for r in check(w, "14")] == ["01"]  # no chronic benefit here: no filing needed
+    with_chronic_benefit(w)
     rows = check(w, "11")
     assert rows[0]["trt_enjymnt_flag"] == "1" and rows[0]["fund_pay_type"] == "310100"
     chronic = check(w, "14")
@@ -113,15 +120,9 @@ def settle_outpatient(w, med_type: str, institution: str = HOSP) -> dict:
 
 
 def test_chronic_visit_needs_a_filing_then_gets_the_chronic_benefit(w):
-    world.put_region(
-        w.p,
-        TEST_REGION.read_text(encoding="utf-8"),
-        "test-region.yaml",
-        {
-            "benefit.employee.chronic.ratio": "0.85",
-            "benefit.employee.chronic.deductible": "0.00",
-        },
-    )
+    answer = settle_outpatient(w, "14")  # no chronic benefit in the region: settled without a filing
+    assert answer["infcode"] == 0 and float(answer["output"]["setlinfo"]["hifp_pay"]) == 0
+    with_chronic_benefit(w)
     before = counts(w)
     answer = settle_outpatient(w, "14")
     assert answer["err_msg"].startswith("[E2503-003]"), answer["err_msg"]

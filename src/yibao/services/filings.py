@@ -1,8 +1,9 @@
 """Filings (备案, 2501–2507) and the entitlement check (2001), and what filings change at settlement.
 
-- A chronic/special-disease filing (2503) is what lets a visit settle as 门诊慢特病: a medical type
-  the policy maps to the ``chronic`` category is refused without one covering the day, and with one
-  the region's chronic benefit (``benefit.<scheme>.chronic.*``) applies where its policy has one.
+- A chronic/special-disease filing (2503) is what lets a visit settle as 门诊慢特病 where the region's
+  policy has a chronic benefit (``benefit.<scheme>.chronic.*``): a medical type the policy maps to
+  the ``chronic`` category is then refused without a filing covering the day, and with one the
+  chronic benefit applies. (No shipped region has such a benefit yet; see docs/gateway.md.)
 - A transfer filing (2501) to an institution in another region makes care there 异地转诊 — one of the
   临时外出就医 kinds (医保发〔2022〕22号) — so the ratio is reduced as ``offsite.ratio_reduction``
   says for ``temporary`` instead of ``unfiled``.
@@ -119,9 +120,16 @@ def filings_of(tx, psn_no: str, kind: str, *, active_on: date | None = None) -> 
 # What filings change at settlement ----------------------------------------------------------------
 
 
-def check_chronic_filing(tx, person: Person, category: str, day: date) -> None:
-    """门诊慢特病 is settled only for a person with a chronic filing covering the day."""
-    if category != "chronic":
+def chronic_benefit(policy, scheme: str | None, day: date) -> bool:
+    """Whether the region's policy has a 门诊慢特病 benefit for the scheme that day."""
+    base = f"benefit.{scheme or 'employee'}.chronic"
+    return any(policy.has(f"{base}.{f}", day) for f in ("deductible", "ratio", "cap"))
+
+
+def check_chronic_filing(tx, policy, person: Person, scheme: str | None, category: str, day: date) -> None:
+    """Where the region has a 门诊慢特病 benefit, it is settled only for a person with a chronic
+    filing covering the day (where it has none, the fund pays nothing in that category anyway)."""
+    if category != "chronic" or not chronic_benefit(policy, scheme, day):
         return
     if not any(f.covers(day) for f in tx.reference.filings_of(person.id, "chronic", active_only=True)):
         raise refuse("E2503-003", detail=f"{day} 无有效的门诊慢特病备案（2503）")
@@ -182,7 +190,7 @@ def entitlement(p: Platform, tx, asking: str, psn_no: str, insutype: str, med_ty
         row("01", False, terms.reason)
     elif not insurance.in_waiting(day):
         row("01", True, f"参保有效，{category_name(category)}统筹基金支付比例{terms.ratio / 100:g}%", insurance.begin)
-    if category == "chronic":
+    if category == "chronic" and chronic_benefit(policy, insurance.scheme, day):
         covering = [f for f in tx.reference.filings_of(person.id, "chronic", active_only=True) if f.covers(day)]
         if covering:
             f = covering[0]

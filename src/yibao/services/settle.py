@@ -123,7 +123,7 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         if visit is not None and (visit.kind == "inpatient") != (category == "inpatient"):
             raise refuse("E2201-007", detail=f"{KIND_NAMES[visit.kind]}就诊不能按医疗类别{med_type}结算")
         check_start(policy, category, start, now, stage=SETTLEMENT, field=_START_FIELD[visit.kind if visit else ""])
-        check_chronic_filing(tx, person, category, day)  # 门诊慢特病 needs a filing (2503)
+        check_chronic_filing(tx, policy, person, insurance.scheme, category, day)  # 门诊慢特病: a filing (2503)
         if not inputs:
             raise refuse("E2207-002", detail=req.mdtrt_id or "药店结算没有明细")
         check_line_count(policy, category, len(inputs), now.date())
