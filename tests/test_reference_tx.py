@@ -232,3 +232,32 @@ def test_files_over_http_multipart_up_bytes_down(w):
     assert json.loads(r.content)["err_msg"].startswith("[E9102-001]")
     r = client.post(url, data={"jsonStr": dumps(env)})
     assert r.json()["infcode"] == -1
+
+
+def test_catalog_import_command_reads_csv_and_excel(tmp_path):
+    from openpyxl import Workbook
+    from typer.testing import CliRunner
+
+    from yibao.cli.main import app
+    from yibao.storage.uow import Store
+
+    db = tmp_path / "c.sqlite"
+    csv = tmp_path / "a.csv"
+    csv.write_text("医疗目录编码,药品商品名,收费项目等级\nXJ01CSV0001,逗号片,01\n", encoding="utf-8-sig")
+    book = Workbook()
+    book.active.append(["医疗目录编码", "药品商品名", "收费项目等级", "先行自付比例", "最高限价"])
+    book.active.append(["XJ01XLS0001", "表格片", "02", 0.1, 12.5])
+    book.save(tmp_path / "b.xlsx")
+    runner = CliRunner()
+    for name, ver in (("a.csv", 1), ("b.xlsx", 2)):
+        done = runner.invoke(app, ["catalog", "import", "1301", str(tmp_path / name), "--db", str(db)])
+        assert done.exit_code == 0 and f"版本号 {ver}" in done.output, done.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("医疗目录编码,药品商品名\nXJ01BAD0001,缺等级\n", encoding="utf-8")
+    done = runner.invoke(app, ["catalog", "import", "1301", str(bad), "--db", str(db)])
+    assert done.exit_code == 2 and "E1301-002" in done.output
+    store = Store.open(f"sqlite:///{db}", migrate=False)
+    with store.uow(read_only=True) as tx:
+        items = tx.care.catalog(["XJ01CSV0001", "XJ01XLS0001", "XJ01BAD0001"])
+    store.dispose()
+    assert sorted(items) == ["XJ01CSV0001", "XJ01XLS0001"] and items["XJ01XLS0001"].selfpay_prop == 1000

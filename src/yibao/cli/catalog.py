@@ -1,4 +1,4 @@
-"""``yibao catalog import``: the agency loads a catalogue from a CSV file (one new version)."""
+"""``yibao catalog import``: the agency loads a catalogue from a CSV or Excel file (one new version)."""
 
 from __future__ import annotations
 
@@ -28,10 +28,41 @@ def read_csv(path: Path) -> list[dict[str, str]]:
     return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
 
 
+def read_xlsx(path: Path) -> list[dict[str, str]]:
+    """The first sheet of an Excel workbook; the first row names the columns."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
+        out = []
+        for row in rows:
+            if row is None or all(c is None or str(c).strip() == "" for c in row):
+                continue
+            out.append({h: _cell(c) for h, c in zip(header, row, strict=False) if h})
+        return out
+    finally:
+        book.close()
+
+
+def _cell(value) -> str:
+    """A cell as the text a person typed: whole numbers without ".0", dates as yyyy-MM-dd."""
+    if value is None:
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 @catalog_app.command("import")
 def catalog_import(
     infno: str = typer.Argument(..., help="目录下载交易编号，如 1301（西药中成药）、1305（医疗服务项目）"),
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV 文件，首行为列名（规范的文件列名）"),
+    path: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="CSV 或 Excel（.xlsx）文件，首行为列名（规范的文件列名）"
+    ),
     db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
 ) -> None:
     """导入一个目录：作为该目录的新版本；HIS 以 1301–1327 下载，结算按导入的等级、先自付比例与限价计算。"""
@@ -41,7 +72,8 @@ def catalog_import(
         console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from None
     try:
-        ver, count = import_catalogue(p, infno, read_csv(path))
+        rows = read_xlsx(path) if path.suffix.lower() in (".xlsx", ".xlsm") else read_csv(path)
+        ver, count = import_catalogue(p, infno, rows)
     except DomainError as exc:
         console.print(exc.err_msg, style="red", markup=False, highlight=False)
         raise typer.Exit(2) from None
