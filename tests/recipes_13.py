@@ -61,6 +61,16 @@ def recipe(w, infno: str) -> tuple[str, str | None, dict[str, Any]] | None:
     if infno in reference.downloads():
         load_catalogue(w, infno, f"K{infno}{next(_seq)}")
         return HOSP, None, {"ver": "0"}
+    if infno == "1304":
+        code = f"M04{next(_seq):06d}"
+        reference.import_catalogue(
+            w.p, "1304", [{"医疗目录编码": code, "药品商品名": "藏药丸", "药品通用名": "藏药丸"}]
+        )
+        return (
+            HOSP,
+            None,
+            {**PAGE, "med_list_codg": code, "drug_genname": "藏药", "drug_prodname": "藏药", "vali_flag": "1"},
+        )
     if infno == "1312":
         return HOSP, None, {**PAGE, "hilist_code": "XJ01CAA0001", "hilist_name": "阿莫西林", "chrgitm_lv": "01"}
     if infno == "1316":
@@ -566,6 +576,7 @@ ADDED = (
     "1201",
     "1901",
     "100001",
+    "1304",
     *reference.downloads(),
     "1312",
     "1316",

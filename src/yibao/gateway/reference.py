@@ -100,6 +100,17 @@ def _query(p: Platform, call: Call, tx, **kw) -> tuple:
     return d, inst, total, rows
 
 
+@transaction("1304", "民族药品目录查询", writes=False, filled=("data.updt_time",))
+def ethnic(p: Platform, call: Call, tx) -> dict:
+    d = call.read("data")
+    institution_or_refuse(tx, call.institution)
+    name = d.get("drug_genname") or d.get("drug_prodname")
+    total, rows = ref.ethnic_page(
+        tx, code=d.med_list_codg, name=name, valid=d.vali_flag, page_num=d.page_num, page_size=d.page_size
+    )
+    return _paged(call, total, rows, d.page_num, d.page_size)
+
+
 @transaction("1312", "医保目录信息查询", writes=False, filled=("data.updt_time",))
 def catalogue(p: Platform, call: Call, tx) -> dict:
     d, inst, total, rows = _query(p, call, tx)

@@ -40,6 +40,14 @@ def file_columns(infno: str) -> tuple[str, ...]:
 
 
 @cache
+def query_columns(infno: str) -> tuple[tuple[str, str], ...]:
+    """(code, label) of a query-answered catalogue's rows (1304 民族药品目录): its output fields."""
+    if infno != "1304":
+        return ()
+    return tuple((f["code"], f["label"]) for node in _raw()[infno]["output"] for f in node["fields"])
+
+
+@cache
 def file_layout(infno: str, index: int) -> tuple[str, ...]:
     """The field codes of an attached file layout (3202: 0 the upload, 1 the result)."""
     files = _raw().get(infno, {}).get("files") or []

@@ -22,7 +22,14 @@ from yibao.errors import DomainError, refuse
 from yibao.limits import parse_time
 from yibao.money import MoneyFormatError, parse_price, parse_ratio
 from yibao.nhsa.dictionary import Dictionary
-from yibao.nhsa.files import MAX_FILE_BYTES, FileFormatError, file_columns, read_zipped_text, zipped_text
+from yibao.nhsa.files import (
+    MAX_FILE_BYTES,
+    FileFormatError,
+    file_columns,
+    query_columns,
+    read_zipped_text,
+    zipped_text,
+)
 from yibao.nhsa.spec import interfaces
 from yibao.services.care import institution_or_refuse, person_or_refuse
 from yibao.services.platform import Platform
@@ -419,9 +426,9 @@ def import_catalogue(p: Platform, infno: str, rows: Iterable[Mapping[str, str | 
     For the catalogues the settlement prices by (``PRICED``) each row must carry 收费项目等级, and
     the settlement catalogue takes the row's level, 先行自付比例 and 最高限价 from this version on.
     """
-    cols = file_columns(infno)
+    cols = file_columns(infno) or tuple(label for _, label in query_columns(infno))
     if not cols:
-        raise refuse("E1301-002", detail=f"{infno} 不是文件下载类目录交易（可用：{'、'.join(downloads())}）")
+        raise refuse("E1301-002", detail=f"{infno} 不是目录下载交易（可用：{'、'.join(downloads())}、1304）")
     rows = list(rows)
     if not rows:
         raise refuse("E1301-002", detail="文件中没有数据行")
@@ -495,3 +502,30 @@ def _item(r: Mapping, code: str, name: str, where: str) -> CatalogItem:
     except (MoneyFormatError, DomainError) as exc:
         raise refuse("E1301-002", detail=f"{where}：{exc}") from None
     return CatalogItem(code, name, level, prop, ceiling)
+
+
+def ethnic_page(tx, *, code: str | None, name: str | None, valid: str | None, page_num: int, page_size: int):
+    """1304: the 民族药品目录 as loaded (``yibao catalog import 1304``), newest version of each entry."""
+    offset, limit = _page(page_num, page_size)
+    total, entries = tx.reference.current_entries(
+        list_types=("1304",), code=code, name=name, offset=offset, limit=limit
+    )
+    labels = query_columns("1304")
+    rows = []
+    for e in entries:
+        if valid and e.vali_flag != valid:
+            continue
+        row = {c: e.columns.get(label) for c, label in labels}
+        row.update(
+            med_list_codg=e.code,
+            vali_flag=e.vali_flag,
+            rid=f"{e.code}-{e.ver}",
+            ver=str(e.ver),
+            begndate=e.begndate,
+            enddate=e.enddate,
+            crte_time=e.loaded_at,
+            updt_time=e.loaded_at,
+            opt_time=e.loaded_at,
+        )
+        rows.append(row)
+    return total, rows
