@@ -261,3 +261,19 @@ def test_catalog_import_command_reads_csv_and_excel(tmp_path):
         items = tx.care.catalog(["XJ01CSV0001", "XJ01XLS0001", "XJ01BAD0001"])
     store.dispose()
     assert sorted(items) == ["XJ01CSV0001", "XJ01XLS0001"] and items["XJ01XLS0001"].selfpay_prop == 1000
+
+
+def test_transactions_by_chapter(capsys):
+    """What is answered and what is not, by chapter of the edition (printed with -s; the report quotes it)."""
+    from yibao.gateway.dispatcher import TRANSACTIONS, load_handlers
+    from yibao.nhsa.spec import EDITION, edition_chapters
+
+    load_handlers()
+    chapters = edition_chapters()
+    listed = {n for numbers in chapters.values() for n in numbers}
+    assert set(TRANSACTIONS) - listed == {"1162"}  # yibao's own; every other one is the edition's
+    with capsys.disabled():
+        print(f"\n{len(TRANSACTIONS)} transactions answered ({EDITION}):")
+        for chapter, numbers in chapters.items():
+            left = [n for n in numbers if n not in TRANSACTIONS]
+            print(f"  {chapter}: {len(numbers) - len(left)}/{len(numbers)}; unanswered: {' '.join(left) or '—'}")
