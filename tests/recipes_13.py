@@ -101,6 +101,9 @@ def recipe(w, infno: str) -> tuple[str, str | None, dict[str, Any]] | None:
     if infno == "9102":
         up = uploaded(w)
         return HOSP, None, {"file_qury_no": up["file_qury_no"], "filename": up["filename"], "fixmedins_code": HOSP}
+    if infno == "3607":
+        s = list_uploaded(w)
+        return HOSP, None, {"setl_ym": "202506", "page_num": "1", "page_size": "10", "setl_id": s["setl_id"]}
     if infno == "2203A":
         known = {"mdtrt_id": w.register(), "psn_no": w.son.psn_no, "med_type": "11", "begntime": MOMENT_13}
         return HOSP, None, {**known, "diseinfo": [{"diag_code": "J00", "diag_srt_no": "1"}]}
@@ -429,6 +432,8 @@ def stock_recipe(w, infno: str):
             "manu_date": "2025-01-01",
         }
         return shop, None, {**known, "rx_flag": "1", "trdn_flag": "0", "sel_retn_cnt": "1", "sel_retn_time": DAY}
+    if infno == "3592B":
+        return shop, None, {**ITEM, "fixmedins_bchno": purchased(w)}
     if infno == "3507":
         return shop, None, {"fixmedins_bchno": purchased(w), "inv_data_type": "3"}
     batch = purchased(w)
@@ -630,4 +635,6 @@ ADDED = (
     *(f"35{n:02d}A" for n in range(1, 8)),
     "3401A",
     "2203A",
+    "3592B",
+    "3607",
 )

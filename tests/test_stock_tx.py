@@ -89,3 +89,15 @@ def test_trace_codes_must_be_the_settlements(w):
     w.ok("3505", {"selinfo": recipes_13.sale_info(w, batch, s["setl_id"], code="TRACE-A")}, institution=SHOP)
     q = {"fixmedins_code": SHOP, "begndate": DAY, "enddate": DAY, "drug_trac_codg": "TRACE-A"}
     assert w.ok("3513", {"data": q}, institution=SHOP)["output"]["psnNo"] == w.son.psn_no
+
+
+def test_virtual_trace_codes(w):
+    batch = recipes_13.purchased(w)
+    first = w.ok("3592B", {"data": {**ITEM, "fixmedins_bchno": batch}}, institution=SHOP)["result"]["drug_trac_codg"]
+    second = w.ok("3592B", {"data": {**ITEM, "fixmedins_bchno": batch}}, institution=SHOP)["result"]["drug_trac_codg"]
+    assert len(first) == 20 and first.isdigit() and first != second
+    refused(w, "3592B", {"data": {**ITEM, "fixmedins_bchno": "NONE"}}, "E3592-001", institution=SHOP)
+    q = {"fixmedins_code": SHOP, "begndate": DAY, "enddate": "2099-12-31", "fixmedins_bchno": batch}
+    codes = {r["drugTracCodg"] for r in w.ok("3512", {"data": q}, institution=SHOP)["list"]}
+    assert codes == {first, second}
+    assert stock_of(w, batch) == "100.00"

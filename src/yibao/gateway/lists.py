@@ -95,45 +95,69 @@ def query(p: Platform, call: Call, tx) -> dict:
     return out
 
 
+def _qc_rows(call: Call, tx, ym: str, setl_id=None, psn_no=None, err_lv=None, retn_flag=None) -> list[dict]:
+    inst = tx.care.institution(call.institution)
+    out = []
+    for lst, _ in svc.quality_results(tx, call.institution, ym):
+        person = tx.people.by_id(lst.person_id)
+        sid = lst.record.get("setlinfo", {}).get("setl_id")
+        worst = min((f["err_lv"] for f in lst.qc), default="")
+        retn = "1" if any(f["retn_flag"] == "1" for f in lst.qc) else "0"
+        if (setl_id and sid != setl_id) or (psn_no and person.psn_no != psn_no):
+            continue
+        if (err_lv and worst != err_lv) or (retn_flag and retn != retn_flag):
+            continue
+        details = [
+            {k: f[k] for k in ("exam_data_fld", "qltctrl_chk_rslt", "err_lv", "retn_flag", "init_val")} for f in lst.qc
+        ]
+        out.append(
+            {
+                "fixmedins_code": inst.code,
+                "fixmedins_name": inst.name,
+                "setl_ym": ym,
+                "setl_id": sid,
+                "psn_no": person.psn_no,
+                "psn_name": person.name,
+                "qltctrl_rslt": "通过" if not lst.qc else f"{len(lst.qc)}个问题",
+                "err_lv": worst,
+                "retn_flag": retn,
+                "qltctrl_ver": lst.qc_version,
+                "psn_cert_type": person.psn_cert_type,
+                "cert_no": person.certno,
+                "detailinfo": details,
+                "detl_list": details,
+                "qltctrl_time": lst.updated_at,
+                "grp_stas": "",
+            }
+        )
+    return out
+
+
+def _page(d: Row) -> tuple[int, int]:
+    if d.page_num < 1 or not 1 <= d.page_size <= 1000:
+        raise refuse("E1312-001", detail=f"page_num={d.page_num}，page_size={d.page_size}")
+    return (d.page_num - 1) * d.page_size, d.page_num * d.page_size
+
+
 @transaction("4104", "医疗保障基金结算清单质控结果查询", writes=False)
 def quality(p: Platform, call: Call, tx) -> list:
     d = call.read("data")
     check_same("data.fixmedins_code", "定点医药机构编号", d.fixmedins_code, call.institution)
-    if d.page_num < 1 or not 1 <= d.page_size <= 1000:
-        raise refuse("E1312-001", detail=f"page_num={d.page_num}，page_size={d.page_size}")
-    inst = tx.care.institution(call.institution)
-    out = []
-    for lst, _ in svc.quality_results(tx, call.institution, d.setl_ym):
-        person = tx.people.by_id(lst.person_id)
-        setl_id = lst.record.get("setlinfo", {}).get("setl_id")
-        worst = min((f["err_lv"] for f in lst.qc), default="")
-        row = {
-            "fixmedins_code": inst.code,
-            "fixmedins_name": inst.name,
-            "setl_ym": d.setl_ym,
-            "setl_id": setl_id,
-            "psn_no": person.psn_no,
-            "psn_name": person.name,
-            "qltctrl_rslt": "通过" if not lst.qc else f"发现{len(lst.qc)}个问题",
-            "err_lv": worst,
-            "retn_flag": "1" if any(f["retn_flag"] == "1" for f in lst.qc) else "0",
-            "qltctrl_ver": lst.qc_version,
-            "psn_cert_type": person.psn_cert_type,
-            "cert_no": person.certno,
-            "detailinfo": [
-                {k: f[k] for k in ("exam_data_fld", "qltctrl_chk_rslt", "err_lv", "retn_flag", "init_val")}
-                for f in lst.qc
-            ],
-            "qltctrl_time": lst.updated_at,
-            "grp_stas": "",
-        }
-        if (d.setl_id and setl_id != d.setl_id) or (d.psn_no and person.psn_no != d.psn_no):
-            continue
-        if (d.err_lv and worst != d.err_lv) or (d.retn_flag and row["retn_flag"] != d.retn_flag):
-            continue
-        out.append(row)
-    start = (d.page_num - 1) * d.page_size
-    return out[start : start + d.page_size]
+    start, stop = _page(d)
+    rows = _qc_rows(call, tx, d.setl_ym, d.setl_id, d.psn_no, d.err_lv, d.retn_flag)
+    return [{k: v for k, v in r.items() if k != "detl_list"} for r in rows[start:stop]]
+
+
+@transaction("3607", "结算清单质控结果查询", writes=False)
+def quality_3607(p: Platform, call: Call, tx) -> dict:
+    """The same findings as 4104, in 3607's shape: ``data[]`` and every finding in ``detl_list[]``."""
+    d = call.read("data")
+    start, stop = _page(d)
+    rows = _qc_rows(call, tx, d.setl_ym, d.setl_id)[start:stop]
+    return {
+        "data": [{k: v for k, v in r.items() if k != "detailinfo"} for r in rows],
+        "detl_list": [x for r in rows for x in r["detl_list"]],
+    }
 
 
 @transaction("4105", "医疗保障基金结算清单数量统计查询", writes=False, filled=("data.medtype_list",))

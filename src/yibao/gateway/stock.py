@@ -259,9 +259,19 @@ def sale_query(p: Platform, call: Call, tx) -> dict:
     return _answer(call, rows)
 
 
+@transaction("3592B", "获取虚拟药品追溯码")
+def virtual_code(p: Platform, call: Call, tx) -> dict:
+    d = call.read("data")
+    number = svc.virtual_trace_code(
+        p, tx, call.institution, d.fixmedins_bchno, d.med_list_codg, d.fixmedins_hilist_id, d.fixmedins_hilist_name
+    )
+    keys = ("med_list_codg", "fixmedins_hilist_id", "fixmedins_hilist_name")
+    return {"result": {**{k: d.get(k) for k in keys}, "drug_trac_codg": number}}
+
+
 @transaction("3512", "定点医药机构入库商品追溯信息查询", writes=False)
 def stock_trace_query(p: Platform, call: Call, tx) -> dict:
-    d, found = _query(call, tx, ("count", "purchase"))
+    d, found = _query(call, tx, ("count", "purchase", "virtual"))
     rows = [
         {**_common(m, call.institution), "drugTracCodg": code, "fixBlngAdmdvs": ""}
         for m, codes in found

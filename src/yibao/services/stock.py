@@ -69,6 +69,10 @@ def record(p: Platform, tx, asking: str, mv: Movement) -> int:
         delta = mv.quantity if mv.change_type in IN_TYPES else -mv.quantity
     elif mv.kind in ("purchase", "sale_return"):
         delta = mv.quantity
+    elif mv.kind == "virtual":  # a virtual traceability code given to a batch: no quantity moves
+        if not moves:
+            raise refuse("E3592-001", batch=mv.batch)
+        delta = ZERO
     else:  # purchase_return, sale
         delta = -mv.quantity
     if mv.kind == "purchase_return":
@@ -178,3 +182,16 @@ def sale_mismatches(tx, asking: str, begin: date, end: date) -> list[str]:
             if want != got:
                 out.append(f"{setl_id} {line.med_list_codg}：结算{want}，进销存销售{got}")
     return out
+
+
+def virtual_trace_code(p: Platform, tx, asking: str, batch: str, code: str, own_code: str, name: str) -> str:
+    """3592B: a virtual traceability code for a batch in stock that came without one (20 digits,
+    derived from the pharmacy, the batch and the count of codes already given)."""
+    import hashlib
+
+    given = [m for m in tx.stock.moves(asking, batch) if m.kind == "virtual"]
+    digest = hashlib.sha256(f"{asking}/{batch}/{len(given)}".encode()).hexdigest()
+    number = "9" + str(int(digest, 16))[:19]
+    mv = Movement("virtual", batch, code, own_code, name, ZERO, p.now(), {"virtual": True}, trace=(number,))
+    record(p, tx, asking, mv)
+    return number
