@@ -31,8 +31,8 @@ from datetime import datetime
 from population import ADMDVS, DRUG, PHARMACY, Population
 from sqlalchemy import text
 
+from yibao.care.ids import person_number
 from yibao.ledger.model import ACCT_PAY, MUTUAL_AID
-from yibao.storage.ids import person_number
 from yibao.storage.uow import Store
 
 AMOUNT_EACH = 100  # fen from each of the three buckets

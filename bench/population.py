@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 
+from yibao.care.ids import person_number, settlement_public_id, visit_public_id
 from yibao.credentials.model import hash_password, id_check_digit
 from yibao.credentials.voucher import signed_token
 from yibao.ledger.model import (
@@ -60,7 +61,6 @@ from yibao.services.credentials import voucher_key
 from yibao.services.platform import Platform
 from yibao.settlement.model import CatalogItem
 from yibao.storage import tables as t
-from yibao.storage.ids import person_number, settlement_public_id, visit_public_id
 from yibao.storage.uow import Store
 
 REGION = "jiangxi-nanchang"
@@ -160,7 +160,7 @@ def _history_templates(now: datetime) -> dict:
     """A real cash-paid 2102 made by the services on a scratch in-memory database: its settlement
     record, explanation and answer become every history row's (ids substituted, same lengths)."""
     from yibao.gateway.dispatcher import dispatch
-    from yibao.gateway.envelope import new_msgid, request_envelope
+    from yibao.nhsa.envelope import new_msgid, request_envelope
     from yibao.services.identity import encrypt_password, public_key_pem
 
     p = Platform(Store.open("sqlite://"))
@@ -228,7 +228,7 @@ def _world(p: Platform) -> None:
         if tx.config.region(ADMDVS) is not None:
             return
     _, policy_text = load_policy(REGION)
-    world.put_region(p, policy_text, f"yibao/policies/{REGION}.yaml")
+    world.put_region(p, policy_text, f"yibao/regions/{REGION}.yaml")
     world.add_institution(p, PHARMACY, "示例大药房", "pharmacy", 0, ADMDVS)
     world.add_catalog_item(p, CatalogItem(DRUG, "阿莫西林胶囊", "01"))
 

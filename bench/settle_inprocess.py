@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from yibao.gateway.dispatcher import dispatch
-from yibao.gateway.envelope import request_envelope
+from yibao.nhsa.envelope import request_envelope
 from yibao.policy import load_policy
 from yibao.services import family, world
 from yibao.services.identity import encrypt_password, public_key_pem
@@ -123,8 +123,8 @@ def run_gateway(p: Platform, patients, n: int, cainfo: str) -> list[float]:
 
 
 def run_service(p: Platform, patients, n: int) -> list[float]:
-    from yibao.gateway.dispatcher import TRANSACTIONS, Call, load_handlers
     from yibao.gateway.pharmacy import _request
+    from yibao.gateway.registry import TRANSACTIONS, Call, load_handlers
     from yibao.services.settle import settle_claim
 
     load_handlers()

@@ -34,7 +34,7 @@ from yibao.simulate.engine import prepare, run_scenario
 from yibao.simulate.generate import generate
 from yibao.simulate.tables import build_tables
 
-# Nanchang's employee outpatient terms (yibao/policies/jiangxi-nanchang.yaml): deductible 300 yuan,
+# Nanchang's employee outpatient terms (yibao/regions/jiangxi-nanchang.yaml): deductible 300 yuan,
 # ratio by person class and hospital level, annual cap by person class.
 DEDUCTIBLE_FEN = 30_000
 RATIO_BP = {"in_service": (6500, 6500, 6000, 5500), "retired": (7000, 7000, 6500, 6000)}

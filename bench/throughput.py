@@ -56,7 +56,7 @@ import population  # noqa: E402
 from population import ADMDVS, DRUG, PASSWORD, PHARMACY, Population  # noqa: E402
 
 from yibao.gateway.dispatcher import dispatch  # noqa: E402
-from yibao.gateway.envelope import dumps, request_envelope  # noqa: E402
+from yibao.nhsa.envelope import dumps, request_envelope  # noqa: E402
 from yibao.services.identity import encrypt_password, public_key_pem  # noqa: E402
 from yibao.services.platform import Platform, SystemClock  # noqa: E402
 from yibao.storage import tables as t  # noqa: E402
@@ -403,8 +403,8 @@ class Yibao:
         """A real settlement's stored record, explanation and answer, for the floor to write."""
         from sqlalchemy import select
 
+        from yibao.care.ids import settlement_public_id, visit_public_id
         from yibao.storage import tables as t
-        from yibao.storage.ids import settlement_public_id, visit_public_id
 
         answer = self.settle_once("card")
         assert answer["infcode"] == 0, answer["err_msg"]

@@ -24,7 +24,7 @@ from sqlalchemy import func, inspect, select
 
 from waiting import DEADLINE, Tally, join_all
 from yibao.api.auth import tif_signature
-from yibao.gateway.envelope import dumps, parse_body, request_envelope
+from yibao.nhsa.envelope import dumps, parse_body, request_envelope
 from yibao.services.identity import encrypt_password
 from yibao.storage import tables as t
 
@@ -358,7 +358,7 @@ def person_balances(store) -> dict[str, int]:
 def settlement_problems(store) -> list[str]:
     """Half-written settlements: a row without its ``setl:<setl_id>`` entry, an entry without a row,
     a msgid settled twice, a recorded 2102 message without its settlement (or the reverse)."""
-    from yibao.storage.ids import settlement_public_id
+    from yibao.care.ids import settlement_public_id
 
     problems = []
     with store.engine.connect() as conn:

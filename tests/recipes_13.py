@@ -286,7 +286,7 @@ PHARMACY_CODE = "P36019900001"
 def our_lines(w, institution: str = PHARMACY_CODE, clr_type: str = "41", day=None):
     from datetime import date
 
-    from yibao.services.clearing import ours
+    from yibao.services.reconciliation import ours
 
     day = day or date(2025, 6, 1)
     with w.store.uow(read_only=True) as tx:
@@ -348,7 +348,7 @@ def clearing_known(w, rec: dict) -> dict:
 
 
 def withdraw_clearings(w) -> None:
-    from yibao.services.clearing import clearing_id
+    from yibao.services.reconciliation import clearing_id
 
     with w.store.uow() as tx:
         active = tx.clearing.active_clearing(PHARMACY_CODE, "41", "202506")

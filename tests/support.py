@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from yibao.gateway.dispatcher import dispatch
-from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.ledger.model import person_bucket
+from yibao.nhsa.envelope import new_msgid, request_envelope
 from yibao.services import family, world
 from yibao.services.identity import encrypt_password, public_key_pem
 from yibao.services.platform import Platform

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from yibao.cases.driver import InProcessDriver
-from yibao.cases.model import case_files
 from yibao.cases.runner import run_case
+from yibao.services.case_file import case_files
 
 HERE = Path(__file__).parent / "acceptance"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "acceptance"

@@ -177,7 +177,7 @@ def oracle(policy, claim: Claim, patient: Patient, ytd: YearToDate, candidates) 
         if item.price_ceiling is not None and line.price > item.price_ceiling:
             over = min(_half_up((line.price - item.price_ceiling) * line.count * 100), a)
         rest = a - over
-        pre = _half_up(Decimal(rest) * item.selfpay_prop / 10_000) if item.chrgitm_lv == "02" else 0
+        pre = _half_up(Decimal(rest) * item.selfpay_bp / 10_000) if item.chrgitm_lv == "02" else 0
         overlimit, preselfpay, inscp = overlimit + over, preselfpay + pre, inscp + rest - pre
     medfee = ownpay + overlimit + preselfpay + inscp
 
@@ -259,10 +259,10 @@ def observed(s: Settlement) -> dict:
         "ownpay": s.ownpay,
         "overlimit": s.overlimit,
         "preselfpay": s.preselfpay,
-        "inscp": s.inscp,
+        "inscp": s.in_scope,
         "deductible": s.deductible,
         "fund_before_cap": s.fund_before_cap,
-        "hifp_pay": s.hifp_pay,
+        "hifp_pay": s.fund_pay,
         "payable": s.payable,
         "own": [(d.bucket, d.amount) for d in s.own.draws] if s.own else [],
         "aid": [(p.psn_no, [(d.bucket, d.amount) for d in p.draws]) for p in s.mutual_aid],
@@ -289,24 +289,24 @@ def test_every_fen_is_accounted_for(scenario):
     policy, claim, patient, ytd, candidates = scenario
     s = settle(policy, claim, patient, ytd, candidates)
     assert s.medfee == sum(line.amount for line in claim.lines)
-    assert s.medfee == s.hifp_pay + s.acct_pay + s.acct_mulaid_pay + s.cash
-    assert s.fund_pay_sumamt == s.hifp_pay
-    assert s.psn_part == s.medfee - s.fund_pay_sumamt
-    assert s.psn_part == s.acct_pay + s.acct_mulaid_pay + s.cash
+    assert s.medfee == s.fund_pay + s.own_account_pay + s.mutual_aid_pay + s.cash
+    assert s.fund_pay == s.fund_pay
+    assert s.patient_share == s.medfee - s.fund_pay
+    assert s.patient_share == s.own_account_pay + s.mutual_aid_pay + s.cash
     assert s.cash >= 0
-    assert min(s.hifp_pay, s.acct_pay, s.acct_mulaid_pay, s.deductible, s.coinsurance, s.over_cap) >= 0
+    assert min(s.fund_pay, s.own_account_pay, s.mutual_aid_pay, s.deductible, s.coinsurance, s.over_cap) >= 0
     # The parts of the personal burden add up to it (step 7).
-    assert s.ownpay + s.overlimit + s.preselfpay + s.deductible + s.coinsurance + s.over_cap == s.psn_part
-    assert s.inscp == s.deductible + s.coinsurance + s.fund_before_cap
-    assert s.over_cap == s.fund_before_cap - s.hifp_pay
+    assert s.ownpay + s.overlimit + s.preselfpay + s.deductible + s.coinsurance + s.over_cap == s.patient_share
+    assert s.in_scope == s.deductible + s.coinsurance + s.fund_before_cap
+    assert s.over_cap == s.fund_before_cap - s.fund_pay
     # Account money only pays the parts the policy lets it pay.
-    assert s.acct_pay + s.acct_mulaid_pay <= s.payable <= s.psn_part
+    assert s.own_account_pay + s.mutual_aid_pay <= s.payable <= s.patient_share
     # Per-line split (steps 1–3).
     assert len(s.lines) == len(claim.lines)
     for line, split in zip(claim.lines, s.lines, strict=True):
         assert split.amount == line.amount
-        assert split.ownpay + split.overlimit + split.preselfpay + split.inscp == split.amount
-        assert min(split.ownpay, split.overlimit, split.preselfpay, split.inscp) >= 0
+        assert split.ownpay + split.overlimit + split.preselfpay + split.in_scope == split.amount
+        assert min(split.ownpay, split.overlimit, split.preselfpay, split.in_scope) >= 0
         if line.item.chrgitm_lv == "03":
             assert split.ownpay == split.amount
         else:
@@ -318,7 +318,7 @@ def test_every_fen_is_accounted_for(scenario):
     assert s.ownpay == sum(x.ownpay for x in s.lines)
     assert s.overlimit == sum(x.overlimit for x in s.lines)
     assert s.preselfpay == sum(x.preselfpay for x in s.lines)
-    assert s.inscp == sum(x.inscp for x in s.lines)
+    assert s.in_scope == sum(x.in_scope for x in s.lines)
 
 
 @PROPS
@@ -333,7 +333,7 @@ def test_no_draw_exceeds_its_bucket(scenario):
             assert d.bucket in order
             assert 0 < d.amount <= max(patient.account.get(d.bucket), 0)
         assert len({d.bucket for d in s.own.draws}) == len(s.own.draws)
-        assert s.own_balance_after == patient.account.total - s.acct_pay
+        assert s.own_balance_after == patient.account.total - s.own_account_pay
     shareable = policy.value("mutual_aid.buckets", claim.day)
     by_psn = {c.psn_no: c for c in candidates}
     assert len({p.psn_no for p in s.mutual_aid}) == len(s.mutual_aid)
@@ -357,16 +357,16 @@ def test_fund_never_exceeds_cap_or_remaining_deductible(scenario):
     dims = {"person_class": patient.person_class, "hospital_level": claim.hospital_level}
     cap = policy.value(f"{base}.cap", day, default=None, **dims)
     if cap is not None:
-        assert s.hifp_pay <= max(cap - ytd.fund_paid, 0)
+        assert s.fund_pay <= max(cap - ytd.fund_paid, 0)
     scope = policy.value(f"{base}.deductible_scope", day, default="year")
     used = ytd.deductible_used if scope == "year" else ytd.visit_deductible_used
     assert s.deductible <= max(policy.value(f"{base}.deductible", day, default=0, **dims) - used, 0)
-    assert s.deductible <= s.inscp
-    assert s.hifp_pay <= s.fund_before_cap <= s.inscp - s.deductible
+    assert s.deductible <= s.in_scope
+    assert s.fund_pay <= s.fund_before_cap <= s.in_scope - s.deductible
     if s.benefit:
-        assert s.year_deductible_delta == s.deductible and s.year_fund_delta == s.hifp_pay
+        assert s.year_deductible_delta == s.deductible and s.year_fund_delta == s.fund_pay
     else:
-        assert s.hifp_pay == s.deductible == s.fund_before_cap == 0
+        assert s.fund_pay == s.deductible == s.fund_before_cap == 0
         assert s.year_deductible_delta == s.year_fund_delta == 0
 
 
@@ -376,9 +376,9 @@ def test_account_flag_off_means_cash(scenario):
     policy, claim, patient, ytd, candidates = scenario
     claim = Claim(claim.day, claim.med_type, claim.hospital_level, claim.lines, False, claim.offsite)
     s = settle(policy, claim, patient, ytd, candidates)
-    assert s.acct_pay == 0 and s.own is None
-    assert s.acct_mulaid_pay == 0 and s.mutual_aid == ()
-    assert s.cash == s.psn_part
+    assert s.own_account_pay == 0 and s.own is None
+    assert s.mutual_aid_pay == 0 and s.mutual_aid == ()
+    assert s.cash == s.patient_share
     assert s.own_balance_after == (patient.account.total if patient.account else None)
 
 
@@ -417,7 +417,7 @@ def test_wider_relations_pay_only_from_2025(scenario, relation):
         if can_use and s.payable:
             assert any("不在共济范围内" in step for step in s.steps)
     elif can_use:
-        assert s.acct_mulaid_pay == s.payable
+        assert s.mutual_aid_pay == s.payable
 
 
 @PROPS
@@ -427,8 +427,8 @@ def test_mutual_aid_only_in_its_uses(scenario):
     category = policy.value("settlement.med_type_category", claim.day)[claim.med_type]
     narrowed = apply_overrides(policy, {"mutual_aid.uses": [u for u in USES if u != category]})
     s = settle(narrowed, claim, patient, ytd, candidates)
-    assert s.acct_mulaid_pay == 0 and s.mutual_aid == ()
-    assert s.cash == s.psn_part - s.acct_pay
+    assert s.mutual_aid_pay == 0 and s.mutual_aid == ()
+    assert s.cash == s.patient_share - s.own_account_pay
 
 
 @PROPS
@@ -446,10 +446,10 @@ def test_waiting_period_means_no_fund_and_no_accumulator(scenario):
     )
     s = settle(policy, claim, waiting, ytd, candidates)
     assert not s.benefit
-    assert s.hifp_pay == s.fund_before_cap == s.deductible == 0
+    assert s.fund_pay == s.fund_before_cap == s.deductible == 0
     assert s.year_deductible_delta == s.year_fund_delta == 0
-    assert s.psn_part == s.medfee
-    assert s.medfee == s.acct_pay + s.acct_mulaid_pay + s.cash
+    assert s.patient_share == s.medfee
+    assert s.medfee == s.own_account_pay + s.mutual_aid_pay + s.cash
 
 
 @PROPS
@@ -541,15 +541,15 @@ def test_case_05_outpatient_pooled_fund():
     )
     patient = Patient("S", "张小明", "employee", "in_service", Buckets(50000, 0))
     s = settle(BASE_POLICY, claim, patient, YearToDate())
-    assert [(x.ownpay, x.overlimit, x.preselfpay, x.inscp) for x in s.lines] == [
+    assert [(x.ownpay, x.overlimit, x.preselfpay, x.in_scope) for x in s.lines] == [
         (0, 0, 0, 60000),
         (0, 0, 2000, 18000),
         (5000, 0, 0, 0),
         (0, 3000, 0, 12000),
     ]
-    assert (s.medfee, s.ownpay, s.overlimit, s.preselfpay, s.inscp) == (100000, 5000, 3000, 2000, 90000)
-    assert (s.deductible, s.ratio, s.fund_before_cap, s.hifp_pay) == (30000, 6000, 36000, 36000)
-    assert (s.psn_part, s.acct_pay, s.acct_mulaid_pay, s.cash) == (64000, 50000, 0, 14000)
+    assert (s.medfee, s.ownpay, s.overlimit, s.preselfpay, s.in_scope) == (100000, 5000, 3000, 2000, 90000)
+    assert (s.deductible, s.ratio_bp, s.fund_before_cap, s.fund_pay) == (30000, 6000, 36000, 36000)
+    assert (s.patient_share, s.own_account_pay, s.mutual_aid_pay, s.cash) == (64000, 50000, 0, 14000)
     assert s.coinsurance == 24000 and s.over_cap == 0
     assert s.own_balance_after == 0
     assert (s.year_deductible_delta, s.year_fund_delta) == (30000, 36000)
@@ -567,7 +567,7 @@ def test_case_12_cap_and_mutual_aid():
     s = settle(
         BASE_POLICY, claim, Patient("S", "冯小刚", "employee", "in_service", Buckets(10000, 0)), YearToDate(), [mother]
     )
-    assert (s.deductible, s.hifp_pay, s.acct_pay, s.acct_mulaid_pay, s.cash) == (30000, 38500, 10000, 51500, 0)
+    assert (s.deductible, s.fund_pay, s.own_account_pay, s.mutual_aid_pay, s.cash) == (30000, 38500, 10000, 51500, 0)
     assert [(d.bucket, d.amount) for d in s.mutual_aid[0].draws] == [("current", 51500)]
     assert "母亲冯*妈" in s.explanation and "515.00元" in s.explanation
 
@@ -577,8 +577,8 @@ def test_cap_reached_fund_pays_only_what_is_left():
     claim = Claim(DAY, "11", 1, (line("1", ITEM_A, "500.00", "1"),), True)
     patient = Patient("R", "张大山", "employee", "retired", Buckets(0, 0))
     s = settle(BASE_POLICY, claim, patient, YearToDate(deductible_used=20000, fund_paid=290000))
-    assert (s.deductible, s.fund_before_cap, s.hifp_pay, s.over_cap) == (0, 35000, 10000, 25000)
-    assert (s.psn_part, s.cash) == (40000, 40000)
+    assert (s.deductible, s.fund_before_cap, s.fund_pay, s.over_cap) == (0, 35000, 10000, 25000)
+    assert (s.patient_share, s.cash) == (40000, 40000)
     assert "3000.00元" in s.explanation and "100.00元" in s.explanation
 
 
@@ -594,7 +594,7 @@ def test_case_02_balance_desc_takes_the_largest_balance_first():
         YearToDate(),
         [mother, father],
     )
-    assert s.hifp_pay == 0 and s.acct_pay == 5000
+    assert s.fund_pay == 0 and s.own_account_pay == 5000
     assert [(p.psn_no, p.total) for p in s.mutual_aid] == [("F", 28000), ("M", 7000)]
     assert [(d.bucket, d.amount) for d in s.mutual_aid[0].draws] == [("current", 8000), ("historical", 20000)]
     assert s.cash == 0
@@ -613,7 +613,7 @@ def test_case_07_resident_child_without_account_uses_mutual_aid():
     mother = PayerCandidate("M", "周妈妈", "2", "parent", 1, True, Buckets(100000, 0))
     claim = Claim(DAY, "11", 1, (line("1", ITEM_A, "30.00", "10"),), True)
     s = settle(BASE_POLICY, claim, Patient("C", "周小宝", "resident", "resident", None), YearToDate(), [mother])
-    assert (s.hifp_pay, s.acct_pay, s.acct_mulaid_pay, s.cash) == (15000, 0, 15000, 0)
+    assert (s.fund_pay, s.own_account_pay, s.mutual_aid_pay, s.cash) == (15000, 0, 15000, 0)
     assert s.own is None and s.own_balance_after is None
 
 
@@ -624,7 +624,7 @@ def test_sibling_relation_is_allowed_from_2025(day, pays):
     s = settle(
         BASE_POLICY, claim, Patient("S", "张小明", "employee", "in_service", Buckets(0, 0)), YearToDate(), [sister]
     )
-    assert s.acct_mulaid_pay == (9000 if pays else 0)
+    assert s.mutual_aid_pay == (9000 if pays else 0)
     assert s.cash == (0 if pays else 9000)
     if not pays:
         assert "姐妹张*丽" in s.explanation and "不在共济范围内" in s.explanation
@@ -634,15 +634,15 @@ def test_waiting_period_example_explains_itself():
     claim = Claim(DAY, "11", 1, (line("1", ITEM_A, "100.00", "1"),), True)
     patient = Patient("C", "周小宝", "resident", "resident", None, in_waiting=True, waiting_until=date(2025, 9, 1))
     s = settle(BASE_POLICY, claim, patient, YearToDate())
-    assert (s.hifp_pay, s.cash) == (0, 10000)
+    assert (s.fund_pay, s.cash) == (0, 10000)
     assert "等待期" in s.explanation and "2025-09-01" in s.explanation
 
 
 def test_offsite_unfiled_takes_twenty_points_off():
     claim = Claim(DAY, "11", 1, (line("1", ITEM_A, "400.00", "1"),), False, offsite="unfiled")
     s = settle(BASE_POLICY, claim, Patient("S", "张小明", "employee", "in_service", Buckets(0, 0)), YearToDate(30000))
-    assert s.ratio == 4500  # 65% − 20 points
-    assert s.hifp_pay == 18000
+    assert s.ratio_bp == 4500  # 65% − 20 points
+    assert s.fund_pay == 18000
     assert "45%" in s.explanation
 
 
@@ -653,7 +653,7 @@ def test_inpatient_deductible_is_per_admission():
     assert first.deductible == 50000  # the year's outpatient/inpatient use does not count
     interim = settle(BASE_POLICY, claim, patient, YearToDate(visit_deductible_used=50000))
     assert interim.deductible == 0
-    assert interim.hifp_pay == 90000
+    assert interim.fund_pay == 90000
 
 
 def test_all_permutations_of_bucket_orders_are_respected():

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from yibao.cases.driver import InProcessDriver
-from yibao.cases.model import CaseError, case_time, load_case_file
 from yibao.cases.runner import run_case
+from yibao.services.case_file import CaseError, case_time, load_case_file
 
 POLICY = (Path(__file__).parent / "acceptance" / "policies" / "test-region.yaml").resolve()
 

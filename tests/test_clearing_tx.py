@@ -14,7 +14,7 @@ from support import HOSPITAL
 from test_conformance import World
 from test_reference_tx import counts, refused
 from yibao.nhsa.files import read_zipped_text
-from yibao.services.clearing import console_view
+from yibao.services.reconciliation import console_view
 
 
 @pytest.fixture
@@ -124,6 +124,6 @@ def test_clearing_only_after_agreement_and_for_the_platform_amounts(w):
     refused(w, "3204", {"data": {"clr_appy_evt_id": "QS999"}}, "E3204-001", institution=SHOP)
     before = counts(w)
     w.ok("3204", {"data": {"clr_appy_evt_id": evt}}, institution=SHOP)
-    assert counts(w)["clearings"] == before["clearings"]
+    assert counts(w)["clearing_applications"] == before["clearing_applications"]
     refused(w, "3204", {"data": {"clr_appy_evt_id": evt}}, "E3204-002", institution=SHOP)
     w.ok("3203", {"data": apply}, institution=SHOP)  # applied again once withdrawn

@@ -13,13 +13,13 @@ from sqlalchemy import select
 
 from support import call, envelope, ledger_problems, person, setup_region
 from waiting import DEADLINE, at_once, join_all, pg_lock_waiters, start_daemon, wait_until
+from yibao.care.ids import settlement_public_id
 from yibao.gateway.dispatcher import dispatch
 from yibao.ledger.model import Entry, Transfer, external_account, person_bucket
 from yibao.services import family
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import FixedClock, Platform
 from yibao.storage import tables
-from yibao.storage.ids import settlement_public_id
 
 pytestmark = pytest.mark.pg
 

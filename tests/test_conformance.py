@@ -19,8 +19,9 @@ import pytest
 import recipes_13
 from conftest import START
 from support import ADMDVS, HOSPITAL, PHARMACY, family_world
-from yibao.gateway.dispatcher import TRANSACTIONS, dispatch, load_handlers
-from yibao.gateway.envelope import dumps, new_msgid, parse_body, request_envelope
+from yibao.gateway.dispatcher import dispatch
+from yibao.gateway.registry import TRANSACTIONS, load_handlers
+from yibao.nhsa.envelope import dumps, new_msgid, parse_body, request_envelope
 from yibao.nhsa.samples import DAY, FORMS, MOMENT, check_output, fields_sent, sample_input
 from yibao.nhsa.spec import interface
 from yibao.services.credentials import voucher_qr

@@ -24,7 +24,7 @@ from server import Server
 from web_client import WebClient, outcome
 from yibao.cli import demo
 from yibao.nhsa.files import zipped_text
-from yibao.services.clearing import ours
+from yibao.services.reconciliation import ours
 from yibao.storage.uow import Store
 
 HOSPITAL = "H36010000002"

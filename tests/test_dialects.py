@@ -18,8 +18,8 @@ from sqlalchemy import select
 from conftest import START
 from support import ADMDVS, HOSPITAL, PHARMACY, TEST_REGION, family_world, pharmacy_input
 from yibao.api.app import GATEWAY_PATH, create_app
-from yibao.gateway.envelope import new_msgid, parse_body, request_envelope
 from yibao.nhsa import dialects
+from yibao.nhsa.envelope import new_msgid, parse_body, request_envelope
 from yibao.services import world
 from yibao.services.gateway_access import issue_credentials
 from yibao.services.identity import encrypt_password, public_key_pem

@@ -26,8 +26,8 @@ import simplejson
 
 from http_world import ADMDVS, DRUG, HOSPITAL, PHARMACY, Admin, add_person, beijing_now, setup_region, tif_headers
 from server import running_server
-from yibao.gateway.envelope import parse_body
 from yibao.nhsa import dialects
+from yibao.nhsa.envelope import parse_body
 
 PREFIX = "/hsa/fsi-gw"
 SM_PHARMACY, SM_HOSPITAL = "P36019900009", "H36019900009"

@@ -17,8 +17,8 @@ from http_world import tif_headers
 from recipes_13 import ITEM, zipped
 from support import ADMDVS, PHARMACY
 from test_dialects import World
-from yibao.gateway.envelope import new_msgid, parse_body, request_envelope
 from yibao.nhsa import dialects
+from yibao.nhsa.envelope import new_msgid, parse_body, request_envelope
 from yibao.services.gateway_access import issue_credentials
 
 DIALECTS = ("api_key", "tif", "provincial", "sm")

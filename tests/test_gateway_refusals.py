@@ -25,7 +25,7 @@ from support import (
 )
 from yibao.errors import DomainError
 from yibao.gateway.dispatcher import dispatch
-from yibao.gateway.envelope import parse_body
+from yibao.nhsa.envelope import parse_body
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import FixedClock, Platform
 from yibao.storage.db import normalize_url

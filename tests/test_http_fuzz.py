@@ -47,7 +47,7 @@ from http_world import (
     tif_headers,
 )
 from server import Server, running_server
-from yibao.gateway.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, parse_body
+from yibao.nhsa.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, parse_body
 from yibao.storage.uow import Store
 
 ERR = re.compile(r"^\[E\d{4}-\d{3}\] \S")

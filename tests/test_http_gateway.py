@@ -44,9 +44,9 @@ from http_world import (
 from server import Server, running_server
 from yibao.cases.driver import InProcessDriver
 from yibao.cases.http_driver import HttpDriver
-from yibao.cases.model import case_files
 from yibao.cases.runner import run_case
-from yibao.gateway.envelope import parse_body
+from yibao.nhsa.envelope import parse_body
+from yibao.services.case_file import case_files
 from yibao.storage.uow import Store
 
 CASES = case_files([ACCEPTANCE])

@@ -33,7 +33,7 @@ from http_world import (
     setup_region,
 )
 from server import running_server
-from yibao.gateway.envelope import parse_body
+from yibao.nhsa.envelope import parse_body
 from yibao.services.platform import Platform
 from yibao.services.signin import add_staff
 from yibao.storage.db import normalize_url

@@ -19,7 +19,7 @@ from support import ADMDVS, PHARMACY
 from test_conformance import HOSP, World
 from yibao.api.app import create_app
 from yibao.errors import DomainError
-from yibao.gateway.envelope import dumps, new_msgid, request_envelope
+from yibao.nhsa.envelope import dumps, new_msgid, request_envelope
 from yibao.nhsa.files import file_columns, read_zipped_text, zipped_text
 from yibao.services import reference
 from yibao.services.platform import Platform
@@ -260,12 +260,12 @@ def test_catalog_import_command_reads_csv_and_excel(tmp_path):
     with store.uow(read_only=True) as tx:
         items = tx.care.catalog(["XJ01CSV0001", "XJ01XLS0001", "XJ01BAD0001"])
     store.dispose()
-    assert sorted(items) == ["XJ01CSV0001", "XJ01XLS0001"] and items["XJ01XLS0001"].selfpay_prop == 1000
+    assert sorted(items) == ["XJ01CSV0001", "XJ01XLS0001"] and items["XJ01XLS0001"].selfpay_bp == 1000
 
 
 def test_transactions_by_chapter(capsys):
     """What is answered and what is not, by chapter of the edition (printed with -s; the report quotes it)."""
-    from yibao.gateway.dispatcher import TRANSACTIONS, load_handlers
+    from yibao.gateway.registry import TRANSACTIONS, load_handlers
     from yibao.nhsa.spec import EDITION, edition_chapters
 
     load_handlers()

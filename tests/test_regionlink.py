@@ -106,7 +106,7 @@ def test_messages_round_trip_and_refuse_what_does_not_fit():
             decode(bad)
         assert e.value.code == "E7601-002"
     body = Reserve.model_json_schema()
-    assert body["properties"]["movements"]["maxItems"] == 64
+    assert body["properties"]["lines"]["maxItems"] == 2000
     with pytest.raises(ValueError):
         make("reserve", Reserve.model_validate({"reservation_id": "r", "setl_ref": "s"}), msg_id="x")
 

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from yibao.cli.main import app
 from yibao.gateway.dispatcher import dispatch
-from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.ledger.model import person_bucket
+from yibao.nhsa.envelope import new_msgid, request_envelope
 from yibao.policy import PolicyError, load_policy, load_policy_text
 from yibao.policy.loader import shipped_region_ids
 from yibao.services import world
@@ -126,8 +126,8 @@ def test_account_segment_parts_add_up_and_never_overdraw(amount, current, histor
     s = settle(SHANGHAI, _claim(amount, acct_used), patient, YearToDate(deductible_used=used))
     assert s.account_segment == (min(amount, current) if acct_used else 0)
     parts = s.account_segment + s.ownpay + s.overlimit + s.preselfpay + s.deductible + s.coinsurance + s.over_cap
-    assert parts == s.psn_part == s.acct_pay + s.acct_mulaid_pay + s.cash
-    assert s.hifp_pay + s.psn_part == s.medfee
+    assert parts == s.patient_share == s.own_account_pay + s.mutual_aid_pay + s.cash
+    assert s.fund_pay + s.patient_share == s.medfee
     assert s.year_deductible_delta + s.account_segment <= amount
     if s.own:
         drawn = {d.bucket: d.amount for d in s.own.draws}
@@ -266,7 +266,7 @@ def test_beijing_retiree_over_70_at_a_tertiary_hospital(platform):
     policy = p.policy_for_admdvs("110000")
     younger = Patient("Y", "钱", "employee", "retired", Buckets(0, 0), age=69)
     claim = Claim(date(2025, 8, 1), "11", 3, (FeeLine("1", DRUG, 227000, Decimal("2270.00"), Decimal(1)),), False)
-    assert settle(policy, claim, younger, YearToDate(100000)).hifp_pay == 157600  # (2270 − 300) × 0.80
+    assert settle(policy, claim, younger, YearToDate(100000)).fund_pay == 157600  # (2270 − 300) × 0.80
 
 
 def test_shanghai_in_service_over_45_pays_the_current_account_segment_first(platform):

@@ -10,9 +10,9 @@ import pytest
 from conftest import ACCEPTANCE, DATABASES
 from http_world import His, server_db_url
 from server import Server
-from yibao.cases.model import load_case_file
-from yibao.cases.world import load_world
 from yibao.cli import demo
+from yibao.services.case_file import load_case_file
+from yibao.services.case_world import load_world
 from yibao.services.platform import FixedClock, Platform
 from yibao.storage.uow import Store
 from yibao.storage.wipe import holds_data

@@ -25,6 +25,29 @@ class DomainError(Exception):
         return f"[{self.code}] {self.message}"
 
 
+class InternalError(Exception):
+    """A broken invariant (an assertion on money failed): a bug, never a refusal. The adapters log
+    it with its stack and answer E0000-099; nothing was written."""
+
+
+def invariant(condition: bool, what: str) -> None:
+    """Assert a postcondition on money; unlike ``assert`` it also holds under ``python -O``."""
+    if not condition:
+        raise InternalError(what)
+
+
+class StoreError(Exception):
+    """The database failed, not the request (raised by ``storage`` in place of the driver's errors)."""
+
+
+class StoreUnavailable(StoreError):
+    """A lock wait gave up or the database went away: nothing was written, the caller may retry (E0000-098)."""
+
+
+class StoreValueRefused(StoreError):
+    """The database refused a value no bound caught (past a column's range, a NUL character)."""
+
+
 # The catalogue. Messages may take str.format fields.
 CATALOGUE: dict[str, str] = {
     # E0000 envelope and transport
@@ -221,6 +244,15 @@ CATALOGUE: dict[str, str] = {
     "E9101-001": "上传文件无效：{detail}",
     "E9102-001": "文件不存在或已过下载截止时间：{file_qury_no}",
     "E9102-002": "无权下载该文件：{file_qury_no}",
+    # E7602 cross-region settlement: reservations, clearing, claim-back (issue 15 phase 2)
+    "E7602-001": "跨统筹区预留不存在：{rid}",
+    "E7602-002": "跨统筹区预留状态不允许此操作：{detail}",
+    "E7602-003": "同一预留号 {rid} 的内容与首次不一致",
+    "E7602-004": "参保地账户或基金余额不足，无法预留：{detail}",
+    "E7602-005": "参保地拒绝：{detail}",
+    "E7602-006": "本实例未连接统筹区之间的链路，不能办理异地结算",
+    "E7602-007": "月度清算无法办理：{detail}",
+    "E7602-008": "手工报销不予受理：{detail}",
 }
 
 

@@ -8,21 +8,17 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from sqlalchemy import select
 
 from yibao.api import schemas as s
+from yibao.care.ids import settlement_public_id, visit_public_id
 from yibao.errors import DomainError, refuse
-from yibao.gateway.output import setldetail, setlinfo
-from yibao.ledger.model import person_bucket
 from yibao.money import MoneyFormatError, fmt_ratio, fmt_yuan, parse_fen, parse_price, parse_ratio
-from yibao.services import credentials, family, lifecycle, proxy, queries, signin, world
-from yibao.services.care import person_or_refuse
+from yibao.nhsa.output import setldetail, setlinfo
+from yibao.services import credentials, family, lifecycle, proxy, queries, signin, views, world
 from yibao.services.gateway_access import issue_credentials
 from yibao.services.platform import Platform
-from yibao.services.settle import cancel_settlement, find_settlement, settlement_or_refuse, view_of
+from yibao.services.settle import cancel_by_staff, find_settlement
 from yibao.settlement.model import CatalogItem
-from yibao.storage.ids import settlement_public_id, visit_public_id
-from yibao.storage.tables import catalog_items
 
 router = APIRouter(prefix="/api/v1")
 VerificationId = Annotated[int, Path(ge=1, le=2**31 - 1, description="核验申请编号")]
@@ -45,8 +41,7 @@ def _bad(exc: Exception):
 
 @router.get("/regions", response_model=list[s.RegionOut], tags=["政策"], summary="统筹区列表")
 def regions(request: Request):
-    with platform(request).store.uow(read_only=True) as tx:
-        return [s.RegionOut(admdvs=r.admdvs, region_id=r.region_id, name=r.name) for r in tx.config.regions()]
+    return [s.RegionOut(admdvs=r.admdvs, region_id=r.region_id, name=r.name) for r in views.regions(platform(request))]
 
 
 @router.put("/regions", response_model=s.RegionOut, tags=["政策"], summary="安装或替换一个统筹区的政策文件")
@@ -102,8 +97,7 @@ def _jsonable(value):
 
 @router.get("/institutions", response_model=list[s.InstitutionOut], tags=["机构与目录"])
 def institutions(request: Request):
-    with platform(request).store.uow(read_only=True) as tx:
-        return [s.InstitutionOut(**i.__dict__) for i in tx.care.institutions()]
+    return [s.InstitutionOut(**i.__dict__) for i in views.institutions(platform(request))]
 
 
 @router.post("/institutions", response_model=s.InstitutionOut, status_code=201, tags=["机构与目录"])
@@ -126,17 +120,15 @@ def institution_credentials(code: str, request: Request, body: s.CredentialsIn |
 
 @router.get("/catalog", response_model=list[s.CatalogOut], tags=["机构与目录"], summary="医保目录")
 def catalog(request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)):
-    with platform(request).store.uow(read_only=True) as tx:
-        rows = tx.conn.execute(select(catalog_items).order_by(catalog_items.c.code).limit(limit).offset(offset)).all()
     return [
         s.CatalogOut(
             code=r.code,
             name=r.name,
             chrgitm_lv=r.chrgitm_lv,
-            selfpay_prop=fmt_ratio(r.selfpay_prop),
-            pric_uplmt=r.price_ceiling,
+            selfpay_prop=fmt_ratio(r.selfpay_bp),
+            pric_uplmt=None if r.price_ceiling is None else str(r.price_ceiling),
         )
-        for r in rows
+        for r in views.catalog_page(platform(request), limit, offset)
     ]
 
 
@@ -157,7 +149,7 @@ def add_catalog(body: s.CatalogIn, request: Request):
         code=item.code,
         name=item.name,
         chrgitm_lv=item.chrgitm_lv,
-        selfpay_prop=fmt_ratio(item.selfpay_prop),
+        selfpay_prop=fmt_ratio(item.selfpay_bp),
         pric_uplmt=body.pric_uplmt,
     )
 
@@ -165,7 +157,7 @@ def add_catalog(body: s.CatalogIn, request: Request):
 # People and accounts ------------------------------------------------------------------------------
 
 
-def _person_out(tx, person, today: date) -> s.PersonOut:
+def _person_out(person, insurances, today: date) -> s.PersonOut:
     ins = [
         s.InsuranceOut(
             insutype=i.insutype,
@@ -175,7 +167,7 @@ def _person_out(tx, person, today: date) -> s.PersonOut:
             benefit_start=i.benefit_start,
             status=i.status_on(today),
         )
-        for i in tx.people.insurances(person.id)
+        for i in insurances
     ]
     return s.PersonOut(
         psn_no=person.psn_no,
@@ -198,8 +190,7 @@ def people(
     offset: int = Query(0, ge=0, le=10**9),
 ):
     p = platform(request)
-    with p.store.uow(read_only=True) as tx:
-        return [_person_out(tx, x, p.now().date()) for x in tx.people.search(q, limit, offset)]
+    return [_person_out(x, ins, p.now().date()) for x, ins in views.people(p, q, limit, offset)]
 
 
 @router.post("/people", response_model=s.CreatedPersonOut, status_code=201, tags=["人员与账户"])
@@ -223,26 +214,23 @@ def add_person(body: s.PersonIn, request: Request):
             emp_name=body.emp_name,
         ),
     )
-    with p.store.uow(read_only=True) as tx:
-        out = _person_out(tx, made.person, p.now().date())
+    out = _person_out(*views.person_with_insurances(p, made.person.psn_no), p.now().date())
     return s.CreatedPersonOut(**out.model_dump(), card_no=made.card_no, card_sn=made.card_sn, ec_token=made.ec_token)
 
 
 @router.get("/people/{psn_no}", response_model=s.PersonOut, tags=["人员与账户"])
 def person(psn_no: str, request: Request):
     p = platform(request)
-    with p.store.uow(read_only=True) as tx:
-        return _person_out(tx, person_or_refuse(tx, psn_no), p.now().date())
+    return _person_out(*views.person_with_insurances(p, psn_no), p.now().date())
 
 
 @router.get("/people/{psn_no}/accounts", response_model=s.BalancesOut, tags=["人员与账户"], summary="个人账户余额")
 def accounts(psn_no: str, request: Request):
-    with platform(request).store.uow(read_only=True) as tx:
-        person_or_refuse(tx, psn_no)
-        codes = [person_bucket(psn_no, b) for b in ("current", "historical")]
-        has = tx.ledger.account(codes[0]) is not None
-        got = tx.ledger.balances(codes)
-    cur, hist = got[codes[0]], got[codes[1]]
+    p = platform(request)
+    views.person_of(p, psn_no)
+    account = views.balances_of(p, psn_no)
+    has = account is not None
+    cur, hist = (account.current, account.historical) if account else (0, 0)
     return s.BalancesOut(
         psn_no=psn_no, current=_money(cur), historical=_money(hist), total=_money(cur + hist), has_account=has
     )
@@ -263,9 +251,7 @@ def accumulators(psn_no: str, request: Request, on: date | None = Query(None, al
 
 @router.get("/people/{psn_no}/settlements", response_model=list[s.SettlementSummary], tags=["结算"])
 def person_settlements(psn_no: str, request: Request, limit: int = Query(50, ge=1, le=500)):
-    with platform(request).store.uow(read_only=True) as tx:
-        person = person_or_refuse(tx, psn_no)
-        return [_summary(tx, row, person) for row in tx.care.settlements_of_person(person.id, limit)]
+    return [_summary(row, person) for row, person in views.settlements_of(platform(request), psn_no, limit)]
 
 
 # Family ------------------------------------------------------------------------------------------------
@@ -458,8 +444,7 @@ def revoke_token(token: str, request: Request):
 # Settlements ----------------------------------------------------------------------------------------------
 
 
-def _summary(tx, row, person=None) -> s.SettlementSummary:
-    person = person or tx.people.by_id(row.person_id)
+def _summary(row, person) -> s.SettlementSummary:
     return s.SettlementSummary(
         setl_id=settlement_public_id(person.admdvs, row.id),
         mdtrt_id=visit_public_id(person.admdvs, row.visit_id),
@@ -472,9 +457,9 @@ def _summary(tx, row, person=None) -> s.SettlementSummary:
         status=row.status,
         medfee=_money(row.medfee),
         fund_pay=_money(row.fund_pay),
-        acct_pay=_money(row.acct_pay),
-        mulaid_pay=_money(row.mulaid_pay),
-        cash_pay=_money(row.cash_pay),
+        acct_pay=_money(row.own_account_pay),
+        mulaid_pay=_money(row.mutual_aid_pay),
+        cash_pay=_money(row.cash),
     )
 
 
@@ -486,10 +471,8 @@ def settlements(
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10**9),
 ):
-    with platform(request).store.uow(read_only=True) as tx:
-        pid = person_or_refuse(tx, psn_no).id if psn_no else None
-        rows = tx.care.search_settlements(institution=institution, person_id=pid, limit=limit, offset=offset)
-        return [_summary(tx, r) for r in rows]
+    found = views.settlements(platform(request), institution=institution, psn_no=psn_no, limit=limit, offset=offset)
+    return [_summary(row, person) for row, person in found]
 
 
 @router.get("/settlements/{setl_id}", response_model=s.SettlementDetail, tags=["结算"], summary="结算详情与中文说明")
@@ -499,8 +482,7 @@ def settlement(setl_id: str, request: Request):
 
 
 def _detail(request: Request, view) -> s.SettlementDetail:
-    with platform(request).store.uow(read_only=True) as tx:
-        summary = _summary(tx, settlement_or_refuse(tx, view.setl_id))
+    summary = _summary(*views.settlement(platform(request), view.setl_id))
     info = json.loads(json.dumps(setlinfo(view), default=str))
     rows = json.loads(json.dumps(setldetail(view), default=str))
     return s.SettlementDetail(
@@ -515,17 +497,7 @@ def _detail(request: Request, view) -> s.SettlementDetail:
     summary="经办撤销结算（冲销分录，恢复余额与累计）",
 )
 def cancel(setl_id: str, request: Request):
-    p = platform(request)
-    with p.store.uow(read_only=True) as tx:
-        row = settlement_or_refuse(tx, setl_id)
-        person = tx.people.by_id(row.person_id)
-    infno = {"2207": "2208", "2102": "2103", "2304": "2305"}[row.infno]
-    cancel_settlement(
-        p, institution=row.institution_code, setl_id=setl_id, mdtrt_id=None, psn_no=person.psn_no, infno=infno
-    )
-    with p.store.uow(read_only=True) as tx:
-        view = view_of(tx, settlement_or_refuse(tx, setl_id))
-    return _detail(request, view)
+    return _detail(request, cancel_by_staff(platform(request), setl_id))
 
 
 # Lifecycle -----------------------------------------------------------------------------------------------
@@ -641,9 +613,8 @@ def proxy_voucher(holder: str, member: str, request: Request):
     summary="家庭成员的结算记录",
 )
 def proxy_settlements(holder: str, member: str, request: Request):
-    views = proxy.member_settlements(platform(request), holder, member)
-    with platform(request).store.uow(read_only=True) as tx:
-        return [_summary(tx, settlement_or_refuse(tx, v.setl_id)) for v in views]
+    p = platform(request)
+    return [_summary(*views.settlement(p, v.setl_id)) for v in proxy.member_settlements(p, holder, member)]
 
 
 @router.get(

@@ -19,21 +19,21 @@ import time
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy.exc import DataError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yibao import __version__
 from yibao.api import admin, sandbox
-from yibao.api.auth import authenticate_institution, check_admin
-from yibao.api.docs import default_mode, mount_docs
+from yibao.api.auth import authenticate_institution
 from yibao.api.files import file_response, is_multipart, upload_envelope
-from yibao.errors import DomainError, plain_message, refuse
+from yibao.credentials.model import check_admin
+from yibao.errors import DomainError, StoreUnavailable, StoreValueRefused, plain_message, refuse
 from yibao.gateway.dispatcher import dispatch, prepare
-from yibao.gateway.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, is_gb, parse_body, respond
 from yibao.limits import refusal_code
+from yibao.nhsa.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, is_gb, parse_body, respond
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import Platform
+from yibao.web.docs import default_mode, mount_docs
 from yibao.web.mount import error_page, is_page, mount_web
 
 log = logging.getLogger("yibao.http")
@@ -146,7 +146,7 @@ def create_app(
             )
         return JSONResponse({"code": f"H{exc.status_code}", "message": words}, status_code=exc.status_code)
 
-    @app.exception_handler(DataError)
+    @app.exception_handler(StoreValueRefused)
     @app.exception_handler(UnicodeEncodeError)
     async def unstorable(request: Request, exc: Exception):
         message = "请求含有数据库无法保存的内容（如 NUL 字符、孤立代理项或超长文本）"
@@ -154,8 +154,8 @@ def create_app(
             return error_page(request, 422, "E0000-008", message)
         return JSONResponse({"code": "E0000-008", "message": message}, status_code=422)
 
-    @app.exception_handler(OperationalError)
-    async def database_busy(request: Request, exc: OperationalError):
+    @app.exception_handler(StoreUnavailable)
+    async def database_busy(request: Request, exc: StoreUnavailable):
         log.warning("database unavailable on %s: %s", request.url.path, exc)
         return JSONResponse({"code": "E0000-098", "message": "数据库暂时不可用或繁忙，请稍后重试"}, status_code=503)
 
@@ -197,7 +197,8 @@ def create_app(
     def health() -> dict:
         with p.store.uow(read_only=True) as tx:
             tx.config.get("health")
-        return {"ok": True, "sandbox": p.sandbox, "database": p.store.engine.dialect.name}
+        answer = {"ok": True, "sandbox": p.sandbox, "database": p.store.engine.dialect.name}
+        return {**answer, "region": p.region} if p.region else answer  # a region instance names itself
 
     guard = [Depends(require_admin)]  # a dependency, not an HTTP middleware: nothing extra on the gateway path
     app.include_router(admin.router, dependencies=guard)
@@ -247,7 +248,7 @@ def _gateway(p: Platform, request: Request, body: bytes, path_infno: str | None 
         answer = respond("000000", received, error=exc, now=p.now())
         if status == 401:  # the provincial gateway's rejection shape, next to the envelope
             answer = {**answer, "code": 401, "message": exc.message}
-    except OperationalError as exc:  # the database is unreachable (authentication reads it first)
+    except StoreUnavailable as exc:  # the database is unreachable (authentication reads it first)
         log.warning("database unavailable on the gateway: %s", exc)
         status, answer = 200, respond("000000", received, error=refuse("E0000-098"), now=p.now())
     except Exception:  # never a stack trace to the caller; the log keeps it

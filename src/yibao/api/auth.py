@@ -15,7 +15,7 @@ import hmac
 from collections.abc import Mapping
 from datetime import datetime
 
-from yibao.errors import DomainError, refuse
+from yibao.errors import refuse
 from yibao.limits import CLOCK_SKEW
 from yibao.nhsa.dialects import API_HEADERS, api_signature
 from yibao.services.gateway_access import key_digest, secret_of_ak
@@ -88,11 +88,3 @@ def _provincial(p: Platform, headers: Mapping[str, str], now: datetime) -> str:
     if not hmac.compare_digest(signature.strip(), api_signature(sk, sent)):
         raise refuse("E0000-006", detail="_api_signature 签名不一致")
     return institution
-
-
-def check_admin(expected: str | None, authorization: str | None) -> None:
-    if expected is None:
-        raise DomainError("E0000-006", "管理接口未配置令牌")
-    given = (authorization or "").removeprefix("Bearer ").strip()
-    if not given or not hmac.compare_digest(given, expected):
-        raise DomainError("E0000-006", "管理令牌无效（Authorization: Bearer <token>）")

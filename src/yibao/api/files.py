@@ -15,7 +15,7 @@ from urllib.parse import quote
 from fastapi import Response
 
 from yibao.errors import refuse
-from yibao.gateway.envelope import parse_body
+from yibao.nhsa.envelope import parse_body
 
 
 def is_multipart(content_type: str | None) -> bool:

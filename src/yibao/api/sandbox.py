@@ -11,13 +11,10 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 
 from yibao.api import schemas as s
-from yibao.cases.model import CaseError, parse_case
-from yibao.cases.world import load_world
 from yibao.limits import LATEST_DATE
-from yibao.services import jobs
+from yibao.services import jobs, sandbox
+from yibao.services.case_file import CaseError
 from yibao.services.platform import Platform
-from yibao.storage.wipe import holds_data, wipe
-from yibao.yamlio import load_yaml_text
 
 router = APIRouter(prefix="/api/v1/sandbox", tags=["沙箱"])
 
@@ -26,16 +23,9 @@ def _platform(request: Request) -> Platform:
     return request.app.state.platform
 
 
-WORLD_KEY = "sandbox_world"  # settings: the case file whose world the sandbox holds (gone on reset)
-
-
 @router.post("/reset", response_model=s.OkOut, summary="清空沙箱中的全部数据")
 def reset(request: Request):
-    p = _platform(request)
-    with p.store.uow() as tx:
-        wipe(tx, keep_keys=False)
-    p._policies.clear()
-    p._rsa_key = None
+    sandbox.reset(_platform(request))
     return s.OkOut()
 
 
@@ -45,27 +35,12 @@ def reset(request: Request):
     summary="沙箱中现有数据的来源：某个案例文件载入的世界，或其他数据（如 --demo 演示家庭）",
 )
 def world(request: Request):
-    p = _platform(request)
-    with p.store.uow(read_only=True) as tx:
-        return s.SandboxWorldOut(
-            holds_data=holds_data(tx), case_origin=tx.config.get(WORLD_KEY), people=tx.people.count()
-        )
+    return s.SandboxWorldOut(**sandbox.world_state(_platform(request)))
 
 
 @router.post("/worlds", response_model=s.WorldOut, status_code=201, summary="载入案例文件描述的世界（不运行步骤）")
 def load(body: s.WorldIn, request: Request):
-    p = _platform(request)
-    try:
-        doc = load_yaml_text(body.case_yaml)
-    except Exception as exc:
-        raise CaseError(body.origin, "", f"YAML 语法错误：{exc}") from exc
-    case = parse_case(doc, body.origin)
-    if hasattr(p.clock, "set"):
-        p.clock.set(case.date)
-    handles = load_world(p, case, None, body.origin, policy_text=body.policy_text)
-    with p.store.uow() as tx:
-        admdvs = tx.config.regions()[0].admdvs
-        tx.config.put(WORLD_KEY, body.origin)
+    admdvs, handles = sandbox.load_case_world(_platform(request), body.case_yaml, body.origin, body.policy_text)
     return s.WorldOut(admdvs=admdvs, handles={k: s.HandleOut(**v.__dict__) for k, v in handles.items()})
 
 

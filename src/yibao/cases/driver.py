@@ -12,17 +12,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from yibao.cases.model import Case, case_time
-from yibao.cases.world import Handle, load_world
 from yibao.errors import DomainError, refuse
 from yibao.family.proxy import SandboxVerifier
 from yibao.gateway.dispatcher import dispatch
-from yibao.ledger.model import person_bucket
+from yibao.lifecycle.model import medical_year_of
 from yibao.money import fmt_yuan, parse_fen
-from yibao.services import credentials, family, jobs, lifecycle, proxy
+from yibao.services import credentials, family, jobs, lifecycle, proxy, views
+from yibao.services.case_file import Case, case_time
+from yibao.services.case_world import Handle, load_world
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import FixedClock, Platform
-from yibao.settlement.claim_rules import medical_year_of
 from yibao.storage.uow import Store
 
 
@@ -84,10 +83,8 @@ class InProcessDriver:
         return dispatch(self.p, envelope)
 
     def balances(self, psn_no: str) -> tuple[int, int]:
-        codes = [person_bucket(psn_no, b) for b in ("current", "historical")]
-        with self.p.store.uow() as tx:
-            got = tx.ledger.balances(codes)
-        return got[codes[0]], got[codes[1]]
+        account = views.balances_of(self.p, psn_no)
+        return (account.current, account.historical) if account else (0, 0)
 
     def accumulators(self, psn_no: str) -> dict[str, tuple[int, int]]:
         day = self.p.now().date()

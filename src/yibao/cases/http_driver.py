@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 
 from yibao.cases.driver import ActionResult
-from yibao.cases.model import Case, CaseError
-from yibao.cases.world import Handle
-from yibao.gateway.envelope import dumps, parse_body
 from yibao.money import parse_fen
+from yibao.nhsa.envelope import dumps, parse_body
+from yibao.services.case_file import Case, CaseError
+from yibao.services.case_world import Handle
 from yibao.services.platform import CHINA
 from yibao.yamlio import load_yaml_text
 

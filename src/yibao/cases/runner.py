@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from yibao.cases.driver import Driver
-from yibao.cases.model import Case, CaseError, case_time, load_case_file
-from yibao.cases.world import Handle
-from yibao.gateway.envelope import new_msgid, request_envelope
 from yibao.money import fmt_yuan, parse_fen
+from yibao.nhsa.envelope import new_msgid, request_envelope
+from yibao.services.case_file import Case, CaseError, case_time, load_case_file
+from yibao.services.case_world import Handle
 from yibao.services.identity import encrypt_password
 
 NOT_YET = "E8001-003"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import typer
 
-from yibao.cli.database import CannotOpen, open_store
 from yibao.cli.output import make_console
 from yibao.errors import DomainError
 from yibao.services.platform import Platform
 from yibao.services.reference import downloads, import_catalogue
+from yibao.storage.opening import CannotOpen, open_store
 
 catalog_app = typer.Typer(help="目录：导入经办机构的医保目录（供目录下载与结算使用）", no_args_is_help=True)
 console = make_console()

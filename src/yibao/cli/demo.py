@@ -13,17 +13,16 @@ from datetime import date, datetime, timedelta
 
 from rich.console import Console
 
-from yibao.cli.database import open_store
 from yibao.cli.output import Sheet, monthly_sheet, print_lines
 from yibao.errors import DomainError
 from yibao.gateway.dispatcher import dispatch
-from yibao.gateway.envelope import new_msgid, request_envelope
-from yibao.ledger.model import person_bucket
 from yibao.money import fmt_yuan
-from yibao.services import family, world
+from yibao.nhsa.envelope import new_msgid, request_envelope
+from yibao.services import family, views, world
 from yibao.services.identity import encrypt_password, public_key_pem
 from yibao.services.platform import FixedClock, Platform, SystemClock
 from yibao.services.regions import DEFAULT_REGION, demo_sites, install_region
+from yibao.storage.opening import open_store
 from yibao.storage.wipe import holds_data, wipe
 
 REGION = DEFAULT_REGION
@@ -270,11 +269,9 @@ def _call(p: Platform, infno: str, institution: str, inp: dict, password: str | 
 
 def _balances(p: Platform, fam: dict[str, world.Created]) -> dict[str, tuple[int, int]]:
     out = {}
-    with p.store.uow() as tx:
-        for key, c in fam.items():
-            codes = [person_bucket(c.person.psn_no, b) for b in ("current", "historical")]
-            got = tx.ledger.balances(codes)
-            out[key] = (got[codes[0]], got[codes[1]]) if tx.ledger.account(codes[0]) else None
+    for key, c in fam.items():
+        account = views.balances_of(p, c.person.psn_no)
+        out[key] = (account.current, account.historical) if account else None
     return out
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import typer
 
 from yibao.cli.catalog import catalog_app
-from yibao.cli.database import CannotOpen, open_store
 from yibao.cli.output import Sheet, make_console
 from yibao.errors import DomainError
+from yibao.money import fmt_yuan
 from yibao.simulate.cli import simulate_app
+from yibao.storage.opening import CannotOpen, open_store
 
 app = typer.Typer(help="yibao（医保）：个人账户、家庭共济与结算引擎", no_args_is_help=True, add_completion=False)
 policy_app = typer.Typer(help="政策参数：查看某统筹区某日生效的参数", no_args_is_help=True)
@@ -95,8 +96,8 @@ def cases_run(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="列出每个案例的步骤数"),
 ) -> None:
     """运行案例：每个案例一行通过/失败；失败时列出每个不符的期望。有失败则退出码非零。"""
-    from yibao.cases.model import case_files
     from yibao.cases.runner import run_case
+    from yibao.services.case_file import case_files
 
     files = case_files(list(paths))
     if not files:
@@ -143,8 +144,8 @@ def cases_load(
     db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
 ) -> None:
     """把案例的世界（政策、机构、目录、人员、家庭关系）载入数据库，供 yibao serve 使用；不运行步骤。"""
-    from yibao.cases.model import CaseError, load_case_file
-    from yibao.cases.world import load_world
+    from yibao.services.case_file import CaseError, load_case_file
+    from yibao.services.case_world import load_world
     from yibao.services.platform import FixedClock, Platform
 
     try:
@@ -231,6 +232,14 @@ def serve(
         "--region",
         help="本实例运行的统筹区：医保区划（如 310000）或内置 id（如 shanghai）；不给出时一个库可放多个统筹区",
     ),
+    nats_url: str = typer.Option(
+        None,
+        "--nats",
+        envvar="YIBAO_NATS",
+        help="统筹区之间的链路（NATS JetStream 地址）：办理异地就医直接结算，须同时给出 --region",
+    ),
+    link_prefix: str = typer.Option("yibao", "--link-prefix", envvar="YIBAO_LINK_PREFIX", help="链路流与主题的前缀"),
+    peers: str = typer.Option(None, "--peers", help="启动时登记的对端统筹区（医保区划，逗号分隔）"),
 ) -> None:
     """启动平台服务：国家接口 /fsi/api/rsfComIfsService/callService 与管理接口 /api/v1（启动时自动迁移数据库）。"""
     import logging
@@ -240,9 +249,9 @@ def serve(
     import uvicorn
 
     from yibao.api.app import create_app
-    from yibao.api.docs import API_DOCS
     from yibao.api.logs import configure
     from yibao.services.platform import Platform, SandboxClock, SystemClock, platform_settings
+    from yibao.web.docs import API_DOCS
 
     if api_docs not in (None, *API_DOCS):
         say_and_exit(f"--api-docs 应为 {' / '.join(API_DOCS)}：{api_docs}")
@@ -285,6 +294,23 @@ def serve(
 
         install_region(p, home.admdvs, sites=sandbox or demo)
         console.print(f"统筹区：{home.name}（{home.region_id}，医保区划 {home.admdvs}）")
+    if nats_url:
+        if home is None:
+            say_and_exit("--nats 需要 --region：链路上的每个实例代表一个统筹区")
+        from yibao.regionlink.runner import start_link
+        from yibao.services.regionlink import add_peer
+        from yibao.services.regions import resolve_region
+
+        for peer in filter(None, (peers or "").split(",")):
+            try:
+                add_peer(p, peer.strip(), resolve_region(peer.strip())[0].name)
+            except DomainError as exc:
+                fail(exc)
+        try:
+            start_link(p, [nats_url], prefix=link_prefix)
+        except DomainError as exc:
+            fail(exc)
+        console.print(f"统筹区之间的链路：{nats_url}（前缀 {link_prefix}）")
     if not admin_token:
         console.print(f"管理令牌（Authorization: Bearer …）：[bold]{token}[/bold]")
     console.print(f"yibao 服务：http://{host}:{port}  数据库：{store.engine.url.render_as_string(hide_password=True)}")
@@ -352,7 +378,7 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade(db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径")) -> None:
     """把数据库结构迁移到最新版本（Alembic），并说明从哪个版本迁移到哪个版本。"""
-    from yibao.cli.database import migrate_and_report
+    from yibao.storage.opening import migrate_and_report
 
     try:
         console.print(migrate_and_report(db), highlight=False)
@@ -567,6 +593,170 @@ def region_health(
     table.add_row("已办理的跨统筹区报文", str(applied_count(p)))
     table.print(console)
     _peer_table(peers(p))
+
+
+@region_app.command("pending")
+def region_pending(
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+    all_: bool = typer.Option(False, "--all", help="列出全部预留（默认只列待入账的）"),
+) -> None:
+    """跨统筹区预留：本实例作为参保地为各就医地保留的金额（待入账/已入账/已作废），以及作为就医地等待参保地确认的结算。"""
+    from yibao.services import crossregion
+    from yibao.services.platform import Platform
+
+    p = Platform(store_at(db))
+    table = Sheet(
+        "参保地预留（待入账 pending → 已入账 posted / 已作废 voided / 已撤销 reversed）",
+        [
+            ("预留号", "code"),
+            ("就医地", "code"),
+            ("结算", "code"),
+            ("状态", "text"),
+            ("预留金额", "money"),
+            ("期限", "code"),
+            ("作废原因", "text"),
+        ],
+    )
+    for r in crossregion.reservations(p, None if all_ else "pending"):
+        if r.person_id is None and not all_:
+            continue
+        table.add_row(
+            r.reservation_id,
+            r.care_region,
+            r.setl_ref,
+            r.status,
+            fmt_yuan(r.held),
+            r.expires_at.isoformat(sep=" "),
+            r.void_reason or "",
+        )
+    table.print(console)
+    waiting = [c for c in crossregion.cross_settlements(p) if all_ or c.status.startswith("awaiting")]
+    sheet = Sheet(
+        "就医地结算（等待参保地确认 awaiting_post / awaiting_cancel）",
+        [("结算ID", "code"), ("参保地", "code"), ("预留号", "code"), ("状态", "text"), ("应收参保地", "money")],
+    )
+    for c in waiting:
+        sheet.add_row(c.setl_id, c.insured_region, c.reservation_id, c.status, fmt_yuan(c.owed))
+    sheet.print(console)
+
+
+@region_app.command("expire")
+def region_expire(db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径")) -> None:
+    """到期作废：参保地把超过期限仍未入账的预留作废，金额退回原账户（服务运行时由链路的定时任务执行）。"""
+    from yibao.services import crossregion
+    from yibao.services.platform import Platform
+
+    voided = crossregion.expire_reservations(Platform(store_at(db)))
+    console.print(f"已作废到期预留 {len(voided)} 笔" + (f"：{', '.join(voided)}" if voided else ""))
+
+
+@region_app.command("clearing")
+def region_clearing(
+    month: str = typer.Option(..., "--month", help="清算月份 YYYY-MM"),
+    region: str = typer.Option(..., "--region", help="本实例的统筹区（医保区划），作为就医地发出对账单"),
+    peer: list[str] = typer.Option(None, "--with", help="参保地（医保区划）；不给出时对全部对端统筹区"),
+    nats_url: str = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS 服务器地址"),
+    prefix: str = typer.Option("yibao", "--prefix", help="流与主题的前缀"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """月度清算：本统筹区（就医地）为各参保地垫付的结算，逐机构、逐笔对账；一致则双方记账，不一致列出差异的结算。"""
+    from yibao.regionlink.client import LinkClient
+    from yibao.regionlink.link import RegionLink, Subjects
+    from yibao.services import clearing
+    from yibao.services.platform import Platform
+    from yibao.services.regionlink import peers as list_peers
+
+    p = Platform(store_at(db), region=region)
+    targets = peer or [x.admdvs for x in list_peers(p) if x.active]
+    try:
+        p.link = LinkClient(RegionLink(region, [nats_url], Subjects(prefix)))
+    except DomainError as exc:
+        fail(exc)
+    failed = False
+    try:
+        for target in targets:
+            try:
+                out = clearing.clear_with(p, target, month)
+            except DomainError as exc:
+                console.print(f"[red]{target}：[{exc.code}] {exc.message}[/red]")
+                failed = True
+                continue
+            state = "[green]一致，已记账[/green]" if out.agreed else "[red]不一致[/red]"
+            console.print(f"{month} {target} 应付 {region}：{fmt_yuan(out.total)} 元，{out.settlements} 笔 — {state}")
+            for d in out.differences:
+                payer = "—" if d["payer"] is None else fmt_yuan(d["payer"])
+                payee = "—" if d["payee"] is None else fmt_yuan(d["payee"])
+                console.print(f"  {d['setl_ref']}（{d['reservation_id']}）参保地 {payer} / 就医地 {payee}")
+                failed = True
+    finally:
+        p.link.close()
+    _clearing_table(clearing.clearings(p, month))
+    if failed:
+        raise typer.Exit(1)
+
+
+@region_app.command("claim-back")
+def region_claim_back(
+    psn_no: str = typer.Argument(..., help="参保人员编号"),
+    receipt: Path = typer.Option(
+        ..., "--receipt", help="票据 JSON：institution、hospital_level、receipt_no、day、med_type、care_region、lines"
+    ),
+    case: str = typer.Option("unfiled", "--case", help="unfiled 未备案 / emergency 急诊抢救 / filed 已备案"),
+    operator: str = typer.Option("cli", "--operator", help="经办人员（记入报销记录）"),
+    db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
+) -> None:
+    """异地就医手工报销（参保地）：按票据费用明细以同一计算办理，计入年度累计，统筹支付付给个人，并逐步说明。"""
+    import json
+
+    from yibao.services.claimback import claim_back
+    from yibao.services.platform import Platform
+
+    try:
+        doc = json.loads(receipt.read_text(encoding="utf-8"))
+        paid = claim_back(
+            Platform(store_at(db)),
+            psn_no=psn_no,
+            care_region=doc["care_region"],
+            institution=doc["institution"],
+            hospital_level=int(doc["hospital_level"]),
+            receipt_no=doc["receipt_no"],
+            day=date.fromisoformat(doc["day"]),
+            med_type=doc.get("med_type", "11"),
+            case=case,
+            lines=doc["lines"],
+            filed_by=f"console:{operator}",
+        )
+    except DomainError as exc:
+        fail(exc)
+    except (OSError, ValueError, KeyError) as exc:
+        say_and_exit(f"票据文件无法读取：{exc}")
+    console.print(f"报销 {paid.claim_id}：医疗费用 {fmt_yuan(paid.medfee)} 元，统筹支付 {fmt_yuan(paid.fund_pay)} 元")
+    console.print(paid.explanation)
+
+
+def _clearing_table(rows) -> None:
+    table = Sheet(
+        "月度清算",
+        [
+            ("月份", "code"),
+            ("对方统筹区", "code"),
+            ("本方", "text"),
+            ("状态", "text"),
+            ("金额", "money"),
+            ("笔数", "code"),
+        ],
+    )
+    for r in rows:
+        role = "参保地（付款）" if r.role == "payer" else "就医地（收款）"
+        table.add_row(
+            r.month,
+            r.counterpart,
+            role,
+            "一致" if r.status == "agreed" else "不一致",
+            fmt_yuan(r.total),
+            str(r.settlements),
+        )
+    table.print(console)
 
 
 @app.command()

@@ -7,6 +7,7 @@ away outright. Its cost is set for a counter terminal's latency budget, not for 
 
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from datetime import date, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from yibao.errors import DomainError
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -105,3 +108,26 @@ class Card:
             return True
         # A temporary loss report lapses by itself; the card works again afterwards.
         return self.status == CARD_TEMP_LOST and self.status_until is not None and now >= self.status_until
+
+
+@dataclass(frozen=True)
+class EcToken:
+    """An issued e-voucher token (医保电子凭证): valid from issue until expiry unless revoked."""
+
+    token: str
+    person_id: int
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+    def valid(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.issued_at <= now < self.expires_at
+
+
+def check_admin(expected: str | None, authorization: str | None) -> None:
+    """The admin API's bearer token (``Authorization: Bearer <token>``), compared in constant time."""
+    if expected is None:
+        raise DomainError("E0000-006", "管理接口未配置令牌")
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    if not given or not hmac.compare_digest(given, expected):
+        raise DomainError("E0000-006", "管理令牌无效（Authorization: Bearer <token>）")

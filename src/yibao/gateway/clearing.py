@@ -3,8 +3,8 @@ this edition's interface list; answered as a variant for the HIS that still send
 
 from __future__ import annotations
 
-from yibao.gateway.dispatcher import Call, transaction
-from yibao.services import clearing as svc
+from yibao.gateway.registry import Call, transaction
+from yibao.services import reconciliation as svc
 from yibao.services.platform import Platform
 
 

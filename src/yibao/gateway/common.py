@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from yibao.errors import DomainError, refuse
-from yibao.gateway.dispatcher import Call
-from yibao.gateway.output import settlement_output
+from yibao.gateway.registry import Call
+from yibao.nhsa.output import settlement_output
 from yibao.nhsa.reader import Row, check_same
-from yibao.services.care import FeeInput, institution_or_refuse, insurance_on, person_or_refuse
+from yibao.services.care import AUDIT_COLUMNS, FeeInput, institution_or_refuse, insurance_on, person_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.settle import DECLARED, SettleRequest, cancel_settlement
 
@@ -18,15 +18,7 @@ from yibao.services.settle import DECLARED, SettleRequest, cancel_settlement
 # it disagrees (a wrong patient is worse than a refusal).
 PERSON = ("psn_cert_type", "certno", "psn_name", "psn_type")
 REGIONS = ("insuplc_admdvs", "mdtrtarea_admvs")
-LINE_AUDIT = (
-    "rxno",
-    "rx_circ_flag",
-    "bilg_dept_codg",
-    "bilg_dept_name",
-    "bilg_dr_codg",
-    "bilg_dr_name",
-    "hosp_appr_flag",
-)
+LINE_AUDIT = AUDIT_COLUMNS  # what else the HIS sends for a line, kept for audit (services.care)
 
 
 def person_fields(node: str) -> tuple[str, ...]:

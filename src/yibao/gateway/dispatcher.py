@@ -1,7 +1,8 @@
 """One entry point for every transaction: envelope in, envelope out, keyed by ``infno``.
 
-Each transaction module registers its handlers with ``@transaction``: a handler plus its table
-(``nhsa.spec``), never a hand-written field list. A handler reads its input nodes with
+Each transaction module registers its handlers with ``@transaction`` (``gateway.registry``; every
+module of this package is found and imported at start-up): a handler plus its table (``nhsa.spec``),
+never a hand-written field list. A handler reads its input nodes with
 ``call.read``/``call.rows`` (the one table-driven reader, ``nhsa.reader``) and calls one service
 function inside the transaction the dispatcher opened; the answer is shaped from the same table
 (``nhsa.answer``); the same
@@ -16,114 +17,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import simplejson
-from sqlalchemy.exc import DataError, OperationalError
 
-from yibao.errors import DomainError, refuse
-from yibao.gateway.envelope import check_envelope, respond
+from yibao.care.messages import TOMBSTONE, Message
+from yibao.errors import DomainError, InternalError, StoreUnavailable, StoreValueRefused, refuse
+from yibao.gateway.registry import TRANSACTIONS, Call, Transaction, load_handlers
 from yibao.nhsa.answer import shape
 from yibao.nhsa.dictionary import NATIONAL, Dictionary, policy_extension
-from yibao.nhsa.reader import NO_RULES, Reader, Row, Rules
-from yibao.nhsa.spec import InterfaceSpec, interface, national_dictionaries
+from yibao.nhsa.envelope import check_envelope, respond
+from yibao.nhsa.spec import national_dictionaries
 from yibao.services.gateway_access import Access, access
 from yibao.services.platform import Platform
-from yibao.storage.gateway_repo import TOMBSTONE, Message
 
 log = logging.getLogger("yibao.gateway")
 NO_SIGN_IN = {"9001", "1162"}
-
-
-@dataclass(frozen=True)
-class Call:
-    infno: str
-    msgid: str
-    institution: str
-    input: dict[str, Any]
-    cainfo: str | None  # where the patient's password travels (dev_safe_info on the SM variant)
-    sign_no: str | None
-    envelope: dict[str, Any]
-    spec: InterfaceSpec | None = None
-    rules: Rules = NO_RULES
-    dictionary: Dictionary = NATIONAL
-    strict: bool = False
-    received: datetime | None = field(default=None, compare=False)
-    sign_in_relaxed: bool = False
-
-    def _reader(self) -> Reader:
-        assert self.spec is not None, f"{self.infno} has no field table"
-        return Reader(self.spec, self.input, self.rules, self.dictionary, self.strict)
-
-    def read(self, name: str | None) -> Row:
-        """One object node, read and checked against the transaction's table."""
-        return self._reader().node(name)
-
-    def rows(self, name: str, *, min_rows: int = 0) -> list[Row]:
-        """One list node (an object is read as one row)."""
-        return self._reader().rows(name, min_rows=min_rows)
-
-    def nested(self, name: str, sent: Any, where: str) -> list[Row]:
-        """The rows of a node nested in another node's field, read against its own table."""
-        return self._reader().nested(name, sent, where)
-
-
-Handler = Callable[[Platform, Call, Any], Any]
-
-
-@dataclass(frozen=True)
-class Transaction:
-    infno: str
-    name: str
-    handler: Handler
-    writes: bool  # False: a query or a pre-settlement; it records nothing, not even its msgid
-    rules: Rules = NO_RULES
-
-    @property
-    def spec(self) -> InterfaceSpec | None:
-        return interface(self.infno)
-
-
-TRANSACTIONS: dict[str, Transaction] = {}
-
-
-def transaction(
-    infno: str, name: str, *, writes: bool = True, filled: tuple[str, ...] = (), signed: tuple[str, ...] = ()
-) -> Callable[[Handler], Handler]:
-    """Register a handler. ``filled``: fields the spec requires that the platform takes from its own
-    records (``node.field``; the handler fills them and cross-checks them when sent); ``signed``:
-    numbers that may be negative. Everything else about the fields comes from the table."""
-
-    def register(fn: Handler) -> Handler:
-        TRANSACTIONS[infno] = Transaction(infno, name, fn, writes, Rules(frozenset(filled), frozenset(signed)))
-        return fn
-
-    return register
-
-
-def load_handlers() -> dict[str, Transaction]:
-    from yibao.gateway import (  # noqa: F401 - they register themselves
-        clearing,
-        filings,
-        inpatient,
-        lists,
-        outpatient,
-        persons,
-        pharmacy,
-        queries,
-        records,
-        reference,
-        reversal,
-        review,
-        signin,
-        stock,
-        visits,
-    )
-
-    return TRANSACTIONS
 
 
 def prepare() -> None:
@@ -187,13 +98,16 @@ def dispatch(
     except DomainError as exc:
         _log(call, exc.code)
         return _sealed(p, respond(admdvs, received, error=exc, now=p.now()), opened[0])
-    except DataError:  # a value past a column's range that no bound caught: refused, and logged to be bounded
+    except StoreValueRefused:  # a value past a column's range that no bound caught: refused, and logged to be bounded
         log.warning("value refused by the database in %s", call.infno if call else "?", exc_info=True)
         refused = respond(admdvs, received, error=refuse("E0000-009", detail="取值超出数据库允许的范围"), now=p.now())
         return _sealed(p, refused, opened[0])
-    except OperationalError:  # a lock wait gave up or the database went away: the caller may retry
+    except StoreUnavailable:  # a lock wait gave up or the database went away: the caller may retry
         log.exception("database unavailable in %s", call.infno if call else "?")
         return respond(admdvs, received, error=refuse("E0000-098"), now=p.now())
+    except InternalError:  # a broken invariant on money: a bug, logged with its stack, never a refusal
+        log.exception("invariant broken in %s", call.infno if call else "?")
+        return respond(admdvs, received, error=refuse("E0000-099"), now=p.now())
     except Exception:  # never a stack trace to the caller; the log keeps it
         log.exception("internal error in %s", call.infno if call else "?")
         return respond(admdvs, received, error=refuse("E0000-099"), now=p.now())

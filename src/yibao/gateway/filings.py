@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from yibao.gateway.common import check_person
-from yibao.gateway.dispatcher import Call, transaction
+from yibao.gateway.registry import Call, transaction
 from yibao.nhsa.reader import check_same
 from yibao.services import filings as svc
 from yibao.services.filings import NewFiling

@@ -11,9 +11,9 @@ from dataclasses import replace
 from typing import Any
 
 from yibao.errors import refuse
-from yibao.gateway.dispatcher import Call, transaction
-from yibao.gateway.output import age, money
+from yibao.gateway.registry import Call, transaction
 from yibao.nhsa.answer import shape_row
+from yibao.nhsa.output import age, money
 from yibao.nhsa.reader import Row, check_same
 from yibao.services import lists as svc
 from yibao.services.platform import Platform

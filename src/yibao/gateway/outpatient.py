@@ -11,8 +11,8 @@ from yibao.gateway.common import (
     person_fields,
     settle_request,
 )
-from yibao.gateway.dispatcher import Call, transaction
-from yibao.gateway.output import line_split, settlement_output
+from yibao.gateway.registry import Call, transaction
+from yibao.nhsa.output import line_split, settlement_output
 from yibao.nhsa.reader import Row
 from yibao.services import care
 from yibao.services.platform import Platform

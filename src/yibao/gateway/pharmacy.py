@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from yibao.errors import refuse
 from yibao.gateway.common import cancel_answer, check_person, fee_input, person_fields, settle_request
-from yibao.gateway.dispatcher import Call, transaction
-from yibao.gateway.output import settlement_output
+from yibao.gateway.registry import Call, transaction
+from yibao.nhsa.output import settlement_output
 from yibao.services.platform import Platform
 from yibao.services.settle import SettleRequest, settle_claim
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from yibao.gateway.dispatcher import Call, transaction
-from yibao.gateway.output import money
+from yibao.gateway.registry import Call, transaction
 from yibao.limits import parse_month
 from yibao.money import fmt_yuan
+from yibao.nhsa.output import money
 from yibao.services.credentials import decode_voucher
 from yibao.services.platform import Platform
 from yibao.services.queries import institution_totals, record_reconciliation, year_to_date

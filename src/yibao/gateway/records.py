@@ -12,8 +12,8 @@ import json
 from datetime import datetime, time, timedelta
 
 from yibao.errors import refuse
-from yibao.gateway.dispatcher import Call, transaction
-from yibao.gateway.output import age, line_split, settlement_output
+from yibao.gateway.registry import Call, transaction
+from yibao.nhsa.output import age, line_split, settlement_output
 from yibao.services.care import institution_or_refuse, mdtrt_id_of, person_or_refuse, visit_or_refuse
 from yibao.services.lists import own_settlement
 from yibao.services.platform import Platform

@@ -13,7 +13,7 @@ from datetime import datetime, time
 from decimal import Decimal
 
 from yibao.errors import refuse
-from yibao.gateway.dispatcher import Call, transaction
+from yibao.gateway.registry import Call, transaction
 from yibao.nhsa.answer import shape_row
 from yibao.services import reference as ref
 from yibao.services.care import institution_or_refuse
@@ -129,7 +129,7 @@ def catalogue(p: Platform, call: Call, tx) -> dict:
                 "matn_used_flag": "1",
                 "hilist_use_type": "1",
                 "lmt_cpnd_type": "1",
-                "memo": f"先行自付比例{Decimal(r.item.selfpay_prop) / 100}%" if r.item.selfpay_prop else "",
+                "memo": f"先行自付比例{Decimal(r.item.selfpay_bp) / 100}%" if r.item.selfpay_bp else "",
             }
         )
     return _paged(call, total, out, d.page_num, d.page_size)
@@ -221,7 +221,7 @@ def selfpay_ratios(p: Platform, call: Call, tx) -> dict:
             "hilist_code": r.item.code,
             "selfpay_prop_psn_type": d.get("selfpay_prop_psn_type") or "310",
             "selfpay_prop_type": "10",
-            "selfpay_prop": Decimal(r.item.selfpay_prop) / 10000,
+            "selfpay_prop": Decimal(r.item.selfpay_bp) / 10000,
             "tabname": "catalog_items",
         }
         for r in rows

@@ -12,9 +12,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from yibao.errors import refuse
-from yibao.gateway.dispatcher import Call, transaction
-from yibao.gateway.output import money
+from yibao.gateway.registry import Call, transaction
 from yibao.nhsa.answer import shape_row
+from yibao.nhsa.output import money
 from yibao.rules.review import Line
 from yibao.services import review as svc
 from yibao.services.platform import Platform

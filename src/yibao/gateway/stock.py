@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from yibao.gateway.dispatcher import Call, transaction
+from yibao.gateway.registry import Call, transaction
 from yibao.nhsa.answer import shape_row
 from yibao.nhsa.reader import Row, check_same
 from yibao.services import stock as svc

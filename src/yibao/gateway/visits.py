@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from yibao.errors import refuse
 from yibao.gateway.common import diagnosis_rows
-from yibao.gateway.dispatcher import Call, transaction
 from yibao.gateway.outpatient import visit_info
+from yibao.gateway.registry import Call, transaction
 from yibao.nhsa.answer import shape_row
 from yibao.services import visits as svc
 from yibao.services.care import institution_or_refuse, mdtrt_id_of, person_or_refuse, visit_or_refuse

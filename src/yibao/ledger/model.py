@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from yibao.errors import refuse
+from yibao.errors import invariant, refuse
 from yibao.limits import LEDGER_TOTAL_MAX
 
 # Account kinds
@@ -39,6 +39,11 @@ def person_bucket(psn_no: str, bucket: str) -> str:
     return f"P:{psn_no}:{bucket}"
 
 
+def person_buckets(psn_no: str) -> tuple[str, str]:
+    """The codes of a person's 当年账户 and 历年账户, in that order."""
+    return person_bucket(psn_no, "current"), person_bucket(psn_no, "historical")
+
+
 def fund_account(admdvs: str, fund_pay_type: str) -> str:
     return f"F:{admdvs}:{fund_pay_type}"
 
@@ -55,8 +60,11 @@ def external_account(name: str) -> str:
     return f"X:{name}"
 
 
+_KINDS = {"P": PERSON_BUCKET, "F": FUND, "I": INSTITUTION, "C": CASH, "X": EXTERNAL}
+
+
 def kind_of(code: str) -> str:
-    return {"P": PERSON_BUCKET, "F": FUND, "I": INSTITUTION, "C": CASH, "X": EXTERNAL}[code[0]]
+    return _KINDS[code[0]]
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,8 @@ class LedgerError(Exception):
 
 
 def validate(entry: Entry) -> None:
-    """Shape checks that need no balances: positive amounts, distinct sides, a key."""
+    """Shape checks that need no balances: positive amounts, distinct sides, a key; then the ledger's
+    invariants on every entry (a broken one is an internal error, not a refusal)."""
     if not entry.key:
         raise LedgerError("missing_key")
     for t in entry.transfers:
@@ -99,6 +108,17 @@ def validate(entry: Entry) -> None:
             raise LedgerError("amount_must_be_positive", f"{t}")
         if t.debit == t.credit:
             raise LedgerError("accounts_must_be_different", f"{t}")
+    check_invariants(entry)
+
+
+def check_invariants(entry: Entry) -> None:
+    """Every account is of a known kind; money is conserved (what leaves the debited accounts arrives
+    in the credited ones, to the fen); a lowered floor names an account the entry debits."""
+    invariant(all(t.debit[:1] in _KINDS and t.credit[:1] in _KINDS for t in entry.transfers), "known account kinds")
+    changes = net_changes(entry.transfers)
+    invariant(sum(d for d, _ in changes.values()) == sum(c for _, c in changes.values()), "debits equal credits")
+    debited = {t.debit for t in entry.transfers}
+    invariant(entry.lower_floors <= debited, "a lowered floor belongs to a debited account")
 
 
 def over_totals(debits: int, credits: int) -> bool:

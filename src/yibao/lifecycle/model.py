@@ -7,6 +7,7 @@ from datetime import date
 
 from yibao.errors import refuse
 from yibao.limits import check_date
+from yibao.policy.model import Policy
 
 EMPLOYEE, RESIDENT = "310", "390"
 SCHEME_OF_INSUTYPE = {EMPLOYEE: "employee", RESIDENT: "resident"}
@@ -61,6 +62,21 @@ def medical_year(day: date, year_start: tuple[int, int]) -> int:
 
 def year_start_date(year: int, year_start: tuple[int, int]) -> date:
     return date(year, *year_start)
+
+
+def medical_year_of(policy: Policy, day: date) -> int:
+    """The medical year ``day`` falls in, as the policy in force that day starts it (``account.year_start``)."""
+    return medical_year(day, policy.setting("account.year_start", day))
+
+
+def year_starts_between(policy: Policy, since: date, until: date) -> list[date]:
+    """Medical-year start days in (since, until]."""
+    out = []
+    for year in range(since.year, until.year + 1):
+        start = year_start_date(year, policy.setting("account.year_start", date(year, 1, 1)))
+        if since < start <= until:
+            out.append(start)
+    return out
 
 
 def check_birth(birth: date, today: date, *, insured_from: date | None = None) -> None:

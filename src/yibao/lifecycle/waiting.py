@@ -65,7 +65,7 @@ def resident_wait(
         return Wait(0, day, "新生儿、困难群体等特殊人群不设待遇等待期")
     if not policy.has("waiting.resident.fixed_months", day):
         return Wait(0, day, "本统筹区当日未设居民待遇等待期")
-    v = lambda key: policy.value(f"waiting.resident.{key}", day, default=0)  # noqa: E731
+    v = lambda key: policy.setting(f"waiting.resident.{key}", day)  # noqa: E731
     break_years = full_years_between(previous_end, day) if previous_end is not None else 0
     continuous = previous_end is not None and (day - previous_end).days <= 1
     if in_window and (previous_end is None or continuous or break_years == 0):
@@ -90,11 +90,12 @@ def resident_wait(
 
 def employee_wait(policy: Policy, day: date, *, person_class: str, psn_type: str, previous_end: date | None) -> Wait:
     """The waiting period of an employee enrolling on ``day``."""
-    tolerance = policy.value("waiting.employee.gap_tolerance_months", day, default=3)
+    tolerance = policy.setting("waiting.employee.gap_tolerance_months", day)
     if previous_end is not None and add_months(previous_end, tolerance) >= day:
         return Wait(0, day, f"中断不超过{tolerance}个月，视为连续参保，待遇不中断")
-    months = policy.value("waiting.employee.first_enrol_months", day, default=0, person_class=person_class)
+    months = policy.setting("waiting.employee.first_enrol_months", day, person_class=person_class)
     if psn_type in FLEXIBLE_PSN_TYPES:
+        # Flexible employment falls back to the general first-enrolment wait (a rule, not a default).
         months = policy.value("waiting.employee.flexible_first_enrol_months", day, default=months)
     if months == 0:
         return Wait(0, day, "参保即享受待遇")

@@ -189,7 +189,7 @@ def apply_overrides(policy: Policy, overrides: Mapping[str, Any], origin: str = 
 
 
 def shipped_region_ids() -> list[str]:
-    folder = resources.files("yibao.policies")
+    folder = resources.files("yibao.regions")
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -198,14 +198,14 @@ def shipped_policy_text(region_id: str) -> str:
         raise PolicyError(
             region_id, "", f"没有名为 {region_id!r} 的内置统筹区（可用：{', '.join(shipped_region_ids())}）"
         )
-    return (resources.files("yibao.policies") / f"{region_id}.yaml").read_text(encoding="utf-8")
+    return (resources.files("yibao.regions") / f"{region_id}.yaml").read_text(encoding="utf-8")
 
 
 def load_policy(ref: str, base: Path | None = None) -> tuple[Policy, str]:
     """A shipped region id or a file path (relative to ``base``); returns the policy and its text."""
     if ref in shipped_region_ids():
         text = shipped_policy_text(ref)
-        return load_policy_text(text, f"yibao/policies/{ref}.yaml"), text
+        return load_policy_text(text, f"yibao/regions/{ref}.yaml"), text
     path = Path(ref)
     if base is not None and not path.is_absolute():
         path = base / path

@@ -10,10 +10,10 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from yibao.policy.schema import DIMENSIONS
+from yibao.policy.schema import DIMENSIONS, REQUIRED, default_of
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,16 @@ class Policy:
             value = pick
         return value
 
+    def setting(self, key: str, day: date, **dims: Any) -> Any:
+        """``value`` with the schema's default (``policy.schema.DEFAULTS``) where the region sets none;
+        ``KeyError`` for a key without one."""
+        known, default = default_of(key)
+        return self.value(key, day, default if known else _MISSING, **dims)
+
+    def missing_required(self) -> list[str]:
+        """Required keys the policy never sets."""
+        return [key for key in REQUIRED if key not in self.parameters]
+
     def in_force(self, day: date) -> list[InForce]:
         out = []
         for key in sorted(self.parameters):
@@ -143,3 +153,16 @@ class Policy:
 
 
 __all__ = ["DIMENSIONS", "DatedValue", "InForce", "Parameter", "Policy", "Source"]
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    """A region as the platform keeps it: its policy text in force and the operator's overrides."""
+
+    admdvs: str
+    region_id: str
+    name: str
+    policy_text: str
+    overrides: str
+    updated_at: datetime
+    version: int = 1

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from yibao.limits import MAX_POLICY_COUNT
+from yibao.family.model import RELATIONS
+from yibao.limits import CLAIM_LOOKBACK_DAYS, MAX_FEE_LINES, MAX_POLICY_COUNT, REGISTRATION_LOOKBACK_HOURS
 from yibao.money import MoneyFormatError, parse_fen, parse_ratio
 
 PERSON_CLASSES = ("in_service", "retired", "resident")
@@ -24,7 +25,6 @@ SCHEMES = ("employee", "resident")
 CATEGORIES = ("outpatient", "chronic", "inpatient", "pharmacy")
 BUCKETS = ("current", "historical")
 PAYABLE_PARTS = ("ownpay", "overlimit", "preselfpay", "deductible", "coinsurance", "over_cap")
-RELATIONS = ("spouse", "parent", "child", "sibling", "grandparent", "grandchild")
 MUTUAL_AID_USES = (*CATEGORIES, "resident_premium")
 OFFSITE_KINDS = ("filed", "temporary", "unfiled")
 
@@ -201,6 +201,60 @@ BENEFIT_FIELDS: dict[str, Reader] = {
     # the deductible and the pooled fund; only what the buckets cannot cover reaches 起付段/共付段.
     "account_segment": subset_of(*BUCKETS, non_empty=True),
 }
+
+# What a parameter a region does not set means, in program form: the one place a default is written
+# (``Policy.setting`` reads it). A key listed in REQUIRED has no default: a region installed without
+# it is refused, naming the file and the key.
+DEFAULTS: dict[str, Any] = {
+    "account.year_start": (1, 1),
+    "account.inservice_credit_rate": 0,
+    "account.retiree_credit": 0,
+    "account.bucket_order": BUCKETS,
+    "account.payable_parts": PAYABLE_PARTS,
+    "account.allow_negative": False,
+    "mutual_aid.enabled": False,
+    "mutual_aid.relations": (),
+    "mutual_aid.order": "binding_order",
+    "mutual_aid.buckets": BUCKETS,
+    "mutual_aid.uses": (),
+    "proxy.max_members": 5,
+    "proxy.face_verification_age": 16,
+    "credential.max_failures": 5,
+    "credential.lock_minutes": 1440,
+    "settlement.registration_lookback_hours": REGISTRATION_LOOKBACK_HOURS,
+    "settlement.claim_lookback_days": CLAIM_LOOKBACK_DAYS,
+    "settlement.max_fee_lines": MAX_FEE_LINES,
+    "waiting.resident.fixed_months": 0,
+    "waiting.resident.per_break_year_months": 0,
+    "waiting.resident.break_offset_years": 0,
+    "waiting.resident.long_break_years": 0,
+    "waiting.resident.long_break_floor_months": 0,
+    "waiting.employee.first_enrol_months": 0,
+    "waiting.employee.gap_tolerance_months": 3,
+    "contribution.base_floor": None,  # no floor
+    "contribution.base_ceiling": None,  # no ceiling
+    "resident.collection_window": None,  # premiums are in the window all year
+    "offsite.ratio_reduction": {},
+}
+BENEFIT_DEFAULTS: dict[str, Any] = {
+    "deductible": 0,
+    "deductible_scope": "year",
+    "ratio": None,  # no ratio: the pooled fund pays nothing in this cell
+    "cap": None,  # no annual cap
+    "account_segment": (),
+}
+REQUIRED = ("settlement.med_type_category",)
+
+
+def default_of(key: str) -> tuple[bool, Any]:
+    """(True, the default) for a key the schema gives one; (False, None) otherwise."""
+    if key in DEFAULTS:
+        return True, DEFAULTS[key]
+    m = _BENEFIT_KEY.fullmatch(key)
+    if m and m["field"] in BENEFIT_DEFAULTS:
+        return True, BENEFIT_DEFAULTS[m["field"]]
+    return False, None
+
 
 STRICT_FAMILIES = ("mutual_aid", "proxy", "credential")
 

@@ -132,10 +132,11 @@ class RegionLink:
         except (NoServersError, OSError, TimeoutError, NatsTimeout) as exc:
             raise refuse("E7601-004", detail=f"无法连接 {', '.join(self.servers)}：{exc}") from exc
 
-    async def close(self) -> None:
+    async def close(self, *, drain: bool = True) -> None:
         if self._nc is not None and not self._nc.is_closed:
-            await self._nc.drain()
+            await (self._nc.drain() if drain else self._nc.close())
         self._nc = None
+        self._sub = None
 
     @property
     def js(self):
@@ -173,8 +174,6 @@ class RegionLink:
         subject = (
             self.subjects.answer(env.to_region, env.reply_to)
             if env.kind in ("answer", "reserved", "person.answer") and env.reply_to
-            else self.subjects.clearing(env.to_region)
-            if env.kind == "clearing.statement"
             else self.subjects.request(env.to_region, env.kind)
         )
         try:

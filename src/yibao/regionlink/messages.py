@@ -55,54 +55,75 @@ class Balances(_Body):
 
 class PersonAnswer(_Body):
     psn_no: Code
+    certno: Code
+    psn_cert_type: Code = "01"
     name: str = Field(max_length=50)
     gender: Literal["0", "1", "2", "9"]
+    naty: str = Field("01", max_length=3)
     birth: date
     insutype: Literal["310", "390"]
     psn_type: Code
+    insured_from: date
+    insured_to: date | None = None
+    emp_name: str | None = Field(None, max_length=200)
     in_waiting: bool
     waiting_until: date | None = None
     offsite: Literal["filed", "temporary", "unfiled"]
     balances: Balances | None = None  # None: no personal account (residents)
 
 
-class Movement(_Body):
-    """One amount the 参保地 holds for the reservation: from an account of its own, by code."""
+Signed = Annotated[int, Field(ge=-MAX_FEN, le=MAX_FEN)]
+Dec = Annotated[str, Field(pattern=r"^-?\d{1,16}(\.\d{1,6})?$")]
 
-    account: Code  # "F:<admdvs>:310100", "P:<psn_no>:current", ... (the 参保地's ledger codes)
-    amount_fen: Fen
-    code: Literal["fund_pay", "acct_pay", "mutual_aid"]
+
+class ClaimLine(_Body):
+    """One fee line as the 就医地's catalogue classed it (就医地目录): the 参保地 only applies its policy."""
+
+    sn: Code
+    code: Code
+    name: str = Field(max_length=200)
+    chrgitm_lv: Literal["01", "02", "03"]
+    selfpay_bp: int = Field(ge=0, le=10_000)  # 乙类先行自付比例, basis points
+    price_ceiling: Dec | None = None
+    amount_fen: Signed  # negative for a refund line
+    price: Dec
+    count: Dec
 
 
 class Reserve(_Body):
-    """就医地 → 参保地: hold these amounts (pending) for the settlement ``setl_ref`` until ``expires_at``."""
+    """就医地 → 参保地: compute this claim with the 参保地's policy and accumulators and (``reserve``)
+    hold the fund and account amounts pending under ``reservation_id`` until ``expires_at``; as
+    ``quote`` (2206) the same calculation, nothing held."""
 
     reservation_id: MsgId  # the idempotency key of the whole two-phase transfer
-    setl_ref: Code  # the 就医地's setl_id
+    setl_ref: Code  # the 就医地's setl_id (a placeholder for a quote)
     psn_no: Code
     insutype: Literal["310", "390"]
-    category: Literal["outpatient", "chronic", "inpatient", "pharmacy"]
+    med_type: Code
     day: date
-    medical_year: int = Field(ge=2000, le=2200)
-    movements: tuple[Movement, ...] = Field(max_length=64)
-    deductible_delta_fen: Fen  # what the accumulators move by when posted
-    fund_delta_fen: Fen
+    institution: Code
+    hospital_level: int = Field(ge=0, le=3)
+    lines: tuple[ClaimLine, ...] = Field(min_length=1, max_length=2000)
+    acct_used: bool
+    family_only: bool = False
+    visit_deductible_used_fen: Fen = 0
     expires_at: datetime
 
 
 class Reserved(_Body):
     reservation_id: MsgId
-    status: Literal["pending", "posted", "voided"]
+    status: Literal["pending", "posted", "voided", "reversed"]
     expires_at: datetime
 
 
 class Post(_Body):
     reservation_id: MsgId
+    setl_ref: Code | None = None  # the 就医地's setl_id, known once it has booked
 
 
 class Void(_Body):
     reservation_id: MsgId
-    reason: Literal["failed", "timeout", "cancelled_before_post"]
+    reason: Literal["failed", "timeout", "cancelled_before_post", "expired"]
 
 
 class Cancel(_Body):
@@ -111,6 +132,7 @@ class Cancel(_Body):
     reservation_id: MsgId
     setl_ref: Code
     infno: Literal["2208", "2305", "2103", "2601"]
+    revision: int = Field(0, ge=0, le=1_000_000)  # the settlement's revision: one cancel or reinstate each
 
 
 class ClearingLine(_Body):
@@ -120,6 +142,12 @@ class ClearingLine(_Body):
     acct_fen: Fen
 
 
+class ClearingItem(_Body):
+    reservation_id: MsgId
+    setl_ref: Code
+    amount_fen: Fen  # fund + own account + mutual aid: what the payer region owes for it
+
+
 class ClearingStatement(_Body):
     """Monthly: what ``payee_region`` advanced for ``payer_region``'s insured, per institution."""
 
@@ -127,8 +155,9 @@ class ClearingStatement(_Body):
     payer_region: Admdvs
     payee_region: Admdvs
     lines: tuple[ClearingLine, ...] = Field(max_length=100_000)
+    items: tuple[ClearingItem, ...] = Field(max_length=1_000_000)  # the settlements behind it
     total_fen: Fen
-    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]  # sha256 of the settlements behind it
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]  # sha256 of the sorted items
 
 
 class Answer(_Body):
@@ -142,6 +171,7 @@ BODIES: dict[str, type[_Body]] = {
     "link.ping": Ping,
     "person.query": PersonQuery,
     "person.answer": PersonAnswer,
+    "quote": Reserve,
     "reserve": Reserve,
     "reserved": Reserved,
     "post": Post,
@@ -155,6 +185,7 @@ Kind = Literal[
     "link.ping",
     "person.query",
     "person.answer",
+    "quote",
     "reserve",
     "reserved",
     "post",

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from yibao.care.ids import parse_visit_id, visit_public_id
+from yibao.care.model import Institution, Visit
 from yibao.errors import refuse
 from yibao.lifecycle.model import Insurance, Person
 from yibao.services.identity import credential_holder
 from yibao.services.platform import Platform
-from yibao.settlement.calculate import UnknownMedType, category_of
+from yibao.settlement.calculate import UnknownMedType, category_of, med_type_categories
 from yibao.settlement.claim_rules import (
     REGISTRATION,
     check_fee_time,
@@ -22,8 +24,6 @@ from yibao.settlement.claim_rules import (
 )
 from yibao.settlement.lines import split_line
 from yibao.settlement.model import FeeLine, LineSplit
-from yibao.storage.care_repo import Institution, Visit
-from yibao.storage.ids import parse_visit_id, visit_public_id
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,14 @@ def trace_rows(inputs) -> list[dict]:
         for t in (f.audit or {}).get("trace") or ()
         if t.get("drug_trac_codg")
     ]
+
+
+def two_people(tx, first: str, second: str, same: str) -> tuple[Person, Person]:
+    """Two different people by 人员编号 (``same``: the refusal when they are one person)."""
+    a, b = person_or_refuse(tx, first), person_or_refuse(tx, second)
+    if a.id == b.id:
+        raise refuse(same)
+    return a, b
 
 
 def institution_or_refuse(tx, code: str) -> Institution:
@@ -152,20 +160,27 @@ def register_visit(
         policy = p.policy(tx, person.admdvs)
         check_start(policy, kind, reg.begntime, now, stage=REGISTRATION, field="就诊开始时间 begntime")
         insurance_on(tx, person, reg.insutype, reg.begntime.date())
-        pk = tx.care.add_visit(
-            person_id=person.id,
-            institution_code=inst.code,
-            kind=kind,
-            insutype=reg.insutype,
-            med_type=med_type,
-            begntime=reg.begntime,
-            status="open",
-            ipt_otp_no=reg.ipt_otp_no,
-            mdtrt_cert_type=reg.cert_type,
-            info=json.dumps({"registration": reg.info}, ensure_ascii=False, default=str),
-            created_at=now,
-        )
+        opened = (kind, reg.insutype, med_type, reg.begntime, reg.ipt_otp_no, reg.cert_type)
+        pk = _open_visit(tx, person, inst, opened, {"registration": reg.info}, now)
         return visit_public_id(person.admdvs, pk)
+
+
+def _open_visit(tx, person: Person, inst: Institution, opened: tuple, info: dict, now: datetime) -> int:
+    """A new open visit: (kind, insutype, med_type, begntime, ipt_otp_no, cert type), what the HIS sent."""
+    kind, insutype, med_type, begntime, ipt_otp_no, cert_type = opened
+    return tx.care.add_visit(
+        person_id=person.id,
+        institution_code=inst.code,
+        kind=kind,
+        insutype=insutype,
+        med_type=med_type,
+        begntime=begntime,
+        status="open",
+        ipt_otp_no=ipt_otp_no,
+        mdtrt_cert_type=cert_type,
+        info=json.dumps(info, ensure_ascii=False, default=str),
+        created_at=now,
+    )
 
 
 def cancel_registration(
@@ -208,7 +223,7 @@ def record_visit_info(
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if med_type is not None:
             policy = p.policy(tx, person.admdvs)
-            mapping = policy.value("settlement.med_type_category", visit.begntime.date(), default={})
+            mapping = med_type_categories(policy, visit.begntime.date())
             if med_type not in mapping:
                 raise refuse("E2207-005", med_type=med_type)
         info = json.loads(visit.info or "{}")
@@ -353,16 +368,22 @@ def remove_fees(p: Platform, institution: str, mdtrt_id: str, psn_no: str, chrg_
         return len(lines)
 
 
+def _admission(tx, institution: str, mdtrt_id: str, psn_no: str) -> Visit:
+    """The patient's inpatient visit at the institution (locked), or the refusal."""
+    inst = institution_or_refuse(tx, institution)
+    person = person_or_refuse(tx, psn_no)
+    visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+    if visit.kind != "inpatient":
+        raise refuse("E2201-007", detail=f"就诊{mdtrt_id}不是住院")
+    return visit
+
+
 def remove_inpatient_fees(
     p: Platform, institution: str, mdtrt_id: str, psn_no: str, feedetl_sn: str, *, tx=None
 ) -> int:
     """2302: delete one unsettled line (and its refunds), or every unsettled line with ``"0000"``."""
     with p.unit(tx) as tx:
-        inst = institution_or_refuse(tx, institution)
-        person = person_or_refuse(tx, psn_no)
-        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
-        if visit.kind != "inpatient":
-            raise refuse("E2201-007", detail=f"就诊{mdtrt_id}不是住院")
+        visit = _admission(tx, institution, mdtrt_id, psn_no)
         unsettled = tx.care.lines(visit.id, unsettled=True)
         if feedetl_sn != "0000":
             unsettled = [x for x in unsettled if feedetl_sn in (x.feedetl_sn, x.init_feedetl_sn)]
@@ -401,22 +422,11 @@ def admit(p: Platform, a: Admission, *, tx=None) -> str:
         policy = p.policy(tx, person.admdvs)
         check_start(policy, "inpatient", a.begntime, now, stage=REGISTRATION, field="入院时间 begntime")
         insurance_on(tx, person, a.insutype, a.begntime.date())
-        category = policy.value("settlement.med_type_category", a.begntime.date(), default={}).get(a.med_type)
+        category = med_type_categories(policy, a.begntime.date()).get(a.med_type)
         if category != "inpatient":
             raise refuse("E2207-005", med_type=a.med_type)
-        pk = tx.care.add_visit(
-            person_id=person.id,
-            institution_code=inst.code,
-            kind="inpatient",
-            insutype=a.insutype,
-            med_type=a.med_type,
-            begntime=a.begntime,
-            status="open",
-            ipt_otp_no=a.ipt_no,
-            mdtrt_cert_type=a.cert_type,
-            info=json.dumps({"admission": a.info}, ensure_ascii=False, default=str),
-            created_at=now,
-        )
+        opened = ("inpatient", a.insutype, a.med_type, a.begntime, a.ipt_no, a.cert_type)
+        pk = _open_visit(tx, person, inst, opened, {"admission": a.info}, now)
         tx.care.replace_diagnoses(pk, "2401", list(a.diagnoses), now)
         return visit_public_id(person.admdvs, pk)
 
@@ -434,11 +444,7 @@ def discharge(
 ):
     """出院办理: the stay ends; the final settlement may follow."""
     with p.unit(tx) as tx:
-        inst = institution_or_refuse(tx, institution)
-        person = person_or_refuse(tx, psn_no)
-        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
-        if visit.kind != "inpatient":
-            raise refuse("E2201-007", detail=f"就诊{mdtrt_id}不是住院")
+        visit = _admission(tx, institution, mdtrt_id, psn_no)
         if visit.status != "open":
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if endtime < visit.begntime:

@@ -14,6 +14,7 @@ from yibao.credentials.model import (
     CARD_LOST,
     CARD_REPLACED,
     CARD_TEMP_LOST,
+    EcToken,
     PasswordState,
     hash_password,
     make_card_no,
@@ -26,7 +27,6 @@ from yibao.errors import refuse
 from yibao.lifecycle.model import Person
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
-from yibao.storage.credentials_repo import EcToken
 
 TEMP_LOSS_DAYS = 15  # a temporary loss report lapses unless made formal (regional; D-grade figure)
 TOKEN_MINUTES = 30  # a token decoded from a QR code (1162) is short-lived
@@ -40,10 +40,7 @@ def report_card_lost(p: Platform, psn_no: str, kind: str = "temporary", *, tx=No
     now = p.now()
     with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
-        cards = [c for c in tx.credentials.cards_of(person.id) if c.status != CARD_REPLACED]
-        if not cards:
-            raise refuse("E7301-001")
-        card = cards[-1]
+        card = _live_cards(tx, person.id, "E7301-001")[-1]
         already_temp = card.status == CARD_TEMP_LOST and not card.usable(now)
         if card.status == CARD_LOST or (already_temp and kind == "temporary"):
             raise refuse("E7301-002")  # a temporary report may still be made formal
@@ -52,6 +49,14 @@ def report_card_lost(p: Platform, psn_no: str, kind: str = "temporary", *, tx=No
         else:
             tx.credentials.set_card_status(card.id, CARD_LOST, now)
         return card.card_no
+
+
+def _live_cards(tx, person_id: int, refusal: str) -> list:
+    """The person's cards not yet replaced, oldest first, or the refusal when there are none."""
+    cards = [c for c in tx.credentials.cards_of(person_id) if c.status != CARD_REPLACED]
+    if not cards:
+        raise refuse(refusal)
+    return cards
 
 
 def cancel_card_loss(p: Platform, psn_no: str, *, tx=None) -> None:
@@ -70,10 +75,7 @@ def replace_card(p: Platform, psn_no: str, *, tx=None) -> tuple[str, str]:
     now = p.now()
     with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
-        cards = [c for c in tx.credentials.cards_of(person.id) if c.status != CARD_REPLACED]
-        if not cards:
-            raise refuse("E7301-005")
-        for c in cards:
+        for c in _live_cards(tx, person.id, "E7301-005"):
             tx.credentials.set_card_status(c.id, CARD_REPLACED, now)
         serial = len(tx.credentials.cards_of(person.id)) * 10_000_000 + person.id
         card_no = make_card_no(serial)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-from sqlalchemy import select
-
 from yibao.errors import refuse
 from yibao.family.model import RELATIONS, relation_between
 from yibao.ledger.model import person_bucket
 from yibao.lifecycle.model import EMPLOYEE, Person
-from yibao.services.care import person_or_refuse
+from yibao.services.care import person_or_refuse, two_people
 from yibao.services.platform import Platform
+from yibao.settlement import mutual_aid
 from yibao.settlement.explain import RELATION_NAMES
-from yibao.storage.tables import contributions
 from yibao.words import END_REASONS
 
 
@@ -46,22 +44,19 @@ def authorize_mutual_aid(
     now = p.now()
     day = now.date()
     with p.unit(tx) as tx:
-        payer, beneficiary = person_or_refuse(tx, payer_psn), person_or_refuse(tx, beneficiary_psn)
-        if payer.id == beneficiary.id:
-            raise refuse("E7101-004")
+        payer, beneficiary = two_people(tx, payer_psn, beneficiary_psn, "E7101-004")
         tx.people.lock(beneficiary.id)
         policy = p.policy(tx, payer.admdvs)
-        if not policy.value("mutual_aid.enabled", day, default=False):
+        terms = mutual_aid.terms_on(policy, day)
+        if not terms.enabled:
             raise refuse("E7101-008")
         relation = relation_between(tx.family.relations_of([payer.id]), payer.id, beneficiary.id)
         if relation is None:
             raise refuse("E7101-001", payer=payer.name, beneficiary=beneficiary.name)
-        if relation not in policy.value("mutual_aid.relations", day, default=()):
+        if not terms.allows(relation):
             raise refuse("E7101-002", date=day, relation=RELATION_NAMES[relation])
-        if (
-            not _insured_on(tx, payer, day, EMPLOYEE)
-            or tx.ledger.account(person_bucket(payer.psn_no, "current")) is None
-        ):
+        has_account = tx.ledger.account(person_bucket(payer.psn_no, "current")) is not None
+        if not mutual_aid.may_pay(_insured_on(tx, payer, day, EMPLOYEE), has_account):
             raise refuse("E7101-003")
         if not _insured_on(tx, beneficiary, day):
             raise refuse("E7101-009", who=beneficiary.name)
@@ -157,20 +152,22 @@ def paid_for_others(p: Platform, psn_no: str, year: int, *, tx=None) -> list[dic
         for pid in sorted(beneficiaries):
             paid = 0
             for row in tx.care.settlements_of_person(pid, 10_000):
-                if row.status != "settled" or row.year != year or not row.mulaid_pay:
+                if row.status != "settled" or row.year != year or not row.mutual_aid_pay:
                     continue
                 record = json.loads(row.output)
                 paid += sum(d["amount"] for m in record["mutual_aid"] if m["psn_no"] == me.psn_no for d in m["draws"])
-            premiums = tx.conn.execute(
-                select(contributions.c.amount).where(
-                    contributions.c.person_id == pid,
-                    contributions.c.paid_by_id == me.id,
-                    contributions.c.paid_on >= date(year, 1, 1),
-                    contributions.c.paid_on <= date(year, 12, 31),
-                )
-            ).all()
+            premiums = tx.lifecycle.premiums_paid_by(pid, me.id, date(year, 1, 1), date(year, 12, 31))
             active = any(g.beneficiary_id == pid for g in tx.family.grants_by(me.id, active_at=p.now()))
-            out.append(
-                {"person": people[pid], "settlements": paid, "premiums": sum(r[0] for r in premiums), "active": active}
-            )
+            out.append({"person": people[pid], "settlements": paid, "premiums": premiums, "active": active})
         return out
+
+
+def relatives_of(p: Platform, psn_no: str, *, tx=None) -> list[dict]:
+    """Everyone related to the person, with how each relates to them ("parent": the relative is the parent)."""
+    with p.unit(tx, read_only=True) as tx:
+        person = person_or_refuse(tx, psn_no)
+        relations = tx.family.relations_of([person.id])
+        ids = {r.of_id for r in relations} | {r.to_id for r in relations}
+        ids.discard(person.id)
+        people = tx.people.many(sorted(ids))
+        return [{"person": people[i], "relation": relation_between(relations, i, person.id)} for i in sorted(ids)]

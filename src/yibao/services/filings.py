@@ -16,14 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from yibao.care.ids import filing_public_id, parse_filing_id
+from yibao.care.model import Institution
 from yibao.errors import DomainError, refuse
 from yibao.lifecycle.model import FUND_PAY_TYPE, Person
 from yibao.services.care import institution_or_refuse, insurance_on, person_or_refuse
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
 from yibao.settlement.calculate import UnknownMedType, benefit_terms, category_of
-from yibao.storage.care_repo import Institution
-from yibao.storage.ids import filing_public_id, parse_filing_id
 from yibao.storage.reference_repo import Filing
 
 KIND_NAMES = {"transfer": "转院", "chronic": "门诊慢特病", "designated": "人员定点", "accident": "意外伤害"}
@@ -189,7 +189,8 @@ def entitlement(p: Platform, tx, asking: str, psn_no: str, insutype: str, med_ty
     if not terms.in_force:
         row("01", False, terms.reason)
     elif not insurance.in_waiting(day):
-        row("01", True, f"参保有效，{category_name(category)}统筹基金支付比例{terms.ratio / 100:g}%", insurance.begin)
+        ratio = f"{terms.ratio_bp / 100:g}%"
+        row("01", True, f"参保有效，{category_name(category)}统筹基金支付比例{ratio}", insurance.begin)
     if category == "chronic" and chronic_benefit(policy, insurance.scheme, day):
         covering = [f for f in tx.reference.filings_of(person.id, "chronic", active_only=True) if f.covers(day)]
         if covering:

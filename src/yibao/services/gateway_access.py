@@ -26,10 +26,10 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from yibao.care.messages import InstitutionCredential
 from yibao.errors import refuse
 from yibao.nhsa import dialects
 from yibao.services.platform import Platform
-from yibao.storage.gateway_repo import InstitutionCredential
 
 log = logging.getLogger("yibao.gateway")
 VARIANTS = ("plain", "sm")

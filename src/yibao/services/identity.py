@@ -147,8 +147,8 @@ def check_password(p: Platform, psn_no: str, cainfo: str | None, day, *, tx=None
                 if current is not None and current.hash == state.hash:
                     wtx.credentials.put_password(person.id, current.after_success(), now)
         return
-    max_failures = policy.value("credential.max_failures", day, default=5)
-    lock_minutes = policy.value("credential.lock_minutes", day, default=1440)
+    max_failures = policy.setting("credential.max_failures", day)
+    lock_minutes = policy.setting("credential.lock_minutes", day)
     with p.unit(tx) as wtx:
         current = wtx.credentials.password(person.id, lock=True) or state
         failed = current.after_failure(now, max_failures, lock_minutes)

@@ -10,12 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, time
 
-from sqlalchemy import select
-
 from yibao.ledger.model import CREDIT, ROLLOVER, Entry, Transfer, external_account, person_bucket
-from yibao.lifecycle.model import medical_year, year_start_date
+from yibao.lifecycle.model import EMPLOYEE, medical_year, year_starts_between
 from yibao.services.platform import Platform
-from yibao.storage.tables import accounts, people
 
 DONE_UNTIL = "jobs_done_until"
 
@@ -81,18 +78,16 @@ def credit_retirees(p: Platform, admdvs: str, first_of_next: date, progress: Pro
     last = date.fromordinal(first_of_next.toordinal() - 1)
     month = f"{last:%Y-%m}"
     policy = p.policy_for_admdvs(admdvs)
-    amount = policy.value("account.retiree_credit", last, default=0, person_class="retired")
+    amount = policy.setting("account.retiree_credit", last, person_class="retired")
     if not amount:
         return 0
     with p.store.uow(read_only=True) as tx:
-        rows = tx.conn.execute(
-            select(people.c.id, people.c.psn_no).where(people.c.admdvs == admdvs).order_by(people.c.id)
-        ).all()
+        rows = tx.people.of_region(admdvs)
     credited = 0
     for i, (pid, psn_no) in enumerate(rows, start=1):
         with p.store.uow() as tx:
             retired = any(
-                ins.insutype == "310" and ins.person_class == "retired" and ins.covers(last)
+                ins.insutype == EMPLOYEE and ins.person_class == "retired" and ins.covers(last)
                 for ins in tx.people.insurances(pid)
             )
             key = f"credit:{psn_no}:{month}"
@@ -107,28 +102,13 @@ def credit_retirees(p: Platform, admdvs: str, first_of_next: date, progress: Pro
     return credited
 
 
-def year_starts_between(policy, since: date, until: date) -> list[date]:
-    """Medical-year start days in (since, until]."""
-    out = []
-    for year in range(since.year, until.year + 1):
-        start = year_start_date(year, policy.value("account.year_start", date(year, 1, 1), default=(1, 1)))
-        if since < start <= until:
-            out.append(start)
-    return out
-
-
 def rollover(p: Platform, admdvs: str, start: date, progress: Progress | None = None) -> int:
     """当年账户 → 历年账户 for every person of the region, one idempotent entry each."""
     with p.store.uow() as tx:
-        rows = tx.conn.execute(
-            select(people.c.psn_no, accounts.c.credits - accounts.c.debits)
-            .join(accounts, accounts.c.person_id == people.c.id)
-            .where(people.c.admdvs == admdvs, accounts.c.bucket == "current")
-            .order_by(people.c.id)
-        ).all()
+        rows = tx.people.with_current_bucket(admdvs)
     moved = 0
     year = medical_year(start, (start.month, start.day))
-    for i, (psn_no, _) in enumerate(rows, start=1):
+    for i, psn_no in enumerate(rows, start=1):
         with p.store.uow() as tx:
             key = f"rollover:{year}:{psn_no}"
             current = person_bucket(psn_no, "current")

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, select
-
 from yibao.errors import refuse
 from yibao.family.model import relation_between
 from yibao.ledger.model import CLAWBACK, CREDIT, PREMIUM, Entry, Transfer, external_account, fund_account, person_bucket
@@ -18,7 +16,8 @@ from yibao.money import apply_ratio, fmt_yuan
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.world import open_person_account
-from yibao.storage.tables import contributions, offsite_filings, preallocations
+from yibao.settlement import mutual_aid
+from yibao.settlement.model import Buckets
 
 
 def _psn_type_fits(insutype: str, psn_type: str) -> bool:
@@ -29,7 +28,7 @@ def _psn_type_fits(insutype: str, psn_type: str) -> bool:
 
 def in_collection_window(policy, day: date) -> bool:
     """Whether ``day`` falls in a collection window (``resident.collection_window``, e.g. 09-15 → 02-28)."""
-    window = policy.value("resident.collection_window", day, default=None)
+    window = policy.setting("resident.collection_window", day)
     if window is None:
         return False
     (sm, sd), (em, ed) = window
@@ -190,11 +189,11 @@ def contribute_employee(
         )
         if ins is None:
             raise refuse("E7401-004", period=month)
-        if _contribution(tx, person.id, "employee_month", month) is not None:
+        if tx.lifecycle.has_contribution(person.id, "employee_month", month):
             raise refuse("E7401-002", period=month)
         policy = p.policy(tx, person.admdvs)
-        floor = policy.value("contribution.base_floor", first, default=None)
-        ceiling = policy.value("contribution.base_ceiling", first, default=None)
+        floor = policy.setting("contribution.base_floor", first)
+        ceiling = policy.setting("contribution.base_ceiling", first)
         if (floor is not None and base < floor) or (ceiling is not None and base > ceiling):
             raise refuse(
                 "E7401-003",
@@ -203,8 +202,8 @@ def contribute_employee(
                 ceiling=fmt_yuan(ceiling) if ceiling is not None else "不限",
             )
         credited = 0
-        if ins.person_class == "in_service" and not _preallocated(tx, person.id, month):
-            credited = apply_ratio(base, policy.value("account.inservice_credit_rate", first, default=0))
+        if ins.person_class == "in_service" and not tx.lifecycle.preallocated(person.id, month):
+            credited = apply_ratio(base, policy.setting("account.inservice_credit_rate", first))
         if credited:
             transfer = Transfer(
                 external_account(f"contributions:{person.admdvs}"),
@@ -213,19 +212,7 @@ def contribute_employee(
                 CREDIT,
             )
             tx.ledger.post(Entry(f"credit:{person.psn_no}:{month}", "credit", (transfer,), ref=person.psn_no), now)
-        tx.conn.execute(
-            contributions.insert(),
-            dict(
-                person_id=person.id,
-                kind="employee_month",
-                period=month,
-                base=base,
-                amount=base,
-                credited=credited,
-                paid_on=paid_on or now.date(),
-                created_at=now,
-            ),
-        )
+        _record(tx, person, ("employee_month", month, base, base, credited, paid_on or now.date()), now)
         return credited
 
 
@@ -241,7 +228,7 @@ def contribute_resident(
     with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         tx.people.lock(person.id)
-        if _contribution(tx, person.id, "resident_year", period) is not None:
+        if tx.lifecycle.has_contribution(person.id, "resident_year", period):
             raise refuse("E7401-002", period=f"{year}年度")
         if amount <= 0:
             raise refuse("E7401-005", detail="缴费金额须大于0")
@@ -256,58 +243,39 @@ def contribute_resident(
         else:
             transfer = Transfer(external_account(f"premiums:{person.admdvs}"), income, amount, PREMIUM)
             tx.ledger.post(Entry(f"premium:{person.psn_no}:{period}", "premium", (transfer,), ref=person.psn_no), now)
-        tx.conn.execute(
-            contributions.insert(),
-            dict(
-                person_id=person.id,
-                kind="resident_year",
-                period=period,
-                base=None,
-                amount=amount,
-                credited=0,
-                paid_on=paid_on,
-                paid_by_id=payer_id,
-                in_window=window,
-                created_at=now,
-            ),
-        )
+        _record(tx, person, ("resident_year", period, None, amount, 0, paid_on), now, payer_id, window)
         return {"in_window": window, "paid_from_account": fmt_yuan(from_account)}
+
+
+def _record(tx, person: Person, what: tuple, now, paid_by_id: int | None = None, in_window: bool | None = None):
+    """One contribution: (kind, period, base, amount, credited, paid_on)."""
+    kind, period, base, amount, credited, paid_on = what
+    values = dict(kind=kind, period=period, base=base, amount=amount, credited=credited, paid_on=paid_on)
+    if paid_by_id is not None or in_window is not None:
+        values.update(paid_by_id=paid_by_id, in_window=in_window)
+    tx.lifecycle.add_contribution(person_id=person.id, created_at=now, **values)
 
 
 def _premium_from_relative(p, tx, policy, person: Person, paid_by: str, amount: int, day: date, income: str):
     payer = person_or_refuse(tx, paid_by)
     tx.people.lock(payer.id)
-    if not policy.value("mutual_aid.enabled", day, default=False) or "resident_premium" not in policy.value(
-        "mutual_aid.uses", day, default=()
-    ):
+    terms = mutual_aid.terms_on(policy, day)
+    if not terms.usable_for(mutual_aid.RESIDENT_PREMIUM):
         raise refuse("E7401-007", detail="本统筹区家庭共济不可用于缴纳居民医保")
     relation = relation_between(tx.family.relations_of([payer.id]), payer.id, person.id)
-    if relation is None or relation not in policy.value("mutual_aid.relations", day, default=()):
+    if not terms.allows(relation):
         raise refuse("E7401-007", detail=f"{payer.name}与{person.name}的亲属关系不在共济范围内")
     if not any(g.payer_id == payer.id for g in tx.family.grants_for(person.id, active_at=p.now())):
         raise refuse("E7401-007", detail=f"{payer.name}尚未授权为{person.name}共济")
     if not any(i.insutype == EMPLOYEE and i.covers(day) for i in tx.people.insurances(payer.id)):
         raise refuse("E7401-007", detail=f"{payer.name}不在职工医保有效参保状态")
-    buckets = policy.value("mutual_aid.buckets", day, default=("current", "historical"))
-    codes = [person_bucket(payer.psn_no, b) for b in buckets]
-    have = tx.ledger.locked_balances(codes)
-    left, transfers = amount, []
-    for code in codes:
-        take = min(left, max(have.get(code, 0), 0))
-        if take:
-            transfers.append(Transfer(code, income, take, PREMIUM))
-            left -= take
-    if left:
-        raise refuse("E7401-008", need=fmt_yuan(amount), have=fmt_yuan(amount - left))
-    return tuple(transfers)
-
-
-def _contribution(tx, person_id: int, kind: str, period: str):
-    return tx.conn.execute(
-        select(contributions.c.id).where(
-            contributions.c.person_id == person_id, contributions.c.kind == kind, contributions.c.period == period
-        )
-    ).first()
+    codes = {b: person_bucket(payer.psn_no, b) for b in terms.buckets}
+    have = tx.ledger.locked_balances(list(codes.values()))
+    balances = Buckets(*(have.get(codes[b], 0) if b in codes else 0 for b in mutual_aid.BUCKETS))
+    draws, paid = mutual_aid.draw(balances, terms.buckets, amount)
+    if paid < amount:
+        raise refuse("E7401-008", need=fmt_yuan(amount), have=fmt_yuan(paid))
+    return tuple(Transfer(codes[d.bucket], income, d.amount, PREMIUM) for d in draws)
 
 
 # Pre-allocation (预划) and clawback -------------------------------------------------------------------
@@ -329,7 +297,7 @@ def preallocate(p: Platform, psn_no: str, first_month: str, months: int, base: i
         ):
             raise refuse("E7401-004", period=first_month)
         policy = p.policy(tx, person.admdvs)
-        monthly = apply_ratio(base, policy.value("account.inservice_credit_rate", first, default=0))
+        monthly = apply_ratio(base, policy.setting("account.inservice_credit_rate", first))
         credited = monthly * months
         transfer = Transfer(
             external_account(f"contributions:{person.admdvs}"),
@@ -340,39 +308,20 @@ def preallocate(p: Platform, psn_no: str, first_month: str, months: int, base: i
         tx.ledger.post(
             Entry(f"prealloc:{person.psn_no}:{first_month}", "preallocation", (transfer,), ref=person.psn_no), now
         )
-        tx.conn.execute(
-            preallocations.insert(),
-            dict(
-                person_id=person.id,
-                first_month=first_month,
-                last_month=last_month,
-                monthly=monthly,
-                credited=credited,
-                created_at=now,
-            ),
+        tx.lifecycle.add_preallocation(
+            person_id=person.id,
+            first_month=first_month,
+            last_month=last_month,
+            monthly=monthly,
+            credited=credited,
+            created_at=now,
         )
         return credited
 
 
-def _preallocated(tx, person_id: int, month: str) -> bool:
-    return (
-        tx.conn.execute(
-            select(preallocations.c.id).where(
-                preallocations.c.person_id == person_id,
-                preallocations.c.first_month <= month,
-                preallocations.c.last_month >= month,
-                preallocations.c.settled_at.is_(None),
-            )
-        ).first()
-        is not None
-    )
-
-
 def _claw_back(p: Platform, tx, person: Person, last_day: date) -> int:
     """Take back what was pre-allocated beyond the last insured month; a region may allow a negative balance."""
-    rows = tx.conn.execute(
-        select(preallocations).where(preallocations.c.person_id == person.id, preallocations.c.settled_at.is_(None))
-    ).all()
+    rows = tx.lifecycle.open_preallocations(person.id)
     policy = p.policy(tx, person.admdvs)
     current = person_bucket(person.psn_no, "current")
     total = 0
@@ -383,7 +332,7 @@ def _claw_back(p: Platform, tx, person: Person, last_day: date) -> int:
         )
         excess = row.credited - covered * row.monthly
         if excess > 0:
-            allow = policy.value("account.allow_negative", last_day, default=False)
+            allow = policy.setting("account.allow_negative", last_day)
             balance = tx.ledger.locked_balances([current]).get(current, 0)
             take = excess if allow else min(excess, max(balance, 0))
             if take:
@@ -399,7 +348,7 @@ def _claw_back(p: Platform, tx, person: Person, last_day: date) -> int:
                     p.now(),
                 )
                 total += take
-        tx.conn.execute(preallocations.update().where(preallocations.c.id == row.id).values(settled_at=p.now()))
+        tx.lifecycle.settle_preallocation(row.id, p.now())
     return total
 
 
@@ -437,16 +386,13 @@ def file_offsite(
         raise refuse("E7501-001")
     with p.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
-        tx.conn.execute(
-            offsite_filings.insert(),
-            dict(
-                person_id=person.id,
-                kind=kind,
-                valid_from=valid_from,
-                valid_to=valid_to,
-                admdvs=admdvs,
-                created_at=p.now(),
-            ),
+        tx.lifecycle.add_filing(
+            person_id=person.id,
+            kind=kind,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            admdvs=admdvs,
+            created_at=p.now(),
         )
     return Filing(kind, valid_from, valid_to, admdvs)
 
@@ -455,16 +401,5 @@ def offsite_status(tx, person: Person, care_admdvs: str, day: date) -> str | Non
     """None at home; otherwise the filing that covers the day (long-term first), or ``unfiled``."""
     if care_admdvs == person.admdvs:
         return None
-    rows = tx.conn.execute(
-        select(offsite_filings.c.kind).where(
-            and_(
-                offsite_filings.c.person_id == person.id,
-                offsite_filings.c.cancelled_at.is_(None),
-                offsite_filings.c.valid_from <= day,
-                (offsite_filings.c.valid_to.is_(None)) | (offsite_filings.c.valid_to >= day),
-                (offsite_filings.c.admdvs.is_(None)) | (offsite_filings.c.admdvs == care_admdvs),
-            )
-        )
-    ).all()
-    kinds = {r[0] for r in rows}
+    kinds = tx.lifecycle.filing_kinds(person.id, care_admdvs, day)
     return "filed" if "filed" in kinds else "temporary" if "temporary" in kinds else "unfiled"

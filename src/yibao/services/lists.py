@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from yibao.care.ids import visit_public_id
+from yibao.care.model import SettlementRow
 from yibao.errors import refuse
 from yibao.lifecycle.model import Person
 from yibao.rules.setl_list_qc import Context, check, ruleset
 from yibao.services.care import institution_or_refuse, person_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.settle import settlement_or_refuse, view_of
-from yibao.storage.care_repo import SettlementRow
-from yibao.storage.ids import visit_public_id
 from yibao.storage.lists_repo import Department, SettlementList
 
 LIST_CATEGORIES = ("inpatient", "chronic")  # the settlements a list is owed for (住院、门诊慢特病)
@@ -51,8 +51,8 @@ def fund_pays(tx, row: SettlementRow) -> dict[str, int]:
     view = view_of(tx, row)
     out: dict[str, int] = {}
     pooled = {"310": "310100", "390": "390100"}.get(row.insutype, "310100")
-    if view.result.hifp_pay:
-        out[pooled] = view.result.hifp_pay
+    if view.result.fund_pay:
+        out[pooled] = view.result.fund_pay
     return out
 
 

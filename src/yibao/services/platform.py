@@ -105,6 +105,12 @@ class Platform:
     # in the ids it answers with, its catalogue and institutions. ``None`` is the single-database
     # behaviour every earlier release had: any number of regions side by side in one store.
     region: str | None = None
+    # The link to peer regions (``services.crossregion.PeerLink``) when the server runs one
+    # (``yibao serve --nats``); without it another region's insured cannot be settled here.
+    link: object | None = None
+    # The cross-region settlement service (``services.crossregion``), attached with the link
+    # (``crossregion.attach``): settlement and cancellation hand another region's insured to it.
+    cross: object | None = None
     _policies: dict[str, tuple[int, Policy]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rsa_key: object = field(default=None, repr=False)

@@ -119,7 +119,7 @@ def _claims(tx, person_id: int, start: datetime, end: datetime) -> list[ClaimRow
                 result.ownpay,
                 result.overlimit,
                 result.preselfpay,
-                result.inscp,
+                result.in_scope,
             )
         )
     return out

@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from yibao.errors import refuse
-from yibao.family.model import relation_between
+from yibao.family.model import PROXY_RELATIONS, relation_between
 from yibao.family.proxy import CONFIRMED, PENDING, REFUSED, BindingCheck, Verifier, refusal
 from yibao.lifecycle.model import age_on
-from yibao.services.care import person_or_refuse
+from yibao.services.care import person_or_refuse, two_people
 from yibao.services.credentials import voucher_qr
+from yibao.services.family import relatives_of
+from yibao.services.filings import filings_in_words
 from yibao.services.platform import Platform
-from yibao.services.settle import view_of
+from yibao.services.settle import settlement_or_refuse, view_of
+from yibao.services.views import account_of
 from yibao.words import VERIFICATION_STATUS
 
 
@@ -36,9 +39,7 @@ def bind(
     verifier = verifier or p.verifier()
     now = p.now()
     with p.unit(tx) as tx:
-        holder, member = person_or_refuse(tx, holder_psn), person_or_refuse(tx, member_psn)
-        if holder.id == member.id:
-            raise refuse("E7201-001")
+        holder, member = two_people(tx, holder_psn, member_psn, "E7201-001")
         tx.people.lock(holder.id)
         check = _check(p, tx, holder, member, now)
         if check.member_age < check.face_age and verifier.commitment_letter(member.psn_no, commitment_letter):
@@ -68,8 +69,8 @@ def _check(p: Platform, tx, holder, member, now) -> BindingCheck:
         already_bound=any(b.member_id == member.id for b in active),
         face_verified=True,
         commitment_letter=False,
-        max_members=policy.value("proxy.max_members", day, default=5),
-        face_age=policy.value("proxy.face_verification_age", day, default=16),
+        max_members=policy.setting("proxy.max_members", day),
+        face_age=policy.setting("proxy.face_verification_age", day),
     )
 
 
@@ -199,7 +200,62 @@ def annual_expenses(tx, person_id: int, year: int) -> dict:
         categories[r.category] = categories.get(r.category, 0) + r.medfee
         totals["medfee"] += r.medfee
         totals["fund"] += r.fund_pay
-        totals["acct"] += r.acct_pay
-        totals["mulaid"] += r.mulaid_pay
-        totals["cash"] += r.cash_pay
+        totals["acct"] += r.own_account_pay
+        totals["mulaid"] += r.mutual_aid_pay
+        totals["cash"] += r.cash
     return {"year": year, "count": len(rows), "months": months, "categories": categories, "totals": totals}
+
+
+def binding_candidates(p: Platform, holder_psn: str, *, exclude: set[str] = frozenset(), tx=None) -> list[dict]:
+    """Relatives the holder may bind (配偶、父母、子女), not bound or asked yet (``exclude``), each with
+    whether the binding needs a face check (the member's age against ``proxy.face_verification_age``)."""
+    with p.unit(tx, read_only=True) as tx:
+        holder = person_or_refuse(tx, holder_psn)
+        today = p.now().date()
+        face_age = p.policy(tx, holder.admdvs).setting("proxy.face_verification_age", today)
+        out = []
+        for r in relatives_of(p, holder_psn, tx=tx):
+            if r["relation"] in PROXY_RELATIONS and r["person"].psn_no not in exclude:
+                out.append({**r, "needs_face": age_on(r["person"].birth, today) >= face_age})
+        return out, face_age
+
+
+def may_see(tx, me: str, person_id: int) -> bool:
+    """Myself, or a member of my 亲情账户: whose records a signed-in person may see."""
+    person = tx.people.by_psn_no(me)
+    if person is None:
+        return False
+    return person.id == person_id or any(b.member_id == person_id for b in tx.family.proxies_of(person.id))
+
+
+def visible_settlement(p: Platform, me: str, setl_id: str, *, tx=None):
+    """The settlement if it is mine or a member's, else None (the page answers 403)."""
+    with p.unit(tx, read_only=True) as tx:
+        row = settlement_or_refuse(tx, setl_id)
+        return view_of(tx, row) if may_see(tx, me, row.person_id) else None
+
+
+def member_record(p: Platform, me: str, member: str, year: int, *, recent: int = 10, tx=None) -> dict | None:
+    """A member's page for the holder: voucher QR, the year's expenses, recent settlements, balances;
+    None when ``member`` is not a member of my 亲情账户."""
+    with p.unit(tx) as tx:
+        target = person_or_refuse(tx, member)
+        if target.psn_no == me or not may_see(tx, me, target.id):
+            return None
+        return {
+            "target": target,
+            "qr": voucher_qr(p, member, tx=tx),
+            "expenses": annual_expenses(tx, target.id, year),
+            "recent": [view_of(tx, r) for r in tx.care.settlements_of_person(target.id, recent)],
+            "balances": account_of(tx, member),
+            "filed": filings_in_words(tx, target),
+        }
+
+
+def member_qr(p: Platform, me: str, member: str, *, tx=None) -> str | None:
+    """A fresh voucher QR of a member of my 亲情账户; None when ``member`` is not one."""
+    with p.unit(tx) as tx:
+        target = person_or_refuse(tx, member)
+        if target.psn_no == me or not may_see(tx, me, target.id):
+            return None
+        return voucher_qr(p, member, tx=tx)

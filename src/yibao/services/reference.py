@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from yibao.care.ids import visit_public_id
 from yibao.errors import DomainError, refuse
 from yibao.limits import parse_time
 from yibao.money import MoneyFormatError, parse_price, parse_ratio
@@ -35,7 +36,6 @@ from yibao.services.care import institution_or_refuse, person_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.settle import settlement_or_refuse, view_of
 from yibao.settlement.model import CatalogItem
-from yibao.storage.ids import visit_public_id
 
 # The downloads whose entries are also priced by the settlement, with their national list_type.
 PRICED = {
@@ -146,13 +146,13 @@ def policy_items(p: Platform, tx, asking: str, psn_no: str, setl_id: str, mdtrt_
         return (param.description if param else fallback)[:50]
 
     cap = policy.value(f"{base}.cap", day, default=None, person_class=r.person_class, hospital_level=r.hospital_level)
-    ratio = Decimal(r.ratio) / 10000
+    ratio = Decimal(r.ratio_bp) / 10000
     items = [
         ("catalog.ownpay", "全自费（目录外及丙类项目）", r.ownpay, Decimal(1), 0, Decimal(0)),
         ("catalog.price_ceiling", "超限价自付", r.overlimit, Decimal(1), 0, Decimal(0)),
         ("catalog.selfpay_prop", "乙类先行自付", r.preselfpay, Decimal(1), 0, Decimal(0)),
         (f"{base}.deductible", described(f"{base}.deductible", "起付标准"), r.deductible, Decimal(1), 0, Decimal(0)),
-        (f"{base}.ratio", described(f"{base}.ratio", "统筹基金支付比例"), r.coinsurance, 1 - ratio, r.hifp_pay, ratio),
+        (f"{base}.ratio", described(f"{base}.ratio", "统筹基金支付比例"), r.coinsurance, 1 - ratio, r.fund_pay, ratio),
         (f"{base}.cap", described(f"{base}.cap", "年度最高支付限额"), r.over_cap, Decimal(1), 0, Decimal(0)),
     ]
     out = []

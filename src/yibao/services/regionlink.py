@@ -36,7 +36,22 @@ def add_peer(p: Platform, admdvs: str, name: str) -> bool:
     if not name or len(name) > 200:
         raise refuse("E7601-002", detail="对端统筹区须有名称（至多200字）")
     with p.store.uow() as tx:
-        return tx.regionlink.put_peer(admdvs, name, p.now())
+        new = tx.regionlink.put_peer(admdvs, name, p.now())
+    _reference_policy(p, admdvs)
+    return new
+
+
+def _reference_policy(p: Platform, admdvs: str) -> None:
+    """A shipped peer's policy is kept here as a reference copy: the peer's insured are people of
+    that region in this store (their visits, their settlements as the 就医地 booked them). The
+    calculation is never made with it here — the 参保地 makes it (services.crossregion)."""
+    from yibao.services.regions import install_region, resolve_region
+
+    try:
+        resolve_region(admdvs)
+    except DomainError:
+        return
+    install_region(p, admdvs)
 
 
 def peers(p: Platform) -> list[Peer]:
@@ -59,7 +74,7 @@ def apply_once(p: Platform, *, msg_id: str, from_region: str, kind: str, handler
             tx.regionlink.redelivered(msg_id)
             return Outcome(json.loads(row.answer), False)
         try:
-            with tx.conn.begin_nested():
+            with tx.savepoint():
                 answer = {"ok": True, **handler(tx)}
         except DomainError as exc:
             answer = {"ok": False, "code": exc.code, "message": exc.message}

@@ -64,7 +64,7 @@ def install_region(p: Platform, ref: str, *, sites: bool = False) -> Policy:
     with p.store.uow(read_only=True) as tx:
         present = tx.config.region(policy.admdvs) is not None
     if not present:
-        world.put_region(p, text, f"yibao/policies/{policy.region_id}.yaml")
+        world.put_region(p, text, f"yibao/regions/{policy.region_id}.yaml")
     if sites:
         with p.store.uow(read_only=True) as tx:
             have = {s.code for s in demo_sites(policy) if tx.care.institution(s.code) is not None}

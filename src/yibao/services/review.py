@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
+from yibao.care.model import Visit
 from yibao.errors import refuse
 from yibao.lifecycle.model import Person, age_on
 from yibao.rules.review import Finding, Line, Patient, review, ruleset
 from yibao.services.care import institution_or_refuse
 from yibao.services.platform import Platform
 from yibao.settlement.model import ITEM_SELF_PAY, FeeLine, Settlement
-from yibao.storage.care_repo import Visit
 
 
 def patient_of(person: Person | None, gender: str | None, birth: date | None, day: date) -> Patient:

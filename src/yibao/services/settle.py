@@ -13,12 +13,15 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from yibao.care.ids import parse_settlement_id, settlement_public_id, visit_public_id
+from yibao.care.model import Institution, SettlementRow, SettlementView, Visit
 from yibao.errors import DomainError, refuse
 from yibao.family.model import relation_between
 from yibao.ledger.model import Entry, LedgerError, Transfer, person_bucket, reversal
 from yibao.ledger.postings import settlement_entry
-from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person, age_on, scheme_of
+from yibao.lifecycle.model import EMPLOYEE, Insurance, Person, age_on, medical_year_of, scheme_of
 from yibao.money import fmt_yuan
+from yibao.nhsa.infno import CANCEL_INFNO, CANCEL_OF
 from yibao.services.care import (
     FeeInput,
     audit_columns,
@@ -35,7 +38,7 @@ from yibao.services.identity import CERT_VOUCHER, check_password
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
 from yibao.services.review import explained, review_claim
-from yibao.settlement.calculate import UnknownMedType, benefit_terms, category_of, settle
+from yibao.settlement.calculate import NegativeTotal, UnknownMedType, benefit_terms, category_of, settle
 from yibao.settlement.claim_rules import (
     REGISTRATION,
     SETTLEMENT,
@@ -43,15 +46,11 @@ from yibao.settlement.claim_rules import (
     check_line_count,
     check_start,
     check_total,
-    medical_year_of,
 )
 from yibao.settlement.model import Buckets, Claim, Patient, PayerCandidate, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
-from yibao.storage.care_repo import Institution, SettlementRow, Visit
-from yibao.storage.ids import parse_settlement_id, settlement_public_id, visit_public_id
 
 CLR_TYPE = {"outpatient": "11", "inpatient": "21", "pharmacy": "41"}
-CANCEL_OF = {"2208": "2207", "2103": "2102", "2305": "2304"}
 INPATIENT_SETTLEMENTS = {"2303", "2304"}
 KIND_NAMES = {"outpatient": "门诊", "inpatient": "住院", "pharmacy": "药店购药"}
 
@@ -78,31 +77,6 @@ class SettleRequest:
     family_only: bool = False  # acct_used_flag 2: the mutual-aid accounts pay, not the patient's own
     declared: tuple[tuple[str, int], ...] = ()  # amounts the HIS sent that the platform computes (2207)
     info: dict | None = None  # request fields kept for audit
-
-
-@dataclass(frozen=True)
-class SettlementView:
-    """A settlement as the adapters show it: the calculation plus who, where, when and which ids."""
-
-    setl_id: str | None
-    mdtrt_id: str | None
-    person: Person
-    insutype: str
-    psn_type: str
-    med_type: str
-    cert_type: str | None
-    setl_time: datetime
-    institution: Institution
-    clr_type: str
-    result: Settlement
-    status: str = "settled"
-    msgid: str | None = None
-    sign: int = 1  # −1 for the mirror a cancellation returns
-    balance_now: int | None = None  # the own account's balance after a cancellation restored it
-
-    @property
-    def fund_pay_type(self) -> str:
-        return FUND_PAY_TYPE.get(self.insutype, "310100")
 
 
 def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=None) -> SettlementView:
@@ -133,6 +107,11 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         if actual != req.medfee_sumamt:
             raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
         check_total(actual)
+        cross = p.cross  # services.crossregion, attached with the link (none: every patient is at home)
+        if cross is not None and cross.is_cross(p, tx, person):  # 就医地目录、参保地政策: the 参保地 computes
+            return cross.settle_cross(
+                p, req, person, inst, visit, inputs, line_ids, start, policy, med_type, lines, dry_run=dry_run, tx=tx
+            )
         year = medical_year_of(policy, day)
         used, paid = tx.care.accumulator(person.id, year, category)
         visit_used = 0
@@ -150,7 +129,7 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         )
         try:
             result = explained(settle(policy, claim, patient, YearToDate(used, paid, visit_used), candidates), reviewed)
-        except ValueError as exc:
+        except NegativeTotal as exc:  # a refusal; a broken invariant (errors.InternalError) is not one
             raise refuse("E2207-002", detail=str(exc)) from exc
         _check_declared(req, result)
         # The password, before anything is written, and only where the spec asks: when a personal
@@ -159,7 +138,7 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         if (
             req.check_password
             and not dry_run
-            and result.acct_pay + result.acct_mulaid_pay > 0
+            and result.own_account_pay + result.mutual_aid_pay > 0
             and not (req.cert_type == CERT_VOUCHER and not req.cainfo)
             and inst.admdvs[:2] == person.admdvs[:2]
         ):
@@ -189,7 +168,7 @@ DECLARED = {
     "fulamt_ownpay_amt": ("ownpay", "全自费金额"),
     "overlmt_selfpay": ("overlimit", "超限价金额"),
     "preselfpay_amt": ("preselfpay", "先行自付金额"),
-    "inscp_scp_amt": ("inscp", "符合政策范围金额"),
+    "inscp_scp_amt": ("in_scope", "符合政策范围金额"),
 }
 
 
@@ -282,7 +261,7 @@ def _parties(tx, person: Person, insurance: Insurance, day: date, now: datetime)
         payer = payers.get(g.payer_id)
         if payer is None:
             continue
-        active = any(i.insutype == "310" and i.covers(day) for i in payer_insurance[payer.id])
+        active = any(i.insutype == EMPLOYEE and i.covers(day) for i in payer_insurance[payer.id])
         candidates.append(
             PayerCandidate(
                 payer.psn_no,
@@ -306,6 +285,8 @@ def _book(
     line_ids: list[int],
     year: int,
     now: datetime,
+    *,
+    entry_of=None,  # the ledger entry for a setl_id, when not the home one (a cross-region settlement)
 ) -> SettlementView:
     person, inst, result = view.person, view.institution, view.result
     if visit is None:  # a pharmacy purchase is its own visit
@@ -338,9 +319,9 @@ def _book(
         year=year,
         setl_time=now,
         medfee=result.medfee,
-        fund_pay=result.hifp_pay,
-        acct_pay=result.acct_pay,
-        mulaid_pay=result.acct_mulaid_pay,
+        fund_pay=result.fund_pay,
+        acct_pay=result.own_account_pay,
+        mulaid_pay=result.mutual_aid_pay,
         cash_pay=result.cash,
         deductible=result.deductible,
         mid_setl=req.mid_setl,
@@ -350,13 +331,17 @@ def _book(
         info=json.dumps(req.info, ensure_ascii=False, default=str) if req.info else None,
     )
     setl_id = settlement_public_id(person.admdvs, pk)
-    entry = settlement_entry(
-        f"setl:{setl_id}",
-        result,
-        admdvs=person.admdvs,
-        fund_pay_type=view.fund_pay_type,
-        institution=inst.code,
-        ref=setl_id,
+    entry = (
+        entry_of(setl_id)
+        if entry_of is not None
+        else settlement_entry(
+            f"setl:{setl_id}",
+            result,
+            admdvs=person.admdvs,
+            fund_pay_type=view.fund_pay_type,
+            institution=inst.code,
+            ref=setl_id,
+        )
     )
     try:
         tx.ledger.post(entry, now)
@@ -490,10 +475,30 @@ def cancel_settlement(
         tx.care.update_settlement(
             row.id, status="cancelled", cancelled_at=now, cancel_infno=infno, revision=row.revision + 1
         )
+        if p.cross is not None and p.cross.is_cross(p, tx, person):  # the 参保地 reverses its side after this
+            p.cross.after_cancel(p, tx, setl_id, row.revision)
         view = view_of(tx, tx.care.settlement(row.id), sign=-1)
         own = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
         restored = tx.ledger.balances(own) if result.own is not None else None
         return replace(view, balance_now=sum(restored.values()) if restored else None)
+
+
+def cancel_by_staff(p: Platform, setl_id: str, *, tx=None) -> SettlementView:
+    """经办撤销: the cancellation the settlement's own transaction calls for, read-cancel-read in one
+    unit of work; the settlement as it stands afterwards."""
+    with p.unit(tx) as tx:
+        row = settlement_or_refuse(tx, setl_id)
+        person = tx.people.by_id(row.person_id)
+        cancel_settlement(
+            p,
+            institution=row.institution_code,
+            setl_id=setl_id,
+            mdtrt_id=None,
+            psn_no=person.psn_no,
+            infno=CANCEL_INFNO[row.infno],
+            tx=tx,
+        )
+        return view_of(tx, settlement_or_refuse(tx, setl_id))
 
 
 def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no: str, tx=None) -> SettlementView:
@@ -507,7 +512,10 @@ def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no:
         if medical_year_of(policy, now.date()) != row.year:
             raise refuse("E2601-005", detail="已跨医疗年度，不能恢复原结算，请重新结算")
         result = from_record(json.loads(row.output))
-        _check_year_still_allows(tx, policy, person, row, result)
+        if p.cross is not None and p.cross.is_cross(p, tx, person):  # the 参保地 judges its year and re-posts
+            p.cross.reinstate_cross(p, tx, row, person)
+        else:
+            _check_year_still_allows(tx, policy, person, row, result)
         wanted = {s.sn for s in result.lines}
         free = {line.feedetl_sn: line.id for line in tx.care.lines(row.visit_id, unsettled=True)}
         if not wanted <= set(free):

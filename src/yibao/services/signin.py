@@ -83,8 +83,8 @@ def _check_person(p: Platform, certno: str, password: str, now: datetime) -> Per
     if person is None or state is None:
         raise refuse("E7301-009")
     day = now.date()
-    max_failures = policy.value("credential.max_failures", day, default=5) or NO_LIMIT
-    lock_minutes = policy.value("credential.lock_minutes", day, default=1440)
+    max_failures = policy.setting("credential.max_failures", day) or NO_LIMIT
+    lock_minutes = policy.setting("credential.lock_minutes", day)
     with p.store.uow() as tx:
         claim = tx.access.claim(
             PORTAL_PERSON,

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from yibao.care.ids import parse_settlement_id
 from yibao.family.model import relation_between
 from yibao.ledger.model import ACCT_PAY, CLAWBACK, CREDIT, MUTUAL_AID, OPENING, PREMIUM, ROLLOVER, person_bucket
 from yibao.lifecycle.model import Person
 from yibao.money import fmt_yuan
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
-from yibao.storage.ids import parse_settlement_id
 from yibao.words import BUCKET_NAMES, MOVEMENT_NAMES, mask_name, relation_word
 
 OPENING_ROW, CLOSING_ROW = 0, 13

@@ -17,11 +17,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from yibao.care.ids import settlement_public_id
 from yibao.errors import refuse
 from yibao.services.care import institution_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.settle import settlement_or_refuse
-from yibao.storage.ids import settlement_public_id
 from yibao.storage.stock_repo import Move
 
 IN_TYPES = {"101", "103", "106", "108", "110"}  # inv_chg_type that add to stock; the others take away

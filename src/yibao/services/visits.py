@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from yibao.care.model import Visit
 from yibao.errors import refuse
 from yibao.services.care import institution_or_refuse, person_or_refuse, visit_or_refuse, withdraw_admission
 from yibao.services.platform import Platform
-from yibao.storage.care_repo import Visit
 
 
 def _stay(tx, asking: str, mdtrt_id: str, psn_no: str) -> Visit:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from yibao.care.model import Institution
 from yibao.credentials.model import (
     PasswordState,
     hash_password,
@@ -25,12 +26,11 @@ from yibao.ledger.model import OPENING, Entry, Transfer, external_account, perso
 from yibao.lifecycle.model import EMPLOYEE, RESIDENT, Person, check_birth, valid_psn_type
 from yibao.limits import check_date
 from yibao.money import check_fen
-from yibao.policy import apply_overrides, load_policy_text
+from yibao.policy import PolicyError, apply_overrides, load_policy_text
+from yibao.policy.model import RegionRow
 from yibao.services.credentials import voucher_key
 from yibao.services.platform import Platform
 from yibao.settlement.model import CatalogItem
-from yibao.storage.care_repo import Institution
-from yibao.storage.config_repo import RegionRow
 from yibao.yamlio import dump_yaml
 
 TOKEN_LIFETIME = timedelta(days=3650)  # a world's standing token; 1162 issues short-lived ones
@@ -43,6 +43,8 @@ def bad(detail: str) -> DomainError:
 def put_region(p: Platform, policy_text: str, origin: str, overrides: dict[str, Any] | None = None, *, tx=None) -> str:
     """Install (or replace) a region's policy; returns its admdvs. The text is validated first."""
     policy = load_policy_text(policy_text, origin)
+    for key in policy.missing_required():
+        raise PolicyError(origin, key, "缺少必需参数（该参数没有默认值，统筹区须在政策文件中给出）")
     if overrides:
         apply_overrides(policy, overrides)  # validate now, not at the first settlement
     with p.unit(tx) as tx:

@@ -25,14 +25,10 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from yibao.errors import refuse
-from yibao.lifecycle.model import medical_year
 from yibao.limits import (
-    CLAIM_LOOKBACK_DAYS,
     CLAIM_ROUNDING_FEN,
     CLOCK_SKEW,
     LINE_ROUNDING_FEN,
-    MAX_FEE_LINES,
-    REGISTRATION_LOOKBACK_HOURS,
 )
 from yibao.money import fmt_yuan, round_half_up_fen
 from yibao.policy.model import Policy
@@ -42,18 +38,13 @@ from yibao.settlement.model import FeeLine
 REGISTRATION, SETTLEMENT = "registration", "settlement"
 
 
-def medical_year_of(policy: Policy, day: date) -> int:
-    """The medical year ``day`` falls in, as the policy in force that day starts it."""
-    return medical_year(day, policy.value("account.year_start", day, default=(1, 1)))
-
-
 def lookback(policy: Policy, category: str, stage: str, today: date) -> timedelta:
     """How long before the platform's clock a claim's start may lie at this stage, by the policy in
     force today (``yibao.limits`` when the policy does not say)."""
     if stage == REGISTRATION:
-        hours = policy.value("settlement.registration_lookback_hours", today, default=REGISTRATION_LOOKBACK_HOURS)
+        hours = policy.setting("settlement.registration_lookback_hours", today)
         return timedelta(hours=hours[category])
-    days = policy.value("settlement.claim_lookback_days", today, default=CLAIM_LOOKBACK_DAYS)
+    days = policy.setting("settlement.claim_lookback_days", today)
     return timedelta(days=days[category])
 
 
@@ -82,7 +73,7 @@ def check_fee_time(start: datetime, fee_time: datetime | None, now: datetime, sn
 
 
 def max_fee_lines(policy: Policy, category: str, today: date) -> int:
-    return policy.value("settlement.max_fee_lines", today, default=MAX_FEE_LINES)[category]
+    return policy.setting("settlement.max_fee_lines", today)[category]
 
 
 def check_line_count(policy: Policy, category: str, count: int, today: date) -> None:

@@ -14,14 +14,14 @@ def split_line(line: FeeLine) -> LineSplit:
     item = line.item
     a = line.amount
     if item.chrgitm_lv == ITEM_SELF_PAY:
-        return LineSplit(line.sn, item, a, line.price, line.count, ownpay=a, overlimit=0, preselfpay=0, inscp=0)
+        return LineSplit(line.sn, item, a, line.price, line.count, ownpay=a, overlimit=0, preselfpay=0, in_scope=0)
     overlimit = 0
     if item.price_ceiling is not None and line.price > item.price_ceiling:
         overlimit = round_half_up_fen((line.price - item.price_ceiling) * line.count)
         # Never more than the line itself (a line priced inconsistently with its total).
         overlimit = min(overlimit, a) if a >= 0 else max(overlimit, a)
     rest = a - overlimit
-    preselfpay = apply_ratio(rest, item.selfpay_prop) if item.chrgitm_lv == ITEM_CLASS_B else 0
+    preselfpay = apply_ratio(rest, item.selfpay_bp) if item.chrgitm_lv == ITEM_CLASS_B else 0
     return LineSplit(
         line.sn,
         item,
@@ -31,7 +31,7 @@ def split_line(line: FeeLine) -> LineSplit:
         ownpay=0,
         overlimit=overlimit,
         preselfpay=preselfpay,
-        inscp=rest - preselfpay,
+        in_scope=rest - preselfpay,
     )
 
 

@@ -18,7 +18,7 @@ class CatalogItem:
     code: str
     name: str
     chrgitm_lv: str  # "01" 甲类, "02" 乙类, "03" 自费
-    selfpay_prop: int = 0  # 乙类先行自付比例, parts per ten thousand
+    selfpay_bp: int = 0  # 乙类先行自付比例 (national selfpay_prop), in basis points (1/10 000)
     price_ceiling: Decimal | None = None  # 限价 (yuan per unit), exact
 
 
@@ -43,7 +43,7 @@ class LineSplit:
     ownpay: int  # fulamt_ownpay_amt
     overlimit: int  # overlmt_amt
     preselfpay: int  # preselfpay_amt
-    inscp: int  # inscp_scp_amt
+    in_scope: int  # 符合政策范围 (national inscp_scp_amt)
 
 
 @dataclass(frozen=True)
@@ -134,17 +134,17 @@ class Settlement:
     person_class: str
     hospital_level: int
     benefit: bool  # the pooled fund had a benefit in force for this claim
-    ratio: int  # effective ratio after any off-site reduction, parts per ten thousand
+    ratio_bp: int  # effective ratio after any off-site reduction, in basis points (1/10 000)
     deductible_scope: str | None
     lines: tuple[LineSplit, ...]
     medfee: int
     ownpay: int
     overlimit: int
     preselfpay: int
-    inscp: int
-    deductible: int  # act_pay_dedc
+    in_scope: int  # 符合政策范围
+    deductible: int  # 起付线 paid this time (national act_pay_dedc)
     fund_before_cap: int  # F
-    hifp_pay: int
+    fund_pay: int  # 统筹基金支付 (national hifp_pay and fund_pay_sumamt)
     coinsurance: int
     over_cap: int
     payable: int  # P, the part account money may pay
@@ -160,19 +160,18 @@ class Settlement:
     account_segment: int = 0  # 当年账户段: in-scope amount paid by the own account before the deductible
 
     @property
-    def fund_pay_sumamt(self) -> int:
-        return self.hifp_pay
+    def patient_share(self) -> int:
+        """个人负担 (national psn_part_amt): own account + mutual aid + cash."""
+        return self.medfee - self.fund_pay
 
     @property
-    def psn_part(self) -> int:
-        return self.medfee - self.hifp_pay
-
-    @property
-    def acct_pay(self) -> int:
+    def own_account_pay(self) -> int:
+        """本人个人账户支付 (national acct_pay)."""
         return self.own.total if self.own else 0
 
     @property
-    def acct_mulaid_pay(self) -> int:
+    def mutual_aid_pay(self) -> int:
+        """家庭共济支付 (national acct_mulaid_pay)."""
         return sum(p.total for p in self.mutual_aid)
 
     @property

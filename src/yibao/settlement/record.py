@@ -23,6 +23,15 @@ def to_record(s: Settlement) -> dict[str, Any]:
     return d
 
 
+# Records written before the domain names were settled (national names, bare ratios): read as today's.
+_RENAMED = {"hifp_pay": "fund_pay", "inscp": "in_scope", "ratio": "ratio_bp"}
+_RENAMED_ITEM = {"selfpay_prop": "selfpay_bp"}
+
+
+def _renamed(d: dict, names: dict[str, str]) -> dict:
+    return {names.get(k, k): v for k, v in d.items()}
+
+
 def _payment(d: dict | None) -> AccountPayment | None:
     if d is None:
         return None
@@ -32,12 +41,14 @@ def _payment(d: dict | None) -> AccountPayment | None:
 
 
 def _line(d: dict) -> LineSplit:
-    item = dict(d["item"])
+    d = _renamed(d, _RENAMED)
+    item = _renamed(d["item"], _RENAMED_ITEM)
     item["price_ceiling"] = None if item["price_ceiling"] is None else Decimal(item["price_ceiling"])
     return LineSplit(**{**d, "item": CatalogItem(**item), "price": Decimal(d["price"]), "count": Decimal(d["count"])})
 
 
 def from_record(d: dict[str, Any]) -> Settlement:
+    d = _renamed(d, _RENAMED)
     return Settlement(
         **{
             **d,

@@ -18,6 +18,7 @@ from yibao.simulate.tables import PolicyTables
 
 
 def run_on_dask(
+    run_partition: Callable,
     folder: Path,
     manifest: Manifest,
     tables: list[tuple[str, PolicyTables]],
@@ -28,9 +29,8 @@ def run_on_dask(
     scheduler: str | None,
     progress: Callable[[int, int, int], None] | None,
 ) -> int:
+    """Run ``run_partition`` (``simulate.runner``'s, passed in: no import circle) on every partition."""
     from dask.distributed import Client, LocalCluster, as_completed
-
-    from yibao.simulate.runner import run_partition
 
     cluster = None
     if scheduler:

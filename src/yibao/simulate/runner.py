@@ -211,7 +211,9 @@ def run_dataset(
     if workers or scheduler:
         from yibao.simulate.distributed import run_on_dask
 
-        n_workers = run_on_dask(folder, manifest, tables, edges, out, reducer, workers, scheduler, progress)
+        n_workers = run_on_dask(
+            run_partition, folder, manifest, tables, edges, out, reducer, workers, scheduler, progress
+        )
     else:
         n_workers = 1
         with ThreadPoolExecutor(1) as pool:

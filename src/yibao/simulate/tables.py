@@ -1,7 +1,7 @@
 """A policy, read into small arrays for the kernel: one row per stretch of days on which no parameter changes.
 
 Every figure comes from the same ``Policy`` object and the same lookups the settlement makes
-(``benefit_terms``, ``category_of``'s mapping, ``policy.value`` with the settlement's defaults), and
+(``benefit_terms``, ``category_of``'s mapping, ``policy.setting`` with the schema's defaults), and
 the calendar (month ends, medical-year starts, rollovers) from the same functions the scheduled jobs
 use. Nothing here decides a rule; it only tabulates what the policy says on each day — and along the
 age bands the policy's ``age`` keys make. A policy with anything the kernel does not model is refused
@@ -15,11 +15,13 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from yibao.lifecycle.model import medical_year
+from yibao.family.model import RELATIONS
+from yibao.lifecycle.model import medical_year_of, year_starts_between
 from yibao.policy import Policy
-from yibao.policy.schema import CATEGORIES, PERSON_CLASSES, RELATIONS
-from yibao.services.jobs import month_ends_between, year_starts_between
-from yibao.settlement.calculate import PARTS, benefit_terms
+from yibao.policy.schema import CATEGORIES, PERSON_CLASSES
+from yibao.services.jobs import month_ends_between
+from yibao.settlement.calculate import PARTS, benefit_terms, med_type_categories
+from yibao.settlement.mutual_aid import terms_on
 from yibao.simulate.data import OFFSITE_KINDS
 from yibao.simulate.modelled import check_policy
 
@@ -97,7 +99,7 @@ def build_tables(policy: Policy, start: date, end: date, name: str) -> PolicyTab
         )
         - 1
     )
-    year_of = [medical_year(d, policy.value("account.year_start", d, default=(1, 1))) for d in days]
+    year_of = [medical_year_of(policy, d) for d in days]
     years = sorted(set(year_of))
     day_year = np.array([years.index(y) for y in year_of], dtype=np.int16)
     s_n = len(seg_starts)
@@ -122,19 +124,18 @@ def build_tables(policy: Policy, start: date, end: date, name: str) -> PolicyTab
                         for level in range(LEVELS):
                             b = benefit_terms(policy, day, scheme, category, cls, level, age)
                             terms[s, i, j, k, a, level] = _terms(b)
-        reductions = policy.value("offsite.ratio_reduction", day, default={})
+        reductions = policy.setting("offsite.ratio_reduction", day)
         cut[s] = [0] + [reductions.get(kind, 0) for kind in OFFSITE_KINDS[1:]]
-        parts = policy.value("account.payable_parts", day, default=PARTS)
+        parts = policy.setting("account.payable_parts", day)
         payable[s] = [p in parts for p in PARTS]
-        own_order[s] = _buckets(policy.value("account.bucket_order", day, default=BUCKETS))
-        ma_enabled[s] = bool(policy.value("mutual_aid.enabled", day, default=False))
-        uses = policy.value("mutual_aid.uses", day, default=())
-        ma_uses[s] = [c in uses for c in CATEGORIES]
-        allowed = policy.value("mutual_aid.relations", day, default=())
-        ma_relations[s] = [r in allowed for r in RELATIONS]
-        ma_balance_desc[s] = policy.value("mutual_aid.order", day, default="binding_order") == "balance_desc"
-        ma_buckets[s] = _buckets(policy.value("mutual_aid.buckets", day, default=BUCKETS))
-        mapping_by_seg.append(policy.value("settlement.med_type_category", day, default={}))
+        own_order[s] = _buckets(policy.setting("account.bucket_order", day))
+        aid = terms_on(policy, day)
+        ma_enabled[s] = aid.enabled
+        ma_uses[s] = [c in aid.uses for c in CATEGORIES]
+        ma_relations[s] = [aid.allows(r) for r in RELATIONS]
+        ma_balance_desc[s] = aid.order == "balance_desc"
+        ma_buckets[s] = _buckets(aid.buckets)
+        mapping_by_seg.append(med_type_categories(policy, day))
     all_types = sorted({m for mapping in mapping_by_seg for m in mapping})
     med_types = {
         m: np.array([CATEGORIES.index(mp[m]) if m in mp else -1 for mp in mapping_by_seg], dtype=np.int8)
@@ -158,8 +159,8 @@ def build_tables(policy: Policy, start: date, end: date, name: str) -> PolicyTab
 def contribution_bounds(policy: Policy, start: date, end: date) -> tuple[int, int]:
     """The monthly contribution bases the service accepts on every month start of the period: the
     highest ``contribution.base_floor`` (0 when none) and the lowest ``base_ceiling`` (NO_CEILING)."""
-    floors = [policy.value("contribution.base_floor", m, default=None) for m in _months(start, end)]
-    ceilings = [policy.value("contribution.base_ceiling", m, default=None) for m in _months(start, end)]
+    floors = [policy.setting("contribution.base_floor", m) for m in _months(start, end)]
+    ceilings = [policy.setting("contribution.base_ceiling", m) for m in _months(start, end)]
     return (
         max([f for f in floors if f is not None], default=0),
         min([c for c in ceilings if c is not None], default=NO_CEILING),
@@ -190,7 +191,14 @@ def _keys_at(value, depth: int) -> set[int]:
 def _terms(b) -> list[int]:
     if not b.in_force:
         return [0] * TERMS
-    return [1, int(b.scope == "year"), b.deductible, b.ratio, NO_CAP if b.cap is None else b.cap, *_buckets(b.segment)]
+    return [
+        1,
+        int(b.scope == "year"),
+        b.deductible,
+        b.ratio_bp,
+        NO_CAP if b.cap is None else b.cap,
+        *_buckets(b.segment),
+    ]
 
 
 def _months(start: date, end: date) -> list[date]:
@@ -208,12 +216,12 @@ def _events(policy: Policy, start: date, end: date):
     for first in month_ends_between(start, end):
         last = first - timedelta(days=1)
         month = index[date(last.year, last.month, 1)]
-        amount = policy.value("account.retiree_credit", last, default=0, person_class="retired")
+        amount = policy.setting("account.retiree_credit", last, person_class="retired")
         events.append((seconds(first), RETIREE_CREDIT, month, amount, 0))
     for first in year_starts_between(policy, start, end):
         events.append((seconds(first), ROLLOVER, index.get(date(first.year, first.month, 1), len(months)), 0, 0))
     for first in months:
-        rate = policy.value("account.inservice_credit_rate", first, default=0)
+        rate = policy.setting("account.inservice_credit_rate", first)
         events.append((seconds(first), INSERVICE_CREDIT, index[first], 0, rate))
     events.sort(key=lambda e: (e[0], e[1]))
     cols = list(zip(*events, strict=True)) if events else [[], [], [], [], []]

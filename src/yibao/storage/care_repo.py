@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, bindparam, delete, func, select, update
 
+from yibao.care.model import Institution, SettlementRow, StoredLine, Visit
 from yibao.settlement.model import CatalogItem
 from yibao.storage.tables import (
     accumulators,
@@ -21,83 +21,11 @@ from yibao.storage.tables import (
     visits,
 )
 
-
-@dataclass(frozen=True)
-class Institution:
-    code: str
-    name: str
-    kind: str
-    level: int
-    admdvs: str
-    active: bool
-
-
-@dataclass(frozen=True)
-class Visit:
-    id: int
-    person_id: int
-    institution_code: str
-    kind: str
-    insutype: str
-    med_type: str | None
-    begntime: datetime
-    endtime: datetime | None
-    status: str
-    ipt_otp_no: str | None
-    mdtrt_cert_type: str | None
-    info: str | None
-
-
-@dataclass(frozen=True)
-class StoredLine:
-    id: int
-    visit_id: int
-    feedetl_sn: str
-    chrg_bchno: str | None
-    med_list_codg: str
-    medins_list_codg: str | None
-    amount: int
-    price: str
-    count: str
-    init_feedetl_sn: str | None
-    fee_ocur_time: datetime | None
-    settlement_id: int | None
-
-
-@dataclass(frozen=True)
-class SettlementRow:
-    id: int
-    visit_id: int
-    person_id: int
-    institution_code: str
-    infno: str
-    msgid: str | None
-    insutype: str
-    psn_type: str
-    mdtrt_cert_type: str | None
-    med_type: str
-    category: str
-    clr_type: str
-    year: int
-    setl_time: datetime
-    medfee: int
-    fund_pay: int
-    acct_pay: int
-    mulaid_pay: int
-    cash_pay: int
-    deductible: int
-    mid_setl: bool
-    output: str
-    explanation: str
-    status: str
-    cancelled_at: datetime | None
-    cancel_infno: str | None
-    revision: int
-
-
 _VISIT_COLS = tuple(visits.c[k] for k in Visit.__dataclass_fields__)
 _LINE_COLS = tuple(fee_lines.c[k] for k in StoredLine.__dataclass_fields__)
-_SETL_COLS = tuple(settlements.c[k] for k in SettlementRow.__dataclass_fields__)
+# The settlements table keeps the columns' first names; the row carries the domain's.
+_SETL_COLUMN = {"own_account_pay": "acct_pay", "mutual_aid_pay": "mulaid_pay", "cash": "cash_pay"}
+_SETL_COLS = tuple(settlements.c[_SETL_COLUMN.get(k, k)].label(k) for k in SettlementRow.__dataclass_fields__)
 
 
 _INSTITUTION = select(*(institutions.c[k] for k in Institution.__dataclass_fields__)).where(
@@ -126,6 +54,11 @@ _ACC_ADD = (
     )
 )
 _ACC_INSERT = accumulators.insert()
+
+
+def _catalog_item(r) -> CatalogItem:
+    price_ceiling = None if r.price_ceiling is None else Decimal(r.price_ceiling)
+    return CatalogItem(r.code, r.name, r.chrgitm_lv, r.selfpay_prop, price_ceiling)
 
 
 class CareRepo:
@@ -157,23 +90,14 @@ class CareRepo:
                 code=item.code,
                 name=item.name,
                 chrgitm_lv=item.chrgitm_lv,
-                selfpay_prop=item.selfpay_prop,
+                selfpay_prop=item.selfpay_bp,
                 price_ceiling=None if item.price_ceiling is None else str(item.price_ceiling),
             )
         )
 
     def catalog(self, codes: list[str]) -> dict[str, CatalogItem]:
         rows = self.conn.execute(_CATALOG, {"codes": sorted(set(codes))})
-        return {
-            r.code: CatalogItem(
-                r.code,
-                r.name,
-                r.chrgitm_lv,
-                r.selfpay_prop,
-                None if r.price_ceiling is None else Decimal(r.price_ceiling),
-            )
-            for r in rows
-        }
+        return {r.code: _catalog_item(r) for r in rows}
 
     # Visits --------------------------------------------------------------------------------------
 
@@ -341,3 +265,42 @@ class CareRepo:
         )
         stmt = select(*cols).where(fee_lines.c.visit_id == visit_id).order_by(fee_lines.c.id)
         return [dict(r._mapping) for r in self.conn.execute(stmt)]
+
+    # Sums for statements and reconciliation ------------------------------------------------------
+
+    def settlement_totals(
+        self, institution: str, insutype: str, clr_type: str, start: datetime, stop: datetime
+    ) -> tuple[int, int, int, int, int]:
+        """(medfee, fund, own account, mutual aid, count) made in [start, stop), less those cancelled in it."""
+        base = and_(
+            settlements.c.institution_code == institution,
+            settlements.c.insutype == insutype,
+            settlements.c.clr_type == clr_type,
+        )
+        sums = (
+            func.coalesce(func.sum(settlements.c.medfee), 0),
+            func.coalesce(func.sum(settlements.c.fund_pay), 0),
+            func.coalesce(func.sum(settlements.c.acct_pay), 0),
+            func.coalesce(func.sum(settlements.c.mulaid_pay), 0),
+            func.count(),
+        )
+        made = self.conn.execute(
+            select(*sums).where(base, settlements.c.setl_time >= start, settlements.c.setl_time < stop)
+        ).one()
+        undone = self.conn.execute(
+            select(*sums).where(base, settlements.c.cancelled_at >= start, settlements.c.cancelled_at < stop)
+        ).one()
+        return tuple(int(a - b) for a, b in zip(made, undone, strict=True))  # PostgreSQL sums are NUMERIC
+
+    def sums_by_category(self, person_id: int, year: int) -> dict[str, tuple[int, int]]:
+        """category → (medfee, count) of the person's standing settlements in the medical year."""
+        stmt = (
+            select(settlements.c.category, func.sum(settlements.c.medfee), func.count())
+            .where(settlements.c.person_id == person_id, settlements.c.year == year, settlements.c.status == "settled")
+            .group_by(settlements.c.category)
+        )
+        return {r[0]: (int(r[1]), int(r[2])) for r in self.conn.execute(stmt)}
+
+    def catalog_page(self, limit: int, offset: int) -> list[CatalogItem]:
+        stmt = select(catalog_items).order_by(catalog_items.c.code).limit(limit).offset(offset)
+        return [_catalog_item(r) for r in self.conn.execute(stmt)]

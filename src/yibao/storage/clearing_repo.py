@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 
 from yibao.storage.tables import settlements
-from yibao.storage.tx_tables import clearings, reconciliation_lines, reconciliation_runs
+from yibao.storage.tx_tables import clearing_applications, reconciliation_lines, reconciliation_runs
 
 
 @dataclass(frozen=True)
@@ -107,27 +107,29 @@ class ClearingRepo:
         return [dict(r._mapping) for r in self.conn.execute(stmt.order_by(reconciliation_lines.c.id))]
 
     def add_clearing(self, **values) -> int:
-        return int(self.conn.execute(clearings.insert().values(**values)).inserted_primary_key[0])
+        return int(self.conn.execute(clearing_applications.insert().values(**values)).inserted_primary_key[0])
 
     def clearing(self, pk: int, *, lock: bool = False) -> Clearing | None:
-        stmt = select(clearings).where(clearings.c.id == pk)
+        stmt = select(clearing_applications).where(clearing_applications.c.id == pk)
         r = self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
         return Clearing(*r) if r else None
 
     def active_clearing(self, institution: str, clr_type: str, setlym: str) -> Clearing | None:
         r = self.conn.execute(
-            select(clearings).where(
-                clearings.c.institution_code == institution,
-                clearings.c.clr_type == clr_type,
-                clearings.c.setlym == setlym,
-                clearings.c.cancelled_at.is_(None),
+            select(clearing_applications).where(
+                clearing_applications.c.institution_code == institution,
+                clearing_applications.c.clr_type == clr_type,
+                clearing_applications.c.setlym == setlym,
+                clearing_applications.c.cancelled_at.is_(None),
             )
         ).first()
         return Clearing(*r) if r else None
 
     def cancel_clearing(self, pk: int, at: datetime) -> None:
-        self.conn.execute(clearings.update().where(clearings.c.id == pk).values(cancelled_at=at))
+        self.conn.execute(
+            clearing_applications.update().where(clearing_applications.c.id == pk).values(cancelled_at=at)
+        )
 
     def clearings(self, limit: int = 100) -> list[Clearing]:
-        stmt = select(clearings).order_by(clearings.c.id.desc()).limit(limit)
+        stmt = select(clearing_applications).order_by(clearing_applications.c.id.desc()).limit(limit)
         return [Clearing(*r) for r in self.conn.execute(stmt)]

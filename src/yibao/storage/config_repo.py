@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlalchemy import bindparam, select
 
+from yibao.policy.model import RegionRow
 from yibao.storage.tables import regions, settings
-
-
-@dataclass(frozen=True)
-class RegionRow:
-    admdvs: str
-    region_id: str
-    name: str
-    policy_text: str
-    overrides: str
-    updated_at: datetime
-    version: int = 1
-
 
 _REGION_VERSION = select(regions.c.version).where(regions.c.admdvs == bindparam("v"))
 

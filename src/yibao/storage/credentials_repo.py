@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 
-from yibao.credentials.model import Card, PasswordState
+from yibao.credentials.model import Card, EcToken, PasswordState
 from yibao.storage.tables import cards, ec_tokens, passwords
 
 _CARD_COLS = (
@@ -18,18 +17,6 @@ _CARD_COLS = (
     cards.c.status,
     cards.c.status_until,
 )
-
-
-@dataclass(frozen=True)
-class EcToken:
-    token: str
-    person_id: int
-    issued_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-
-    def valid(self, now: datetime) -> bool:
-        return self.revoked_at is None and self.issued_at <= now < self.expires_at
 
 
 _CARD_BY_NO = select(*_CARD_COLS).where(cards.c.card_no == bindparam("v"))

@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 from sqlalchemy import bindparam, func, select, update
 
+from yibao.care.ids import person_number
 from yibao.lifecycle.model import Insurance, Person
-from yibao.storage.ids import person_number
-from yibao.storage.tables import insurances, people
+from yibao.storage.tables import accounts, insurances, people
 
 _PERSON_COLS = (
     people.c.id,
@@ -165,3 +165,20 @@ class PeopleRepo:
 
     def suspend_insurance(self, insurance_id: int, since: date | None) -> None:
         self.conn.execute(update(insurances).where(insurances.c.id == insurance_id).values(suspended_from=since))
+
+    # Whole regions, for the month-end and year-end jobs ------------------------------------------
+
+    def of_region(self, admdvs: str) -> list[tuple[int, str]]:
+        """(id, psn_no) of everyone registered in ``admdvs``, in id order."""
+        stmt = select(people.c.id, people.c.psn_no).where(people.c.admdvs == admdvs).order_by(people.c.id)
+        return [(r[0], r[1]) for r in self.conn.execute(stmt)]
+
+    def with_current_bucket(self, admdvs: str) -> list[str]:
+        """psn_no of everyone in ``admdvs`` who has a 当年账户 bucket, in id order."""
+        stmt = (
+            select(people.c.psn_no)
+            .join(accounts, accounts.c.person_id == people.c.id)
+            .where(people.c.admdvs == admdvs, accounts.c.bucket == "current")
+            .order_by(people.c.id)
+        )
+        return [r[0] for r in self.conn.execute(stmt)]

@@ -236,7 +236,7 @@ class ReferenceRepo:
         values = {
             "name": item.name,
             "chrgitm_lv": item.chrgitm_lv,
-            "selfpay_prop": item.selfpay_prop,
+            "selfpay_prop": item.selfpay_bp,
             "price_ceiling": None if item.price_ceiling is None else str(item.price_ceiling),
         }
         done = self.conn.execute(catalog_items.update().where(catalog_items.c.code == item.code).values(**values))

@@ -1,7 +1,7 @@
 """The schema: SQLAlchemy Core tables shared by SQLite and PostgreSQL (Alembic migrates them).
 
 Money columns are BIGINT fen. Public identifiers that the national interface carries (``psn_no``)
-are stored; ``mdtrt_id`` and ``setl_id`` are derived from the integer key (see ``storage.ids``) so
+are stored; ``mdtrt_id`` and ``setl_id`` are derived from the integer key (see ``care.ids``) so
 that no counter row becomes a point every settlement must lock.
 """
 
@@ -17,24 +17,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-Money = BigInteger
+from yibao.storage.metadata import Money, metadata
 
 settings = Table(
     "settings",
@@ -573,6 +562,98 @@ region_messages = Table(
     Column("received_at", DateTime, nullable=False),
     Column("answer", Text, nullable=False),  # the JSON answer, returned as-is to a redelivery
     Column("deliveries", Integer, nullable=False, default=1),  # how many times it arrived
+)
+
+# Cross-region settlement (issue 15 phase 2). At the 参保地: one row per reservation — a pending
+# transfer (TigerBeetle's pending/post/void) whose amounts are held in the escrow account
+# ``X:held:<care region>`` until posted to ``X:due-to:<care region>`` or returned. At the 就医地:
+# one row per settlement it booked for another region's insured, and where its post stands.
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("reservation_id", String(80), primary_key=True),  # the 就医地's setl_id + revision
+    Column("care_region", String(6), nullable=False),
+    Column("setl_ref", String(40), nullable=False),  # the 就医地's setl_id
+    Column("institution", String(30), nullable=False),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=True, index=True),  # NULL: a void's tombstone
+    Column("year", Integer, nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("status", String(10), nullable=False),  # pending | posted | voided | reversed
+    Column("movements", Text, nullable=False),  # JSON [[account, amount, code], …]
+    Column("medfee", Money, nullable=False),
+    Column("fund_pay", Money, nullable=False),
+    Column("acct_pay", Money, nullable=False),
+    Column("mulaid_pay", Money, nullable=False),
+    Column("cash_pay", Money, nullable=False),
+    Column("deductible_delta", Money, nullable=False),
+    Column("fund_delta", Money, nullable=False),
+    Column("result", Text, nullable=False),  # JSON: the calculation's record, explained like any settlement
+    Column("digest", String(64), nullable=False),  # of what was asked, to tell a resend from a clash
+    Column("expires_at", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("resolved_at", DateTime, nullable=True),  # posted or voided at
+    Column("void_reason", String(24), nullable=True),  # failed | timeout | cancelled_before_post | expired
+    Column("revision", Integer, nullable=False, default=0),  # cancels and reinstatements after the post
+    Index("ix_reservations_status_expires", "status", "expires_at"),
+    Index("ix_reservations_region_status", "care_region", "status"),
+)
+
+cross_settlements = Table(
+    "cross_settlements",
+    metadata,
+    Column("settlement_id", Integer, ForeignKey("settlements.id"), primary_key=True),
+    Column("setl_id", String(40), nullable=False, unique=True),
+    Column("reservation_id", String(80), nullable=False, unique=True),
+    Column("insured_region", String(6), nullable=False),
+    Column("institution", String(30), nullable=False),
+    Column("status", String(16), nullable=False),  # awaiting_post | posted | voided
+    Column("fund_pay", Money, nullable=False),
+    Column("acct_pay", Money, nullable=False),
+    Column("mulaid_pay", Money, nullable=False),
+    Column("cash_pay", Money, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_cross_settlements_status", "status"),
+)
+
+# The monthly clearing between two regions, as each side booked it (one row per month, counterpart
+# and role): what was agreed to the fen, or the disagreement and the settlements behind it.
+clearings = Table(
+    "clearings",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("counterpart", String(6), primary_key=True),
+    Column("role", String(6), primary_key=True),  # payer (参保地) | payee (就医地)
+    Column("status", String(10), nullable=False),  # agreed | disputed
+    Column("total", Money, nullable=False),
+    Column("settlements", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON: lines per institution, or the differences
+    Column("created_at", DateTime, nullable=False),
+)
+
+# Pay first, claim back (手工报销) at the 参保地: one row per receipt (care institution + receipt
+# number), the same calculation as a direct settlement, the payment to the person in the ledger.
+claim_backs = Table(
+    "claim_backs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    Column("care_region", String(6), nullable=False),
+    Column("institution", String(30), nullable=False),
+    Column("receipt_no", String(50), nullable=False),
+    Column("case", String(10), nullable=False),  # unfiled | emergency | filed
+    Column("day", Date, nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("medfee", Money, nullable=False),
+    Column("fund_pay", Money, nullable=False),
+    Column("deductible_delta", Money, nullable=False),
+    Column("fund_delta", Money, nullable=False),
+    Column("result", Text, nullable=False),  # JSON: the calculation's record
+    Column("filed_by", String(60), nullable=False),  # portal:<psn_no> | console:<operator>
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("institution", "receipt_no", name="uq_claim_backs_receipt"),
 )
 
 # The daily transactions' tables (issue 13) live in their own module on the same metadata.

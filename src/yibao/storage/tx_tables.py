@@ -1,7 +1,8 @@
 """Tables of the reference data, files and filings the gateway's daily transactions keep (issue 13).
 
-Declared on the shared ``tables.metadata`` (``tables`` imports this module), in their own module so
-the transactions' storage stays out of the settlement's schema file.
+Declared on the shared ``storage.metadata`` (``tables`` imports this module, so ``tables.metadata``
+holds them too), in their own module so the transactions' storage stays out of the settlement's
+schema file.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from yibao.storage.tables import metadata
+from yibao.storage.metadata import metadata
 
 # A catalogue entry as the agency loaded it: one row per (download transaction, code, version); a
 # changed entry is a new row with a higher version, so a download "newer than ver" is a range.
@@ -186,8 +187,8 @@ reconciliation_lines = Table(
 )
 
 # Clearing (清算) for a month: what the fund owes an institution, applied for after it agreed line by line.
-clearings = Table(
-    "clearings",
+clearing_applications = Table(
+    "clearing_applications",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("institution_code", String(30), ForeignKey("institutions.code"), nullable=False, index=True),

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DataError, OperationalError
 
-from yibao.errors import DomainError
+from yibao.errors import DomainError, StoreUnavailable, StoreValueRefused
 from yibao.storage import tables
 from yibao.storage.access_repo import AccessRepo
 from yibao.storage.care_repo import CareRepo
@@ -20,13 +22,26 @@ from yibao.storage.db import is_sqlite, make_engine
 from yibao.storage.family_repo import FamilyRepo
 from yibao.storage.gateway_repo import GatewayRepo
 from yibao.storage.ledger_store import LedgerStore
+from yibao.storage.lifecycle_repo import LifecycleRepo
 from yibao.storage.lists_repo import ListsRepo
 from yibao.storage.migrate import upgrade
 from yibao.storage.people_repo import PeopleRepo
 from yibao.storage.records_repo import RecordsRepo
 from yibao.storage.reference_repo import ReferenceRepo
 from yibao.storage.regionlink_repo import RegionLinkRepo
+from yibao.storage.reservation_repo import ReservationRepo
 from yibao.storage.stock_repo import StockRepo
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """The driver's failures as the core's (``errors.StoreError``): nothing above storage imports SQLAlchemy."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+    except DataError as exc:
+        raise StoreValueRefused(str(exc)) from exc
 
 
 class Store:
@@ -61,19 +76,23 @@ class Store:
 
     @contextmanager
     def _transaction(self, read_only: bool) -> Iterator[Tx]:
-        with self.engine.connect() as conn:
+        with translated_errors(), self.engine.connect() as conn:
             if read_only:
                 conn = conn.execution_options(yibao_read_only=True)
             trans = conn.begin()
+            tx = Tx(conn, self.sqlite)
             try:
-                yield Tx(conn, self.sqlite)
+                yield tx
             except DomainError as exc:
                 trans.commit() if exc.keep_writes else trans.rollback()
+                tx.ended(exc.keep_writes)
                 raise
             except BaseException:
                 trans.rollback()
+                tx.ended(False)
                 raise
             trans.commit()
+            tx.ended(True)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -85,6 +104,21 @@ class Tx:
     def __init__(self, conn: Connection, sqlite: bool):
         self.conn = conn
         self.sqlite = sqlite
+        self._after: list = []
+
+    def after_end(self, fn) -> None:
+        """Run ``fn(committed)`` once the transaction has ended (after the commit or the rollback):
+        what must only happen once the writes are durable, or be undone elsewhere when they are not
+        (a cross-region reservation's post or void). Failures are logged, never raised."""
+        self._after.append(fn)
+
+    def ended(self, committed: bool) -> None:
+        hooks, self._after = self._after, []
+        for fn in hooks:
+            try:
+                fn(committed)
+            except Exception:
+                logging.getLogger("yibao.storage").exception("after-transaction hook failed")
 
     @cached_property
     def people(self) -> PeopleRepo:
@@ -101,6 +135,10 @@ class Tx:
     @cached_property
     def care(self) -> CareRepo:
         return CareRepo(self)
+
+    @cached_property
+    def lifecycle(self) -> LifecycleRepo:
+        return LifecycleRepo(self)
 
     @cached_property
     def ledger(self) -> LedgerStore:
@@ -141,6 +179,16 @@ class Tx:
     @cached_property
     def stock(self) -> StockRepo:
         return StockRepo(self)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: what fails inside it is undone, the rest of the unit of work stays."""
+        with self.conn.begin_nested():
+            yield
+
+    @cached_property
+    def reservations(self) -> ReservationRepo:
+        return ReservationRepo(self)
 
     def for_update(self, stmt):
         """Row locks on PostgreSQL; SQLite already holds the write lock from BEGIN IMMEDIATE."""

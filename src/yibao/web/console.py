@@ -7,6 +7,7 @@ Who is signed in, and with which role, is read from the database on every reques
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Literal
 
@@ -14,23 +15,20 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
-from yibao.gateway.output import FUND_NAMES, setldetail, setlinfo
-from yibao.ledger.model import person_bucket
-from yibao.services import clearing, family, proxy, queries
-from yibao.services.care import person_or_refuse
+from yibao.lifecycle.model import EMPLOYEE, RESIDENT
+from yibao.nhsa.output import FUND_NAMES, setldetail, setlinfo
+from yibao.services import clearing, crossregion, family, proxy, queries, reconciliation, views
 from yibao.services.credentials import credentials_of
 from yibao.services.platform import Platform
 from yibao.services.sessions import CONSOLE
-from yibao.services.settle import cancel_settlement, settlement_or_refuse, view_of
+from yibao.services.settle import cancel_by_staff
 from yibao.services.signin import Staff, portal_lock, sign_in_staff
-from yibao.services.statements import account_movements
 from yibao.web.render import page
 from yibao.web.security import Forbidden, begin_session, check_csrf, end_session, signed_in_staff
 from yibao.web.slips import slip_response
 from yibao.words import BUCKET_NAMES, MOVEMENT_NAMES
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-CANCEL_INFNO = {"2207": "2208", "2102": "2103", "2304": "2305"}
 
 
 def _p(request: Request) -> Platform:
@@ -70,10 +68,9 @@ def _operator(request: Request, what: str) -> Staff:
 @router.get("/", response_class=HTMLResponse)
 def search(request: Request, q: str | None = None):
     staff = signed_in_staff(request)
-    with _p(request).store.uow(read_only=True) as tx:
-        found = tx.people.search(q.strip() if q else None, limit=50)
-        institutions = tx.care.institutions()
-        regions = tx.config.regions()
+    p = _p(request)
+    found = views.search_people(p, q.strip() if q else None, 50)
+    institutions, regions = views.institutions(p), views.regions(p)
     return page(
         request, "console/search.html", staff=staff, q=q or "", found=found, institutions=institutions, regions=regions
     )
@@ -83,14 +80,8 @@ def search(request: Request, q: str | None = None):
 def person(request: Request, psn_no: str):
     staff = signed_in_staff(request)
     p = _p(request)
-    with p.store.uow(read_only=True) as tx:
-        who = person_or_refuse(tx, psn_no)
-        insurances = tx.people.insurances(who.id)
-        codes = [person_bucket(psn_no, b) for b in ("current", "historical")]
-        has_account = tx.ledger.account(codes[0]) is not None
-        balances = tx.ledger.balances(codes)
-        ledger = account_movements(p, psn_no, 100, masked=False, tx=tx)
-        settlements = [view_of(tx, r) for r in tx.care.settlements_of_person(who.id, 30)]
+    record = views.person_record(p, psn_no)
+    account = record["account"]
     events = family.grant_history(p, psn_no)
     checks = proxy.verifications(p, psn_no=psn_no)
     grants = family.grants_view(p, psn_no)
@@ -100,13 +91,13 @@ def person(request: Request, psn_no: str):
         request,
         "console/person.html",
         staff=staff,
-        who=who,
-        insurances=insurances,
-        has_account=has_account,
-        current=balances[person_bucket(psn_no, "current")],
-        historical=balances[person_bucket(psn_no, "historical")],
-        ledger=ledger,
-        settlements=settlements,
+        who=record["who"],
+        insurances=record["insurances"],
+        has_account=account is not None,
+        current=account.current if account else 0,
+        historical=account.historical if account else 0,
+        ledger=record["ledger"],
+        settlements=record["settlements"],
         grants=grants,
         creds=creds,
         members=members,
@@ -124,10 +115,7 @@ def settlement(request: Request, setl_id: str):
 
 def _settlement_page(request: Request, setl_id: str, *, error: str | None = None):
     staff = signed_in_staff(request)
-    with _p(request).store.uow(read_only=True) as tx:
-        row = settlement_or_refuse(tx, setl_id)
-        view = view_of(tx, row)
-        entry = tx.ledger.entry(f"setl:{setl_id}")
+    view, entry = views.settlement_view(_p(request), setl_id, with_entry=True)
     return page(
         request,
         "console/settlement.html",
@@ -174,18 +162,8 @@ def cancel(request: Request, setl_id: str, csrf: str = Form("")):
     check_csrf(request, csrf)
     _operator(request, "撤销结算")
     p = _p(request)
-    with p.store.uow(read_only=True) as tx:
-        row = settlement_or_refuse(tx, setl_id)
-        who = tx.people.by_id(row.person_id)
     try:
-        cancel_settlement(
-            p,
-            institution=row.institution_code,
-            setl_id=setl_id,
-            mdtrt_id=None,
-            psn_no=who.psn_no,
-            infno=CANCEL_INFNO.get(row.infno, "2208"),
-        )
+        cancel_by_staff(p, setl_id)
     except DomainError as exc:
         return _settlement_page(request, setl_id, error=exc.err_msg)
     return RedirectResponse(f"/console/settlements/{setl_id}", status_code=303)
@@ -194,17 +172,14 @@ def cancel(request: Request, setl_id: str, csrf: str = Form("")):
 @router.get("/slips/{setl_id}.{kind}")
 def slip(request: Request, setl_id: str, kind: Literal["html", "pdf"]):
     signed_in_staff(request)
-    with _p(request).store.uow(read_only=True) as tx:
-        view = view_of(tx, settlement_or_refuse(tx, setl_id))
-    return slip_response(view, kind)
+    return slip_response(views.settlement_view(_p(request), setl_id), kind)
 
 
 @router.get("/policies", response_class=HTMLResponse)
 def policies(request: Request, region: str | None = None, on: str | None = None):
     staff = signed_in_staff(request)
     p = _p(request)
-    with p.store.uow(read_only=True) as tx:
-        regions = tx.config.regions()
+    regions = views.regions(p)
     try:
         day = date.fromisoformat(on) if on else p.now().date()
     except ValueError:
@@ -228,12 +203,11 @@ def daily(request: Request, code: str, on: str | None = None):
         day = date.fromisoformat(on) if on else p.now().date()
     except ValueError:
         day = p.now().date()
-    with p.store.uow(read_only=True) as tx:
-        inst = tx.care.institution(code)
-        if inst is None:
-            raise DomainError("E0000-004", f"定点医药机构不存在：{code}")
+    inst = views.institution(p, code)
+    if inst is None:
+        raise DomainError("E0000-004", f"定点医药机构不存在：{code}")
     lines = []
-    for insutype in ("310", "390"):
+    for insutype in (EMPLOYEE, RESIDENT):
         for clr_type, label in (("11", "门诊"), ("21", "住院"), ("41", "药店购药")):
             t = queries.institution_totals(p, code, insutype, clr_type, day, day)
             if t.count or t.medfee:
@@ -247,11 +221,47 @@ def daily(request: Request, code: str, on: str | None = None):
 @router.get("/clearing", response_class=HTMLResponse)
 def clearing_page(request: Request):
     staff = signed_in_staff(request)
-    runs, applications = clearing.console_view(_p(request))
+    runs, applications = reconciliation.console_view(_p(request))
     return page(request, "console/clearing.html", staff=staff, runs=runs, clearings=applications)
 
 
 # 亲情账户 verifications --------------------------------------------------------------------------------
+
+
+@router.get("/regions", response_class=HTMLResponse)
+def regions(request: Request, month: str | None = None):
+    """异地就医: the month's clearing with each peer (and its disagreements), the reservations this
+    region holds as 参保地, the settlements it advanced as 就医地."""
+    staff = signed_in_staff(request)
+    p = _p(request)
+    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        month = None
+    rows = crossregion.reservations(p)
+    return page(
+        request,
+        "console/regions.html",
+        staff=staff,
+        month=month,
+        clearings=clearing.clearings(p, month),
+        reservations=[r for r in rows if r.person_id is not None][-200:],
+        pending=[r for r in rows if r.status == "pending"],
+        crosses=crossregion.cross_settlements(p)[-200:],
+        STATES={"pending": "待入账", "posted": "已入账", "voided": "已作废", "reversed": "已撤销"},
+        VOID_REASONS={
+            "failed": "就医地结算失败",
+            "timeout": "就医地等待超时",
+            "cancelled_before_post": "入账前撤销",
+            "expired": "到期作废",
+        },
+        CROSS_STATES={
+            "awaiting_post": "待参保地确认入账",
+            "posted": "已入账",
+            "awaiting_cancel": "待参保地确认撤销",
+            "cancelled": "已撤销",
+            "refused": "参保地已到期作废，本方已冲回",
+            "cancel_refused": "参保地拒绝撤销",
+        },
+    )
 
 
 @router.get("/proxy-verifications", response_class=HTMLResponse)

@@ -7,7 +7,6 @@ person or a settlement checks that first.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 import segno
@@ -15,17 +14,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
-from yibao.family.model import PROXY_RELATIONS, relation_between
-from yibao.ledger.model import person_bucket
-from yibao.services import credentials, family, proxy
-from yibao.services.care import person_or_refuse
-from yibao.services.filings import filings_in_words
+from yibao.services import family, proxy, views
 from yibao.services.platform import Platform
-from yibao.services.proxy import annual_expenses
 from yibao.services.sessions import PORTAL
-from yibao.services.settle import settlement_or_refuse, view_of
 from yibao.services.signin import sign_in_person
-from yibao.services.statements import account_movements
 from yibao.web.charts import month_bars
 from yibao.web.render import page
 from yibao.web.security import (
@@ -70,22 +62,8 @@ def _act(request: Request, action, page_again, done):
     return _see_other(done(result) if callable(done) else done)
 
 
-def _allowed(tx, me: str, target_person_id: int) -> bool:
-    """Myself, or a member of my 亲情账户."""
-    person = tx.people.by_psn_no(me)
-    if person is None:
-        return False
-    if person.id == target_person_id:
-        return True
-    return any(b.member_id == target_person_id for b in tx.family.proxies_of(person.id))
-
-
-def _balances(tx, psn_no: str) -> tuple[int, int] | None:
-    codes = [person_bucket(psn_no, b) for b in ("current", "historical")]
-    if tx.ledger.account(codes[0]) is None:
-        return None
-    got = tx.ledger.balances(codes)
-    return got[codes[0]], got[codes[1]]
+def _pair(account) -> tuple[int, int] | None:
+    return (account.current, account.historical) if account else None
 
 
 # Sign-in ------------------------------------------------------------------------------------------------
@@ -95,8 +73,7 @@ def _balances(tx, psn_no: str) -> tuple[int, int] | None:
 def login_form(request: Request):
     demo = []
     if _p(request).sandbox:
-        with _p(request).store.uow(read_only=True) as tx:
-            demo = tx.people.search(None, limit=8)
+        demo = views.search_people(_p(request), None, 8)
     return page(request, "portal/login.html", demo=demo)
 
 
@@ -126,22 +103,16 @@ def logout(request: Request, csrf: str = Form("")):
 def home(request: Request):
     me = signed_in_person(request)
     p = _p(request)
-    with p.store.uow(read_only=True) as tx:
-        person = person_or_refuse(tx, me)
-        insurances = tx.people.insurances(person.id)
-        balances = _balances(tx, me)
-        recent = [view_of(tx, r) for r in tx.care.settlements_of_person(person.id, 5)]
-        movements = account_movements(p, me, 20, tx=tx) if balances else []
-        filed = filings_in_words(tx, person)
+    home = views.portal_home(p, me)
     return page(
         request,
         "portal/home.html",
-        filed=filed,
-        person=person,
-        insurances=insurances,
-        balances=balances,
-        recent=recent,
-        movements=movements,
+        filed=home["filed"],
+        person=home["person"],
+        insurances=home["insurances"],
+        balances=_pair(home["account"]),
+        recent=home["recent"],
+        movements=home["movements"],
         today=p.now().date(),
     )
 
@@ -149,11 +120,10 @@ def home(request: Request):
 def _visible_settlement(request: Request, setl_id: str):
     """A settlement of mine or of a member of my 亲情账户 — nobody else's, whatever the URL says."""
     me = signed_in_person(request)
-    with _p(request).store.uow(read_only=True) as tx:
-        row = settlement_or_refuse(tx, setl_id)
-        if not _allowed(tx, me, row.person_id):
-            raise Forbidden("这笔结算不属于您或您的亲情账户成员")
-        return me, view_of(tx, row)
+    view = proxy.visible_settlement(_p(request), me, setl_id)
+    if view is None:
+        raise Forbidden("这笔结算不属于您或您的亲情账户成员")
+    return me, view
 
 
 @router.get("/settlements/{setl_id}", response_class=HTMLResponse)
@@ -180,9 +150,8 @@ def _mutual_aid_page(request: Request, *, error: str | None = None, done: str | 
     p = _p(request)
     view = family.grants_view(p, me)
     paid = family.paid_for_others(p, me, p.now().year)
-    with p.store.uow(read_only=True) as tx:
-        person = person_or_refuse(tx, me)
-        relatives = _relatives(tx, person)
+    person = views.person_of(p, me)
+    relatives = family.relatives_of(p, me)
     granted = {x["person"].psn_no for x in paid if x["active"]}
     return page(
         request,
@@ -194,14 +163,6 @@ def _mutual_aid_page(request: Request, *, error: str | None = None, done: str | 
         error=error,
         done=done,
     )
-
-
-def _relatives(tx, person) -> list[dict]:
-    relations = tx.family.relations_of([person.id])
-    ids = {r.of_id for r in relations} | {r.to_id for r in relations}
-    ids.discard(person.id)
-    people = tx.people.many(sorted(ids))
-    return [{"person": people[i], "relation": relation_between(relations, i, person.id)} for i in sorted(ids)]
 
 
 @router.post("/mutual-aid/grants")
@@ -260,19 +221,9 @@ def _family_page(request: Request, *, error: str | None = None, done: str | None
     p = _p(request)
     members = proxy.members(p, me)
     waiting = [w for w in proxy.verifications(p, status="pending", psn_no=me) if w["holder"].psn_no == me]
-    with p.store.uow(read_only=True) as tx:
-        person = person_or_refuse(tx, me)
-        bound = {m["person"].psn_no for m in members}
-        asked = {w["member"].psn_no for w in waiting}
-        candidates = [
-            r
-            for r in _relatives(tx, person)
-            if r["relation"] in PROXY_RELATIONS and r["person"].psn_no not in bound | asked
-        ]
-    face_age = p.policy_for_admdvs(person.admdvs).value("proxy.face_verification_age", p.now().date(), default=16)
-    today = p.now().date()
-    for c in candidates:
-        c["needs_face"] = _age(c["person"].birth, today) >= face_age
+    person = views.person_of(p, me)
+    taken = {m["person"].psn_no for m in members} | {w["member"].psn_no for w in waiting}
+    candidates, face_age = proxy.binding_candidates(p, me, exclude=taken)
     return page(
         request,
         "portal/family.html",
@@ -285,10 +236,6 @@ def _family_page(request: Request, *, error: str | None = None, done: str | None
         error=error,
         done=done,
     )
-
-
-def _age(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 @router.post("/family/bind")
@@ -330,28 +277,23 @@ def member_page(request: Request, member: str, year: int | None = None):
     me = signed_in_person(request)
     p = _p(request)
     year = year or p.now().year
-    with p.store.uow() as tx:
-        target = person_or_refuse(tx, member)
-        if target.psn_no == me or not _allowed(tx, me, target.id):
-            raise Forbidden("该人员不是您亲情账户中的家庭成员")
-        qr = credentials.voucher_qr(p, member, tx=tx)
-        expenses = annual_expenses(tx, target.id, year)
-        recent = [view_of(tx, r) for r in tx.care.settlements_of_person(target.id, 10)]
-        balances = _balances(tx, member)
-        filed = filings_in_words(tx, target)
+    record = proxy.member_record(p, me, member, year)
+    if record is None:
+        raise Forbidden("该人员不是您亲情账户中的家庭成员")
+    target, qr, expenses = record["target"], record["qr"], record["expenses"]
     chart = month_bars(expenses["months"], title=f"{target.name}{year}年每月医疗费用（元）")
     return page(
         request,
         "portal/member.html",
-        filed=filed,
+        filed=record["filed"],
         target=target,
         qr=_qr_svg(qr),
         qr_text=qr,
         expenses=expenses,
         chart=chart,
-        recent=recent,
+        recent=record["recent"],
         year=year,
-        balances=balances,
+        balances=_pair(record["balances"]),
     )
 
 
@@ -360,11 +302,9 @@ def member_qr(request: Request, member: str):
     """A fresh QR code (the page refreshes it every minute; a drawn code expires after five)."""
     me = signed_in_person(request)
     p = _p(request)
-    with p.store.uow() as tx:
-        target = person_or_refuse(tx, member)
-        if target.psn_no == me or not _allowed(tx, me, target.id):
-            raise Forbidden("该人员不是您亲情账户中的家庭成员")
-        qr = credentials.voucher_qr(p, member, tx=tx)
+    qr = proxy.member_qr(p, me, member)
+    if qr is None:
+        raise Forbidden("该人员不是您亲情账户中的家庭成员")
     return HTMLResponse(_qr_svg(qr))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi.responses import HTMLResponse, Response
 
-from yibao.services.settle import SettlementView
+from yibao.care.model import SettlementView
 from yibao.web.render import env
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "0007_transactions"
-down_revision = "0005_gateway_dialects"
+down_revision = "0008_cross_region"
 branch_labels = None
 depends_on = None
 
@@ -165,7 +165,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_stock_moves_institution_code_batch", ["institution_code", "batch"], unique=False)
 
     op.create_table(
-        "clearings",
+        "clearing_applications",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("institution_code", sa.String(length=30), nullable=False),
         sa.Column("clr_type", sa.String(length=6), nullable=False),
@@ -181,15 +181,19 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("cancelled_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["institution_code"], ["institutions.code"], name=op.f("fk_clearings_institution_code_institutions")
+            ["institution_code"],
+            ["institutions.code"],
+            name=op.f("fk_clearing_applications_institution_code_institutions"),
         ),
         sa.ForeignKeyConstraint(
-            ["run_id"], ["reconciliation_runs.id"], name=op.f("fk_clearings_run_id_reconciliation_runs")
+            ["run_id"], ["reconciliation_runs.id"], name=op.f("fk_clearing_applications_run_id_reconciliation_runs")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_clearings")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_clearing_applications")),
     )
-    with op.batch_alter_table("clearings", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_clearings_institution_code"), ["institution_code"], unique=False)
+    with op.batch_alter_table("clearing_applications", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_clearing_applications_institution_code"), ["institution_code"], unique=False
+        )
 
     op.create_table(
         "filings",
@@ -337,10 +341,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_filings_person_id"))
 
     op.drop_table("filings")
-    with op.batch_alter_table("clearings", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_clearings_institution_code"))
+    with op.batch_alter_table("clearing_applications", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_clearing_applications_institution_code"))
 
-    op.drop_table("clearings")
+    op.drop_table("clearing_applications")
     with op.batch_alter_table("stock_moves", schema=None) as batch_op:
         batch_op.drop_index("ix_stock_moves_institution_code_batch")
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from yibao.cases.model import Case, CaseError
 from yibao.errors import DomainError
 from yibao.family.proxy import SandboxVerifier
-from yibao.lifecycle.model import medical_year
+from yibao.lifecycle.model import medical_year_of
 from yibao.money import MoneyFormatError, parse_fen, parse_price, parse_ratio
 from yibao.policy import load_policy
 from yibao.policy.loader import parse_policy
 from yibao.services import family, jobs, proxy, world
+from yibao.services.case_file import Case, CaseError
 from yibao.services.platform import Platform
 from yibao.settlement.model import CatalogItem
 from yibao.yamlio import dump_yaml
@@ -106,13 +106,13 @@ def load_world(
                 commitment_letter=b.commitment_letter,
                 verifier=SandboxVerifier(),  # a case's world declares its bindings checked
             )
-        year_start = p.policy_for_admdvs(admdvs).value("account.year_start", case.date.date(), default=(1, 1))
+        year = medical_year_of(p.policy_for_admdvs(admdvs), case.date.date())
         for i, a in enumerate(case.accumulators):
             where = f"accumulators[{i}]"
             world.seed_accumulator(
                 p,
                 handles[a.person].psn_no,
-                a.year or medical_year(case.date.date(), year_start),
+                a.year or year,
                 a.category,
                 parse_fen(a.deductible_used, "起付线累计"),
                 parse_fen(a.fund_paid, "统筹累计"),

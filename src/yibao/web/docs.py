@@ -23,7 +23,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from yibao.api.auth import check_admin
+from yibao.credentials.model import check_admin
 from yibao.errors import DomainError
 from yibao.web.mount import STATIC, error_page
 from yibao.web.security import SignInRequired, signed_in_staff

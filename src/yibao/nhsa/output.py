@@ -10,9 +10,9 @@ import json
 from datetime import date
 from decimal import Decimal
 
+from yibao.care.model import SettlementView
 from yibao.lifecycle.model import ACCOUNT_FUND_PAY_TYPE, INSUTYPE_NAMES, age_on
 from yibao.money import RATIO_SCALE, fmt_ratio, fmt_yuan
-from yibao.services.settle import SettlementView
 from yibao.settlement.explain import BUCKET_NAMES, mask_name, relation_word
 from yibao.settlement.model import ITEM_CLASS_B, ITEM_SELF_PAY, LineSplit
 
@@ -37,7 +37,7 @@ def line_split(s: LineSplit, *, sign: int = 1) -> dict:
     """One row of 2204 ``result[]`` / 2301 ``result[]`` / 2101 ``detlcutinfo[]``."""
     item = s.item
     prop = (
-        RATIO_SCALE if item.chrgitm_lv == ITEM_SELF_PAY else item.selfpay_prop if item.chrgitm_lv == ITEM_CLASS_B else 0
+        RATIO_SCALE if item.chrgitm_lv == ITEM_SELF_PAY else item.selfpay_bp if item.chrgitm_lv == ITEM_CLASS_B else 0
     )
     return {
         "feedetl_sn": s.sn,
@@ -49,7 +49,7 @@ def line_split(s: LineSplit, *, sign: int = 1) -> dict:
         "fulamt_ownpay_amt": money(sign * s.ownpay),
         "overlmt_amt": money(sign * s.overlimit),
         "preselfpay_amt": money(sign * s.preselfpay),
-        "inscp_scp_amt": money(sign * s.inscp),
+        "inscp_scp_amt": money(sign * s.in_scope),
         "chrgitm_lv": item.chrgitm_lv,
         "med_chrgitm_type": "",
         "bas_medn_flag": "0",
@@ -86,10 +86,10 @@ def setlinfo(v: SettlementView) -> dict:
         "fulamt_ownpay_amt": money(k * r.ownpay),
         "overlmt_selfpay": money(k * r.overlimit),
         "preselfpay_amt": money(k * r.preselfpay),
-        "inscp_scp_amt": money(k * r.inscp),
+        "inscp_scp_amt": money(k * r.in_scope),
         "act_pay_dedc": money(k * r.deductible),
-        "hifp_pay": money(k * r.hifp_pay),
-        "pool_prop_selfpay": ratio(r.ratio),
+        "hifp_pay": money(k * r.fund_pay),
+        "pool_prop_selfpay": ratio(r.ratio_bp),
         "cvlserv_pay": ZERO,
         "hifes_pay": ZERO,
         "hifmi_pay": ZERO,
@@ -97,13 +97,13 @@ def setlinfo(v: SettlementView) -> dict:
         "maf_pay": ZERO,
         "hifdm_pay": ZERO,
         "oth_pay": ZERO,
-        "fund_pay_sumamt": money(k * r.fund_pay_sumamt),
-        "psn_part_amt": money(k * r.psn_part),
-        "acct_pay": money(k * r.acct_pay),
+        "fund_pay_sumamt": money(k * r.fund_pay),
+        "psn_part_amt": money(k * r.patient_share),
+        "acct_pay": money(k * r.own_account_pay),
         "psn_cash_pay": money(k * r.cash),
         "hosp_part_amt": ZERO,
         "balc": money(v.balance_now if v.balance_now is not None else (r.own_balance_after or 0)),
-        "acct_mulaid_pay": money(k * r.acct_mulaid_pay),
+        "acct_mulaid_pay": money(k * r.mutual_aid_pay),
         "medins_setl_id": v.msgid or "",
         "clr_optins": p.admdvs,
         "clr_way": "1",
@@ -126,19 +126,21 @@ def setldetail(v: SettlementView) -> list[dict]:
     """One row per fund or account that paid: pooled fund, own account, each relative (masked)."""
     r, k = v.result, v.sign
     rows = []
-    if r.hifp_pay:
+    if r.fund_pay:
         rows.append(
             _row(
                 v.fund_pay_type,
                 FUND_NAMES.get(v.fund_pay_type, "统筹基金"),
-                k * r.inscp,
+                k * r.in_scope,
                 k * r.fund_before_cap,
-                k * r.hifp_pay,
+                k * r.fund_pay,
                 r.fund_note,
             )
         )
     if r.own and r.own.total:
-        rows.append(_row(ACCOUNT_FUND_PAY_TYPE, ACCOUNT_NAME, k * r.inscp, k * r.payable, k * r.own.total, r.own_note))
+        rows.append(
+            _row(ACCOUNT_FUND_PAY_TYPE, ACCOUNT_NAME, k * r.in_scope, k * r.payable, k * r.own.total, r.own_note)
+        )
     for payer in r.mutual_aid:
         who = f"{relation_word(payer.relation or '', payer.gender)}{mask_name(payer.name)}"
         buckets = "，".join(f"{BUCKET_NAMES[d.bucket]}{fmt_yuan(d.amount)}元" for d in payer.draws)
@@ -147,7 +149,7 @@ def setldetail(v: SettlementView) -> list[dict]:
             _row(
                 ACCOUNT_FUND_PAY_TYPE,
                 f"{ACCOUNT_NAME}（家庭共济）",
-                k * r.inscp,
+                k * r.in_scope,
                 k * r.payable,
                 k * payer.total,
                 info,

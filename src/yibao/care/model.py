@@ -1,0 +1,111 @@
+"""What the platform records about care: institutions, visits, fee lines and settlements.
+
+Plain immutable values; ``storage.care_repo`` reads and writes them, services and views use them.
+Amounts are integer fen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from yibao.lifecycle.model import FUND_PAY_TYPE, Person
+from yibao.settlement.model import Settlement
+
+
+@dataclass(frozen=True)
+class Institution:
+    code: str
+    name: str
+    kind: str
+    level: int
+    admdvs: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Visit:
+    id: int
+    person_id: int
+    institution_code: str
+    kind: str
+    insutype: str
+    med_type: str | None
+    begntime: datetime
+    endtime: datetime | None
+    status: str
+    ipt_otp_no: str | None
+    mdtrt_cert_type: str | None
+    info: str | None
+
+
+@dataclass(frozen=True)
+class StoredLine:
+    id: int
+    visit_id: int
+    feedetl_sn: str
+    chrg_bchno: str | None
+    med_list_codg: str
+    medins_list_codg: str | None
+    amount: int
+    price: str
+    count: str
+    init_feedetl_sn: str | None
+    fee_ocur_time: datetime | None
+    settlement_id: int | None
+
+
+@dataclass(frozen=True)
+class SettlementRow:
+    id: int
+    visit_id: int
+    person_id: int
+    institution_code: str
+    infno: str
+    msgid: str | None
+    insutype: str
+    psn_type: str
+    mdtrt_cert_type: str | None
+    med_type: str
+    category: str
+    clr_type: str
+    year: int
+    setl_time: datetime
+    medfee: int
+    fund_pay: int
+    own_account_pay: int
+    mutual_aid_pay: int
+    cash: int
+    deductible: int
+    mid_setl: bool
+    output: str
+    explanation: str
+    status: str
+    cancelled_at: datetime | None
+    cancel_infno: str | None
+    revision: int
+
+
+@dataclass(frozen=True)
+class SettlementView:
+    """A settlement as the adapters show it: the calculation plus who, where, when and which ids."""
+
+    setl_id: str | None
+    mdtrt_id: str | None
+    person: Person
+    insutype: str
+    psn_type: str
+    med_type: str
+    cert_type: str | None
+    setl_time: datetime
+    institution: Institution
+    clr_type: str
+    result: Settlement
+    status: str = "settled"
+    msgid: str | None = None
+    sign: int = 1  # −1 for the mirror a cancellation returns
+    balance_now: int | None = None  # the own account's balance after a cancellation restored it
+
+    @property
+    def fund_pay_type(self) -> str:
+        return FUND_PAY_TYPE.get(self.insutype, "310100")

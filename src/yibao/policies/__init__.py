@@ -1,1 +1,0 @@
-"""Shipped region policy files (package data), one YAML file per region id."""

@@ -1,0 +1,65 @@
+"""An institution's sessions and messages: 签到/签退 (9001/9002) and 冲正 (2601) of a recorded message."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+import simplejson
+
+from yibao.care.messages import TOMBSTONE, Message, SignIn
+from yibao.errors import refuse
+from yibao.nhsa.infno import CANCELLATION_INFNOS, SETTLEMENT_INFNOS
+from yibao.services import care
+from yibao.services.platform import Platform
+from yibao.services.settle import cancel_settlement, reinstate_settlement
+
+REVERSIBLE = SETTLEMENT_INFNOS | CANCELLATION_INFNOS | {"2401"}
+
+
+def sign_in(p: Platform, institution: str, opter_no: str | None, mac: str | None, ip: str | None, *, tx) -> SignIn:
+    now = p.now()
+    sign_no = f"{now:%Y%m%d%H%M%S}{secrets.randbelow(10**16):016d}"
+    signed = SignIn(sign_no, institution, opter_no, mac, ip, now, None)
+    tx.gateway.add_sign_in(signed)
+    return signed
+
+
+def sign_out(p: Platform, institution: str, sign_no: str, *, tx) -> datetime:
+    found = tx.gateway.sign_in(sign_no)
+    if found is None or found.institution_code != institution:
+        raise refuse("E9001-001", sign_no=sign_no)
+    now = p.now()
+    if found.signed_out_at is None:
+        tx.gateway.sign_out(sign_no, now)
+    return now
+
+
+def reverse(p: Platform, institution: str, msgid: str, omsgid: str, oinfno: str, psn_no: str, *, tx) -> str:
+    """Undo the message ``omsgid`` (a settlement, a cancellation, an admission); one not yet arrived
+    is recorded as reversed so that it is refused when it comes. Returns the result in words."""
+    if oinfno not in REVERSIBLE:
+        raise refuse("E2601-004", oinfno=oinfno)
+    original = tx.gateway.message(institution, omsgid, lock=True)
+    if original is None:
+        body = simplejson.dumps({"reversed_by": msgid})
+        if tx.gateway.claim(Message(institution, omsgid, oinfno, TOMBSTONE, body, None, psn_no, p.now(), msgid)):
+            return "原交易未办理，已登记冲正"
+        # The original was in flight and has just committed: reverse it like any other.
+        original = tx.gateway.message(institution, omsgid, lock=True)
+    if original.infno != oinfno:
+        raise refuse("E2601-001", detail=f"原交易编号为{original.infno}")
+    if original.psn_no and original.psn_no != psn_no:
+        raise refuse("E2601-001", detail="人员编号与原交易不符")
+    if original.reversed_by or original.digest == TOMBSTONE:
+        raise refuse("E2601-002", msgid=omsgid)
+    if oinfno in SETTLEMENT_INFNOS:
+        cancel_settlement(
+            p, institution=institution, setl_id=original.ref, mdtrt_id=None, psn_no=psn_no, infno="2601", tx=tx
+        )
+    elif oinfno in CANCELLATION_INFNOS:
+        reinstate_settlement(p, institution=institution, setl_id=original.ref, psn_no=psn_no, tx=tx)
+    else:
+        care.withdraw_admission(p, institution, original.ref, psn_no, tx=tx)
+    tx.gateway.mark_reversed(institution, omsgid, msgid)
+    return "冲正成功"

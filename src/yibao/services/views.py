@@ -1,0 +1,140 @@
+"""The read side: what the pages, the admin API and the console show, one function per view.
+
+Adapters read through these functions (each opens its own read-only unit of work) and never
+through a repository or SQL; writes go through the service modules.
+"""
+
+from __future__ import annotations
+
+from yibao.care.model import Institution, SettlementRow
+from yibao.ledger.model import person_buckets
+from yibao.lifecycle.model import Insurance, Person
+from yibao.policy.model import RegionRow
+from yibao.services.care import person_or_refuse
+from yibao.services.filings import filings_in_words
+from yibao.services.platform import Platform
+from yibao.services.settle import settlement_or_refuse, view_of
+from yibao.services.statements import account_movements
+from yibao.settlement.model import Buckets, CatalogItem
+
+
+def catalog_page(p: Platform, limit: int, offset: int, *, tx=None) -> list[CatalogItem]:
+    """The catalogue in code order, one page."""
+    with p.unit(tx, read_only=True) as tx:
+        return tx.care.catalog_page(limit, offset)
+
+
+def person_of(p: Platform, psn_no: str, *, tx=None) -> Person:
+    """The person with this 人员编号, or the refusal E1101-001."""
+    with p.unit(tx, read_only=True) as tx:
+        return person_or_refuse(tx, psn_no)
+
+
+def account_of(tx, psn_no: str) -> Buckets | None:
+    """A person's 当年/历年账户 balances, or None when they have no personal account (one reading for
+    every page, slip, answer and case)."""
+    current, historical = person_buckets(psn_no)
+    if tx.ledger.account(current) is None:
+        return None
+    got = tx.ledger.balances([current, historical])
+    return Buckets(got[current], got[historical])
+
+
+def balances_of(p: Platform, psn_no: str, *, tx=None) -> Buckets | None:
+    with p.unit(tx, read_only=True) as tx:
+        return account_of(tx, psn_no)
+
+
+def regions(p: Platform, *, tx=None) -> list[RegionRow]:
+    with p.unit(tx, read_only=True) as tx:
+        return tx.config.regions()
+
+
+def institutions(p: Platform, *, tx=None) -> list[Institution]:
+    with p.unit(tx, read_only=True) as tx:
+        return tx.care.institutions()
+
+
+def people(p: Platform, q: str | None, limit: int, offset: int, *, tx=None) -> list[tuple[Person, list[Insurance]]]:
+    """People found by name, 人员编号 or ID number, each with their insurance history."""
+    with p.unit(tx, read_only=True) as tx:
+        return [(x, tx.people.insurances(x.id)) for x in tx.people.search(q, limit, offset)]
+
+
+def person_with_insurances(p: Platform, psn_no: str, *, tx=None) -> tuple[Person, list[Insurance]]:
+    with p.unit(tx, read_only=True) as tx:
+        person = person_or_refuse(tx, psn_no)
+        return person, tx.people.insurances(person.id)
+
+
+def settlements(
+    p: Platform,
+    *,
+    institution: str | None = None,
+    psn_no: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    tx=None,
+) -> list[tuple[SettlementRow, Person]]:
+    """Settlements, newest first, each with its patient; by institution and/or person."""
+    with p.unit(tx, read_only=True) as tx:
+        pid = person_or_refuse(tx, psn_no).id if psn_no else None
+        rows = tx.care.search_settlements(institution=institution, person_id=pid, limit=limit, offset=offset)
+        return [(r, tx.people.by_id(r.person_id)) for r in rows]
+
+
+def settlements_of(p: Platform, psn_no: str, limit: int, *, tx=None) -> list[tuple[SettlementRow, Person]]:
+    with p.unit(tx, read_only=True) as tx:
+        person = person_or_refuse(tx, psn_no)
+        return [(r, person) for r in tx.care.settlements_of_person(person.id, limit)]
+
+
+def settlement(p: Platform, setl_id: str, *, tx=None) -> tuple[SettlementRow, Person]:
+    with p.unit(tx, read_only=True) as tx:
+        row = settlement_or_refuse(tx, setl_id)
+        return row, tx.people.by_id(row.person_id)
+
+
+def search_people(p: Platform, q: str | None, limit: int = 50, *, tx=None) -> list[Person]:
+    with p.unit(tx, read_only=True) as tx:
+        return tx.people.search(q, limit=limit)
+
+
+def institution(p: Platform, code: str, *, tx=None) -> Institution | None:
+    with p.unit(tx, read_only=True) as tx:
+        return tx.care.institution(code)
+
+
+def person_record(p: Platform, psn_no: str, *, settlements: int = 30, movements: int = 100, tx=None) -> dict:
+    """Everything the console's person page shows from the books, read in one unit of work."""
+    with p.unit(tx, read_only=True) as tx:
+        who = person_or_refuse(tx, psn_no)
+        return {
+            "who": who,
+            "insurances": tx.people.insurances(who.id),
+            "account": account_of(tx, psn_no),
+            "ledger": account_movements(p, psn_no, movements, masked=False, tx=tx),
+            "settlements": [view_of(tx, r) for r in tx.care.settlements_of_person(who.id, settlements)],
+        }
+
+
+def settlement_view(p: Platform, setl_id: str, *, with_entry: bool = False, tx=None):
+    """The settlement as shown (and, ``with_entry``, its ledger entry)."""
+    with p.unit(tx, read_only=True) as tx:
+        view = view_of(tx, settlement_or_refuse(tx, setl_id))
+        return (view, tx.ledger.entry(f"setl:{setl_id}")) if with_entry else view
+
+
+def portal_home(p: Platform, psn_no: str, *, recent: int = 5, movements: int = 20, tx=None) -> dict:
+    """The portal's home page: the person, their insurance, balances, recent settlements and movements."""
+    with p.unit(tx, read_only=True) as tx:
+        person = person_or_refuse(tx, psn_no)
+        account = account_of(tx, psn_no)
+        return {
+            "person": person,
+            "insurances": tx.people.insurances(person.id),
+            "account": account,
+            "recent": [view_of(tx, r) for r in tx.care.settlements_of_person(person.id, recent)],
+            "movements": account_movements(p, psn_no, movements, tx=tx) if account else [],
+            "filed": filings_in_words(tx, person),
+        }

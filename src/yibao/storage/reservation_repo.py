@@ -1,0 +1,210 @@
+"""Reservations at the 参保地 and cross-region settlements at the 就医地 (issue 15 phase 2)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from yibao.ledger.reservations import Hold
+from yibao.storage.tables import claim_backs, clearings, cross_settlements, reservations
+
+
+@dataclass(frozen=True)
+class Reservation:
+    reservation_id: str
+    care_region: str
+    setl_ref: str
+    institution: str
+    person_id: int
+    year: int
+    category: str
+    status: str
+    movements: str
+    medfee: int
+    fund_pay: int
+    acct_pay: int
+    mulaid_pay: int
+    cash_pay: int
+    deductible_delta: int
+    fund_delta: int
+    result: str
+    digest: str
+    expires_at: datetime
+    created_at: datetime
+    resolved_at: datetime | None
+    void_reason: str | None
+    revision: int
+
+    @property
+    def holds(self) -> tuple[Hold, ...]:
+        return tuple(Hold(a, n, c) for a, n, c in json.loads(self.movements))
+
+    @property
+    def held(self) -> int:
+        return self.fund_pay + self.acct_pay + self.mulaid_pay
+
+
+@dataclass(frozen=True)
+class CrossSettlement:
+    settlement_id: int
+    setl_id: str
+    reservation_id: str
+    insured_region: str
+    institution: str
+    status: str
+    fund_pay: int
+    acct_pay: int
+    mulaid_pay: int
+    cash_pay: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def owed(self) -> int:
+        return self.fund_pay + self.acct_pay + self.mulaid_pay
+
+
+def movements_text(holds: tuple[Hold, ...]) -> str:
+    return json.dumps([[h.account, h.amount, h.code] for h in holds])
+
+
+class ReservationRepo:
+    def __init__(self, tx):
+        self.tx = tx
+        self.conn = tx.conn
+
+    # 参保地 ----------------------------------------------------------------------------------
+
+    def add(self, **values) -> None:
+        self.conn.execute(reservations.insert().values(**values))
+
+    def get(self, rid: str, *, lock: bool = False) -> Reservation | None:
+        stmt = select(reservations).where(reservations.c.reservation_id == rid)
+        r = self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
+        return Reservation(*r) if r else None
+
+    def update(self, rid: str, **values) -> None:
+        self.conn.execute(reservations.update().where(reservations.c.reservation_id == rid).values(**values))
+
+    def expired(self, now: datetime, limit: int = 1000) -> list[str]:
+        stmt = (
+            select(reservations.c.reservation_id)
+            .where(reservations.c.status == "pending", reservations.c.expires_at < now)
+            .order_by(reservations.c.expires_at)
+            .limit(limit)
+        )
+        return list(self.conn.execute(stmt).scalars())
+
+    def listed(self, *, status: str | None = None, care_region: str | None = None, limit: int = 1000):
+        stmt = select(reservations).order_by(reservations.c.created_at, reservations.c.reservation_id).limit(limit)
+        if status:
+            stmt = stmt.where(reservations.c.status == status)
+        if care_region:
+            stmt = stmt.where(reservations.c.care_region == care_region)
+        return [Reservation(*r) for r in self.conn.execute(stmt)]
+
+    def counts(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(care region, status) → (how many, fen held or moved)."""
+        held = reservations.c.fund_pay + reservations.c.acct_pay + reservations.c.mulaid_pay
+        stmt = select(
+            reservations.c.care_region, reservations.c.status, func.count(), func.coalesce(func.sum(held), 0)
+        ).group_by(reservations.c.care_region, reservations.c.status)
+        return {(r[0], r[1]): (r[2], int(r[3])) for r in self.conn.execute(stmt)}
+
+    def of_month(self, care_region: str, start: datetime, end: datetime) -> list[Reservation]:
+        stmt = select(reservations).where(
+            reservations.c.care_region == care_region,
+            reservations.c.created_at >= start,
+            reservations.c.created_at < end,
+        )
+        return [Reservation(*r) for r in self.conn.execute(stmt)]
+
+    # 就医地 ----------------------------------------------------------------------------------
+
+    def add_cross(self, **values) -> None:
+        self.conn.execute(cross_settlements.insert().values(**values))
+
+    def cross(self, setl_id: str, *, lock: bool = False) -> CrossSettlement | None:
+        stmt = select(cross_settlements).where(cross_settlements.c.setl_id == setl_id)
+        r = self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
+        return CrossSettlement(*r) if r else None
+
+    def set_cross(self, setl_id: str, **values) -> None:
+        self.conn.execute(cross_settlements.update().where(cross_settlements.c.setl_id == setl_id).values(**values))
+
+    def crosses(self, *, status: str | None = None, insured_region: str | None = None) -> list[CrossSettlement]:
+        stmt = select(cross_settlements).order_by(cross_settlements.c.settlement_id)
+        if status:
+            stmt = stmt.where(cross_settlements.c.status == status)
+        if insured_region:
+            stmt = stmt.where(cross_settlements.c.insured_region == insured_region)
+        return [CrossSettlement(*r) for r in self.conn.execute(stmt)]
+
+    # Clearing ------------------------------------------------------------------------------
+
+    def crosses_of_month(self, insured_region: str, start: datetime, end: datetime) -> list[CrossSettlement]:
+        stmt = (
+            select(cross_settlements)
+            .where(
+                cross_settlements.c.insured_region == insured_region,
+                cross_settlements.c.created_at >= start,
+                cross_settlements.c.created_at < end,
+            )
+            .order_by(cross_settlements.c.settlement_id)
+        )
+        return [CrossSettlement(*r) for r in self.conn.execute(stmt)]
+
+    def clearing(self, month: str, counterpart: str, role: str, *, lock: bool = False):
+        stmt = select(clearings).where(
+            clearings.c.month == month, clearings.c.counterpart == counterpart, clearings.c.role == role
+        )
+        return self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
+
+    def put_clearing(self, **values) -> None:
+        key = (values["month"], values["counterpart"], values["role"])
+        if self.clearing(*key) is None:
+            self.conn.execute(clearings.insert().values(**values))
+        else:
+            self.conn.execute(
+                clearings.update()
+                .where(clearings.c.month == key[0], clearings.c.counterpart == key[1], clearings.c.role == key[2])
+                .values(**values)
+            )
+
+    def clearings(self, month: str | None = None):
+        stmt = select(clearings).order_by(clearings.c.month, clearings.c.counterpart, clearings.c.role)
+        if month:
+            stmt = stmt.where(clearings.c.month == month)
+        return list(self.conn.execute(stmt))
+
+    def cleared_total(self, counterpart: str, role: str) -> int:
+        stmt = select(func.coalesce(func.sum(clearings.c.total), 0)).where(
+            clearings.c.counterpart == counterpart, clearings.c.role == role, clearings.c.status == "agreed"
+        )
+        return int(self.conn.execute(stmt).scalar_one())
+
+    # Claim-back (手工报销) -------------------------------------------------------------------
+
+    def claim_back_of_receipt(self, institution: str, receipt_no: str):
+        stmt = select(claim_backs).where(
+            claim_backs.c.institution == institution, claim_backs.c.receipt_no == receipt_no
+        )
+        return self.conn.execute(stmt).first()
+
+    def add_claim_back(self, **values) -> int:
+        return self.conn.execute(claim_backs.insert().values(**values)).inserted_primary_key[0]
+
+    def claim_backs_of(self, person_id: int):
+        stmt = select(claim_backs).where(claim_backs.c.person_id == person_id).order_by(claim_backs.c.id)
+        return list(self.conn.execute(stmt))
+
+    def direct_settlements(self, person_id: int, institution: str) -> list[Reservation]:
+        stmt = select(reservations).where(
+            reservations.c.person_id == person_id,
+            reservations.c.institution == institution,
+            reservations.c.status.in_(("pending", "posted")),
+        )
+        return [Reservation(*r) for r in self.conn.execute(stmt)]

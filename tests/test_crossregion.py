@@ -1,0 +1,247 @@
+"""Cross-region direct settlement through the 就医地, two instances in one process (issue 15 phase 2).
+
+Nanchang (360100, the 参保地) and Shanghai (310000, the 就医地): two databases, one NATS server. The
+HIS speaks only to Shanghai; Shanghai asks Nanchang for the person (1101), has Nanchang compute and
+reserve (2206 quote / 2207 reserve → book → post), and carries 2208 and 2601 across. After each
+flow: the settlement is the same on both sides, every reservation is posted or voided (or
+reversed), both ledgers balance.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+
+import pytest
+from typer.testing import CliRunner
+
+from crossregion_support import (
+    AT,
+    LINES,
+    balance,
+    delete_streams,
+    fen,
+    his,
+    insured,
+    ledger_problems,
+    ok,
+    own_balance,
+    region,
+    visit,
+)
+from test_regionlink import NATS_URL, _free_port, _start_server, needs_nats
+from waiting import wait_until
+from yibao.cli.main import app
+from yibao.ledger.reservations import due_from_account, due_to_account
+from yibao.regionlink.link import Subjects
+from yibao.services import clearing, crossregion
+
+NC, SH = "360100", "310000"
+
+
+@pytest.fixture
+def pair(tmp_path):
+    subjects = Subjects(f"t{uuid.uuid4().hex[:12]}")
+    nc = region(f"sqlite:///{tmp_path / 'nc.sqlite'}", NC, [SH])
+    sh = region(f"sqlite:///{tmp_path / 'sh.sqlite'}", SH, [NC])
+    try:
+        nc.start(NATS_URL, subjects)
+        sh.start(NATS_URL, subjects)
+        yield nc, sh
+    finally:
+        sh.stop()
+        nc.stop()
+        delete_streams(NATS_URL, subjects)
+
+
+def reservation_of(nc, setl_id: str):
+    rows = [r for r in crossregion.reservations(nc.p) if r.setl_ref == setl_id]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def same_on_both_sides(nc, sh, setl: dict) -> None:
+    row = reservation_of(nc, setl["setl_id"])
+    assert (row.fund_pay, row.acct_pay, row.medfee, row.cash_pay) == (
+        fen(setl["hifp_pay"]),
+        fen(setl["acct_pay"]),
+        fen(setl["medfee_sumamt"]),
+        fen(setl["psn_cash_pay"]),
+    )
+
+
+@needs_nats
+def test_settle_cancel_and_reverse_across_two_regions(pair):
+    nc, sh = pair
+    who = insured(nc, "王南昌")
+    before = own_balance(nc, who)
+    mdtrt_id, data = visit(sh, who, LINES)
+    quote = ok(his(sh, NC, "2206", {"data": data}))["setlinfo"]
+    assert crossregion.reservations(nc.p) == []  # a quote holds nothing
+    assert own_balance(nc, who) == before
+    msgid = f"{sh.hospital}20250801090000{uuid.uuid4().int % 10000:04d}"
+    setl = ok(his(sh, NC, "2207", {"data": data}, msgid=msgid))["setlinfo"]
+    assert (setl["hifp_pay"], setl["acct_pay"]) == (quote["hifp_pay"], quote["acct_pay"])
+    assert fen(setl["hifp_pay"]) > 0 and fen(setl["acct_pay"]) > 0
+    row = reservation_of(nc, setl["setl_id"])
+    assert row.status == "posted"
+    same_on_both_sides(nc, sh, setl)
+    assert own_balance(nc, who) == before - fen(setl["acct_pay"])
+    owed = fen(setl["hifp_pay"]) + fen(setl["acct_pay"])
+    assert crossregion.cross_settlements(sh.p)[0].status == "posted"
+    assert balance(nc, due_to_account(SH)) == owed == -balance(sh, due_from_account(NC))
+    # A resend of the same HIS message is answered from the record: nothing crosses again.
+    again = ok(his(sh, NC, "2207", {"data": data}, msgid=msgid))["setlinfo"]
+    assert again["setl_id"] == setl["setl_id"] and len(crossregion.reservations(nc.p)) == 1
+    # 2208 across: Nanchang reverses its side.
+    cancel = {"data": {"setl_id": setl["setl_id"], "mdtrt_id": mdtrt_id, "psn_no": who.person.psn_no}}
+    cmsgid = f"{sh.hospital}20250801090001{uuid.uuid4().int % 10000:04d}"
+    ok(his(sh, NC, "2208", cancel, msgid=cmsgid))
+    assert reservation_of(nc, setl["setl_id"]).status == "reversed"
+    assert own_balance(nc, who) == before
+    assert balance(nc, due_to_account(SH)) == 0 == balance(sh, due_from_account(NC))
+    # 2601 of the cancellation: the settlement stands again on both sides.
+    ok(his(sh, NC, "2601", {"data": {"psn_no": who.person.psn_no, "oinfno": "2208", "omsgid": cmsgid}}))
+    assert reservation_of(nc, setl["setl_id"]).status == "posted"
+    assert own_balance(nc, who) == before - fen(setl["acct_pay"])
+    assert balance(nc, due_to_account(SH)) == owed == -balance(sh, due_from_account(NC))
+    # 2601 of the settlement itself: cancelled on both sides.
+    ok(his(sh, NC, "2601", {"data": {"psn_no": who.person.psn_no, "oinfno": "2207", "omsgid": msgid}}))
+    assert reservation_of(nc, setl["setl_id"]).status == "reversed"
+    assert own_balance(nc, who) == before
+    assert ledger_problems(nc) == [] and ledger_problems(sh) == []
+
+
+@needs_nats
+def test_when_the_insured_region_does_not_answer_nothing_is_booked_and_the_reservation_is_voided(pair, monkeypatch):
+    nc, sh = pair
+    who = insured(nc, "赵等待")
+    before = own_balance(nc, who)
+    _, data = visit(sh, who, LINES)
+    monkeypatch.setattr(crossregion, "RESERVE_TIMEOUT_S", 1.5)
+    nc.stop()  # Nanchang is down: the reserve waits in the stream
+    answer = his(sh, NC, "2207", {"data": data})
+    assert answer["infcode"] != 0 and "E7601-003" in answer["err_msg"]
+    assert crossregion.cross_settlements(sh.p) == []
+    nc.start(NATS_URL, sh.client.link.subjects)  # back: the reserve, then the void, applied in order
+    wait_until(lambda: [r.status for r in crossregion.reservations(nc.p)] == ["voided"], "the late reserve voided")
+    assert own_balance(nc, who) == before
+    assert ledger_problems(nc) == [] and ledger_problems(sh) == []
+    # The HIS tries again once the link is back: it settles.
+    setl = ok(his(sh, NC, "2207", {"data": data}))["setlinfo"]
+    assert reservation_of(nc, setl["setl_id"]).status == "posted"
+    assert AT.year == 2025
+
+
+@needs_nats
+def test_monthly_clearing_agrees_to_the_fen_and_reports_a_disagreement_with_its_settlements(pair):
+    nc, sh = pair
+    who = insured(nc, "钱清算")
+    settled = []
+    for _ in range(3):
+        _, data = visit(sh, who, LINES)
+        settled.append(ok(his(sh, NC, "2207", {"data": data}))["setlinfo"])
+    owed = sum(fen(s["hifp_pay"]) + fen(s["acct_pay"]) for s in settled)
+    # A disagreement first: Nanchang's record of one settlement differs by a fen.
+    wrong = reservation_of(nc, settled[1]["setl_id"])
+    with nc.p.store.uow() as tx:
+        tx.reservations.update(wrong.reservation_id, fund_pay=wrong.fund_pay + 1)
+    out = clearing.clear_with(sh.p, NC, "2025-08")
+    assert not out.agreed and out.total == owed and out.settlements == 3
+    assert [(d["reservation_id"], d["payer"] - d["payee"]) for d in out.differences] == [(wrong.reservation_id, 1)]
+    shown = {(r.role, r.status) for r in clearing.clearings(nc.p, "2025-08") + clearing.clearings(sh.p, "2025-08")}
+    assert shown == {("payer", "disputed"), ("payee", "disputed")}
+    assert balance(nc, due_to_account(SH)) == owed  # nothing booked while they disagree
+    with nc.p.store.uow() as tx:
+        tx.reservations.update(wrong.reservation_id, fund_pay=wrong.fund_pay)
+    out = clearing.clear_with(sh.p, NC, "2025-08")
+    assert out.agreed and out.total == owed
+    assert balance(nc, due_to_account(SH)) == 0 == balance(sh, due_from_account(NC))
+    assert clearing.clear_with(sh.p, NC, "2025-08").agreed  # idempotent: the agreed month as it stands
+    assert balance(nc, due_to_account(SH)) == 0 == balance(sh, due_from_account(NC))
+    assert ledger_problems(nc) == [] and ledger_problems(sh) == []
+    runner = CliRunner()
+    db = str(nc.p.store.engine.url).removeprefix("sqlite:///")
+    shown = runner.invoke(app, ["region", "pending", "--all", "--db", db])
+    assert shown.exit_code == 0 and "posted" in shown.output
+
+
+@pytest.mark.skipif(shutil.which("nats-server") is None, reason="nats-server binary not installed")
+def test_nats_stopped_for_a_while_nothing_is_booked_and_nothing_is_lost(tmp_path, monkeypatch):
+    """The broker dies (a private nats-server of this test's own, never the shared one): a 2207 is
+    refused and nothing is booked; whatever the reserve left behind is voided by the deadline job;
+    once the broker is back, settlements go through again."""
+    monkeypatch.setattr(crossregion, "RESERVE_TIMEOUT_S", 2.0)
+    port = _free_port()
+    url = f"nats://127.0.0.1:{port}"
+    proc = _start_server(port, str(tmp_path / "js"))
+    subjects = Subjects(f"t{uuid.uuid4().hex[:12]}")
+    nc = region(f"sqlite:///{tmp_path / 'nc.sqlite'}", NC, [SH])
+    sh = region(f"sqlite:///{tmp_path / 'sh.sqlite'}", SH, [NC])
+    try:
+        nc.start(url, subjects)
+        sh.start(url, subjects)
+        who = insured(nc, "孙断链")
+        before = own_balance(nc, who)
+        _, first = visit(sh, who, LINES)
+        _, second = visit(sh, who, LINES)
+        ok(his(sh, NC, "2207", {"data": first}))
+        proc.terminate()
+        proc.wait(timeout=10)
+        wait_until(lambda: sh.client.link.disconnects >= 1, "Shanghai to notice the broker is gone", timeout=20)
+        refused = his(sh, NC, "2207", {"data": second})
+        assert refused["infcode"] != 0 and ("E7601-004" in refused["err_msg"] or "E7601-003" in refused["err_msg"])
+        assert len(crossregion.cross_settlements(sh.p)) == 1  # nothing booked for the refused one
+        proc = _start_server(port, str(tmp_path / "js"))
+        wait_until(lambda: sh.client.link.reconnects >= 1 and nc.client.link.reconnects >= 1, "reconnects", timeout=30)
+        again = ok(his(sh, NC, "2207", {"data": second}))["setlinfo"]
+        assert reservation_of(nc, again["setl_id"]).status == "posted"
+        # A reserve the broker kept while Shanghai had given up is voided once its deadline passes.
+        nc.p.clock.set(AT.replace(hour=12))
+        wait_until(
+            lambda: (
+                crossregion.expire_reservations(nc.p) is not None
+                and not [r for r in crossregion.reservations(nc.p) if r.status == "pending"]
+            ),
+            "nothing left pending",
+            timeout=30,
+        )
+        posted = [r for r in crossregion.reservations(nc.p) if r.status == "posted"]
+        assert len(posted) == 2
+        assert own_balance(nc, who) == before - sum(r.acct_pay + r.mulaid_pay for r in posted)
+        assert ledger_problems(nc) == [] and ledger_problems(sh) == []
+    finally:
+        sh.stop()
+        nc.stop()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@needs_nats
+def test_an_inpatient_stay_across_regions_2401_2402_2304_and_its_cancellation_2305(pair):
+    nc, sh = pair
+    who = insured(nc, "周住院")
+    before = own_balance(nc, who)
+    person = who.person
+    ok(his(sh, NC, "1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno}}))
+    start = sh.p.now()
+    admitted = his(sh, NC, "2401", {"mdtrtinfo": {
+        "psn_no": person.psn_no, "insutype": "310", "begntime": f"{start:%Y-%m-%d %H:%M:%S}", "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": person.certno, "med_type": "21", "ipt_no": "ZY0001"}})  # fmt: skip
+    mdtrt_id = ok(admitted)["result"]["mdtrt_id"]
+    line = {"feedetl_sn": "1", "mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "med_list_codg": "XJ01CAA0001",
+            "det_item_fee_sumamt": "5000.00", "cnt": "10", "pric": "500.00"}  # fmt: skip
+    ok(his(sh, NC, "2301", {"feedetail": [line]}))
+    ok(his(sh, NC, "2402", {"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "insutype": "310",
+                                         "endtime": f"{start:%Y-%m-%d %H:%M:%S}"}}))  # fmt: skip
+    settle = {"data": {"psn_no": person.psn_no, "mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno,
+                       "medfee_sumamt": "5000.00", "mdtrt_id": mdtrt_id, "insutype": "310", "acct_used_flag": "1",
+                       "mid_setl_flag": "0"}}  # fmt: skip
+    setl = ok(his(sh, NC, "2304", settle))["setlinfo"]
+    row = reservation_of(nc, setl["setl_id"])
+    assert row.status == "posted" and row.category == "inpatient" and row.fund_pay == fen(setl["hifp_pay"]) > 0
+    assert own_balance(nc, who) == before - fen(setl["acct_pay"])
+    ok(his(sh, NC, "2305", {"data": {"setl_id": setl["setl_id"], "mdtrt_id": mdtrt_id, "psn_no": person.psn_no}}))
+    assert reservation_of(nc, setl["setl_id"]).status == "reversed"
+    assert own_balance(nc, who) == before
+    assert ledger_problems(nc) == [] and ledger_problems(sh) == []
