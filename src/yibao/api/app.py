@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from yibao import __version__
 from yibao.api import admin, sandbox
 from yibao.api.auth import authenticate_institution
+from yibao.api.files import file_response, is_multipart, upload_envelope
 from yibao.credentials.model import check_admin
 from yibao.errors import DomainError, StoreUnavailable, StoreValueRefused, plain_message, refuse
 from yibao.gateway.dispatcher import dispatch, prepare
@@ -222,11 +223,12 @@ def _gateway(p: Platform, request: Request, body: bytes, path_infno: str | None 
     received = p.now()
     status, institution, doc = 200, None, None
     charset = charset_of(request.headers.get("content-type"))
+    content_type = request.headers.get("content-type")
     try:
         if len(body) > MAX_BODY:
             raise refuse("E0000-002", detail=f"报文超过{MAX_BODY}字节")
         try:
-            doc = parse_body(body, charset)
+            doc = upload_envelope(body, content_type) if is_multipart(content_type) else parse_body(body, charset)
         except DomainError:
             status = 400
             raise
@@ -253,7 +255,9 @@ def _gateway(p: Platform, request: Request, body: bytes, path_infno: str | None 
         log.exception("internal error on the gateway")
         status, answer = 200, respond("000000", received, error=refuse("E0000-099"), now=p.now())
     _log_call(doc, institution, answer, status, started)
-    if is_gb(body, charset):
+    if isinstance(doc, dict) and doc.get("infno") == "9102" and (download := file_response(answer)) is not None:
+        return download
+    if not is_multipart(content_type) and is_gb(body, charset):
         return Response(
             dumps(answer).encode("gb18030"), status_code=status, media_type="application/json; charset=GB18030"
         )

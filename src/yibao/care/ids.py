@@ -14,6 +14,7 @@ from yibao.limits import MAX_ROW_ID
 
 _VISIT = re.compile(r"MD([0-9]{6})([0-9]{10})")
 _SETTLEMENT = re.compile(r"ST([0-9]{6})([0-9]{10})")
+_FILING = re.compile(r"BA([0-9]{6})([0-9]{10})")  # 待遇申报明细流水号 of a filing (2501–2507)
 
 
 def visit_public_id(admdvs: str, pk: int) -> str:
@@ -41,3 +42,11 @@ def parse_settlement_id(text: object) -> int | None:
 def person_number(admdvs: str, pk: int) -> str:
     """A ``psn_no``: the insured region's code and a serial (the national field is 30 characters)."""
     return f"{admdvs}{pk:014d}"
+
+
+def filing_public_id(admdvs: str, pk: int) -> str:
+    return f"BA{admdvs}{pk:010d}"
+
+
+def parse_filing_id(text: object) -> int | None:
+    return _serial(_FILING, text)

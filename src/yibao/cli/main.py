@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from yibao.cli.catalog import catalog_app
 from yibao.cli.output import Sheet, make_console
 from yibao.errors import DomainError
 from yibao.money import fmt_yuan
@@ -20,6 +21,7 @@ cases_app = typer.Typer(help="案例文件：运行验收案例、把案例世�
 app.add_typer(policy_app, name="policy")
 app.add_typer(cases_app, name="cases")
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(catalog_app, name="catalog")
 
 console = make_console()
 

@@ -48,6 +48,10 @@ class Call:
         """One list node (an object is read as one row)."""
         return self._reader().rows(name, min_rows=min_rows)
 
+    def nested(self, name: str, sent: Any, where: str) -> list[Row]:
+        """The rows of a node nested in another node's field, read against its own table."""
+        return self._reader().nested(name, sent, where)
+
 
 Handler = Callable[[Platform, Call, Any], Any]
 

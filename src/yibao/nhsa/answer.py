@@ -20,6 +20,9 @@ from yibao.nhsa.spec import FieldSpec, InterfaceSpec, NodeSpec
 
 
 def shape(spec: InterfaceSpec | None, output: Any) -> Any:
+    if spec is not None and isinstance(output, list):  # rows directly under output (5204, 4104)
+        top = next((n for n in spec.outputs if n.name is None and n.parent is None), None)
+        return [shape_row(top, r) if top is not None and isinstance(r, dict) else r for r in output]
     if spec is None or not isinstance(output, dict):
         return output
     out = dict(output)

@@ -194,6 +194,13 @@ class Reader:
             out.append(self._row(spec, item, f"{name}[{i}]"))
         return out
 
+    def nested(self, name: str, sent: Any, where: str) -> list[Row]:
+        """The rows of a node nested in a field of another (3101 ``patient_dtos`` in ``data``), read
+        against that node's table."""
+        spec = self.spec.child(name)
+        assert spec is not None, f"{self.spec.infno} has no nested node {name!r}"
+        return self._children(spec, sent, where)
+
     # ---------------------------------------------------------------------------------------------
 
     def _spec(self, name: str | None) -> NodeSpec:

@@ -106,6 +106,13 @@ def check_output(spec: InterfaceSpec, output: Any) -> tuple[list[str], int]:
     """(what differs from the spec, how many field values were checked)."""
     problems: list[str] = []
     checked = 0
+    top = next((n for n in spec.outputs if n.name is None and n.parent is None), None)
+    if isinstance(output, list) and top is not None and top.kind == "list":  # rows directly under output
+        for i, row in enumerate(output):
+            found, n = check_output(spec, row) if isinstance(row, dict) else ([f"output[{i}] 应为对象"], 0)
+            problems += found
+            checked += n
+        return problems, checked
     if not isinstance(output, dict):
         return [f"output 应为对象：{output!r}"], 0
     for node in spec.outputs:

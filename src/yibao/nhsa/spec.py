@@ -122,3 +122,12 @@ def interface(infno: str) -> InterfaceSpec | None:
 def national_dictionaries() -> dict[str, dict[str, str]]:
     """``{key: {code: meaning}}`` from the edition's dictionary chapter."""
     return {k: dict(v["values"]) for k, v in _load("dictionaries.json")["dictionaries"].items()}
+
+
+@cache
+def edition_chapters() -> dict[str, list[str]]:
+    """The edition's transactions by chapter, in document order."""
+    out: dict[str, list[str]] = {}
+    for raw in _load("interfaces.json")["interfaces"]:
+        out.setdefault(raw.get("chapter") or "其他", []).append(raw["infno"])
+    return out

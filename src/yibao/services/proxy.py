@@ -11,6 +11,7 @@ from yibao.lifecycle.model import age_on
 from yibao.services.care import person_or_refuse, two_people
 from yibao.services.credentials import voucher_qr
 from yibao.services.family import relatives_of
+from yibao.services.filings import filings_in_words
 from yibao.services.platform import Platform
 from yibao.services.settle import settlement_or_refuse, view_of
 from yibao.services.views import account_of
@@ -247,6 +248,7 @@ def member_record(p: Platform, me: str, member: str, year: int, *, recent: int =
             "expenses": annual_expenses(tx, target.id, year),
             "recent": [view_of(tx, r) for r in tx.care.settlements_of_person(target.id, recent)],
             "balances": account_of(tx, member),
+            "filed": filings_in_words(tx, target),
         }
 
 

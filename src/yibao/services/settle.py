@@ -42,9 +42,11 @@ from yibao.services.care import (
     trace_rows,
     visit_or_refuse,
 )
+from yibao.services.filings import check_chronic_filing, with_transfer
 from yibao.services.identity import CERT_VOUCHER, check_password, verify_ahead
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
+from yibao.services.review import explained, review_claim
 from yibao.settlement.calculate import NegativeTotal, UnknownMedType, benefit_terms, category_of, settle
 from yibao.settlement.claim_rules import (
     REGISTRATION,
@@ -107,10 +109,12 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         if visit is not None and (visit.kind == "inpatient") != (category == "inpatient"):
             raise refuse("E2201-007", detail=f"{KIND_NAMES[visit.kind]}就诊不能按医疗类别{med_type}结算")
         check_start(policy, category, start, now, stage=SETTLEMENT, field=_START_FIELD[visit.kind if visit else ""])
+        check_chronic_filing(tx, policy, person, insurance.scheme, category, day)  # 门诊慢特病: a filing (2503)
         if not inputs:
             raise refuse("E2207-002", detail=req.mdtrt_id or "药店结算没有明细")
         check_line_count(policy, category, len(inputs), now.date())
         lines = fee_lines_from_catalog(tx, list(inputs))
+        lines, reviewed = review_claim(tx, person, visit, category, lines, day)  # rules that move lines to 自费
         actual = sum(line.amount for line in lines)
         if actual != req.medfee_sumamt:
             raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
@@ -135,11 +139,11 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
             inst.level,
             tuple(lines),
             req.acct_used,
-            offsite_status(tx, person, inst.admdvs, day),
+            with_transfer(tx, person, inst, day, offsite_status(tx, person, inst.admdvs, day)),
             own_account=not req.family_only,
         )
         try:
-            result = settle(policy, claim, patient, YearToDate(used, paid, visit_used), candidates)
+            result = explained(settle(policy, claim, patient, YearToDate(used, paid, visit_used), candidates), reviewed)
         except NegativeTotal as exc:  # a refusal; a broken invariant (errors.InternalError) is not one
             raise refuse("E2207-002", detail=str(exc)) from exc
         _check_declared(req, result)

@@ -11,6 +11,7 @@ from yibao.ledger.model import person_buckets
 from yibao.lifecycle.model import Insurance, Person
 from yibao.policy.model import RegionRow
 from yibao.services.care import person_or_refuse
+from yibao.services.filings import filings_in_words
 from yibao.services.platform import Platform
 from yibao.services.settle import settlement_or_refuse, view_of
 from yibao.services.statements import account_movements
@@ -135,4 +136,5 @@ def portal_home(p: Platform, psn_no: str, *, recent: int = 5, movements: int = 2
             "account": account,
             "recent": [view_of(tx, r) for r in tx.care.settlements_of_person(person.id, recent)],
             "movements": account_movements(p, psn_no, movements, tx=tx) if account else [],
+            "filed": filings_in_words(tx, person),
         }

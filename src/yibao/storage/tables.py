@@ -17,24 +17,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-Money = BigInteger
+from yibao.storage.metadata import Money, metadata
 
 settings = Table(
     "settings",
@@ -680,3 +669,6 @@ claim_backs = Table(
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("institution", "receipt_no", name="uq_claim_backs_receipt"),
 )
+
+# The daily transactions' tables (issue 13) live in their own module on the same metadata.
+from yibao.storage import tx_tables  # noqa: E402, F401

@@ -15,6 +15,7 @@ from yibao.errors import DomainError, StoreUnavailable, StoreValueRefused
 from yibao.storage import tables
 from yibao.storage.access_repo import AccessRepo
 from yibao.storage.care_repo import CareRepo
+from yibao.storage.clearing_repo import ClearingRepo
 from yibao.storage.config_repo import ConfigRepo
 from yibao.storage.credentials_repo import CredentialsRepo
 from yibao.storage.db import is_sqlite, make_engine
@@ -22,10 +23,14 @@ from yibao.storage.family_repo import FamilyRepo
 from yibao.storage.gateway_repo import GatewayRepo
 from yibao.storage.ledger_store import LedgerStore
 from yibao.storage.lifecycle_repo import LifecycleRepo
+from yibao.storage.lists_repo import ListsRepo
 from yibao.storage.migrate import upgrade
 from yibao.storage.people_repo import PeopleRepo
+from yibao.storage.records_repo import RecordsRepo
+from yibao.storage.reference_repo import ReferenceRepo
 from yibao.storage.regionlink_repo import RegionLinkRepo
 from yibao.storage.reservation_repo import ReservationRepo
+from yibao.storage.stock_repo import StockRepo
 
 
 @contextmanager
@@ -154,6 +159,26 @@ class Tx:
     @cached_property
     def regionlink(self) -> RegionLinkRepo:
         return RegionLinkRepo(self)
+
+    @cached_property
+    def reference(self) -> ReferenceRepo:
+        return ReferenceRepo(self)
+
+    @cached_property
+    def records(self) -> RecordsRepo:
+        return RecordsRepo(self)
+
+    @cached_property
+    def lists(self) -> ListsRepo:
+        return ListsRepo(self)
+
+    @cached_property
+    def clearing(self) -> ClearingRepo:
+        return ClearingRepo(self)
+
+    @cached_property
+    def stock(self) -> StockRepo:
+        return StockRepo(self)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from yibao.errors import DomainError
 from yibao.lifecycle.model import EMPLOYEE, RESIDENT
 from yibao.nhsa.output import FUND_NAMES, setldetail, setlinfo
-from yibao.services import clearing, crossregion, family, proxy, queries, views
+from yibao.services import clearing, crossregion, family, proxy, queries, reconciliation, views
 from yibao.services.credentials import credentials_of
 from yibao.services.platform import Platform
 from yibao.services.sessions import CONSOLE
@@ -213,6 +213,16 @@ def daily(request: Request, code: str, on: str | None = None):
             if t.count or t.medfee:
                 lines.append({"insutype": insutype, "clr_type": clr_type, "label": label, "t": t})
     return page(request, "console/daily.html", staff=staff, inst=inst, day=day, lines=lines)
+
+
+# Detail reconciliation and clearing (3202, 3203) -------------------------------------------------------
+
+
+@router.get("/clearing", response_class=HTMLResponse)
+def clearing_page(request: Request):
+    staff = signed_in_staff(request)
+    runs, applications = reconciliation.console_view(_p(request))
+    return page(request, "console/clearing.html", staff=staff, runs=runs, clearings=applications)
 
 
 # 亲情账户 verifications --------------------------------------------------------------------------------

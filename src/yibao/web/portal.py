@@ -107,6 +107,7 @@ def home(request: Request):
     return page(
         request,
         "portal/home.html",
+        filed=home["filed"],
         person=home["person"],
         insurances=home["insurances"],
         balances=_pair(home["account"]),
@@ -284,6 +285,7 @@ def member_page(request: Request, member: str, year: int | None = None):
     return page(
         request,
         "portal/member.html",
+        filed=record["filed"],
         target=target,
         qr=_qr_svg(qr),
         qr_text=qr,
