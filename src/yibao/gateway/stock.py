@@ -72,38 +72,23 @@ def purchase_return(p: Platform, call: Call, tx) -> dict:
     return {}
 
 
-@transaction("3505", "商品销售")
-def sale(p: Platform, call: Call, tx) -> dict:
+def _sale_move(p: Platform, call: Call, tx, kind: str) -> dict:
+    """A sale (3505) or its return (3506): the same node, tied to the settlement it was paid by."""
     d = call.read("selinfo")
-    mv = _move(
-        call,
-        d,
-        "sale",
-        d.sel_retn_cnt,
-        _at(d.sel_retn_time),
-        price=d.finl_trns_pric,
-        setl_id=d.setl_id,
-        psn_no=d.psn_no,
-    )
+    at = _at(d.sel_retn_time)
+    mv = _move(call, d, kind, d.sel_retn_cnt, at, price=d.finl_trns_pric, setl_id=d.setl_id, psn_no=d.psn_no)
     svc.record(p, tx, call.institution, mv)
     return {}
+
+
+@transaction("3505", "商品销售")
+def sale(p: Platform, call: Call, tx) -> dict:
+    return _sale_move(p, call, tx, "sale")
 
 
 @transaction("3506", "商品销售退货")
 def sale_return(p: Platform, call: Call, tx) -> dict:
-    d = call.read("selinfo")
-    mv = _move(
-        call,
-        d,
-        "sale_return",
-        d.sel_retn_cnt,
-        _at(d.sel_retn_time),
-        price=d.finl_trns_pric,
-        setl_id=d.setl_id,
-        psn_no=d.psn_no,
-    )
-    svc.record(p, tx, call.institution, mv)
-    return {}
+    return _sale_move(p, call, tx, "sale_return")
 
 
 @transaction("3507", "商品信息删除")
