@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 
 from yibao.credentials.model import Card, EcToken, PasswordState
+from yibao.storage import raw
 from yibao.storage.tables import cards, ec_tokens, passwords
 
 _CARD_COLS = (
@@ -48,7 +49,7 @@ class CredentialsRepo:
         return Card(pk, person_id, card_no, card_sn, "active")
 
     def card_by_no(self, card_no: str) -> Card | None:
-        r = self.conn.execute(_CARD_BY_NO, {"v": card_no}).first()
+        r = raw.first(self.tx, _CARD_BY_NO, {"v": card_no})
         return Card(*r) if r else None
 
     def cards_of(self, person_id: int) -> list[Card]:
@@ -69,7 +70,7 @@ class CredentialsRepo:
         return EcToken(token, person_id, issued_at, expires_at, None)
 
     def token(self, token: str) -> EcToken | None:
-        r = self.conn.execute(_TOKEN, {"v": token}).first()
+        r = raw.first(self.tx, _TOKEN, {"v": token})
         return EcToken(*r) if r else None
 
     def tokens_of(self, person_id: int) -> list[EcToken]:
@@ -85,7 +86,7 @@ class CredentialsRepo:
 
     def password(self, person_id: int, *, lock: bool = False) -> PasswordState | None:
         stmt = _PASSWORD_PG if lock and not self.tx.sqlite else _PASSWORD
-        r = self.conn.execute(stmt, {"v": person_id}).first()
+        r = raw.first(self.tx, stmt, {"v": person_id})
         return PasswordState(*r) if r else None
 
     def put_password(self, person_id: int, state: PasswordState, now: datetime) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from yibao.care.ids import person_number
 from yibao.lifecycle.model import Insurance, Person
+from yibao.storage import raw
 from yibao.storage.tables import accounts, insurances, people
 
 _PERSON_COLS = (
@@ -90,7 +91,7 @@ class PeopleRepo:
         return Person(pk, psn_no, certno, psn_cert_type, name, gender, birth, naty, admdvs)
 
     def _one(self, stmt, value) -> Person | None:
-        r = self.conn.execute(stmt, {"v": value}).first()
+        r = raw.first(self.tx, stmt, {"v": value})
         return Person(*r) if r else None
 
     def by_id(self, pk: int) -> Person | None:
@@ -151,7 +152,7 @@ class PeopleRepo:
         return Insurance(pk, person_id, insutype, psn_type, begin, end, benefit_start, None, emp_name)
 
     def insurances(self, person_id: int) -> list[Insurance]:
-        return [Insurance(*r) for r in self.conn.execute(_INSURANCES, {"v": person_id})]
+        return [Insurance(*r) for r in raw.rows(self.tx, _INSURANCES, {"v": person_id})]
 
     def insurances_of(self, person_ids: list[int]) -> dict[int, list[Insurance]]:
         out: dict[int, list[Insurance]] = {pid: [] for pid in person_ids}
