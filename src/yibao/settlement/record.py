@@ -14,7 +14,6 @@ from typing import Any
 
 from yibao.settlement.model import AccountPayment, CatalogItem, Draw, LineSplit, Settlement
 
-
 # Field names per dataclass, read once: ``dataclasses.asdict`` looks them up and deep-copies every
 # leaf on each call, which was a tenth of a settlement's Python time.
 _NAMES: dict[type, tuple[str, ...]] = {}
