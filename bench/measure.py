@@ -220,9 +220,14 @@ class StatementCounter:
         if self._raw in STATEMENT_LISTENERS:
             STATEMENT_LISTENERS.remove(self._raw)
 
-    def _raw(self, statement: str, parameters: dict, rowcount: int) -> None:
-        """A statement ``storage.raw`` sent through psycopg past SQLAlchemy: one round trip."""
-        self._before(None, None, statement, parameters, None, False)
+    def _raw(self, statement: str, parameters: dict, rowcount: int, new_round_trip: bool) -> None:
+        """A statement ``storage.raw`` sent through psycopg past SQLAlchemy: a round trip of its
+        own, or a later one of a pipeline (writes that waited, sent with the next statement)."""
+        self.statements += 1
+        self.round_trips += 1 if new_round_trip else 0
+        self.kinds[short_sql(statement) + ("" if new_round_trip else " (pipelined)")] += 1
+        if self.capture:
+            self.captured.append((statement, parameters))
         head = statement.lstrip()[:6].upper()
         if head in ("INSERT", "UPDATE", "DELETE") and rowcount and rowcount > 0:
             self.rows_written += rowcount

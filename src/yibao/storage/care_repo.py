@@ -41,7 +41,6 @@ _CATALOG_PG = select(catalog_items).where(catalog_items.c.code == any_(bindparam
 _CATALOG_COLS = [c.name for c in catalog_items.c]
 _INSERT_VISIT = visits.insert()
 _INSERT_SETTLEMENT = settlements.insert()
-_INSERT_LINES = fee_lines.insert()
 _MARK_LINES = (
     update(fee_lines).where(fee_lines.c.id.in_(bindparam("ids", expanding=True))).values(settlement_id=bindparam("s"))
 )
@@ -102,9 +101,18 @@ class CareRepo:
         """Read once per transaction (the gateway checks the caller, then the service does)."""
         cache = self.__dict__.setdefault("_institutions", {})
         if code not in cache:
-            r = raw.first(self.tx, _INSTITUTION, {"v": code})
-            cache[code] = Institution(*r) if r else None
+            self.remember_institution(code, raw.first(self.tx, _INSTITUTION, {"v": code}))
         return cache[code]
+
+    # For a repository that reads the institution's row along with its own (one round trip).
+    def institution_known(self, code: str) -> bool:
+        return code in self.__dict__.get("_institutions", {})
+
+    def institution_read(self, code: str) -> tuple:
+        return _INSTITUTION, {"v": code}
+
+    def remember_institution(self, code: str, row: tuple | None) -> None:
+        self.__dict__.setdefault("_institutions", {})[code] = Institution(*row) if row else None
 
     def institutions(self) -> list[Institution]:
         cols = (institutions.c[k] for k in Institution.__dataclass_fields__)
@@ -152,8 +160,7 @@ class CareRepo:
     # Fee lines -----------------------------------------------------------------------------------
 
     def add_lines(self, rows: list[dict]) -> None:
-        if rows:
-            self.conn.execute(_INSERT_LINES, rows)
+        raw.insert_later(self.tx, fee_lines, rows)  # nobody reads them back in this transaction before its end
 
     def lines(self, visit_id: int, *, chrg_bchno: str | None = None, unsettled: bool = False) -> list[StoredLine]:
         stmt = select(*_LINE_COLS).where(fee_lines.c.visit_id == visit_id)
@@ -251,7 +258,7 @@ class CareRepo:
 
     def add_to_accumulator(self, person_id: int, year: int, category: str, deductible: int, fund: int) -> None:
         """Add to the year's accumulator, creating it: one upsert (one round trip)."""
-        raw.run(
+        raw.later(
             self.tx,
             _ACC_UPSERT[self.tx.sqlite],
             dict(person_id=person_id, year=year, category=category, deductible_used=deductible, fund_paid=fund),
@@ -272,8 +279,7 @@ class CareRepo:
         return [dict(r._mapping) for r in self.conn.execute(stmt)]
 
     def add_trace_codes(self, visit_id: int, rows: list[dict], at: datetime) -> None:
-        if rows:
-            self.conn.execute(drug_trace_codes.insert(), [{**r, "visit_id": visit_id, "recorded_at": at} for r in rows])
+        raw.insert_later(self.tx, drug_trace_codes, [{**r, "visit_id": visit_id, "recorded_at": at} for r in rows])
 
     def trace_codes_of(self, visit_id: int) -> list[dict]:
         stmt = select(drug_trace_codes).where(drug_trace_codes.c.visit_id == visit_id).order_by(drug_trace_codes.c.id)

@@ -62,7 +62,7 @@ class GatewayRepo:
         self.conn.execute(delete(messages).where(messages.c.institution_code == institution, messages.c.msgid == msgid))
 
     def answer(self, institution: str, msgid: str, answer: str, ref: str | None) -> None:
-        raw.run(self.tx, _ANSWER, {"i": institution, "m": msgid, "a": answer, "r": ref})
+        raw.later(self.tx, _ANSWER, {"i": institution, "m": msgid, "a": answer, "r": ref})  # sent with the commit
 
     def mark_reversed(self, institution: str, msgid: str, by: str) -> None:
         self.conn.execute(
@@ -101,7 +101,15 @@ class GatewayRepo:
         return InstitutionCredential(*r) if r else None
 
     def credential(self, institution: str) -> InstitutionCredential | None:
-        r = raw.first(self.tx, _CREDENTIAL, {"v": institution})
+        """With, in the same round trip, the institution's row (``CareRepo.institution``): the
+        gateway reads both for every call."""
+        care = self.tx.care
+        if care.institution_known(institution):
+            r = raw.first(self.tx, _CREDENTIAL, {"v": institution})
+        else:
+            creds, inst = raw.together(self.tx, [(_CREDENTIAL, {"v": institution}), care.institution_read(institution)])
+            care.remember_institution(institution, inst[0] if inst else None)
+            r = creds[0] if creds else None
         return InstitutionCredential(*r) if r else None
 
     def credential_by_ak(self, ak: str) -> InstitutionCredential | None:

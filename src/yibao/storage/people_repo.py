@@ -46,6 +46,13 @@ _LOCK_PG = _LOCK.with_for_update()
 _INSURANCES = (
     select(*_INS_COLS).where(insurances.c.person_id == bindparam("v")).order_by(insurances.c.begin, insurances.c.id)
 )
+# The insurances of the person locked by psn_no, read in the lock's round trip (PostgreSQL).
+_INSURANCES_BY_PSN = (
+    select(*_INS_COLS)
+    .where(insurances.c.person_id == select(people.c.id).where(people.c.psn_no == bindparam("v")).scalar_subquery())
+    .order_by(insurances.c.begin, insurances.c.id)
+)
+_AHEAD = "_insurances_ahead"  # in the unit of work: {person id: insurances read with the lock}
 _INSURANCES_OF = (
     select(*_INS_COLS)
     .where(insurances.c.person_id.in_(bindparam("ids", expanding=True)))
@@ -98,8 +105,17 @@ class PeopleRepo:
         return self._one(_BY_ID, pk)
 
     def by_psn_no(self, psn_no: str, *, lock: bool = False) -> Person | None:
-        """``lock`` holds the person's row (PostgreSQL) so that work on one person is serialised."""
-        return self._one(_BY_PSN_PG if lock and not self.tx.sqlite else _BY_PSN, psn_no)
+        """``lock`` holds the person's row (PostgreSQL) so that work on one person is serialised;
+        the person's insurances, which whoever locks a person reads next, come in the same round
+        trip (kept for the next ``insurances`` call, forgotten when one is written)."""
+        if not lock or self.tx.sqlite:
+            return self._one(_BY_PSN, psn_no)
+        found, ins = raw.together(self.tx, [(_BY_PSN_PG, {"v": psn_no}), (_INSURANCES_BY_PSN, {"v": psn_no})])
+        if not found:
+            return None
+        person = Person(*found[0])
+        self.tx.__dict__[_AHEAD] = {person.id: [Insurance(*r) for r in ins]}
+        return person
 
     def by_certno(self, certno: str) -> Person | None:
         return self._one(_BY_CERT, certno)
@@ -149,9 +165,13 @@ class PeopleRepo:
                 created_at=now,
             )
         ).inserted_primary_key[0]
+        self.tx.__dict__.pop(_AHEAD, None)
         return Insurance(pk, person_id, insutype, psn_type, begin, end, benefit_start, None, emp_name)
 
     def insurances(self, person_id: int) -> list[Insurance]:
+        ahead = self.tx.__dict__.pop(_AHEAD, None)
+        if ahead and person_id in ahead:
+            return ahead[person_id]
         return [Insurance(*r) for r in raw.rows(self.tx, _INSURANCES, {"v": person_id})]
 
     def insurances_of(self, person_ids: list[int]) -> dict[int, list[Insurance]]:
@@ -162,9 +182,11 @@ class PeopleRepo:
         return out
 
     def end_insurance(self, insurance_id: int, end: date) -> None:
+        self.tx.__dict__.pop(_AHEAD, None)
         self.conn.execute(update(insurances).where(insurances.c.id == insurance_id).values(end=end))
 
     def suspend_insurance(self, insurance_id: int, since: date | None) -> None:
+        self.tx.__dict__.pop(_AHEAD, None)
         self.conn.execute(update(insurances).where(insurances.c.id == insurance_id).values(suspended_from=since))
 
     # Whole regions, for the month-end and year-end jobs ------------------------------------------

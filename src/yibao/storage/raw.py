@@ -10,20 +10,25 @@ statement's bind and result type processors are applied when it has any, so the 
 SQLAlchemy would hand back. On SQLite (in-process, no driver overhead worth avoiding) it is
 ``conn.execute``.
 
+Writes whose answer nobody reads (``later``: the accumulator, the fee lines, the message's answer)
+wait and go out in one pipeline with the next statement or just before the commit.
+
 Every statement sent here is reported to ``STATEMENT_LISTENERS`` (``bench/measure.py`` counts
-them): ``f(sql, params, rowcount)``.
+them): ``f(sql, params, rowcount, new_round_trip)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import psycopg
+from sqlalchemy import bindparam, event
 
 from yibao.errors import StoreUnavailable, StoreValueRefused
 
-# Who sees what this module sends: f(sql, params, rowcount). Empty outside the bench.
-STATEMENT_LISTENERS: list[Callable[[str, dict, int], None]] = []
+# Who sees what this module sends: f(sql, params, rowcount, new round trip). Empty outside the bench.
+STATEMENT_LISTENERS: list[Callable[[str, dict, int, bool], None]] = []
 
 
 class _Compiled:
@@ -73,20 +78,52 @@ def _cursor(tx):
     return cur
 
 
-def _send(tx, stmt, params: dict, fetch: bool):
-    c = _compiled(tx, stmt)
-    cur = _cursor(tx)
-    sent = c.params(params)
-    try:
-        cur.execute(c.sql, sent, prepare=True)
-        out = c.rows(cur.fetchall()) if fetch else cur.rowcount
-    except psycopg.OperationalError as exc:  # as uow.translated_errors does SQLAlchemy's
+@contextmanager
+def _translated():
+    try:  # psycopg's own errors, past SQLAlchemy: as uow.translated_errors does SQLAlchemy's
+        yield
+    except psycopg.OperationalError as exc:
         raise StoreUnavailable(str(exc)) from exc
     except psycopg.DataError as exc:
         raise StoreValueRefused(str(exc)) from exc
-    if STATEMENT_LISTENERS:
+
+
+def _report(sent: list[tuple[str, dict, int]]) -> None:
+    for i, (sql, params, rowcount) in enumerate(sent):
         for listener in STATEMENT_LISTENERS:
-            listener(c.sql, sent, cur.rowcount)
+            listener(sql, params, rowcount, i == 0)  # a pipeline is one round trip
+
+
+def _pipeline(driver, batch: list[tuple[str, dict]], *, every: bool = False):
+    """The statements in one psycopg pipeline (one round trip); the last one's cursor (``every``:
+    all the cursors)."""
+    cursors = []
+    with _translated(), driver.pipeline():
+        for sql, params in batch:
+            cur = driver.cursor()
+            cur.execute(sql, params, prepare=True)
+            cursors.append(cur)
+    if STATEMENT_LISTENERS:
+        _report([(sql, params, cur.rowcount) for (sql, params), cur in zip(batch, cursors, strict=True)])
+    return cursors if every else cursors[-1]
+
+
+def _send(tx, stmt, params: dict, fetch: bool):
+    c = _compiled(tx, stmt)
+    sent = c.params(params)
+    later = tx.later
+    if later:  # the writes waiting for a round trip go out with this statement
+        batch = [*later, (c.sql, sent)]
+        later.clear()
+        cur = _pipeline(tx.conn.connection.driver_connection, batch)
+        with _translated():
+            return c.rows(cur.fetchall()) if fetch else cur.rowcount
+    cur = _cursor(tx)
+    with _translated():
+        cur.execute(c.sql, sent, prepare=True)
+        out = c.rows(cur.fetchall()) if fetch else cur.rowcount
+    if STATEMENT_LISTENERS:
+        _report([(c.sql, sent, cur.rowcount)])
     return out
 
 
@@ -95,6 +132,20 @@ def rows(tx, stmt, params: dict) -> list[tuple]:
     if tx.sqlite:
         return [tuple(r) for r in tx.conn.execute(stmt, params)]
     return _send(tx, stmt, params, True)
+
+
+def together(tx, statements: list[tuple[object, dict]]) -> list[list[tuple]]:
+    """Each statement's rows, the statements sent in one pipeline (one round trip) on PostgreSQL,
+    in order (a lock taken by one holds for those after it); one after another on SQLite."""
+    if tx.sqlite:
+        return [[tuple(r) for r in tx.conn.execute(stmt, params)] for stmt, params in statements]
+    compiled = [(_compiled(tx, stmt), params) for stmt, params in statements]
+    batch = [*tx.later, *((c.sql, c.params(params)) for c, params in compiled)]
+    waiting = len(tx.later)
+    tx.later.clear()
+    cursors = _pipeline(tx.conn.connection.driver_connection, batch, every=True)[waiting:]
+    with _translated():
+        return [c.rows(cur.fetchall()) for (c, _), cur in zip(compiled, cursors, strict=True)]
 
 
 def first(tx, stmt, params: dict) -> tuple | None:
@@ -107,3 +158,62 @@ def run(tx, stmt, params: dict) -> int:
     if tx.sqlite:
         return tx.conn.execute(stmt, params).rowcount
     return _send(tx, stmt, params, False)
+
+
+# Writes whose answer nobody reads --------------------------------------------------------------
+
+
+def later(tx, stmt, params: dict) -> None:
+    """A write whose answer (rows, row count) nobody reads: on PostgreSQL it waits, and goes out in
+    one pipeline with the next statement of the unit of work — whoever sends it, SQLAlchemy included
+    (``install``) — or just before the commit (``Store``); so it is applied in order, within the same
+    transaction, before anything could read it. Its failure surfaces there, and rolls the whole unit
+    of work back as any failure does. On SQLite: now."""
+    if tx.sqlite:
+        tx.conn.execute(stmt, params)
+        return
+    c = _compiled(tx, stmt)
+    tx.later.append((c.sql, c.params(params)))
+
+
+def flush(tx) -> None:
+    """Send the writes waiting (``later``), if any: one round trip."""
+    if tx.later:
+        batch = list(tx.later)
+        tx.later.clear()
+        _pipeline(tx.conn.connection.driver_connection, batch)
+
+
+LATER_KEY = "yibao_later"  # in the pooled connection's info while a unit of work is open on it
+
+
+def install(engine) -> None:
+    """Before SQLAlchemy sends anything on a connection whose unit of work has writes waiting, send
+    them (PostgreSQL engines; ``db.make_engine``)."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _flush_first(conn, _cursor, _statement, _parameters, _context, _executemany):
+        later = conn.info.get(LATER_KEY)
+        if later:
+            batch = list(later)
+            later.clear()
+            _pipeline(conn.connection.driver_connection, batch)
+
+
+_INSERTS: dict[tuple, object] = {}
+
+
+def insert_later(tx, table, rows: list[dict]) -> None:
+    """Rows of ``table`` written ``later`` (one statement each, all in the same pipeline); on
+    SQLite, now, in one executemany."""
+    if not rows:
+        return
+    if tx.sqlite:
+        tx.conn.execute(table.insert(), rows)
+        return
+    for row in rows:
+        key = (table.name, tuple(row))
+        stmt = _INSERTS.get(key)
+        if stmt is None:
+            stmt = _INSERTS[key] = table.insert().values({k: bindparam(k, type_=table.c[k].type) for k in row})
+        later(tx, stmt, row)
