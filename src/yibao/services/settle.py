@@ -43,7 +43,7 @@ from yibao.services.care import (
     visit_or_refuse,
 )
 from yibao.services.filings import check_chronic_filing, with_transfer
-from yibao.services.identity import CERT_VOUCHER, check_password, verify_ahead
+from yibao.services.identity import CERT_VOUCHER, check_password, expect_credential, verify_ahead
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
 from yibao.services.review import explained, review_claim
@@ -97,6 +97,7 @@ def settle_claim(
     now = platform.now()
     with platform.unit(tx) as tx:
         inst = institution_or_refuse(tx, req.institution)
+        expect_credential(tx, req.cert_type, req.cert_no)  # read in the round trip that locks the patient
         person = person_or_refuse(tx, req.psn_no, lock=True)
         check_credential(tx, now, person, req.cert_type, req.cert_no)
         ahead = _password_ahead(platform, tx, req, inst, person, dry_run)

@@ -107,10 +107,15 @@ class PeopleRepo:
     def by_psn_no(self, psn_no: str, *, lock: bool = False) -> Person | None:
         """``lock`` holds the person's row (PostgreSQL) so that work on one person is serialised;
         the person's insurances, which whoever locks a person reads next, come in the same round
-        trip (kept for the next ``insurances`` call, forgotten when one is written)."""
+        trip (kept for the next ``insurances`` call, forgotten when one is written), and the
+        credential announced with ``CredentialsRepo.expect_*``, if any."""
         if not lock or self.tx.sqlite:
             return self._one(_BY_PSN, psn_no)
-        found, ins = raw.together(self.tx, [(_BY_PSN_PG, {"v": psn_no}), (_INSURANCES_BY_PSN, {"v": psn_no})])
+        credential = self.tx.credentials.expected_read()  # a voucher token or card, when one was announced
+        reads = [(_BY_PSN_PG, {"v": psn_no}), (_INSURANCES_BY_PSN, {"v": psn_no})]
+        found, ins, *cred = raw.together(self.tx, reads + ([credential] if credential else []))
+        if credential:
+            self.tx.credentials.read_ahead(credential[0], credential[1]["v"], cred[0][0] if cred[0] else None)
         if not found:
             return None
         person = Person(*found[0])
