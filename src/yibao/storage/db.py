@@ -11,8 +11,6 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
-from yibao.storage import raw
-
 MEMORY_URL = "sqlite://"
 PREPARE_THRESHOLD = 1
 
@@ -44,15 +42,13 @@ def make_engine(url: str = MEMORY_URL, *, pool_size: int = 10) -> Engine:
     # psycopg 3 prepares a statement server-side once a connection has run it ``prepare_threshold``
     # times; the settlement path's statements are fixed texts, so from the second call on each is a
     # Bind/Execute without a Parse and a plan.
-    engine = create_engine(
+    return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args={"prepare_threshold": PREPARE_THRESHOLD},
     )
-    raw.install(engine)  # writes waiting in a unit of work go out before SQLAlchemy's next statement
-    return engine
 
 
 def _sqlite_pragmas(engine: Engine, memory: bool) -> None:

@@ -189,15 +189,17 @@ LATER_KEY = "yibao_later"  # in the pooled connection's info while a unit of wor
 
 def install(engine) -> None:
     """Before SQLAlchemy sends anything on a connection whose unit of work has writes waiting, send
-    them (PostgreSQL engines; ``db.make_engine``)."""
+    them (PostgreSQL engines, once each; ``uow.Store``)."""
+    if not event.contains(engine, "before_cursor_execute", _flush_first):
+        event.listen(engine, "before_cursor_execute", _flush_first)
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _flush_first(conn, _cursor, _statement, _parameters, _context, _executemany):
-        later = conn.info.get(LATER_KEY)
-        if later:
-            batch = list(later)
-            later.clear()
-            _pipeline(conn.connection.driver_connection, batch)
+
+def _flush_first(conn, _cursor, _statement, _parameters, _context, _executemany) -> None:
+    later = conn.info.get(LATER_KEY)
+    if later:
+        batch = list(later)
+        later.clear()
+        _pipeline(conn.connection.driver_connection, batch)
 
 
 _INSERTS: dict[tuple, object] = {}

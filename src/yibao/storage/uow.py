@@ -53,6 +53,8 @@ class Store:
         # SQLite admits one writer; queueing writers here is fairer and faster than SQLite's own
         # busy-wait back-off, which under many clients sends latencies into seconds.
         self._writer = threading.RLock() if self.sqlite else None
+        if not self.sqlite:
+            raw.install(engine)  # writes waiting in a unit of work go out before SQLAlchemy's next statement
 
     @classmethod
     def open(cls, url: str = "sqlite://", *, migrate: bool = True, create: bool = False) -> Store:
