@@ -87,13 +87,11 @@ def _pipelined(tx, params: dict) -> list[list[tuple]]:
         texts = _compiled[dialect.name] = [str(s.compile(dialect=dialect)) for s in _STATEMENTS]
     raw_writes.flush(tx)  # writes waiting in this unit of work go first (none on the settlement path)
     raw = tx.conn.connection.driver_connection
-    cursors = []
+    cursors = raw_writes.cursors(raw, len(texts))
     try:  # psycopg's own errors, past SQLAlchemy: translated as uow.translated_errors does SQLAlchemy's
         with raw.pipeline():
-            for sql in texts:
-                cur = raw.cursor()
+            for sql, cur in zip(texts, cursors, strict=True):
                 cur.execute(sql, params, prepare=True)
-                cursors.append(cur)
         rows = [cur.fetchall() for cur in cursors]
     except psycopg.OperationalError as exc:
         raise StoreUnavailable(str(exc)) from exc

@@ -97,18 +97,25 @@ def _report(sent: list[tuple[str, dict, int]]) -> None:
             listener(sql, params, rowcount, i == 0)  # a pipeline is one round trip
 
 
+def cursors(driver, n: int) -> list:
+    """``n`` cursors of the connection for one pipeline, kept on it and reused (making one costs
+    more than a statement's own work); their rows must be fetched before the next pipeline."""
+    kept = driver.__dict__.setdefault("_yibao_cursors", [])
+    while len(kept) < n:
+        kept.append(driver.cursor())
+    return kept[:n]
+
+
 def _pipeline(driver, batch: list[tuple[str, dict]], *, every: bool = False):
     """The statements in one psycopg pipeline (one round trip); the last one's cursor (``every``:
     all the cursors)."""
-    cursors = []
+    cursors_ = cursors(driver, len(batch))
     with _translated(), driver.pipeline():
-        for sql, params in batch:
-            cur = driver.cursor()
+        for (sql, params), cur in zip(batch, cursors_, strict=True):
             cur.execute(sql, params, prepare=True)
-            cursors.append(cur)
     if STATEMENT_LISTENERS:
-        _report([(sql, params, cur.rowcount) for (sql, params), cur in zip(batch, cursors, strict=True)])
-    return cursors if every else cursors[-1]
+        _report([(sql, params, cur.rowcount) for (sql, params), cur in zip(batch, cursors_, strict=True)])
+    return cursors_ if every else cursors_[-1]
 
 
 def _send(tx, stmt, params: dict, fetch: bool):
