@@ -63,9 +63,14 @@ class _Compiled:
 _COMPILED: dict[int, _Compiled] = {}
 
 
+_MAX_COMPILED = 2000  # statements are built once (module constants, caches); a bound all the same
+
+
 def _compiled(tx, stmt) -> _Compiled:
     c = _COMPILED.get(id(stmt))
     if c is None or c.stmt is not stmt:
+        if len(_COMPILED) >= _MAX_COMPILED:  # a caller building statements per call: never grow unbounded
+            _COMPILED.clear()
         c = _COMPILED[id(stmt)] = _Compiled(stmt, tx.conn.dialect)
     return c
 
@@ -229,5 +234,6 @@ def insert_later(tx, table, rows: list[dict]) -> None:
         key = (table.name, tuple(row))
         stmt = _INSERTS.get(key)
         if stmt is None:
-            stmt = _INSERTS[key] = table.insert().values({k: bindparam(k, type_=table.c[k].type) for k in row})
+            values = {k: bindparam(k, type_=table.c[k].type) for k in row}
+            stmt = _INSERTS[key] = table.insert().values(values).inline()  # inline: no RETURNING of the id
         later(tx, stmt, row)
