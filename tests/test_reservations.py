@@ -344,7 +344,7 @@ def test_a_claim_back_is_computed_like_a_direct_settlement_paid_to_the_person_an
             lines=body["lines"],
             filed_by="portal",
         )
-    assert e.value.code == "E7602-008"
+    assert e.value.code == "E7602-009"  # 票据已报销
     # An emergency counts as filed: a better ratio than unfiled for the same receipt lines.
     urgent = claimback.claim_back(
         p,
@@ -381,7 +381,7 @@ def test_a_visit_settled_directly_cannot_be_claimed_back(store):
             lines=claim(who, "x", 50_000)["lines"],
             filed_by="portal",
         )
-    assert e.value.code == "E7602-008" and "直接结算" in e.value.message
+    assert e.value.code == "E7602-010" and "直接结算" in e.value.message
     sound(p)
 
 
@@ -419,7 +419,7 @@ def test_claim_back_from_the_command_line(tmp_path):
     assert first.exit_code == 0, first.output
     assert "统筹支付" in first.output and "急诊抢救" in first.output
     again = CliRunner().invoke(app, args)
-    assert again.exit_code != 0 and "E7602-008" in again.output
+    assert again.exit_code != 0 and "E7602-009" in again.output
 
 
 def test_escrow_and_due_accounts_run_by_shard_and_their_balances_count_the_shards(store):

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from yibao.ledger.reservations import Hold
-from yibao.storage.tables import claim_backs, clearings, cross_settlements, reservations
+from yibao.storage.tables import claim_backs, clearings, cross_settlements, people, reservations
 
 
 @dataclass(frozen=True)
@@ -200,6 +200,15 @@ class ReservationRepo:
     def claim_backs_of(self, person_id: int):
         stmt = select(claim_backs).where(claim_backs.c.person_id == person_id).order_by(claim_backs.c.id)
         return list(self.conn.execute(stmt))
+
+    def claim_back_by_id(self, claim_id: int):
+        """One claim with its person's 人员编号 and name (``psn_no``, ``name`` beside the claim's columns)."""
+        stmt = (
+            select(claim_backs, people.c.psn_no, people.c.name)
+            .join(people, people.c.id == claim_backs.c.person_id)
+            .where(claim_backs.c.id == claim_id)
+        )
+        return self.conn.execute(stmt).first()
 
     def direct_settlements(self, person_id: int, institution: str) -> list[Reservation]:
         stmt = select(reservations).where(
