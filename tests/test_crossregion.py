@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from datetime import datetime
 
 import pytest
 from typer.testing import CliRunner
@@ -164,6 +165,76 @@ def test_monthly_clearing_agrees_to_the_fen_and_reports_a_disagreement_with_its_
     db = str(nc.p.store.engine.url).removeprefix("sqlite:///")
     shown = runner.invoke(app, ["region", "pending", "--all", "--db", db])
     assert shown.exit_code == 0 and "posted" in shown.output
+
+
+def clearing_rows(nc, sh, month: str) -> set[tuple[str, str, int, int]]:
+    rows = clearing.clearings(nc.p, month) + clearing.clearings(sh.p, month)
+    return {(r.role, r.status, r.total, r.settlements) for r in rows}
+
+
+def set_clocks(at: datetime, *regions) -> None:
+    for r in regions:
+        r.p.clock.set(at)
+
+
+@needs_nats
+def test_a_cancellation_after_its_month_was_cleared_is_carried_to_the_next_months_statement(pair):
+    """August is cleared and closed; in September an August settlement is cancelled (2208): the
+    August statement stays as agreed, September's carries the cancellation as an adjustment line
+    (−amount) on both sides; a 2601 of that cancellation in October is carried back (+amount). After
+    each month's clearing both due accounts are zero again."""
+    nc, sh = pair
+    who = insured(nc, "孙跨月", current=300_000)
+    august = []
+    for _ in range(2):
+        mdtrt_id, data = visit(sh, who, LINES)
+        august.append((mdtrt_id, ok(his(sh, NC, "2207", {"data": data}))["setlinfo"]))
+    owed = [fen(s["hifp_pay"]) + fen(s["acct_pay"]) for _, s in august]
+    assert clearing.clear_with(sh.p, NC, "2025-08").agreed
+    closed = clearing_rows(nc, sh, "2025-08")
+    assert closed == {("payer", "agreed", sum(owed), 2), ("payee", "agreed", sum(owed), 2)}
+    assert balance(nc, due_to_account(SH)) == 0 == balance(sh, due_from_account(NC))
+
+    set_clocks(datetime(2025, 9, 3, 10, 0), nc, sh)
+    mdtrt_id, cancelled = august[0]
+    cancel = {"data": {"setl_id": cancelled["setl_id"], "mdtrt_id": mdtrt_id, "psn_no": who.person.psn_no}}
+    cmsgid = f"{sh.hospital}20250903100000{uuid.uuid4().int % 10000:04d}"
+    ok(his(sh, NC, "2208", cancel, msgid=cmsgid))
+    rid = reservation_of(nc, cancelled["setl_id"]).reservation_id
+    assert reservation_of(nc, cancelled["setl_id"]).status == "reversed"
+    # Nanchang has paid August in full for a settlement that no longer stands: both sides show it ...
+    assert balance(nc, due_to_account(SH)) == -owed[0] and balance(sh, due_from_account(NC)) == owed[0]
+    # ... and the closed August statement does not change, asked again or not.
+    again = clearing.clear_with(sh.p, NC, "2025-08")
+    assert again.agreed and again.total == sum(owed) and again.adjustments == ()
+    assert clearing_rows(nc, sh, "2025-08") == closed
+    _, data = visit(sh, who, LINES)
+    september = ok(his(sh, NC, "2207", {"data": data}))["setlinfo"]
+    owed_sep = fen(september["hifp_pay"]) + fen(september["acct_pay"])
+    out = clearing.clear_with(sh.p, NC, "2025-09")
+    assert out.agreed, out.differences
+    assert [(a["reservation_id"], a["setl_ref"], a["amount_fen"]) for a in out.adjustments] == [
+        (rid, cancelled["setl_id"], -owed[0])
+    ]
+    assert out.total == owed_sep - owed[0] and out.settlements == 1
+    assert clearing_rows(nc, sh, "2025-09") == {
+        ("payer", "agreed", owed_sep - owed[0], 1),
+        ("payee", "agreed", owed_sep - owed[0], 1),
+    }
+    [payer] = clearing.clearings(nc.p, "2025-09")
+    assert [a["amount_fen"] for a in payer.adjustments] == [-owed[0]]  # the 参保地 records the same line
+    assert balance(nc, due_to_account(SH)) == 0 == balance(sh, due_from_account(NC))
+    assert ledger_problems(nc) == [] and ledger_problems(sh) == []
+
+    set_clocks(datetime(2025, 10, 8, 10, 0), nc, sh)
+    ok(his(sh, NC, "2601", {"data": {"psn_no": who.person.psn_no, "oinfno": "2208", "omsgid": cmsgid}}))
+    assert reservation_of(nc, cancelled["setl_id"]).status == "posted"
+    out = clearing.clear_with(sh.p, NC, "2025-10")
+    assert out.agreed and out.settlements == 0 and out.total == owed[0]
+    assert [a["amount_fen"] for a in out.adjustments] == [owed[0]]
+    assert clearing.clear_with(sh.p, NC, "2025-11").total == 0  # nothing is carried twice
+    assert balance(nc, due_to_account(SH)) == 0 == balance(sh, due_from_account(NC))
+    assert ledger_problems(nc) == [] and ledger_problems(sh) == []
 
 
 @pytest.mark.skipif(shutil.which("nats-server") is None, reason="nats-server binary not installed")

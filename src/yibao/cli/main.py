@@ -683,6 +683,8 @@ def region_clearing(
                 continue
             state = "[green]一致，已记账[/green]" if out.agreed else "[red]不一致[/red]"
             console.print(f"{month} {target} 应付 {region}：{fmt_yuan(out.total)} 元，{out.settlements} 笔 — {state}")
+            for a in out.adjustments:
+                console.print(f"  往月调整：{a['setl_ref']}（{a['reservation_id']}）{fmt_yuan(a['amount_fen'])} 元")
             for d in out.differences:
                 payer = "—" if d["payer"] is None else fmt_yuan(d["payer"])
                 payee = "—" if d["payee"] is None else fmt_yuan(d["payee"])
@@ -744,10 +746,12 @@ def _clearing_table(rows) -> None:
             ("状态", "text"),
             ("金额", "money"),
             ("笔数", "code"),
+            ("往月调整", "text"),
         ],
     )
     for r in rows:
         role = "参保地（付款）" if r.role == "payer" else "就医地（收款）"
+        carried = sum(a["amount_fen"] for a in r.adjustments)
         table.add_row(
             r.month,
             r.counterpart,
@@ -755,6 +759,7 @@ def _clearing_table(rows) -> None:
             "一致" if r.status == "agreed" else "不一致",
             fmt_yuan(r.total),
             str(r.settlements),
+            f"{len(r.adjustments)} 笔 {fmt_yuan(carried)}" if r.adjustments else "",
         )
     table.print(console)
 
