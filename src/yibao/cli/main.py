@@ -570,12 +570,12 @@ def region_health(
         try:
             if create_streams:
                 await link.ensure_streams()
-            return await link.health()
+            return await link.health(), await link.dead_letters(10)
         finally:
             await link.close()
 
     try:
-        health = asyncio.run(asyncio.wait_for(probe(), 15))
+        health, letters = asyncio.run(asyncio.wait_for(probe(), 15))
     except DomainError as exc:
         fail(exc)
     except TimeoutError:
@@ -589,9 +589,19 @@ def region_health(
     table.add_row("待投递的请求", shown.get(health.pending, str(health.pending)))
     table.add_row("已投递未确认", shown.get(health.unacknowledged, str(health.unacknowledged)))
     table.add_row("重新投递", shown.get(health.redelivered, str(health.redelivered)))
+    dead = "—（无死信流）" if health.dead_letters is None else str(health.dead_letters)
+    table.add_row("死信（多次处理失败，须人工处理）", dead)
     p = Platform(store_at(db))
     table.add_row("已办理的跨统筹区报文", str(applied_count(p)))
     table.print(console)
+    if letters:
+        sheet = Sheet(
+            "最近的死信",
+            [("报文号", "code"), ("类型", "code"), ("发自", "code"), ("投递次数", "code"), ("原因", "text")],
+        )
+        for d in letters:
+            sheet.add_row(d.msg_id or "（无法解析）", d.kind or "", d.from_region or "", str(d.deliveries), d.reason)
+        sheet.print(console)
     _peer_table(peers(p))
 
 

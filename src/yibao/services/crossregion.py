@@ -74,6 +74,7 @@ log = logging.getLogger("yibao.crossregion")
 # pending reservation lives before the 参保地's job voids it.
 RESERVE_TIMEOUT_S = float(os.environ.get("YIBAO_LINK_TIMEOUT_S", "10"))
 POST_TIMEOUT_S = float(os.environ.get("YIBAO_LINK_POST_TIMEOUT_S", "5"))
+DEAD_LETTER = "E7601-006"  # the peer's link gave up on a message (``regionlink.link``): not a refusal
 EXPIRY_GRACE = timedelta(seconds=float(os.environ.get("YIBAO_RESERVATION_GRACE_S", "600")))
 
 
@@ -746,6 +747,9 @@ def send_post(p: Platform, region: str, rid: str, setl_id: str) -> bool:
     except DomainError as exc:
         log.warning("预留 %s 入账未确认：%s", rid, exc.err_msg)
         return False
+    if answer.get("code") == DEAD_LETTER:  # the 参保地 gave up on the message: not a refusal, stays awaiting
+        log.error("预留 %s 的入账报文已转入参保地死信，须人工处理：%s", rid, answer.get("message"))
+        return False
     status = "posted" if answer.get("ok") else "refused"
     if not answer.get("ok"):
         log.error("参保地拒绝入账 %s：%s", rid, answer.get("message"))
@@ -815,6 +819,9 @@ def _send_cancel(p: Platform, region: str, rid: str, setl_id: str, revision: int
         answer = _ask(link, region, "cancel", body, f"c{revision}{rid}", POST_TIMEOUT_S)
     except DomainError as exc:
         log.warning("撤销预留 %s 未确认：%s", rid, exc.err_msg)
+        return False
+    if answer.get("code") == DEAD_LETTER:
+        log.error("预留 %s 的撤销报文已转入参保地死信，须人工处理：%s", rid, answer.get("message"))
         return False
     with p.store.uow() as tx:
         row = tx.reservations.cross(setl_id, lock=True)
