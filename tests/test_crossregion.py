@@ -316,3 +316,63 @@ def test_an_inpatient_stay_across_regions_2401_2402_2304_and_its_cancellation_23
     assert reservation_of(nc, setl["setl_id"]).status == "reversed"
     assert own_balance(nc, who) == before
     assert ledger_problems(nc) == [] and ledger_problems(sh) == []
+
+
+@needs_nats
+def test_an_inpatient_stay_across_regions_with_2303_pre_settlements_and_an_interim_settlement(pair):
+    """2303 across (住院预结算, before discharge with the interim flag and after it): the 参保地
+    computes, nothing is held; the interim 2304 (mid_setl_flag=1) and the final one each reserve and
+    post; the final one finds the deductible met by the interim one; both cancel back (2305)."""
+    nc, sh = pair
+    who = insured(nc, "吴中途", current=200_000)
+    before = own_balance(nc, who)
+    person = who.person
+    ok(his(sh, NC, "1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno}}))
+    start = sh.p.now()
+    admitted = his(sh, NC, "2401", {"mdtrtinfo": {
+        "psn_no": person.psn_no, "insutype": "310", "begntime": f"{start:%Y-%m-%d %H:%M:%S}", "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": person.certno, "med_type": "21", "ipt_no": "ZY0303"}})  # fmt: skip
+    mdtrt_id = ok(admitted)["result"]["mdtrt_id"]
+
+    def fees(sn: str, amount: str, count: str, price: str) -> None:
+        line = {"feedetl_sn": sn, "mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "med_list_codg": "XJ01CAA0001",
+                "det_item_fee_sumamt": amount, "cnt": count, "pric": price}  # fmt: skip
+        ok(his(sh, NC, "2301", {"feedetail": [line]}))
+
+    def claim(amount: str, mid: str) -> dict:
+        return {"data": {"psn_no": person.psn_no, "mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno,
+                         "medfee_sumamt": amount, "mdtrt_id": mdtrt_id, "insutype": "310", "acct_used_flag": "1",
+                         "mid_setl_flag": mid}}  # fmt: skip
+
+    def figures(setl: dict) -> tuple[int, ...]:
+        return tuple(fen(setl[k]) for k in ("medfee_sumamt", "act_pay_dedc", "hifp_pay", "acct_pay", "psn_cash_pay"))
+
+    fees("1", "3000.00", "10", "300.00")
+    quoted = ok(his(sh, NC, "2303", claim("3000.00", "1")))["setlinfo"]  # interim pre-settlement, across
+    assert crossregion.reservations(nc.p) == [] and crossregion.cross_settlements(sh.p) == []  # nothing held
+    assert own_balance(nc, who) == before and fen(quoted["act_pay_dedc"]) > 0 and fen(quoted["hifp_pay"]) > 0
+    interim = ok(his(sh, NC, "2304", claim("3000.00", "1")))["setlinfo"]
+    assert figures(interim) == figures(quoted)  # the quote was what the settlement did
+    row = reservation_of(nc, interim["setl_id"])
+    assert row.status == "posted" and row.category == "inpatient" and row.fund_pay == fen(interim["hifp_pay"])
+
+    fees("2", "1000.00", "2", "500.00")
+    ok(his(sh, NC, "2402", {"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "insutype": "310",
+                                         "endtime": f"{start:%Y-%m-%d %H:%M:%S}"}}))  # fmt: skip
+    quoted = ok(his(sh, NC, "2303", claim("1000.00", "0")))["setlinfo"]
+    assert fen(quoted["act_pay_dedc"]) == 0  # the deductible was met by the interim settlement of the stay
+    assert len(crossregion.reservations(nc.p)) == 1
+    final = ok(his(sh, NC, "2304", claim("1000.00", "0")))["setlinfo"]
+    assert figures(final) == figures(quoted) and fen(final["medfee_sumamt"]) == 100_000
+    for setl in (interim, final):
+        same_on_both_sides(nc, sh, setl)
+    owed = sum(fen(s["hifp_pay"]) + fen(s["acct_pay"]) for s in (interim, final))
+    assert balance(nc, due_to_account(SH)) == owed == -balance(sh, due_from_account(NC))
+    assert own_balance(nc, who) == before - fen(interim["acct_pay"]) - fen(final["acct_pay"])
+
+    for setl in (final, interim):  # the later one first: the final one depends on the interim one
+        ok(his(sh, NC, "2305", {"data": {"setl_id": setl["setl_id"], "mdtrt_id": mdtrt_id, "psn_no": person.psn_no}}))
+        assert reservation_of(nc, setl["setl_id"]).status == "reversed"
+    assert own_balance(nc, who) == before
+    assert balance(nc, due_to_account(SH)) == 0 == balance(sh, due_from_account(NC))
+    assert ledger_problems(nc) == [] and ledger_problems(sh) == []
