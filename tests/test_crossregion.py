@@ -63,7 +63,7 @@ def reservation_of(nc, setl_id: str):
 
 def same_on_both_sides(nc, sh, setl: dict) -> None:
     row = reservation_of(nc, setl["setl_id"])
-    assert (row.fund_pay, row.acct_pay, row.medfee, row.cash_pay) == (
+    assert (row.fund_pay, row.own_account_pay, row.medfee, row.cash_pay) == (
         fen(setl["hifp_pay"]),
         fen(setl["acct_pay"]),
         fen(setl["medfee_sumamt"]),
@@ -279,7 +279,7 @@ def test_nats_stopped_for_a_while_nothing_is_booked_and_nothing_is_lost(tmp_path
         )
         posted = [r for r in crossregion.reservations(nc.p) if r.status == "posted"]
         assert len(posted) == 2
-        assert own_balance(nc, who) == before - sum(r.acct_pay + r.mulaid_pay for r in posted)
+        assert own_balance(nc, who) == before - sum(r.own_account_pay + r.mutual_aid_pay for r in posted)
         assert ledger_problems(nc) == [] and ledger_problems(sh) == []
     finally:
         sh.stop()

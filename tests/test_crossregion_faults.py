@@ -332,8 +332,8 @@ def settled_everywhere(world3: dict[str, Instance], acked: list[Acked]) -> dict[
             assert a.setl_id in crosses, f"{a.setl_id} acknowledged but not booked at {a.care}"
             assert (a.care, a.setl_id) in resv, f"{a.setl_id} acknowledged but unknown at {a.insured}"
             r, c = resv[a.care, a.setl_id], crosses[a.setl_id]
-            assert (r.fund_pay, r.acct_pay, r.medfee) == (a.fund, a.acct, a.medfee)
-            assert (c.fund_pay, c.acct_pay) == (a.fund, a.acct)
+            assert (r.fund_pay, r.own_account_pay, r.medfee) == (a.fund, a.acct, a.medfee)
+            assert (c.fund_pay, c.own_account_pay) == (a.fund, a.acct)
             want = "reversed" if a.cancelled else "posted"
             assert (r.status, c.status) == (want, "cancelled" if a.cancelled else "posted"), a
             settlements += 1
@@ -362,7 +362,7 @@ def settled_everywhere(world3: dict[str, Instance], acked: list[Acked]) -> dict[
             for who in inst.people:
                 psn = who.person.psn_no
                 spent = sum(
-                    r.acct_pay
+                    r.own_account_pay
                     for r in resv.values()
                     if r.status == "posted" and r.person_id == who.person.id  # live cross settlements
                 )
@@ -373,7 +373,9 @@ def settled_everywhere(world3: dict[str, Instance], acked: list[Acked]) -> dict[
                         moves = tx.ledger.movements([person_bucket(psn, b) for b in ("current", "historical")])
                     shown = [(m.key, m.amount, m.out_of, m.into) for m in moves]
                     rows = [
-                        (r.reservation_id, r.status, r.acct_pay) for r in resv.values() if r.person_id == who.person.id
+                        (r.reservation_id, r.status, r.own_account_pay)
+                        for r in resv.values()
+                        if r.person_id == who.person.id
                     ]
                     where.append(
                         f"{psn}: started {inst.start_balance[psn]}, spent {spent}, has {_own(p, psn)} {shown} {rows}"

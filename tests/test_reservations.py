@@ -237,7 +237,7 @@ def test_the_deadline_job_voids_what_is_left_pending_and_only_that(store):
     assert (rows["R6a"].status, rows["R6a"].void_reason) == ("voided", "expired")
     assert rows["R6b"].status == "posted" and rows["R6c"].status == "pending"
     run(p, crossregion.void, "R6c", C_REGION, "failed")
-    assert own(p, who) == before - (rows["R6b"].acct_pay + rows["R6b"].mulaid_pay)
+    assert own(p, who) == before - (rows["R6b"].own_account_pay + rows["R6b"].mutual_aid_pay)
     sound(p)
 
 

@@ -118,7 +118,7 @@ def statement(platform: Platform, tx: Tx, insured_region: str, month: str) -> di
         )
         line["settlements"] += 1
         line["fund_fen"] += c.fund_pay
-        line["acct_fen"] += c.acct_pay + c.mulaid_pay
+        line["acct_fen"] += c.own_account_pay + c.mutual_aid_pay
     items = [(c.reservation_id, c.setl_id, c.owed) for c in standing]
     every = tx.reservations.crosses(insured_region=insured_region)
     now = {c.reservation_id: (c.setl_id, c.created_at, c.owed if c.status == POSTED else 0) for c in every}

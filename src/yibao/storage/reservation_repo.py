@@ -25,8 +25,8 @@ class Reservation:
     movements: str
     medfee: int
     fund_pay: int
-    acct_pay: int
-    mulaid_pay: int
+    own_account_pay: int
+    mutual_aid_pay: int
     cash_pay: int
     deductible_delta: int
     fund_delta: int
@@ -44,7 +44,7 @@ class Reservation:
 
     @property
     def held(self) -> int:
-        return self.fund_pay + self.acct_pay + self.mulaid_pay
+        return self.fund_pay + self.own_account_pay + self.mutual_aid_pay
 
 
 @dataclass(frozen=True)
@@ -56,15 +56,15 @@ class CrossSettlement:
     institution: str
     status: str
     fund_pay: int
-    acct_pay: int
-    mulaid_pay: int
+    own_account_pay: int
+    mutual_aid_pay: int
     cash_pay: int
     created_at: datetime
     updated_at: datetime
 
     @property
     def owed(self) -> int:
-        return self.fund_pay + self.acct_pay + self.mulaid_pay
+        return self.fund_pay + self.own_account_pay + self.mutual_aid_pay
 
 
 def movements_text(holds: tuple[Hold, ...]) -> str:
@@ -108,7 +108,7 @@ class ReservationRepo:
 
     def counts(self) -> dict[tuple[str, str], tuple[int, int]]:
         """(care region, status) → (how many, fen held or moved)."""
-        held = reservations.c.fund_pay + reservations.c.acct_pay + reservations.c.mulaid_pay
+        held = reservations.c.fund_pay + reservations.c.own_account_pay + reservations.c.mutual_aid_pay
         stmt = select(
             reservations.c.care_region, reservations.c.status, func.count(), func.coalesce(func.sum(held), 0)
         ).group_by(reservations.c.care_region, reservations.c.status)
