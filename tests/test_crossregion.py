@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from crossregion_support import (
@@ -32,10 +33,14 @@ from crossregion_support import (
 )
 from test_regionlink import NATS_URL, _free_port, _start_server, needs_nats
 from waiting import wait_until
+from web_client import CSRF, page_problems, visible
+from yibao.api.app import create_app
 from yibao.cli.main import app
 from yibao.ledger.reservations import due_from_account, due_to_account
+from yibao.money import fmt_yuan
 from yibao.regionlink.link import Subjects
 from yibao.services import clearing, crossregion
+from yibao.services.signin import add_staff
 
 NC, SH = "360100", "310000"
 
@@ -235,6 +240,17 @@ def test_a_cancellation_after_its_month_was_cleared_is_carried_to_the_next_month
     assert clearing.clear_with(sh.p, NC, "2025-11").total == 0  # nothing is carried twice
     assert balance(nc, due_to_account(SH)) == 0 == balance(sh, due_from_account(NC))
     assert ledger_problems(nc) == [] and ledger_problems(sh) == []
+    # The agency console shows the adjustment lines of a month, in words.
+    add_staff(sh.p, "clearer", "清算员", "viewer", "password123")
+    web = TestClient(create_app(sh.p, admin_token="t"))
+    token = CSRF.search(web.get("/console/login").text)[1]
+    login = {"username": "clearer", "password": "password123", "csrf": token}
+    assert web.post("/console/login", data=login, follow_redirects=False).status_code == 303
+    for month, words in (("2025-09", "撤销，本月冲减"), ("2025-10", "恢复，本月补计")):
+        shown = web.get("/console/regions", params={"month": month})
+        assert shown.status_code == 200 and page_problems("/console/regions", shown.text) == []
+        text = visible(shown.text)
+        assert f"往月调整：结算 {cancelled['setl_id']}" in text and f"{words} {fmt_yuan(owed[0])} 元" in text, text
 
 
 @pytest.mark.skipif(shutil.which("nats-server") is None, reason="nats-server binary not installed")
