@@ -315,9 +315,11 @@ def test_a_poison_message_is_retried_then_dead_lettered_answered_and_never_deliv
     good = handler_for(pb)
     calls: list[str] = []
 
+    fixed: list[bool] = []
+
     def poisoned(env: Envelope) -> dict:
         calls.append(env.msg_id)
-        if env.msg_id == "poison1":
+        if env.msg_id == "poison1" and not fixed:
             raise RuntimeError("处理程序缺陷")
         return good(env)
 
@@ -347,9 +349,29 @@ def test_a_poison_message_is_retried_then_dead_lettered_answered_and_never_deliv
             shown = await asyncio.to_thread(CliRunner().invoke, app, args, terminal_width=200)
             assert shown.exit_code == 0, shown.output
             assert "死信" in shown.output and "poison1" in shown.output and "RuntimeError" in shown.output
+            # The cause is fixed: the dead letter is sent again, applied once, and its answer is the real one.
+            fixed.append(True)
+            base = ["region", "dead-letters", "--region", B, "--nats", NATS_URL, "--prefix", subjects.prefix]
+            replay = await asyncio.to_thread(
+                CliRunner().invoke, app, [*base, "--replay", str(poison.seq)], terminal_width=200
+            )
+            assert replay.exit_code == 0 and "已重新投递" in replay.output, replay.output
+
+            async def answered():
+                got = await a.answer_of("poison1")
+                return got if got is not None and got.parsed().ok else None
+
+            assert (await _poll(answered, "the replayed request answered")).parsed().data["region"] == B
+            assert (await b.health()).dead_letters == 1 and [d.msg_id for d in await b.dead_letters()] == [None]
+            for seq, code in ((junk.seq, "E7601-002"), (poison.seq, "E7601-007"), (10**6, "E7601-007")):
+                with pytest.raises(DomainError) as e:
+                    await b.replay_dead_letter(seq)  # unreadable; gone after its replay; never there
+                assert e.value.code == code, seq
+            listed = await asyncio.to_thread(CliRunner().invoke, app, base, terminal_width=200)
+            assert listed.exit_code == 0 and "无法解析" in listed.output and "poison1" not in listed.output
 
     run(go(), timeout=90)
-    assert service.applied_count(pb) == 1  # good1 only
+    assert service.applied_count(pb) == 2  # good1, then poison1 once replayed
 
 
 # CLI -----------------------------------------------------------------------------------------------

@@ -605,6 +605,54 @@ def region_health(
     _peer_table(peers(p))
 
 
+@region_app.command("dead-letters")
+def region_dead_letters(
+    region: str = typer.Option(..., "--region", help="本实例的统筹区（医保区划）"),
+    nats_url: str = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS 服务器地址"),
+    prefix: str = typer.Option("yibao", "--prefix", help="流与主题的前缀"),
+    replay: int = typer.Option(None, "--replay", help="排除原因后重新投递这条死信（序号见列表）"),
+) -> None:
+    """死信：发往本统筹区、多次处理失败（或无法解析）而不再投递的报文及原因；--replay 重新投递一条（仍只办理一次）。"""
+    import asyncio
+
+    from yibao.regionlink.link import RegionLink, Subjects
+
+    async def work():
+        link = RegionLink(region, [nats_url], Subjects(prefix))
+        await link.connect()
+        try:
+            replayed = await link.replay_dead_letter(replay) if replay is not None else None
+            return replayed, await link.dead_letters(50)
+        finally:
+            await link.close()
+
+    try:
+        replayed, letters = asyncio.run(asyncio.wait_for(work(), 30))
+    except DomainError as exc:
+        fail(exc)
+    except TimeoutError:
+        console.print(f"[red][E7601-004] 统筹区之间的链路不可用：{nats_url} 30秒内没有应答[/red]")
+        raise typer.Exit(2) from None
+    if replayed is not None:
+        console.print(f"已重新投递死信 {replay}（报文 {replayed}）")
+    sheet = Sheet(
+        f"死信（{region}，前缀 {prefix}）",
+        [
+            ("序号", "code"),
+            ("报文号", "code"),
+            ("类型", "code"),
+            ("发自", "code"),
+            ("投递次数", "code"),
+            ("原因", "text"),
+        ],
+    )
+    for d in letters:
+        sheet.add_row(
+            str(d.seq), d.msg_id or "（无法解析）", d.kind or "", d.from_region or "", str(d.deliveries), d.reason
+        )
+    sheet.print(console)
+
+
 @region_app.command("pending")
 def region_pending(
     db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),

@@ -279,8 +279,29 @@ class RegionLink:
         log.error("跨统筹区报文转入死信（第%s次投递）：%s", deliveries, reason)
         if env is not None:
             detail = f"{env.kind} {env.msg_id}（{deliveries}次投递均失败：{reason}）"
-            await self.publish(self.answer(env, {"ok": False, "code": "E7601-006", "message": detail[:500]}))
+            refusal = {"ok": False, "code": "E7601-006", "message": detail[:500]}
+            # its own msg id: the real answer after a replay is not taken for a duplicate of this one
+            await self.publish(self.answer(env, refusal, msg_id=f"dlq_{seq}_{env.msg_id}"[:80]))
         await msg.term()
+
+    async def replay_dead_letter(self, seq: int) -> str:
+        """Send one of this region's dead letters again, once its cause is fixed: republished to the
+        requests under a fresh ``Nats-Msg-Id`` and removed from the dead-letter stream. The applied-
+        message record still applies it at most once; its answer replaces the E7601-006 one (the
+        latest answer is the one ``answer_of`` reads). Returns the request's msg_id."""
+        name = self.subjects.stream("DLQ")
+        try:
+            raw = await self.js.get_msg(name, seq)
+        except NotFoundError:
+            raise refuse("E7601-007", seq=seq) from None
+        if raw.subject != self.subjects.dead_letter(self.region):
+            raise refuse("E7601-007", seq=seq)
+        env = decode(raw.data)  # one that cannot be read cannot be replayed (E7601-002)
+        subject = self.subjects.request(self.region, env.kind)
+        await self.js.publish(subject, raw.data, headers={"Nats-Msg-Id": f"replay_{seq}_{env.msg_id}"[:100]})
+        await self.js.delete_msg(name, seq)
+        log.warning("死信 %s（%s %s）已重新投递", seq, env.kind, env.msg_id)
+        return env.msg_id
 
     async def _failed(self, msg, env: Envelope, exc: Exception) -> None:
         """A handler failed (not a refusal): try again after a growing delay, or give up."""
@@ -357,7 +378,7 @@ class RegionLink:
             handled += 1
         return handled
 
-    def answer(self, request: Envelope, data: dict) -> Envelope:
+    def answer(self, request: Envelope, data: dict, *, msg_id: str | None = None) -> Envelope:
         ok = bool(data.get("ok", True))
         body = Answer(
             ok=ok,
@@ -369,7 +390,7 @@ class RegionLink:
         return make(
             "answer",
             body,
-            msg_id=f"ans_{request.msg_id}"[:80],
+            msg_id=msg_id or f"ans_{request.msg_id}"[:80],
             from_region=self.region,
             to_region=request.from_region,
             sent_at=now,
