@@ -385,6 +385,36 @@ def test_a_visit_settled_directly_cannot_be_claimed_back(store):
     sound(p)
 
 
+def test_a_receipt_filed_twice_at_the_same_moment_is_stored_once(store):
+    """The service checks for the receipt before inserting; a twin that passed that check at the same
+    moment meets the unique key, which the repository turns into "already there" (no 500)."""
+    p, who = nanchang(store)
+    row = {
+        "person_id": who.person.id,
+        "care_region": C_REGION,
+        "institution": "H31000000002",
+        "receipt_no": "TWIN-1",
+        "case": "unfiled",
+        "day": AT.date(),
+        "year": 2025,
+        "category": "outpatient",
+        "medfee": 100,
+        "fund_pay": 0,
+        "deductible_delta": 0,
+        "fund_delta": 0,
+        "result": "{}",
+        "filed_by": "portal",
+        "created_at": AT,
+    }
+    with p.store.uow() as tx:
+        first = tx.reservations.add_claim_back(**row)
+        assert first is not None
+        assert tx.reservations.add_claim_back(**row) is None  # the savepoint keeps the unit of work usable
+        assert tx.reservations.claim_back_of_receipt("H31000000002", "TWIN-1") is not None
+    with p.store.uow(read_only=True) as tx:
+        assert [r._mapping["id"] for r in tx.reservations.claim_backs_of(who.person.id)] == [first]
+
+
 def test_claim_back_from_the_command_line(tmp_path):
     import json
 

@@ -101,6 +101,8 @@ def claim_back(
             filed_by=filed_by[:60],
             created_at=now,
         )
+        if claim_id is None:  # filed at the same moment by someone else (another tab, the counter)
+            raise refuse("E7602-009", receipt=f"{institution}/{receipt_no}")
         if result.fund_pay:
             fund = fund_account(person.admdvs, FUND_PAY_TYPE.get(insutype, "310100"))
             pay = Transfer(fund, external_account(f"reimburse:{psn_no}"), result.fund_pay, FUND_PAY)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from yibao.ledger.reservations import Hold
 from yibao.storage.tables import claim_backs, clearings, cross_settlements, people, reservations
@@ -194,8 +195,14 @@ class ReservationRepo:
         )
         return self.conn.execute(stmt).first()
 
-    def add_claim_back(self, **values) -> int:
-        return self.conn.execute(claim_backs.insert().values(**values)).inserted_primary_key[0]
+    def add_claim_back(self, **values) -> int | None:
+        """The new claim's id; None when a claim of the same receipt is already there (a concurrent
+        twin that passed the check at the same time): inside a savepoint, so the unit of work goes on."""
+        try:
+            with self.conn.begin_nested():
+                return self.conn.execute(claim_backs.insert().values(**values)).inserted_primary_key[0]
+        except IntegrityError:
+            return None
 
     def claim_backs_of(self, person_id: int):
         stmt = select(claim_backs).where(claim_backs.c.person_id == person_id).order_by(claim_backs.c.id)
