@@ -24,8 +24,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from yibao import faults
-from yibao.care.ids import settlement_public_id, visit_public_id
-from yibao.care.model import SettlementView
+from yibao.care.ids import settlement_public_id
 from yibao.errors import DomainError, refuse
 from yibao.ledger.model import (
     ACCT_PAY,
@@ -60,6 +59,7 @@ from yibao.lifecycle.model import FUND_PAY_TYPE, Person, medical_year_of
 from yibao.services.care import insurance_on, person_or_refuse
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
+from yibao.services.settle import counted_columns, parts_columns
 from yibao.settlement.calculate import settle
 from yibao.settlement.model import CatalogItem, Claim, FeeLine, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
@@ -326,17 +326,11 @@ def reserve_holds(
         institution=institution,
         person_id=person.id,
         year=year,
-        category=result.category,
         status=PENDING,
         movements=movements_text(holds),
         medfee=result.medfee,
-        fund_pay=result.fund_pay,
-        acct_pay=result.own_account_pay,
-        mulaid_pay=result.mutual_aid_pay,
-        cash_pay=result.cash,
-        deductible_delta=result.year_deductible_delta,
-        fund_delta=result.year_fund_delta,
-        result=json.dumps(to_record(result), ensure_ascii=False),
+        **parts_columns(result),
+        **counted_columns(result),
         digest=digest,
         expires_at=expires_at,
         created_at=now,
@@ -637,9 +631,7 @@ def settle_cross(
     link = link_of(platform)
     now = platform.now()
     day = start.date()
-    visit_used = 0
-    if visit is not None:
-        visit_used = sum(x.deductible for x in tx.care.settlements_of_visit(visit.id) if x.status == "settled")
+    visit_used = s.deductible_used_in_visit(tx, visit)
     rid = f"R{platform.region}{uuid.uuid4().hex[:20]}"  # ≤ 30 characters: it is also the setl_ref until booked
     expires_at = now + timedelta(seconds=RESERVE_TIMEOUT_S) + EXPIRY_GRACE
     body = {
@@ -671,25 +663,8 @@ def settle_cross(
         faults.point("care.after_reserve")
     result = from_record(data["result"])
     s._check_declared(req, result)
-    kind_name = visit.kind if visit is not None else "pharmacy"
-    clr_type = s.CLR_TYPE[
-        "inpatient" if kind_name == "inpatient" else "pharmacy" if kind_name == "pharmacy" else "outpatient"
-    ]
     insurance = insurance_on(tx, person, req.insutype, day)
-    view = SettlementView(
-        None,
-        visit_public_id(person.admdvs, visit.id) if visit else None,
-        person,
-        req.insutype,
-        insurance.psn_type,
-        med_type,
-        req.cert_type,
-        now,
-        inst,
-        clr_type,
-        result,
-        msgid=req.msgid,
-    )
+    view = s.unbooked_view(req, person, inst, visit, insurance.psn_type, med_type, now, result)
     if dry_run:
         return view
     try:
@@ -711,10 +686,7 @@ def settle_cross(
             insured_region=person.admdvs,
             institution=inst.code,
             status="awaiting_post",
-            fund_pay=result.fund_pay,
-            acct_pay=result.own_account_pay,
-            mulaid_pay=result.mutual_aid_pay,
-            cash_pay=result.cash,
+            **s.parts_columns(result),
             created_at=now,
             updated_at=now,
         )

@@ -142,9 +142,7 @@ def settle_claim(
         year = medical_year_of(policy, day)
         family = family_of(tx, person.id, now, year, category)  # one round trip
         used, paid = family.accumulator
-        visit_used = 0
-        if visit is not None:
-            visit_used = sum(s.deductible for s in tx.care.settlements_of_visit(visit.id) if s.status == "settled")
+        visit_used = deductible_used_in_visit(tx, visit)
         fund = fund_account(person.admdvs, FUND_PAY_TYPE.get(insurance.insutype, "310100"))
         also = (fund, institution_account(inst.code), cash_account(inst.code))  # the entry's other accounts
         patient, candidates = _parties(tx, person, insurance, day, family, also)
@@ -167,22 +165,7 @@ def settle_claim(
         # verified in the patient's app and needs none (but a password sent with it is still checked).
         if _password_needed(req, inst, person, dry_run) and result.own_account_pay + result.mutual_aid_pay > 0:
             check_password(platform, req.psn_no, req.cainfo, now.date(), tx=tx, person=person, ahead=ahead)
-        kind = visit.kind if visit is not None else "pharmacy"
-        clr_type = CLR_TYPE["inpatient" if kind == "inpatient" else "pharmacy" if kind == "pharmacy" else "outpatient"]
-        view = SettlementView(
-            None,
-            visit_public_id(person.admdvs, visit.id) if visit else None,
-            person,
-            req.insutype,
-            insurance.psn_type,
-            med_type,
-            req.cert_type,
-            now,
-            inst,
-            clr_type,
-            result,
-            msgid=req.msgid,
-        )
+        view = unbooked_view(req, person, inst, visit, insurance.psn_type, med_type, now, result)
         if dry_run:
             return view
         return _book(tx, req, view, visit, inputs, line_ids, year, now)
@@ -317,6 +300,69 @@ def _parties(tx: Tx, person: Person, insurance: Insurance, day: date, family: Fa
     return patient, candidates
 
 
+def deductible_used_in_visit(tx: Tx, visit: Visit | None) -> int:
+    """What the visit's earlier settlements (a stay's mid-settlements) already counted to the deductible."""
+    if visit is None:
+        return 0
+    return sum(s.deductible for s in tx.care.settlements_of_visit(visit.id) if s.status == "settled")
+
+
+def clr_type_of(visit: Visit | None) -> str:
+    """The clearing type (clr_type) of a settlement of this visit; no visit: a pharmacy purchase."""
+    kind = visit.kind if visit is not None else "pharmacy"
+    return CLR_TYPE["inpatient" if kind == "inpatient" else "pharmacy" if kind == "pharmacy" else "outpatient"]
+
+
+def unbooked_view(
+    req: SettleRequest,
+    person: Person,
+    inst: Institution,
+    visit: Visit | None,
+    psn_type: str,
+    med_type: str,
+    now: datetime,
+    result: Settlement,
+) -> SettlementView:
+    """A computed settlement before it is booked (no setl_id yet): what a pre-settlement answers."""
+    mdtrt_id = visit_public_id(person.admdvs, visit.id) if visit else None
+    clr_type = clr_type_of(visit)
+    return SettlementView(
+        None,
+        mdtrt_id,
+        person,
+        req.insutype,
+        psn_type,
+        med_type,
+        req.cert_type,
+        now,
+        inst,
+        clr_type,
+        result,
+        msgid=req.msgid,
+    )
+
+
+def parts_columns(result: Settlement) -> dict[str, int]:
+    """The parts of a settlement under the books' column names (settlements, reservations, cross settlements)."""
+    return dict(
+        fund_pay=result.fund_pay,
+        acct_pay=result.own_account_pay,
+        mulaid_pay=result.mutual_aid_pay,
+        cash_pay=result.cash,
+    )
+
+
+def counted_columns(result: Settlement) -> dict:
+    """What a settlement counted to the year's accumulators, and its record, under the books' column
+    names (a 参保地's reservations and claim-backs, which undo or show it later)."""
+    return dict(
+        category=result.category,
+        deductible_delta=result.year_deductible_delta,
+        fund_delta=result.year_fund_delta,
+        result=json.dumps(to_record(result), ensure_ascii=False),
+    )
+
+
 def _book(
     tx: Tx,
     req: SettleRequest,
@@ -329,10 +375,32 @@ def _book(
     *,
     entry_of=None,  # the ledger entry for a setl_id, when not the home one (a cross-region settlement)
 ) -> SettlementView:
-    person, inst, result = view.person, view.institution, view.result
-    row = dict(
-        person_id=person.id,
-        institution_code=inst.code,
+    """Write a computed settlement: its row (and a purchase's own visit), the ledger entry, the
+    accumulators and the lines it settles; the view again, with its ids."""
+    person, result = view.person, view.result
+    row = _settlement_columns(req, view, year, now)
+    if visit is None:  # a pharmacy purchase is its own visit: both rows in one statement
+        visit_pk, pk = add_visit_and_settlement(tx, _purchase_columns(req, view, now), row)
+    else:
+        visit_pk = visit.id
+        pk = tx.care.add_settlement(visit_id=visit_pk, **row)
+    setl_id = settlement_public_id(person.admdvs, pk)
+    _post_settlement(tx, entry_of(setl_id) if entry_of is not None else _home_entry(setl_id, view), now)
+    tx.care.add_to_accumulator(person.id, year, result.category, result.year_deductible_delta, result.year_fund_delta)
+    if visit is None:
+        _add_purchase_lines(tx, visit_pk, pk, inputs, now)
+    else:
+        tx.care.mark_lines(line_ids, pk)
+    mdtrt_id = visit_public_id(person.admdvs, visit_pk)
+    return replace(view, setl_id=setl_id, mdtrt_id=mdtrt_id, setl_time=now, msgid=req.msgid)
+
+
+def _settlement_columns(req: SettleRequest, view: SettlementView, year: int, now: datetime) -> dict:
+    """The settlement's row (its visit aside)."""
+    result = view.result
+    return dict(
+        person_id=view.person.id,
+        institution_code=view.institution.code,
         infno=req.infno,
         msgid=req.msgid,
         insutype=req.insutype,
@@ -344,10 +412,7 @@ def _book(
         year=year,
         setl_time=now,
         medfee=result.medfee,
-        fund_pay=result.fund_pay,
-        acct_pay=result.own_account_pay,
-        mulaid_pay=result.mutual_aid_pay,
-        cash_pay=result.cash,
+        **parts_columns(result),
         deductible=result.deductible,
         mid_setl=req.mid_setl,
         output=json.dumps(to_record(result), ensure_ascii=False),
@@ -355,79 +420,66 @@ def _book(
         status="settled",
         info=json.dumps(req.info, ensure_ascii=False, default=str) if req.info else None,
     )
-    if visit is None:  # a pharmacy purchase is its own visit: both rows in one statement
-        purchase = dict(
-            person_id=person.id,
-            institution_code=inst.code,
-            kind="pharmacy",
-            insutype=req.insutype,
-            med_type=view.med_type,
-            begntime=req.begntime or now,
-            endtime=now,
-            status="closed",
-            mdtrt_cert_type=req.cert_type,
-            created_at=now,
-        )
-        visit_pk, pk = add_visit_and_settlement(tx, purchase, row)
-    else:
-        visit_pk = visit.id
-        pk = tx.care.add_settlement(visit_id=visit_pk, **row)
-    setl_id = settlement_public_id(person.admdvs, pk)
-    entry = (
-        entry_of(setl_id)
-        if entry_of is not None
-        else settlement_entry(
-            f"setl:{setl_id}",
-            result,
-            admdvs=person.admdvs,
-            fund_pay_type=view.fund_pay_type,
-            institution=inst.code,
-            ref=setl_id,
-        )
+
+
+def _purchase_columns(req: SettleRequest, view: SettlementView, now: datetime) -> dict:
+    """The visit a pharmacy purchase is: closed as it opens."""
+    return dict(
+        person_id=view.person.id,
+        institution_code=view.institution.code,
+        kind="pharmacy",
+        insutype=req.insutype,
+        med_type=view.med_type,
+        begntime=req.begntime or now,
+        endtime=now,
+        status="closed",
+        mdtrt_cert_type=req.cert_type,
+        created_at=now,
     )
+
+
+def _home_entry(setl_id: str, view: SettlementView) -> Entry:
+    """The ledger entry of a settlement of this region's insured."""
+    return settlement_entry(
+        f"setl:{setl_id}",
+        view.result,
+        admdvs=view.person.admdvs,
+        fund_pay_type=view.fund_pay_type,
+        institution=view.institution.code,
+        ref=setl_id,
+    )
+
+
+def _post_settlement(tx: Tx, entry: Entry, now: datetime) -> None:
+    """Post the entry; an account it would take below its floor refuses the settlement."""
     try:
         tx.ledger.post(entry, now)
     except LedgerError as exc:
         raise refuse("E2207-008") from exc
-    tx.care.add_to_accumulator(person.id, year, result.category, result.year_deductible_delta, result.year_fund_delta)
-    if visit is None:
-        tx.care.add_lines(
-            [
-                dict(
-                    visit_id=visit_pk,
-                    feedetl_sn=f.sn,
-                    chrg_bchno=None,
-                    med_list_codg=f.code,
-                    medins_list_codg=f.medins_code,
-                    amount=f.amount,
-                    price=str(f.price),
-                    count=str(f.count),
-                    fee_ocur_time=f.fee_ocur_time or now,
-                    settlement_id=pk,
-                    uploaded_at=now,
-                    **audit_columns(f),
-                )
-                for f in inputs
-            ]
-        )
-        tx.care.add_trace_codes(visit_pk, trace_rows(inputs), now)
-    else:
-        tx.care.mark_lines(line_ids, pk)
-    mdtrt_id = visit_public_id(person.admdvs, visit_pk)
-    return SettlementView(
-        setl_id,
-        mdtrt_id,
-        person,
-        view.insutype,
-        view.psn_type,
-        view.med_type,
-        view.cert_type,
-        now,
-        inst,
-        view.clr_type,
-        result,
-        msgid=req.msgid,
+
+
+def _add_purchase_lines(tx: Tx, visit_pk: int, pk: int, inputs, now: datetime) -> None:
+    """A pharmacy purchase's inline lines, settled as they are stored, with their trace codes."""
+    tx.care.add_lines(
+        [
+            dict(
+                visit_id=visit_pk,
+                feedetl_sn=f.sn,
+                chrg_bchno=None,
+                med_list_codg=f.code,
+                medins_list_codg=f.medins_code,
+                amount=f.amount,
+                price=str(f.price),
+                count=str(f.count),
+                fee_ocur_time=f.fee_ocur_time or now,
+                settlement_id=pk,
+                uploaded_at=now,
+                **audit_columns(f),
+            )
+            for f in inputs
+        ]
     )
+    tx.care.add_trace_codes(visit_pk, trace_rows(inputs), now)
 
 
 # Reading and cancelling --------------------------------------------------------------------------
