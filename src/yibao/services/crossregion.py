@@ -25,6 +25,7 @@ from typing import Protocol
 
 from yibao import faults
 from yibao.care.ids import settlement_public_id
+from yibao.care.model import SettlementView
 from yibao.errors import DomainError, refuse
 from yibao.ledger.model import (
     ACCT_PAY,
@@ -59,7 +60,7 @@ from yibao.lifecycle.model import FUND_PAY_TYPE, Person, medical_year_of
 from yibao.services.care import insurance_on, person_or_refuse
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
-from yibao.services.settle import counted_columns, parts_columns
+from yibao.services.settle import Checked, SettleRequest, counted_columns, parts_columns
 from yibao.settlement.calculate import settle
 from yibao.settlement.model import CatalogItem, Claim, FeeLine, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
@@ -608,29 +609,15 @@ def cross_entry(setl_id: str, result: Settlement, insured_region: str, instituti
     return Entry(f"setl:{setl_id}", "settlement", tuple(transfers), ref=setl_id)
 
 
-def settle_cross(
-    platform: Platform,
-    req,
-    person: Person,
-    inst,
-    visit,
-    inputs,
-    line_ids,
-    start,
-    policy,
-    med_type,
-    lines,
-    *,
-    dry_run: bool,
-    tx: Tx,
-):
+def settle_cross(platform: Platform, req: SettleRequest, checked: Checked, *, dry_run: bool, tx: Tx) -> SettlementView:
     """The 就医地's 2206/2207 for a peer region's insured: the lines as classed here, the split and
     the reservation by the 参保地, the booking here, the post after the commit (or the void)."""
     from yibao.services import settle as s
 
+    person, inst, visit, med_type, lines = checked.person, checked.inst, checked.visit, checked.med_type, checked.lines
     link = link_of(platform)
     now = platform.now()
-    day = start.date()
+    day = checked.day
     visit_used = s.deductible_used_in_visit(tx, visit)
     rid = f"R{platform.region}{uuid.uuid4().hex[:20]}"  # ≤ 30 characters: it is also the setl_ref until booked
     expires_at = now + timedelta(seconds=RESERVE_TIMEOUT_S) + EXPIRY_GRACE
@@ -663,8 +650,7 @@ def settle_cross(
         faults.point("care.after_reserve")
     result = from_record(data["result"])
     s._check_declared(req, result)
-    insurance = insurance_on(tx, person, req.insutype, day)
-    view = s.unbooked_view(req, person, inst, visit, insurance.psn_type, med_type, now, result)
+    view = s.unbooked_view(req, person, inst, visit, checked.insurance.psn_type, med_type, now, result)
     if dry_run:
         return view
     try:
@@ -673,9 +659,9 @@ def settle_cross(
             req,
             view,
             visit,
-            inputs,
-            line_ids,
-            medical_year_of(policy, day),
+            checked.inputs,
+            checked.line_ids,
+            medical_year_of(checked.policy, day),
             now,
             entry_of=lambda setl_id: cross_entry(setl_id, result, person.admdvs, inst.code),
         )

@@ -31,6 +31,7 @@ from yibao.ledger.postings import settlement_entry
 from yibao.lifecycle.model import EMPLOYEE, FUND_PAY_TYPE, Insurance, Person, age_on, medical_year_of, scheme_of
 from yibao.money import fmt_yuan
 from yibao.nhsa.infno import CANCEL_INFNO, CANCEL_OF
+from yibao.policy import Policy
 from yibao.services.care import (
     FeeInput,
     audit_columns,
@@ -43,7 +44,7 @@ from yibao.services.care import (
     visit_or_refuse,
 )
 from yibao.services.filings import check_chronic_filing, with_transfer
-from yibao.services.identity import CERT_VOUCHER, check_password, verify_ahead
+from yibao.services.identity import CERT_VOUCHER, VerifiedAhead, check_password, verify_ahead
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
 from yibao.services.review import explained, review_claim
@@ -56,7 +57,7 @@ from yibao.settlement.claim_rules import (
     check_start,
     check_total,
 )
-from yibao.settlement.model import Buckets, Claim, Patient, PayerCandidate, Settlement, YearToDate
+from yibao.settlement.model import Buckets, Claim, FeeLine, Patient, PayerCandidate, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
 from yibao.storage.family_reads import Family, family_of
 from yibao.storage.settle_writes import add_visit_and_settlement
@@ -91,84 +92,115 @@ class SettleRequest:
     info: dict | None = None  # request fields kept for audit
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A claim past every check that needs no money: who, where, which lines (priced by the
+    catalogue and reviewed) under which policy — what the home settlement and the cross-region one
+    (``services.crossregion.settle_cross``) go on from."""
+
+    person: Person
+    inst: Institution
+    insurance: Insurance
+    visit: Visit | None
+    inputs: tuple[FeeInput, ...]
+    line_ids: list[int]
+    start: datetime  # accepted by the platform's clock: it picks the policy and the medical year
+    policy: Policy
+    med_type: str
+    category: str
+    lines: list[FeeLine]
+    reviewed: tuple[str, ...]  # the review's words for the explanation
+    ahead: VerifiedAhead | None  # the password, verified before any account was locked
+
+    @property
+    def day(self) -> date:
+        return self.start.date()
+
+
 def settle_claim(
     platform: Platform, req: SettleRequest, *, dry_run: bool = False, tx: Tx | None = None
 ) -> SettlementView:
     now = platform.now()
     with platform.unit(tx) as tx:
-        inst = institution_or_refuse(tx, req.institution)
-        person = person_or_refuse(tx, req.psn_no, lock=True)
-        check_credential(tx, now, person, req.cert_type, req.cert_no)
-        ahead = _password_ahead(platform, tx, req, inst, person, dry_run)
-        policy = platform.policy(tx, person.admdvs)
-        visit, inputs, line_ids, start = _claim_source(tx, req, inst, person, policy, now)
-        day = start.date()  # accepted by the platform's clock: it picks the policy and the medical year
-        med_type = req.med_type or (visit.med_type if visit is not None else "") or ""
-        insurance = insurance_on(tx, person, req.insutype, day)
-        try:
-            category = category_of(policy, day, med_type)
-        except UnknownMedType:
-            raise refuse("E2207-005", med_type=med_type or "（空）") from None
-        if visit is not None and (visit.kind == "inpatient") != (category == "inpatient"):
-            raise refuse("E2201-007", detail=f"{KIND_NAMES[visit.kind]}就诊不能按医疗类别{med_type}结算")
-        check_start(policy, category, start, now, stage=SETTLEMENT, field=_START_FIELD[visit.kind if visit else ""])
-        check_chronic_filing(tx, policy, person, insurance.scheme, category, day)  # 门诊慢特病: a filing (2503)
-        if not inputs:
-            raise refuse("E2207-002", detail=req.mdtrt_id or "药店结算没有明细")
-        check_line_count(policy, category, len(inputs), now.date())
-        lines = fee_lines_from_catalog(tx, list(inputs))
-        lines, reviewed = review_claim(tx, person, visit, category, lines, day)  # rules that move lines to 自费
-        actual = sum(line.amount for line in lines)
-        if actual != req.medfee_sumamt:
-            raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
-        check_total(actual)
+        checked = _checked(platform, tx, req, now, dry_run)
         cross = platform.cross  # services.crossregion, attached with the link (none: every patient is at home)
-        if cross is not None and cross.is_cross(platform, tx, person):  # 就医地目录、参保地政策: the 参保地 computes
-            return cross.settle_cross(
-                platform,
-                req,
-                person,
-                inst,
-                visit,
-                inputs,
-                line_ids,
-                start,
-                policy,
-                med_type,
-                lines,
-                dry_run=dry_run,
-                tx=tx,
-            )
-        year = medical_year_of(policy, day)
-        family = family_of(tx, person.id, now, year, category)  # one round trip
-        used, paid = family.accumulator
-        visit_used = deductible_used_in_visit(tx, visit)
-        fund = fund_account(person.admdvs, FUND_PAY_TYPE.get(insurance.insutype, "310100"))
-        also = (fund, institution_account(inst.code), cash_account(inst.code))  # the entry's other accounts
-        patient, candidates = _parties(tx, person, insurance, day, family, also)
-        claim = Claim(
-            day,
-            med_type,
-            inst.level,
-            tuple(lines),
-            req.acct_used,
-            with_transfer(tx, person, inst, day, offsite_status(tx, person, inst.admdvs, day)),
-            own_account=not req.family_only,
-        )
-        try:
-            result = explained(settle(policy, claim, patient, YearToDate(used, paid, visit_used), candidates), reviewed)
-        except NegativeTotal as exc:  # a refusal; a broken invariant (errors.InternalError) is not one
-            raise refuse("E2207-002", detail=str(exc)) from exc
-        _check_declared(req, result)
-        # The password, before anything is written, and only where the spec asks: when a personal
-        # account would pay; not off-site in another province (跨省异地不验密); an e-voucher token was
-        # verified in the patient's app and needs none (but a password sent with it is still checked).
-        if _password_needed(req, inst, person, dry_run) and result.own_account_pay + result.mutual_aid_pay > 0:
-            check_password(platform, req.psn_no, req.cainfo, now.date(), tx=tx, person=person, ahead=ahead)
-        view = unbooked_view(req, person, inst, visit, insurance.psn_type, med_type, now, result)
-        if dry_run:
-            return view
-        return _book(tx, req, view, visit, inputs, line_ids, year, now)
+        # 就医地目录、参保地政策: for a peer region's insured the 参保地 computes the split.
+        if cross is not None and cross.is_cross(platform, tx, checked.person):
+            return cross.settle_cross(platform, req, checked, dry_run=dry_run, tx=tx)
+        return _settle_home(platform, tx, req, checked, now, dry_run)
+
+
+def _checked(platform: Platform, tx: Tx, req: SettleRequest, now: datetime, dry_run: bool) -> Checked:
+    """The patient (locked), the institution, the visit (locked) or purchase and its lines, each
+    checked and refused in the order the national interface expects."""
+    inst = institution_or_refuse(tx, req.institution)
+    person = person_or_refuse(tx, req.psn_no, lock=True)
+    check_credential(tx, now, person, req.cert_type, req.cert_no)
+    ahead = _password_ahead(platform, tx, req, inst, person, dry_run)
+    policy = platform.policy(tx, person.admdvs)
+    visit, inputs, line_ids, start = _claim_source(tx, req, inst, person, policy, now)
+    day = start.date()
+    med_type = req.med_type or (visit.med_type if visit is not None else "") or ""
+    insurance = insurance_on(tx, person, req.insutype, day)
+    try:
+        category = category_of(policy, day, med_type)
+    except UnknownMedType:
+        raise refuse("E2207-005", med_type=med_type or "（空）") from None
+    if visit is not None and (visit.kind == "inpatient") != (category == "inpatient"):
+        raise refuse("E2201-007", detail=f"{KIND_NAMES[visit.kind]}就诊不能按医疗类别{med_type}结算")
+    check_start(policy, category, start, now, stage=SETTLEMENT, field=_START_FIELD[visit.kind if visit else ""])
+    check_chronic_filing(tx, policy, person, insurance.scheme, category, day)  # 门诊慢特病: a filing (2503)
+    if not inputs:
+        raise refuse("E2207-002", detail=req.mdtrt_id or "药店结算没有明细")
+    check_line_count(policy, category, len(inputs), now.date())
+    lines = fee_lines_from_catalog(tx, list(inputs))
+    lines, reviewed = review_claim(tx, person, visit, category, lines, day)  # rules that move lines to 自费
+    actual = sum(line.amount for line in lines)
+    if actual != req.medfee_sumamt:
+        raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
+    check_total(actual)
+    return Checked(
+        person, inst, insurance, visit, inputs, line_ids, start, policy, med_type, category, lines, reviewed, ahead
+    )
+
+
+def _settle_home(
+    platform: Platform, tx: Tx, req: SettleRequest, c: Checked, now: datetime, dry_run: bool
+) -> SettlementView:
+    """The split of a claim of this region's insured, under locks on every account it may draw;
+    booked unless ``dry_run``."""
+    person, inst, insurance, visit, day = c.person, c.inst, c.insurance, c.visit, c.day
+    year = medical_year_of(c.policy, day)
+    family = family_of(tx, person.id, now, year, c.category)  # one round trip
+    used, paid = family.accumulator
+    visit_used = deductible_used_in_visit(tx, visit)
+    fund = fund_account(person.admdvs, FUND_PAY_TYPE.get(insurance.insutype, "310100"))
+    also = (fund, institution_account(inst.code), cash_account(inst.code))  # the entry's other accounts
+    patient, candidates = _parties(tx, person, insurance, day, family, also)
+    claim = Claim(
+        day,
+        c.med_type,
+        inst.level,
+        tuple(c.lines),
+        req.acct_used,
+        with_transfer(tx, person, inst, day, offsite_status(tx, person, inst.admdvs, day)),
+        own_account=not req.family_only,
+    )
+    try:
+        result = settle(c.policy, claim, patient, YearToDate(used, paid, visit_used), candidates)
+    except NegativeTotal as exc:  # a refusal; a broken invariant (errors.InternalError) is not one
+        raise refuse("E2207-002", detail=str(exc)) from exc
+    result = explained(result, c.reviewed)
+    _check_declared(req, result)
+    # The password, before anything is written, and only where the spec asks: when a personal
+    # account would pay; not off-site in another province (跨省异地不验密); an e-voucher token was
+    # verified in the patient's app and needs none (but a password sent with it is still checked).
+    if _password_needed(req, inst, person, dry_run) and result.own_account_pay + result.mutual_aid_pay > 0:
+        check_password(platform, req.psn_no, req.cainfo, now.date(), tx=tx, person=person, ahead=c.ahead)
+    view = unbooked_view(req, person, inst, visit, insurance.psn_type, c.med_type, now, result)
+    if dry_run:
+        return view
+    return _book(tx, req, view, visit, c.inputs, c.line_ids, year, now)
 
 
 def _password_needed(req: SettleRequest, inst: Institution, person: Person, dry_run: bool) -> bool:
