@@ -27,19 +27,8 @@ from yibao import faults
 from yibao.care.ids import settlement_public_id
 from yibao.care.model import SettlementView
 from yibao.errors import DomainError, refuse
-from yibao.ledger.model import (
-    ACCT_PAY,
-    CASH_PAY,
-    FUND_PAY,
-    MUTUAL_AID,
-    Entry,
-    LedgerError,
-    Transfer,
-    cash_account,
-    fund_account,
-    institution_account,
-    person_bucket,
-)
+from yibao.ledger.model import LedgerError, fund_account, person_bucket
+from yibao.ledger.postings import cross_entry, holds_of
 from yibao.ledger.reservations import (
     PENDING,
     POSTED,
@@ -238,20 +227,6 @@ def _calculate(platform: Platform, tx: Tx, body: dict, care_region: str, *, offs
     except ValueError as exc:
         raise refuse("E2207-002", detail=str(exc)) from exc
     return person, result, year, holds_of(result, person.admdvs, fund_pay_type)
-
-
-def holds_of(result: Settlement, admdvs: str, fund_pay_type: str) -> tuple[Hold, ...]:
-    """What the 参保地 pays of a settlement, by account: the fund, the own buckets, the relatives'."""
-    holds = []
-    if result.fund_pay:
-        holds.append(Hold(fund_account(admdvs, fund_pay_type), result.fund_pay, FUND_PAY))
-    if result.own:
-        holds += [
-            Hold(person_bucket(result.own.psn_no, d.bucket), d.amount, ACCT_PAY) for d in result.own.draws if d.amount
-        ]
-    for payer in result.mutual_aid:
-        holds += [Hold(person_bucket(payer.psn_no, d.bucket), d.amount, MUTUAL_AID) for d in payer.draws if d.amount]
-    return tuple(holds)
 
 
 def quote(platform: Platform, tx: Tx, body: dict, care_region: str) -> dict:
@@ -590,23 +565,6 @@ def _line_body(f: FeeLine) -> dict:
         "price": str(f.price),
         "count": str(f.count),
     }
-
-
-def cross_entry(setl_id: str, result: Settlement, insured_region: str, institution: str) -> Entry:
-    """The 就医地's side: the insured region owes what its fund and accounts pay (``X:due-from:<I>``
-    is debited), the patient pays the cash; the institution receives all of it."""
-    to = institution_account(institution)
-    due = due_from_account(insured_region)
-    transfers = []
-    if result.fund_pay:
-        transfers.append(Transfer(due, to, result.fund_pay, FUND_PAY))
-    if result.own_account_pay:
-        transfers.append(Transfer(due, to, result.own_account_pay, ACCT_PAY))
-    if result.mutual_aid_pay:
-        transfers.append(Transfer(due, to, result.mutual_aid_pay, MUTUAL_AID))
-    if result.cash:
-        transfers.append(Transfer(cash_account(institution), to, result.cash, CASH_PAY))
-    return Entry(f"setl:{setl_id}", "settlement", tuple(transfers), ref=setl_id)
 
 
 def settle_cross(platform: Platform, req: SettleRequest, checked: Checked, *, dry_run: bool, tx: Tx) -> SettlementView:
