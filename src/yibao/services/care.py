@@ -62,6 +62,25 @@ def audit_columns(f: FeeInput) -> dict:
     return cols
 
 
+def line_columns(f: FeeInput, visit_id: int, now: datetime) -> dict:
+    """A fee line's row as the institution sent it (2204/2301, a pharmacy purchase's inline lines),
+    stamped with the upload time; a line without its own time takes that one."""
+    return dict(
+        visit_id=visit_id,
+        feedetl_sn=f.sn,
+        chrg_bchno=f.chrg_bchno,
+        med_list_codg=f.code,
+        medins_list_codg=f.medins_code,
+        amount=f.amount,
+        price=str(f.price),
+        count=str(f.count),
+        init_feedetl_sn=f.init_sn,
+        fee_ocur_time=f.fee_ocur_time or now,
+        uploaded_at=now,
+        **audit_columns(f),
+    )
+
+
 def trace_rows(inputs) -> list[dict]:
     """Drug traceability codes (2102 ``durg_trac_info``) of the lines, one row per code."""
     return [
@@ -325,25 +344,7 @@ def upload_fees(
         check_line_count(policy, visit_category(policy, visit), pending, now.date())
         lines = fee_lines_from_catalog(tx, inputs)
         _check_refunds(tx, visit, inputs)
-        tx.care.add_lines(
-            [
-                dict(
-                    visit_id=visit.id,
-                    feedetl_sn=f.sn,
-                    chrg_bchno=f.chrg_bchno,
-                    med_list_codg=f.code,
-                    medins_list_codg=f.medins_code,
-                    amount=f.amount,
-                    price=str(f.price),
-                    count=str(f.count),
-                    init_feedetl_sn=f.init_sn,
-                    fee_ocur_time=f.fee_ocur_time or now,
-                    uploaded_at=now,
-                    **audit_columns(f),
-                )
-                for f in inputs
-            ]
-        )
+        tx.care.add_lines([line_columns(f, visit.id, now) for f in inputs])
     return [split_line(line) for line in lines]
 
 

@@ -34,11 +34,11 @@ from yibao.nhsa.infno import CANCEL_INFNO, CANCEL_OF
 from yibao.policy import Policy
 from yibao.services.care import (
     FeeInput,
-    audit_columns,
     check_credential,
     fee_lines_from_catalog,
     institution_or_refuse,
     insurance_on,
+    line_columns,
     person_or_refuse,
     trace_rows,
     visit_or_refuse,
@@ -492,25 +492,9 @@ def _post_settlement(tx: Tx, entry: Entry, now: datetime) -> None:
 
 def _add_purchase_lines(tx: Tx, visit_pk: int, pk: int, inputs, now: datetime) -> None:
     """A pharmacy purchase's inline lines, settled as they are stored, with their trace codes."""
-    tx.care.add_lines(
-        [
-            dict(
-                visit_id=visit_pk,
-                feedetl_sn=f.sn,
-                chrg_bchno=None,
-                med_list_codg=f.code,
-                medins_list_codg=f.medins_code,
-                amount=f.amount,
-                price=str(f.price),
-                count=str(f.count),
-                fee_ocur_time=f.fee_ocur_time or now,
-                settlement_id=pk,
-                uploaded_at=now,
-                **audit_columns(f),
-            )
-            for f in inputs
-        ]
-    )
+    # Bought and settled at once: no batch, no refunds of earlier lines.
+    over = {"chrg_bchno": None, "init_feedetl_sn": None, "settlement_id": pk}
+    tx.care.add_lines([{**line_columns(f, visit_pk, now), **over} for f in inputs])
     tx.care.add_trace_codes(visit_pk, trace_rows(inputs), now)
 
 
