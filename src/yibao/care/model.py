@@ -1,4 +1,5 @@
-"""What the platform records about care: institutions, visits, fee lines and settlements.
+"""What the platform records about care: institutions, visits, fee lines and settlements; what
+institutions file besides (settlement lists, departments, 备案 filings, a pharmacy's stock moves).
 
 Plain immutable values; ``storage.care_repo`` reads and writes them, services and views use them.
 Amounts are integer fen.
@@ -7,7 +8,8 @@ Amounts are integer fen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from yibao.lifecycle.model import FUND_PAY_TYPE, Person
 from yibao.settlement.model import Settlement
@@ -109,3 +111,73 @@ class SettlementView:
     @property
     def fund_pay_type(self) -> str:
         return FUND_PAY_TYPE.get(self.insutype, "310100")
+
+
+@dataclass(frozen=True)
+class SettlementList:
+    id: int
+    settlement_id: int
+    institution_code: str
+    person_id: int
+    status: str
+    record: dict
+    qc: list
+    qc_version: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Department:
+    id: int
+    institution_code: str
+    code: str
+    name: str
+    caty: str
+    begntime: date
+    endtime: date | None
+    info: dict
+    created_at: datetime
+    updated_at: datetime
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Filing:
+    id: int
+    kind: str
+    person_id: int
+    institution_code: str
+    insutype: str | None
+    code: str | None
+    name: str | None
+    target_code: str | None
+    target_name: str | None
+    begndate: date
+    enddate: date | None
+    info: dict
+    created_at: datetime
+    cancelled_at: datetime | None
+    cancel_memo: str | None
+
+    def covers(self, day: date) -> bool:
+        return self.cancelled_at is None and self.begndate <= day and (self.enddate is None or day <= self.enddate)
+
+
+@dataclass(frozen=True)
+class Move:
+    id: int
+    institution_code: str
+    batch: str
+    med_list_codg: str
+    medins_list_codg: str
+    name: str
+    kind: str
+    delta: Decimal
+    price: Decimal | None
+    at: datetime
+    setl_id: str | None
+    psn_no: str | None
+    info: dict
+    created_at: datetime
+    deleted_at: datetime | None

@@ -166,3 +166,12 @@ class RegionRow:
     overrides: str
     updated_at: datetime
     version: int = 1
+
+
+@dataclass(frozen=True)
+class Peer:
+    admdvs: str
+    name: str
+    added_at: datetime
+    last_seen_at: datetime | None
+    active: bool

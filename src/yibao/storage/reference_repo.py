@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
 
+from yibao.care.model import Filing
 from yibao.settlement.model import CatalogItem
 from yibao.storage.tables import catalog_items
 from yibao.storage.tx_tables import (
@@ -58,28 +59,6 @@ class StoredFile:
     content: bytes
     created_at: datetime
     expires_at: datetime
-
-
-@dataclass(frozen=True)
-class Filing:
-    id: int
-    kind: str
-    person_id: int
-    institution_code: str
-    insutype: str | None
-    code: str | None
-    name: str | None
-    target_code: str | None
-    target_name: str | None
-    begndate: date
-    enddate: date | None
-    info: dict
-    created_at: datetime
-    cancelled_at: datetime | None
-    cancel_memo: str | None
-
-    def covers(self, day: date) -> bool:
-        return self.cancelled_at is None and self.begndate <= day and (self.enddate is None or day <= self.enddate)
 
 
 def _decimal(text: str | None) -> Decimal | None:

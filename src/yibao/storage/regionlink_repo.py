@@ -8,16 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from yibao.policy.model import Peer
 from yibao.storage.tables import region_messages, region_peers
-
-
-@dataclass(frozen=True)
-class Peer:
-    admdvs: str
-    name: str
-    added_at: datetime
-    last_seen_at: datetime | None
-    active: bool
 
 
 @dataclass(frozen=True)
