@@ -1,5 +1,6 @@
 """What the platform records about care: institutions, visits, fee lines and settlements; what
-institutions file besides (settlement lists, departments, 备案 filings, a pharmacy's stock moves).
+institutions file besides (settlement lists, departments, 备案 filings, a pharmacy's stock moves);
+what a settlement reads about the patient's family (``Family``).
 
 Plain immutable values; ``storage.care_repo`` reads and writes them, services and views use them.
 Amounts are integer fen.
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from yibao.lifecycle.model import FUND_PAY_TYPE, Person
+from yibao.family.model import Grant, Relation
+from yibao.lifecycle.model import FUND_PAY_TYPE, Insurance, Person
 from yibao.settlement.model import Settlement
 
 
@@ -181,3 +183,12 @@ class Move:
     info: dict
     created_at: datetime
     deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Family:
+    grants: list[Grant]  # active at the moment asked, by position
+    payers: dict[int, Person]  # the granting relatives (the patient left out)
+    payer_insurances: dict[int, list[Insurance]]
+    relations: list[Relation]  # every relation the patient is on either side of
+    accumulator: tuple[int, int]  # (deductible used, fund paid) in the year and category asked; (0, 0): none

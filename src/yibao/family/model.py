@@ -6,8 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from yibao.lifecycle.model import Insurance, Person
-
 RELATIONS = ("spouse", "parent", "child", "sibling", "grandparent", "grandchild")
 INVERSE = {
     "spouse": "spouse",
@@ -48,12 +46,3 @@ class Grant:
 
     def active_at(self, moment: datetime) -> bool:
         return self.granted_at <= moment and (self.ended_at is None or moment < self.ended_at)
-
-
-@dataclass(frozen=True)
-class Family:
-    grants: list[Grant]  # active at the moment asked, by position
-    payers: dict[int, Person]  # the granting relatives (the patient left out)
-    payer_insurances: dict[int, list[Insurance]]
-    relations: list[Relation]  # every relation the patient is on either side of
-    accumulator: tuple[int, int]  # (deductible used, fund paid) in the year and category asked; (0, 0): none

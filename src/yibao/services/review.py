@@ -16,6 +16,7 @@ from yibao.rules.review import Finding, Line, Patient, review, ruleset
 from yibao.services.care import institution_or_refuse
 from yibao.services.platform import Platform
 from yibao.settlement.model import ITEM_SELF_PAY, FeeLine, Settlement
+from yibao.storage.uow import Tx
 
 
 def patient_of(person: Person | None, gender: str | None, birth: date | None, day: date) -> Patient:
@@ -97,3 +98,9 @@ def review_claim(tx, person: Person, visit: Visit | None, category: str, lines: 
 
 def explained(result: Settlement, words: tuple[str, ...]) -> Settlement:
     return replace(result, steps=(*result.steps, *words)) if words else result
+
+
+def person_named(tx: Tx, psn_no: str) -> Person | None:
+    """The patient a 3101/3102 names (``patn_id``) when the platform knows them; None: the review
+    goes by the gender and birth date the HIS sent (``patient_of``)."""
+    return tx.people.by_psn_no(psn_no)

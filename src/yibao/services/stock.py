@@ -23,6 +23,7 @@ from yibao.services.care import institution_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.settle import settlement_or_refuse
 from yibao.storage.stock_repo import Move
+from yibao.storage.uow import Tx
 
 IN_TYPES = {"101", "103", "106", "108", "110"}  # inv_chg_type that add to stock; the others take away
 DATA_TYPES = {"1": ("count",), "2": ("change",), "3": ("purchase", "purchase_return"), "4": ("sale", "sale_return")}
@@ -195,3 +196,8 @@ def virtual_trace_code(p: Platform, tx, asking: str, batch: str, code: str, own_
     mv = Movement("virtual", batch, code, own_code, name, ZERO, p.now(), {"virtual": True}, trace=(number,))
     record(p, tx, asking, mv)
     return number
+
+
+def held(tx: Tx, asking: str, batch: str) -> Decimal:
+    """What this institution holds of a batch now (3508), by its moves."""
+    return balance(tx.stock.moves(asking, batch))

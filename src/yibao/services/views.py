@@ -16,6 +16,7 @@ from yibao.services.platform import Platform
 from yibao.services.settle import settlement_or_refuse, view_of
 from yibao.services.statements import account_movements
 from yibao.settlement.model import Buckets, CatalogItem
+from yibao.storage.uow import Tx
 
 
 def catalog_page(p: Platform, limit: int, offset: int, *, tx=None) -> list[CatalogItem]:
@@ -138,3 +139,8 @@ def portal_home(p: Platform, psn_no: str, *, recent: int = 5, movements: int = 2
             "movements": account_movements(p, psn_no, movements, tx=tx) if account else [],
             "filed": filings_in_words(tx, person),
         }
+
+
+def insurances_of(tx: Tx, person: Person) -> list[Insurance]:
+    """A person's insurance history, oldest first (1101 answers each)."""
+    return tx.people.insurances(person.id)

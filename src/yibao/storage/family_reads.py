@@ -16,8 +16,9 @@ from datetime import datetime
 import psycopg
 from sqlalchemy import and_, bindparam, or_, select
 
+from yibao.care.model import Family
 from yibao.errors import StoreUnavailable, StoreValueRefused
-from yibao.family.model import Family, Grant, Relation
+from yibao.family.model import Grant, Relation
 from yibao.lifecycle.model import Insurance, Person
 from yibao.storage.family_repo import _GRANT_COLS
 from yibao.storage.people_repo import _INS_COLS, _PERSON_COLS
