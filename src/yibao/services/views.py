@@ -144,3 +144,11 @@ def portal_home(p: Platform, psn_no: str, *, recent: int = 5, movements: int = 2
 def insurances_of(tx: Tx, person: Person) -> list[Insurance]:
     """A person's insurance history, oldest first (1101 answers each)."""
     return tx.people.insurances(person.id)
+
+
+def health(platform: Platform) -> str:
+    """The database answers a read (``GET /healthz``): its kind (``sqlite``, ``postgresql``);
+    ``StoreUnavailable`` when it does not."""
+    with platform.unit(read_only=True) as tx:
+        tx.config.get("health")
+    return platform.store.engine.dialect.name
