@@ -152,3 +152,10 @@ def health(platform: Platform) -> str:
     with platform.unit(read_only=True) as tx:
         tx.config.get("health")
     return platform.store.engine.dialect.name
+
+
+def ledger_problems(platform: Platform) -> list[str]:
+    """What breaks the ledger's invariants (debits = credits, no account below its floor), in words;
+    empty when it holds."""
+    with platform.unit(read_only=True) as tx:
+        return tx.ledger.check_invariants()
