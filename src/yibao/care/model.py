@@ -192,3 +192,35 @@ class Family:
     payer_insurances: dict[int, list[Insurance]]
     relations: list[Relation]  # every relation the patient is on either side of
     accumulator: tuple[int, int]  # (deductible used, fund paid) in the year and category asked; (0, 0): none
+
+
+@dataclass(frozen=True)
+class PeriodSettlement:
+    id: int
+    person_id: int
+    visit_id: int
+    msgid: str | None
+    medfee: int
+    fund: int
+    acct: int
+    cash: int
+    setl_time: datetime
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Clearing:
+    id: int
+    institution_code: str
+    clr_type: str
+    setlym: str
+    begin_date: date
+    end_date: date
+    count: int
+    medfee: int
+    fund: int
+    acct: int
+    cash: int
+    run_id: int
+    created_at: datetime
+    cancelled_at: datetime | None
