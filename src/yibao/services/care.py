@@ -24,6 +24,7 @@ from yibao.settlement.claim_rules import (
 )
 from yibao.settlement.lines import split_line
 from yibao.settlement.model import FeeLine, LineSplit
+from yibao.storage.uow import Tx
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def trace_rows(inputs) -> list[dict]:
     ]
 
 
-def two_people(tx, first: str, second: str, same: str) -> tuple[Person, Person]:
+def two_people(tx: Tx, first: str, second: str, same: str) -> tuple[Person, Person]:
     """Two different people by 人员编号 (``same``: the refusal when they are one person)."""
     a, b = person_or_refuse(tx, first), person_or_refuse(tx, second)
     if a.id == b.id:
@@ -79,21 +80,21 @@ def two_people(tx, first: str, second: str, same: str) -> tuple[Person, Person]:
     return a, b
 
 
-def institution_or_refuse(tx, code: str) -> Institution:
+def institution_or_refuse(tx: Tx, code: str) -> Institution:
     inst = tx.care.institution(code)
     if inst is None or not inst.active:
         raise refuse("E0000-004", code=code)
     return inst
 
 
-def person_or_refuse(tx, psn_no: str, *, lock: bool = False) -> Person:
+def person_or_refuse(tx: Tx, psn_no: str, *, lock: bool = False) -> Person:
     person = tx.people.by_psn_no(psn_no, lock=lock) if psn_no else None
     if person is None:
         raise refuse("E1101-001", ref=f"人员编号{psn_no}")
     return person
 
 
-def insurance_on(tx, person: Person, insutype: str, day) -> Insurance:
+def insurance_on(tx: Tx, person: Person, insutype: str, day) -> Insurance:
     """The person's insurance of that type covering ``day``, or a refusal."""
     insurances = tx.people.insurances(person.id)
     for ins in reversed(insurances):
@@ -105,7 +106,7 @@ def insurance_on(tx, person: Person, insutype: str, day) -> Insurance:
     raise refuse("E2201-005", insutype=insutype)
 
 
-def check_credential(tx, now, person: Person, cert_type: str | None, cert_no: str | None) -> None:
+def check_credential(tx: Tx, now, person: Person, cert_type: str | None, cert_no: str | None) -> None:
     """The 就诊凭证 presented must be valid and belong to the patient named by ``psn_no``."""
     if not cert_type or not cert_no:
         return
@@ -115,7 +116,7 @@ def check_credential(tx, now, person: Person, cert_type: str | None, cert_no: st
         raise refuse("E1101-006")
 
 
-def visit_or_refuse(tx, mdtrt_id: str, institution: Institution, person: Person, *, lock=False) -> Visit:
+def visit_or_refuse(tx: Tx, mdtrt_id: str, institution: Institution, person: Person, *, lock=False) -> Visit:
     """The visit a ``mdtrt_id`` names, which must belong to this institution and this patient."""
     pk = parse_visit_id(mdtrt_id)
     visit = tx.care.visit(pk, lock=lock) if pk is not None else None
@@ -150,14 +151,19 @@ class Registration:
 
 
 def register_visit(
-    p: Platform, reg: Registration, *, kind: str = "outpatient", med_type: str | None = None, tx=None
+    platform: Platform,
+    reg: Registration,
+    *,
+    kind: str = "outpatient",
+    med_type: str | None = None,
+    tx: Tx | None = None,
 ) -> str:
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         inst = institution_or_refuse(tx, reg.institution)
         person = person_or_refuse(tx, reg.psn_no)
         check_credential(tx, now, person, reg.cert_type, reg.cert_no)
-        policy = p.policy(tx, person.admdvs)
+        policy = platform.policy(tx, person.admdvs)
         check_start(policy, kind, reg.begntime, now, stage=REGISTRATION, field="就诊开始时间 begntime")
         insurance_on(tx, person, reg.insutype, reg.begntime.date())
         opened = (kind, reg.insutype, med_type, reg.begntime, reg.ipt_otp_no, reg.cert_type)
@@ -165,7 +171,7 @@ def register_visit(
         return visit_public_id(person.admdvs, pk)
 
 
-def _open_visit(tx, person: Person, inst: Institution, opened: tuple, info: dict, now: datetime) -> int:
+def _open_visit(tx: Tx, person: Person, inst: Institution, opened: tuple, info: dict, now: datetime) -> int:
     """A new open visit: (kind, insutype, med_type, begntime, ipt_otp_no, cert type), what the HIS sent."""
     kind, insutype, med_type, begntime, ipt_otp_no, cert_type = opened
     return tx.care.add_visit(
@@ -184,9 +190,15 @@ def _open_visit(tx, person: Person, inst: Institution, opened: tuple, info: dict
 
 
 def cancel_registration(
-    p: Platform, institution: str, mdtrt_id: str, psn_no: str, *, ipt_otp_no: str | None = None, tx=None
+    platform: Platform,
+    institution: str,
+    mdtrt_id: str,
+    psn_no: str,
+    *,
+    ipt_otp_no: str | None = None,
+    tx: Tx | None = None,
 ) -> None:
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         inst = institution_or_refuse(tx, institution)
         person = person_or_refuse(tx, psn_no)
         visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
@@ -197,14 +209,14 @@ def cancel_registration(
         if any(s.status == "settled" for s in tx.care.settlements_of_visit(visit.id)):
             raise refuse("E2201-003", mdtrt_id=mdtrt_id)
         tx.care.delete_lines([line.id for line in tx.care.lines(visit.id, unsettled=True)])
-        tx.care.update_visit(visit.id, status="cancelled", endtime=p.now())
+        tx.care.update_visit(visit.id, status="cancelled", endtime=platform.now())
 
 
 # 2203 -------------------------------------------------------------------------------------------
 
 
 def record_visit_info(
-    p: Platform,
+    platform: Platform,
     institution: str,
     mdtrt_id: str,
     psn_no: str,
@@ -213,16 +225,16 @@ def record_visit_info(
     diseinfo: list,
     *,
     diagnoses: list[dict] | None = None,
-    tx=None,
+    tx: Tx | None = None,
 ) -> None:
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         inst = institution_or_refuse(tx, institution)
         person = person_or_refuse(tx, psn_no)
         visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
         if visit.status == "cancelled":
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if med_type is not None:
-            policy = p.policy(tx, person.admdvs)
+            policy = platform.policy(tx, person.admdvs)
             mapping = med_type_categories(policy, visit.begntime.date())
             if med_type not in mapping:
                 raise refuse("E2207-005", med_type=med_type)
@@ -231,13 +243,13 @@ def record_visit_info(
         tx.care.update_visit(
             visit.id, med_type=med_type or visit.med_type, info=json.dumps(info, ensure_ascii=False, default=str)
         )
-        tx.care.replace_diagnoses(visit.id, "2203", diagnoses or [], p.now())
+        tx.care.replace_diagnoses(visit.id, "2203", diagnoses or [], platform.now())
 
 
 # 2204 / 2205 ------------------------------------------------------------------------------------
 
 
-def fee_lines_from_catalog(tx, inputs: list[FeeInput]) -> list[FeeLine]:
+def fee_lines_from_catalog(tx: Tx, inputs: list[FeeInput]) -> list[FeeLine]:
     """Attach each line's catalogue item; refuse unknown codes, zero counts and amounts that do not
     match price × count (per line and over the batch or claim: ``claim_rules.check_lines``)."""
     catalog = tx.care.catalog([f.code for f in inputs])
@@ -262,14 +274,14 @@ def visit_category(policy, visit: Visit) -> str:
 
 
 def upload_fees(
-    p: Platform,
+    platform: Platform,
     institution: str,
     mdtrt_id: str,
     psn_no: str,
     inputs: list[FeeInput],
     *,
     med_type: str | None = None,
-    tx=None,
+    tx: Tx | None = None,
 ) -> list[LineSplit]:
     """2204 / 2301. An inpatient refund is a line with a negative count naming ``init_feedetl_sn``.
 
@@ -278,8 +290,8 @@ def upload_fees(
     (2301), when sent, must be the admission's."""
     if not inputs:
         raise refuse("E2204-005")
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         inst = institution_or_refuse(tx, institution)
         person = person_or_refuse(tx, psn_no)
         visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
@@ -297,7 +309,7 @@ def upload_fees(
             raise refuse("E2204-002", feedetl_sn=sorted(taken)[0])
         for f in inputs:
             check_fee_time(visit.begntime, f.fee_ocur_time, now, f.sn)
-        policy = p.policy(tx, person.admdvs)
+        policy = platform.policy(tx, person.admdvs)
         pending = len(tx.care.lines(visit.id, unsettled=True)) + len(inputs)
         check_line_count(policy, visit_category(policy, visit), pending, now.date())
         lines = fee_lines_from_catalog(tx, inputs)
@@ -324,7 +336,7 @@ def upload_fees(
     return [split_line(line) for line in lines]
 
 
-def _check_refunds(tx, visit: Visit, inputs: list[FeeInput]) -> None:
+def _check_refunds(tx: Tx, visit: Visit, inputs: list[FeeInput]) -> None:
     """A refund names a line of this stay with the same item and returns no more than is left of it."""
     refunds = [f for f in inputs if f.amount < 0 or f.count < 0]
     if not refunds:
@@ -354,9 +366,11 @@ def _check_refunds(tx, visit: Visit, inputs: list[FeeInput]) -> None:
             raise refuse("E2204-007", feedetl_sn=f.init_sn)
 
 
-def remove_fees(p: Platform, institution: str, mdtrt_id: str, psn_no: str, chrg_bchno: str, *, tx=None) -> int:
+def remove_fees(
+    platform: Platform, institution: str, mdtrt_id: str, psn_no: str, chrg_bchno: str, *, tx: Tx | None = None
+) -> int:
     """2205: delete unsettled lines of a batch; ``"0000"`` removes every unsettled line of the visit."""
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         inst = institution_or_refuse(tx, institution)
         person = person_or_refuse(tx, psn_no)
         visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
@@ -368,7 +382,7 @@ def remove_fees(p: Platform, institution: str, mdtrt_id: str, psn_no: str, chrg_
         return len(lines)
 
 
-def _admission(tx, institution: str, mdtrt_id: str, psn_no: str) -> Visit:
+def _admission(tx: Tx, institution: str, mdtrt_id: str, psn_no: str) -> Visit:
     """The patient's inpatient visit at the institution (locked), or the refusal."""
     inst = institution_or_refuse(tx, institution)
     person = person_or_refuse(tx, psn_no)
@@ -379,10 +393,10 @@ def _admission(tx, institution: str, mdtrt_id: str, psn_no: str) -> Visit:
 
 
 def remove_inpatient_fees(
-    p: Platform, institution: str, mdtrt_id: str, psn_no: str, feedetl_sn: str, *, tx=None
+    platform: Platform, institution: str, mdtrt_id: str, psn_no: str, feedetl_sn: str, *, tx: Tx | None = None
 ) -> int:
     """2302: delete one unsettled line (and its refunds), or every unsettled line with ``"0000"``."""
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         visit = _admission(tx, institution, mdtrt_id, psn_no)
         unsettled = tx.care.lines(visit.id, unsettled=True)
         if feedetl_sn != "0000":
@@ -410,16 +424,16 @@ class Admission:
     diagnoses: tuple[dict, ...] = ()
 
 
-def admit(p: Platform, a: Admission, *, tx=None) -> str:
+def admit(platform: Platform, a: Admission, *, tx: Tx | None = None) -> str:
     """入院办理: an inpatient visit, open until 出院办理."""
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         inst = institution_or_refuse(tx, a.institution)
         if inst.kind != "hospital":
             raise refuse("E2201-007", detail="药店不能办理入院")
         person = person_or_refuse(tx, a.psn_no)
         check_credential(tx, now, person, a.cert_type, a.cert_no)
-        policy = p.policy(tx, person.admdvs)
+        policy = platform.policy(tx, person.admdvs)
         check_start(policy, "inpatient", a.begntime, now, stage=REGISTRATION, field="入院时间 begntime")
         insurance_on(tx, person, a.insutype, a.begntime.date())
         category = med_type_categories(policy, a.begntime.date()).get(a.med_type)
@@ -432,7 +446,7 @@ def admit(p: Platform, a: Admission, *, tx=None) -> str:
 
 
 def discharge(
-    p: Platform,
+    platform: Platform,
     institution: str,
     mdtrt_id: str,
     psn_no: str,
@@ -440,31 +454,33 @@ def discharge(
     info: dict,
     *,
     diagnoses: list[dict] | None = None,
-    tx=None,
+    tx: Tx | None = None,
 ):
     """出院办理: the stay ends; the final settlement may follow."""
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         visit = _admission(tx, institution, mdtrt_id, psn_no)
         if visit.status != "open":
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if endtime < visit.begntime:
             raise refuse("E0000-008", detail="dscginfo.endtime：出院时间早于入院时间")
-        check_not_future(endtime, p.now(), field="出院时间 endtime")
+        check_not_future(endtime, platform.now(), field="出院时间 endtime")
         stored = json.loads(visit.info or "{}")
         stored["discharge"] = info
         tx.care.update_visit(
             visit.id, status="discharged", endtime=endtime, info=json.dumps(stored, ensure_ascii=False, default=str)
         )
-        tx.care.replace_diagnoses(visit.id, "2402", diagnoses or [], p.now())
+        tx.care.replace_diagnoses(visit.id, "2402", diagnoses or [], platform.now())
 
 
-def withdraw_admission(p: Platform, institution: str, mdtrt_id: str, psn_no: str, *, tx=None) -> None:
+def withdraw_admission(
+    platform: Platform, institution: str, mdtrt_id: str, psn_no: str, *, tx: Tx | None = None
+) -> None:
     """冲正 of 2401: the admission is withdrawn if nothing of it has been settled."""
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         inst = institution_or_refuse(tx, institution)
         person = person_or_refuse(tx, psn_no)
         visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
         if any(s.status == "settled" for s in tx.care.settlements_of_visit(visit.id)):
             raise refuse("E2201-003", mdtrt_id=mdtrt_id)
         tx.care.delete_lines([line.id for line in tx.care.lines(visit.id, unsettled=True)])
-        tx.care.update_visit(visit.id, status="cancelled", endtime=p.now())
+        tx.care.update_visit(visit.id, status="cancelled", endtime=platform.now())

@@ -37,7 +37,7 @@ def read_policy_text(case: Case, base: Path | None, origin: str) -> str:
 
 
 def load_world(
-    p: Platform, case: Case, base: Path | None, origin: str, *, policy_text: str | None = None
+    platform: Platform, case: Case, base: Path | None, origin: str, *, policy_text: str | None = None
 ) -> dict[str, Handle]:
     """Build the world the case describes; any refusal is a load failure naming the place.
 
@@ -46,14 +46,14 @@ def load_world(
     where = "policy"
     try:
         text = policy_text if policy_text is not None else read_policy_text(case, base, origin)
-        admdvs = world.put_region(p, text, origin, case.policy_overrides)
+        admdvs = world.put_region(platform, text, origin, case.policy_overrides)
         for i, inst in enumerate(case.institutions):
             where = f"institutions[{i}]"
-            world.add_institution(p, inst.code, inst.name, inst.kind, inst.level, inst.admdvs or admdvs)
+            world.add_institution(platform, inst.code, inst.name, inst.kind, inst.level, inst.admdvs or admdvs)
         for i, c in enumerate(case.catalog):
             where = f"catalog[{i}]"
             world.add_catalog_item(
-                p,
+                platform,
                 CatalogItem(
                     c.code,
                     c.name,
@@ -67,7 +67,7 @@ def load_world(
             where = f"people[{i}]"
             acct = person.account
             made = world.add_person(
-                p,
+                platform,
                 world.NewPerson(
                     name=person.name,
                     birth=person.birth,
@@ -92,32 +92,32 @@ def load_world(
             )
         for i, r in enumerate(case.relations):
             where = f"relations[{i}]"
-            family.declare_relation(p, handles[r.of].psn_no, handles[r.to].psn_no, r.relation, "case")
+            family.declare_relation(platform, handles[r.of].psn_no, handles[r.to].psn_no, r.relation, "case")
         for i, m in enumerate(sorted(case.mutual_aid, key=lambda m: (m.order is None, m.order or 0))):
             where = f"mutual_aid[{i}]"
-            family.authorize_mutual_aid(p, handles[m.payer].psn_no, handles[m.beneficiary].psn_no, m.order)
+            family.authorize_mutual_aid(platform, handles[m.payer].psn_no, handles[m.beneficiary].psn_no, m.order)
         for i, b in enumerate(case.proxy_bindings):
             where = f"proxy_bindings[{i}]"
             proxy.bind(
-                p,
+                platform,
                 handles[b.holder].psn_no,
                 handles[b.member].psn_no,
                 face_verified=b.face_verified,
                 commitment_letter=b.commitment_letter,
                 verifier=SandboxVerifier(),  # a case's world declares its bindings checked
             )
-        year = medical_year_of(p.policy_for_admdvs(admdvs), case.date.date())
+        year = medical_year_of(platform.policy_for_admdvs(admdvs), case.date.date())
         for i, a in enumerate(case.accumulators):
             where = f"accumulators[{i}]"
             world.seed_accumulator(
-                p,
+                platform,
                 handles[a.person].psn_no,
                 a.year or year,
                 a.category,
                 parse_fen(a.deductible_used, "起付线累计"),
                 parse_fen(a.fund_paid, "统筹累计"),
             )
-        jobs.mark_done_until(p, case.date)
+        jobs.mark_done_until(platform, case.date)
         return handles
     except CaseError:
         raise

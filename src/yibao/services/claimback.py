@@ -40,7 +40,7 @@ class ClaimBack:
 
 
 def claim_back(
-    p: Platform,
+    platform: Platform,
     *,
     psn_no: str,
     care_region: str,
@@ -59,9 +59,9 @@ def claim_back(
         raise refuse("E7602-008", detail=f"报销类别应为 {'/'.join(CASES)}：{case!r}")
     if not receipt_no or len(receipt_no) > 50:
         raise refuse("E7602-008", detail="须有票据号（至多50字符）")
-    if care_region == p.region:
+    if care_region == platform.region:
         raise refuse("E7602-008", detail="本统筹区内就医应直接结算，不办理异地手工报销")
-    if day > p.now().date():
+    if day > platform.now().date():
         raise refuse("E7602-008", detail=f"就诊日期 {day} 晚于今天")
     body = {
         "psn_no": psn_no,
@@ -74,11 +74,11 @@ def claim_back(
         "family_only": False,
         "visit_deductible_used_fen": 0,
     }
-    now = p.now()
-    with p.store.uow() as tx:
+    now = platform.now()
+    with platform.store.uow() as tx:
         if tx.reservations.claim_back_of_receipt(institution, receipt_no) is not None:
             raise refuse("E7602-008", detail=f"票据 {institution}/{receipt_no} 已报销")
-        person, result, year, _ = _calculate(p, tx, body, care_region, offsite=CASES[case])
+        person, result, year, _ = _calculate(platform, tx, body, care_region, offsite=CASES[case])
         for r in tx.reservations.direct_settlements(person.id, institution):
             if r.created_at.date() == day and r.medfee == result.medfee:
                 raise refuse("E7602-008", detail=f"该次就诊已在就医地直接结算（{r.setl_ref}）")

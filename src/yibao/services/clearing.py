@@ -23,6 +23,7 @@ from yibao.errors import refuse
 from yibao.ledger.model import Entry, Transfer, external_account
 from yibao.ledger.reservations import POSTED, due_from_account, due_to_account
 from yibao.services.platform import Platform
+from yibao.storage.uow import Tx
 
 PAYER, PAYEE = "payer", "payee"
 CLEARING_TIMEOUT_S = 30.0
@@ -43,7 +44,7 @@ def _digest(items: list[tuple[str, str, int]]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def cleared_total(tx, region: str, side: str) -> int:
+def cleared_total(tx: Tx, region: str, side: str) -> int:
     """What the agreed clearings have settled with ``region`` so far (fen)."""
     return tx.reservations.cleared_total(region, side)
 
@@ -59,7 +60,7 @@ class Outcome:
     differences: tuple[dict, ...] = ()
 
 
-def statement(p: Platform, tx, insured_region: str, month: str) -> dict:
+def statement(platform: Platform, tx: Tx, insured_region: str, month: str) -> dict:
     """The 就医地's statement for ``month``: what ``insured_region`` owes it, per institution and per settlement."""
     start, end = month_bounds(month)
     standing = [c for c in tx.reservations.crosses_of_month(insured_region, start, end) if c.status == POSTED]
@@ -75,7 +76,7 @@ def statement(p: Platform, tx, insured_region: str, month: str) -> dict:
     return {
         "month": month,
         "payer_region": insured_region,
-        "payee_region": p.region,
+        "payee_region": platform.region,
         "lines": [lines[k] for k in sorted(lines)],
         "items": [{"reservation_id": r, "setl_ref": s, "amount_fen": a} for r, s, a in sorted(items)],
         "total_fen": sum(a for _, _, a in items),
@@ -83,10 +84,10 @@ def statement(p: Platform, tx, insured_region: str, month: str) -> dict:
     }
 
 
-def receive_statement(p: Platform, tx, body: dict, care_region: str) -> dict:
+def receive_statement(platform: Platform, tx: Tx, body: dict, care_region: str) -> dict:
     """The 参保地 compares the statement with its own posted reservations for the care region."""
     month = body["month"]
-    if body["payer_region"] != p.region or body["payee_region"] != care_region:
+    if body["payer_region"] != platform.region or body["payee_region"] != care_region:
         raise refuse("E7602-007", detail="对账单的付款方/收款方与链路两端不符")
     start, end = month_bounds(month)
     mine = {
@@ -116,7 +117,7 @@ def receive_statement(p: Platform, tx, body: dict, care_region: str) -> dict:
         return {"agreed": existing.total == total and agreed, "total_fen": existing.total, "differences": differences}
     if agreed and total:
         pay = Transfer(due_to_account(care_region), external_account(f"paid-to:{care_region}"), total, "clearing")
-        tx.ledger.post(Entry(f"clear-pay:{care_region}:{month}", "clearing", (pay,), ref=month), p.now())
+        tx.ledger.post(Entry(f"clear-pay:{care_region}:{month}", "clearing", (pay,), ref=month), platform.now())
     tx.reservations.put_clearing(
         month=month,
         counterpart=care_region,
@@ -126,27 +127,29 @@ def receive_statement(p: Platform, tx, body: dict, care_region: str) -> dict:
         settlements=len(items),
         digest=_digest(items),
         detail=json.dumps({"lines": body["lines"], "differences": differences}, ensure_ascii=False),
-        created_at=p.now(),
+        created_at=platform.now(),
     )
     return {"agreed": agreed, "total_fen": total, "differences": differences}
 
 
-def clear_with(p: Platform, insured_region: str, month: str) -> Outcome:
+def clear_with(platform: Platform, insured_region: str, month: str) -> Outcome:
     """Run the month's clearing with one 参保地 (from the 就医地): send the statement, book the
     agreement or record the disagreement. Idempotent: an agreed month is answered as it stands."""
     from yibao.services.crossregion import _accepted, link_of
 
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         existing = tx.reservations.clearing(month, insured_region, PAYEE)
-        body = statement(p, tx, insured_region, month)
+        body = statement(platform, tx, insured_region, month)
     if existing is not None and existing.status == "agreed":
-        return Outcome(month, insured_region, p.region, True, existing.total, existing.settlements)
+        return Outcome(month, insured_region, platform.region, True, existing.total, existing.settlements)
     retry = "" if existing is None else uuid.uuid4().hex[:8]  # a disputed month is asked again afresh
-    msg_id = f"clr{p.region}{insured_region}{month.replace('-', '')}{body['digest'][:16]}{retry}"
-    answer = link_of(p).call(insured_region, "clearing.statement", body, msg_id=msg_id, timeout_s=CLEARING_TIMEOUT_S)
+    msg_id = f"clr{platform.region}{insured_region}{month.replace('-', '')}{body['digest'][:16]}{retry}"
+    answer = link_of(platform).call(
+        insured_region, "clearing.statement", body, msg_id=msg_id, timeout_s=CLEARING_TIMEOUT_S
+    )
     data = _accepted(answer)
     agreed = bool(data.get("agreed"))
-    with p.store.uow() as tx:
+    with platform.store.uow() as tx:
         if agreed and body["total_fen"]:
             paid = Transfer(
                 external_account(f"received-from:{insured_region}"),
@@ -154,7 +157,9 @@ def clear_with(p: Platform, insured_region: str, month: str) -> Outcome:
                 body["total_fen"],
                 "clearing",
             )
-            tx.ledger.post(Entry(f"clear-recv:{insured_region}:{month}", "clearing", (paid,), ref=month), p.now())
+            tx.ledger.post(
+                Entry(f"clear-recv:{insured_region}:{month}", "clearing", (paid,), ref=month), platform.now()
+            )
         tx.reservations.put_clearing(
             month=month,
             counterpart=insured_region,
@@ -164,12 +169,12 @@ def clear_with(p: Platform, insured_region: str, month: str) -> Outcome:
             settlements=len(body["items"]),
             digest=body["digest"],
             detail=json.dumps({"lines": body["lines"], "differences": data.get("differences", [])}, ensure_ascii=False),
-            created_at=p.now(),
+            created_at=platform.now(),
         )
     return Outcome(
         month,
         insured_region,
-        p.region,
+        platform.region,
         agreed,
         body["total_fen"],
         len(body["items"]),
@@ -189,9 +194,9 @@ class ClearingRow:
     lines: tuple[dict, ...]
 
 
-def clearings(p: Platform, month: str | None = None) -> list[ClearingRow]:
+def clearings(platform: Platform, month: str | None = None) -> list[ClearingRow]:
     """The clearings this instance has booked or disputed, for the console and the CLI."""
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         rows = tx.reservations.clearings(month)
     out = []
     for r in rows:

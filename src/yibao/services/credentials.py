@@ -27,18 +27,19 @@ from yibao.errors import refuse
 from yibao.lifecycle.model import Person
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
+from yibao.storage.uow import Tx
 
 TEMP_LOSS_DAYS = 15  # a temporary loss report lapses unless made formal (regional; D-grade figure)
 TOKEN_MINUTES = 30  # a token decoded from a QR code (1162) is short-lived
 VOUCHER_KEY = "voucher_hmac_key"
 
 
-def report_card_lost(p: Platform, psn_no: str, kind: str = "temporary", *, tx=None) -> str:
+def report_card_lost(platform: Platform, psn_no: str, kind: str = "temporary", *, tx: Tx | None = None) -> str:
     """临时挂失 (lapses after a while) or 正式挂失 (until replaced); returns the card number."""
     if kind not in ("temporary", "formal"):
         raise refuse("E7301-006", kind=kind)
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         card = _live_cards(tx, person.id, "E7301-001")[-1]
         already_temp = card.status == CARD_TEMP_LOST and not card.usable(now)
@@ -51,7 +52,7 @@ def report_card_lost(p: Platform, psn_no: str, kind: str = "temporary", *, tx=No
         return card.card_no
 
 
-def _live_cards(tx, person_id: int, refusal: str) -> list:
+def _live_cards(tx: Tx, person_id: int, refusal: str) -> list:
     """The person's cards not yet replaced, oldest first, or the refusal when there are none."""
     cards = [c for c in tx.credentials.cards_of(person_id) if c.status != CARD_REPLACED]
     if not cards:
@@ -59,10 +60,10 @@ def _live_cards(tx, person_id: int, refusal: str) -> list:
     return cards
 
 
-def cancel_card_loss(p: Platform, psn_no: str, *, tx=None) -> None:
+def cancel_card_loss(platform: Platform, psn_no: str, *, tx: Tx | None = None) -> None:
     """解挂: the card was found."""
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         card = next((c for c in tx.credentials.cards_of(person.id) if c.status in (CARD_TEMP_LOST, CARD_LOST)), None)
         if card is None:
@@ -70,10 +71,10 @@ def cancel_card_loss(p: Platform, psn_no: str, *, tx=None) -> None:
         tx.credentials.set_card_status(card.id, CARD_ACTIVE, now)
 
 
-def replace_card(p: Platform, psn_no: str, *, tx=None) -> tuple[str, str]:
+def replace_card(platform: Platform, psn_no: str, *, tx: Tx | None = None) -> tuple[str, str]:
     """补换卡: the old card stops for good; a new card number and 卡识别码 are issued."""
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         for c in _live_cards(tx, person.id, "E7301-005"):
             tx.credentials.set_card_status(c.id, CARD_REPLACED, now)
@@ -87,13 +88,13 @@ def replace_card(p: Platform, psn_no: str, *, tx=None) -> tuple[str, str]:
 
 
 def set_password(
-    p: Platform, psn_no: str, password: str, *, old: str | None = None, reset: bool = False, tx=None
+    platform: Platform, psn_no: str, password: str, *, old: str | None = None, reset: bool = False, tx: Tx | None = None
 ) -> None:
     """Set a first password, change it (the old one is required), or reset it (agency counter)."""
     if not valid_password(password):
         raise refuse("E7301-003")
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         state = tx.credentials.password(person.id, lock=True)
         if state is not None and not reset and (old is None or not verify_password(state.hash, old)):
@@ -101,15 +102,15 @@ def set_password(
         tx.credentials.put_password(person.id, PasswordState(hash_password(password)), now)
 
 
-def issue_token(p: Platform, psn_no: str, minutes: int = TOKEN_MINUTES, *, tx=None) -> EcToken:
-    now = p.now()
-    with p.unit(tx) as tx:
+def issue_token(platform: Platform, psn_no: str, minutes: int = TOKEN_MINUTES, *, tx: Tx | None = None) -> EcToken:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         token = signed_token(voucher_key(tx), person.admdvs)
         return tx.credentials.add_token(token, person.id, now, now + timedelta(minutes=minutes))
 
 
-def voucher_key(tx) -> bytes:
+def voucher_key(tx: Tx) -> bytes:
     """The platform's voucher signing key, made on first use and kept in the settings table."""
     value = tx.config.get(VOUCHER_KEY)
     if value is None:
@@ -118,17 +119,17 @@ def voucher_key(tx) -> bytes:
     return bytes.fromhex(value)
 
 
-def voucher_qr(p: Platform, psn_no: str, *, tx=None) -> str:
+def voucher_qr(platform: Platform, psn_no: str, *, tx: Tx | None = None) -> str:
     """The QR content a phone (or a 亲情账户 holder) shows for this person right now."""
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
-        return qr_content(voucher_key(tx), person.psn_no, p.now())
+        return qr_content(voucher_key(tx), person.psn_no, platform.now())
 
 
-def decode_voucher(p: Platform, qr: str, *, tx=None) -> tuple[Person, EcToken]:
+def decode_voucher(platform: Platform, qr: str, *, tx: Tx | None = None) -> tuple[Person, EcToken]:
     """1162: a genuine, fresh QR string → the person and a short-lived token to settle with."""
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         psn_no = read_qr(voucher_key(tx), qr, now)
         person = tx.people.by_psn_no(psn_no) if psn_no else None
         if person is None:
@@ -139,18 +140,18 @@ def decode_voucher(p: Platform, qr: str, *, tx=None) -> tuple[Person, EcToken]:
         return person, token
 
 
-def revoke_token(p: Platform, token: str, *, tx=None) -> None:
-    now = p.now()
-    with p.unit(tx) as tx:
+def revoke_token(platform: Platform, token: str, *, tx: Tx | None = None) -> None:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         found = tx.credentials.token(token)
         if found is None or not found.valid(now):
             raise refuse("E7301-008")
         tx.credentials.revoke_token(token, now)
 
 
-def credentials_of(p: Platform, psn_no: str, at: datetime | None = None, *, tx=None) -> dict:
-    now = at or p.now()
-    with p.unit(tx) as tx:
+def credentials_of(platform: Platform, psn_no: str, at: datetime | None = None, *, tx: Tx | None = None) -> dict:
+    now = at or platform.now()
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         state = tx.credentials.password(person.id)
         return {

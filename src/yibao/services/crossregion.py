@@ -65,6 +65,7 @@ from yibao.settlement.model import CatalogItem, Claim, FeeLine, Settlement, Year
 from yibao.settlement.record import from_record, to_record
 from yibao.storage.family_reads import family_of
 from yibao.storage.reservation_repo import CrossSettlement, Reservation, movements_text
+from yibao.storage.uow import Tx
 
 log = logging.getLogger("yibao.crossregion")
 
@@ -105,32 +106,32 @@ def _ask(link: PeerLink, region: str, kind: str, body: dict, msg_id: str, timeou
     return link.call(region, kind, body, msg_id=msg_id, timeout_s=timeout_s)
 
 
-def attach(p: Platform, link: PeerLink) -> None:
+def attach(platform: Platform, link: PeerLink) -> None:
     """Give the platform its link to the peer regions, and this service to settle their insured."""
-    p.link = link
-    p.cross = sys.modules[__name__]
+    platform.link = link
+    platform.cross = sys.modules[__name__]
 
 
-def link_of(p: Platform) -> PeerLink:
-    link = getattr(p, "link", None)
+def link_of(platform: Platform) -> PeerLink:
+    link = getattr(platform, "link", None)
     if link is None:
         raise refuse("E7602-006")
     return link
 
 
-def is_cross(p: Platform, tx, person: Person) -> bool:
+def is_cross(platform: Platform, tx: Tx, person: Person) -> bool:
     """Whether this person is insured in a peer region this instance settles for through the link."""
-    if p.region is None or getattr(p, "link", None) is None or person.admdvs == p.region:
+    if platform.region is None or getattr(platform, "link", None) is None or person.admdvs == platform.region:
         return False
     peer = tx.regionlink.peer(person.admdvs)
     return peer is not None and peer.active
 
 
-def settles_for(p: Platform, region: str | None) -> bool:
+def settles_for(platform: Platform, region: str | None) -> bool:
     """Whether ``region``'s insured are settled here through the link (a registered active peer)."""
-    if not region or p.region is None or getattr(p, "link", None) is None or region == p.region:
+    if not region or platform.region is None or getattr(platform, "link", None) is None or region == platform.region:
         return False
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         peer = tx.regionlink.peer(region)
     return peer is not None and peer.active
 
@@ -142,7 +143,7 @@ def _digest(body: dict) -> str:
 # ==== the 参保地 (insured region) ===================================================================
 
 
-def person_entitlement(p: Platform, tx, body: dict, care_region: str) -> dict:
+def person_entitlement(platform: Platform, tx: Tx, body: dict, care_region: str) -> dict:
     """1101 / 2001 for another region: who the person is, their insurance on the day, the waiting
     period, the off-site filing for the care region and the account balances."""
     day = datetime.fromisoformat(str(body["day"])).date()
@@ -151,7 +152,7 @@ def person_entitlement(p: Platform, tx, body: dict, care_region: str) -> dict:
         person = tx.people.by_psn_no(body["psn_no"])
     elif body.get("certno"):
         person = tx.people.by_certno(body["certno"])
-    if person is None or person.admdvs != p.region:
+    if person is None or person.admdvs != platform.region:
         raise refuse("E1101-001", ref=f"人员编号{body.get('psn_no') or body.get('certno')}")
     insurances = [i for i in tx.people.insurances(person.id) if body.get("insutype") in (None, i.insutype)]
     covering = [i for i in insurances if i.covers(day)] or insurances
@@ -196,16 +197,16 @@ def _claim_lines(body: dict) -> tuple[FeeLine, ...]:
     return tuple(lines)
 
 
-def _calculate(p: Platform, tx, body: dict, care_region: str, *, offsite: str | None = None):
+def _calculate(platform: Platform, tx: Tx, body: dict, care_region: str, *, offsite: str | None = None):
     """The 参保地's calculation of a claim the 就医地 classed: its policy, accumulators (pending
     reservations included — they were added when reserved) and the accounts, under row locks."""
     from yibao.services.settle import _parties  # one home for reading the parties under locks
 
     person = person_or_refuse(tx, body["psn_no"], lock=True)
-    if p.region is not None and person.admdvs != p.region:
+    if platform.region is not None and person.admdvs != platform.region:
         raise refuse("E1101-001", ref=f"人员编号{body['psn_no']}（不是本统筹区参保人员）")
     day = datetime.fromisoformat(str(body["day"])).date()
-    policy = p.policy(tx, person.admdvs)
+    policy = platform.policy(tx, person.admdvs)
     insurance = insurance_on(tx, person, body["insutype"], day)
     from yibao.settlement.calculate import UnknownMedType, category_of
 
@@ -214,7 +215,7 @@ def _calculate(p: Platform, tx, body: dict, care_region: str, *, offsite: str | 
     except UnknownMedType:
         raise refuse("E2207-005", med_type=body["med_type"]) from None
     year = medical_year_of(policy, day)
-    now = p.now()
+    now = platform.now()
     family = family_of(tx, person.id, now, year, category)  # one round trip
     used, paid = family.accumulator
     fund_pay_type = FUND_PAY_TYPE.get(body["insutype"], "310100")
@@ -252,23 +253,23 @@ def holds_of(result: Settlement, admdvs: str, fund_pay_type: str) -> tuple[Hold,
     return tuple(holds)
 
 
-def quote(p: Platform, tx, body: dict, care_region: str) -> dict:
+def quote(platform: Platform, tx: Tx, body: dict, care_region: str) -> dict:
     """2206 for another region: the calculation, nothing held."""
-    _, result, _, _ = _calculate(p, tx, body, care_region)
+    _, result, _, _ = _calculate(platform, tx, body, care_region)
     return {"result": to_record(result)}
 
 
-def reserve(p: Platform, tx, body: dict, care_region: str) -> dict:
+def reserve(platform: Platform, tx: Tx, body: dict, care_region: str) -> dict:
     """Compute the claim and hold the 参保地's share pending under ``reservation_id`` (idempotent by it)."""
     rid = body["reservation_id"]
     digest = _digest(body)
     existing = tx.reservations.get(rid, lock=True)
     if existing is not None:
         return _replay_reserve(existing, digest)
-    person, result, year, holds = _calculate(p, tx, body, care_region)
+    person, result, year, holds = _calculate(platform, tx, body, care_region)
     expires_at = datetime.fromisoformat(str(body["expires_at"]))
     reserve_holds(
-        p,
+        platform,
         tx,
         rid=rid,
         care_region=care_region,
@@ -295,8 +296,8 @@ def _replay_reserve(row: Reservation, digest: str) -> dict:
 
 
 def reserve_holds(
-    p: Platform,
-    tx,
+    platform: Platform,
+    tx: Tx,
     *,
     rid: str,
     care_region: str,
@@ -311,7 +312,7 @@ def reserve_holds(
 ) -> None:
     """The pending transfer: the holds move into the escrow ``X:held:<C>`` (the floors of the
     buckets are checked as for any payment), the accumulators count the claim at once."""
-    now = p.now()
+    now = platform.now()
     if holds:
         try:
             tx.ledger.post(reserve_entry(rid, care_region, holds, setl_ref), now)
@@ -343,14 +344,14 @@ def reserve_holds(
     )
 
 
-def _reservation(tx, rid: str, care_region: str) -> Reservation:
+def _reservation(tx: Tx, rid: str, care_region: str) -> Reservation:
     row = tx.reservations.get(rid, lock=True)
     if row is None or row.care_region != care_region:
         raise refuse("E7602-001", rid=rid)
     return row
 
 
-def _move(tx, row: Reservation, action: str) -> tuple[str, bool]:
+def _move(tx: Tx, row: Reservation, action: str) -> tuple[str, bool]:
     try:
         return next_state(row.status, action)
     except ValueError:
@@ -360,23 +361,23 @@ def _move(tx, row: Reservation, action: str) -> tuple[str, bool]:
 ACTIONS = {"post": "入账", "void": "作废", "cancel": "撤销", "reinstate": "恢复"}
 
 
-def post(p: Platform, tx, rid: str, care_region: str, setl_ref: str | None = None) -> dict:
+def post(platform: Platform, tx: Tx, rid: str, care_region: str, setl_ref: str | None = None) -> dict:
     """The pending amounts become the care region's due (once); a post of a posted one answers again."""
     row = _reservation(tx, rid, care_region)
     state, changed = _move(tx, row, "post")
     if changed:
-        now = p.now()
+        now = platform.now()
         if row.holds:
             tx.ledger.post(post_entry(rid, care_region, row.holds, row.setl_ref), now)
         tx.reservations.update(rid, status=state, resolved_at=now, setl_ref=setl_ref or row.setl_ref)
     return {"reservation_id": rid, "status": state}
 
 
-def void(p: Platform, tx, rid: str, care_region: str, reason: str) -> dict:
+def void(platform: Platform, tx: Tx, rid: str, care_region: str, reason: str) -> dict:
     """The pending amounts go back where they came from and the accumulators with them. A void of a
     reservation never seen leaves a tombstone, so that a reserve arriving late is refused."""
     row = tx.reservations.get(rid, lock=True)
-    now = p.now()
+    now = platform.now()
     if row is None:
         tx.reservations.add(
             reservation_id=rid,
@@ -415,16 +416,16 @@ def void(p: Platform, tx, rid: str, care_region: str, reason: str) -> dict:
     return {"reservation_id": rid, "status": state}
 
 
-def cancel(p: Platform, tx, rid: str, care_region: str, revision: int) -> dict:
+def cancel(platform: Platform, tx: Tx, rid: str, care_region: str, revision: int) -> dict:
     """2208 / 2305 / 2601 of a settlement, across: the posted amounts go back (a compensating
     entry) with the accumulators; a pending one is voided. Applied once per ``revision``."""
     row = _reservation(tx, rid, care_region)
     if row.status == PENDING:
-        return void(p, tx, rid, care_region, "cancelled_before_post")
+        return void(platform, tx, rid, care_region, "cancelled_before_post")
     if row.status in (VOIDED, REVERSED):
         return {"reservation_id": rid, "status": row.status}
     state, _ = _move(tx, row, "cancel")
-    now = p.now()
+    now = platform.now()
     if row.holds:
         tx.ledger.post(cancel_entry(rid, revision, care_region, row.holds, row.setl_ref), now)
     tx.care.add_to_accumulator(row.person_id, row.year, row.category, -row.deductible_delta, -row.fund_delta)
@@ -432,13 +433,13 @@ def cancel(p: Platform, tx, rid: str, care_region: str, revision: int) -> dict:
     return {"reservation_id": rid, "status": state}
 
 
-def reinstate(p: Platform, tx, rid: str, care_region: str, revision: int) -> dict:
+def reinstate(platform: Platform, tx: Tx, rid: str, care_region: str, revision: int) -> dict:
     """2601 of a cancellation, across: exactly the original amounts again, if the balances allow."""
     row = _reservation(tx, rid, care_region)
     if row.status == POSTED:
         return {"reservation_id": rid, "status": row.status}
     state, _ = _move(tx, row, "reinstate")
-    now = p.now()
+    now = platform.now()
     if row.holds:
         try:
             tx.ledger.post(reinstate_entry(rid, revision, care_region, row.holds, row.setl_ref), now)
@@ -449,19 +450,19 @@ def reinstate(p: Platform, tx, rid: str, care_region: str, revision: int) -> dic
     return {"reservation_id": rid, "status": state}
 
 
-def expire_reservations(p: Platform, *, limit: int = 1000) -> list[str]:
+def expire_reservations(platform: Platform, *, limit: int = 1000) -> list[str]:
     """The deadline job: every pending reservation past ``expires_at`` is voided (one unit of work
     each, so a failure leaves the others done). Returns the reservation ids voided."""
-    now = p.now()
-    with p.store.uow(read_only=True) as tx:
+    now = platform.now()
+    with platform.store.uow(read_only=True) as tx:
         due = tx.reservations.expired(now, limit)
     done = []
     for rid in due:
-        with p.store.uow() as tx:
+        with platform.store.uow() as tx:
             row = tx.reservations.get(rid, lock=True)
             if row is None or row.status != PENDING or row.expires_at >= now:
                 continue
-            void(p, tx, rid, row.care_region, "expired")
+            void(platform, tx, rid, row.care_region, "expired")
             done.append(rid)
     return done
 
@@ -476,11 +477,11 @@ class ReservationCheck:
     problems: tuple[str, ...]
 
 
-def check_reservations(p: Platform) -> list[ReservationCheck]:
+def check_reservations(platform: Platform) -> list[ReservationCheck]:
     """Per care region: the escrow holds exactly the pending reservations; the due-to account the
     posted ones less what the clearing has settled."""
     out = []
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         regions = sorted({r for r, _ in tx.reservations.counts()})
         for region in regions:
             rows = tx.reservations.listed(care_region=region, limit=10**9)
@@ -499,11 +500,11 @@ def check_reservations(p: Platform) -> list[ReservationCheck]:
     return out
 
 
-def check_advances(p: Platform) -> list[str]:
+def check_advances(platform: Platform) -> list[str]:
     """At the 就医地, per insured region: what it is owed (``X:due-from:<I>``, debited) is exactly
     the standing cross-region settlements less what the clearing has received."""
     problems = []
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         rows = tx.reservations.crosses()
         for region in sorted({r.insured_region for r in rows}):
             owed = sum(r.owed for r in rows if r.insured_region == region and r.status in ("posted", "awaiting_post"))
@@ -517,11 +518,11 @@ def check_advances(p: Platform) -> list[str]:
 # ==== the 就医地 (care region) ======================================================================
 
 
-def remember_guest(p: Platform, answer: dict, insured_region: str) -> Person:
+def remember_guest(platform: Platform, answer: dict, insured_region: str) -> Person:
     """Keep a copy of another region's insured person (for the visit's records), from the 参保地's
     answer; idempotent. The 参保地's data are the truth; the copy's insurance follows them."""
-    now = p.now()
-    with p.store.uow() as tx:
+    now = platform.now()
+    with platform.store.uow() as tx:
         if tx.config.region_version(insured_region) is None:
             detail = f"本实例没有参保地 {insured_region} 的政策副本（内置统筹区由 yibao region add-peer 载入）"
             raise refuse("E7602-005", detail=detail)
@@ -557,15 +558,22 @@ def remember_guest(p: Platform, answer: dict, insured_region: str) -> Person:
         return person
 
 
-def fetch_guest(p: Platform, insured_region: str, *, psn_no: str | None = None, certno: str | None = None) -> dict:
+def fetch_guest(
+    platform: Platform, insured_region: str, *, psn_no: str | None = None, certno: str | None = None
+) -> dict:
     """Ask the 参保地 who the person is (1101 across) and keep the copy; the answer's data."""
-    link = link_of(p)
-    body = {"psn_no": psn_no, "certno": certno, "day": p.now().date().isoformat(), "care_admdvs": p.region}
+    link = link_of(platform)
+    body = {
+        "psn_no": psn_no,
+        "certno": certno,
+        "day": platform.now().date().isoformat(),
+        "care_admdvs": platform.region,
+    }
     answer = link.call(
         insured_region, "person.query", body, msg_id=f"pq{uuid.uuid4().hex[:24]}", timeout_s=RESERVE_TIMEOUT_S
     )
     data = _accepted(answer)
-    remember_guest(p, data, insured_region)
+    remember_guest(platform, data, insured_region)
     return data
 
 
@@ -607,7 +615,7 @@ def cross_entry(setl_id: str, result: Settlement, insured_region: str, instituti
 
 
 def settle_cross(
-    p: Platform,
+    platform: Platform,
     req,
     person: Person,
     inst,
@@ -620,19 +628,19 @@ def settle_cross(
     lines,
     *,
     dry_run: bool,
-    tx,
+    tx: Tx,
 ):
     """The 就医地's 2206/2207 for a peer region's insured: the lines as classed here, the split and
     the reservation by the 参保地, the booking here, the post after the commit (or the void)."""
     from yibao.services import settle as s
 
-    link = link_of(p)
-    now = p.now()
+    link = link_of(platform)
+    now = platform.now()
     day = start.date()
     visit_used = 0
     if visit is not None:
         visit_used = sum(x.deductible for x in tx.care.settlements_of_visit(visit.id) if x.status == "settled")
-    rid = f"R{p.region}{uuid.uuid4().hex[:20]}"  # ≤ 30 characters: it is also the setl_ref until booked
+    rid = f"R{platform.region}{uuid.uuid4().hex[:20]}"  # ≤ 30 characters: it is also the setl_ref until booked
     expires_at = now + timedelta(seconds=RESERVE_TIMEOUT_S) + EXPIRY_GRACE
     body = {
         "reservation_id": rid,
@@ -714,7 +722,7 @@ def settle_cross(
         _void_quietly(link, person.admdvs, rid, "failed")
         raise
     setl_id, insured = booked.setl_id, person.admdvs
-    tx.after_end(lambda committed: _after_booking(p, committed, insured, rid, setl_id))
+    tx.after_end(lambda committed: _after_booking(platform, committed, insured, rid, setl_id))
     return booked
 
 
@@ -726,20 +734,20 @@ def _void_quietly(link: PeerLink, region: str, rid: str, reason: str) -> None:
         log.warning("作废预留 %s 的请求未能发出，参保地将在期限后自动作废", rid, exc_info=True)
 
 
-def _after_booking(p: Platform, committed: bool, region: str, rid: str, setl_id: str) -> None:
-    link = link_of(p)
+def _after_booking(platform: Platform, committed: bool, region: str, rid: str, setl_id: str) -> None:
+    link = link_of(platform)
     if not committed:
         _void_quietly(link, region, rid, "failed")
         return
     faults.point("care.after_commit")
-    send_post(p, region, rid, setl_id)
+    send_post(platform, region, rid, setl_id)
 
 
-def send_post(p: Platform, region: str, rid: str, setl_id: str) -> bool:
+def send_post(platform: Platform, region: str, rid: str, setl_id: str) -> bool:
     """Post a booked settlement's reservation; True when the 参保地 confirmed it. A post that gets
     no answer stays ``awaiting_post`` (it is durable: the 参保地 applies it when it is back; the sweep
     asks again)."""
-    link = link_of(p)
+    link = link_of(platform)
     body = {"reservation_id": rid, "setl_ref": setl_id}
     try:
         answer = _ask(link, region, "post", body, f"p{rid}", POST_TIMEOUT_S)
@@ -749,66 +757,66 @@ def send_post(p: Platform, region: str, rid: str, setl_id: str) -> bool:
     status = "posted" if answer.get("ok") else "refused"
     if not answer.get("ok"):
         log.error("参保地拒绝入账 %s：%s", rid, answer.get("message"))
-    with p.store.uow() as tx:
+    with platform.store.uow() as tx:
         row = tx.reservations.cross(setl_id, lock=True)
         if row is not None and row.status == "awaiting_post":
-            tx.reservations.set_cross(setl_id, status=status, updated_at=p.now())
+            tx.reservations.set_cross(setl_id, status=status, updated_at=platform.now())
     if status == "refused":
-        _undo_refused(p, setl_id)
+        _undo_refused(platform, setl_id)
     return status == "posted"
 
 
-def _undo_refused(p: Platform, setl_id: str) -> None:
+def _undo_refused(platform: Platform, setl_id: str) -> None:
     """The 参保地 expired the reservation before the post landed: the booking here is reversed."""
     from yibao.services.settle import settlement_or_refuse
 
-    with p.store.uow() as tx:
+    with platform.store.uow() as tx:
         row = settlement_or_refuse(tx, setl_id, lock=True)
         if row.status != "settled":
             return
         original = tx.ledger.entry(f"setl:{setl_id}")
         from yibao.ledger.model import reversal
 
-        tx.ledger.post(reversal(original, f"cancel:{setl_id}:{row.revision}", "cancellation"), p.now())
+        tx.ledger.post(reversal(original, f"cancel:{setl_id}:{row.revision}", "cancellation"), platform.now())
         tx.care.release_lines(row.id)
         tx.care.update_settlement(
-            row.id, status="cancelled", cancelled_at=p.now(), cancel_infno="void", revision=row.revision + 1
+            row.id, status="cancelled", cancelled_at=platform.now(), cancel_infno="void", revision=row.revision + 1
         )
 
 
-def resolve_awaiting(p: Platform) -> dict[str, int]:
+def resolve_awaiting(platform: Platform) -> dict[str, int]:
     """The 就医地's sweep (at start and as a job): post every booked settlement whose post was not
     confirmed, send every cancellation not yet confirmed. Counts by outcome."""
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         rows = tx.reservations.crosses(status="awaiting_post") + tx.reservations.crosses(status="awaiting_cancel")
     out = {"posted": 0, "cancelled": 0, "unconfirmed": 0}
     for row in rows:
         if row.status == "awaiting_post":
-            ok = send_post(p, row.insured_region, row.reservation_id, row.setl_id)
+            ok = send_post(platform, row.insured_region, row.reservation_id, row.setl_id)
             out["posted" if ok else "unconfirmed"] += 1
         else:
-            ok = _send_cancel(p, row.insured_region, row.reservation_id, row.setl_id)
+            ok = _send_cancel(platform, row.insured_region, row.reservation_id, row.setl_id)
             out["cancelled" if ok else "unconfirmed"] += 1
     return out
 
 
-def cross_of(tx, setl_id: str):
+def cross_of(tx: Tx, setl_id: str):
     return tx.reservations.cross(setl_id, lock=True)
 
 
-def after_cancel(p: Platform, tx, setl_id: str, revision: int) -> None:
+def after_cancel(platform: Platform, tx: Tx, setl_id: str, revision: int) -> None:
     """A cross-region settlement cancelled here (2208/2305, 2601 of a settlement): the 参保地 is told
     after the commit; until it confirms, the row waits as ``awaiting_cancel`` for the sweep."""
     row = tx.reservations.cross(setl_id, lock=True)
-    tx.reservations.set_cross(setl_id, status="awaiting_cancel", updated_at=p.now())
+    tx.reservations.set_cross(setl_id, status="awaiting_cancel", updated_at=platform.now())
     region, rid = row.insured_region, row.reservation_id
-    tx.after_end(lambda committed: committed and _send_cancel(p, region, rid, setl_id, revision))
+    tx.after_end(lambda committed: committed and _send_cancel(platform, region, rid, setl_id, revision))
 
 
-def _send_cancel(p: Platform, region: str, rid: str, setl_id: str, revision: int | None = None) -> bool:
-    link = link_of(p)
+def _send_cancel(platform: Platform, region: str, rid: str, setl_id: str, revision: int | None = None) -> bool:
+    link = link_of(platform)
     if revision is None:
-        with p.store.uow(read_only=True) as tx:
+        with platform.store.uow(read_only=True) as tx:
             revision = tx.care.settlement(int(setl_id[-10:])).revision - 1
     body = {"reservation_id": rid, "setl_ref": setl_id, "infno": "2208", "revision": revision}
     try:
@@ -816,20 +824,20 @@ def _send_cancel(p: Platform, region: str, rid: str, setl_id: str, revision: int
     except DomainError as exc:
         log.warning("撤销预留 %s 未确认：%s", rid, exc.err_msg)
         return False
-    with p.store.uow() as tx:
+    with platform.store.uow() as tx:
         row = tx.reservations.cross(setl_id, lock=True)
         if row is not None and row.status == "awaiting_cancel":
             tx.reservations.set_cross(
-                setl_id, status="cancelled" if answer.get("ok") else "cancel_refused", updated_at=p.now()
+                setl_id, status="cancelled" if answer.get("ok") else "cancel_refused", updated_at=platform.now()
             )
     return bool(answer.get("ok"))
 
 
-def reinstate_cross(p: Platform, tx, row, person: Person) -> None:
+def reinstate_cross(platform: Platform, tx: Tx, row, person: Person) -> None:
     """2601 of a cancellation, across: the 参保地 re-posts first (it may refuse: balances moved);
     if this side then fails to commit, it is cancelled there again."""
     cross = tx.reservations.cross(row_setl_id(row, person), lock=True)
-    link = link_of(p)
+    link = link_of(platform)
     body = {
         "reservation_id": cross.reservation_id,
         "setl_ref": cross.setl_id,
@@ -844,12 +852,12 @@ def reinstate_cross(p: Platform, tx, row, person: Person) -> None:
         timeout_s=RESERVE_TIMEOUT_S,
     )
     _accepted(answer)
-    tx.reservations.set_cross(cross.setl_id, status="posted", updated_at=p.now())
+    tx.reservations.set_cross(cross.setl_id, status="posted", updated_at=platform.now())
     region, rid, setl_id, rev = cross.insured_region, cross.reservation_id, cross.setl_id, row.revision + 1
 
     def undo(committed: bool) -> None:
         if not committed:
-            _send_cancel(p, region, rid, setl_id, rev)
+            _send_cancel(platform, region, rid, setl_id, rev)
 
     tx.after_end(undo)
 
@@ -858,12 +866,12 @@ def row_setl_id(row, person: Person) -> str:
     return settlement_public_id(person.admdvs, row.id)
 
 
-def cross_settlements(p: Platform, status: str | None = None) -> list[CrossSettlement]:
+def cross_settlements(platform: Platform, status: str | None = None) -> list[CrossSettlement]:
     """The 就医地's settlements for other regions' insured and where each one's post stands."""
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         return tx.reservations.crosses(status=status)
 
 
-def reservations(p: Platform, status: str | None = None) -> list[Reservation]:
-    with p.store.uow(read_only=True) as tx:
+def reservations(platform: Platform, status: str | None = None) -> list[Reservation]:
+    with platform.store.uow(read_only=True) as tx:
         return tx.reservations.listed(status=status)

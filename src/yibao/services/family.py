@@ -13,17 +13,18 @@ from yibao.services.care import person_or_refuse, two_people
 from yibao.services.platform import Platform
 from yibao.settlement import mutual_aid
 from yibao.settlement.explain import RELATION_NAMES
+from yibao.storage.uow import Tx
 from yibao.words import END_REASONS
 
 
 def declare_relation(
-    p: Platform, of_psn: str, to_psn: str, relation: str, declared_by: str = "agency", *, tx=None
+    platform: Platform, of_psn: str, to_psn: str, relation: str, declared_by: str = "agency", *, tx: Tx | None = None
 ) -> None:
     """Record that ``of`` is ``to``'s <relation> (e.g. father is son's parent)."""
     if relation not in RELATIONS:
         raise refuse("E7101-010", detail=f"关系应为 {'/'.join(RELATIONS)} 之一：{relation!r}")
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         of, to = person_or_refuse(tx, of_psn), person_or_refuse(tx, to_psn)
         if of.id == to.id:
             raise refuse("E7101-010", detail="不能与本人建立亲属关系")
@@ -33,20 +34,20 @@ def declare_relation(
         tx.family.add_relation(of.id, to.id, relation, declared_by, now)
 
 
-def _insured_on(tx, person: Person, day: date, insutype: str | None = None) -> bool:
+def _insured_on(tx: Tx, person: Person, day: date, insutype: str | None = None) -> bool:
     return any((insutype is None or i.insutype == insutype) and i.covers(day) for i in tx.people.insurances(person.id))
 
 
 def authorize_mutual_aid(
-    p: Platform, payer_psn: str, beneficiary_psn: str, position: int | None = None, *, tx=None
+    platform: Platform, payer_psn: str, beneficiary_psn: str, position: int | None = None, *, tx: Tx | None = None
 ) -> int:
     """The payer consents to pay for the beneficiary; returns the grant's place in the order."""
-    now = p.now()
+    now = platform.now()
     day = now.date()
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         payer, beneficiary = two_people(tx, payer_psn, beneficiary_psn, "E7101-004")
         tx.people.lock(beneficiary.id)
-        policy = p.policy(tx, payer.admdvs)
+        policy = platform.policy(tx, payer.admdvs)
         terms = mutual_aid.terms_on(policy, day)
         if not terms.enabled:
             raise refuse("E7101-008")
@@ -68,9 +69,11 @@ def authorize_mutual_aid(
         return place
 
 
-def revoke_mutual_aid(p: Platform, payer_psn: str, beneficiary_psn: str, reason: str = "revoked", *, tx=None) -> None:
-    now = p.now()
-    with p.unit(tx) as tx:
+def revoke_mutual_aid(
+    platform: Platform, payer_psn: str, beneficiary_psn: str, reason: str = "revoked", *, tx: Tx | None = None
+) -> None:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         payer, beneficiary = person_or_refuse(tx, payer_psn), person_or_refuse(tx, beneficiary_psn)
         tx.people.lock(beneficiary.id)
         grant = next((g for g in tx.family.grants_for(beneficiary.id, active_at=now) if g.payer_id == payer.id), None)
@@ -79,10 +82,12 @@ def revoke_mutual_aid(p: Platform, payer_psn: str, beneficiary_psn: str, reason:
         tx.family.end_grant(grant, now, reason)
 
 
-def set_mutual_aid_order(p: Platform, beneficiary_psn: str, payer_psns: list[str], *, tx=None) -> None:
+def set_mutual_aid_order(
+    platform: Platform, beneficiary_psn: str, payer_psns: list[str], *, tx: Tx | None = None
+) -> None:
     """The beneficiary's family sets the order payers are drawn in under ``binding_order``."""
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         beneficiary = person_or_refuse(tx, beneficiary_psn)
         tx.people.lock(beneficiary.id)
         payers = [person_or_refuse(tx, psn) for psn in payer_psns]
@@ -96,10 +101,10 @@ def set_mutual_aid_order(p: Platform, beneficiary_psn: str, payer_psns: list[str
         tx.family.event(beneficiary.id, "reordered", now, detail={"order": payer_psns})
 
 
-def grants_view(p: Platform, psn_no: str, at: datetime | None = None, *, tx=None) -> dict:
+def grants_view(platform: Platform, psn_no: str, at: datetime | None = None, *, tx: Tx | None = None) -> dict:
     """Who pays for me (in order) and whom I pay for."""
-    now = at or p.now()
-    with p.unit(tx) as tx:
+    now = at or platform.now()
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         mine = tx.family.grants_for(person.id, active_at=now)
         theirs = tx.family.grants_by(person.id, active_at=now)
@@ -110,10 +115,10 @@ def grants_view(p: Platform, psn_no: str, at: datetime | None = None, *, tx=None
         }
 
 
-def grant_history(p: Platform, psn_no: str, limit: int = 20, *, tx=None) -> list[dict]:
+def grant_history(platform: Platform, psn_no: str, limit: int = 20, *, tx: Tx | None = None) -> list[dict]:
     """The person's mutual-aid record (as payer or beneficiary), newest first, each event a sentence
     that says who authorised whom: "张建国授权张伟使用其个人账户共济"."""
-    with p.unit(tx, read_only=True) as tx:
+    with platform.unit(tx, read_only=True) as tx:
         person = person_or_refuse(tx, psn_no)
         events = tx.family.events_for(person.id)[-limit:]
         ids = {e["payer_id"] for e in events if e["payer_id"]} | {e["beneficiary_id"] for e in events}
@@ -142,9 +147,9 @@ def grant_history(p: Platform, psn_no: str, limit: int = 20, *, tx=None) -> list
     return out
 
 
-def paid_for_others(p: Platform, psn_no: str, year: int, *, tx=None) -> list[dict]:
+def paid_for_others(platform: Platform, psn_no: str, year: int, *, tx: Tx | None = None) -> list[dict]:
     """Whom I pay for, and how much my account has paid for each of them this medical year."""
-    with p.unit(tx, read_only=True) as tx:
+    with platform.unit(tx, read_only=True) as tx:
         me = person_or_refuse(tx, psn_no)
         beneficiaries = {g.beneficiary_id for g in tx.family.grants_by(me.id)}
         people = tx.people.many(sorted(beneficiaries))
@@ -157,14 +162,14 @@ def paid_for_others(p: Platform, psn_no: str, year: int, *, tx=None) -> list[dic
                 record = json.loads(row.output)
                 paid += sum(d["amount"] for m in record["mutual_aid"] if m["psn_no"] == me.psn_no for d in m["draws"])
             premiums = tx.lifecycle.premiums_paid_by(pid, me.id, date(year, 1, 1), date(year, 12, 31))
-            active = any(g.beneficiary_id == pid for g in tx.family.grants_by(me.id, active_at=p.now()))
+            active = any(g.beneficiary_id == pid for g in tx.family.grants_by(me.id, active_at=platform.now()))
             out.append({"person": people[pid], "settlements": paid, "premiums": premiums, "active": active})
         return out
 
 
-def relatives_of(p: Platform, psn_no: str, *, tx=None) -> list[dict]:
+def relatives_of(platform: Platform, psn_no: str, *, tx: Tx | None = None) -> list[dict]:
     """Everyone related to the person, with how each relates to them ("parent": the relative is the parent)."""
-    with p.unit(tx, read_only=True) as tx:
+    with platform.unit(tx, read_only=True) as tx:
         person = person_or_refuse(tx, psn_no)
         relations = tx.family.relations_of([person.id])
         ids = {r.of_id for r in relations} | {r.to_id for r in relations}

@@ -25,6 +25,7 @@ from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
 from yibao.settlement.calculate import UnknownMedType, benefit_terms, category_of
 from yibao.storage.reference_repo import Filing
+from yibao.storage.uow import Tx
 
 KIND_NAMES = {"transfer": "转院", "chronic": "门诊慢特病", "designated": "人员定点", "accident": "意外伤害"}
 CANCELS = {"2502": "transfer", "2504": "chronic", "2506": "designated"}
@@ -49,7 +50,7 @@ def sn_of(person: Person, filing_id: int) -> str:
     return filing_public_id(person.admdvs, filing_id)
 
 
-def add_filing(p: Platform, tx, asking: str, f: NewFiling) -> str:
+def add_filing(platform: Platform, tx: Tx, asking: str, f: NewFiling) -> str:
     """Record one filing after its rules; the answer's 待遇申报明细流水号."""
     institution_or_refuse(tx, asking)
     person = person_or_refuse(tx, f.psn_no, lock=True)
@@ -89,12 +90,12 @@ def add_filing(p: Platform, tx, asking: str, f: NewFiling) -> str:
         begndate=f.begndate,
         enddate=f.enddate,
         info=f.info,
-        created_at=p.now(),
+        created_at=platform.now(),
     )
     return sn_of(person, pk)
 
 
-def cancel_filing(p: Platform, tx, asking: str, kind: str, sn: str, psn_no: str, memo: str | None) -> None:
+def cancel_filing(platform: Platform, tx: Tx, asking: str, kind: str, sn: str, psn_no: str, memo: str | None) -> None:
     """Only the institution that filed it cancels a filing, and only once."""
     institution_or_refuse(tx, asking)
     person = person_or_refuse(tx, psn_no, lock=True)
@@ -106,10 +107,10 @@ def cancel_filing(p: Platform, tx, asking: str, kind: str, sn: str, psn_no: str,
         raise refuse("E2502-003", sn=sn)
     if filing.cancelled_at is not None:
         raise refuse("E2502-002", sn=sn)
-    tx.reference.cancel_filing(filing.id, p.now(), memo)
+    tx.reference.cancel_filing(filing.id, platform.now(), memo)
 
 
-def filings_of(tx, psn_no: str, kind: str, *, active_on: date | None = None) -> tuple[Person, list[Filing]]:
+def filings_of(tx: Tx, psn_no: str, kind: str, *, active_on: date | None = None) -> tuple[Person, list[Filing]]:
     person = person_or_refuse(tx, psn_no)
     rows = tx.reference.filings_of(person.id, kind, active_only=True)
     if active_on is not None:
@@ -126,7 +127,7 @@ def chronic_benefit(policy, scheme: str | None, day: date) -> bool:
     return any(policy.has(f"{base}.{f}", day) for f in ("deductible", "ratio", "cap"))
 
 
-def check_chronic_filing(tx, policy, person: Person, scheme: str | None, category: str, day: date) -> None:
+def check_chronic_filing(tx: Tx, policy, person: Person, scheme: str | None, category: str, day: date) -> None:
     """Where the region has a 门诊慢特病 benefit, it is settled only for a person with a chronic
     filing covering the day (where it has none, the fund pays nothing in that category anyway)."""
     if category != "chronic" or not chronic_benefit(policy, scheme, day):
@@ -135,7 +136,7 @@ def check_chronic_filing(tx, policy, person: Person, scheme: str | None, categor
         raise refuse("E2503-003", detail=f"{day} 无有效的门诊慢特病备案（2503）")
 
 
-def with_transfer(tx, person: Person, inst: Institution, day: date, status: str | None) -> str | None:
+def with_transfer(tx: Tx, person: Person, inst: Institution, day: date, status: str | None) -> str | None:
     """Off-site care at the institution a covering transfer filing names counts as 异地转诊 (临时外出)."""
     if status != "unfiled":
         return status
@@ -148,7 +149,9 @@ def with_transfer(tx, person: Person, inst: Institution, day: date, status: str 
 # 2001 -----------------------------------------------------------------------------------------------
 
 
-def entitlement(p: Platform, tx, asking: str, psn_no: str, insutype: str, med_type: str, start: datetime) -> list:
+def entitlement(
+    platform: Platform, tx: Tx, asking: str, psn_no: str, insutype: str, med_type: str, start: datetime
+) -> list:
     """What the fund would do for this person, here, on this day: each check a row with its flag
     (1 享受, 0 不享受) and the reason in Chinese. Only an unknown person or institution is refused."""
     inst = institution_or_refuse(tx, asking)
@@ -175,7 +178,7 @@ def entitlement(p: Platform, tx, asking: str, psn_no: str, insutype: str, med_ty
     except DomainError as exc:
         row("01", False, f"未参保或参保已中断：{exc.message}")
         return rows
-    policy = p.policy(tx, person.admdvs)
+    policy = platform.policy(tx, person.admdvs)
     if insurance.in_waiting(day):
         row("01", False, f"处于待遇等待期，{insurance.benefit_start}起享受统筹基金待遇", day, insurance.benefit_start)
     try:
@@ -219,7 +222,7 @@ def category_name(category: str) -> str:
     )
 
 
-def filings_in_words(tx, person: Person) -> list[dict]:
+def filings_in_words(tx: Tx, person: Person) -> list[dict]:
     """A person's filings in force or to come, as the portal shows them to the family."""
     out = []
     for f in tx.reference.filings_of(person.id, active_only=True):

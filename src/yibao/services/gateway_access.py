@@ -33,6 +33,7 @@ from yibao.errors import refuse
 from yibao.limits import CLOCK_SKEW
 from yibao.nhsa import dialects
 from yibao.services.platform import Platform
+from yibao.storage.uow import Tx
 
 log = logging.getLogger("yibao.gateway")
 VARIANTS = ("plain", "sm")
@@ -49,8 +50,8 @@ def key_digest(api_key: str) -> str:
 # The platform secret -------------------------------------------------------------------------------
 
 
-def _secret(p: Platform, tx=None) -> bytes:
-    cached = getattr(p, "_secret_key", None)
+def _secret(platform: Platform, tx: Tx | None = None) -> bytes:
+    cached = getattr(platform, "_secret_key", None)
     if cached is not None:
         return cached
     configured = os.environ.get("YIBAO_SECRET_KEY")
@@ -58,7 +59,7 @@ def _secret(p: Platform, tx=None) -> bytes:
         if configured:
             key = hashlib.sha256(configured.encode()).digest()
         else:
-            with p.unit(tx) as t:
+            with platform.unit(tx) as t:
                 stored = t.config.get(_SECRET_SETTING)
                 if stored is None:
                     stored = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -67,39 +68,39 @@ def _secret(p: Platform, tx=None) -> bytes:
                         "YIBAO_SECRET_KEY 未设置：平台密钥保存在数据库中，AK/SK 与 SM4 密钥的加密保护仅等同于数据库本身"
                     )
             key = base64.b64decode(stored)
-        p._secret_key = key
+        platform._secret_key = key
         return key
 
 
-def seal_secret(p: Platform, text: str, tx=None) -> str:
+def seal_secret(platform: Platform, text: str, tx: Tx | None = None) -> str:
     nonce = secrets.token_bytes(12)
-    return "v1:" + base64.b64encode(nonce + AESGCM(_secret(p, tx)).encrypt(nonce, text.encode(), None)).decode()
+    return "v1:" + base64.b64encode(nonce + AESGCM(_secret(platform, tx)).encrypt(nonce, text.encode(), None)).decode()
 
 
-def open_secret(p: Platform, sealed: str, tx=None) -> str:
+def open_secret(platform: Platform, sealed: str, tx: Tx | None = None) -> str:
     raw = base64.b64decode(sealed.removeprefix("v1:"))
     try:
-        return AESGCM(_secret(p, tx)).decrypt(raw[:12], raw[12:], None).decode()
+        return AESGCM(_secret(platform, tx)).decrypt(raw[:12], raw[12:], None).decode()
     except InvalidTag:
         raise refuse(
             "E0000-006", detail="机构密钥无法解密（平台密钥 YIBAO_SECRET_KEY 已更换？请重新签发凭据）"
         ) from None
 
 
-def platform_sm2(p: Platform, tx=None) -> tuple[str, str]:
+def platform_sm2(platform: Platform, tx: Tx | None = None) -> tuple[str, str]:
     """The platform's SM2 key pair (private, public hex): it signs every answer to an SM institution."""
-    cached = getattr(p, "_sm2_key", None)
+    cached = getattr(platform, "_sm2_key", None)
     if cached is not None:
         return cached
-    with p.unit(tx) as t:
+    with platform.unit(tx) as t:
         stored = t.config.get(_SM2_SETTING)
         if stored is None:
             private, public = dialects.sm2_keypair()
-            t.config.put(_SM2_SETTING, f"{seal_secret(p, private, t)} {public}")
+            t.config.put(_SM2_SETTING, f"{seal_secret(platform, private, t)} {public}")
         else:
             sealed, public = stored.split(" ")
-            private = open_secret(p, sealed, t)
-    p._sm2_key = (private, public)
+            private = open_secret(platform, sealed, t)
+    platform._sm2_key = (private, public)
     return private, public
 
 
@@ -107,7 +108,7 @@ def platform_sm2(p: Platform, tx=None) -> tuple[str, str]:
 
 
 def issue_credentials(
-    p: Platform, institution: str, *, variant: str = "plain", sign_in: str = "required", tx=None
+    platform: Platform, institution: str, *, variant: str = "plain", sign_in: str = "required", tx: Tx | None = None
 ) -> dict[str, Any]:
     """Fresh credentials for every dialect (shown once); earlier ones stop working."""
     if variant not in VARIANTS or sign_in not in SIGN_IN:
@@ -125,19 +126,19 @@ def issue_credentials(
         "variant": variant,
         "sign_in": sign_in,
     }
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         if tx.care.institution(institution) is None:
             raise refuse("E0000-004", code=institution)
         sm4_sealed = sm2_public = None
         if variant == "sm":
             sm4 = dialects.new_sm4_key()
             his_private, his_public = dialects.sm2_keypair()
-            sm4_sealed, sm2_public = seal_secret(p, sm4, tx), his_public
+            sm4_sealed, sm2_public = seal_secret(platform, sm4, tx), his_public
             out.update(
                 sm4_key=sm4,
                 sm2_private_key=his_private,
                 sm2_public_key=his_public,
-                platform_sm2_public_key=platform_sm2(p, tx)[1],
+                platform_sm2_public_key=platform_sm2(platform, tx)[1],
             )
         tx.gateway.put_credential(
             InstitutionCredential(
@@ -145,9 +146,9 @@ def issue_credentials(
                 key_digest(api_key),
                 institution,
                 token,
-                p.now(),
+                platform.now(),
                 gateway_ak=ak,
-                gateway_sk=seal_secret(p, sk, tx),
+                gateway_sk=seal_secret(platform, sk, tx),
                 variant=variant,
                 sm4_key=sm4_sealed,
                 sm2_public_key=sm2_public,
@@ -160,13 +161,13 @@ def issue_credentials(
 # Using ------------------------------------------------------------------------------------------------
 
 
-def secret_of_ak(p: Platform, ak: str) -> tuple[str, str] | None:
+def secret_of_ak(platform: Platform, ak: str) -> tuple[str, str] | None:
     """(institution, SK) for a provincial-gateway access key, or None."""
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         cred = tx.gateway.credential_by_ak(ak)
     if cred is None or not cred.gateway_sk:
         return None
-    return cred.institution_code, open_secret(p, cred.gateway_sk)
+    return cred.institution_code, open_secret(platform, cred.gateway_sk)
 
 
 @dataclass(frozen=True)
@@ -196,17 +197,17 @@ class Access:
             raise refuse("E0000-002", detail="input 解密后应为JSON对象")
         return inp
 
-    def seal_answer(self, p: Platform, answer: dict[str, Any]) -> dict[str, Any]:
+    def seal_answer(self, platform: Platform, answer: dict[str, Any]) -> dict[str, Any]:
         assert self.sm4_key
-        private, public = platform_sm2(p)
+        private, public = platform_sm2(platform)
         return dialects.seal(answer, "output", self.sm4_key, private, public)
 
 
-def access(p: Platform, tx, institution: str) -> Access | None:
+def access(platform: Platform, tx: Tx, institution: str) -> Access | None:
     cred = tx.gateway.credential(institution)
     if cred is None:
         return None
-    sm4 = open_secret(p, cred.sm4_key, tx) if cred.variant == "sm" and cred.sm4_key else None
+    sm4 = open_secret(platform, cred.sm4_key, tx) if cred.variant == "sm" and cred.sm4_key else None
     return Access(institution, cred.variant, cred.sign_in, sm4, cred.sm2_public_key)
 
 

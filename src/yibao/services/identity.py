@@ -20,13 +20,14 @@ from yibao.credentials.model import verify_password
 from yibao.errors import DomainError, refuse
 from yibao.lifecycle.model import Person
 from yibao.services.platform import Platform
+from yibao.storage.uow import Tx
 
 CERT_VOUCHER, CERT_ID, CERT_CARD = "01", "02", "03"
 _KEY_SETTING = "platform_rsa_private_key"
 _key_lock = threading.Lock()
 
 
-def resolve_credential(tx, now: datetime, cert_type: str, cert_no: str, card_sn: str | None = None) -> Person:
+def resolve_credential(tx: Tx, now: datetime, cert_type: str, cert_no: str, card_sn: str | None = None) -> Person:
     """The person a 就诊凭证 names, or a refusal saying what is wrong with it."""
     if cert_type == CERT_ID:
         person = tx.people.by_certno(cert_no)
@@ -38,7 +39,7 @@ def resolve_credential(tx, now: datetime, cert_type: str, cert_no: str, card_sn:
     return person
 
 
-def credential_holder(tx, now: datetime, cert_type: str, cert_no: str, card_sn: str | None = None) -> int:
+def credential_holder(tx: Tx, now: datetime, cert_type: str, cert_no: str, card_sn: str | None = None) -> int:
     """The id of the person a 就诊凭证 names (voucher token, ID number or card), or a refusal."""
     if cert_type == CERT_VOUCHER:
         token = tx.credentials.token(cert_no)
@@ -71,12 +72,12 @@ def mask(text: str) -> str:
 # The platform key and the password on the wire ----------------------------------------------
 
 
-def _private_key(p: Platform, tx=None) -> rsa.RSAPrivateKey:
-    cached = getattr(p, "_rsa_key", None)
+def _private_key(platform: Platform, tx: Tx | None = None) -> rsa.RSAPrivateKey:
+    cached = getattr(platform, "_rsa_key", None)
     if cached is not None:
         return cached
     with _key_lock:
-        with p.unit(tx) as tx:
+        with platform.unit(tx) as tx:
             pem = tx.config.get(_KEY_SETTING)
             if pem is None:
                 key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -87,13 +88,13 @@ def _private_key(p: Platform, tx=None) -> rsa.RSAPrivateKey:
                 ).decode()
                 tx.config.put(_KEY_SETTING, pem)
         key = serialization.load_pem_private_key(pem.encode(), password=None)
-        p._rsa_key = key
+        platform._rsa_key = key
         return key
 
 
-def public_key_pem(p: Platform, tx=None) -> str:
+def public_key_pem(platform: Platform, tx: Tx | None = None) -> str:
     return (
-        _private_key(p, tx)
+        _private_key(platform, tx)
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
@@ -109,15 +110,15 @@ def encrypt_password(public_pem: str, password: str) -> str:
     return base64.b64encode(key.encrypt(password.encode(), _OAEP)).decode()
 
 
-def password_from_cainfo(p: Platform, cainfo: str | None, tx=None) -> str:
+def password_from_cainfo(platform: Platform, cainfo: str | None, tx: Tx | None = None) -> str:
     if not cainfo:
         raise refuse("E2207-007")
     if cainfo.startswith("plain:"):
-        if not p.sandbox:
+        if not platform.sandbox:
             raise DomainError("E2207-003", "个人账户密码错误（明文密码只在沙箱模式下接受）")
         return cainfo[len("plain:") :]
     try:
-        return _private_key(p, tx).decrypt(base64.b64decode(cainfo, validate=True), _OAEP).decode()
+        return _private_key(platform, tx).decrypt(base64.b64decode(cainfo, validate=True), _OAEP).decode()
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise DomainError("E2207-003", "个人账户密码错误（cainfo 无法解密）") from exc
 
@@ -134,19 +135,26 @@ class VerifiedAhead:
     error: DomainError | None = None  # cainfo missing or unreadable
 
 
-def verify_ahead(p: Platform, tx, person: Person, cainfo: str | None) -> VerifiedAhead:
+def verify_ahead(platform: Platform, tx: Tx, person: Person, cainfo: str | None) -> VerifiedAhead:
     try:
-        password = password_from_cainfo(p, cainfo, tx)
+        password = password_from_cainfo(platform, cainfo, tx)
     except DomainError as exc:
         return VerifiedAhead(None, None, exc)
     state = tx.credentials.password(person.id, lock=True)
-    if state is None or state.locked(p.now()):
+    if state is None or state.locked(platform.now()):
         return VerifiedAhead(state, None)
     return VerifiedAhead(state, verify_password(state.hash, password))
 
 
 def check_password(
-    p: Platform, psn_no: str, cainfo: str | None, day, *, tx=None, person=None, ahead: VerifiedAhead | None = None
+    platform: Platform,
+    psn_no: str,
+    cainfo: str | None,
+    day,
+    *,
+    tx: Tx | None = None,
+    person=None,
+    ahead: VerifiedAhead | None = None,
 ) -> None:
     """Verify the patient's password; count a failure (committed) and lock after too many.
 
@@ -157,14 +165,14 @@ def check_password(
     """
     if ahead is not None and ahead.error is not None:
         raise ahead.error
-    password = password_from_cainfo(p, cainfo, tx) if ahead is None else None
-    now = p.now()
-    with p.unit(tx, read_only=True) as rtx:
+    password = password_from_cainfo(platform, cainfo, tx) if ahead is None else None
+    now = platform.now()
+    with platform.unit(tx, read_only=True) as rtx:
         person = person or rtx.people.by_psn_no(psn_no)
         if person is None:
             raise refuse("E1101-001", ref=f"人员编号{psn_no}")
         state = ahead.state if ahead is not None else rtx.credentials.password(person.id, lock=tx is not None)
-        policy = p.policy(rtx, person.admdvs)
+        policy = platform.policy(rtx, person.admdvs)
     if state is None:
         raise DomainError("E2207-003", "个人账户密码错误（尚未设置密码）")
     if state.locked(now):
@@ -172,14 +180,14 @@ def check_password(
     ok = ahead.ok if ahead is not None else verify_password(state.hash, password)
     if ok:
         if state.failures:
-            with p.unit(tx) as wtx:
+            with platform.unit(tx) as wtx:
                 current = wtx.credentials.password(person.id, lock=True)
                 if current is not None and current.hash == state.hash:
                     wtx.credentials.put_password(person.id, current.after_success(), now)
         return
     max_failures = policy.setting("credential.max_failures", day)
     lock_minutes = policy.setting("credential.lock_minutes", day)
-    with p.unit(tx) as wtx:
+    with platform.unit(tx) as wtx:
         current = wtx.credentials.password(person.id, lock=True) or state
         failed = current.after_failure(now, max_failures, lock_minutes)
         wtx.credentials.put_password(person.id, failed, now)

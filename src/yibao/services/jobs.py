@@ -19,27 +19,27 @@ DONE_UNTIL = "jobs_done_until"
 Progress = Callable[[str, int, int], None]
 
 
-def done_until(p: Platform) -> datetime | None:
-    with p.store.uow() as tx:
+def done_until(platform: Platform) -> datetime | None:
+    with platform.store.uow() as tx:
         value = tx.config.get(DONE_UNTIL)
     return datetime.fromisoformat(value) if value else None
 
 
-def mark_done_until(p: Platform, at: datetime) -> None:
-    with p.store.uow() as tx:
+def mark_done_until(platform: Platform, at: datetime) -> None:
+    with platform.store.uow() as tx:
         tx.config.put(DONE_UNTIL, at.isoformat())
 
 
-def run_until(p: Platform, until: datetime, progress: Progress | None = None) -> list[str]:
+def run_until(platform: Platform, until: datetime, progress: Progress | None = None) -> list[str]:
     """Run every job falling due after ``jobs_done_until`` and up to ``until``; returns what ran."""
-    since = done_until(p)
+    since = done_until(platform)
     if since is None or until <= since:
         if since is None:
-            mark_done_until(p, until)
+            mark_done_until(platform, until)
         return []
     ran = []
-    with p.store.uow() as tx:
-        regions = [(r.admdvs, p.policy(tx, r.admdvs)) for r in tx.config.regions()]
+    with platform.store.uow() as tx:
+        regions = [(r.admdvs, platform.policy(tx, r.admdvs)) for r in tx.config.regions()]
     for admdvs, policy in regions:
         # Month-ends and year starts in calendar order; on a day that is both, the month's credit
         # lands in the old year's 当年账户 before the year rolls it over.
@@ -47,12 +47,12 @@ def run_until(p: Platform, until: datetime, progress: Progress | None = None) ->
         events += [(d, 1, "rollover", d) for d in year_starts_between(policy, since.date(), until.date())]
         for _, _, kind, day in sorted(events):
             if kind == "month_end":
-                count = credit_retirees(p, admdvs, day, progress)
+                count = credit_retirees(platform, admdvs, day, progress)
                 ran.append(f"{admdvs} {prev_month(day)}退休人员划账：{count}人")
             else:
-                count = rollover(p, admdvs, day, progress)
+                count = rollover(platform, admdvs, day, progress)
                 ran.append(f"{admdvs} {day.year}年度结转：{count}人")
-    mark_done_until(p, until)
+    mark_done_until(platform, until)
     return ran
 
 
@@ -73,19 +73,19 @@ def prev_month(first: date) -> str:
     return f"{last:%Y-%m}"
 
 
-def credit_retirees(p: Platform, admdvs: str, first_of_next: date, progress: Progress | None = None) -> int:
+def credit_retirees(platform: Platform, admdvs: str, first_of_next: date, progress: Progress | None = None) -> int:
     """A retiree's fixed monthly credit (``account.retiree_credit``) for the month just ended."""
     last = date.fromordinal(first_of_next.toordinal() - 1)
     month = f"{last:%Y-%m}"
-    policy = p.policy_for_admdvs(admdvs)
+    policy = platform.policy_for_admdvs(admdvs)
     amount = policy.setting("account.retiree_credit", last, person_class="retired")
     if not amount:
         return 0
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         rows = tx.people.of_region(admdvs)
     credited = 0
     for i, (pid, psn_no) in enumerate(rows, start=1):
-        with p.store.uow() as tx:
+        with platform.store.uow() as tx:
             retired = any(
                 ins.insutype == EMPLOYEE and ins.person_class == "retired" and ins.covers(last)
                 for ins in tx.people.insurances(pid)
@@ -102,14 +102,14 @@ def credit_retirees(p: Platform, admdvs: str, first_of_next: date, progress: Pro
     return credited
 
 
-def rollover(p: Platform, admdvs: str, start: date, progress: Progress | None = None) -> int:
+def rollover(platform: Platform, admdvs: str, start: date, progress: Progress | None = None) -> int:
     """当年账户 → 历年账户 for every person of the region, one idempotent entry each."""
-    with p.store.uow() as tx:
+    with platform.store.uow() as tx:
         rows = tx.people.with_current_bucket(admdvs)
     moved = 0
     year = medical_year(start, (start.month, start.day))
     for i, psn_no in enumerate(rows, start=1):
-        with p.store.uow() as tx:
+        with platform.store.uow() as tx:
             key = f"rollover:{year}:{psn_no}"
             current = person_bucket(psn_no, "current")
             balance = tx.ledger.balances([current], lock=True)[current]

@@ -18,6 +18,7 @@ from yibao.services.platform import Platform
 from yibao.services.world import open_person_account
 from yibao.settlement import mutual_aid
 from yibao.settlement.model import Buckets
+from yibao.storage.uow import Tx
 
 
 def _psn_type_fits(insutype: str, psn_type: str) -> bool:
@@ -38,7 +39,7 @@ def in_collection_window(policy, day: date) -> bool:
 
 
 def enroll(
-    p: Platform,
+    platform: Platform,
     psn_no: str,
     insutype: str,
     psn_type: str,
@@ -48,7 +49,7 @@ def enroll(
     exempt: bool = False,
     repaired_years: int = 0,
     emp_name: str | None = None,
-    tx=None,
+    tx: Tx | None = None,
 ) -> Wait:
     """Start (or restart) insurance; returns the waiting period and the day benefits start."""
     if insutype not in (EMPLOYEE, RESIDENT) or not valid_psn_type(psn_type) or not _psn_type_fits(insutype, psn_type):
@@ -56,8 +57,8 @@ def enroll(
     if repaired_years < 0:
         raise refuse("E7401-005", detail="补缴修复年数不能为负数")
     check_date(day, "参保日期")
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         check_birth(person.birth, now.date(), insured_from=day)
         tx.people.lock(person.id)
@@ -69,7 +70,7 @@ def enroll(
         previous_end = max(ended) if ended else None
         if previous_end is None and any(i.end is None and i.begin < day for i in history):
             previous_end = day  # insured under another scheme until now: continuous
-        policy = p.policy(tx, person.admdvs)
+        policy = platform.policy(tx, person.admdvs)
         if insutype == RESIDENT:
             window = in_collection_window(policy, day) if in_window is None else in_window
             wait = resident_wait(
@@ -103,11 +104,11 @@ def enroll(
         return wait
 
 
-def end_insurance(p: Platform, psn_no: str, insutype: str, last_day: date, *, tx=None) -> dict:
+def end_insurance(platform: Platform, psn_no: str, insutype: str, last_day: date, *, tx: Tx | None = None) -> dict:
     """Terminate on ``last_day``: grants that depended on it end, a pre-allocation is clawed back."""
     check_date(last_day, "参保终止日期")
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         tx.people.lock(person.id)
         ins = next(
@@ -122,15 +123,17 @@ def end_insurance(p: Platform, psn_no: str, insutype: str, last_day: date, *, tx
             raise refuse("E7401-006", detail=f"险种{insutype}在{last_day}没有有效参保记录")
         tx.people.end_insurance(ins.id, last_day)
         ended = _end_dependent_grants(tx, person, insutype, last_day, now)
-        clawed = _claw_back(p, tx, person, last_day) if insutype == EMPLOYEE else 0
+        clawed = _claw_back(platform, tx, person, last_day) if insutype == EMPLOYEE else 0
         return {"grants_ended": ended, "clawed_back": clawed}
 
 
-def suspend_insurance(p: Platform, psn_no: str, insutype: str, since: date | None, *, tx=None) -> None:
+def suspend_insurance(
+    platform: Platform, psn_no: str, insutype: str, since: date | None, *, tx: Tx | None = None
+) -> None:
     """暂停参保 from ``since``; ``None`` resumes it."""
     if since is not None:
         check_date(since, "暂停日期")
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         ins = next(
             (i for i in reversed(tx.people.insurances(person.id)) if i.insutype == insutype and i.end is None), None
@@ -140,7 +143,7 @@ def suspend_insurance(p: Platform, psn_no: str, insutype: str, since: date | Non
         tx.people.suspend_insurance(ins.id, since)
 
 
-def _end_dependent_grants(tx, person: Person, insutype: str, last_day: date, now) -> int:
+def _end_dependent_grants(tx: Tx, person: Person, insutype: str, last_day: date, now) -> int:
     """A grant ends by itself when the payer's employee insurance ends, or the beneficiary's last one."""
     count = 0
     if insutype == EMPLOYEE:
@@ -169,14 +172,14 @@ def _month_days(month: str) -> tuple[date, date]:
 
 
 def contribute_employee(
-    p: Platform, psn_no: str, month: str, base: int, *, paid_on: date | None = None, tx=None
+    platform: Platform, psn_no: str, month: str, base: int, *, paid_on: date | None = None, tx: Tx | None = None
 ) -> int:
     """A month's employee contribution; the in-service share (base × rate) goes to the 当年账户."""
     first, last = _month_days(month)
     if paid_on is not None:
         check_date(paid_on, "缴费日期")
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         tx.people.lock(person.id)
         ins = next(
@@ -191,7 +194,7 @@ def contribute_employee(
             raise refuse("E7401-004", period=month)
         if tx.lifecycle.has_contribution(person.id, "employee_month", month):
             raise refuse("E7401-002", period=month)
-        policy = p.policy(tx, person.admdvs)
+        policy = platform.policy(tx, person.admdvs)
         floor = policy.setting("contribution.base_floor", first)
         ceiling = policy.setting("contribution.base_ceiling", first)
         if (floor is not None and base < floor) or (ceiling is not None and base > ceiling):
@@ -217,27 +220,34 @@ def contribute_employee(
 
 
 def contribute_resident(
-    p: Platform, psn_no: str, year: int, amount: int, *, paid_on: date, paid_by: str | None = None, tx=None
+    platform: Platform,
+    psn_no: str,
+    year: int,
+    amount: int,
+    *,
+    paid_on: date,
+    paid_by: str | None = None,
+    tx: Tx | None = None,
 ) -> dict:
     """A resident's annual premium, by the person or from a relative's account through mutual aid."""
     if not EARLIEST_DATE.year <= year <= LATEST_DATE.year:
         raise OutOfRange(f"缴费年度超出允许范围（{EARLIEST_DATE.year}–{LATEST_DATE.year}）：{year}")
     check_date(paid_on, "缴费日期")
-    now = p.now()
+    now = platform.now()
     period = f"{year:04d}"
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         tx.people.lock(person.id)
         if tx.lifecycle.has_contribution(person.id, "resident_year", period):
             raise refuse("E7401-002", period=f"{year}年度")
         if amount <= 0:
             raise refuse("E7401-005", detail="缴费金额须大于0")
-        policy = p.policy(tx, person.admdvs)
+        policy = platform.policy(tx, person.admdvs)
         window = in_collection_window(policy, paid_on)
         income = fund_account(person.admdvs, "390100")
         payer_id, from_account = None, 0
         if paid_by:
-            transfers = _premium_from_relative(p, tx, policy, person, paid_by, amount, paid_on, income)
+            transfers = _premium_from_relative(platform, tx, policy, person, paid_by, amount, paid_on, income)
             tx.ledger.post(Entry(f"premium:{person.psn_no}:{period}", "premium", transfers, ref=person.psn_no), now)
             payer_id, from_account = person_or_refuse(tx, paid_by).id, amount
         else:
@@ -247,7 +257,7 @@ def contribute_resident(
         return {"in_window": window, "paid_from_account": fmt_yuan(from_account)}
 
 
-def _record(tx, person: Person, what: tuple, now, paid_by_id: int | None = None, in_window: bool | None = None):
+def _record(tx: Tx, person: Person, what: tuple, now, paid_by_id: int | None = None, in_window: bool | None = None):
     """One contribution: (kind, period, base, amount, credited, paid_on)."""
     kind, period, base, amount, credited, paid_on = what
     values = dict(kind=kind, period=period, base=base, amount=amount, credited=credited, paid_on=paid_on)
@@ -256,7 +266,9 @@ def _record(tx, person: Person, what: tuple, now, paid_by_id: int | None = None,
     tx.lifecycle.add_contribution(person_id=person.id, created_at=now, **values)
 
 
-def _premium_from_relative(p, tx, policy, person: Person, paid_by: str, amount: int, day: date, income: str):
+def _premium_from_relative(
+    platform: Platform, tx: Tx, policy, person: Person, paid_by: str, amount: int, day: date, income: str
+):
     payer = person_or_refuse(tx, paid_by)
     tx.people.lock(payer.id)
     terms = mutual_aid.terms_on(policy, day)
@@ -265,7 +277,7 @@ def _premium_from_relative(p, tx, policy, person: Person, paid_by: str, amount: 
     relation = relation_between(tx.family.relations_of([payer.id]), payer.id, person.id)
     if not terms.allows(relation):
         raise refuse("E7401-007", detail=f"{payer.name}与{person.name}的亲属关系不在共济范围内")
-    if not any(g.payer_id == payer.id for g in tx.family.grants_for(person.id, active_at=p.now())):
+    if not any(g.payer_id == payer.id for g in tx.family.grants_for(person.id, active_at=platform.now())):
         raise refuse("E7401-007", detail=f"{payer.name}尚未授权为{person.name}共济")
     if not any(i.insutype == EMPLOYEE and i.covers(day) for i in tx.people.insurances(payer.id)):
         raise refuse("E7401-007", detail=f"{payer.name}不在职工医保有效参保状态")
@@ -281,14 +293,16 @@ def _premium_from_relative(p, tx, policy, person: Person, paid_by: str, amount: 
 # Pre-allocation (预划) and clawback -------------------------------------------------------------------
 
 
-def preallocate(p: Platform, psn_no: str, first_month: str, months: int, base: int, *, tx=None) -> int:
+def preallocate(
+    platform: Platform, psn_no: str, first_month: str, months: int, base: int, *, tx: Tx | None = None
+) -> int:
     """Credit ``months`` of the in-service share in advance; contributions for those months add nothing."""
     first, _ = _month_days(first_month)
     if not 1 <= months <= 24:
         raise refuse("E7401-005", detail="预划月数应为1–24")
     last_month = f"{first_of_month_after(first, months - 1):%Y-%m}"
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         tx.people.lock(person.id)
         if not any(
@@ -296,7 +310,7 @@ def preallocate(p: Platform, psn_no: str, first_month: str, months: int, base: i
             for i in tx.people.insurances(person.id)
         ):
             raise refuse("E7401-004", period=first_month)
-        policy = p.policy(tx, person.admdvs)
+        policy = platform.policy(tx, person.admdvs)
         monthly = apply_ratio(base, policy.setting("account.inservice_credit_rate", first))
         credited = monthly * months
         transfer = Transfer(
@@ -319,10 +333,10 @@ def preallocate(p: Platform, psn_no: str, first_month: str, months: int, base: i
         return credited
 
 
-def _claw_back(p: Platform, tx, person: Person, last_day: date) -> int:
+def _claw_back(platform: Platform, tx: Tx, person: Person, last_day: date) -> int:
     """Take back what was pre-allocated beyond the last insured month; a region may allow a negative balance."""
     rows = tx.lifecycle.open_preallocations(person.id)
-    policy = p.policy(tx, person.admdvs)
+    policy = platform.policy(tx, person.admdvs)
     current = person_bucket(person.psn_no, "current")
     total = 0
     for row in rows:
@@ -345,10 +359,10 @@ def _claw_back(p: Platform, tx, person: Person, last_day: date) -> int:
                         ref=person.psn_no,
                         lower_floors=frozenset({current}) if allow else frozenset(),
                     ),
-                    p.now(),
+                    platform.now(),
                 )
                 total += take
-        tx.lifecycle.settle_preallocation(row.id, p.now())
+        tx.lifecycle.settle_preallocation(row.id, platform.now())
     return total
 
 
@@ -368,14 +382,14 @@ class Filing:
 
 
 def file_offsite(
-    p: Platform,
+    platform: Platform,
     psn_no: str,
     kind: str,
     valid_from: date,
     valid_to: date | None = None,
     admdvs: str | None = None,
     *,
-    tx=None,
+    tx: Tx | None = None,
 ) -> Filing:
     if kind not in ("filed", "temporary"):
         raise refuse("E7501-002", kind=kind)
@@ -384,7 +398,7 @@ def file_offsite(
         check_date(valid_to, "备案结束日期")
     if valid_to is not None and valid_to < valid_from:
         raise refuse("E7501-001")
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
         tx.lifecycle.add_filing(
             person_id=person.id,
@@ -392,12 +406,12 @@ def file_offsite(
             valid_from=valid_from,
             valid_to=valid_to,
             admdvs=admdvs,
-            created_at=p.now(),
+            created_at=platform.now(),
         )
     return Filing(kind, valid_from, valid_to, admdvs)
 
 
-def offsite_status(tx, person: Person, care_admdvs: str, day: date) -> str | None:
+def offsite_status(tx: Tx, person: Person, care_admdvs: str, day: date) -> str | None:
     """None at home; otherwise the filing that covers the day (long-term first), or ``unfiled``."""
     if care_admdvs == person.admdvs:
         return None

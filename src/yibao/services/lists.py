@@ -23,6 +23,7 @@ from yibao.services.care import institution_or_refuse, person_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.settle import settlement_or_refuse, view_of
 from yibao.storage.lists_repo import Department, SettlementList
+from yibao.storage.uow import Tx
 
 LIST_CATEGORIES = ("inpatient", "chronic")  # the settlements a list is owed for (住院、门诊慢特病)
 SUBMITTED, DRAFT = "1", "0"
@@ -35,7 +36,7 @@ class Owned:
     mdtrt_id: str
 
 
-def own_settlement(tx, asking: str, psn_no: str, setl_id: str, mdtrt_id: str | None = None) -> Owned:
+def own_settlement(tx: Tx, asking: str, psn_no: str, setl_id: str, mdtrt_id: str | None = None) -> Owned:
     """A settlement this institution made for this patient (and visit, when named)."""
     institution_or_refuse(tx, asking)
     person = person_or_refuse(tx, psn_no)
@@ -46,7 +47,7 @@ def own_settlement(tx, asking: str, psn_no: str, setl_id: str, mdtrt_id: str | N
     return Owned(person, row, visit_id)
 
 
-def fund_pays(tx, row: SettlementRow) -> dict[str, int]:
+def fund_pays(tx: Tx, row: SettlementRow) -> dict[str, int]:
     """The settlement's fund pays by fund_pay_type (fen), as its setldetail lists them."""
     view = view_of(tx, row)
     out: dict[str, int] = {}
@@ -56,7 +57,7 @@ def fund_pays(tx, row: SettlementRow) -> dict[str, int]:
     return out
 
 
-def upload_list(p: Platform, tx, asking: str, nodes: Mapping[str, Any], stas_type: str | None) -> int:
+def upload_list(platform: Platform, tx: Tx, asking: str, nodes: Mapping[str, Any], stas_type: str | None) -> int:
     """4101: keep the list (replacing an unsubmitted one) with its quality-control findings."""
     info = nodes["setlinfo"]
     owned = own_settlement(tx, asking, info["psn_no"], info["setl_id"], info["mdtrt_id"])
@@ -75,7 +76,7 @@ def upload_list(p: Platform, tx, asking: str, nodes: Mapping[str, Any], stas_typ
         raise refuse("E4101-003", detail=f"清单{theirs}，平台结算{ours}")
     version, _ = ruleset()
     findings = check(nodes, _context(tx, owned, info))
-    now = p.now()
+    now = platform.now()
     return tx.lists.put(
         existing,
         settlement_id=owned.row.id,
@@ -90,7 +91,7 @@ def upload_list(p: Platform, tx, asking: str, nodes: Mapping[str, Any], stas_typ
     )
 
 
-def _context(tx, owned: Owned, info: Mapping[str, Any]) -> Context:
+def _context(tx: Tx, owned: Owned, info: Mapping[str, Any]) -> Context:
     visit = tx.care.visit(owned.row.visit_id)
     born = owned.person.birth
     start = info.get("adm_time") or (visit.begntime.date() if visit else None)
@@ -118,7 +119,7 @@ def _jsonable(value: Any) -> Any:
     return value if isinstance(value, str | int | bool) else str(value)
 
 
-def change_status(p: Platform, tx, asking: str, rows: list[tuple[str, str, str]]) -> None:
+def change_status(platform: Platform, tx: Tx, asking: str, rows: list[tuple[str, str, str]]) -> None:
     """4102: each (psn_no, setl_id, stas_type); all or nothing."""
     for psn_no, setl_id, status in rows:
         if status not in (DRAFT, SUBMITTED):
@@ -127,10 +128,10 @@ def change_status(p: Platform, tx, asking: str, rows: list[tuple[str, str, str]]
         existing = tx.lists.by_settlement(owned.row.id, lock=True)
         if existing is None:
             raise refuse("E4101-005", setl_id=setl_id)
-        tx.lists.set_status(existing.id, status, p.now())
+        tx.lists.set_status(existing.id, status, platform.now())
 
 
-def list_of(tx, asking: str, psn_no: str, setl_id: str) -> tuple[Owned, SettlementList]:
+def list_of(tx: Tx, asking: str, psn_no: str, setl_id: str) -> tuple[Owned, SettlementList]:
     owned = own_settlement(tx, asking, psn_no, setl_id)
     existing = tx.lists.by_settlement(owned.row.id)
     if existing is None:
@@ -146,13 +147,13 @@ def month_bounds(ym: str) -> tuple[datetime, datetime]:
     return start, stop
 
 
-def quality_results(tx, asking: str, ym: str) -> list[tuple[SettlementList, datetime]]:
+def quality_results(tx: Tx, asking: str, ym: str) -> list[tuple[SettlementList, datetime]]:
     institution_or_refuse(tx, asking)
     start, stop = month_bounds(ym)
     return tx.lists.of_institution(asking, start, stop)
 
 
-def counts(tx, asking: str, begin: date, end: date, refunds: bool) -> tuple[int, int]:
+def counts(tx: Tx, asking: str, begin: date, end: date, refunds: bool) -> tuple[int, int]:
     institution_or_refuse(tx, asking)
     if end < begin:
         raise refuse("E4101-004", detail=f"统计结束日期{end}早于开始日期{begin}")
@@ -163,12 +164,12 @@ def counts(tx, asking: str, begin: date, end: date, refunds: bool) -> tuple[int,
 # Departments (3401–3403, 5101) --------------------------------------------------------------------
 
 
-def add_department(p: Platform, tx, asking: str, info: Mapping[str, Any]) -> None:
+def add_department(platform: Platform, tx: Tx, asking: str, info: Mapping[str, Any]) -> None:
     institution_or_refuse(tx, asking)
     if tx.lists.department(asking, info["hosp_dept_codg"]) is not None:
         raise refuse("E3401-001", code=info["hosp_dept_codg"])
     _check_period(info)
-    now = p.now()
+    now = platform.now()
     tx.lists.add_department(
         institution_code=asking,
         code=info["hosp_dept_codg"],
@@ -187,7 +188,7 @@ def _check_period(info: Mapping[str, Any]) -> None:
         raise refuse("E3401-003", detail=f"结束日期{info['endtime']}早于开始日期{info['begntime']}")
 
 
-def change_department(p: Platform, tx, asking: str, info: Mapping[str, Any]) -> None:
+def change_department(platform: Platform, tx: Tx, asking: str, info: Mapping[str, Any]) -> None:
     institution_or_refuse(tx, asking)
     dept = tx.lists.department(asking, info["hosp_dept_codg"], lock=True)
     if dept is None:
@@ -200,19 +201,19 @@ def change_department(p: Platform, tx, asking: str, info: Mapping[str, Any]) -> 
         begntime=info["begntime"],
         endtime=info.get("endtime"),
         info=_jsonable(info),
-        updated_at=p.now(),
+        updated_at=platform.now(),
     )
 
 
-def cancel_department(p: Platform, tx, asking: str, code: str, name: str, begntime: date) -> None:
+def cancel_department(platform: Platform, tx: Tx, asking: str, code: str, name: str, begntime: date) -> None:
     institution_or_refuse(tx, asking)
     dept = tx.lists.department(asking, code, lock=True)
     if dept is None or dept.name != name or dept.begntime != begntime:
         raise refuse("E3401-002", code=code)
-    tx.lists.update_department(dept.id, cancelled_at=p.now(), updated_at=p.now())
+    tx.lists.update_department(dept.id, cancelled_at=platform.now(), updated_at=platform.now())
 
 
-def departments(tx, asking: str) -> list[Department]:
+def departments(tx: Tx, asking: str) -> list[Department]:
     institution_or_refuse(tx, asking)
     return tx.lists.departments_of(asking)
 

@@ -18,25 +18,27 @@ from yibao.storage.uow import Tx
 REVERSIBLE = SETTLEMENT_INFNOS | CANCELLATION_INFNOS | {"2401"}
 
 
-def sign_in(p: Platform, institution: str, opter_no: str | None, mac: str | None, ip: str | None, *, tx) -> SignIn:
-    now = p.now()
+def sign_in(
+    platform: Platform, institution: str, opter_no: str | None, mac: str | None, ip: str | None, *, tx: Tx
+) -> SignIn:
+    now = platform.now()
     sign_no = f"{now:%Y%m%d%H%M%S}{secrets.randbelow(10**16):016d}"
     signed = SignIn(sign_no, institution, opter_no, mac, ip, now, None)
     tx.gateway.add_sign_in(signed)
     return signed
 
 
-def sign_out(p: Platform, institution: str, sign_no: str, *, tx) -> datetime:
+def sign_out(platform: Platform, institution: str, sign_no: str, *, tx: Tx) -> datetime:
     found = tx.gateway.sign_in(sign_no)
     if found is None or found.institution_code != institution:
         raise refuse("E9001-001", sign_no=sign_no)
-    now = p.now()
+    now = platform.now()
     if found.signed_out_at is None:
         tx.gateway.sign_out(sign_no, now)
     return now
 
 
-def reverse(p: Platform, institution: str, msgid: str, omsgid: str, oinfno: str, psn_no: str, *, tx) -> str:
+def reverse(platform: Platform, institution: str, msgid: str, omsgid: str, oinfno: str, psn_no: str, *, tx: Tx) -> str:
     """Undo the message ``omsgid`` (a settlement, a cancellation, an admission); one not yet arrived
     is recorded as reversed so that it is refused when it comes. Returns the result in words."""
     if oinfno not in REVERSIBLE:
@@ -44,7 +46,7 @@ def reverse(p: Platform, institution: str, msgid: str, omsgid: str, oinfno: str,
     original = tx.gateway.message(institution, omsgid, lock=True)
     if original is None:
         body = simplejson.dumps({"reversed_by": msgid})
-        if tx.gateway.claim(Message(institution, omsgid, oinfno, TOMBSTONE, body, None, psn_no, p.now(), msgid)):
+        if tx.gateway.claim(Message(institution, omsgid, oinfno, TOMBSTONE, body, None, psn_no, platform.now(), msgid)):
             return "原交易未办理，已登记冲正"
         # The original was in flight and has just committed: reverse it like any other.
         original = tx.gateway.message(institution, omsgid, lock=True)
@@ -56,12 +58,12 @@ def reverse(p: Platform, institution: str, msgid: str, omsgid: str, oinfno: str,
         raise refuse("E2601-002", msgid=omsgid)
     if oinfno in SETTLEMENT_INFNOS:
         cancel_settlement(
-            p, institution=institution, setl_id=original.ref, mdtrt_id=None, psn_no=psn_no, infno="2601", tx=tx
+            platform, institution=institution, setl_id=original.ref, mdtrt_id=None, psn_no=psn_no, infno="2601", tx=tx
         )
     elif oinfno in CANCELLATION_INFNOS:
-        reinstate_settlement(p, institution=institution, setl_id=original.ref, psn_no=psn_no, tx=tx)
+        reinstate_settlement(platform, institution=institution, setl_id=original.ref, psn_no=psn_no, tx=tx)
     else:
-        care.withdraw_admission(p, institution, original.ref, psn_no, tx=tx)
+        care.withdraw_admission(platform, institution, original.ref, psn_no, tx=tx)
     tx.gateway.mark_reversed(institution, omsgid, msgid)
     return "冲正成功"
 

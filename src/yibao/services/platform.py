@@ -146,7 +146,7 @@ class Platform:
         with self.store.uow() as tx:
             return self.policy(tx, admdvs)
 
-    def policy(self, tx, admdvs: str) -> Policy:
+    def policy(self, tx: Tx, admdvs: str) -> Policy:
         """The policy of a region as stored (file text plus overrides), parsed once per version.
 
         Cached in the process: a change made by this process (any ``Platform`` on the same
@@ -158,7 +158,7 @@ class Platform:
             seen[admdvs] = self._policy(tx, admdvs)
         return seen[admdvs]
 
-    def _policy(self, tx, admdvs: str) -> Policy:
+    def _policy(self, tx: Tx, admdvs: str) -> Policy:
         changes = policy_changes(tx.conn)
         with self._lock:
             cached = self._policies.get(admdvs)

@@ -16,6 +16,7 @@ from yibao.ledger.model import person_bucket
 from yibao.services.platform import Platform
 from yibao.settlement.explain import OFFSITE_NAMES
 from yibao.settlement.record import from_record
+from yibao.storage.uow import Tx
 
 PAGE = 500
 
@@ -55,9 +56,11 @@ class ClaimRow:
     inscp: int
 
 
-def population(p: Platform, start: datetime, end: datetime) -> tuple[list[PersonRow], list[GrantRow], list[ClaimRow]]:
+def population(
+    platform: Platform, start: datetime, end: datetime
+) -> tuple[list[PersonRow], list[GrantRow], list[ClaimRow]]:
     people, grants, claims = [], [], []
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         offset = 0
         while True:
             page = tx.people.search(None, limit=PAGE, offset=offset)
@@ -84,7 +87,7 @@ def population(p: Platform, start: datetime, end: datetime) -> tuple[list[Person
     return people, grants, claims
 
 
-def _balances_at(tx, psn_no: str, at: datetime) -> tuple[int, int]:
+def _balances_at(tx: Tx, psn_no: str, at: datetime) -> tuple[int, int]:
     codes = {person_bucket(psn_no, "current"): 0, person_bucket(psn_no, "historical"): 1}
     out = [0, 0]
     for m in tx.ledger.movements(list(codes)):
@@ -97,7 +100,7 @@ def _balances_at(tx, psn_no: str, at: datetime) -> tuple[int, int]:
     return out[0], out[1]
 
 
-def _claims(tx, person_id: int, start: datetime, end: datetime) -> list[ClaimRow]:
+def _claims(tx: Tx, person_id: int, start: datetime, end: datetime) -> list[ClaimRow]:
     rows = tx.care.search_settlements(person_id=person_id, since=start, until=end, limit=100_000)
     out = []
     for row in rows:

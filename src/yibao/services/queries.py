@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from yibao.lifecycle.model import medical_year_of
 from yibao.services.care import institution_or_refuse, person_or_refuse
 from yibao.services.platform import Platform
+from yibao.storage.uow import Tx
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Totals:
 
 
 def institution_totals(
-    p: Platform, institution: str, insutype: str, clr_type: str, begin: date, end: date, *, tx=None
+    platform: Platform, institution: str, insutype: str, clr_type: str, begin: date, end: date, *, tx: Tx | None = None
 ) -> Totals:
     """What the platform holds for an institution over [begin, end] (days, inclusive).
 
@@ -28,18 +29,20 @@ def institution_totals(
     made; so the totals net out exactly as the institution's own books do.
     """
     start, stop = datetime.combine(begin, time.min), datetime.combine(end + timedelta(days=1), time.min)
-    with p.unit(tx, read_only=True) as tx:
+    with platform.unit(tx, read_only=True) as tx:
         institution_or_refuse(tx, institution)
         return Totals(*tx.care.settlement_totals(institution, insutype, clr_type, start, stop))
 
 
-def year_to_date(p: Platform, psn_no: str, day: date, *, tx=None, with_insutype: bool = False) -> tuple:
+def year_to_date(
+    platform: Platform, psn_no: str, day: date, *, tx: Tx | None = None, with_insutype: bool = False
+) -> tuple:
     """The medical year containing ``day``, its accumulators per category, and settlement sums (and,
     ``with_insutype``, the scheme the person is insured under that day: 310 before 390, "" if none)."""
-    with p.unit(tx, read_only=True) as tx:
+    with platform.unit(tx, read_only=True) as tx:
         person = person_or_refuse(tx, psn_no)
         covering = sorted(i.insutype for i in tx.people.insurances(person.id) if i.covers(day))
-        policy = p.policy(tx, person.admdvs)
+        policy = platform.policy(tx, person.admdvs)
         year = medical_year_of(policy, day)
         acc = tx.care.accumulators_of(person.id, year)
         sums = tx.care.sums_by_category(person.id, year)
@@ -49,7 +52,7 @@ def year_to_date(p: Platform, psn_no: str, day: date, *, tx=None, with_insutype:
 
 
 def record_reconciliation(
-    p: Platform,
+    platform: Platform,
     *,
     institution: str,
     msgid: str | None,
@@ -62,10 +65,10 @@ def record_reconciliation(
     theirs: tuple[int, int, int, int],
     ours: tuple[int, int, int, int],
     result: str,
-    tx=None,
+    tx: Tx | None = None,
 ) -> int:
     """3201: the statement as compared, with the institution's refund flags, kept for audit and clearing."""
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         return tx.care.add_reconciliation(
             institution_code=institution,
             msgid=msgid,
@@ -85,5 +88,5 @@ def record_reconciliation(
             our_acct=ours[2],
             our_count=ours[3],
             stmt_rslt=result,
-            at=p.now(),
+            at=platform.now(),
         )

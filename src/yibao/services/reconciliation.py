@@ -23,6 +23,7 @@ from yibao.nhsa.files import FileFormatError, file_layout, zipped_text
 from yibao.services.care import institution_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.reference import keep_result_file, uploaded_rows
+from yibao.storage.uow import Tx
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def _bounds(begin: date, end: date) -> tuple[datetime, datetime]:
     return datetime.combine(begin, time.min), datetime.combine(end + timedelta(days=1), time.min)
 
 
-def ours(tx, institution: str, clr_type: str, begin: date, end: date) -> dict[tuple[str, str], tuple]:
+def ours(tx: Tx, institution: str, clr_type: str, begin: date, end: date) -> dict[tuple[str, str], tuple]:
     """(setl_id, refd_setl_flag) → (psn_no, mdtrt_id, msgid, Amounts) for the period."""
     start, stop = _bounds(begin, end)
     out = {}
@@ -88,13 +89,13 @@ def _yuan(fen: int) -> str:
 
 
 def reconcile_details(
-    p: Platform, tx, asking: str, clr_type: str, file_qury_no: str, begin: date, end: date, totals: tuple
+    platform: Platform, tx: Tx, asking: str, clr_type: str, file_qury_no: str, begin: date, end: date, totals: tuple
 ) -> Outcome:
     """3202: compare every line, keep the run and its mismatches, produce the result file."""
     institution_or_refuse(tx, asking)
     _bounds(begin, end)
     try:
-        theirs = _theirs(uploaded_rows(p, tx, asking, file_qury_no))
+        theirs = _theirs(uploaded_rows(platform, tx, asking, file_qury_no))
     except FileFormatError as exc:
         raise refuse("E3202-001", detail=str(exc)) from None
     mine = ours(tx, asking, clr_type, begin, end)
@@ -142,7 +143,7 @@ def reconcile_details(
         )
     name = f"3202_{asking}_{begin:%Y%m%d}_{end:%Y%m%d}.zip"
     content = zipped_text(name.replace(".zip", ".txt"), result_rows)
-    number = keep_result_file(p, tx, asking, name, content)
+    number = keep_result_file(platform, tx, asking, name, content)
     tx.clearing.add_run(
         mismatches,
         institution_code=asking,
@@ -152,9 +153,9 @@ def reconcile_details(
         lines=len(result_rows),
         mismatches=len(mismatches),
         result_file=number,
-        at=p.now(),
+        at=platform.now(),
     )
-    return Outcome(number, name, len(result_rows), len(mismatches), p.now() + timedelta(days=1))
+    return Outcome(number, name, len(result_rows), len(mismatches), platform.now() + timedelta(days=1))
 
 
 def _diff(t: Amounts, m: Amounts) -> str:
@@ -177,7 +178,15 @@ def month_of(setlym: str) -> tuple[date, date]:
 
 
 def apply_clearing(
-    p: Platform, tx, asking: str, clr_type: str, setlym: str, begin: date, end: date, count: int, amounts: tuple
+    platform: Platform,
+    tx: Tx,
+    asking: str,
+    clr_type: str,
+    setlym: str,
+    begin: date,
+    end: date,
+    count: int,
+    amounts: tuple,
 ) -> int:
     """3203: the period must have agreed line by line (3202) and the amounts must be the platform's."""
     institution_or_refuse(tx, asking)
@@ -214,7 +223,7 @@ def apply_clearing(
         acct=acct,
         cash=cash,
         run_id=run,
-        created_at=p.now(),
+        created_at=platform.now(),
     )
 
 
@@ -222,7 +231,7 @@ def clearing_id(pk: int) -> str:
     return f"QS{pk:012d}"
 
 
-def cancel_clearing(p: Platform, tx, asking: str, evt_id: str) -> None:
+def cancel_clearing(platform: Platform, tx: Tx, asking: str, evt_id: str) -> None:
     institution_or_refuse(tx, asking)
     digits = evt_id[2:] if evt_id.startswith("QS") else ""
     found = tx.clearing.clearing(int(digits), lock=True) if digits.isdigit() and len(digits) <= 12 else None
@@ -230,11 +239,11 @@ def cancel_clearing(p: Platform, tx, asking: str, evt_id: str) -> None:
         raise refuse("E3204-001", evt_id=evt_id)
     if found.cancelled_at is not None:
         raise refuse("E3204-002", evt_id=evt_id)
-    tx.clearing.cancel_clearing(found.id, p.now())
+    tx.clearing.cancel_clearing(found.id, platform.now())
 
 
-def console_view(p: Platform) -> tuple[list[dict], list]:
+def console_view(platform: Platform) -> tuple[list[dict], list]:
     """For the agency's console: recent runs with their mismatches, and the clearing applications."""
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         runs = [{**r, "lines_off": tx.clearing.mismatches(r["id"])} for r in tx.clearing.runs()]
         return runs, tx.clearing.clearings()

@@ -36,6 +36,7 @@ from yibao.services.care import institution_or_refuse, person_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.settle import settlement_or_refuse, view_of
 from yibao.settlement.model import CatalogItem
+from yibao.storage.uow import Tx
 
 # The downloads whose entries are also priced by the settlement, with their national list_type.
 PRICED = {
@@ -75,7 +76,7 @@ def downloads() -> tuple[str, ...]:
 # 1201 -----------------------------------------------------------------------------------------
 
 
-def institution_info(tx, asking: str, kind_code: str, name: str | None, code: str | None) -> dict:
+def institution_info(tx: Tx, asking: str, kind_code: str, name: str | None, code: str | None) -> dict:
     """One designated institution, by code or by exact name, of the kind asked (an HIS checks itself
     or the institution it transfers to)."""
     institution_or_refuse(tx, asking)
@@ -126,7 +127,7 @@ def dictionary_rows(dictionary: Dictionary, key: str, parent: str | None, vali_f
 # 100001 ---------------------------------------------------------------------------------------
 
 
-def policy_items(p: Platform, tx, asking: str, psn_no: str, setl_id: str, mdtrt_id: str) -> list[dict]:
+def policy_items(platform: Platform, tx: Tx, asking: str, psn_no: str, setl_id: str, mdtrt_id: str) -> list[dict]:
     """The policy items one settlement applied, each with the parameter key of the policy file and
     its amounts: 全自费, 超限价, 先行自付, 起付线, 统筹支付比例, 封顶线."""
     person = person_or_refuse(tx, psn_no)
@@ -137,7 +138,7 @@ def policy_items(p: Platform, tx, asking: str, psn_no: str, setl_id: str, mdtrt_
         raise refuse("E2208-003", setl_id=setl_id)
     view = view_of(tx, row)
     r = view.result
-    policy = p.policy(tx, person.admdvs)
+    policy = platform.policy(tx, person.admdvs)
     day = row.setl_time.date()
     base = f"benefit.{r.scheme}.{r.category}"
 
@@ -186,7 +187,7 @@ def parse_ver(text: str) -> int:
     return int(digits)
 
 
-def catalogue_download(p: Platform, tx, asking: str, infno: str, ver_text: str) -> dict:
+def catalogue_download(platform: Platform, tx: Tx, asking: str, infno: str, ver_text: str) -> dict:
     """The file the HIS fetches with 9102: every entry newer than ``ver``, up to the latest."""
     institution_or_refuse(tx, asking)
     after = parse_ver(ver_text)
@@ -197,13 +198,13 @@ def catalogue_download(p: Platform, tx, asking: str, infno: str, ver_text: str) 
     return {
         "file_qury_no": f"C{infno}-{after}-{latest}",
         "filename": f"{infno}_{after}_{latest}.zip",
-        "dld_end_time": (p.now() + timedelta(days=FILE_DAYS)).date(),
-        "dld_endtime": (p.now() + timedelta(days=FILE_DAYS)).date(),
+        "dld_end_time": (platform.now() + timedelta(days=FILE_DAYS)).date(),
+        "dld_endtime": (platform.now() + timedelta(days=FILE_DAYS)).date(),
         "data_cnt": count,
     }
 
 
-def catalogue_file(tx, infno: str, after: int, upto: int) -> bytes:
+def catalogue_file(tx: Tx, infno: str, after: int, upto: int) -> bytes:
     cols = file_columns(infno)
     rows = [[e.columns.get(c) for c in cols] for e in tx.reference.entries_between(infno, after, upto)]
     return zipped_text(f"{infno}_{after}_{upto}.txt", rows)
@@ -240,7 +241,7 @@ class CatalogRow:
 
 
 def catalogue_page(
-    tx,
+    tx: Tx,
     *,
     code: str | None,
     name: str | None,
@@ -279,7 +280,7 @@ def catalogue_page(
     return total, rows
 
 
-def matches_page(tx, *, institution: str | None, medins_code: str | None, code: str | None, page_num, page_size):
+def matches_page(tx: Tx, *, institution: str | None, medins_code: str | None, code: str | None, page_num, page_size):
     offset, limit = _page(page_num, page_size)
     return tx.reference.matches(
         institution=institution, medins_code=medins_code, med_list_codg=code, offset=offset, limit=limit
@@ -290,7 +291,16 @@ def matches_page(tx, *, institution: str | None, medins_code: str | None, code: 
 
 
 def add_match(
-    p: Platform, tx, asking: str, medins_code: str, medins_name: str, list_type: str, code: str, begin, end, info
+    platform: Platform,
+    tx: Tx,
+    asking: str,
+    medins_code: str,
+    medins_name: str,
+    list_type: str,
+    code: str,
+    begin,
+    end,
+    info,
 ) -> int:
     """An institution's own code matched to a national code that is in the catalogue."""
     institution_or_refuse(tx, asking)
@@ -310,16 +320,16 @@ def add_match(
         begndate=begin,
         enddate=end,
         info=info,
-        created_at=p.now(),
+        created_at=platform.now(),
     )
 
 
-def cancel_match(p: Platform, tx, asking: str, medins_code: str, list_type: str, code: str) -> None:
+def cancel_match(platform: Platform, tx: Tx, asking: str, medins_code: str, list_type: str, code: str) -> None:
     institution_or_refuse(tx, asking)
     existing = tx.reference.active_match(asking, medins_code, list_type)
     if existing is None or existing.med_list_codg != code:
         raise refuse("E3302-001", medins=medins_code, code=code)
-    tx.reference.cancel_match(existing.id, p.now())
+    tx.reference.cancel_match(existing.id, platform.now())
 
 
 # Files: 9101 and 9102 ---------------------------------------------------------------------------
@@ -341,7 +351,7 @@ def file_bytes(value: object) -> bytes:
     raise refuse("E9101-001", detail="in 应为字节数组或Base64文本")
 
 
-def upload_file(p: Platform, tx, asking: str, filename: str, content: bytes) -> dict:
+def upload_file(platform: Platform, tx: Tx, asking: str, filename: str, content: bytes) -> dict:
     """Keep an uploaded ZIP (its TXT members are read by the transaction it is for, e.g. 3202)."""
     institution_or_refuse(tx, asking)
     if not content:
@@ -352,7 +362,7 @@ def upload_file(p: Platform, tx, asking: str, filename: str, content: bytes) -> 
         read_zipped_text(content)
     except FileFormatError as exc:
         raise refuse("E9101-001", detail=str(exc)) from None
-    now = p.now()
+    now = platform.now()
     number = f"F{secrets.token_hex(14)}"  # 29 characters: within the 30 the answer allows
     expires = now + timedelta(days=FILE_DAYS)
     tx.reference.add_file(
@@ -367,10 +377,10 @@ def upload_file(p: Platform, tx, asking: str, filename: str, content: bytes) -> 
     return {"file_qury_no": number, "filename": filename, "fixmedins_code": asking, "dld_endtime": expires}
 
 
-def keep_result_file(p: Platform, tx, institution: str, filename: str, content: bytes) -> str:
+def keep_result_file(platform: Platform, tx: Tx, institution: str, filename: str, content: bytes) -> str:
     """A file the platform produced for the institution to fetch with 9102 (3202's result)."""
     number = f"R{secrets.token_hex(14)}"
-    now = p.now()
+    now = platform.now()
     tx.reference.add_file(
         file_qury_no=number,
         filename=filename,
@@ -383,7 +393,7 @@ def keep_result_file(p: Platform, tx, institution: str, filename: str, content: 
     return number
 
 
-def uploaded_rows(p: Platform, tx, institution: str, file_qury_no: str) -> list[list[str | None]]:
+def uploaded_rows(platform: Platform, tx: Tx, institution: str, file_qury_no: str) -> list[list[str | None]]:
     """The records of a file this institution uploaded with 9101 (for the transaction that names it)."""
     stored = tx.reference.file(file_qury_no)
     if stored is None or stored.institution_code != institution or stored.purpose != "upload":
@@ -391,7 +401,9 @@ def uploaded_rows(p: Platform, tx, institution: str, file_qury_no: str) -> list[
     return read_zipped_text(stored.content)
 
 
-def download_file(p: Platform, tx, asking: str, file_qury_no: str, filename: str, owner: str) -> tuple[str, bytes]:
+def download_file(
+    platform: Platform, tx: Tx, asking: str, file_qury_no: str, filename: str, owner: str
+) -> tuple[str, bytes]:
     """A catalogue file (``fixmedins_code`` = ``plc``) or a file kept for this institution."""
     institution_or_refuse(tx, asking)
     m = CATALOGUE_NO.match(file_qury_no)
@@ -401,7 +413,7 @@ def download_file(p: Platform, tx, asking: str, file_qury_no: str, filename: str
             raise refuse("E9102-001", file_qury_no=file_qury_no)
         return f"{infno}_{after}_{upto}.zip", catalogue_file(tx, infno, after, upto)
     stored = tx.reference.file(file_qury_no)
-    if stored is None or stored.expires_at < p.now():
+    if stored is None or stored.expires_at < platform.now():
         raise refuse("E9102-001", file_qury_no=file_qury_no)
     if stored.institution_code != asking or owner not in (asking, PLC):
         raise refuse("E9102-002", file_qury_no=file_qury_no)
@@ -419,7 +431,9 @@ def _column(row: Mapping[str, str | None], code: str) -> str | None:
     return None
 
 
-def import_catalogue(p: Platform, infno: str, rows: Iterable[Mapping[str, str | None]], *, tx=None) -> tuple[int, int]:
+def import_catalogue(
+    platform: Platform, infno: str, rows: Iterable[Mapping[str, str | None]], *, tx: Tx | None = None
+) -> tuple[int, int]:
     """Load one catalogue (a download transaction's entries) as a new version: (version, rows).
 
     Columns are the spec's file columns by label, plus ``EXTRA``; the first file column is the code.
@@ -439,8 +453,8 @@ def import_catalogue(p: Platform, infno: str, rows: Iterable[Mapping[str, str | 
     name_col = next(
         (c for c in cols[1:] if c.endswith(("名称", "商品名", "通用名"))), cols[1] if len(cols) > 1 else None
     )
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         ver = tx.reference.latest_version(infno) + 1
         entries, items, seen = [], [], set()
         for n, r in enumerate(rows, start=2):  # line numbers as a spreadsheet shows them
@@ -504,7 +518,7 @@ def _item(r: Mapping, code: str, name: str, where: str) -> CatalogItem:
     return CatalogItem(code, name, level, prop, ceiling)
 
 
-def ethnic_page(tx, *, code: str | None, name: str | None, valid: str | None, page_num: int, page_size: int):
+def ethnic_page(tx: Tx, *, code: str | None, name: str | None, valid: str | None, page_num: int, page_size: int):
     """1304: the 民族药品目录 as loaded (``yibao catalog import 1304``), newest version of each entry."""
     offset, limit = _page(page_num, page_size)
     total, entries = tx.reference.current_entries(

@@ -27,21 +27,21 @@ class Outcome:
     fresh: bool  # False: the message had been applied before; ``answer`` is the stored one
 
 
-def add_peer(p: Platform, admdvs: str, name: str) -> bool:
+def add_peer(platform: Platform, admdvs: str, name: str) -> bool:
     """Register (or reactivate) a peer region; True when it is new."""
     if not (isinstance(admdvs, str) and len(admdvs) == 6 and admdvs.isdigit()):
         raise refuse("E7601-002", detail=f"医保区划应为6位数字：{admdvs!r}")
-    if admdvs == p.region:
+    if admdvs == platform.region:
         raise refuse("E7601-002", detail="对端统筹区不能是本实例自己的统筹区")
     if not name or len(name) > 200:
         raise refuse("E7601-002", detail="对端统筹区须有名称（至多200字）")
-    with p.store.uow() as tx:
-        new = tx.regionlink.put_peer(admdvs, name, p.now())
-    _reference_policy(p, admdvs)
+    with platform.store.uow() as tx:
+        new = tx.regionlink.put_peer(admdvs, name, platform.now())
+    _reference_policy(platform, admdvs)
     return new
 
 
-def _reference_policy(p: Platform, admdvs: str) -> None:
+def _reference_policy(platform: Platform, admdvs: str) -> None:
     """A shipped peer's policy is kept here as a reference copy: the peer's insured are people of
     that region in this store (their visits, their settlements as the 就医地 booked them). The
     calculation is never made with it here — the 参保地 makes it (services.crossregion)."""
@@ -51,21 +51,21 @@ def _reference_policy(p: Platform, admdvs: str) -> None:
         resolve_region(admdvs)
     except DomainError:
         return
-    install_region(p, admdvs)
+    install_region(platform, admdvs)
 
 
-def peers(p: Platform) -> list[Peer]:
-    with p.store.uow(read_only=True) as tx:
+def peers(platform: Platform) -> list[Peer]:
+    with platform.store.uow(read_only=True) as tx:
         return tx.regionlink.peers()
 
 
-def apply_once(p: Platform, *, msg_id: str, from_region: str, kind: str, handler: Handler) -> Outcome:
+def apply_once(platform: Platform, *, msg_id: str, from_region: str, kind: str, handler: Handler) -> Outcome:
     """Run ``handler`` for this message unless it ran before; a refusal is an answer too (recorded,
     with the handler's writes rolled back), so a resend is refused the same way."""
     if not msg_id or len(msg_id) > 80:
         raise refuse("E7601-002", detail=f"报文ID无效：{msg_id!r}")
-    now = p.now()
-    with p.store.uow() as tx:
+    now = platform.now()
+    with platform.store.uow() as tx:
         peer = tx.regionlink.peer(from_region)
         if peer is None or not peer.active:
             raise refuse("E7601-001", admdvs=from_region)
@@ -83,7 +83,7 @@ def apply_once(p: Platform, *, msg_id: str, from_region: str, kind: str, handler
         return Outcome(answer, True)
 
 
-def applied_count(p: Platform) -> int:
+def applied_count(platform: Platform) -> int:
     """How many distinct cross-region messages this instance has applied (for health)."""
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         return tx.regionlink.applied_count()

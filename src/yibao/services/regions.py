@@ -56,28 +56,28 @@ def demo_sites(policy: Policy) -> list[Site]:
     return sites
 
 
-def install_region(p: Platform, ref: str, *, sites: bool = False) -> Policy:
+def install_region(platform: Platform, ref: str, *, sites: bool = False) -> Policy:
     """Put the region's shipped policy in the store unless the region is already there (an agency's
     later edits and overrides are kept); with ``sites``, also the demo pharmacy, hospitals and
     catalogue where they are missing. Idempotent."""
     policy, text = resolve_region(ref)
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         present = tx.config.region(policy.admdvs) is not None
     if not present:
-        world.put_region(p, text, f"yibao/regions/{policy.region_id}.yaml")
+        world.put_region(platform, text, f"yibao/regions/{policy.region_id}.yaml")
     if sites:
-        with p.store.uow(read_only=True) as tx:
+        with platform.store.uow(read_only=True) as tx:
             have = {s.code for s in demo_sites(policy) if tx.care.institution(s.code) is not None}
             items = set(tx.care.catalog([i.code for i in DEMO_CATALOGUE]))
         for s in demo_sites(policy):
             if s.code not in have:
-                world.add_institution(p, s.code, s.name, s.kind, s.level, policy.admdvs)
+                world.add_institution(platform, s.code, s.name, s.kind, s.level, policy.admdvs)
         for item in DEMO_CATALOGUE:
             if item.code not in items:
-                world.add_catalog_item(p, item)
+                world.add_catalog_item(platform, item)
     return policy
 
 
-def home_policy(p: Platform) -> Policy | None:
+def home_policy(platform: Platform) -> Policy | None:
     """The policy of the region this instance runs, as stored; ``None`` without ``--region``."""
-    return p.policy_for_admdvs(p.region) if p.region else None
+    return platform.policy_for_admdvs(platform.region) if platform.region else None

@@ -25,7 +25,7 @@ def patient_of(person: Person | None, gender: str | None, birth: date | None, da
     return Patient(sex, age_on(born, day) if born else None)
 
 
-def run_review(tx, lines: Sequence[Line], patient: Patient, setting: str, diagnoses, rule_ids=()) -> list[Finding]:
+def run_review(tx: Tx, lines: Sequence[Line], patient: Patient, setting: str, diagnoses, rule_ids=()) -> list[Finding]:
     cache: dict = {}
 
     def catalogue(code: str):
@@ -36,7 +36,9 @@ def run_review(tx, lines: Sequence[Line], patient: Patient, setting: str, diagno
     return review(lines, patient, setting, diagnoses, catalogue, rule_ids=rule_ids)
 
 
-def keep_results(p: Platform, tx, asking: str, infno: str, patn_id: str, findings: list[Finding], mdtrt_id) -> list:
+def keep_results(
+    platform: Platform, tx: Tx, asking: str, infno: str, patn_id: str, findings: list[Finding], mdtrt_id
+) -> list:
     """Store each finding under a result id (jr_id) the institution's 3103 feedback names."""
     institution_or_refuse(tx, asking)
     out = []
@@ -52,13 +54,13 @@ def keep_results(p: Platform, tx, asking: str, infno: str, patn_id: str, finding
             ref=f.line.ref,
             content=f.content,
             amount=f.amount,
-            created_at=p.now(),
+            created_at=platform.now(),
         )
         out.append((jr_id, f))
     return out
 
 
-def feedback(p: Platform, tx, asking: str, warn_type: str, warns: list[tuple[str, str, str | None]]) -> None:
+def feedback(platform: Platform, tx: Tx, asking: str, warn_type: str, warns: list[tuple[str, str, str | None]]) -> None:
     """3103: for each result this institution received, continue (with a reason) or change the order."""
     institution_or_refuse(tx, asking)
     for jr_id, way, reason in warns:
@@ -70,14 +72,19 @@ def feedback(p: Platform, tx, asking: str, warn_type: str, warns: list[tuple[str
         if tx.reference.review_feedback_of(jr_id) is not None:
             raise refuse("E3103-003", jr_id=jr_id)
         tx.reference.add_review_feedback(
-            jr_id=jr_id, institution_code=asking, warn_type=warn_type, dspo_way=way, reason=reason, created_at=p.now()
+            jr_id=jr_id,
+            institution_code=asking,
+            warn_type=warn_type,
+            dspo_way=way,
+            reason=reason,
+            created_at=platform.now(),
         )
 
 
 # At settlement ----------------------------------------------------------------------------------------
 
 
-def review_claim(tx, person: Person, visit: Visit | None, category: str, lines: list[FeeLine], day: date):
+def review_claim(tx: Tx, person: Person, visit: Visit | None, category: str, lines: list[FeeLine], day: date):
     """The claim's lines with those a rule moves to 自费 replaced, and the words for the explanation."""
     diagnoses = [d["diag_code"] for d in tx.care.diagnoses_of(visit.id)] if visit is not None else []
     patient = patient_of(person, None, None, day)

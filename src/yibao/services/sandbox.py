@@ -13,22 +13,22 @@ from yibao.yamlio import load_yaml_text
 WORLD_KEY = "sandbox_world"  # settings: the case file whose world the sandbox holds (gone on reset)
 
 
-def reset(p: Platform) -> None:
+def reset(platform: Platform) -> None:
     """Every row gone, the platform's keys too; cached policies and keys forgotten."""
-    with p.store.uow() as tx:
+    with platform.store.uow() as tx:
         wipe(tx, keep_keys=False)
-    p._policies.clear()
-    p._rsa_key = None
+    platform._policies.clear()
+    platform._rsa_key = None
 
 
-def world_state(p: Platform) -> dict[str, Any]:
+def world_state(platform: Platform) -> dict[str, Any]:
     """Whether anything is stored, which case file's world it is (None: data from elsewhere), how many people."""
-    with p.store.uow(read_only=True) as tx:
+    with platform.store.uow(read_only=True) as tx:
         return {"holds_data": holds_data(tx), "case_origin": tx.config.get(WORLD_KEY), "people": tx.people.count()}
 
 
 def load_case_world(
-    p: Platform, case_yaml: str, origin: str, policy_text: str | None = None
+    platform: Platform, case_yaml: str, origin: str, policy_text: str | None = None
 ) -> tuple[str, dict[str, Handle]]:
     """Load the world a case file describes (its steps are not run); the region's admdvs and the handles."""
     try:
@@ -36,10 +36,10 @@ def load_case_world(
     except Exception as exc:
         raise CaseError(origin, "", f"YAML 语法错误：{exc}") from exc
     case = parse_case(doc, origin)
-    if hasattr(p.clock, "set"):
-        p.clock.set(case.date)
-    handles = load_world(p, case, None, origin, policy_text=policy_text)
-    with p.store.uow() as tx:
+    if hasattr(platform.clock, "set"):
+        platform.clock.set(case.date)
+    handles = load_world(platform, case, None, origin, policy_text=policy_text)
+    with platform.store.uow() as tx:
         admdvs = tx.config.regions()[0].admdvs
         tx.config.put(WORLD_KEY, origin)
     return admdvs, handles

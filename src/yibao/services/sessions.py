@@ -24,31 +24,31 @@ def _sid(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start(p: Platform, area: str, subject: str) -> str:
+def start(platform: Platform, area: str, subject: str) -> str:
     """A new session; returns the token for the cookie."""
-    now = p.now()
+    now = platform.now()
     token = secrets.token_urlsafe(32)
-    with p.store.uow() as tx:
+    with platform.store.uow() as tx:
         tx.access.prune_sessions(now - timedelta(days=1))
         tx.access.add_session(_sid(token), area, subject, now, now + timedelta(hours=SESSION_HOURS))
     return token
 
 
-def end(p: Platform, token: str) -> None:
-    with p.store.uow() as tx:
-        tx.access.end_session(_sid(token), p.now())
+def end(platform: Platform, token: str) -> None:
+    with platform.store.uow() as tx:
+        tx.access.end_session(_sid(token), platform.now())
 
 
-def person_of(p: Platform, token: str) -> str | None:
+def person_of(platform: Platform, token: str) -> str | None:
     """The psn_no a live portal session belongs to."""
-    with p.store.uow(read_only=True) as tx:
-        return tx.access.session_subject(_sid(token), PORTAL, p.now())
+    with platform.store.uow(read_only=True) as tx:
+        return tx.access.session_subject(_sid(token), PORTAL, platform.now())
 
 
-def staff_of(p: Platform, token: str) -> Staff | None:
+def staff_of(platform: Platform, token: str) -> Staff | None:
     """The staff member of a live console session, with the role the staff table gives now."""
-    with p.store.uow(read_only=True) as tx:
-        row = tx.access.session_staff(_sid(token), p.now())
+    with platform.store.uow(read_only=True) as tx:
+        row = tx.access.session_staff(_sid(token), platform.now())
     return Staff(row.username, row.name, row.role) if row else None
 
 

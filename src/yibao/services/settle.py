@@ -60,6 +60,7 @@ from yibao.settlement.model import Buckets, Claim, Patient, PayerCandidate, Sett
 from yibao.settlement.record import from_record, to_record
 from yibao.storage.family_reads import Family, family_of
 from yibao.storage.settle_writes import add_visit_and_settlement
+from yibao.storage.uow import Tx
 
 CLR_TYPE = {"outpatient": "11", "inpatient": "21", "pharmacy": "41"}
 INPATIENT_SETTLEMENTS = {"2303", "2304"}
@@ -90,14 +91,16 @@ class SettleRequest:
     info: dict | None = None  # request fields kept for audit
 
 
-def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=None) -> SettlementView:
-    now = p.now()
-    with p.unit(tx) as tx:
+def settle_claim(
+    platform: Platform, req: SettleRequest, *, dry_run: bool = False, tx: Tx | None = None
+) -> SettlementView:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         inst = institution_or_refuse(tx, req.institution)
         person = person_or_refuse(tx, req.psn_no, lock=True)
         check_credential(tx, now, person, req.cert_type, req.cert_no)
-        ahead = _password_ahead(p, tx, req, inst, person, dry_run)
-        policy = p.policy(tx, person.admdvs)
+        ahead = _password_ahead(platform, tx, req, inst, person, dry_run)
+        policy = platform.policy(tx, person.admdvs)
         visit, inputs, line_ids, start = _claim_source(tx, req, inst, person, policy, now)
         day = start.date()  # accepted by the platform's clock: it picks the policy and the medical year
         med_type = req.med_type or (visit.med_type if visit is not None else "") or ""
@@ -119,10 +122,22 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         if actual != req.medfee_sumamt:
             raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
         check_total(actual)
-        cross = p.cross  # services.crossregion, attached with the link (none: every patient is at home)
-        if cross is not None and cross.is_cross(p, tx, person):  # 就医地目录、参保地政策: the 参保地 computes
+        cross = platform.cross  # services.crossregion, attached with the link (none: every patient is at home)
+        if cross is not None and cross.is_cross(platform, tx, person):  # 就医地目录、参保地政策: the 参保地 computes
             return cross.settle_cross(
-                p, req, person, inst, visit, inputs, line_ids, start, policy, med_type, lines, dry_run=dry_run, tx=tx
+                platform,
+                req,
+                person,
+                inst,
+                visit,
+                inputs,
+                line_ids,
+                start,
+                policy,
+                med_type,
+                lines,
+                dry_run=dry_run,
+                tx=tx,
             )
         year = medical_year_of(policy, day)
         family = family_of(tx, person.id, now, year, category)  # one round trip
@@ -151,7 +166,7 @@ def settle_claim(p: Platform, req: SettleRequest, *, dry_run: bool = False, tx=N
         # account would pay; not off-site in another province (跨省异地不验密); an e-voucher token was
         # verified in the patient's app and needs none (but a password sent with it is still checked).
         if _password_needed(req, inst, person, dry_run) and result.own_account_pay + result.mutual_aid_pay > 0:
-            check_password(p, req.psn_no, req.cainfo, now.date(), tx=tx, person=person, ahead=ahead)
+            check_password(platform, req.psn_no, req.cainfo, now.date(), tx=tx, person=person, ahead=ahead)
         kind = visit.kind if visit is not None else "pharmacy"
         clr_type = CLR_TYPE["inpatient" if kind == "inpatient" else "pharmacy" if kind == "pharmacy" else "outpatient"]
         view = SettlementView(
@@ -184,11 +199,11 @@ def _password_needed(req: SettleRequest, inst: Institution, person: Person, dry_
     )
 
 
-def _password_ahead(p: Platform, tx, req: SettleRequest, inst: Institution, person: Person, dry_run: bool):
+def _password_ahead(platform: Platform, tx: Tx, req: SettleRequest, inst: Institution, person: Person, dry_run: bool):
     """The password verified before any account is locked, when one was sent and an account may
     pay (``acct_used_flag`` 0 never draws one); None otherwise (then checked in place if needed)."""
     if req.cainfo and req.acct_used and _password_needed(req, inst, person, dry_run):
-        return verify_ahead(p, tx, person, req.cainfo)
+        return verify_ahead(platform, tx, person, req.cainfo)
     return None
 
 
@@ -217,7 +232,7 @@ _START_FIELD = {
 }
 
 
-def _claim_source(tx, req: SettleRequest, inst: Institution, person: Person, policy, now: datetime):
+def _claim_source(tx: Tx, req: SettleRequest, inst: Institution, person: Person, policy, now: datetime):
     """The visit (locked), its unsettled lines and their ids, or the inline pharmacy lines — a purchase
     registered here, so its time is checked as a registration's; the claim's start."""
     if req.mdtrt_id is None:
@@ -254,7 +269,7 @@ def _claim_source(tx, req: SettleRequest, inst: Institution, person: Person, pol
     return visit, inputs, [s.id for s in stored], visit.begntime
 
 
-def _parties(tx, person: Person, insurance: Insurance, day: date, family: Family, also: tuple[str, ...] = ()):
+def _parties(tx: Tx, person: Person, insurance: Insurance, day: date, family: Family, also: tuple[str, ...] = ()):
     """The patient's own buckets and each granting relative, read under row locks (with, in the same
     statement, ``also``: the accounts without a floor the next entry will post to, unlocked)."""
     grants, payers, payer_insurance, relations = family.grants, family.payers, family.payer_insurances, family.relations
@@ -303,7 +318,7 @@ def _parties(tx, person: Person, insurance: Insurance, day: date, family: Family
 
 
 def _book(
-    tx,
+    tx: Tx,
     req: SettleRequest,
     view: SettlementView,
     visit: Visit | None,
@@ -418,7 +433,7 @@ def _book(
 # Reading and cancelling --------------------------------------------------------------------------
 
 
-def view_of(tx, row: SettlementRow, *, sign: int = 1) -> SettlementView:
+def view_of(tx: Tx, row: SettlementRow, *, sign: int = 1) -> SettlementView:
     person = tx.people.by_id(row.person_id)
     inst = tx.care.institution(row.institution_code)
     result = from_record(json.loads(row.output))
@@ -440,7 +455,7 @@ def view_of(tx, row: SettlementRow, *, sign: int = 1) -> SettlementView:
     )
 
 
-def settlement_or_refuse(tx, setl_id: str, *, lock: bool = False) -> SettlementRow:
+def settlement_or_refuse(tx: Tx, setl_id: str, *, lock: bool = False) -> SettlementRow:
     pk = parse_settlement_id(setl_id)
     row = tx.care.settlement(pk, lock=lock) if pk is not None else None
     if row is None:
@@ -451,12 +466,12 @@ def settlement_or_refuse(tx, setl_id: str, *, lock: bool = False) -> SettlementR
     return row
 
 
-def find_settlement(p: Platform, setl_id: str, *, tx=None) -> SettlementView:
-    with p.unit(tx) as tx:
+def find_settlement(platform: Platform, setl_id: str, *, tx: Tx | None = None) -> SettlementView:
+    with platform.unit(tx) as tx:
         return view_of(tx, settlement_or_refuse(tx, setl_id))
 
 
-def _own_settlement(tx, institution: str, psn_no: str, setl_id: str) -> tuple[Person, SettlementRow]:
+def _own_settlement(tx: Tx, institution: str, psn_no: str, setl_id: str) -> tuple[Person, SettlementRow]:
     """The settlement, locked with its patient, which this institution made for this patient."""
     inst = institution_or_refuse(tx, institution)
     person = person_or_refuse(tx, psn_no, lock=True)
@@ -467,11 +482,18 @@ def _own_settlement(tx, institution: str, psn_no: str, setl_id: str) -> tuple[Pe
 
 
 def cancel_settlement(
-    p: Platform, *, institution: str, setl_id: str, mdtrt_id: str | None, psn_no: str, infno: str, tx=None
+    platform: Platform,
+    *,
+    institution: str,
+    setl_id: str,
+    mdtrt_id: str | None,
+    psn_no: str,
+    infno: str,
+    tx: Tx | None = None,
 ) -> SettlementView:
     """Compensating entry for every transfer, accumulators restored, lines released — once."""
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         person, row = _own_settlement(tx, institution, psn_no, setl_id)
         if mdtrt_id and visit_public_id(person.admdvs, row.visit_id) != mdtrt_id:
             raise refuse("E2208-003", setl_id=setl_id)
@@ -485,7 +507,7 @@ def cancel_settlement(
         original = tx.ledger.entry(f"setl:{setl_id}")
         if original is None:  # pragma: no cover - a settlement row always has its entry
             raise DomainError("E2208-001", f"结算ID {setl_id} 没有记账分录")
-        policy = p.policy(tx, person.admdvs)
+        policy = platform.policy(tx, person.admdvs)
         this_year = medical_year_of(policy, now.date())
         compensating = reversal(original, f"cancel:{setl_id}:{row.revision}", "cancellation")
         if this_year != row.year:
@@ -502,22 +524,24 @@ def cancel_settlement(
         tx.care.update_settlement(
             row.id, status="cancelled", cancelled_at=now, cancel_infno=infno, revision=row.revision + 1
         )
-        if p.cross is not None and p.cross.is_cross(p, tx, person):  # the 参保地 reverses its side after this
-            p.cross.after_cancel(p, tx, setl_id, row.revision)
+        if platform.cross is not None and platform.cross.is_cross(
+            platform, tx, person
+        ):  # the 参保地 reverses its side after this
+            platform.cross.after_cancel(platform, tx, setl_id, row.revision)
         view = view_of(tx, tx.care.settlement(row.id), sign=-1)
         own = [person_bucket(person.psn_no, b) for b in ("current", "historical")]
         restored = tx.ledger.balances(own) if result.own is not None else None
         return replace(view, balance_now=sum(restored.values()) if restored else None)
 
 
-def cancel_by_staff(p: Platform, setl_id: str, *, tx=None) -> SettlementView:
+def cancel_by_staff(platform: Platform, setl_id: str, *, tx: Tx | None = None) -> SettlementView:
     """经办撤销: the cancellation the settlement's own transaction calls for, read-cancel-read in one
     unit of work; the settlement as it stands afterwards."""
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         row = settlement_or_refuse(tx, setl_id)
         person = tx.people.by_id(row.person_id)
         cancel_settlement(
-            p,
+            platform,
             institution=row.institution_code,
             setl_id=setl_id,
             mdtrt_id=None,
@@ -528,19 +552,23 @@ def cancel_by_staff(p: Platform, setl_id: str, *, tx=None) -> SettlementView:
         return view_of(tx, settlement_or_refuse(tx, setl_id))
 
 
-def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no: str, tx=None) -> SettlementView:
+def reinstate_settlement(
+    platform: Platform, *, institution: str, setl_id: str, psn_no: str, tx: Tx | None = None
+) -> SettlementView:
     """冲正 of a cancellation: the settlement stands again, exactly as first booked."""
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         person, row = _own_settlement(tx, institution, psn_no, setl_id)
         if row.status != "cancelled":
             raise refuse("E2601-005", detail=f"结算{setl_id}未撤销，无需恢复")
-        policy = p.policy(tx, person.admdvs)
+        policy = platform.policy(tx, person.admdvs)
         if medical_year_of(policy, now.date()) != row.year:
             raise refuse("E2601-005", detail="已跨医疗年度，不能恢复原结算，请重新结算")
         result = from_record(json.loads(row.output))
-        if p.cross is not None and p.cross.is_cross(p, tx, person):  # the 参保地 judges its year and re-posts
-            p.cross.reinstate_cross(p, tx, row, person)
+        if platform.cross is not None and platform.cross.is_cross(
+            platform, tx, person
+        ):  # the 参保地 judges its year and re-posts
+            platform.cross.reinstate_cross(platform, tx, row, person)
         else:
             _check_year_still_allows(tx, policy, person, row, result)
         wanted = {s.sn for s in result.lines}
@@ -563,7 +591,7 @@ def reinstate_settlement(p: Platform, *, institution: str, setl_id: str, psn_no:
         return view_of(tx, tx.care.settlement(row.id))
 
 
-def _check_year_still_allows(tx, policy, person: Person, row: SettlementRow, result: Settlement) -> None:
+def _check_year_still_allows(tx: Tx, policy, person: Person, row: SettlementRow, result: Settlement) -> None:
     """A settlement restored exactly as booked must still fit the year: what was paid and counted
     since its cancellation may have used the cap or the deductible it had taken."""
     if not result.benefit:

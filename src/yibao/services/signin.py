@@ -51,13 +51,13 @@ def _until(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
 
 
-def sign_in_person(p: Platform, certno: str, password: str, client: str | None = None) -> Person:
-    now = p.now()
-    limits = p.sign_in_limits
+def sign_in_person(platform: Platform, certno: str, password: str, client: str | None = None) -> Person:
+    now = platform.now()
+    limits = platform.sign_in_limits
     key = client_subject(client)
     if key is not None:
         window = timedelta(minutes=limits.client_window_minutes)
-        with p.store.uow() as tx:
+        with platform.store.uow() as tx:
             claim = tx.access.claim(
                 PORTAL_CLIENT,
                 key,
@@ -68,24 +68,24 @@ def sign_in_person(p: Platform, certno: str, password: str, client: str | None =
             )
         if claim.refused:
             raise refuse("E7301-014", until=_until(claim.locked_until))
-    person = _check_person(p, certno, password, now)
+    person = _check_person(platform, certno, password, now)
     if key is not None:
-        with p.store.uow() as tx:
+        with platform.store.uow() as tx:
             tx.access.refund(PORTAL_CLIENT, key, now, max_failures=limits.client_max_failures)
     return person
 
 
-def _check_person(p: Platform, certno: str, password: str, now: datetime) -> Person:
-    with p.store.uow(read_only=True) as tx:
+def _check_person(platform: Platform, certno: str, password: str, now: datetime) -> Person:
+    with platform.store.uow(read_only=True) as tx:
         person = tx.people.by_certno(certno.strip().upper()) if certno else None
         state = tx.credentials.password(person.id) if person else None
-        policy = p.policy(tx, person.admdvs) if person else None
+        policy = platform.policy(tx, person.admdvs) if person else None
     if person is None or state is None:
         raise refuse("E7301-009")
     day = now.date()
     max_failures = policy.setting("credential.max_failures", day) or NO_LIMIT
     lock_minutes = policy.setting("credential.lock_minutes", day)
-    with p.store.uow() as tx:
+    with platform.store.uow() as tx:
         claim = tx.access.claim(
             PORTAL_PERSON,
             str(person.id),
@@ -96,7 +96,7 @@ def _check_person(p: Platform, certno: str, password: str, now: datetime) -> Per
     if claim.refused:
         raise refuse("E7301-011", until=_until(claim.locked_until))
     if verify_password(state.hash, password or ""):
-        with p.store.uow() as tx:
+        with platform.store.uow() as tx:
             tx.access.reset(PORTAL_PERSON, str(person.id), now)
         return person
     if claim.locked_until is not None:
@@ -104,10 +104,10 @@ def _check_person(p: Platform, certno: str, password: str, now: datetime) -> Per
     raise refuse("E7301-009")
 
 
-def portal_lock(p: Platform, psn_no: str) -> datetime | None:
+def portal_lock(platform: Platform, psn_no: str) -> datetime | None:
     """Until when the person's portal sign-in is locked (None: not locked), for the console."""
-    now = p.now()
-    with p.store.uow(read_only=True) as tx:
+    now = platform.now()
+    with platform.store.uow(read_only=True) as tx:
         person = tx.people.by_psn_no(psn_no)
         got = tx.access.counter(PORTAL_PERSON, str(person.id)) if person else None
     return got[1] if got and got[1] is not None and got[1] > now else None
@@ -140,44 +140,44 @@ def _valid_role(role: str) -> bool:
     return role in ROLES
 
 
-def add_staff(p: Platform, username: str, name: str, role: str, password: str) -> Staff:
+def add_staff(platform: Platform, username: str, name: str, role: str, password: str) -> Staff:
     if not re.fullmatch(r"[A-Za-z0-9_]{3,40}", username or "") or not _valid_role(role) or len(password or "") < 8:
         raise refuse("E7301-012")
-    with p.store.uow() as tx:
+    with platform.store.uow() as tx:
         if tx.access.staff(username) is not None:
             raise refuse("E7301-013", username=username)
-        tx.access.add_staff(username, name or username, role, hash_password(password), p.now())
+        tx.access.add_staff(username, name or username, role, hash_password(password), platform.now())
     return Staff(username, name or username, role)
 
 
-def set_staff_role(p: Platform, username: str, role: str) -> Staff:
+def set_staff_role(platform: Platform, username: str, role: str) -> Staff:
     """Takes effect on the member's next request: console sessions re-read the staff row each time."""
     if not _valid_role(role):
         raise refuse("E7301-012")
-    with p.store.uow() as tx:
+    with platform.store.uow() as tx:
         if not tx.access.update_staff(username, role=role):
             raise refuse("E7301-015", username=username)
         row = tx.access.staff(username)
     return Staff(row.username, row.name, row.role)
 
 
-def remove_staff(p: Platform, username: str) -> None:
+def remove_staff(platform: Platform, username: str) -> None:
     """The account goes, and with it every console session it had."""
-    with p.store.uow() as tx:
+    with platform.store.uow() as tx:
         if not tx.access.delete_staff(username):
             raise refuse("E7301-015", username=username)
-        tx.access.end_sessions_of("console", username, p.now())
+        tx.access.end_sessions_of("console", username, platform.now())
 
 
-def all_staff(p: Platform) -> list[Staff]:
-    with p.store.uow(read_only=True) as tx:
+def all_staff(platform: Platform) -> list[Staff]:
+    with platform.store.uow(read_only=True) as tx:
         return [Staff(r.username, r.name, r.role) for r in tx.access.all_staff()]
 
 
-def sign_in_staff(p: Platform, username: str, password: str) -> Staff:
+def sign_in_staff(platform: Platform, username: str, password: str) -> Staff:
     """The staff row is locked while its password is checked, so parallel attempts queue on it."""
-    now = p.now()
-    with p.store.uow() as tx:
+    now = platform.now()
+    with platform.store.uow() as tx:
         row = tx.access.staff(username or "", lock=True)
         if row is None:
             raise refuse("E7301-010")
@@ -196,7 +196,7 @@ def sign_in_staff(p: Platform, username: str, password: str) -> Staff:
         raise error
 
 
-def staff_member(p: Platform, username: str) -> Staff | None:
-    with p.store.uow(read_only=True) as tx:
+def staff_member(platform: Platform, username: str) -> Staff | None:
+    with platform.store.uow(read_only=True) as tx:
         row = tx.access.staff(username)
     return Staff(row.username, row.name, row.role) if row else None

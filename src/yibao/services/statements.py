@@ -13,6 +13,7 @@ from yibao.lifecycle.model import Person
 from yibao.money import fmt_yuan
 from yibao.services.care import person_or_refuse
 from yibao.services.platform import Platform
+from yibao.storage.uow import Tx
 from yibao.words import BUCKET_NAMES, MOVEMENT_NAMES, mask_name, relation_word
 
 OPENING_ROW, CLOSING_ROW = 0, 13
@@ -41,9 +42,11 @@ def _row_of(at: datetime, code: str, year: int) -> int | None:
     return None
 
 
-def monthly_statement(p: Platform, psn_no: str, year: int, *, tx=None) -> tuple[str, list[MonthRow]]:
+def monthly_statement(
+    platform: Platform, psn_no: str, year: int, *, tx: Tx | None = None
+) -> tuple[str, list[MonthRow]]:
     """期初, each month (credits in, own spending, paid for relatives, balances at its end), 年终结转."""
-    with p.unit(tx, read_only=True) as tx:
+    with platform.unit(tx, read_only=True) as tx:
         person = person_or_refuse(tx, psn_no)
         buckets = {person_bucket(psn_no, b): b for b in ("current", "historical")}
         moves = tx.ledger.movements(list(buckets))
@@ -112,11 +115,13 @@ class MovementLine:
     institution: str | None = None
 
 
-def account_movements(p: Platform, psn_no: str, limit: int = 30, *, masked: bool = True, tx=None) -> list[MovementLine]:
+def account_movements(
+    platform: Platform, psn_no: str, limit: int = 30, *, masked: bool = True, tx: Tx | None = None
+) -> list[MovementLine]:
     """The newest movements of a person's 当年/历年账户, each with why: one's own care, a relative's
     care paid through mutual aid (relation and name, masked for the portal), a premium paid for a
     relative, a cancellation giving money back, credits, rollover, clawback."""
-    with p.unit(tx, read_only=True) as tx:
+    with platform.unit(tx, read_only=True) as tx:
         me = person_or_refuse(tx, psn_no)
         buckets = {person_bucket(psn_no, b): b for b in ("current", "historical")}
         moves = tx.ledger.movements(list(buckets), newest_first=True, limit=limit)

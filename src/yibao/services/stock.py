@@ -51,7 +51,7 @@ def balance(moves: Sequence[Move]) -> Decimal:
     return sum((m.delta for m in moves), ZERO)
 
 
-def record(p: Platform, tx, asking: str, mv: Movement) -> int:
+def record(platform: Platform, tx: Tx, asking: str, mv: Movement) -> int:
     inst = institution_or_refuse(tx, asking)
     if inst.kind != "pharmacy":
         raise refuse("E3501-004", code=asking)
@@ -105,7 +105,7 @@ def record(p: Platform, tx, asking: str, mv: Movement) -> int:
         setl_id=mv.setl_id,
         psn_no=mv.psn_no,
         info={**_jsonable(mv.info), "counted": str(mv.quantity)} if mv.kind == "count" else _jsonable(mv.info),
-        created_at=p.now(),
+        created_at=platform.now(),
     )
 
 
@@ -118,7 +118,7 @@ def _jsonable(info: Mapping[str, Any]) -> dict:
     return out
 
 
-def _check_settled_sale(tx, asking: str, mv: Movement) -> None:
+def _check_settled_sale(tx: Tx, asking: str, mv: Movement) -> None:
     row = settlement_or_refuse(tx, mv.setl_id)
     if row.institution_code != asking or row.status != "settled":
         raise refuse("E2208-003", setl_id=mv.setl_id)
@@ -137,7 +137,7 @@ def _check_settled_sale(tx, asking: str, mv: Movement) -> None:
         raise refuse("E3505-002", setl_id=mv.setl_id)
 
 
-def delete(p: Platform, tx, asking: str, batch: str, data_type: str) -> None:
+def delete(platform: Platform, tx: Tx, asking: str, batch: str, data_type: str) -> None:
     institution_or_refuse(tx, asking)
     kinds = DATA_TYPES.get(data_type)
     if kinds is None:
@@ -148,10 +148,10 @@ def delete(p: Platform, tx, asking: str, batch: str, data_type: str) -> None:
         raise refuse("E3507-001", detail=f"批次{batch}没有该类信息")
     if balance([m for m in moves if m.kind not in kinds]) < 0:
         raise refuse("E3507-002", batch=batch)
-    tx.stock.delete([m.id for m in gone], p.now())
+    tx.stock.delete([m.id for m in gone], platform.now())
 
 
-def moves_between(tx, asking: str, kinds: tuple[str, ...], begin: date, end: date, **match: str | None) -> list:
+def moves_between(tx: Tx, asking: str, kinds: tuple[str, ...], begin: date, end: date, **match: str | None) -> list:
     """(move, trace codes) of these kinds whose time is in [begin, end], filtered by the fields sent."""
     start, stop = datetime.combine(begin, time.min), datetime.combine(end + timedelta(days=1), time.min)
     found = [
@@ -163,7 +163,7 @@ def moves_between(tx, asking: str, kinds: tuple[str, ...], begin: date, end: dat
     return [(m, codes.get(m.id, [])) for m in found]
 
 
-def sale_mismatches(tx, asking: str, begin: date, end: date) -> list[str]:
+def sale_mismatches(tx: Tx, asking: str, begin: date, end: date) -> list[str]:
     """Settled pharmacy lines (2102) of the period that no 3505 sale matches, in words."""
     start, stop = datetime.combine(begin, time.min), datetime.combine(end + timedelta(days=1), time.min)
     sold: dict[tuple[str, str], Decimal] = {}
@@ -185,7 +185,7 @@ def sale_mismatches(tx, asking: str, begin: date, end: date) -> list[str]:
     return out
 
 
-def virtual_trace_code(p: Platform, tx, asking: str, batch: str, code: str, own_code: str, name: str) -> str:
+def virtual_trace_code(platform: Platform, tx: Tx, asking: str, batch: str, code: str, own_code: str, name: str) -> str:
     """3592B: a virtual traceability code for a batch in stock that came without one (20 digits,
     derived from the pharmacy, the batch and the count of codes already given)."""
     import hashlib
@@ -193,8 +193,8 @@ def virtual_trace_code(p: Platform, tx, asking: str, batch: str, code: str, own_
     given = [m for m in tx.stock.moves(asking, batch) if m.kind == "virtual"]
     digest = hashlib.sha256(f"{asking}/{batch}/{len(given)}".encode()).hexdigest()
     number = "9" + str(int(digest, 16))[:19]
-    mv = Movement("virtual", batch, code, own_code, name, ZERO, p.now(), {"virtual": True}, trace=(number,))
-    record(p, tx, asking, mv)
+    mv = Movement("virtual", batch, code, own_code, name, ZERO, platform.now(), {"virtual": True}, trace=(number,))
+    record(platform, tx, asking, mv)
     return number
 
 

@@ -12,9 +12,10 @@ from yibao.care.model import Visit
 from yibao.errors import refuse
 from yibao.services.care import institution_or_refuse, person_or_refuse, visit_or_refuse, withdraw_admission
 from yibao.services.platform import Platform
+from yibao.storage.uow import Tx
 
 
-def _stay(tx, asking: str, mdtrt_id: str, psn_no: str) -> Visit:
+def _stay(tx: Tx, asking: str, mdtrt_id: str, psn_no: str) -> Visit:
     inst = institution_or_refuse(tx, asking)
     person = person_or_refuse(tx, psn_no)
     visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
@@ -23,11 +24,11 @@ def _stay(tx, asking: str, mdtrt_id: str, psn_no: str) -> Visit:
     return visit
 
 
-def _settled(tx, visit: Visit) -> bool:
+def _settled(tx: Tx, visit: Visit) -> bool:
     return any(s.status == "settled" for s in tx.care.settlements_of_visit(visit.id))
 
 
-def note_lines(p: Platform, tx, asking: str, rows: list[tuple[str, str, str, str, str | None]]) -> None:
+def note_lines(platform: Platform, tx: Tx, asking: str, rows: list[tuple[str, str, str, str, str | None]]) -> None:
     """2306: (mdtrt_id, psn_no, feedetl_sn, med_list_codg, memo) for each line; all or nothing."""
     for mdtrt_id, psn_no, sn, code, memo in rows:
         inst = institution_or_refuse(tx, asking)
@@ -36,7 +37,7 @@ def note_lines(p: Platform, tx, asking: str, rows: list[tuple[str, str, str, str
             raise refuse("E2306-001", detail=f"{mdtrt_id} 流水号{sn} 目录编码{code}")
 
 
-def change_admission(p: Platform, tx, asking: str, info: Mapping[str, Any], diagnoses: list[dict]) -> None:
+def change_admission(platform: Platform, tx: Tx, asking: str, info: Mapping[str, Any], diagnoses: list[dict]) -> None:
     """2403: while the stay is open and unsettled, its record and diagnoses are replaced."""
     visit = _stay(tx, asking, info["mdtrt_id"], info["psn_no"])
     if visit.status != "open" or _settled(tx, visit):
@@ -47,7 +48,7 @@ def change_admission(p: Platform, tx, asking: str, info: Mapping[str, Any], diag
             "E2403-002", detail=f"入院时间{info['begntime']}，平台记录{visit.begntime}（须先撤销入院再重新办理）"
         )
     if info["med_type"] != visit.med_type:
-        policy = p.policy(tx, person_or_refuse(tx, info["psn_no"]).admdvs)
+        policy = platform.policy(tx, person_or_refuse(tx, info["psn_no"]).admdvs)
         category = policy.value("settlement.med_type_category", visit.begntime.date(), default={}).get(info["med_type"])
         if category != "inpatient":
             raise refuse("E2207-005", med_type=info["med_type"])
@@ -60,24 +61,24 @@ def change_admission(p: Platform, tx, asking: str, info: Mapping[str, Any], diag
         info=json.dumps(stored, ensure_ascii=False, default=str),
     )
     if diagnoses:
-        tx.care.replace_diagnoses(visit.id, "2401", diagnoses, p.now())
+        tx.care.replace_diagnoses(visit.id, "2401", diagnoses, platform.now())
 
 
 def _text(v: Any) -> Any:
     return f"{v:%Y-%m-%d %H:%M:%S}" if isinstance(v, datetime) else v if isinstance(v, str | int) else str(v)
 
 
-def cancel_admission(p: Platform, tx, asking: str, mdtrt_id: str, psn_no: str) -> None:
+def cancel_admission(platform: Platform, tx: Tx, asking: str, mdtrt_id: str, psn_no: str) -> None:
     """2404: an open, unsettled stay is withdrawn with its unsettled fee lines."""
     visit = _stay(tx, asking, mdtrt_id, psn_no)
     if visit.status == "cancelled":
         raise refuse("E2201-002", mdtrt_id=mdtrt_id)
     if visit.status != "open":
         raise refuse("E2404-001", mdtrt_id=mdtrt_id)
-    withdraw_admission(p, asking, mdtrt_id, psn_no, tx=tx)
+    withdraw_admission(platform, asking, mdtrt_id, psn_no, tx=tx)
 
 
-def cancel_discharge(p: Platform, tx, asking: str, mdtrt_id: str, psn_no: str) -> None:
+def cancel_discharge(platform: Platform, tx: Tx, asking: str, mdtrt_id: str, psn_no: str) -> None:
     """2405: a discharged stay whose final settlement is not (or no longer) in force reopens."""
     visit = _stay(tx, asking, mdtrt_id, psn_no)
     if visit.status != "discharged":
@@ -89,7 +90,9 @@ def cancel_discharge(p: Platform, tx, asking: str, mdtrt_id: str, psn_no: str) -
     tx.care.update_visit(visit.id, status="open", endtime=None)
 
 
-def add_flag(p: Platform, tx, asking: str, mdtrt_id: str, psn_no: str, flag_type: str, flag: str, memo) -> int:
+def add_flag(
+    platform: Platform, tx: Tx, asking: str, mdtrt_id: str, psn_no: str, flag_type: str, flag: str, memo
+) -> int:
     inst = institution_or_refuse(tx, asking)
     visit = visit_or_refuse(tx, mdtrt_id, inst, person_or_refuse(tx, psn_no))
     if visit.status == "cancelled":
@@ -97,5 +100,5 @@ def add_flag(p: Platform, tx, asking: str, mdtrt_id: str, psn_no: str, flag_type
     if any(f["flag_type"] == flag_type and f["flag"] == flag for f in tx.records.flags(asking, visit_id=visit.id)):
         raise refuse("E2406-001", detail=f"{flag_type}={flag}")
     return tx.records.add_flag(
-        visit_id=visit.id, institution_code=asking, flag_type=flag_type, flag=flag, memo=memo, created_at=p.now()
+        visit_id=visit.id, institution_code=asking, flag_type=flag_type, flag=flag, memo=memo, created_at=platform.now()
     )

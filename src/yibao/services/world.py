@@ -31,6 +31,7 @@ from yibao.policy.model import RegionRow
 from yibao.services.credentials import voucher_key
 from yibao.services.platform import Platform
 from yibao.settlement.model import CatalogItem
+from yibao.storage.uow import Tx
 from yibao.yamlio import dump_yaml
 
 TOKEN_LIFETIME = timedelta(days=3650)  # a world's standing token; 1162 issues short-lived ones
@@ -40,14 +41,16 @@ def bad(detail: str) -> DomainError:
     return DomainError("E0000-008", f"交易输入格式错误：{detail}")
 
 
-def put_region(p: Platform, policy_text: str, origin: str, overrides: dict[str, Any] | None = None, *, tx=None) -> str:
+def put_region(
+    platform: Platform, policy_text: str, origin: str, overrides: dict[str, Any] | None = None, *, tx: Tx | None = None
+) -> str:
     """Install (or replace) a region's policy; returns its admdvs. The text is validated first."""
     policy = load_policy_text(policy_text, origin)
     for key in policy.missing_required():
         raise PolicyError(origin, key, "缺少必需参数（该参数没有默认值，统筹区须在政策文件中给出）")
     if overrides:
         apply_overrides(policy, overrides)  # validate now, not at the first settlement
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         tx.config.put_region(
             RegionRow(
                 policy.admdvs,
@@ -55,13 +58,15 @@ def put_region(p: Platform, policy_text: str, origin: str, overrides: dict[str, 
                 policy.name,
                 policy_text,
                 dump_yaml(overrides) if overrides else "",
-                p.now(),
+                platform.now(),
             )
         )
     return policy.admdvs
 
 
-def add_institution(p: Platform, code: str, name: str, kind: str, level: int, admdvs: str, *, tx=None) -> Institution:
+def add_institution(
+    platform: Platform, code: str, name: str, kind: str, level: int, admdvs: str, *, tx: Tx | None = None
+) -> Institution:
     if kind not in ("hospital", "pharmacy"):
         raise bad(f"机构类型应为 hospital 或 pharmacy：{kind!r}")
     if not isinstance(level, int) or level not in (0, 1, 2, 3):
@@ -71,17 +76,17 @@ def add_institution(p: Platform, code: str, name: str, kind: str, level: int, ad
     if not isinstance(admdvs, str) or len(admdvs) != 6 or not admdvs.isdigit():
         raise bad(f"医保区划应为6位数字：{admdvs!r}")
     inst = Institution(code, name, kind, level, admdvs, True)  # another region's hospital serves off-site care
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         if tx.care.institution(code) is not None:
             raise bad(f"机构编码已存在：{code}")
-        tx.care.add_institution(inst, p.now())
+        tx.care.add_institution(inst, platform.now())
     return inst
 
 
-def add_catalog_item(p: Platform, item: CatalogItem, *, tx=None) -> None:
+def add_catalog_item(platform: Platform, item: CatalogItem, *, tx: Tx | None = None) -> None:
     if item.chrgitm_lv not in ("01", "02", "03"):
         raise bad(f"收费项目等级应为 01/02/03：{item.chrgitm_lv!r}")
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         if tx.care.catalog([item.code]):
             raise bad(f"目录编码已存在：{item.code}")
         tx.care.add_catalog_item(item)
@@ -115,7 +120,7 @@ class Created:
     ec_token: str
 
 
-def add_person(p: Platform, spec: NewPerson, *, tx=None) -> Created:
+def add_person(platform: Platform, spec: NewPerson, *, tx: Tx | None = None) -> Created:
     """A person with a card, an e-voucher token and, for employees, a personal account."""
     if spec.gender not in ("0", "1", "2", "9"):
         raise bad(f"性别代码应为 0/1/2/9：{spec.gender!r}")
@@ -128,7 +133,7 @@ def add_person(p: Platform, spec: NewPerson, *, tx=None) -> Created:
             raise bad("参保人员须给出参保开始日期 insured_since")
         if spec.insured_until is not None and spec.insured_until < spec.insured_since:
             raise bad("参保终止日期早于开始日期")
-    check_birth(spec.birth, p.now().date(), insured_from=spec.insured_since if spec.insutype else None)
+    check_birth(spec.birth, platform.now().date(), insured_from=spec.insured_since if spec.insutype else None)
     for day, what in ((spec.insured_since, "参保开始日期"), (spec.insured_until, "参保终止日期")):
         if day is not None:
             check_date(day, what)
@@ -138,8 +143,8 @@ def add_person(p: Platform, spec: NewPerson, *, tx=None) -> Created:
         raise bad("密码应为6位数字")
     if (spec.current or spec.historical) and spec.insutype != EMPLOYEE:
         raise bad("只有职工医保参保人有个人账户余额")
-    now = p.now()
-    with p.unit(tx) as tx:
+    now = platform.now()
+    with platform.unit(tx) as tx:
         if tx.config.region(spec.admdvs) is None:
             raise bad(f"医保区划 {spec.admdvs} 未配置政策")
         certno = spec.certno
@@ -190,15 +195,15 @@ def add_person(p: Platform, spec: NewPerson, *, tx=None) -> Created:
     return Created(person, card_no, card_sn, token)
 
 
-def open_person_account(tx, person: Person, now: datetime) -> None:
+def open_person_account(tx: Tx, person: Person, now: datetime) -> None:
     for bucket in ("current", "historical"):
         tx.ledger.open_account(person_bucket(person.psn_no, bucket), now, person_id=person.id, bucket=bucket, floor=0)
 
 
 def seed_accumulator(
-    p: Platform, psn_no: str, year: int, category: str, deductible: int, fund: int, *, tx=None
+    platform: Platform, psn_no: str, year: int, category: str, deductible: int, fund: int, *, tx: Tx | None = None
 ) -> None:
-    with p.unit(tx) as tx:
+    with platform.unit(tx) as tx:
         person = tx.people.by_psn_no(psn_no)
         if person is None:
             raise bad(f"人员不存在：{psn_no}")
