@@ -18,11 +18,11 @@ from decimal import Decimal
 from typing import Any
 
 from yibao.care.ids import settlement_public_id
+from yibao.care.model import Move
 from yibao.errors import refuse
 from yibao.services.care import institution_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.settle import settlement_or_refuse
-from yibao.storage.stock_repo import Move
 from yibao.storage.uow import Tx
 
 IN_TYPES = {"101", "103", "106", "108", "110"}  # inv_chg_type that add to stock; the others take away
