@@ -14,7 +14,6 @@ at that institution (a standing reservation of the same day and amount) is refus
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,7 +22,7 @@ from yibao.ledger.model import FUND_PAY, Entry, Transfer, external_account, fund
 from yibao.lifecycle.model import FUND_PAY_TYPE
 from yibao.services.crossregion import _calculate
 from yibao.services.platform import Platform
-from yibao.settlement.record import to_record
+from yibao.services.settle import counted_columns
 
 CASES = {"unfiled": "unfiled", "emergency": "filed", "filed": "filed"}  # 急诊抢救 counts as filed
 CASE_NAMES = {"unfiled": "未备案", "emergency": "急诊抢救", "filed": "已备案"}
@@ -90,12 +89,9 @@ def claim_back(
             case=case,
             day=day,
             year=year,
-            category=result.category,
             medfee=result.medfee,
             fund_pay=result.fund_pay,
-            deductible_delta=result.year_deductible_delta,
-            fund_delta=result.year_fund_delta,
-            result=json.dumps(to_record(result), ensure_ascii=False),
+            **counted_columns(result),
             filed_by=filed_by[:60],
             created_at=now,
         )
