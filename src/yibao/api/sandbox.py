@@ -41,7 +41,7 @@ def world(request: Request):
 @router.post("/worlds", response_model=s.WorldOut, status_code=201, summary="载入案例文件描述的世界（不运行步骤）")
 def load(body: s.WorldIn, request: Request):
     admdvs, handles = sandbox.load_case_world(_platform(request), body.case_yaml, body.origin, body.policy_text)
-    return s.WorldOut(admdvs=admdvs, handles={k: s.HandleOut(**v.__dict__) for k, v in handles.items()})
+    return s.WorldOut(admdvs=admdvs, handles=handles)
 
 
 @router.get("/clock", response_model=s.ClockOut, summary="沙箱时钟")

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
+from yibao.services.case_world import Handle
 from yibao.services.platform import CHINA
 
 
@@ -301,18 +302,9 @@ class WorldIn(Strict):
     origin: str = Field(default="case.yaml", max_length=500)
 
 
-class HandleOut(BaseModel):
-    psn_no: str
-    certno: str
-    card_no: str
-    card_sn: str
-    ec_token: str
-    name: str
-
-
 class WorldOut(BaseModel):
     admdvs: str
-    handles: dict[str, HandleOut]
+    handles: dict[str, Handle]  # the service's own record of a person in the world, as it is
 
 
 class SandboxWorldOut(BaseModel):

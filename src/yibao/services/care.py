@@ -62,6 +62,25 @@ def audit_columns(f: FeeInput) -> dict:
     return cols
 
 
+def line_columns(f: FeeInput, visit_id: int, now: datetime) -> dict:
+    """A fee line's row as the institution sent it (2204/2301, a pharmacy purchase's inline lines),
+    stamped with the upload time; a line without its own time takes that one."""
+    return dict(
+        visit_id=visit_id,
+        feedetl_sn=f.sn,
+        chrg_bchno=f.chrg_bchno,
+        med_list_codg=f.code,
+        medins_list_codg=f.medins_code,
+        amount=f.amount,
+        price=str(f.price),
+        count=str(f.count),
+        init_feedetl_sn=f.init_sn,
+        fee_ocur_time=f.fee_ocur_time or now,
+        uploaded_at=now,
+        **audit_columns(f),
+    )
+
+
 def trace_rows(inputs) -> list[dict]:
     """Drug traceability codes (2102 ``durg_trac_info``) of the lines, one row per code."""
     return [
@@ -129,6 +148,26 @@ def visit_or_refuse(tx: Tx, mdtrt_id: str, institution: Institution, person: Per
     ):
         raise refuse("E2201-004", mdtrt_id=mdtrt_id)
     return visit
+
+
+def locked_visit(tx: Tx, institution: str, mdtrt_id: str, psn_no: str) -> tuple[Person, Visit]:
+    """The patient and their visit at the institution (locked), or the refusal."""
+    inst = institution_or_refuse(tx, institution)
+    person = person_or_refuse(tx, psn_no)
+    return person, visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+
+
+def has_settlement(tx: Tx, visit: Visit) -> bool:
+    """Whether anything of the visit stands settled."""
+    return any(s.status == "settled" for s in tx.care.settlements_of_visit(visit.id))
+
+
+def _cancel_unsettled(tx: Tx, visit: Visit, mdtrt_id: str, now: datetime) -> None:
+    """A visit of which nothing is settled is cancelled, its unsettled lines with it (2202, 冲正 of 2401)."""
+    if has_settlement(tx, visit):
+        raise refuse("E2201-003", mdtrt_id=mdtrt_id)
+    tx.care.delete_lines([line.id for line in tx.care.lines(visit.id, unsettled=True)])
+    tx.care.update_visit(visit.id, status="cancelled", endtime=now)
 
 
 def mdtrt_id_of(visit: Visit, person: Person) -> str:
@@ -199,17 +238,12 @@ def cancel_registration(
     tx: Tx | None = None,
 ) -> None:
     with platform.unit(tx) as tx:
-        inst = institution_or_refuse(tx, institution)
-        person = person_or_refuse(tx, psn_no)
-        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+        _, visit = locked_visit(tx, institution, mdtrt_id, psn_no)
         if ipt_otp_no and visit.ipt_otp_no and ipt_otp_no != visit.ipt_otp_no:
             raise refuse("E0000-011", detail=f"data.ipt_otp_no（门诊号）为 {ipt_otp_no}，挂号时为 {visit.ipt_otp_no}")
         if visit.status == "cancelled":
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
-        if any(s.status == "settled" for s in tx.care.settlements_of_visit(visit.id)):
-            raise refuse("E2201-003", mdtrt_id=mdtrt_id)
-        tx.care.delete_lines([line.id for line in tx.care.lines(visit.id, unsettled=True)])
-        tx.care.update_visit(visit.id, status="cancelled", endtime=platform.now())
+        _cancel_unsettled(tx, visit, mdtrt_id, platform.now())
 
 
 # 2203 -------------------------------------------------------------------------------------------
@@ -228,9 +262,7 @@ def record_visit_info(
     tx: Tx | None = None,
 ) -> None:
     with platform.unit(tx) as tx:
-        inst = institution_or_refuse(tx, institution)
-        person = person_or_refuse(tx, psn_no)
-        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+        person, visit = locked_visit(tx, institution, mdtrt_id, psn_no)
         if visit.status == "cancelled":
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if med_type is not None:
@@ -292,9 +324,7 @@ def upload_fees(
         raise refuse("E2204-005")
     now = platform.now()
     with platform.unit(tx) as tx:
-        inst = institution_or_refuse(tx, institution)
-        person = person_or_refuse(tx, psn_no)
-        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+        person, visit = locked_visit(tx, institution, mdtrt_id, psn_no)
         if visit.status == "cancelled" or (visit.kind == "outpatient" and visit.status != "open"):
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if med_type and visit.med_type and med_type != visit.med_type:
@@ -314,25 +344,7 @@ def upload_fees(
         check_line_count(policy, visit_category(policy, visit), pending, now.date())
         lines = fee_lines_from_catalog(tx, inputs)
         _check_refunds(tx, visit, inputs)
-        tx.care.add_lines(
-            [
-                dict(
-                    visit_id=visit.id,
-                    feedetl_sn=f.sn,
-                    chrg_bchno=f.chrg_bchno,
-                    med_list_codg=f.code,
-                    medins_list_codg=f.medins_code,
-                    amount=f.amount,
-                    price=str(f.price),
-                    count=str(f.count),
-                    init_feedetl_sn=f.init_sn,
-                    fee_ocur_time=f.fee_ocur_time or now,
-                    uploaded_at=now,
-                    **audit_columns(f),
-                )
-                for f in inputs
-            ]
-        )
+        tx.care.add_lines([line_columns(f, visit.id, now) for f in inputs])
     return [split_line(line) for line in lines]
 
 
@@ -371,9 +383,7 @@ def remove_fees(
 ) -> int:
     """2205: delete unsettled lines of a batch; ``"0000"`` removes every unsettled line of the visit."""
     with platform.unit(tx) as tx:
-        inst = institution_or_refuse(tx, institution)
-        person = person_or_refuse(tx, psn_no)
-        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+        _, visit = locked_visit(tx, institution, mdtrt_id, psn_no)
         batch = None if chrg_bchno == "0000" else chrg_bchno
         lines = tx.care.lines(visit.id, chrg_bchno=batch, unsettled=True)
         if not lines:
@@ -382,11 +392,9 @@ def remove_fees(
         return len(lines)
 
 
-def _admission(tx: Tx, institution: str, mdtrt_id: str, psn_no: str) -> Visit:
+def admission(tx: Tx, institution: str, mdtrt_id: str, psn_no: str) -> Visit:
     """The patient's inpatient visit at the institution (locked), or the refusal."""
-    inst = institution_or_refuse(tx, institution)
-    person = person_or_refuse(tx, psn_no)
-    visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
+    _, visit = locked_visit(tx, institution, mdtrt_id, psn_no)
     if visit.kind != "inpatient":
         raise refuse("E2201-007", detail=f"就诊{mdtrt_id}不是住院")
     return visit
@@ -397,7 +405,7 @@ def remove_inpatient_fees(
 ) -> int:
     """2302: delete one unsettled line (and its refunds), or every unsettled line with ``"0000"``."""
     with platform.unit(tx) as tx:
-        visit = _admission(tx, institution, mdtrt_id, psn_no)
+        visit = admission(tx, institution, mdtrt_id, psn_no)
         unsettled = tx.care.lines(visit.id, unsettled=True)
         if feedetl_sn != "0000":
             unsettled = [x for x in unsettled if feedetl_sn in (x.feedetl_sn, x.init_feedetl_sn)]
@@ -458,7 +466,7 @@ def discharge(
 ):
     """出院办理: the stay ends; the final settlement may follow."""
     with platform.unit(tx) as tx:
-        visit = _admission(tx, institution, mdtrt_id, psn_no)
+        visit = admission(tx, institution, mdtrt_id, psn_no)
         if visit.status != "open":
             raise refuse("E2201-002", mdtrt_id=mdtrt_id)
         if endtime < visit.begntime:
@@ -477,10 +485,5 @@ def withdraw_admission(
 ) -> None:
     """冲正 of 2401: the admission is withdrawn if nothing of it has been settled."""
     with platform.unit(tx) as tx:
-        inst = institution_or_refuse(tx, institution)
-        person = person_or_refuse(tx, psn_no)
-        visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
-        if any(s.status == "settled" for s in tx.care.settlements_of_visit(visit.id)):
-            raise refuse("E2201-003", mdtrt_id=mdtrt_id)
-        tx.care.delete_lines([line.id for line in tx.care.lines(visit.id, unsettled=True)])
-        tx.care.update_visit(visit.id, status="cancelled", endtime=platform.now())
+        _, visit = locked_visit(tx, institution, mdtrt_id, psn_no)
+        _cancel_unsettled(tx, visit, mdtrt_id, platform.now())

@@ -24,28 +24,19 @@ from decimal import Decimal
 from typing import Protocol
 
 from yibao import faults
-from yibao.care.ids import settlement_public_id, visit_public_id
+from yibao.care.ids import settlement_public_id
 from yibao.care.model import SettlementView
 from yibao.errors import DomainError, refuse
-from yibao.ledger.model import (
-    ACCT_PAY,
-    CASH_PAY,
-    FUND_PAY,
-    MUTUAL_AID,
-    Entry,
-    LedgerError,
-    Transfer,
-    cash_account,
-    fund_account,
-    institution_account,
-    person_bucket,
-)
+from yibao.ledger.model import LedgerError, fund_account, person_bucket
+from yibao.ledger.postings import cross_entry, holds_of
 from yibao.ledger.reservations import (
     PENDING,
     POSTED,
     REVERSED,
     VOIDED,
+    CrossSettlement,
     Hold,
+    Reservation,
     cancel_entry,
     due_from_account,
     due_to_account,
@@ -60,11 +51,12 @@ from yibao.lifecycle.model import FUND_PAY_TYPE, Person, medical_year_of
 from yibao.services.care import insurance_on, person_or_refuse
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
+from yibao.services.settle import Checked, SettleRequest, counted_columns
 from yibao.settlement.calculate import settle
 from yibao.settlement.model import CatalogItem, Claim, FeeLine, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
 from yibao.storage.family_reads import family_of
-from yibao.storage.reservation_repo import CrossSettlement, Reservation, movements_text
+from yibao.storage.reservation_repo import movements_text
 from yibao.storage.uow import Tx
 
 log = logging.getLogger("yibao.crossregion")
@@ -75,6 +67,7 @@ log = logging.getLogger("yibao.crossregion")
 # pending reservation lives before the 参保地's job voids it.
 RESERVE_TIMEOUT_S = float(os.environ.get("YIBAO_LINK_TIMEOUT_S", "10"))
 POST_TIMEOUT_S = float(os.environ.get("YIBAO_LINK_POST_TIMEOUT_S", "5"))
+DEAD_LETTER = "E7601-006"  # the peer's link gave up on a message (``regionlink.link``): not a refusal
 EXPIRY_GRACE = timedelta(seconds=float(os.environ.get("YIBAO_RESERVATION_GRACE_S", "600")))
 
 
@@ -239,20 +232,6 @@ def _calculate(platform: Platform, tx: Tx, body: dict, care_region: str, *, offs
     return person, result, year, holds_of(result, person.admdvs, fund_pay_type)
 
 
-def holds_of(result: Settlement, admdvs: str, fund_pay_type: str) -> tuple[Hold, ...]:
-    """What the 参保地 pays of a settlement, by account: the fund, the own buckets, the relatives'."""
-    holds = []
-    if result.fund_pay:
-        holds.append(Hold(fund_account(admdvs, fund_pay_type), result.fund_pay, FUND_PAY))
-    if result.own:
-        holds += [
-            Hold(person_bucket(result.own.psn_no, d.bucket), d.amount, ACCT_PAY) for d in result.own.draws if d.amount
-        ]
-    for payer in result.mutual_aid:
-        holds += [Hold(person_bucket(payer.psn_no, d.bucket), d.amount, MUTUAL_AID) for d in payer.draws if d.amount]
-    return tuple(holds)
-
-
 def quote(platform: Platform, tx: Tx, body: dict, care_region: str) -> dict:
     """2206 for another region: the calculation, nothing held."""
     _, result, _, _ = _calculate(platform, tx, body, care_region)
@@ -326,21 +305,26 @@ def reserve_holds(
         institution=institution,
         person_id=person.id,
         year=year,
-        category=result.category,
         status=PENDING,
         movements=movements_text(holds),
         medfee=result.medfee,
-        fund_pay=result.fund_pay,
-        acct_pay=result.own_account_pay,
-        mulaid_pay=result.mutual_aid_pay,
-        cash_pay=result.cash,
-        deductible_delta=result.year_deductible_delta,
-        fund_delta=result.year_fund_delta,
-        result=json.dumps(to_record(result), ensure_ascii=False),
+        **_cross_parts(result),
+        **counted_columns(result),
         digest=digest,
         expires_at=expires_at,
         created_at=now,
         revision=0,
+    )
+
+
+def _cross_parts(result: Settlement) -> dict[str, int]:
+    """The parts of a settlement under the cross-region tables' column names, which are the domain's
+    (migration 0009_cross_region_names); the settlements table keeps the national ones."""
+    return dict(
+        fund_pay=result.fund_pay,
+        own_account_pay=result.own_account_pay,
+        mutual_aid_pay=result.mutual_aid_pay,
+        cash_pay=result.cash,
     )
 
 
@@ -391,8 +375,8 @@ def void(platform: Platform, tx: Tx, rid: str, care_region: str, reason: str) ->
             movements="[]",
             medfee=0,
             fund_pay=0,
-            acct_pay=0,
-            mulaid_pay=0,
+            own_account_pay=0,
+            mutual_aid_pay=0,
             cash_pay=0,
             deductible_delta=0,
             fund_delta=0,
@@ -597,49 +581,16 @@ def _line_body(f: FeeLine) -> dict:
     }
 
 
-def cross_entry(setl_id: str, result: Settlement, insured_region: str, institution: str) -> Entry:
-    """The 就医地's side: the insured region owes what its fund and accounts pay (``X:due-from:<I>``
-    is debited), the patient pays the cash; the institution receives all of it."""
-    to = institution_account(institution)
-    due = due_from_account(insured_region)
-    transfers = []
-    if result.fund_pay:
-        transfers.append(Transfer(due, to, result.fund_pay, FUND_PAY))
-    if result.own_account_pay:
-        transfers.append(Transfer(due, to, result.own_account_pay, ACCT_PAY))
-    if result.mutual_aid_pay:
-        transfers.append(Transfer(due, to, result.mutual_aid_pay, MUTUAL_AID))
-    if result.cash:
-        transfers.append(Transfer(cash_account(institution), to, result.cash, CASH_PAY))
-    return Entry(f"setl:{setl_id}", "settlement", tuple(transfers), ref=setl_id)
-
-
-def settle_cross(
-    platform: Platform,
-    req,
-    person: Person,
-    inst,
-    visit,
-    inputs,
-    line_ids,
-    start,
-    policy,
-    med_type,
-    lines,
-    *,
-    dry_run: bool,
-    tx: Tx,
-):
+def settle_cross(platform: Platform, req: SettleRequest, checked: Checked, *, dry_run: bool, tx: Tx) -> SettlementView:
     """The 就医地's 2206/2207 for a peer region's insured: the lines as classed here, the split and
     the reservation by the 参保地, the booking here, the post after the commit (or the void)."""
     from yibao.services import settle as s
 
+    person, inst, visit, med_type, lines = checked.person, checked.inst, checked.visit, checked.med_type, checked.lines
     link = link_of(platform)
     now = platform.now()
-    day = start.date()
-    visit_used = 0
-    if visit is not None:
-        visit_used = sum(x.deductible for x in tx.care.settlements_of_visit(visit.id) if x.status == "settled")
+    day = checked.day
+    visit_used = s.deductible_used_in_visit(tx, visit)
     rid = f"R{platform.region}{uuid.uuid4().hex[:20]}"  # ≤ 30 characters: it is also the setl_ref until booked
     expires_at = now + timedelta(seconds=RESERVE_TIMEOUT_S) + EXPIRY_GRACE
     body = {
@@ -671,25 +622,7 @@ def settle_cross(
         faults.point("care.after_reserve")
     result = from_record(data["result"])
     s._check_declared(req, result)
-    kind_name = visit.kind if visit is not None else "pharmacy"
-    clr_type = s.CLR_TYPE[
-        "inpatient" if kind_name == "inpatient" else "pharmacy" if kind_name == "pharmacy" else "outpatient"
-    ]
-    insurance = insurance_on(tx, person, req.insutype, day)
-    view = SettlementView(
-        None,
-        visit_public_id(person.admdvs, visit.id) if visit else None,
-        person,
-        req.insutype,
-        insurance.psn_type,
-        med_type,
-        req.cert_type,
-        now,
-        inst,
-        clr_type,
-        result,
-        msgid=req.msgid,
-    )
+    view = s.unbooked_view(req, person, inst, visit, checked.insurance.psn_type, med_type, now, result)
     if dry_run:
         return view
     try:
@@ -698,9 +631,9 @@ def settle_cross(
             req,
             view,
             visit,
-            inputs,
-            line_ids,
-            medical_year_of(policy, day),
+            checked.inputs,
+            checked.line_ids,
+            medical_year_of(checked.policy, day),
             now,
             entry_of=lambda setl_id: cross_entry(setl_id, result, person.admdvs, inst.code),
         )
@@ -711,10 +644,7 @@ def settle_cross(
             insured_region=person.admdvs,
             institution=inst.code,
             status="awaiting_post",
-            fund_pay=result.fund_pay,
-            acct_pay=result.own_account_pay,
-            mulaid_pay=result.mutual_aid_pay,
-            cash_pay=result.cash,
+            **_cross_parts(result),
             created_at=now,
             updated_at=now,
         )
@@ -753,6 +683,9 @@ def send_post(platform: Platform, region: str, rid: str, setl_id: str) -> bool:
         answer = _ask(link, region, "post", body, f"p{rid}", POST_TIMEOUT_S)
     except DomainError as exc:
         log.warning("预留 %s 入账未确认：%s", rid, exc.err_msg)
+        return False
+    if answer.get("code") == DEAD_LETTER:  # the 参保地 gave up on the message: not a refusal, stays awaiting
+        log.error("预留 %s 的入账报文已转入参保地死信，须人工处理：%s", rid, answer.get("message"))
         return False
     status = "posted" if answer.get("ok") else "refused"
     if not answer.get("ok"):
@@ -823,6 +756,9 @@ def _send_cancel(platform: Platform, region: str, rid: str, setl_id: str, revisi
         answer = _ask(link, region, "cancel", body, f"c{revision}{rid}", POST_TIMEOUT_S)
     except DomainError as exc:
         log.warning("撤销预留 %s 未确认：%s", rid, exc.err_msg)
+        return False
+    if answer.get("code") == DEAD_LETTER:
+        log.error("预留 %s 的撤销报文已转入参保地死信，须人工处理：%s", rid, answer.get("message"))
         return False
     with platform.store.uow() as tx:
         row = tx.reservations.cross(setl_id, lock=True)

@@ -362,35 +362,34 @@ def upload_file(platform: Platform, tx: Tx, asking: str, filename: str, content:
         read_zipped_text(content)
     except FileFormatError as exc:
         raise refuse("E9101-001", detail=str(exc)) from None
-    now = platform.now()
-    number = f"F{secrets.token_hex(14)}"  # 29 characters: within the 30 the answer allows
-    expires = now + timedelta(days=FILE_DAYS)
-    tx.reference.add_file(
-        file_qury_no=number,
-        filename=filename,
-        institution_code=asking,
-        purpose="upload",
-        content=content,
-        created_at=now,
-        expires_at=expires,
-    )
+    number, expires = _keep_file(platform, tx, "F", "upload", asking, filename, content)
     return {"file_qury_no": number, "filename": filename, "fixmedins_code": asking, "dld_endtime": expires}
 
 
 def keep_result_file(platform: Platform, tx: Tx, institution: str, filename: str, content: bytes) -> str:
     """A file the platform produced for the institution to fetch with 9102 (3202's result)."""
-    number = f"R{secrets.token_hex(14)}"
+    number, _ = _keep_file(platform, tx, "R", "result", institution, filename, content)
+    return number
+
+
+def _keep_file(
+    platform: Platform, tx: Tx, prefix: str, purpose: str, institution: str, filename: str, content: bytes
+) -> tuple[str, datetime]:
+    """Keep a file for ``FILE_DAYS`` under a new number (29 characters: within the 30 the answer
+    allows); the number and when it expires."""
     now = platform.now()
+    number = f"{prefix}{secrets.token_hex(14)}"
+    expires = now + timedelta(days=FILE_DAYS)
     tx.reference.add_file(
         file_qury_no=number,
         filename=filename,
         institution_code=institution,
-        purpose="result",
+        purpose=purpose,
         content=content,
         created_at=now,
-        expires_at=now + timedelta(days=FILE_DAYS),
+        expires_at=expires,
     )
-    return number
+    return number, expires
 
 
 def uploaded_rows(platform: Platform, tx: Tx, institution: str, file_qury_no: str) -> list[list[str | None]]:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from yibao.care.ids import parse_settlement_id, settlement_public_id, visit_public_id
-from yibao.care.model import Institution, SettlementRow, SettlementView, Visit
+from yibao.care.model import Family, Institution, SettlementRow, SettlementView, Visit
 from yibao.errors import DomainError, refuse
 from yibao.family.model import relation_between
 from yibao.ledger.model import (
@@ -31,19 +31,20 @@ from yibao.ledger.postings import settlement_entry
 from yibao.lifecycle.model import EMPLOYEE, FUND_PAY_TYPE, Insurance, Person, age_on, medical_year_of, scheme_of
 from yibao.money import fmt_yuan
 from yibao.nhsa.infno import CANCEL_INFNO, CANCEL_OF
+from yibao.policy import Policy
 from yibao.services.care import (
     FeeInput,
-    audit_columns,
     check_credential,
     fee_lines_from_catalog,
     institution_or_refuse,
     insurance_on,
+    line_columns,
     person_or_refuse,
     trace_rows,
     visit_or_refuse,
 )
 from yibao.services.filings import check_chronic_filing, with_transfer
-from yibao.services.identity import CERT_VOUCHER, check_password, expect_credential, verify_ahead
+from yibao.services.identity import CERT_VOUCHER, VerifiedAhead, check_password, expect_credential, verify_ahead
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
 from yibao.services.review import explained, review_claim
@@ -56,9 +57,9 @@ from yibao.settlement.claim_rules import (
     check_start,
     check_total,
 )
-from yibao.settlement.model import Buckets, Claim, Patient, PayerCandidate, Settlement, YearToDate
+from yibao.settlement.model import Buckets, Claim, FeeLine, Patient, PayerCandidate, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
-from yibao.storage.family_reads import Family, family_of
+from yibao.storage.family_reads import family_of
 from yibao.storage.settle_writes import add_visit_and_settlement
 from yibao.storage.uow import Tx
 
@@ -91,102 +92,116 @@ class SettleRequest:
     info: dict | None = None  # request fields kept for audit
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A claim past every check that needs no money: who, where, which lines (priced by the
+    catalogue and reviewed) under which policy — what the home settlement and the cross-region one
+    (``services.crossregion.settle_cross``) go on from."""
+
+    person: Person
+    inst: Institution
+    insurance: Insurance
+    visit: Visit | None
+    inputs: tuple[FeeInput, ...]
+    line_ids: list[int]
+    start: datetime  # accepted by the platform's clock: it picks the policy and the medical year
+    policy: Policy
+    med_type: str
+    category: str
+    lines: list[FeeLine]
+    reviewed: tuple[str, ...]  # the review's words for the explanation
+    ahead: VerifiedAhead | None  # the password, verified before any account was locked
+
+    @property
+    def day(self) -> date:
+        return self.start.date()
+
+
 def settle_claim(
     platform: Platform, req: SettleRequest, *, dry_run: bool = False, tx: Tx | None = None
 ) -> SettlementView:
     now = platform.now()
     with platform.unit(tx) as tx:
-        inst = institution_or_refuse(tx, req.institution)
-        expect_credential(tx, req.cert_type, req.cert_no)  # read in the round trip that locks the patient
-        person = person_or_refuse(tx, req.psn_no, lock=True)
-        check_credential(tx, now, person, req.cert_type, req.cert_no)
-        ahead = _password_ahead(platform, tx, req, inst, person, dry_run)
-        policy = platform.policy(tx, person.admdvs)
-        visit, inputs, line_ids, start = _claim_source(tx, req, inst, person, policy, now)
-        day = start.date()  # accepted by the platform's clock: it picks the policy and the medical year
-        med_type = req.med_type or (visit.med_type if visit is not None else "") or ""
-        insurance = insurance_on(tx, person, req.insutype, day)
-        try:
-            category = category_of(policy, day, med_type)
-        except UnknownMedType:
-            raise refuse("E2207-005", med_type=med_type or "（空）") from None
-        if visit is not None and (visit.kind == "inpatient") != (category == "inpatient"):
-            raise refuse("E2201-007", detail=f"{KIND_NAMES[visit.kind]}就诊不能按医疗类别{med_type}结算")
-        check_start(policy, category, start, now, stage=SETTLEMENT, field=_START_FIELD[visit.kind if visit else ""])
-        check_chronic_filing(tx, policy, person, insurance.scheme, category, day)  # 门诊慢特病: a filing (2503)
-        if not inputs:
-            raise refuse("E2207-002", detail=req.mdtrt_id or "药店结算没有明细")
-        check_line_count(policy, category, len(inputs), now.date())
-        lines = fee_lines_from_catalog(tx, list(inputs))
-        lines, reviewed = review_claim(tx, person, visit, category, lines, day)  # rules that move lines to 自费
-        actual = sum(line.amount for line in lines)
-        if actual != req.medfee_sumamt:
-            raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
-        check_total(actual)
+        checked = _checked(platform, tx, req, now, dry_run)
         cross = platform.cross  # services.crossregion, attached with the link (none: every patient is at home)
-        if cross is not None and cross.is_cross(platform, tx, person):  # 就医地目录、参保地政策: the 参保地 computes
-            return cross.settle_cross(
-                platform,
-                req,
-                person,
-                inst,
-                visit,
-                inputs,
-                line_ids,
-                start,
-                policy,
-                med_type,
-                lines,
-                dry_run=dry_run,
-                tx=tx,
-            )
-        year = medical_year_of(policy, day)
-        family = family_of(tx, person.id, now, year, category)  # one round trip
-        used, paid = family.accumulator
-        visit_used = 0
-        if visit is not None:
-            visit_used = sum(s.deductible for s in tx.care.settlements_of_visit(visit.id) if s.status == "settled")
-        fund = fund_account(person.admdvs, FUND_PAY_TYPE.get(insurance.insutype, "310100"))
-        also = (fund, institution_account(inst.code), cash_account(inst.code))  # the entry's other accounts
-        patient, candidates = _parties(tx, person, insurance, day, family, also)
-        claim = Claim(
-            day,
-            med_type,
-            inst.level,
-            tuple(lines),
-            req.acct_used,
-            with_transfer(tx, person, inst, day, offsite_status(tx, person, inst.admdvs, day)),
-            own_account=not req.family_only,
-        )
-        try:
-            result = explained(settle(policy, claim, patient, YearToDate(used, paid, visit_used), candidates), reviewed)
-        except NegativeTotal as exc:  # a refusal; a broken invariant (errors.InternalError) is not one
-            raise refuse("E2207-002", detail=str(exc)) from exc
-        _check_declared(req, result)
-        # The password, before anything is written, and only where the spec asks: when a personal
-        # account would pay; not off-site in another province (跨省异地不验密); an e-voucher token was
-        # verified in the patient's app and needs none (but a password sent with it is still checked).
-        if _password_needed(req, inst, person, dry_run) and result.own_account_pay + result.mutual_aid_pay > 0:
-            check_password(platform, req.psn_no, req.cainfo, now.date(), tx=tx, person=person, ahead=ahead)
-        kind = visit.kind if visit is not None else "pharmacy"
-        clr_type = CLR_TYPE["inpatient" if kind == "inpatient" else "pharmacy" if kind == "pharmacy" else "outpatient"]
-        view = SettlementView(
-            None,
-            visit_public_id(person.admdvs, visit.id) if visit else None,
-            person,
-            req.insutype,
-            insurance.psn_type,
-            med_type,
-            req.cert_type,
-            now,
-            inst,
-            clr_type,
-            result,
-            msgid=req.msgid,
-        )
-        if dry_run:
-            return view
-        return _book(tx, req, view, visit, inputs, line_ids, year, now)
+        # 就医地目录、参保地政策: for a peer region's insured the 参保地 computes the split.
+        if cross is not None and cross.is_cross(platform, tx, checked.person):
+            return cross.settle_cross(platform, req, checked, dry_run=dry_run, tx=tx)
+        return _settle_home(platform, tx, req, checked, now, dry_run)
+
+
+def _checked(platform: Platform, tx: Tx, req: SettleRequest, now: datetime, dry_run: bool) -> Checked:
+    """The patient (locked), the institution, the visit (locked) or purchase and its lines, each
+    checked and refused in the order the national interface expects."""
+    inst = institution_or_refuse(tx, req.institution)
+    expect_credential(tx, req.cert_type, req.cert_no)  # read in the round trip that locks the patient
+    person = person_or_refuse(tx, req.psn_no, lock=True)
+    check_credential(tx, now, person, req.cert_type, req.cert_no)
+    ahead = _password_ahead(platform, tx, req, inst, person, dry_run)
+    policy = platform.policy(tx, person.admdvs)
+    visit, inputs, line_ids, start = _claim_source(tx, req, inst, person, policy, now)
+    day = start.date()
+    med_type = req.med_type or (visit.med_type if visit is not None else "") or ""
+    insurance = insurance_on(tx, person, req.insutype, day)
+    try:
+        category = category_of(policy, day, med_type)
+    except UnknownMedType:
+        raise refuse("E2207-005", med_type=med_type or "（空）") from None
+    if visit is not None and (visit.kind == "inpatient") != (category == "inpatient"):
+        raise refuse("E2201-007", detail=f"{KIND_NAMES[visit.kind]}就诊不能按医疗类别{med_type}结算")
+    check_start(policy, category, start, now, stage=SETTLEMENT, field=_START_FIELD[visit.kind if visit else ""])
+    check_chronic_filing(tx, policy, person, insurance.scheme, category, day)  # 门诊慢特病: a filing (2503)
+    if not inputs:
+        raise refuse("E2207-002", detail=req.mdtrt_id or "药店结算没有明细")
+    check_line_count(policy, category, len(inputs), now.date())
+    lines = fee_lines_from_catalog(tx, list(inputs))
+    lines, reviewed = review_claim(tx, person, visit, category, lines, day)  # rules that move lines to 自费
+    actual = sum(line.amount for line in lines)
+    if actual != req.medfee_sumamt:
+        raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
+    check_total(actual)
+    return Checked(
+        person, inst, insurance, visit, inputs, line_ids, start, policy, med_type, category, lines, reviewed, ahead
+    )
+
+
+def _settle_home(
+    platform: Platform, tx: Tx, req: SettleRequest, c: Checked, now: datetime, dry_run: bool
+) -> SettlementView:
+    """The split of a claim of this region's insured, under locks on every account it may draw;
+    booked unless ``dry_run``."""
+    person, inst, insurance, visit, day = c.person, c.inst, c.insurance, c.visit, c.day
+    year = medical_year_of(c.policy, day)
+    family = family_of(tx, person.id, now, year, c.category)  # one round trip
+    used, paid = family.accumulator
+    visit_used = deductible_used_in_visit(tx, visit)
+    fund = fund_account(person.admdvs, FUND_PAY_TYPE.get(insurance.insutype, "310100"))
+    also = (fund, institution_account(inst.code), cash_account(inst.code))  # the entry's other accounts
+    patient, candidates = _parties(tx, person, insurance, day, family, also)
+    claim = Claim(
+        day,
+        c.med_type,
+        inst.level,
+        tuple(c.lines),
+        req.acct_used,
+        with_transfer(tx, person, inst, day, offsite_status(tx, person, inst.admdvs, day)),
+        own_account=not req.family_only,
+    )
+    try:
+        result = settle(c.policy, claim, patient, YearToDate(used, paid, visit_used), candidates)
+    except NegativeTotal as exc:  # a refusal; a broken invariant (errors.InternalError) is not one
+        raise refuse("E2207-002", detail=str(exc)) from exc
+    result = explained(result, c.reviewed)
+    _check_declared(req, result)
+    # The password, before anything is written, and only where the spec asks: when a personal
+    # account would pay; not off-site in another province (跨省异地不验密); an e-voucher token was
+    # verified in the patient's app and needs none (but a password sent with it is still checked).
+    if _password_needed(req, inst, person, dry_run) and result.own_account_pay + result.mutual_aid_pay > 0:
+        check_password(platform, req.psn_no, req.cainfo, now.date(), tx=tx, person=person, ahead=c.ahead)
+    view = unbooked_view(req, person, inst, visit, insurance.psn_type, c.med_type, now, result)
+    if dry_run:
+        return view
+    return _book(tx, req, view, visit, c.inputs, c.line_ids, year, now)
 
 
 def _password_needed(req: SettleRequest, inst: Institution, person: Person, dry_run: bool) -> bool:
@@ -318,6 +333,70 @@ def _parties(tx: Tx, person: Person, insurance: Insurance, day: date, family: Fa
     return patient, candidates
 
 
+def deductible_used_in_visit(tx: Tx, visit: Visit | None) -> int:
+    """What the visit's earlier settlements (a stay's mid-settlements) already counted to the deductible."""
+    if visit is None:
+        return 0
+    return sum(s.deductible for s in tx.care.settlements_of_visit(visit.id) if s.status == "settled")
+
+
+def clr_type_of(visit: Visit | None) -> str:
+    """The clearing type (clr_type) of a settlement of this visit; no visit: a pharmacy purchase."""
+    kind = visit.kind if visit is not None else "pharmacy"
+    return CLR_TYPE["inpatient" if kind == "inpatient" else "pharmacy" if kind == "pharmacy" else "outpatient"]
+
+
+def unbooked_view(
+    req: SettleRequest,
+    person: Person,
+    inst: Institution,
+    visit: Visit | None,
+    psn_type: str,
+    med_type: str,
+    now: datetime,
+    result: Settlement,
+) -> SettlementView:
+    """A computed settlement before it is booked (no setl_id yet): what a pre-settlement answers."""
+    mdtrt_id = visit_public_id(person.admdvs, visit.id) if visit else None
+    clr_type = clr_type_of(visit)
+    return SettlementView(
+        None,
+        mdtrt_id,
+        person,
+        req.insutype,
+        psn_type,
+        med_type,
+        req.cert_type,
+        now,
+        inst,
+        clr_type,
+        result,
+        msgid=req.msgid,
+    )
+
+
+def parts_columns(result: Settlement) -> dict[str, int]:
+    """The parts of a settlement under the settlements table's column names (the national ones; the
+    cross-region tables use the domain's names since 0009: ``crossregion._cross_parts``)."""
+    return dict(
+        fund_pay=result.fund_pay,
+        acct_pay=result.own_account_pay,
+        mulaid_pay=result.mutual_aid_pay,
+        cash_pay=result.cash,
+    )
+
+
+def counted_columns(result: Settlement) -> dict:
+    """What a settlement counted to the year's accumulators, and its record, under the books' column
+    names (a 参保地's reservations and claim-backs, which undo or show it later)."""
+    return dict(
+        category=result.category,
+        deductible_delta=result.year_deductible_delta,
+        fund_delta=result.year_fund_delta,
+        result=json.dumps(to_record(result), ensure_ascii=False),
+    )
+
+
 def _book(
     tx: Tx,
     req: SettleRequest,
@@ -330,10 +409,32 @@ def _book(
     *,
     entry_of=None,  # the ledger entry for a setl_id, when not the home one (a cross-region settlement)
 ) -> SettlementView:
-    person, inst, result = view.person, view.institution, view.result
-    row = dict(
-        person_id=person.id,
-        institution_code=inst.code,
+    """Write a computed settlement: its row (and a purchase's own visit), the ledger entry, the
+    accumulators and the lines it settles; the view again, with its ids."""
+    person, result = view.person, view.result
+    row = _settlement_columns(req, view, year, now)
+    if visit is None:  # a pharmacy purchase is its own visit: both rows in one statement
+        visit_pk, pk = add_visit_and_settlement(tx, _purchase_columns(req, view, now), row)
+    else:
+        visit_pk = visit.id
+        pk = tx.care.add_settlement(visit_id=visit_pk, **row)
+    setl_id = settlement_public_id(person.admdvs, pk)
+    _post_settlement(tx, entry_of(setl_id) if entry_of is not None else _home_entry(setl_id, view), now)
+    tx.care.add_to_accumulator(person.id, year, result.category, result.year_deductible_delta, result.year_fund_delta)
+    if visit is None:
+        _add_purchase_lines(tx, visit_pk, pk, inputs, now)
+    else:
+        tx.care.mark_lines(line_ids, pk)
+    mdtrt_id = visit_public_id(person.admdvs, visit_pk)
+    return replace(view, setl_id=setl_id, mdtrt_id=mdtrt_id, setl_time=now, msgid=req.msgid)
+
+
+def _settlement_columns(req: SettleRequest, view: SettlementView, year: int, now: datetime) -> dict:
+    """The settlement's row (its visit aside)."""
+    result = view.result
+    return dict(
+        person_id=view.person.id,
+        institution_code=view.institution.code,
         infno=req.infno,
         msgid=req.msgid,
         insutype=req.insutype,
@@ -345,10 +446,7 @@ def _book(
         year=year,
         setl_time=now,
         medfee=result.medfee,
-        fund_pay=result.fund_pay,
-        acct_pay=result.own_account_pay,
-        mulaid_pay=result.mutual_aid_pay,
-        cash_pay=result.cash,
+        **parts_columns(result),
         deductible=result.deductible,
         mid_setl=req.mid_setl,
         output=json.dumps(to_record(result), ensure_ascii=False),
@@ -356,79 +454,50 @@ def _book(
         status="settled",
         info=json.dumps(req.info, ensure_ascii=False, default=str) if req.info else None,
     )
-    if visit is None:  # a pharmacy purchase is its own visit: both rows in one statement
-        purchase = dict(
-            person_id=person.id,
-            institution_code=inst.code,
-            kind="pharmacy",
-            insutype=req.insutype,
-            med_type=view.med_type,
-            begntime=req.begntime or now,
-            endtime=now,
-            status="closed",
-            mdtrt_cert_type=req.cert_type,
-            created_at=now,
-        )
-        visit_pk, pk = add_visit_and_settlement(tx, purchase, row)
-    else:
-        visit_pk = visit.id
-        pk = tx.care.add_settlement(visit_id=visit_pk, **row)
-    setl_id = settlement_public_id(person.admdvs, pk)
-    entry = (
-        entry_of(setl_id)
-        if entry_of is not None
-        else settlement_entry(
-            f"setl:{setl_id}",
-            result,
-            admdvs=person.admdvs,
-            fund_pay_type=view.fund_pay_type,
-            institution=inst.code,
-            ref=setl_id,
-        )
+
+
+def _purchase_columns(req: SettleRequest, view: SettlementView, now: datetime) -> dict:
+    """The visit a pharmacy purchase is: closed as it opens."""
+    return dict(
+        person_id=view.person.id,
+        institution_code=view.institution.code,
+        kind="pharmacy",
+        insutype=req.insutype,
+        med_type=view.med_type,
+        begntime=req.begntime or now,
+        endtime=now,
+        status="closed",
+        mdtrt_cert_type=req.cert_type,
+        created_at=now,
     )
+
+
+def _home_entry(setl_id: str, view: SettlementView) -> Entry:
+    """The ledger entry of a settlement of this region's insured."""
+    return settlement_entry(
+        f"setl:{setl_id}",
+        view.result,
+        admdvs=view.person.admdvs,
+        fund_pay_type=view.fund_pay_type,
+        institution=view.institution.code,
+        ref=setl_id,
+    )
+
+
+def _post_settlement(tx: Tx, entry: Entry, now: datetime) -> None:
+    """Post the entry; an account it would take below its floor refuses the settlement."""
     try:
         tx.ledger.post(entry, now)
     except LedgerError as exc:
         raise refuse("E2207-008") from exc
-    tx.care.add_to_accumulator(person.id, year, result.category, result.year_deductible_delta, result.year_fund_delta)
-    if visit is None:
-        tx.care.add_lines(
-            [
-                dict(
-                    visit_id=visit_pk,
-                    feedetl_sn=f.sn,
-                    chrg_bchno=None,
-                    med_list_codg=f.code,
-                    medins_list_codg=f.medins_code,
-                    amount=f.amount,
-                    price=str(f.price),
-                    count=str(f.count),
-                    fee_ocur_time=f.fee_ocur_time or now,
-                    settlement_id=pk,
-                    uploaded_at=now,
-                    **audit_columns(f),
-                )
-                for f in inputs
-            ]
-        )
-        tx.care.add_trace_codes(visit_pk, trace_rows(inputs), now)
-    else:
-        tx.care.mark_lines(line_ids, pk)
-    mdtrt_id = visit_public_id(person.admdvs, visit_pk)
-    return SettlementView(
-        setl_id,
-        mdtrt_id,
-        person,
-        view.insutype,
-        view.psn_type,
-        view.med_type,
-        view.cert_type,
-        now,
-        inst,
-        view.clr_type,
-        result,
-        msgid=req.msgid,
-    )
+
+
+def _add_purchase_lines(tx: Tx, visit_pk: int, pk: int, inputs, now: datetime) -> None:
+    """A pharmacy purchase's inline lines, settled as they are stored, with their trace codes."""
+    # Bought and settled at once: no batch, no refunds of earlier lines.
+    over = {"chrg_bchno": None, "init_feedetl_sn": None, "settlement_id": pk}
+    tx.care.add_lines([{**line_columns(f, visit_pk, now), **over} for f in inputs])
+    tx.care.add_trace_codes(visit_pk, trace_rows(inputs), now)
 
 
 # Reading and cancelling --------------------------------------------------------------------------

@@ -8,24 +8,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from yibao.care.model import Visit
 from yibao.errors import refuse
-from yibao.services.care import institution_or_refuse, person_or_refuse, visit_or_refuse, withdraw_admission
+from yibao.services.care import (
+    admission,
+    has_settlement,
+    institution_or_refuse,
+    person_or_refuse,
+    visit_or_refuse,
+    withdraw_admission,
+)
 from yibao.services.platform import Platform
 from yibao.storage.uow import Tx
-
-
-def _stay(tx: Tx, asking: str, mdtrt_id: str, psn_no: str) -> Visit:
-    inst = institution_or_refuse(tx, asking)
-    person = person_or_refuse(tx, psn_no)
-    visit = visit_or_refuse(tx, mdtrt_id, inst, person, lock=True)
-    if visit.kind != "inpatient":
-        raise refuse("E2201-007", detail=f"就诊{mdtrt_id}不是住院")
-    return visit
-
-
-def _settled(tx: Tx, visit: Visit) -> bool:
-    return any(s.status == "settled" for s in tx.care.settlements_of_visit(visit.id))
 
 
 def note_lines(platform: Platform, tx: Tx, asking: str, rows: list[tuple[str, str, str, str, str | None]]) -> None:
@@ -39,8 +32,8 @@ def note_lines(platform: Platform, tx: Tx, asking: str, rows: list[tuple[str, st
 
 def change_admission(platform: Platform, tx: Tx, asking: str, info: Mapping[str, Any], diagnoses: list[dict]) -> None:
     """2403: while the stay is open and unsettled, its record and diagnoses are replaced."""
-    visit = _stay(tx, asking, info["mdtrt_id"], info["psn_no"])
-    if visit.status != "open" or _settled(tx, visit):
+    visit = admission(tx, asking, info["mdtrt_id"], info["psn_no"])
+    if visit.status != "open" or has_settlement(tx, visit):
         raise refuse("E2403-001", mdtrt_id=info["mdtrt_id"])
     sent = info["begntime"]
     if (sent if isinstance(sent, datetime) else datetime.combine(sent, visit.begntime.time())) != visit.begntime:
@@ -70,7 +63,7 @@ def _text(v: Any) -> Any:
 
 def cancel_admission(platform: Platform, tx: Tx, asking: str, mdtrt_id: str, psn_no: str) -> None:
     """2404: an open, unsettled stay is withdrawn with its unsettled fee lines."""
-    visit = _stay(tx, asking, mdtrt_id, psn_no)
+    visit = admission(tx, asking, mdtrt_id, psn_no)
     if visit.status == "cancelled":
         raise refuse("E2201-002", mdtrt_id=mdtrt_id)
     if visit.status != "open":
@@ -80,10 +73,10 @@ def cancel_admission(platform: Platform, tx: Tx, asking: str, mdtrt_id: str, psn
 
 def cancel_discharge(platform: Platform, tx: Tx, asking: str, mdtrt_id: str, psn_no: str) -> None:
     """2405: a discharged stay whose final settlement is not (or no longer) in force reopens."""
-    visit = _stay(tx, asking, mdtrt_id, psn_no)
+    visit = admission(tx, asking, mdtrt_id, psn_no)
     if visit.status != "discharged":
         raise refuse("E2405-001", mdtrt_id=mdtrt_id)
-    if _settled(tx, visit) and any(
+    if has_settlement(tx, visit) and any(
         not s.mid_setl for s in tx.care.settlements_of_visit(visit.id) if s.status == "settled"
     ):
         raise refuse("E2405-002", mdtrt_id=mdtrt_id)
