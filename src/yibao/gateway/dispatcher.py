@@ -177,7 +177,7 @@ def _apply(
         call = _open(p, tx, call, doc, opened)
         wanted = digest(call.infno, call.input)
         claim = Message(call.institution, call.msgid, call.infno, wanted, "", None, _psn_no(call), received, None)
-        seen = messages.claim(tx, claim)
+        seen = messages.claim(tx, claim, sign_no=call.sign_no if _sign_in_checked(p, call) else None)
         if seen is not None:
             return _replay(seen, wanted)
         _check_caller(p, tx, call)
@@ -201,11 +201,18 @@ def _replay(seen: Message, wanted: str) -> dict:
     return simplejson.loads(seen.answer, use_decimal=True)
 
 
+def _sign_in_checked(p: Platform, call: Call) -> bool:
+    """Whether ``_check_caller`` looks the call's session up (``messages.check_sign_in``)."""
+    if call.infno in NO_SIGN_IN:
+        return False
+    return not call.sign_in_relaxed or bool(p.require_sign_in and call.sign_no)
+
+
 def _check_caller(p: Platform, tx, call: Call) -> None:
     institution_or_refuse(tx, call.institution)
     if call.infno in NO_SIGN_IN:
         return
-    if call.sign_in_relaxed and not (p.require_sign_in and call.sign_no):
+    if not _sign_in_checked(p, call):
         # Sign-in relaxed for this deployment or institution: the call is still logged with who sent it.
         if call.sign_no:
             return  # sign-in not required in this deployment: a sign_no sent is not looked at

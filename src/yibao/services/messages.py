@@ -72,10 +72,11 @@ def reverse(platform: Platform, institution: str, msgid: str, omsgid: str, oinfn
 # in the same transaction as its work (``gateway.dispatcher._apply``).
 
 
-def claim(tx: Tx, message: Message) -> Message | None:
+def claim(tx: Tx, message: Message, *, sign_no: str | None = None) -> Message | None:
     """Claim ``message.msgid`` for the call being applied: None when this call now holds it, else
-    the message recorded under it before (a resend; a claim still running is waited for)."""
-    if tx.gateway.claim(message):
+    the message recorded under it before (a resend; a claim still running is waited for).
+    ``sign_no``: the session ``check_sign_in`` will look at, read in the same round trip."""
+    if tx.gateway.claim(message, sign_no=sign_no):
         return None
     return tx.gateway.message(message.institution_code, message.msgid)
 

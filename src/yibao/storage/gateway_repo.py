@@ -42,6 +42,7 @@ class GatewayRepo:
     def __init__(self, tx):
         self.tx = tx
         self.conn = tx.conn
+        self._signs: dict[str, tuple | None] = {}  # sign-ins read with the claim, for the next ``sign_in``
 
     # Messages ------------------------------------------------------------------------------------
 
@@ -53,10 +54,18 @@ class GatewayRepo:
     def record(self, m: Message) -> None:
         self.conn.execute(_INSERT_MESSAGE, m.__dict__)
 
-    def claim(self, m: Message) -> bool:
+    def claim(self, m: Message, *, sign_no: str | None = None) -> bool:
         """Insert the message row unless one exists; waits for a concurrent claim of the same msgid
-        to commit or roll back. False: the msgid was already answered."""
-        return raw.first(self.tx, _CLAIM[self.tx.sqlite], m.__dict__) is not None
+        to commit or roll back. False: the msgid was already answered.
+
+        ``sign_no``: the session the call names, read in the same round trip (after the claim) and
+        kept for the next ``sign_in(sign_no)`` of this unit of work."""
+        claim = (_CLAIM[self.tx.sqlite], m.__dict__)
+        if not sign_no:
+            return raw.first(self.tx, *claim) is not None
+        claimed, sign = raw.together(self.tx, [claim, (_SIGN_IN, {"v": sign_no})])
+        self._signs[sign_no] = sign[0] if sign else None
+        return bool(claimed)
 
     def unclaim(self, institution: str, msgid: str) -> None:
         self.conn.execute(delete(messages).where(messages.c.institution_code == institution, messages.c.msgid == msgid))
@@ -77,13 +86,16 @@ class GatewayRepo:
     # Sign-in -------------------------------------------------------------------------------------
 
     def add_sign_in(self, s: SignIn) -> None:
+        self._signs.clear()
         self.conn.execute(sign_ins.insert(), s.__dict__)
 
     def sign_in(self, sign_no: str) -> SignIn | None:
-        r = raw.first(self.tx, _SIGN_IN, {"v": sign_no})
+        # read with the claim (nothing written to sign-ins since), else now
+        r = self._signs.pop(sign_no) if sign_no in self._signs else raw.first(self.tx, _SIGN_IN, {"v": sign_no})
         return SignIn(*r) if r else None
 
     def sign_out(self, sign_no: str, at: datetime) -> None:
+        self._signs.clear()
         self.conn.execute(update(sign_ins).where(sign_ins.c.sign_no == sign_no).values(signed_out_at=at))
 
     # Credentials and nonces ----------------------------------------------------------------------
