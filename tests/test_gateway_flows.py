@@ -158,6 +158,38 @@ def test_sign_in_required_when_the_platform_asks_for_it(platform):
     assert dispatch(platform, env)["err_msg"].startswith("[E0000-007]")
 
 
+def test_a_written_call_checks_its_session_read_with_the_msgid_claim(platform):
+    """The session of a written call is read in the claim's round trip: it still refuses a session
+    signed out, unknown or another institution's, and a resend of an answered msgid is replayed."""
+    fam = family_world(platform)
+    platform.require_sign_in = True
+
+    def settle(sign_no: str | None, env: dict | None = None) -> dict:
+        env = env or envelope(platform, "2102", pharmacy_input(fam.son, "10.00"), password="123456")
+        if sign_no is not None:
+            env["sign_no"] = sign_no
+        return dispatch(platform, env)
+
+    def sign_in(institution: str) -> str:
+        signed = call(platform, "9001", {"signIn": {"opter_no": "001", "mac": "00:00", "ip": "127.0.0.1"}},
+                      institution=institution)  # fmt: skip
+        return signed["output"]["signinoutb"]["sign_no"]
+
+    ours, theirs = sign_in(PHARMACY), sign_in(HOSPITAL[1])
+    assert settle(None)["err_msg"].startswith("[E0000-007]")
+    assert settle("20250101000000" + "0" * 16)["err_msg"].startswith("[E0000-007]")
+    assert settle(theirs)["err_msg"].startswith("[E0000-007]")
+    env = envelope(platform, "2102", pharmacy_input(fam.son, "10.00"), password="123456")
+    done = settle(ours, env)
+    assert done["infcode"] == 0, done["err_msg"]
+    assert settle(ours, env) == done  # the resend: the recorded answer
+    out = envelope(platform, "9002", {"signOut": {"sign_no": ours, "opter_no": "001"}})
+    out["sign_no"] = ours
+    assert dispatch(platform, out)["infcode"] == 0
+    assert settle(ours)["err_msg"].startswith("[E0000-007]")
+    assert ledger_problems(platform) == []
+
+
 def test_voucher_qr_decodes_to_a_token_that_settles(platform):
     fam = family_world(platform)
     qr = voucher_qr(platform, fam.son.person.psn_no)

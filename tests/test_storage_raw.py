@@ -8,7 +8,7 @@ failure among the waiting writes fails the unit of work whole.
 import pytest
 from sqlalchemy import bindparam, select
 
-from support import family_world
+from support import PHARMACY, family_world
 from yibao.errors import DomainError, refuse
 from yibao.settlement.model import CatalogItem
 from yibao.storage import raw
@@ -106,3 +106,58 @@ def test_what_was_read_ahead_is_forgotten_once_written(platform):
         ins = before[-1]
         tx.people.suspend_insurance(ins.id, ins.begin)
         assert tx.people.insurances(son.id)[-1].suspended_from == ins.begin
+
+
+def test_a_read_sent_ahead_arrives_with_the_next_statement_and_sees_what_came_before(platform):
+    son = family_world(platform).son.person
+    with platform.store.uow() as tx:
+        tx.care.add_to_accumulator(son.id, YEAR, CAT, 21, 22)
+        early = raw.ahead(tx, _ACC, {"p": son.id})  # after the waiting write: it sees it
+        assert tx.care.institution("nobody") is None  # the next statement carries both along
+        assert not tx.later
+        assert early.rows() == [(21, 22)]
+
+
+def test_a_read_sent_ahead_goes_alone_when_asked_for_first(platform):
+    son = family_world(platform).son.person
+    with platform.store.uow() as tx:
+        tx.care.add_to_accumulator(son.id, YEAR, CAT, 1, 2)
+        early = raw.ahead(tx, _ACC, {"p": son.id})
+        assert early.rows() == [(1, 2)]
+        assert not tx.later
+
+
+def test_reserved_ids_are_the_sequences_next_and_the_rows_are_written_under_them(platform):
+    from datetime import datetime
+
+    from yibao.storage.settle_writes import add_reserved, add_visit_and_settlement, reserve_ids
+    from yibao.storage.tables import settlements, visits
+
+    son = family_world(platform).son.person
+    now = datetime(2025, 3, 1, 9, 0)
+    visit = dict(
+        person_id=son.id, institution_code=PHARMACY, kind="pharmacy", insutype="310", med_type="41",
+        begntime=now, endtime=now, status="closed", mdtrt_cert_type="02", created_at=now,
+    )  # fmt: skip
+    row = dict(
+        person_id=son.id, institution_code=PHARMACY, infno="2102", msgid="m1", insutype="310", psn_type="11",
+        mdtrt_cert_type="02", med_type="41", category="pharmacy", clr_type="41", year=2025, setl_time=now,
+        medfee=100, fund_pay=60, acct_pay=40, mulaid_pay=0, cash_pay=0, deductible=0, mid_setl=False,
+        output="{}", explanation="", status="settled",
+    )  # fmt: skip
+    with platform.store.uow() as tx:
+        ids = reserve_ids(tx, visit=True)
+        if tx.sqlite:
+            assert ids is None
+            return
+        first_visit, first_setl = add_visit_and_settlement(tx, visit, row)  # the sequences' path, for scale
+        ids = reserve_ids(tx, visit=True)
+        v, s = add_reserved(tx, ids, {**row, "msgid": "m2"}, visit)
+        assert (v, s) == (first_visit + 1, first_setl + 1)
+        assert len(tx.later) == 1  # written with the next statement
+        again = add_reserved(tx, reserve_ids(tx, visit=False), {**row, "msgid": "m3"}, None, v)
+        assert again == (v, s + 1)
+    with platform.store.uow() as tx:
+        got = tx.conn.execute(select(settlements.c.id, settlements.c.visit_id, settlements.c.msgid)).all()
+        assert sorted(got)[-2:] == [(s, v, "m2"), (s + 1, v, "m3")]
+        assert tx.conn.execute(select(visits.c.id).where(visits.c.id == v)).scalar() == v

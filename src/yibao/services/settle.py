@@ -60,7 +60,7 @@ from yibao.settlement.claim_rules import (
 from yibao.settlement.model import Buckets, Claim, FeeLine, Patient, PayerCandidate, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
 from yibao.storage.family_reads import family_of
-from yibao.storage.settle_writes import add_visit_and_settlement
+from yibao.storage.settle_writes import add_reserved, add_visit_and_settlement, reserve_ids
 from yibao.storage.uow import Tx
 
 CLR_TYPE = {"outpatient": "11", "inpatient": "21", "pharmacy": "41"}
@@ -177,6 +177,9 @@ def _settle_home(
     visit_used = deductible_used_in_visit(tx, visit)
     fund = fund_account(person.admdvs, FUND_PAY_TYPE.get(insurance.insutype, "310100"))
     also = (fund, institution_account(inst.code), cash_account(inst.code))  # the entry's other accounts
+    # On PostgreSQL the settlement's (and a purchase's visit's) ids are read with the accounts'
+    # lock, so that its row goes out with the ledger entry that names it (one round trip).
+    ids = None if dry_run else reserve_ids(tx, visit=visit is None)
     patient, candidates = _parties(tx, person, insurance, day, family, also)
     claim = Claim(
         day,
@@ -201,7 +204,7 @@ def _settle_home(
     view = unbooked_view(req, person, inst, visit, insurance.psn_type, c.med_type, now, result)
     if dry_run:
         return view
-    return _book(tx, req, view, visit, c.inputs, c.line_ids, year, now)
+    return _book(tx, req, view, visit, c.inputs, c.line_ids, year, now, ids=ids)
 
 
 def _password_needed(req: SettleRequest, inst: Institution, person: Person, dry_run: bool) -> bool:
@@ -408,12 +411,16 @@ def _book(
     now: datetime,
     *,
     entry_of=None,  # the ledger entry for a setl_id, when not the home one (a cross-region settlement)
+    ids=None,  # the ids reserved ahead (``reserve_ids``; PostgreSQL)
 ) -> SettlementView:
     """Write a computed settlement: its row (and a purchase's own visit), the ledger entry, the
     accumulators and the lines it settles; the view again, with its ids."""
     person, result = view.person, view.result
     row = _settlement_columns(req, view, year, now)
-    if visit is None:  # a pharmacy purchase is its own visit: both rows in one statement
+    if ids is not None:  # written with the ledger entry, in its round trip
+        purchase = _purchase_columns(req, view, now) if visit is None else None
+        visit_pk, pk = add_reserved(tx, ids, row, purchase, None if visit is None else visit.id)
+    elif visit is None:  # a pharmacy purchase is its own visit: both rows in one statement
         visit_pk, pk = add_visit_and_settlement(tx, _purchase_columns(req, view, now), row)
     else:
         visit_pk = visit.id

@@ -111,15 +111,20 @@ def cursors(driver, n: int) -> list:
     return kept[:n]
 
 
-def _pipeline(driver, batch: list[tuple[str, dict]], *, every: bool = False):
+def _pipeline(driver, batch: list[tuple], *, every: bool = False):
     """The statements in one psycopg pipeline (one round trip); the last one's cursor (``every``:
-    all the cursors)."""
+    all the cursors). An entry ``(sql, params, ahead)`` is a read sent ``ahead``: its rows are
+    handed to it here."""
     cursors_ = cursors(driver, len(batch))
     with _translated(), driver.pipeline():
-        for (sql, params), cur in zip(batch, cursors_, strict=True):
-            cur.execute(sql, params, prepare=True)
+        for item, cur in zip(batch, cursors_, strict=True):
+            cur.execute(item[0], item[1], prepare=True)
+    for item, cur in zip(batch, cursors_, strict=True):
+        if len(item) > 2:
+            with _translated():
+                item[2].arrived(cur.fetchall())
     if STATEMENT_LISTENERS:
-        _report([(sql, params, cur.rowcount) for (sql, params), cur in zip(batch, cursors_, strict=True)])
+        _report([(item[0], item[1], cur.rowcount) for item, cur in zip(batch, cursors_, strict=True)])
     return cursors_ if every else cursors_[-1]
 
 
@@ -191,6 +196,37 @@ def later(tx, stmt, params: dict) -> None:
         return
     c = _compiled(tx, stmt)
     tx.later.append((c.sql, c.params(params)))
+
+
+class Ahead:
+    """The rows of a read sent ``ahead``, once they have arrived."""
+
+    __slots__ = ("_compiled", "_rows", "_tx")
+
+    def __init__(self, tx, compiled: _Compiled | None, rows: list[tuple] | None = None):
+        self._tx, self._compiled, self._rows = tx, compiled, rows
+
+    def arrived(self, rows: list[tuple]) -> None:
+        self._rows = self._compiled.rows(rows)
+
+    def rows(self) -> list[tuple]:
+        """The rows; if the read has not gone out yet, it goes now (with the writes waiting)."""
+        if self._rows is None:
+            flush(self._tx)
+        return self._rows
+
+
+def ahead(tx, stmt, params: dict) -> Ahead:
+    """A read whose rows are needed only later: on PostgreSQL it waits with the writes (``later``)
+    and goes out in the same pipeline as the next statement of the unit of work, its rows kept for
+    ``Ahead.rows()``; on SQLite, now. For reads that nothing before them in the unit of work could
+    change (a sequence's next values)."""
+    if tx.sqlite:
+        return Ahead(tx, None, [tuple(r) for r in tx.conn.execute(stmt, params)])
+    c = _compiled(tx, stmt)
+    out = Ahead(tx, c)
+    tx.later.append((c.sql, c.params(params), out))
+    return out
 
 
 def flush(tx) -> None:

@@ -129,7 +129,7 @@ class Tx:
         self.conn = conn
         self.sqlite = sqlite
         self._after: list = []
-        self.later: list[tuple[str, dict]] = []  # PostgreSQL writes waiting for a round trip (storage.raw)
+        self.later: list[tuple] = []  # PostgreSQL writes (and reads sent ahead) waiting for a round trip (storage.raw)
 
     def after_end(self, fn) -> None:
         """Run ``fn(committed)`` once the transaction has ended (after the commit or the rollback):
