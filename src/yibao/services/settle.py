@@ -70,6 +70,10 @@ KIND_NAMES = {"outpatient": "门诊", "inpatient": "住院", "pharmacy": "药店
 
 @dataclass(frozen=True)
 class SettleRequest:
+    """A pre-settlement or settlement as an institution asks for it (2206/2207 门诊, 2303/2304 住院,
+    2101/2102 药店), read by the gateway: the total in fen, and the registered visit it settles or,
+    for a pharmacy purchase, its lines inline."""
+
     institution: str
     psn_no: str
     insutype: str
