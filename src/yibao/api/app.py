@@ -31,6 +31,7 @@ from yibao.errors import DomainError, StoreUnavailable, StoreValueRefused, plain
 from yibao.gateway.dispatcher import dispatch, prepare
 from yibao.limits import refusal_code
 from yibao.nhsa.envelope import MAX_LEN, OPTIONAL, REQUIRED, dumps, is_gb, parse_body, respond
+from yibao.services import views
 from yibao.services.identity import public_key_pem
 from yibao.services.platform import Platform
 from yibao.web.docs import default_mode, mount_docs
@@ -195,9 +196,7 @@ def create_app(
 
     @app.get("/healthz", tags=["运维"])
     def health() -> dict:
-        with p.store.uow(read_only=True) as tx:
-            tx.config.get("health")
-        answer = {"ok": True, "sandbox": p.sandbox, "database": p.store.engine.dialect.name}
+        answer = {"ok": True, "sandbox": p.sandbox, "database": views.health(p)}
         return {**answer, "region": p.region} if p.region else answer  # a region instance names itself
 
     guard = [Depends(require_admin)]  # a dependency, not an HTTP middleware: nothing extra on the gateway path

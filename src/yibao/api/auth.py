@@ -10,7 +10,6 @@ Provincial service gateway: ``_api_signature`` = Base64(HmacSHA1(SK, "k=v&…"))
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import datetime
@@ -18,14 +17,11 @@ from datetime import datetime
 from yibao.errors import refuse
 from yibao.limits import CLOCK_SKEW
 from yibao.nhsa.dialects import API_HEADERS, api_signature
-from yibao.services.gateway_access import key_digest, secret_of_ak
+from yibao.services.gateway_access import institution_of_api_key, institution_of_tif, secret_of_ak, tif_signature
 from yibao.services.platform import CHINA, Platform
 
+__all__ = ["SKEW", "authenticate_institution", "tif_signature"]
 SKEW = CLOCK_SKEW
-
-
-def tif_signature(timestamp: str, token: str, nonce: str) -> str:
-    return hashlib.sha256(f"{timestamp}{token}{nonce}{timestamp}".encode()).hexdigest()
 
 
 def authenticate_institution(p: Platform, headers: Mapping[str, str], now: datetime) -> str:
@@ -34,11 +30,10 @@ def authenticate_institution(p: Platform, headers: Mapping[str, str], now: datet
         return _provincial(p, headers, now)
     api_key = headers.get("x-api-key")
     if api_key:
-        with p.store.uow(read_only=True) as tx:
-            cred = tx.gateway.credential_by_key_hash(key_digest(api_key))
-        if cred is None:
+        institution = institution_of_api_key(p, api_key)
+        if institution is None:
             raise refuse("E0000-006", detail="API key 无效")
-        return cred.institution_code
+        return institution
     paasid, stamp = headers.get("x-tif-paasid"), headers.get("x-tif-timestamp")
     nonce, signature = headers.get("x-tif-nonce"), headers.get("x-tif-signature")
     if not (paasid and stamp and nonce and signature):
@@ -56,16 +51,7 @@ def authenticate_institution(p: Platform, headers: Mapping[str, str], now: datet
     # The platform clock is Beijing time without a zone; a Unix timestamp has none to mistake.
     if abs(sent - now.replace(tzinfo=CHINA).timestamp()) > SKEW.total_seconds():
         raise refuse("E0000-006", detail=f"x-tif-timestamp 与平台时间相差超过{int(SKEW.total_seconds())}秒")
-    with p.store.uow() as tx:
-        cred = tx.gateway.credential_by_paasid(paasid)
-        if cred is None or not cred.tif_token:
-            raise refuse("E0000-006", detail="x-tif-paasid 未登记")
-        if not hmac.compare_digest(signature.lower(), tif_signature(stamp, cred.tif_token, nonce)):
-            raise refuse("E0000-006", detail="x-tif-signature 签名不符")
-        if not tx.gateway.use_nonce(paasid, nonce, now):
-            raise refuse("E0000-006", detail="x-tif-nonce 已使用（重放）")
-        tx.gateway.forget_nonces_before(now - 2 * SKEW)
-        return cred.institution_code
+    return institution_of_tif(p, paasid, stamp, nonce, signature, now)
 
 
 def _provincial(p: Platform, headers: Mapping[str, str], now: datetime) -> str:

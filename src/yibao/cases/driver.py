@@ -15,9 +15,8 @@ from typing import Any, Protocol
 from yibao.errors import DomainError, refuse
 from yibao.family.proxy import SandboxVerifier
 from yibao.gateway.dispatcher import dispatch
-from yibao.lifecycle.model import medical_year_of
 from yibao.money import fmt_yuan, parse_fen
-from yibao.services import credentials, family, jobs, lifecycle, proxy, views
+from yibao.services import credentials, family, jobs, lifecycle, proxy, queries, views
 from yibao.services.case_file import Case, case_time
 from yibao.services.case_world import Handle, load_world
 from yibao.services.identity import public_key_pem
@@ -72,8 +71,7 @@ class InProcessDriver:
         return self.p.now()
 
     def region(self) -> str:
-        with self.p.store.uow() as tx:
-            regions = tx.config.regions()
+        regions = views.regions(self.p)
         return regions[0].admdvs if regions else "000000"
 
     def public_key(self) -> str:
@@ -87,12 +85,8 @@ class InProcessDriver:
         return (account.current, account.historical) if account else (0, 0)
 
     def accumulators(self, psn_no: str) -> dict[str, tuple[int, int]]:
-        day = self.p.now().date()
-        with self.p.store.uow() as tx:
-            person = tx.people.by_psn_no(psn_no)
-            policy = self.p.policy(tx, person.admdvs)
-            year = medical_year_of(policy, day)
-            return tx.care.accumulators_of(person.id, year)
+        _, accumulators, _ = queries.year_to_date(self.p, psn_no, self.p.now().date())
+        return accumulators
 
     def clock(self, to: datetime) -> None:
         clock = self.p.clock

@@ -18,12 +18,11 @@ from yibao.errors import DomainError
 from yibao.gateway.dispatcher import dispatch
 from yibao.money import fmt_yuan
 from yibao.nhsa.envelope import new_msgid, request_envelope
-from yibao.services import family, views, world
+from yibao.services import demo, family, views, world
 from yibao.services.identity import encrypt_password, public_key_pem
 from yibao.services.platform import FixedClock, Platform, SystemClock
 from yibao.services.regions import DEFAULT_REGION, demo_sites, install_region
 from yibao.storage.opening import open_store
-from yibao.storage.wipe import holds_data, wipe
 
 REGION = DEFAULT_REGION
 PHARMACY = "P36010000001"
@@ -80,9 +79,6 @@ def populate(p: Platform, region: str | None = None) -> dict[str, world.Created]
     return _people(p, policy.admdvs, p.now().date())
 
 
-DEMO_KEY = "demo_seeded_at"  # settings: when ``serve --demo`` finished seeding this database
-
-
 @dataclass
 class DemoWorld:
     family: dict[str, world.Created]
@@ -95,11 +91,7 @@ class DemoSeedFailed(Exception):
 
 def demo_state(p: Platform) -> str | None:
     """``"seeded"`` (when, as text), ``"other"`` (someone else's data), or None (an empty database)."""
-    with p.store.uow(read_only=True) as tx:
-        seeded = tx.config.get(DEMO_KEY)
-        if seeded:
-            return seeded
-        return "other" if holds_data(tx) else None
+    return demo.demo_state(p)
 
 
 def seed_server(p: Platform) -> DemoWorld:
@@ -112,13 +104,10 @@ def seed_server(p: Platform) -> DemoWorld:
         raise DemoSeedFailed("数据库不是空的：演示数据只载入空数据库")
     try:
         world_ = _seed(p)
-        with p.store.uow() as tx:
-            tx.config.put(DEMO_KEY, f"{p.now():%Y-%m-%d %H:%M:%S}")
+        demo.mark_seeded(p)
         return world_
     except Exception as exc:
-        with p.store.uow() as tx:
-            wipe(tx, keep_keys=True)
-        p._policies.clear()
+        demo.undo_seeding(p)
         reason = exc.err_msg if isinstance(exc, DomainError) else str(exc)
         raise DemoSeedFailed(f"载入演示数据失败，已撤回写入的部分（数据库仍为空）：{reason}") from exc
 
@@ -351,8 +340,7 @@ def run_demo(console: Console, db: str = "sqlite://", at: datetime | None = None
     _show_settlement(console, "② 张小宝在社区卫生服务中心看门诊 260.00 元（2201 挂号 → 2204 明细 → 2207 结算）", out)
     final = _balances(p, fam)
     _show_balances(console, fam, after, final, "门诊结算后的个人账户")
-    with p.store.uow() as tx:
-        problems = tx.ledger.check_invariants()
+    problems = views.ledger_problems(p)
     console.print("账本检查：" + ("借贷平衡，没有账户低于下限。" if not problems else "；".join(problems)))
     console.print(
         "下一步：在源码目录中 [bold]yibao cases run tests/acceptance[/bold] 运行验收案例；"
@@ -425,6 +413,5 @@ def run_year(console: Console, db: str, year: int) -> None:
         person = fam[key].person
         name, rows = monthly_statement(p, person.psn_no, year)
         monthly_sheet(f"{name} {year}年个人账户逐月（元）", rows).print(console)
-    with p.store.uow() as tx:
-        problems = tx.ledger.check_invariants()
+    problems = views.ledger_problems(p)
     console.print("账本检查：" + ("借贷平衡，没有账户低于下限。" if not problems else "；".join(problems)))

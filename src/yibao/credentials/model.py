@@ -1,4 +1,5 @@
-"""ID numbers, cards, e-voucher tokens and passwords: formats and rules, no storage.
+"""ID numbers, cards, e-voucher tokens and passwords: formats and rules, no storage; the console's
+staff accounts and the sign-in failure counters as kept.
 
 Passwords are 6-digit card PINs, so the real protection is the lockout after
 ``credential.max_failures`` wrong tries; the hash (argon2id) keeps a stolen table from giving them
@@ -143,3 +144,22 @@ def check_admin(expected: str | None, authorization: str | None) -> None:
     given = (authorization or "").removeprefix("Bearer ").strip()
     if not given or not hmac.compare_digest(given, expected):
         raise DomainError("E0000-006", "管理令牌无效（Authorization: Bearer <token>）")
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    username: str
+    name: str
+    role: str
+    password_hash: str
+    failures: int
+    locked_until: datetime | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sign-in attempt claimed against a counter before the password is checked."""
+
+    refused: bool  # the counter was locked already: the attempt is not checked at all
+    failures: int  # failures counted so far, this attempt included (when not refused)
+    locked_until: datetime | None  # set once this attempt reached the limit (or when refused)

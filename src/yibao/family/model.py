@@ -1,4 +1,5 @@
-"""Relations and grants: who is whose relative, and who has agreed to pay for whom."""
+"""Relations and grants: who is whose relative, and who has agreed to pay for whom; 亲情账户 bindings
+(who may act for whom) and the identity checks they wait for."""
 
 from __future__ import annotations
 
@@ -46,3 +47,30 @@ class Grant:
 
     def active_at(self, moment: datetime) -> bool:
         return self.granted_at <= moment and (self.ended_at is None or moment < self.ended_at)
+
+
+@dataclass(frozen=True)
+class ProxyBinding:
+    id: int
+    holder_id: int
+    member_id: int
+    relation: str
+    verified_by: str
+    bound_at: datetime
+    unbound_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ProxyVerification:
+    """A request to bind a member that waits for the member's identity to be confirmed."""
+
+    id: int
+    holder_id: int
+    member_id: int
+    relation: str
+    status: str  # pending | confirmed | rejected
+    requested_at: datetime
+    decided_at: datetime | None
+    decided_via: str | None
+    decided_by: str | None
+    note: str | None

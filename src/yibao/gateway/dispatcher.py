@@ -30,6 +30,8 @@ from yibao.nhsa.answer import shape
 from yibao.nhsa.dictionary import NATIONAL, Dictionary, policy_extension
 from yibao.nhsa.envelope import check_envelope, respond
 from yibao.nhsa.spec import national_dictionaries
+from yibao.services import messages, views
+from yibao.services.care import institution_or_refuse
 from yibao.services.gateway_access import Access, access
 from yibao.services.platform import Platform
 
@@ -136,7 +138,7 @@ def _relaxed(p: Platform, registration: Access | None) -> bool:
 
 def _dictionary(p: Platform, tx, institution: str) -> Dictionary:
     """National codes plus the institution's region's extensions, read from its policy on first use."""
-    inst = tx.care.institution(institution)
+    inst = views.institution(p, institution, tx=tx)
     if inst is None:
         return NATIONAL
     day = p.now().date()
@@ -167,27 +169,27 @@ def _apply(
     refused a second time. A refused call rolls its claim back, so the msgid may be used again.
     """
     if not spec.writes:
-        with p.store.uow(read_only=True) as tx:
+        with p.unit(read_only=True) as tx:
             call = _open(p, tx, call, doc, opened)
             _check_caller(p, tx, call)
             return respond(admdvs, received, shape(call.spec, spec.handler(p, call, tx)), now=p.now())
-    with p.store.uow() as tx:
+    with p.unit() as tx:
         call = _open(p, tx, call, doc, opened)
         wanted = digest(call.infno, call.input)
         claim = Message(call.institution, call.msgid, call.infno, wanted, "", None, _psn_no(call), received, None)
-        if not tx.gateway.claim(claim):
-            return _replay(tx.gateway.message(call.institution, call.msgid), wanted)
+        seen = messages.claim(tx, claim)
+        if seen is not None:
+            return _replay(seen, wanted)
         _check_caller(p, tx, call)
         try:
             output = shape(call.spec, spec.handler(p, call, tx))
         except DomainError as exc:
             if exc.keep_writes:  # the refusal's own writes stand; the msgid stays free for a retry
-                tx.gateway.unclaim(call.institution, call.msgid)
+                messages.release(tx, call.institution, call.msgid)
             raise
         answer = respond(admdvs, received, output, now=p.now())
-        tx.gateway.answer(
-            call.institution, call.msgid, simplejson.dumps(answer, use_decimal=True, ensure_ascii=False), _ref(output)
-        )
+        text = simplejson.dumps(answer, use_decimal=True, ensure_ascii=False)
+        messages.record_answer(tx, call.institution, call.msgid, text, _ref(output))
         return answer
 
 
@@ -200,9 +202,7 @@ def _replay(seen: Message, wanted: str) -> dict:
 
 
 def _check_caller(p: Platform, tx, call: Call) -> None:
-    inst = tx.care.institution(call.institution)
-    if inst is None or not inst.active:
-        raise refuse("E0000-004", code=call.institution)
+    institution_or_refuse(tx, call.institution)
     if call.infno in NO_SIGN_IN:
         return
     if call.sign_in_relaxed and not (p.require_sign_in and call.sign_no):
@@ -221,13 +221,7 @@ def _check_caller(p: Platform, tx, call: Call) -> None:
             },
         )
         return
-    _check_sign_in(tx, call)
-
-
-def _check_sign_in(tx, call: Call) -> None:
-    sign = tx.gateway.sign_in(call.sign_no) if call.sign_no else None
-    if sign is None or sign.institution_code != call.institution or sign.signed_out_at is not None:
-        raise refuse("E0000-007", sign_no=call.sign_no or "（空）")
+    messages.check_sign_in(tx, call.institution, call.sign_no)
 
 
 def _ref(output: Any) -> str | None:

@@ -16,6 +16,7 @@ from yibao.nhsa.answer import shape_row
 from yibao.nhsa.output import age, money
 from yibao.nhsa.reader import Row, check_same
 from yibao.services import lists as svc
+from yibao.services import records
 from yibao.services.platform import Platform
 
 LIST_NODES = ("opspdiseinfo", "diseinfo", "oprninfo", "icuinfo", "payinfo", "bldinfo")
@@ -51,11 +52,10 @@ def status(p: Platform, call: Call, tx) -> dict:
 @transaction("4103", "医疗保障基金结算清单信息查询", writes=False)
 def query(p: Platform, call: Call, tx) -> dict:
     d = call.read("data")
-    owned, lst = svc.list_of(tx, call.institution, d.psn_no, d.setl_id)
+    found = records.settlement_list(tx, call.institution, d.psn_no, d.setl_id)
+    owned, lst, inst, visit = found.owned, found.list, found.institution, found.visit
     rec, person, row = lst.record, owned.person, owned.row
     info = rec.get("setlinfo", {})
-    inst = tx.care.institution(row.institution_code)
-    visit = tx.care.visit(row.visit_id)
     ids = {"setl_id": d.setl_id, "psn_no": d.psn_no, "mdtrt_id": owned.mdtrt_id}
     out: dict[str, Any] = {
         "setlinfo": {
@@ -96,10 +96,9 @@ def query(p: Platform, call: Call, tx) -> dict:
 
 
 def _qc_rows(call: Call, tx, ym: str, setl_id=None, psn_no=None, err_lv=None, retn_flag=None) -> list[dict]:
-    inst = tx.care.institution(call.institution)
+    inst, found = records.quality_findings(tx, call.institution, ym)
     out = []
-    for lst, _ in svc.quality_results(tx, call.institution, ym):
-        person = tx.people.by_id(lst.person_id)
+    for lst, person in found:
         sid = lst.record.get("setlinfo", {}).get("setl_id")
         worst = min((f["err_lv"] for f in lst.qc), default="")
         retn = "1" if any(f["retn_flag"] == "1" for f in lst.qc) else "0"

@@ -34,7 +34,7 @@ def person_info(p: Platform, call: Call, tx) -> dict:
         raise refuse("E1101-006")
     check_same("data.psn_cert_type", "人员证件类型", q.psn_cert_type, person.psn_cert_type, "E1101-008")
     check_same("data.psn_name", "人员姓名", q.psn_name, person.name, "E1101-008")
-    insurances = tx.people.insurances(person.id)
+    insurances = views.insurances_of(tx, person)
     account = views.account_of(tx, person.psn_no)
     balance = account.total if account else 0
     return {

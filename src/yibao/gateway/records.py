@@ -9,35 +9,24 @@ hospital anywhere, or lists the asking hospital's own in-patients.
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta
 
-from yibao.errors import refuse
 from yibao.gateway.registry import Call, transaction
 from yibao.nhsa.output import age, line_split, settlement_output
-from yibao.services.care import institution_or_refuse, mdtrt_id_of, person_or_refuse, visit_or_refuse
-from yibao.services.lists import own_settlement
+from yibao.services import records as svc
+from yibao.services.care import mdtrt_id_of
 from yibao.services.platform import Platform
 from yibao.services.reference import list_type_of
-from yibao.services.settle import view_of
-
-
-def _day_range(begin, end) -> tuple[datetime, datetime]:
-    start = begin if isinstance(begin, datetime) else datetime.combine(begin, time.min)
-    stop = end if isinstance(end, datetime) else datetime.combine(end, time.max)
-    if stop < start:
-        raise refuse("E5201-001", detail=f"结束时间{end}早于开始时间{begin}")
-    return start, stop
 
 
 @transaction("5102", "医执人员信息查询", writes=False)
 def staff(p: Platform, call: Call, tx) -> dict:
     """The doctors the institution's own fee lines and diagnoses name (yibao keeps no staff register)."""
     d = call.read("data")
-    institution_or_refuse(tx, call.institution)
+    found = svc.practitioners(tx, call.institution)
     if d.prac_psn_type != "1":
         return {"feedetail": []}
     rows = []
-    for code, name, first in tx.records.practitioners(call.institution):
+    for code, name, first in found:
         if (d.prac_psn_code and code != d.prac_psn_code) or (d.prac_psn_name and name != d.prac_psn_name):
             continue
         rows.append(
@@ -57,16 +46,13 @@ def staff(p: Platform, call: Call, tx) -> dict:
 @transaction("5201", "就诊信息查询", writes=False)
 def visits(p: Platform, call: Call, tx) -> dict:
     d = call.read("data")
-    institution_or_refuse(tx, call.institution)
-    person = person_or_refuse(tx, d.psn_no)
-    start, stop = _day_range(d.begntime, d.endtime)
+    person, found = svc.visits(tx, call.institution, d.psn_no, d.begntime, d.endtime)
     rows = []
-    for v in tx.records.visits_of(person.id, institution=call.institution, since=start, until=stop):
+    for r in found:
+        v, med_type, insurance = r.visit, r.med_type, r.insurance
         mdtrt_id = mdtrt_id_of(v, person)
-        med_type = v.med_type or next((s.med_type for s in tx.care.settlements_of_visit(v.id)), None)
         if (d.mdtrt_id and mdtrt_id != d.mdtrt_id) or (d.med_type and med_type != d.med_type):
             continue
-        insurance = next((i for i in tx.people.insurances(person.id) if i.insutype == v.insutype), None)
         info = json.loads(v.info or "{}")
         rows.append(
             {
@@ -99,11 +85,8 @@ def visits(p: Platform, call: Call, tx) -> dict:
 @transaction("5202", "诊断信息查询", writes=False)
 def diagnoses(p: Platform, call: Call, tx) -> dict:
     d = call.read("data")
-    inst = institution_or_refuse(tx, call.institution)
-    person = person_or_refuse(tx, d.psn_no)
-    visit = visit_or_refuse(tx, d.mdtrt_id, inst, person)
     rows = []
-    for r in tx.care.diagnoses_of(visit.id):
+    for r in svc.diagnoses(tx, call.institution, d.psn_no, d.mdtrt_id):
         rows.append(
             {
                 **{k: r[k] for k in ("diag_code", "diag_name", "diag_dept", "dise_dor_no", "dise_dor_name")},
@@ -125,11 +108,10 @@ def diagnoses(p: Platform, call: Call, tx) -> dict:
 @transaction("5203", "结算信息查询", writes=False)
 def settlement(p: Platform, call: Call, tx) -> dict:
     d = call.read("data")
-    owned = own_settlement(tx, call.institution, d.psn_no, d.setl_id, d.mdtrt_id)
-    view = view_of(tx, owned.row)
+    found = svc.settlement(tx, call.institution, d.psn_no, d.setl_id, d.mdtrt_id)
+    owned, view, visit = found.owned, found.view, found.visit
     out = settlement_output(view)
     info = out["setlinfo"]
-    visit = tx.care.visit(owned.row.visit_id)
     info.update(
         {
             "pay_loc": "2",
@@ -153,10 +135,8 @@ def settlement(p: Platform, call: Call, tx) -> dict:
 @transaction("5204", "费用明细查询", writes=False)
 def fee_details(p: Platform, call: Call, tx) -> list:
     d = call.read("data")
-    owned = own_settlement(tx, call.institution, d.psn_no, d.setl_id, d.mdtrt_id)
-    view = view_of(tx, owned.row)
-    stored = {x.feedetl_sn: x for x in tx.care.lines(owned.row.visit_id) if x.settlement_id == owned.row.id}
-    audit = {a["feedetl_sn"]: a for a in tx.care.line_audit(owned.row.visit_id)}
+    found = svc.fee_lines(tx, call.institution, d.psn_no, d.setl_id, d.mdtrt_id)
+    owned, view, stored, audit = found.owned, found.view, found.stored, found.audit
     rows = []
     for s in view.result.lines:
         line, a = stored.get(s.sn), audit.get(s.sn, {})
@@ -186,14 +166,9 @@ def fee_details(p: Platform, call: Call, tx) -> list:
 @transaction("5205", "人员慢特病用药记录查询", writes=False)
 def chronic_medication(p: Platform, call: Call, tx) -> dict:
     d = call.read("data")
-    institution_or_refuse(tx, call.institution)
-    person = person_or_refuse(tx, d.psn_no)
-    start = datetime.combine(d.begntime, time.min)
-    stop = datetime.combine(d.endtime + timedelta(days=1), time.min) if d.endtime else None
+    person, found = svc.chronic_medication(tx, call.institution, d.psn_no, d.begntime, d.endtime)
     rows = []
-    for r in tx.records.chronic_lines(person.id, start, stop):
-        inst = tx.care.institution(r["institution_code"])
-        item = tx.care.catalog([r["med_list_codg"]]).get(r["med_list_codg"])
+    for r, inst, item in found:
         rows.append(
             {
                 "feedetl_sn": r["feedetl_sn"],
@@ -222,19 +197,9 @@ def chronic_medication(p: Platform, call: Call, tx) -> dict:
 @transaction("5303", "在院信息查询", writes=False)
 def in_hospital(p: Platform, call: Call, tx) -> dict:
     d = call.read("data")
-    institution_or_refuse(tx, call.institution)
-    start, stop = _day_range(d.begntime, d.endtime)
-    person = person_or_refuse(tx, d.psn_no) if d.psn_no else None
-    stays = tx.records.in_hospital(
-        institution=None if person else call.institution,
-        person_id=person.id if person else None,
-        since=start,
-        until=stop,
-    )
+    _, stays = svc.in_hospital(tx, call.institution, d.psn_no, d.begntime, d.endtime)
     rows = []
-    for v in stays:
-        who = person or tx.people.by_id(v.person_id)
-        inst = tx.care.institution(v.institution_code)
+    for v, who, inst in stays:
         rows.append(
             {
                 "mdtrt_id": mdtrt_id_of(v, who) if v.institution_code == call.institution else "",

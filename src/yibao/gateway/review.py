@@ -33,7 +33,7 @@ def _review(p: Platform, call: Call, tx) -> dict:
         raise refuse("E0000-008", detail="data.patient_dtos 应为对象数组")
     results = []
     for pi, pat in enumerate(call.nested("patient_dtos", d.patient_dtos, "data.patient_dtos")):
-        person = tx.people.by_psn_no(pat.patn_id)
+        person = svc.person_named(tx, pat.patn_id)
         at = f"data.patient_dtos[{pi}].fsi_encounter_dtos"
         for ei, enc in enumerate(call.nested("fsi_encounter_dtos", pat.get("fsi_encounter_dtos"), at)):
             where = f"{at}[{ei}]"

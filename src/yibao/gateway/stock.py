@@ -165,7 +165,7 @@ def stock_query(p: Platform, call: Call, tx) -> dict:
         if m.batch in seen:
             continue
         seen.add(m.batch)
-        held = svc.balance(tx.stock.moves(call.institution, m.batch))
+        held = svc.held(tx, call.institution, m.batch)
         rows.append({**_common(m, call.institution), "invCnt": held, "invdate": m.at, "medinsProdInvNo": m.batch})
     return _answer(call, rows)
 

@@ -7,8 +7,9 @@ from yibao.gateway.common import diagnosis_rows
 from yibao.gateway.outpatient import visit_info
 from yibao.gateway.registry import Call, transaction
 from yibao.nhsa.answer import shape_row
+from yibao.services import records
 from yibao.services import visits as svc
-from yibao.services.care import institution_or_refuse, mdtrt_id_of, person_or_refuse, visit_or_refuse
+from yibao.services.care import mdtrt_id_of, person_or_refuse
 from yibao.services.platform import Platform
 
 
@@ -59,18 +60,13 @@ def flag(p: Platform, call: Call, tx) -> dict:
 @transaction("2407", "就医特殊属性查询", writes=False)
 def flags(p: Platform, call: Call, tx) -> dict:
     d = call.read("data")
-    inst = institution_or_refuse(tx, call.institution)
     if d.page_num < 1 or not 1 <= d.page_size <= 1000:
         raise refuse("E1312-001", detail=f"page_num={d.page_num}，page_size={d.page_size}")
-    visit_id = None
-    if d.mdtrt_id:
-        if not d.psn_no:
-            raise refuse("E0000-008", detail="按就诊ID查询须同时传 psn_no")
-        visit_id = visit_or_refuse(tx, d.mdtrt_id, inst, person_or_refuse(tx, d.psn_no)).id
+    if d.mdtrt_id and not d.psn_no:
+        raise refuse("E0000-008", detail="按就诊ID查询须同时传 psn_no")
+    inst, found = records.flags(tx, call.institution, d.mdtrt_id, d.psn_no, d.ipt_psn_sp_flag_type)
     rows = []
-    for f in tx.records.flags(call.institution, visit_id=visit_id, flag_type=d.ipt_psn_sp_flag_type):
-        visit = tx.care.visit(f["visit_id"])
-        person = tx.people.by_id(visit.person_id)
+    for f, visit, person in found:
         if d.psn_no and person.psn_no != d.psn_no:
             continue
         rows.append(

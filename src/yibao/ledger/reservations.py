@@ -16,7 +16,9 @@ States: ``pending → posted → reversed`` (a cancellation, ``reinstate`` retur
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from yibao.ledger.model import Entry, Transfer, external_account
 
@@ -119,3 +121,58 @@ def conservation(states: dict[str, tuple[str, int]], held_balance: int, due_bala
     if due_balance != posted:
         problems.append(f"due-to account holds {due_balance} fen, posted reservations {posted}")
     return problems
+
+
+@dataclass(frozen=True)
+class Reservation:
+    reservation_id: str
+    care_region: str
+    setl_ref: str
+    institution: str
+    person_id: int
+    year: int
+    category: str
+    status: str
+    movements: str
+    medfee: int
+    fund_pay: int
+    acct_pay: int
+    mulaid_pay: int
+    cash_pay: int
+    deductible_delta: int
+    fund_delta: int
+    result: str
+    digest: str
+    expires_at: datetime
+    created_at: datetime
+    resolved_at: datetime | None
+    void_reason: str | None
+    revision: int
+
+    @property
+    def holds(self) -> tuple[Hold, ...]:
+        return tuple(Hold(a, n, c) for a, n, c in json.loads(self.movements))
+
+    @property
+    def held(self) -> int:
+        return self.fund_pay + self.acct_pay + self.mulaid_pay
+
+
+@dataclass(frozen=True)
+class CrossSettlement:
+    settlement_id: int
+    setl_id: str
+    reservation_id: str
+    insured_region: str
+    institution: str
+    status: str
+    fund_pay: int
+    acct_pay: int
+    mulaid_pay: int
+    cash_pay: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def owed(self) -> int:
+        return self.fund_pay + self.acct_pay + self.mulaid_pay

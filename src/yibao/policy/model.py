@@ -166,3 +166,26 @@ class RegionRow:
     overrides: str
     updated_at: datetime
     version: int = 1
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Another region's instance this one is linked to (``yibao serve --nats``)."""
+
+    admdvs: str
+    name: str
+    added_at: datetime
+    last_seen_at: datetime | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A message from a peer region, applied once: a redelivery is answered with ``answer``."""
+
+    msg_id: str
+    from_region: str
+    kind: str
+    received_at: datetime
+    answer: str
+    deliveries: int

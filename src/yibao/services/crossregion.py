@@ -34,7 +34,9 @@ from yibao.ledger.reservations import (
     POSTED,
     REVERSED,
     VOIDED,
+    CrossSettlement,
     Hold,
+    Reservation,
     cancel_entry,
     due_from_account,
     due_to_account,
@@ -54,7 +56,7 @@ from yibao.settlement.calculate import settle
 from yibao.settlement.model import CatalogItem, Claim, FeeLine, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
 from yibao.storage.family_reads import family_of
-from yibao.storage.reservation_repo import CrossSettlement, Reservation, movements_text
+from yibao.storage.reservation_repo import movements_text
 from yibao.storage.uow import Tx
 
 log = logging.getLogger("yibao.crossregion")

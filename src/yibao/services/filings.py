@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from yibao.care.ids import filing_public_id, parse_filing_id
-from yibao.care.model import Institution
+from yibao.care.model import Filing, Institution
 from yibao.errors import DomainError, refuse
 from yibao.lifecycle.model import FUND_PAY_TYPE, Person
 from yibao.services.care import institution_or_refuse, insurance_on, person_or_refuse
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
 from yibao.settlement.calculate import UnknownMedType, benefit_terms, category_of
-from yibao.storage.reference_repo import Filing
 from yibao.storage.uow import Tx
 
 KIND_NAMES = {"transfer": "转院", "chronic": "门诊慢特病", "designated": "人员定点", "accident": "意外伤害"}

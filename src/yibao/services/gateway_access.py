@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import logging
 import os
 import secrets
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -28,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from yibao.care.messages import InstitutionCredential
 from yibao.errors import refuse
+from yibao.limits import CLOCK_SKEW
 from yibao.nhsa import dialects
 from yibao.services.platform import Platform
 from yibao.storage.uow import Tx
@@ -206,3 +209,33 @@ def access(platform: Platform, tx: Tx, institution: str) -> Access | None:
         return None
     sm4 = open_secret(platform, cred.sm4_key, tx) if cred.variant == "sm" and cred.sm4_key else None
     return Access(institution, cred.variant, cred.sign_in, sm4, cred.sm2_public_key)
+
+
+# Who is calling (``api.auth``) ---------------------------------------------------------------------
+
+
+def tif_signature(timestamp: str, token: str, nonce: str) -> str:
+    """TIF: hex SHA-256 of ``timestamp + token + nonce + timestamp``."""
+    return hashlib.sha256(f"{timestamp}{token}{nonce}{timestamp}".encode()).hexdigest()
+
+
+def institution_of_api_key(platform: Platform, api_key: str) -> str | None:
+    """The institution an API key was issued to, or None."""
+    with platform.unit(read_only=True) as tx:
+        cred = tx.gateway.credential_by_key_hash(key_digest(api_key))
+    return cred.institution_code if cred is not None else None
+
+
+def institution_of_tif(platform: Platform, paasid: str, stamp: str, nonce: str, signature: str, now: datetime) -> str:
+    """The institution whose TIF token signed ``stamp``/``nonce`` (the caller checked the stamp's
+    age), using up the nonce: each is accepted once per paasid, and kept for twice the clock skew."""
+    with platform.unit() as tx:
+        cred = tx.gateway.credential_by_paasid(paasid)
+        if cred is None or not cred.tif_token:
+            raise refuse("E0000-006", detail="x-tif-paasid 未登记")
+        if not hmac.compare_digest(signature.lower(), tif_signature(stamp, cred.tif_token, nonce)):
+            raise refuse("E0000-006", detail="x-tif-signature 签名不符")
+        if not tx.gateway.use_nonce(paasid, nonce, now):
+            raise refuse("E0000-006", detail="x-tif-nonce 已使用（重放）")
+        tx.gateway.forget_nonces_before(now - 2 * CLOCK_SKEW)
+        return cred.institution_code

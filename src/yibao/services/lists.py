@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from yibao.care.ids import visit_public_id
-from yibao.care.model import SettlementRow
+from yibao.care.model import Department, SettlementList, SettlementRow
 from yibao.errors import refuse
 from yibao.lifecycle.model import Person
 from yibao.nhsa.answer import dates_as_text
@@ -23,7 +23,6 @@ from yibao.rules.setl_list_qc import Context, check, ruleset
 from yibao.services.care import institution_or_refuse, person_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.settle import settlement_or_refuse, view_of
-from yibao.storage.lists_repo import Department, SettlementList
 from yibao.storage.uow import Tx
 
 LIST_CATEGORIES = ("inpatient", "chronic")  # the settlements a list is owed for (住院、门诊慢特病)

@@ -66,3 +66,32 @@ def reverse(platform: Platform, institution: str, msgid: str, omsgid: str, oinfn
         care.withdraw_admission(platform, institution, original.ref, psn_no, tx=tx)
     tx.gateway.mark_reversed(institution, omsgid, msgid)
     return "冲正成功"
+
+
+# The gateway's message record: every written call claims its msgid first and records its answer
+# in the same transaction as its work (``gateway.dispatcher._apply``).
+
+
+def claim(tx: Tx, message: Message) -> Message | None:
+    """Claim ``message.msgid`` for the call being applied: None when this call now holds it, else
+    the message recorded under it before (a resend; a claim still running is waited for)."""
+    if tx.gateway.claim(message):
+        return None
+    return tx.gateway.message(message.institution_code, message.msgid)
+
+
+def release(tx: Tx, institution: str, msgid: str) -> None:
+    """Give a claimed msgid back: the call was refused, its own writes stand, it may be sent again."""
+    tx.gateway.unclaim(institution, msgid)
+
+
+def record_answer(tx: Tx, institution: str, msgid: str, answer: str, ref: str | None) -> None:
+    """Keep the answer of a claimed msgid (a resend is answered with it) and the id a 2601 needs."""
+    tx.gateway.answer(institution, msgid, answer, ref)
+
+
+def check_sign_in(tx: Tx, institution: str, sign_no: str | None) -> None:
+    """A call needing a session must name one of this institution's, not yet signed out (9001/9002)."""
+    sign = tx.gateway.sign_in(sign_no) if sign_no else None
+    if sign is None or sign.institution_code != institution or sign.signed_out_at is not None:
+        raise refuse("E0000-007", sign_no=sign_no or "（空）")

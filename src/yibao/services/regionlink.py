@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from yibao.errors import DomainError, refuse
+from yibao.policy.model import Peer
 from yibao.services.platform import Platform
-from yibao.storage.regionlink_repo import Peer
 
 Handler = Callable[[Any], dict]  # the unit of work's Tx → a JSON-able answer
 

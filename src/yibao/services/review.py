@@ -105,3 +105,9 @@ def review_claim(tx: Tx, person: Person, visit: Visit | None, category: str, lin
 
 def explained(result: Settlement, words: tuple[str, ...]) -> Settlement:
     return replace(result, steps=(*result.steps, *words)) if words else result
+
+
+def person_named(tx: Tx, psn_no: str) -> Person | None:
+    """The patient a 3101/3102 names (``patn_id``) when the platform knows them; None: the review
+    goes by the gender and birth date the HIS sent (``patient_of``)."""
+    return tx.people.by_psn_no(psn_no)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from yibao.services.platform import Platform
 from yibao.services.signin import Staff
 
+_COOKIE_SECRET_SETTING = "session_secret"
 SESSION_HOURS = 8  # an absolute lifetime from sign-in; the cookie's max-age is the same
 PORTAL, CONSOLE = "portal", "console"
 
@@ -49,3 +50,14 @@ def staff_of(platform: Platform, token: str) -> Staff | None:
     with platform.store.uow(read_only=True) as tx:
         row = tx.access.session_staff(_sid(token), platform.now())
     return Staff(row.username, row.name, row.role) if row else None
+
+
+def cookie_secret(platform: Platform) -> str:
+    """The key that signs the pages' cookie: made once, kept in the settings table, so every worker
+    and every restart of the server accepts the same cookies."""
+    with platform.unit() as tx:
+        value = tx.config.get(_COOKIE_SECRET_SETTING)
+        if value is None:
+            value = secrets.token_hex(32)
+            tx.config.put(_COOKIE_SECRET_SETTING, value)
+    return value

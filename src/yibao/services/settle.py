@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from yibao.care.ids import parse_settlement_id, settlement_public_id, visit_public_id
-from yibao.care.model import Institution, SettlementRow, SettlementView, Visit
+from yibao.care.model import Family, Institution, SettlementRow, SettlementView, Visit
 from yibao.errors import DomainError, refuse
 from yibao.family.model import relation_between
 from yibao.ledger.model import (
@@ -59,7 +59,7 @@ from yibao.settlement.claim_rules import (
 )
 from yibao.settlement.model import Buckets, Claim, FeeLine, Patient, PayerCandidate, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
-from yibao.storage.family_reads import Family, family_of
+from yibao.storage.family_reads import family_of
 from yibao.storage.settle_writes import add_visit_and_settlement
 from yibao.storage.uow import Tx
 

@@ -18,11 +18,11 @@ from decimal import Decimal
 from typing import Any
 
 from yibao.care.ids import settlement_public_id
+from yibao.care.model import Move
 from yibao.errors import refuse
 from yibao.services.care import institution_or_refuse
 from yibao.services.platform import Platform
 from yibao.services.settle import settlement_or_refuse
-from yibao.storage.stock_repo import Move
 from yibao.storage.uow import Tx
 
 IN_TYPES = {"101", "103", "106", "108", "110"}  # inv_chg_type that add to stock; the others take away
@@ -194,3 +194,8 @@ def virtual_trace_code(platform: Platform, tx: Tx, asking: str, batch: str, code
     mv = Movement("virtual", batch, code, own_code, name, ZERO, platform.now(), {"virtual": True}, trace=(number,))
     record(platform, tx, asking, mv)
     return number
+
+
+def held(tx: Tx, asking: str, batch: str) -> Decimal:
+    """What this institution holds of a batch now (3508), by its moves."""
+    return balance(tx.stock.moves(asking, batch))

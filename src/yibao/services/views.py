@@ -145,3 +145,23 @@ def portal_home(platform: Platform, psn_no: str, *, recent: int = 5, movements: 
             "movements": account_movements(platform, psn_no, movements, tx=tx) if account else [],
             "filed": filings_in_words(tx, person),
         }
+
+
+def insurances_of(tx: Tx, person: Person) -> list[Insurance]:
+    """A person's insurance history, oldest first (1101 answers each)."""
+    return tx.people.insurances(person.id)
+
+
+def health(platform: Platform) -> str:
+    """The database answers a read (``GET /healthz``): its kind (``sqlite``, ``postgresql``);
+    ``StoreUnavailable`` when it does not."""
+    with platform.unit(read_only=True) as tx:
+        tx.config.get("health")
+    return platform.store.engine.dialect.name
+
+
+def ledger_problems(platform: Platform) -> list[str]:
+    """What breaks the ledger's invariants (debits = credits, no account below its floor), in words;
+    empty when it holds."""
+    with platform.unit(read_only=True) as tx:
+        return tx.ledger.check_invariants()

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, case, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from yibao.credentials.model import Claim, StaffRow
 from yibao.storage.tables import sign_in_counters, staff, web_sessions
-
-
-@dataclass(frozen=True)
-class StaffRow:
-    username: str
-    name: str
-    role: str
-    password_hash: str
-    failures: int
-    locked_until: datetime | None
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One sign-in attempt claimed against a counter before the password is checked."""
-
-    refused: bool  # the counter was locked already: the attempt is not checked at all
-    failures: int  # failures counted so far, this attempt included (when not refused)
-    locked_until: datetime | None  # set once this attempt reached the limit (or when refused)
-
 
 _STAFF = select(
     staff.c.username, staff.c.name, staff.c.role, staff.c.password_hash, staff.c.failures, staff.c.locked_until

@@ -3,45 +3,13 @@ runs and their mismatches, the clearing applications."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import or_, select
 
+from yibao.care.model import Clearing, PeriodSettlement
 from yibao.storage.tables import settlements
 from yibao.storage.tx_tables import clearing_applications, reconciliation_lines, reconciliation_runs
-
-
-@dataclass(frozen=True)
-class PeriodSettlement:
-    id: int
-    person_id: int
-    visit_id: int
-    msgid: str | None
-    medfee: int
-    fund: int
-    acct: int
-    cash: int
-    setl_time: datetime
-    cancelled_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Clearing:
-    id: int
-    institution_code: str
-    clr_type: str
-    setlym: str
-    begin_date: date
-    end_date: date
-    count: int
-    medfee: int
-    fund: int
-    acct: int
-    cash: int
-    run_id: int
-    created_at: datetime
-    cancelled_at: datetime | None
 
 
 class ClearingRepo:

@@ -11,12 +11,12 @@ have exactly the columns of ``family_repo`` / ``people_repo``, so the same domai
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
 from sqlalchemy import and_, bindparam, or_, select
 
+from yibao.care.model import Family
 from yibao.errors import StoreUnavailable, StoreValueRefused
 from yibao.family.model import Grant, Relation
 from yibao.lifecycle.model import Insurance, Person
@@ -49,15 +49,6 @@ _STATEMENTS = (
 )
 _INS_PERSON = [c.name for c in _INS_COLS].index("person_id")
 _compiled: dict[str, list[str]] = {}
-
-
-@dataclass(frozen=True)
-class Family:
-    grants: list[Grant]  # active at the moment asked, by position
-    payers: dict[int, Person]  # the granting relatives (the patient left out)
-    payer_insurances: dict[int, list[Insurance]]
-    relations: list[Relation]  # every relation the patient is on either side of
-    accumulator: tuple[int, int]  # (deductible used, fund paid) in the year and category asked; (0, 0): none
 
 
 def family_of(tx, person_id: int, now: datetime, year: int, category: str) -> Family:

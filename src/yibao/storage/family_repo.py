@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, or_, select, update
 
-from yibao.family.model import Grant, Relation
+from yibao.family.model import Grant, ProxyBinding, ProxyVerification, Relation
 from yibao.storage.tables import grant_events, mutual_aid_grants, proxy_bindings, proxy_verifications, relations
 
 _GRANT_COLS = (
@@ -19,33 +18,6 @@ _GRANT_COLS = (
     mutual_aid_grants.c.granted_at,
     mutual_aid_grants.c.ended_at,
 )
-
-
-@dataclass(frozen=True)
-class ProxyBinding:
-    id: int
-    holder_id: int
-    member_id: int
-    relation: str
-    verified_by: str
-    bound_at: datetime
-    unbound_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ProxyVerification:
-    """A request to bind a member that waits for the member's identity to be confirmed."""
-
-    id: int
-    holder_id: int
-    member_id: int
-    relation: str
-    status: str  # pending | confirmed | rejected
-    requested_at: datetime
-    decided_at: datetime | None
-    decided_via: str | None
-    decided_by: str | None
-    note: str | None
 
 
 _GRANTS_FOR = (

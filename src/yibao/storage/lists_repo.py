@@ -3,42 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, func, select
 
+from yibao.care.model import Department, SettlementList
 from yibao.storage.tables import settlements
 from yibao.storage.tx_tables import departments, settlement_lists
-
-
-@dataclass(frozen=True)
-class SettlementList:
-    id: int
-    settlement_id: int
-    institution_code: str
-    person_id: int
-    status: str
-    record: dict
-    qc: list
-    qc_version: str
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class Department:
-    id: int
-    institution_code: str
-    code: str
-    name: str
-    caty: str
-    begntime: date
-    endtime: date | None
-    info: dict
-    created_at: datetime
-    updated_at: datetime
-    cancelled_at: datetime | None
 
 
 def _list(r) -> SettlementList:

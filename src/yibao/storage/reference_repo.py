@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
 
+from yibao.care.model import Filing
+from yibao.care.reference import CatalogEntry, Match, StoredFile
 from yibao.settlement.model import CatalogItem
 from yibao.storage.tables import catalog_items
 from yibao.storage.tx_tables import (
@@ -19,67 +20,6 @@ from yibao.storage.tx_tables import (
     review_feedback,
     review_results,
 )
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    list_type: str
-    code: str
-    name: str
-    ver: int
-    columns: dict[str, str]
-    vali_flag: str
-    begndate: date | None
-    enddate: date | None
-    loaded_at: datetime
-
-
-@dataclass(frozen=True)
-class Match:
-    id: int
-    institution_code: str
-    medins_list_codg: str
-    medins_list_name: str
-    list_type: str
-    med_list_codg: str
-    begndate: date
-    enddate: date | None
-    info: dict
-    created_at: datetime
-    cancelled_at: datetime | None
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    file_qury_no: str
-    filename: str
-    institution_code: str
-    purpose: str
-    content: bytes
-    created_at: datetime
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class Filing:
-    id: int
-    kind: str
-    person_id: int
-    institution_code: str
-    insutype: str | None
-    code: str | None
-    name: str | None
-    target_code: str | None
-    target_name: str | None
-    begndate: date
-    enddate: date | None
-    info: dict
-    created_at: datetime
-    cancelled_at: datetime | None
-    cancel_memo: str | None
-
-    def covers(self, day: date) -> bool:
-        return self.cancelled_at is None and self.begndate <= day and (self.enddate is None or day <= self.enddate)
 
 
 def _decimal(text: str | None) -> Decimal | None:

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from yibao.policy.model import Applied, Peer
 from yibao.storage.tables import region_messages, region_peers
-
-
-@dataclass(frozen=True)
-class Peer:
-    admdvs: str
-    name: str
-    added_at: datetime
-    last_seen_at: datetime | None
-    active: bool
-
-
-@dataclass(frozen=True)
-class Applied:
-    msg_id: str
-    from_region: str
-    kind: str
-    received_at: datetime
-    answer: str
-    deliveries: int
 
 
 class RegionLinkRepo:

@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 
+from yibao.care.model import Move
 from yibao.storage.tx_tables import stock_moves, stock_trace_codes
-
-
-@dataclass(frozen=True)
-class Move:
-    id: int
-    institution_code: str
-    batch: str
-    med_list_codg: str
-    medins_list_codg: str
-    name: str
-    kind: str
-    delta: Decimal
-    price: Decimal | None
-    at: datetime
-    setl_id: str | None
-    psn_no: str | None
-    info: dict
-    created_at: datetime
-    deleted_at: datetime | None
 
 
 def _move(r) -> Move:

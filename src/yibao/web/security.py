@@ -19,8 +19,6 @@ from yibao.errors import DomainError
 from yibao.services import sessions
 from yibao.services.signin import Staff
 
-SESSION_KEY = "session_secret"
-
 
 class SignInRequired(Exception):
     def __init__(self, where: str):
@@ -33,12 +31,7 @@ class Forbidden(DomainError):
 
 
 def session_secret(p) -> str:
-    with p.store.uow() as tx:
-        value = tx.config.get(SESSION_KEY)
-        if value is None:
-            value = secrets.token_hex(32)
-            tx.config.put(SESSION_KEY, value)
-    return value
+    return sessions.cookie_secret(p)
 
 
 def csrf_token(request: Request) -> str:
