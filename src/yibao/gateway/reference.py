@@ -12,6 +12,7 @@ import base64
 from datetime import datetime, time
 from decimal import Decimal
 
+from yibao.care.reference import NewMatch
 from yibao.errors import refuse
 from yibao.gateway.registry import Call, transaction
 from yibao.nhsa.answer import shape_row
@@ -234,7 +235,7 @@ def match_upload(p: Platform, call: Call, tx) -> dict:
     d = call.read("data")
     extra = ("aprvno", "dosform", "exct_cont", "item_cont", "prcunt", "spec", "pacspec", "memo")
     info = {k: d.get(k) for k in extra if d.get(k) is not None}
-    match = ref.NewMatch(
+    match = NewMatch(
         medins_list_codg=d.fixmedins_hilist_id,
         medins_list_name=d.fixmedins_hilist_name,
         list_type=d.list_type,

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from yibao.care.ids import visit_public_id
+from yibao.care.reference import NewMatch
 from yibao.errors import DomainError, refuse
 from yibao.limits import parse_time
 from yibao.money import MoneyFormatError, parse_price, parse_ratio
@@ -288,20 +289,6 @@ def matches_page(tx: Tx, *, institution: str | None, medins_code: str | None, co
 
 
 # 3301 / 3302 ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NewMatch:
-    """3301: an institution's own code (and name) matched to a national catalogue code for a period,
-    under the columns' (national) names; ``info`` keeps what else the HIS sent."""
-
-    medins_list_codg: str
-    medins_list_name: str
-    list_type: str
-    med_list_codg: str
-    begndate: date
-    enddate: date | None
-    info: dict
 
 
 def add_match(platform: Platform, tx: Tx, asking: str, m: NewMatch) -> int:
