@@ -11,7 +11,10 @@ gateway over HTTP) and reads each database directly to check. Storms:
 3. the 就医地 dies after the reserve, before booking (``care.after_reserve``): the 参保地's
    deadline job voids;
 4. the 就医地 dies after its commit, before the post (``care.after_commit``): its restart sweep posts;
-5. every acknowledged 2207 resent with the same msgid.
+5. every acknowledged 2207 resent with the same msgid;
+5b. NATS stopped for a while (a private ``nats-server`` the fixture started, never the machine's
+    shared one): 2207s are refused and nothing is booked, a 2208 taken during the outage waits and
+    crosses once the broker is back, settlements go through again.
 
 After each storm: every acknowledged settlement exists on both sides with the same amounts, every
 reservation is posted, voided or reversed (none left pending), each region's ledger balances, what
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -33,7 +38,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from server import Server
-from test_regionlink import NATS_URL, needs_nats
+from test_regionlink import NATS_URL, _free_port, _start_server, needs_nats
 from waiting import wait_until
 from yibao.ledger.model import person_bucket
 from yibao.ledger.reservations import due_from_account, due_to_account, held_account
@@ -73,6 +78,7 @@ class Instance:
     people: list[world.Created] = field(default_factory=list)
     start_balance: dict[str, int] = field(default_factory=dict)
     prefix: str = ""
+    nats: str = NATS_URL
 
     @property
     def hospital(self) -> str:
@@ -104,6 +110,48 @@ class Acked:
     cancelled: bool = False
 
 
+@dataclass
+class Broker:
+    """The NATS server of the storms: a private ``nats-server`` started here (its own port and
+    JetStream store) when the binary is installed — then a storm may stop it — else the shared one,
+    which is never stopped."""
+
+    url: str
+    port: int | None = None
+    store: str | None = None
+    proc: subprocess.Popen | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.port is not None
+
+    def start(self) -> None:
+        assert self.private
+        self.proc = _start_server(self.port, self.store)
+
+    def stop(self) -> None:
+        assert self.private and self.proc is not None, "only the private server is ever stopped"
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+        self.proc = None
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    if shutil.which("nats-server") is None:
+        yield Broker(NATS_URL)
+        return
+    port = _free_port()
+    b = Broker(f"nats://127.0.0.1:{port}", port, str(tmp_path_factory.mktemp("jetstream")))
+    b.start()
+    try:
+        yield b
+    finally:
+        if b.proc is not None:
+            b.proc.terminate()
+            b.proc.wait(timeout=15)
+
+
 def _database(base: str, name: str) -> str:
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -123,7 +171,7 @@ def _drop(base: str, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def world3(tmp_path_factory):
+def world3(tmp_path_factory, broker):
     base = normalize_url(PG_URL)
     tag = re.sub(r"[^a-z0-9]", "", f"{os.getpid()}{uuid.uuid4().hex[:6]}")
     prefix = f"t{uuid.uuid4().hex[:12]}"
@@ -160,11 +208,12 @@ def world3(tmp_path_factory):
                 )
                 inst.people.append(who)
             store.dispose()
-            args = ("--region", admdvs, "--nats", NATS_URL, "--link-prefix", prefix)
+            args = ("--region", admdvs, "--nats", broker.url, "--link-prefix", prefix)
             inst.server = Server(
                 url, sandbox=True, env=dict(FAST), log_dir=tmp_path_factory.mktemp(f"srv{admdvs}"), args=args
             )
             inst.prefix = prefix
+            inst.nats = broker.url
             instances[admdvs] = inst
         for inst in instances.values():
             inst.server.start()
@@ -175,16 +224,17 @@ def world3(tmp_path_factory):
         for inst in instances.values():
             if inst.server is not None:
                 inst.server.close()
-        _delete_streams(prefix)
+        if broker.proc is not None or not broker.private:
+            _delete_streams(broker.url, prefix)
         for name in names:
             _drop(base, name)
 
 
-def _delete_streams(prefix: str) -> None:
+def _delete_streams(url: str, prefix: str) -> None:
     from crossregion_support import delete_streams
     from yibao.regionlink.link import Subjects
 
-    delete_streams(NATS_URL, Subjects(prefix))
+    delete_streams(url, Subjects(prefix))
 
 
 def balance_of(inst: Instance, psn_no: str) -> int:
@@ -272,7 +322,13 @@ def fen(v) -> int:
 
 
 def settle(care: Instance, insured: Instance, who: world.Created, *, timeout: float = 30) -> Acked | None:
-    mdtrt_id, data = prepare(care, insured, who)
+    return submit(care, insured, who, *prepare(care, insured, who), timeout=timeout)
+
+
+def submit(
+    care: Instance, insured: Instance, who: world.Created, mdtrt_id: str, data: dict, *, timeout: float = 30
+) -> Acked | None:
+    """The 2207 of a prepared visit; what was acknowledged, or None."""
     msgid = new_msgid(care.hospital, datetime.now(), uuid.uuid4().int % 10000)
     try:
         answer = his(care, insured.admdvs, "2207", {"data": data}, msgid=msgid, timeout=timeout)
@@ -332,8 +388,8 @@ def settled_everywhere(world3: dict[str, Instance], acked: list[Acked]) -> dict[
             assert a.setl_id in crosses, f"{a.setl_id} acknowledged but not booked at {a.care}"
             assert (a.care, a.setl_id) in resv, f"{a.setl_id} acknowledged but unknown at {a.insured}"
             r, c = resv[a.care, a.setl_id], crosses[a.setl_id]
-            assert (r.fund_pay, r.acct_pay, r.medfee) == (a.fund, a.acct, a.medfee)
-            assert (c.fund_pay, c.acct_pay) == (a.fund, a.acct)
+            assert (r.fund_pay, r.own_account_pay, r.medfee) == (a.fund, a.acct, a.medfee)
+            assert (c.fund_pay, c.own_account_pay) == (a.fund, a.acct)
             want = "reversed" if a.cancelled else "posted"
             assert (r.status, c.status) == (want, "cancelled" if a.cancelled else "posted"), a
             settlements += 1
@@ -362,7 +418,7 @@ def settled_everywhere(world3: dict[str, Instance], acked: list[Acked]) -> dict[
             for who in inst.people:
                 psn = who.person.psn_no
                 spent = sum(
-                    r.acct_pay
+                    r.own_account_pay
                     for r in resv.values()
                     if r.status == "posted" and r.person_id == who.person.id  # live cross settlements
                 )
@@ -373,7 +429,9 @@ def settled_everywhere(world3: dict[str, Instance], acked: list[Acked]) -> dict[
                         moves = tx.ledger.movements([person_bucket(psn, b) for b in ("current", "historical")])
                     shown = [(m.key, m.amount, m.out_of, m.into) for m in moves]
                     rows = [
-                        (r.reservation_id, r.status, r.acct_pay) for r in resv.values() if r.person_id == who.person.id
+                        (r.reservation_id, r.status, r.own_account_pay)
+                        for r in resv.values()
+                        if r.person_id == who.person.id
                     ]
                     where.append(
                         f"{psn}: started {inst.start_balance[psn]}, spent {spent}, has {_own(p, psn)} {shown} {rows}"
@@ -499,6 +557,45 @@ def test_storm_5_every_acknowledged_2207_resent_with_the_same_msgid(world3):
     print(f"\n[storms] {len(FIGURES)} storms, {total} settlement checks, money lost 0.00")
 
 
+def test_storm_5b_nats_stopped_for_a_while(world3, broker):
+    """The broker goes away under three running regions and comes back on the same store."""
+    if not broker.private:
+        pytest.skip("no nats-server binary: the machine's shared NATS server is never stopped")
+    nc, sh, bj = world3["360100"], world3["310000"], world3["110000"]
+    standing = settle(bj, sh, sh.people[1])
+    assert standing is not None
+    ACKED.append(standing)
+    # Visits registered while the link is up (1101 asks the 参保地); their 2207s go during the outage.
+    waiting = [(c, i, i.people[n % 3], prepare(c, i, i.people[n % 3])) for n, (c, i) in enumerate(
+        [(sh, nc), (nc, bj), (bj, sh)])]  # fmt: skip
+    cancel = {"data": {"setl_id": standing.setl_id, "mdtrt_id": standing.mdtrt_id, "psn_no": standing.psn_no}}
+    broker.stop()
+    try:
+        for care, insured, who, (mdtrt_id, data) in waiting:
+            got = submit(care, insured, who, mdtrt_id, data, timeout=60)
+            assert got is None, "nothing is acknowledged while the 参保地 cannot be reached"
+        # A cancellation at the 就医地 is taken during the outage: booked there, waiting to cross.
+        ok(his(bj, "310000", "2208", cancel, timeout=60))
+        standing.cancelled = True
+        p = bj.platform()
+        try:
+            assert crossregion.cross_settlements(p, "awaiting_cancel")[0].setl_id == standing.setl_id
+        finally:
+            p.store.dispose()
+    finally:
+        broker.start()  # the same port and JetStream store: the streams and the consumers are back
+
+    def attempt() -> Acked | None:
+        try:  # the regions reconnect on their own; until then the 1101 across is refused
+            return settle(nc, bj, bj.people[2], timeout=60)
+        except AssertionError:
+            return None
+
+    again = wait_until(attempt, "a settlement across once the broker is back", timeout=90)
+    ACKED.append(again)
+    report("NATS stopped for a while", settled_everywhere(world3, ACKED))
+
+
 def test_storm_6_the_month_s_clearing_nets_to_zero_across_the_three_regions(world3):
     """Every 就医地 sends each 参保地 its statement; all agree; every due account is then zero."""
     from yibao.regionlink.client import LinkClient
@@ -509,7 +606,7 @@ def test_storm_6_the_month_s_clearing_nets_to_zero_across_the_three_regions(worl
     net = 0
     for c, i in pairs(world3):
         p = world3[c].platform()
-        p.link = LinkClient(RegionLink(c, [NATS_URL], Subjects(world3[c].prefix)))
+        p.link = LinkClient(RegionLink(c, [world3[c].nats], Subjects(world3[c].prefix)))
         try:
             out = clearing.clear_with(p, i, month)
         finally:

@@ -82,9 +82,9 @@ async def pair(subjects: Subjects, serve_with=None, **b_options):
         stop.set()
         if server is not None:
             await asyncio.wait_for(server, 5)
+        await b.close(drain=False)  # its serve loop has stopped; a drain of its pull consumer waits 30 s
         await a.delete_streams()
         await a.close()
-        await b.close()
 
 
 def ping(msg_id: str, deadline_s: float = 5) -> Envelope:
@@ -292,6 +292,86 @@ def test_the_link_reconnects_after_the_broker_restarts_and_nothing_stored_is_los
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+async def _poll(condition, what: str, timeout: float = 30.0):
+    """Await ``condition()`` (a coroutine function) until it is true; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not (got := await condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(0.05)
+    return got
+
+
+@needs_nats
+def test_a_poison_message_is_retried_then_dead_lettered_answered_and_never_delivered_again(tmp_path):
+    """A request whose handler keeps failing is retried ``max_deliver`` times with a growing delay,
+    then moved to the dead-letter stream, answered with E7601-006 and terminated: it does not loop,
+    the requests behind it are served, ``health`` and ``yibao region health`` show it. A message that
+    cannot even be read goes the same way at once."""
+    subjects = fresh_subjects()
+    pb = platform_of(B, A)
+    good = handler_for(pb)
+    calls: list[str] = []
+
+    fixed: list[bool] = []
+
+    def poisoned(env: Envelope) -> dict:
+        calls.append(env.msg_id)
+        if env.msg_id == "poison1" and not fixed:
+            raise RuntimeError("处理程序缺陷")
+        return good(env)
+
+    async def go():
+        async with pair(subjects, poisoned, max_deliver=3, retry_delay_s=0.05) as (a, b):
+            consumer = await b._subscription()
+            info = await b.js.consumer_info(subjects.stream("REQ"), f"region_{B}")
+            assert info.config.max_deliver == 5 and consumer is not None  # the backstop: the link's limit + 2
+            answer = (await a.request(ping("poison1", deadline_s=30), timeout_s=30)).parsed()
+            assert not answer.ok and answer.code == "E7601-006" and "RuntimeError" in answer.message
+            assert calls.count("poison1") == 3
+            assert (await a.request(ping("good1"), timeout_s=10)).parsed().ok  # the queue moves on
+            await a.js.publish(subjects.request(B, "link.ping"), b"{not json", headers={"Nats-Msg-Id": "junk1"})
+
+            async def both_dead():
+                h = await b.health()
+                return h if h.dead_letters == 2 else None
+
+            health = await _poll(both_dead, "two dead letters")
+            assert health.pending == 0 and health.unacknowledged == 0  # nothing left to deliver, ever
+            junk, poison = await b.dead_letters()
+            assert (poison.msg_id, poison.kind, poison.from_region, poison.deliveries) == ("poison1", "link.ping", A, 3)
+            assert "RuntimeError" in poison.reason and junk.msg_id is None and "无法解析" in junk.reason
+            assert calls.count("poison1") == 3
+            db = str(tmp_path / "b.sqlite")
+            args = ["region", "health", "--region", B, "--nats", NATS_URL, "--prefix", subjects.prefix, "--db", db]
+            shown = await asyncio.to_thread(CliRunner().invoke, app, args, terminal_width=200)
+            assert shown.exit_code == 0, shown.output
+            assert "死信" in shown.output and "poison1" in shown.output and "RuntimeError" in shown.output
+            # The cause is fixed: the dead letter is sent again, applied once, and its answer is the real one.
+            fixed.append(True)
+            base = ["region", "dead-letters", "--region", B, "--nats", NATS_URL, "--prefix", subjects.prefix]
+            replay = await asyncio.to_thread(
+                CliRunner().invoke, app, [*base, "--replay", str(poison.seq)], terminal_width=200
+            )
+            assert replay.exit_code == 0 and "已重新投递" in replay.output, replay.output
+
+            async def answered():
+                got = await a.answer_of("poison1")
+                return got if got is not None and got.parsed().ok else None
+
+            assert (await _poll(answered, "the replayed request answered")).parsed().data["region"] == B
+            assert (await b.health()).dead_letters == 1 and [d.msg_id for d in await b.dead_letters()] == [None]
+            for seq, code in ((junk.seq, "E7601-002"), (poison.seq, "E7601-007"), (10**6, "E7601-007")):
+                with pytest.raises(DomainError) as e:
+                    await b.replay_dead_letter(seq)  # unreadable; gone after its replay; never there
+                assert e.value.code == code, seq
+            listed = await asyncio.to_thread(CliRunner().invoke, app, base, terminal_width=200)
+            assert listed.exit_code == 0 and "无法解析" in listed.output and "poison1" not in listed.output
+
+    run(go(), timeout=90)
+    assert service.applied_count(pb) == 2  # good1, then poison1 once replayed
 
 
 # CLI -----------------------------------------------------------------------------------------------

@@ -237,7 +237,7 @@ def test_the_deadline_job_voids_what_is_left_pending_and_only_that(store):
     assert (rows["R6a"].status, rows["R6a"].void_reason) == ("voided", "expired")
     assert rows["R6b"].status == "posted" and rows["R6c"].status == "pending"
     run(p, crossregion.void, "R6c", C_REGION, "failed")
-    assert own(p, who) == before - (rows["R6b"].acct_pay + rows["R6b"].mulaid_pay)
+    assert own(p, who) == before - (rows["R6b"].own_account_pay + rows["R6b"].mutual_aid_pay)
     sound(p)
 
 
@@ -344,7 +344,7 @@ def test_a_claim_back_is_computed_like_a_direct_settlement_paid_to_the_person_an
             lines=body["lines"],
             filed_by="portal",
         )
-    assert e.value.code == "E7602-008"
+    assert e.value.code == "E7602-009"  # 票据已报销
     # An emergency counts as filed: a better ratio than unfiled for the same receipt lines.
     urgent = claimback.claim_back(
         p,
@@ -381,8 +381,38 @@ def test_a_visit_settled_directly_cannot_be_claimed_back(store):
             lines=claim(who, "x", 50_000)["lines"],
             filed_by="portal",
         )
-    assert e.value.code == "E7602-008" and "直接结算" in e.value.message
+    assert e.value.code == "E7602-010" and "直接结算" in e.value.message
     sound(p)
+
+
+def test_a_receipt_filed_twice_at_the_same_moment_is_stored_once(store):
+    """The service checks for the receipt before inserting; a twin that passed that check at the same
+    moment meets the unique key, which the repository turns into "already there" (no 500)."""
+    p, who = nanchang(store)
+    row = {
+        "person_id": who.person.id,
+        "care_region": C_REGION,
+        "institution": "H31000000002",
+        "receipt_no": "TWIN-1",
+        "case": "unfiled",
+        "day": AT.date(),
+        "year": 2025,
+        "category": "outpatient",
+        "medfee": 100,
+        "fund_pay": 0,
+        "deductible_delta": 0,
+        "fund_delta": 0,
+        "result": "{}",
+        "filed_by": "portal",
+        "created_at": AT,
+    }
+    with p.store.uow() as tx:
+        first = tx.reservations.add_claim_back(**row)
+        assert first is not None
+        assert tx.reservations.add_claim_back(**row) is None  # the savepoint keeps the unit of work usable
+        assert tx.reservations.claim_back_of_receipt("H31000000002", "TWIN-1") is not None
+    with p.store.uow(read_only=True) as tx:
+        assert [r._mapping["id"] for r in tx.reservations.claim_backs_of(who.person.id)] == [first]
 
 
 def test_claim_back_from_the_command_line(tmp_path):
@@ -419,7 +449,7 @@ def test_claim_back_from_the_command_line(tmp_path):
     assert first.exit_code == 0, first.output
     assert "统筹支付" in first.output and "急诊抢救" in first.output
     again = CliRunner().invoke(app, args)
-    assert again.exit_code != 0 and "E7602-008" in again.output
+    assert again.exit_code != 0 and "E7602-009" in again.output
 
 
 def test_escrow_and_due_accounts_run_by_shard_and_their_balances_count_the_shards(store):

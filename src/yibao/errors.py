@@ -183,6 +183,8 @@ CATALOGUE: dict[str, str] = {
     "E7601-003": "跨统筹区请求在时限内没有应答：{detail}",
     "E7601-004": "统筹区之间的链路不可用：{detail}",
     "E7601-005": "跨统筹区报文版本不受支持：{version}",
+    "E7601-006": "跨统筹区报文多次处理失败，已转入死信队列，须人工处理：{detail}",
+    "E7601-007": "本统筹区没有这条死信：{seq}",
     # Issue 13: the daily transactions (reference data, files, filings, review, lists, inventory)
     "E1201-001": "定点医药机构不存在或类型不符：{detail}",
     "E1301-001": "目录版本号无效：{ver}（平台最新版本{latest}）",
@@ -253,6 +255,8 @@ CATALOGUE: dict[str, str] = {
     "E7602-006": "本实例未连接统筹区之间的链路，不能办理异地结算",
     "E7602-007": "月度清算无法办理：{detail}",
     "E7602-008": "手工报销不予受理：{detail}",
+    "E7602-009": "票据已报销，不能重复报销：{receipt}",
+    "E7602-010": "该次就诊已在就医地直接结算，不能再手工报销：{setl_ref}",
 }
 
 

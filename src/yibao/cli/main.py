@@ -570,12 +570,12 @@ def region_health(
         try:
             if create_streams:
                 await link.ensure_streams()
-            return await link.health()
+            return await link.health(), await link.dead_letters(10)
         finally:
             await link.close()
 
     try:
-        health = asyncio.run(asyncio.wait_for(probe(), 15))
+        health, letters = asyncio.run(asyncio.wait_for(probe(), 15))
     except DomainError as exc:
         fail(exc)
     except TimeoutError:
@@ -589,10 +589,68 @@ def region_health(
     table.add_row("待投递的请求", shown.get(health.pending, str(health.pending)))
     table.add_row("已投递未确认", shown.get(health.unacknowledged, str(health.unacknowledged)))
     table.add_row("重新投递", shown.get(health.redelivered, str(health.redelivered)))
+    dead = "—（无死信流）" if health.dead_letters is None else str(health.dead_letters)
+    table.add_row("死信（多次处理失败，须人工处理）", dead)
     p = Platform(store_at(db))
     table.add_row("已办理的跨统筹区报文", str(applied_count(p)))
     table.print(console)
+    if letters:
+        sheet = Sheet(
+            "最近的死信",
+            [("报文号", "code"), ("类型", "code"), ("发自", "code"), ("投递次数", "code"), ("原因", "text")],
+        )
+        for d in letters:
+            sheet.add_row(d.msg_id or "（无法解析）", d.kind or "", d.from_region or "", str(d.deliveries), d.reason)
+        sheet.print(console)
     _peer_table(peers(p))
+
+
+@region_app.command("dead-letters")
+def region_dead_letters(
+    region: str = typer.Option(..., "--region", help="本实例的统筹区（医保区划）"),
+    nats_url: str = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS 服务器地址"),
+    prefix: str = typer.Option("yibao", "--prefix", help="流与主题的前缀"),
+    replay: int = typer.Option(None, "--replay", help="排除原因后重新投递这条死信（序号见列表）"),
+) -> None:
+    """死信：发往本统筹区、多次处理失败（或无法解析）而不再投递的报文及原因；--replay 重新投递一条（仍只办理一次）。"""
+    import asyncio
+
+    from yibao.regionlink.link import RegionLink, Subjects
+
+    async def work():
+        link = RegionLink(region, [nats_url], Subjects(prefix))
+        await link.connect()
+        try:
+            replayed = await link.replay_dead_letter(replay) if replay is not None else None
+            return replayed, await link.dead_letters(50)
+        finally:
+            await link.close()
+
+    try:
+        replayed, letters = asyncio.run(asyncio.wait_for(work(), 30))
+    except DomainError as exc:
+        fail(exc)
+    except TimeoutError:
+        console.print(f"[red][E7601-004] 统筹区之间的链路不可用：{nats_url} 30秒内没有应答[/red]")
+        raise typer.Exit(2) from None
+    if replayed is not None:
+        console.print(f"已重新投递死信 {replay}（报文 {replayed}）")
+    sheet = Sheet(
+        f"死信（{region}，前缀 {prefix}）",
+        [
+            ("序号", "code"),
+            ("报文号", "code"),
+            ("类型", "code"),
+            ("发自", "code"),
+            ("投递次数", "code"),
+            ("原因", "text"),
+        ],
+    )
+    for d in letters:
+        sheet.add_row(
+            str(d.seq), d.msg_id or "（无法解析）", d.kind or "", d.from_region or "", str(d.deliveries), d.reason
+        )
+    sheet.print(console)
 
 
 @region_app.command("pending")
@@ -683,6 +741,8 @@ def region_clearing(
                 continue
             state = "[green]一致，已记账[/green]" if out.agreed else "[red]不一致[/red]"
             console.print(f"{month} {target} 应付 {region}：{fmt_yuan(out.total)} 元，{out.settlements} 笔 — {state}")
+            for a in out.adjustments:
+                console.print(f"  往月调整：{a['setl_ref']}（{a['reservation_id']}）{fmt_yuan(a['amount_fen'])} 元")
             for d in out.differences:
                 payer = "—" if d["payer"] is None else fmt_yuan(d["payer"])
                 payee = "—" if d["payee"] is None else fmt_yuan(d["payee"])
@@ -744,10 +804,12 @@ def _clearing_table(rows) -> None:
             ("状态", "text"),
             ("金额", "money"),
             ("笔数", "code"),
+            ("往月调整", "text"),
         ],
     )
     for r in rows:
         role = "参保地（付款）" if r.role == "payer" else "就医地（收款）"
+        carried = sum(a["amount_fen"] for a in r.adjustments)
         table.add_row(
             r.month,
             r.counterpart,
@@ -755,6 +817,7 @@ def _clearing_table(rows) -> None:
             "一致" if r.status == "agreed" else "不一致",
             fmt_yuan(r.total),
             str(r.settlements),
+            f"{len(r.adjustments)} 笔 {fmt_yuan(carried)}" if r.adjustments else "",
         )
     table.print(console)
 

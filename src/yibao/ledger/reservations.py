@@ -136,8 +136,8 @@ class Reservation:
     movements: str
     medfee: int
     fund_pay: int
-    acct_pay: int
-    mulaid_pay: int
+    own_account_pay: int
+    mutual_aid_pay: int
     cash_pay: int
     deductible_delta: int
     fund_delta: int
@@ -155,7 +155,7 @@ class Reservation:
 
     @property
     def held(self) -> int:
-        return self.fund_pay + self.acct_pay + self.mulaid_pay
+        return self.fund_pay + self.own_account_pay + self.mutual_aid_pay
 
 
 @dataclass(frozen=True)
@@ -167,12 +167,12 @@ class CrossSettlement:
     institution: str
     status: str
     fund_pay: int
-    acct_pay: int
-    mulaid_pay: int
+    own_account_pay: int
+    mutual_aid_pay: int
     cash_pay: int
     created_at: datetime
     updated_at: datetime
 
     @property
     def owed(self) -> int:
-        return self.fund_pay + self.acct_pay + self.mulaid_pay
+        return self.fund_pay + self.own_account_pay + self.mutual_aid_pay

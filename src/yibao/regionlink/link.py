@@ -10,6 +10,13 @@ deployments never share one):
 * ``<P>_ANS`` — answers, subject ``<p>.ans.<to_region>.<request msg_id>``. The requester listens on
   that subject while it waits; after a restart it can read the answer back (``answer_of``).
 * ``<P>_CLR`` — clearing events, subject ``<p>.clr.<to_region>``.
+* ``<P>_DLQ`` — dead letters, subject ``<p>.dlq.<region>``: a request whose handler failed
+  ``max_deliver`` times (a poison message), or that cannot be read, is moved here with the reason
+  (headers ``Yibao-Reason``, ``Yibao-Deliveries``), answered with the refusal E7601-006 and
+  terminated, so that it cannot loop for ever; ``health`` counts them, ``dead_letters`` lists them.
+  Before that, each failure is retried after a growing delay (``retry_delay_s`` doubled, at most
+  ``retry_delay_max_s``). The consumer's own ``max_deliver`` is two more than the link's: a backstop
+  for a handler that kills its process every time.
 
 Every publish carries ``Nats-Msg-Id`` = the envelope's ``msg_id``: within the stream's
 ``duplicate_window`` JetStream stores a resend once. Past the window (or on a redelivery) the
@@ -27,11 +34,13 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import quote, unquote
 
 import nats
 from nats.errors import NoServersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import Error as JetStreamError
 from nats.js.errors import NotFoundError
 
 from yibao.errors import DomainError, refuse
@@ -64,6 +73,9 @@ class Subjects:
     def clearing(self, to_region: str) -> str:
         return f"{self.prefix}.clr.{to_region}"
 
+    def dead_letter(self, region: str) -> str:
+        return f"{self.prefix}.dlq.{region}"
+
     def stream(self, what: str) -> str:
         return f"{self.prefix.upper()}_{what}"
 
@@ -71,7 +83,12 @@ class Subjects:
     def streams(self) -> dict[str, str]:
         """Stream name → the subjects it keeps."""
         p = self.prefix
-        return {self.stream("REQ"): f"{p}.req.>", self.stream("ANS"): f"{p}.ans.>", self.stream("CLR"): f"{p}.clr.>"}
+        return {
+            self.stream("REQ"): f"{p}.req.>",
+            self.stream("ANS"): f"{p}.ans.>",
+            self.stream("CLR"): f"{p}.clr.>",
+            self.stream("DLQ"): f"{p}.dlq.>",
+        }
 
 
 @dataclass
@@ -86,6 +103,20 @@ class LinkHealth:
     pending: int | None  # requests for this region not yet delivered to it
     unacknowledged: int | None  # delivered but not acknowledged (being handled, or the handler died)
     redelivered: int | None
+    dead_letters: int | None = None  # requests for this region moved to the dead-letter stream
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A request the link gave up on: what it was, and why."""
+
+    seq: int
+    msg_id: str | None
+    kind: str | None
+    from_region: str | None
+    reason: str
+    deliveries: int
+    at: datetime | None
 
 
 @dataclass
@@ -97,6 +128,9 @@ class RegionLink:
     ack_wait_s: float = 30.0
     max_age_s: float = 90 * 24 * 3600.0  # requests and answers are kept 90 days (clearing needs a month)
     connect_timeout_s: float = 2.0
+    max_deliver: int = 8  # a request whose handler fails this many times is dead-lettered
+    retry_delay_s: float = 0.5  # first redelivery delay after a failure, doubled each time
+    retry_delay_max_s: float = 30.0
     reconnects: int = 0
     disconnects: int = 0
     last_error: str | None = None
@@ -213,18 +247,105 @@ class RegionLink:
 
     async def _subscription(self):
         if self._sub is None:
+            durable, stream = f"region_{self.region}", self.subjects.stream("REQ")
+            config = ConsumerConfig(
+                durable_name=durable,
+                name=durable,
+                filter_subject=self.subjects.requests_for(self.region),
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self.ack_wait_s,
+                deliver_policy=DeliverPolicy.ALL,
+                max_ack_pending=1000,
+                max_deliver=self.max_deliver + 2,  # the backstop; the link dead-letters at max_deliver
+            )
+            try:  # create, or bring an existing consumer's limits up to date
+                await self.js.add_consumer(stream, config)
+            except JetStreamError as exc:
+                log.warning("未能更新消费者 %s 的设置：%s", durable, exc)
             self._sub = await self.js.pull_subscribe(
-                self.subjects.requests_for(self.region),
-                durable=f"region_{self.region}",
-                stream=self.subjects.stream("REQ"),
-                config=ConsumerConfig(
-                    ack_policy=AckPolicy.EXPLICIT,
-                    ack_wait=self.ack_wait_s,
-                    deliver_policy=DeliverPolicy.ALL,
-                    max_ack_pending=1000,
-                ),
+                self.subjects.requests_for(self.region), durable=durable, stream=stream, config=config
             )
         return self._sub
+
+    async def _give_up(self, msg, reason: str, env: Envelope | None) -> None:
+        """Move a request to the dead-letter stream, answer its sender with E7601-006 and terminate
+        it: it is never delivered again."""
+        deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        # headers travel as ASCII: the reason (Chinese, often) is percent-encoded
+        headers = {"Yibao-Reason": quote(reason[:500]), "Yibao-Deliveries": str(deliveries)}
+        seq = msg.metadata.sequence.stream if msg.metadata else 0
+        headers["Nats-Msg-Id"] = f"dlq_{self.region}_{seq}"
+        await self.js.publish(self.subjects.dead_letter(self.region), msg.data, headers=headers)
+        log.error("跨统筹区报文转入死信（第%s次投递）：%s", deliveries, reason)
+        if env is not None:
+            detail = f"{env.kind} {env.msg_id}（{deliveries}次投递均失败：{reason}）"
+            refusal = {"ok": False, "code": "E7601-006", "message": detail[:500]}
+            # its own msg id: the real answer after a replay is not taken for a duplicate of this one
+            await self.publish(self.answer(env, refusal, msg_id=f"dlq_{seq}_{env.msg_id}"[:80]))
+        await msg.term()
+
+    async def replay_dead_letter(self, seq: int) -> str:
+        """Send one of this region's dead letters again, once its cause is fixed: republished to the
+        requests under a fresh ``Nats-Msg-Id`` and removed from the dead-letter stream. The applied-
+        message record still applies it at most once; its answer replaces the E7601-006 one (the
+        latest answer is the one ``answer_of`` reads). Returns the request's msg_id."""
+        name = self.subjects.stream("DLQ")
+        try:
+            raw = await self.js.get_msg(name, seq)
+        except NotFoundError:
+            raise refuse("E7601-007", seq=seq) from None
+        if raw.subject != self.subjects.dead_letter(self.region):
+            raise refuse("E7601-007", seq=seq)
+        env = decode(raw.data)  # one that cannot be read cannot be replayed (E7601-002)
+        subject = self.subjects.request(self.region, env.kind)
+        await self.js.publish(subject, raw.data, headers={"Nats-Msg-Id": f"replay_{seq}_{env.msg_id}"[:100]})
+        await self.js.delete_msg(name, seq)
+        log.warning("死信 %s（%s %s）已重新投递", seq, env.kind, env.msg_id)
+        return env.msg_id
+
+    async def _failed(self, msg, env: Envelope, exc: Exception) -> None:
+        """A handler failed (not a refusal): try again after a growing delay, or give up."""
+        deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        if deliveries >= self.max_deliver:
+            await self._give_up(msg, f"{type(exc).__name__}: {exc}", env)
+            return
+        log.exception("处理跨统筹区报文 %s 失败（第%s次），稍后重新投递", env.msg_id, deliveries)
+        await msg.nak(delay=min(self.retry_delay_s * 2 ** (deliveries - 1), self.retry_delay_max_s))
+
+    async def dead_letters(self, limit: int = 20) -> list[DeadLetter]:
+        """The latest dead letters of this region, newest first."""
+        name, subject = self.subjects.stream("DLQ"), self.subjects.dead_letter(self.region)
+        try:
+            info = await self.js.stream_info(name)
+        except NotFoundError:
+            return []
+        out: list[DeadLetter] = []
+        seq = info.state.last_seq
+        while seq >= max(info.state.first_seq, 1) and len(out) < limit and seq > info.state.last_seq - 10 * limit:
+            try:
+                raw = await self.js.get_msg(name, seq)
+            except NotFoundError:
+                seq -= 1
+                continue
+            if raw.subject == subject:
+                headers = raw.headers or {}
+                try:
+                    env = decode(raw.data)
+                except DomainError:
+                    env = None
+                out.append(
+                    DeadLetter(
+                        seq,
+                        env.msg_id if env else None,
+                        env.kind if env else None,
+                        env.from_region if env else None,
+                        unquote(str(headers.get("Yibao-Reason", ""))),
+                        int(str(headers.get("Yibao-Deliveries", "0")) or 0),
+                        raw.time if hasattr(raw, "time") else None,
+                    )
+                )
+            seq -= 1
+        return out
 
     async def serve_batch(self, handler: Handler, *, wait_s: float = 1.0, batch: int = 16) -> int:
         """Fetch up to ``batch`` requests (waiting at most ``wait_s``), handle each, publish its
@@ -240,8 +361,7 @@ class RegionLink:
             try:
                 env = decode(msg.data)
             except DomainError as exc:
-                log.error("丢弃无法解析的跨统筹区报文：%s", exc.err_msg)
-                await msg.term()
+                await self._give_up(msg, f"无法解析：{exc.err_msg}", None)
                 continue
             try:
                 if asyncio.iscoroutinefunction(handler):
@@ -250,15 +370,15 @@ class RegionLink:
                     data = await asyncio.to_thread(handler, env)
             except DomainError as exc:
                 data = {"ok": False, "code": exc.code, "message": exc.message}
-            except Exception:
-                log.exception("处理跨统筹区报文 %s 失败，等待重新投递", env.msg_id)
+            except Exception as exc:
+                await self._failed(msg, env, exc)
                 continue
             await self.publish(self.answer(env, data))
             await msg.ack()
             handled += 1
         return handled
 
-    def answer(self, request: Envelope, data: dict) -> Envelope:
+    def answer(self, request: Envelope, data: dict, *, msg_id: str | None = None) -> Envelope:
         ok = bool(data.get("ok", True))
         body = Answer(
             ok=ok,
@@ -270,7 +390,7 @@ class RegionLink:
         return make(
             "answer",
             body,
-            msg_id=f"ans_{request.msg_id}"[:80],
+            msg_id=msg_id or f"ans_{request.msg_id}"[:80],
             from_region=self.region,
             to_region=request.from_region,
             sent_at=now,
@@ -295,7 +415,7 @@ class RegionLink:
         nc = self._nc
         connected = bool(nc and nc.is_connected)
         streams: dict[str, int | None] = {}
-        pending = unacked = redelivered = None
+        pending = unacked = redelivered = dead = None
         if connected:
             for name in self.subjects.streams:
                 try:
@@ -305,6 +425,12 @@ class RegionLink:
             try:
                 info = await self.js.consumer_info(self.subjects.stream("REQ"), f"region_{self.region}")
                 pending, unacked, redelivered = info.num_pending, info.num_ack_pending, info.num_redelivered
+            except NotFoundError:
+                pass
+            subject = self.subjects.dead_letter(self.region)
+            try:
+                info = await self.js.stream_info(self.subjects.stream("DLQ"), subjects_filter=subject)
+                dead = (info.state.subjects or {}).get(subject, 0)
             except NotFoundError:
                 pass
         server = str(nc.connected_url.netloc) if connected and nc.connected_url else None
@@ -319,6 +445,7 @@ class RegionLink:
             pending,
             unacked,
             redelivered,
+            dead,
         )
 
 

@@ -27,6 +27,7 @@ MAX_FEN = 10**15  # ten trillion yuan: larger than any fund; every amount is che
 Admdvs = Annotated[str, Field(pattern=r"^\d{6}$")]
 MsgId = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")]  # subject-safe
 Fen = Annotated[int, Field(ge=0, le=MAX_FEN)]
+SignedFen = Annotated[int, Field(ge=-MAX_FEN, le=MAX_FEN)]  # a clearing's net: adjustments may outweigh it
 Code = Annotated[str, Field(min_length=1, max_length=30)]
 
 
@@ -148,6 +149,12 @@ class ClearingItem(_Body):
     amount_fen: Fen  # fund + own account + mutual aid: what the payer region owes for it
 
 
+class ClearingAdjustment(_Body):
+    reservation_id: MsgId
+    setl_ref: Code
+    amount_fen: SignedFen  # now standing − already cleared
+
+
 class ClearingStatement(_Body):
     """Monthly: what ``payee_region`` advanced for ``payer_region``'s insured, per institution."""
 
@@ -156,7 +163,9 @@ class ClearingStatement(_Body):
     payee_region: Admdvs
     lines: tuple[ClearingLine, ...] = Field(max_length=100_000)
     items: tuple[ClearingItem, ...] = Field(max_length=1_000_000)  # the settlements behind it
-    total_fen: Fen
+    # earlier months' settlements cancelled (−) or reinstated (+) after their month was cleared
+    adjustments: tuple[ClearingAdjustment, ...] = Field(default=(), max_length=1_000_000)
+    total_fen: SignedFen
     digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]  # sha256 of the sorted items
 
 

@@ -39,9 +39,55 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _digest(items: list[tuple[str, str, int]]) -> str:
-    text = "\n".join(f"{rid}|{amount}" for rid, _, amount in sorted(items))
+def _digest(items: list[tuple[str, str, int]], adjustments: list[tuple[str, str, int]] = ()) -> str:
+    text = "\n".join(
+        [f"{rid}|{amount}" for rid, _, amount in sorted(items)]
+        + [f"adj:{rid}|{amount}" for rid, _, amount in sorted(adjustments)]
+    )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _cleared(tx: Tx, counterpart: str, role: str) -> dict[str, int]:
+    """What the agreed clearings with ``counterpart`` have settled so far, per reservation (fen):
+    each agreed statement records its items and adjustments (``detail["cleared"]``)."""
+    out: dict[str, int] = {}
+    for row in tx.reservations.clearings():
+        if row.counterpart != counterpart or row.role != role or row.status != "agreed":
+            continue
+        for rid, amount in json.loads(row.detail).get("cleared", {}).items():
+            out[rid] = out.get(rid, 0) + amount
+    return out
+
+
+def _carried(cleared: dict[str, int], standing: dict[str, tuple[str, datetime, int]], start: datetime):
+    """Adjustment lines for a statement of the month starting at ``start``: each settlement of an
+    earlier month that an agreed clearing settled at one amount and that now stands at another (a
+    2208/2305/2601 cancellation after its month was cleared: −amount; a reinstatement: +amount).
+    The closed statement stays as it was; the difference is carried to the next month cleared."""
+    out = []
+    for rid, paid in sorted(cleared.items()):
+        setl_ref, created_at, now = standing.get(rid, ("", start, paid))
+        if created_at < start and now != paid:
+            out.append((rid, setl_ref, now - paid))
+    return out
+
+
+def _booked_detail(lines, differences, items, adjustments) -> str:
+    cleared: dict[str, int] = {}
+    for rid, _, amount in [*items, *adjustments]:
+        cleared[rid] = cleared.get(rid, 0) + amount
+    detail = {
+        "lines": lines,
+        "differences": differences,
+        "adjustments": [{"reservation_id": r, "setl_ref": s, "amount_fen": a} for r, s, a in sorted(adjustments)],
+        "cleared": cleared,
+    }
+    return json.dumps(detail, ensure_ascii=False)
+
+
+def _transfer(debit: str, credit: str, amount: int) -> Transfer:
+    """A clearing's payment; a month whose adjustments outweigh its settlements is paid back."""
+    return Transfer(debit, credit, amount, "clearing") if amount > 0 else Transfer(credit, debit, -amount, "clearing")
 
 
 def cleared_total(tx: Tx, region: str, side: str) -> int:
@@ -58,6 +104,7 @@ class Outcome:
     total: int
     settlements: int
     differences: tuple[dict, ...] = ()
+    adjustments: tuple[dict, ...] = ()  # earlier months' settlements cancelled or reinstated since
 
 
 def statement(platform: Platform, tx: Tx, insured_region: str, month: str) -> dict:
@@ -71,16 +118,20 @@ def statement(platform: Platform, tx: Tx, insured_region: str, month: str) -> di
         )
         line["settlements"] += 1
         line["fund_fen"] += c.fund_pay
-        line["acct_fen"] += c.acct_pay + c.mulaid_pay
+        line["acct_fen"] += c.own_account_pay + c.mutual_aid_pay
     items = [(c.reservation_id, c.setl_id, c.owed) for c in standing]
+    every = tx.reservations.crosses(insured_region=insured_region)
+    now = {c.reservation_id: (c.setl_id, c.created_at, c.owed if c.status == POSTED else 0) for c in every}
+    adjustments = _carried(_cleared(tx, insured_region, PAYEE), now, start)
     return {
         "month": month,
         "payer_region": insured_region,
         "payee_region": platform.region,
         "lines": [lines[k] for k in sorted(lines)],
         "items": [{"reservation_id": r, "setl_ref": s, "amount_fen": a} for r, s, a in sorted(items)],
-        "total_fen": sum(a for _, _, a in items),
-        "digest": _digest(items),
+        "adjustments": [{"reservation_id": r, "setl_ref": s, "amount_fen": a} for r, s, a in adjustments],
+        "total_fen": sum(a for _, _, a in items) + sum(a for _, _, a in adjustments),
+        "digest": _digest(items, adjustments),
     }
 
 
@@ -110,13 +161,37 @@ def receive_statement(platform: Platform, tx: Tx, body: dict, care_region: str) 
                 {"reservation_id": rid, "setl_ref": here.setl_ref, "payer": here.held, "payee": there["amount_fen"]}
             )
     items = [(rid, r.setl_ref, r.held) for rid, r in mine.items()]
-    total = sum(a for _, _, a in items)
-    agreed = not differences and total == body["total_fen"] and _digest(items) == body["digest"]
+    every = tx.reservations.listed(care_region=care_region, limit=10**9)
+    now = {
+        r.reservation_id: (r.setl_ref, r.created_at, r.held if r.status == POSTED else 0)
+        for r in every
+        if r.person_id is not None
+    }
+    adjustments = _carried(_cleared(tx, care_region, PAYER), now, start)
+    mine_adj = {rid: (ref, amount) for rid, ref, amount in adjustments}
+    theirs_adj = {a["reservation_id"]: a for a in body.get("adjustments", [])}
+    for rid in sorted(set(mine_adj) | set(theirs_adj)):
+        here, there = mine_adj.get(rid), theirs_adj.get(rid)
+        if here is None or there is None or here[1] != there["amount_fen"]:
+            differences.append(
+                {
+                    "reservation_id": rid,
+                    "setl_ref": here[0] if here else there["setl_ref"],
+                    "payer": here[1] if here else None,
+                    "payee": there["amount_fen"] if there else None,
+                    "adjustment": True,
+                }
+            )
+    total = sum(a for _, _, a in items) + sum(a for _, _, a in adjustments)
+    digest = _digest(items, adjustments)
+    agreed = not differences and total == body["total_fen"] and digest == body["digest"]
     existing = tx.reservations.clearing(month, care_region, PAYER, lock=True)
     if existing is not None and existing.status == "agreed":
-        return {"agreed": existing.total == total and agreed, "total_fen": existing.total, "differences": differences}
+        # a closed month is answered as it was agreed: the same statement again, or a disagreement
+        same = existing.digest == body["digest"] and existing.total == body["total_fen"]
+        return {"agreed": same, "total_fen": existing.total, "differences": [] if same else differences}
     if agreed and total:
-        pay = Transfer(due_to_account(care_region), external_account(f"paid-to:{care_region}"), total, "clearing")
+        pay = _transfer(due_to_account(care_region), external_account(f"paid-to:{care_region}"), total)
         tx.ledger.post(Entry(f"clear-pay:{care_region}:{month}", "clearing", (pay,), ref=month), platform.now())
     tx.reservations.put_clearing(
         month=month,
@@ -125,8 +200,8 @@ def receive_statement(platform: Platform, tx: Tx, body: dict, care_region: str) 
         status="agreed" if agreed else "disputed",
         total=total,
         settlements=len(items),
-        digest=_digest(items),
-        detail=json.dumps({"lines": body["lines"], "differences": differences}, ensure_ascii=False),
+        digest=digest,
+        detail=_booked_detail(body["lines"], differences, items, adjustments),
         created_at=platform.now(),
     )
     return {"agreed": agreed, "total_fen": total, "differences": differences}
@@ -149,13 +224,12 @@ def clear_with(platform: Platform, insured_region: str, month: str) -> Outcome:
     )
     data = _accepted(answer)
     agreed = bool(data.get("agreed"))
+    items = [(i["reservation_id"], i["setl_ref"], i["amount_fen"]) for i in body["items"]]
+    adjustments = [(a["reservation_id"], a["setl_ref"], a["amount_fen"]) for a in body["adjustments"]]
     with platform.store.uow() as tx:
         if agreed and body["total_fen"]:
-            paid = Transfer(
-                external_account(f"received-from:{insured_region}"),
-                due_from_account(insured_region),
-                body["total_fen"],
-                "clearing",
+            paid = _transfer(
+                external_account(f"received-from:{insured_region}"), due_from_account(insured_region), body["total_fen"]
             )
             tx.ledger.post(
                 Entry(f"clear-recv:{insured_region}:{month}", "clearing", (paid,), ref=month), platform.now()
@@ -168,7 +242,7 @@ def clear_with(platform: Platform, insured_region: str, month: str) -> Outcome:
             total=body["total_fen"],
             settlements=len(body["items"]),
             digest=body["digest"],
-            detail=json.dumps({"lines": body["lines"], "differences": data.get("differences", [])}, ensure_ascii=False),
+            detail=_booked_detail(body["lines"], data.get("differences", []), items, adjustments),
             created_at=platform.now(),
         )
     return Outcome(
@@ -179,6 +253,7 @@ def clear_with(platform: Platform, insured_region: str, month: str) -> Outcome:
         body["total_fen"],
         len(body["items"]),
         tuple(data.get("differences", [])),
+        tuple(body["adjustments"]),
     )
 
 
@@ -192,6 +267,7 @@ class ClearingRow:
     settlements: int
     differences: tuple[dict, ...]
     lines: tuple[dict, ...]
+    adjustments: tuple[dict, ...] = ()
 
 
 def clearings(platform: Platform, month: str | None = None) -> list[ClearingRow]:
@@ -211,6 +287,7 @@ def clearings(platform: Platform, month: str | None = None) -> list[ClearingRow]
                 r.settlements,
                 tuple(detail.get("differences", [])),
                 tuple(detail.get("lines", [])),
+                tuple(detail.get("adjustments", [])),
             )
         )
     return out

@@ -51,7 +51,7 @@ from yibao.lifecycle.model import FUND_PAY_TYPE, Person, medical_year_of
 from yibao.services.care import insurance_on, person_or_refuse
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
-from yibao.services.settle import Checked, SettleRequest, counted_columns, parts_columns
+from yibao.services.settle import Checked, SettleRequest, counted_columns
 from yibao.settlement.calculate import settle
 from yibao.settlement.model import CatalogItem, Claim, FeeLine, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
@@ -67,6 +67,7 @@ log = logging.getLogger("yibao.crossregion")
 # pending reservation lives before the 参保地's job voids it.
 RESERVE_TIMEOUT_S = float(os.environ.get("YIBAO_LINK_TIMEOUT_S", "10"))
 POST_TIMEOUT_S = float(os.environ.get("YIBAO_LINK_POST_TIMEOUT_S", "5"))
+DEAD_LETTER = "E7601-006"  # the peer's link gave up on a message (``regionlink.link``): not a refusal
 EXPIRY_GRACE = timedelta(seconds=float(os.environ.get("YIBAO_RESERVATION_GRACE_S", "600")))
 
 
@@ -307,12 +308,23 @@ def reserve_holds(
         status=PENDING,
         movements=movements_text(holds),
         medfee=result.medfee,
-        **parts_columns(result),
+        **_cross_parts(result),
         **counted_columns(result),
         digest=digest,
         expires_at=expires_at,
         created_at=now,
         revision=0,
+    )
+
+
+def _cross_parts(result: Settlement) -> dict[str, int]:
+    """The parts of a settlement under the cross-region tables' column names, which are the domain's
+    (migration 0009_cross_region_names); the settlements table keeps the national ones."""
+    return dict(
+        fund_pay=result.fund_pay,
+        own_account_pay=result.own_account_pay,
+        mutual_aid_pay=result.mutual_aid_pay,
+        cash_pay=result.cash,
     )
 
 
@@ -363,8 +375,8 @@ def void(platform: Platform, tx: Tx, rid: str, care_region: str, reason: str) ->
             movements="[]",
             medfee=0,
             fund_pay=0,
-            acct_pay=0,
-            mulaid_pay=0,
+            own_account_pay=0,
+            mutual_aid_pay=0,
             cash_pay=0,
             deductible_delta=0,
             fund_delta=0,
@@ -632,7 +644,7 @@ def settle_cross(platform: Platform, req: SettleRequest, checked: Checked, *, dr
             insured_region=person.admdvs,
             institution=inst.code,
             status="awaiting_post",
-            **s.parts_columns(result),
+            **_cross_parts(result),
             created_at=now,
             updated_at=now,
         )
@@ -671,6 +683,9 @@ def send_post(platform: Platform, region: str, rid: str, setl_id: str) -> bool:
         answer = _ask(link, region, "post", body, f"p{rid}", POST_TIMEOUT_S)
     except DomainError as exc:
         log.warning("预留 %s 入账未确认：%s", rid, exc.err_msg)
+        return False
+    if answer.get("code") == DEAD_LETTER:  # the 参保地 gave up on the message: not a refusal, stays awaiting
+        log.error("预留 %s 的入账报文已转入参保地死信，须人工处理：%s", rid, answer.get("message"))
         return False
     status = "posted" if answer.get("ok") else "refused"
     if not answer.get("ok"):
@@ -741,6 +756,9 @@ def _send_cancel(platform: Platform, region: str, rid: str, setl_id: str, revisi
         answer = _ask(link, region, "cancel", body, f"c{revision}{rid}", POST_TIMEOUT_S)
     except DomainError as exc:
         log.warning("撤销预留 %s 未确认：%s", rid, exc.err_msg)
+        return False
+    if answer.get("code") == DEAD_LETTER:
+        log.error("预留 %s 的撤销报文已转入参保地死信，须人工处理：%s", rid, answer.get("message"))
         return False
     with platform.store.uow() as tx:
         row = tx.reservations.cross(setl_id, lock=True)

@@ -379,7 +379,8 @@ def unbooked_view(
 
 
 def parts_columns(result: Settlement) -> dict[str, int]:
-    """The parts of a settlement under the books' column names (settlements, reservations, cross settlements)."""
+    """The parts of a settlement under the settlements table's column names (the national ones; the
+    cross-region tables use the domain's names since 0009: ``crossregion._cross_parts``)."""
     return dict(
         fund_pay=result.fund_pay,
         acct_pay=result.own_account_pay,

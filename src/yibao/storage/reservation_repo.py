@@ -6,9 +6,10 @@ import json
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from yibao.ledger.reservations import CrossSettlement, Hold, Reservation
-from yibao.storage.tables import claim_backs, clearings, cross_settlements, reservations
+from yibao.storage.tables import claim_backs, clearings, cross_settlements, people, reservations
 
 
 def movements_text(holds: tuple[Hold, ...]) -> str:
@@ -52,7 +53,7 @@ class ReservationRepo:
 
     def counts(self) -> dict[tuple[str, str], tuple[int, int]]:
         """(care region, status) → (how many, fen held or moved)."""
-        held = reservations.c.fund_pay + reservations.c.acct_pay + reservations.c.mulaid_pay
+        held = reservations.c.fund_pay + reservations.c.own_account_pay + reservations.c.mutual_aid_pay
         stmt = select(
             reservations.c.care_region, reservations.c.status, func.count(), func.coalesce(func.sum(held), 0)
         ).group_by(reservations.c.care_region, reservations.c.status)
@@ -138,12 +139,27 @@ class ReservationRepo:
         )
         return self.conn.execute(stmt).first()
 
-    def add_claim_back(self, **values) -> int:
-        return self.conn.execute(claim_backs.insert().values(**values)).inserted_primary_key[0]
+    def add_claim_back(self, **values) -> int | None:
+        """The new claim's id; None when a claim of the same receipt is already there (a concurrent
+        twin that passed the check at the same time): inside a savepoint, so the unit of work goes on."""
+        try:
+            with self.conn.begin_nested():
+                return self.conn.execute(claim_backs.insert().values(**values)).inserted_primary_key[0]
+        except IntegrityError:
+            return None
 
     def claim_backs_of(self, person_id: int):
         stmt = select(claim_backs).where(claim_backs.c.person_id == person_id).order_by(claim_backs.c.id)
         return list(self.conn.execute(stmt))
+
+    def claim_back_by_id(self, claim_id: int):
+        """One claim with its person's 人员编号 and name (``psn_no``, ``name`` beside the claim's columns)."""
+        stmt = (
+            select(claim_backs, people.c.psn_no, people.c.name)
+            .join(people, people.c.id == claim_backs.c.person_id)
+            .where(claim_backs.c.id == claim_id)
+        )
+        return self.conn.execute(stmt).first()
 
     def direct_settlements(self, person_id: int, institution: str) -> list[Reservation]:
         stmt = select(reservations).where(

@@ -11,18 +11,19 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
 from yibao.lifecycle.model import EMPLOYEE, RESIDENT
 from yibao.nhsa.output import FUND_NAMES, setldetail, setlinfo
-from yibao.services import clearing, crossregion, family, proxy, queries, reconciliation, views
+from yibao.services import claimback, clearing, crossregion, family, proxy, queries, reconciliation, views
 from yibao.services.credentials import credentials_of
 from yibao.services.platform import Platform
 from yibao.services.sessions import CONSOLE
 from yibao.services.settle import cancel_by_staff
 from yibao.services.signin import Staff, portal_lock, sign_in_staff
+from yibao.web import claims as claims_form
 from yibao.web.render import page
 from yibao.web.security import Forbidden, begin_session, check_csrf, end_session, signed_in_staff
 from yibao.web.slips import slip_response
@@ -106,6 +107,73 @@ def person(request: Request, psn_no: str):
         portal_locked_until=portal_lock(p, psn_no),
         today=p.now().date(),
     )
+
+
+# Pay first, claim back (手工报销): an operator files the receipts a person brought to the counter ----------
+
+
+@router.get("/people/{psn_no}/claims", response_class=HTMLResponse)
+def claims(request: Request, psn_no: str):
+    return _claims_page(request, psn_no)
+
+
+def _claims_page(request: Request, psn_no: str, *, error: str | None = None, form: dict | None = None, rows=None):
+    staff = signed_in_staff(request)
+    p = _p(request)
+    record = views.person_record(p, psn_no)
+    return page(
+        request,
+        "console/claims.html",
+        staff=staff,
+        who=record["who"],
+        claims=claimback.claims_of(p, psn_no),
+        form=form or claims_form.blank_form(p.now().date()),
+        rows=rows or [],
+        CASE_NAMES=claimback.CASE_NAMES,
+        error=error,
+    )
+
+
+@router.post("/people/{psn_no}/claims")
+def file_claim(
+    request: Request,
+    psn_no: str,
+    care_region: str = Form(""),
+    institution: str = Form(""),
+    hospital_level: str = Form(""),
+    receipt_no: str = Form(""),
+    day: str = Form(""),
+    med_type: str = Form(""),
+    case: str = Form(""),
+    code: list[str] = Form([]),
+    name: list[str] = Form([]),
+    price: list[str] = Form([]),
+    count: list[str] = Form([]),
+    amount: list[str] = Form([]),
+    csrf: str = Form(""),
+):
+    check_csrf(request, csrf)
+    staff = _operator(request, "受理手工报销")
+    form = dict(
+        zip(
+            claims_form.FIELDS, (care_region, institution, hospital_level, receipt_no, day, med_type, case), strict=True
+        )
+    )
+    rows = claims_form.receipt_rows(code, name, price, count, amount)
+    try:
+        paid = claimback.file_claim(_p(request), psn_no=psn_no, **form, rows=rows, filed_by=f"console:{staff.username}")
+    except DomainError as exc:
+        return _claims_page(request, psn_no, error=exc.err_msg, form=form, rows=rows)
+    return RedirectResponse(f"/console/claims/{paid.claim_id}", status_code=303)
+
+
+@router.get("/claims/{claim_id}", response_class=HTMLResponse)
+def claim(request: Request, claim_id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
+    staff = signed_in_staff(request)
+    record = claimback.claim_of(_p(request), claim_id)
+    if record is None:
+        raise HTTPException(404)
+    return page(request, "console/claim.html", staff=staff, c=record)
 
 
 @router.get("/settlements/{setl_id}", response_class=HTMLResponse)

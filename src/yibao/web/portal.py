@@ -7,17 +7,18 @@ person or a settlement checks that first.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import segno
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
-from yibao.services import family, proxy, views
+from yibao.services import claimback, family, proxy, views
 from yibao.services.platform import Platform
 from yibao.services.sessions import PORTAL
 from yibao.services.signin import sign_in_person
+from yibao.web import claims as claims_form
 from yibao.web.charts import month_bars
 from yibao.web.render import page
 from yibao.web.security import (
@@ -306,6 +307,72 @@ def member_qr(request: Request, member: str):
     if qr is None:
         raise Forbidden("该人员不是您亲情账户中的家庭成员")
     return HTMLResponse(_qr_svg(qr))
+
+
+# Pay first, claim back (手工报销) ---------------------------------------------------------------------------
+
+
+@router.get("/claims", response_class=HTMLResponse)
+def claims(request: Request):
+    return _claims_page(request)
+
+
+def _claims_page(request: Request, *, error: str | None = None, form: dict | None = None, rows=None):
+    me = signed_in_person(request)
+    p = _p(request)
+    return page(
+        request,
+        "portal/claims.html",
+        person=views.person_of(p, me),
+        claims=claimback.claims_of(p, me),
+        form=form or claims_form.blank_form(p.now().date()),
+        rows=rows or [],
+        CASE_NAMES=claimback.CASE_NAMES,
+        error=error,
+    )
+
+
+@router.post("/claims")
+def file_claim(
+    request: Request,
+    care_region: str = Form(""),
+    institution: str = Form(""),
+    hospital_level: str = Form(""),
+    receipt_no: str = Form(""),
+    day: str = Form(""),
+    med_type: str = Form(""),
+    case: str = Form(""),
+    code: list[str] = Form([]),
+    name: list[str] = Form([]),
+    price: list[str] = Form([]),
+    count: list[str] = Form([]),
+    amount: list[str] = Form([]),
+    csrf: str = Form(""),
+):
+    """The insured person files a claim with the receipt's data; the result page explains it."""
+    check_csrf(request, csrf)
+    me = signed_in_person(request)
+    form = dict(
+        zip(
+            claims_form.FIELDS, (care_region, institution, hospital_level, receipt_no, day, med_type, case), strict=True
+        )
+    )
+    rows = claims_form.receipt_rows(code, name, price, count, amount)
+    return _act(
+        request,
+        lambda p: claimback.file_claim(p, psn_no=me, **form, rows=rows, filed_by=f"portal:{me}"),
+        lambda request, error: _claims_page(request, error=error, form=form, rows=rows),
+        lambda paid: f"/portal/claims/{paid.claim_id}",
+    )
+
+
+@router.get("/claims/{claim_id}", response_class=HTMLResponse)
+def claim(request: Request, claim_id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
+    me = signed_in_person(request)
+    record = claimback.claim_of(_p(request), claim_id)
+    if record is None or record.psn_no != me:
+        raise Forbidden("这笔报销不属于您")  # the same answer whether it exists or not
+    return page(request, "portal/claim.html", c=record)
 
 
 def _qr_svg(content: str) -> str:
