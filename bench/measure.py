@@ -14,7 +14,8 @@
   engineers' work, so the cluster-wide ``pg_current_wal_insert_lsn()`` difference is the fallback
   only, and is marked as such.
 - Statements and round trips: a SQLAlchemy event listener on the engine (``pg_stat_statements`` is
-  not loaded on this server). On PostgreSQL a round trip is each statement (psycopg 3 pipelines an
+  not loaded on this server), and the listeners of ``storage.raw`` and ``storage.family_reads`` for
+  what psycopg sends past SQLAlchemy. On PostgreSQL a round trip is each statement (psycopg 3 pipelines an
   executemany into one), each BEGIN (psycopg sends it as its own message), each COMMIT/ROLLBACK,
   and the pool's pre-ping at each checkout.
 """
@@ -39,6 +40,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import event
 
 from yibao.storage.family_reads import PIPELINE_LISTENERS
+
+try:
+    from yibao.storage.raw import STATEMENT_LISTENERS
+except ImportError:  # a tree from before storage.raw (measured for a before/after comparison)
+    STATEMENT_LISTENERS = []
 
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -208,12 +214,29 @@ class StatementCounter:
         for target, name, fn in self._hooks(engine):
             event.listen(target, name, fn)
         PIPELINE_LISTENERS.append(self._pipeline)
+        STATEMENT_LISTENERS.append(self._raw)
 
     def detach(self, engine) -> None:
         for target, name, fn in self._hooks(engine):
             event.remove(target, name, fn)
         if self._pipeline in PIPELINE_LISTENERS:
             PIPELINE_LISTENERS.remove(self._pipeline)
+        if self._raw in STATEMENT_LISTENERS:
+            STATEMENT_LISTENERS.remove(self._raw)
+
+    def _raw(self, statement: str, parameters: dict, rowcount: int, new_round_trip: bool) -> None:
+        """A statement ``storage.raw`` sent through psycopg past SQLAlchemy: a round trip of its
+        own, or a later one of a pipeline (writes that waited, sent with the next statement)."""
+        self.statements += 1
+        self.round_trips += 1 if new_round_trip else 0
+        self.kinds[short_sql(statement) + ("" if new_round_trip else " (pipelined)")] += 1
+        if self.capture:
+            self.captured.append((statement, parameters))
+        head = statement.lstrip()[:6].upper()
+        if head in ("INSERT", "UPDATE", "DELETE") and rowcount and rowcount > 0:
+            self.rows_written += rowcount
+        elif head == "WITH E" and "t_d" in parameters and rowcount == 1:
+            self.rows_written += 1 + len(parameters["t_d"]) + len(parameters["s_id"]) + len(parameters["u_id"])
 
     def _pipeline(self, sent: list) -> None:
         """Statements psycopg sent in one pipeline (``storage.family_reads``): each a statement,

@@ -1,6 +1,7 @@
 """Where a settlement's Python time goes: cProfile over N in-process 2102s on a fresh database.
 
     python bench/profile_settle.py [--db sqlite|postgresql://…/scratch] [--n 300] [--variant card|voucher]
+                                   [--no-profile]
 
 Loads a small population (``population.py``), warms up as ``throughput.py`` does, then profiles N
 settlements through the gateway dispatcher and prints process CPU per settlement and the top
@@ -29,12 +30,22 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--variant", default="card")
     ap.add_argument("--top", type=int, default=35)
+    ap.add_argument("--no-profile", action="store_true", help="only the process CPU per settlement, unprofiled")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = str(Path(tmp) / "p.sqlite") if args.db == "sqlite" else args.db
         population.load(url, people=2 * (args.n + 50), relations=args.n + 50)
         y = throughput.Yibao(url, label="profile")
         y.warm_up()
+        if args.no_profile:
+            t0 = time.process_time()
+            for _ in range(args.n):
+                answer = y.settle_once(args.variant)
+                assert answer["infcode"] == 0, answer["err_msg"]
+            cpu = (time.process_time() - t0) / args.n * 1000
+            print(f"{args.variant}: {cpu:.2f} ms process CPU per settlement (unprofiled, 1 worker, {args.n})")
+            y.dispose()
+            return
         prof = cProfile.Profile(time.process_time)  # CPU, not wall time (the machine is shared)
         t0 = time.process_time()
         prof.enable()

@@ -9,7 +9,6 @@ reversed), both ledgers balance.
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from datetime import datetime
 
@@ -31,7 +30,7 @@ from crossregion_support import (
     region,
     visit,
 )
-from test_regionlink import NATS_URL, _free_port, _start_server, needs_nats
+from test_regionlink import NATS_URL, _free_port, _start_server, nats_server_binary, needs_nats
 from waiting import wait_until
 from web_client import CSRF, page_problems, visible
 from yibao.api.app import create_app
@@ -253,7 +252,7 @@ def test_a_cancellation_after_its_month_was_cleared_is_carried_to_the_next_month
         assert f"往月调整：结算 {cancelled['setl_id']}" in text and f"{words} {fmt_yuan(owed[0])} 元" in text, text
 
 
-@pytest.mark.skipif(shutil.which("nats-server") is None, reason="nats-server binary not installed")
+@pytest.mark.skipif(nats_server_binary() is None, reason="nats-server binary not installed")
 def test_nats_stopped_for_a_while_nothing_is_booked_and_nothing_is_lost(tmp_path, monkeypatch):
     """The broker dies (a private nats-server of this test's own, never the shared one): a 2207 is
     refused and nothing is booked; whatever the reserve left behind is voided by the deadline job;

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from server import Server
-from test_regionlink import NATS_URL, _free_port, _start_server, needs_nats
+from test_regionlink import NATS_URL, _free_port, _start_server, nats_server_binary, needs_nats
 from waiting import wait_until
 from yibao.ledger.model import person_bucket
 from yibao.ledger.reservations import due_from_account, due_to_account, held_account
@@ -138,7 +137,7 @@ class Broker:
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
-    if shutil.which("nats-server") is None:
+    if nats_server_binary() is None:
         yield Broker(NATS_URL)
         return
     port = _free_port()

@@ -239,9 +239,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def nats_server_binary() -> str | None:
+    """The nats-server executable, also where Debian puts it (/usr/sbin) when that is not on PATH."""
+    return shutil.which("nats-server") or shutil.which("nats-server", path="/usr/sbin:/usr/local/sbin:/usr/bin")
+
+
 def _start_server(port: int, store: str) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [shutil.which("nats-server"), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", store],
+        [nats_server_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", store],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -254,7 +259,7 @@ def _start_server(port: int, store: str) -> subprocess.Popen:
     return proc
 
 
-@pytest.mark.skipif(shutil.which("nats-server") is None, reason="nats-server binary not installed")
+@pytest.mark.skipif(nats_server_binary() is None, reason="nats-server binary not installed")
 def test_the_link_reconnects_after_the_broker_restarts_and_nothing_stored_is_lost(tmp_path):
     port = _free_port()
     url = f"nats://127.0.0.1:{port}"

@@ -78,17 +78,23 @@ def text(f: FieldSpec, v: Any) -> str:
     return s
 
 
+_QUANTUM: dict[int, Decimal] = {}  # scale → Decimal("0.01") etc., built once
+
+
 def number(f: FieldSpec, v: Any) -> Any:
     if v is None or v == "":
         v = Decimal(0)
     if isinstance(v, bool):
         return v
     try:
-        d = v if isinstance(v, Decimal) else Decimal(str(v))
+        d = v if isinstance(v, Decimal) else Decimal(v) if isinstance(v, int) else Decimal(str(v))
     except InvalidOperation:
         return v
     if f.scale is not None:
-        return d.quantize(Decimal(1).scaleb(-f.scale), rounding=ROUND_HALF_UP)
+        quantum = _QUANTUM.get(f.scale)
+        if quantum is None:
+            quantum = _QUANTUM[f.scale] = Decimal(1).scaleb(-f.scale)
+        return d.quantize(quantum, rounding=ROUND_HALF_UP)
     return d
 
 

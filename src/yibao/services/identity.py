@@ -65,6 +65,17 @@ def credential_holder(tx: Tx, now: datetime, cert_type: str, cert_no: str, card_
     raise refuse("E1101-002", detail=f"就诊凭证类型应为01/02/03：{cert_type!r}")
 
 
+def expect_credential(tx: Tx, cert_type: str | None, cert_no: str | None) -> None:
+    """Announce the 就诊凭证 about to be checked: storage reads it in the same round trip as the
+    patient's lock (``credential_holder`` then finds it read)."""
+    if not cert_no:
+        return
+    if cert_type == CERT_VOUCHER:
+        tx.credentials.expect_token(cert_no)
+    elif cert_type == CERT_CARD:
+        tx.credentials.expect_card(cert_no)
+
+
 def mask(text: str) -> str:
     return text if len(text) < 8 else f"{text[:4]}{'*' * (len(text) - 8)}{text[-4:]}"
 

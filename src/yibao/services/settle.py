@@ -44,7 +44,7 @@ from yibao.services.care import (
     visit_or_refuse,
 )
 from yibao.services.filings import check_chronic_filing, with_transfer
-from yibao.services.identity import CERT_VOUCHER, VerifiedAhead, check_password, verify_ahead
+from yibao.services.identity import CERT_VOUCHER, VerifiedAhead, check_password, expect_credential, verify_ahead
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
 from yibao.services.review import explained, review_claim
@@ -138,6 +138,7 @@ def _checked(platform: Platform, tx: Tx, req: SettleRequest, now: datetime, dry_
     """The patient (locked), the institution, the visit (locked) or purchase and its lines, each
     checked and refused in the order the national interface expects."""
     inst = institution_or_refuse(tx, req.institution)
+    expect_credential(tx, req.cert_type, req.cert_no)  # read in the round trip that locks the patient
     person = person_or_refuse(tx, req.psn_no, lock=True)
     check_credential(tx, now, person, req.cert_type, req.cert_no)
     ahead = _password_ahead(platform, tx, req, inst, person, dry_run)

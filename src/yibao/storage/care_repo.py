@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy import String, and_, any_, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from yibao.care.model import Institution, SettlementRow, StoredLine, Visit
 from yibao.settlement.model import CatalogItem
+from yibao.storage import raw
 from yibao.storage.tables import (
     accumulators,
     catalog_items,
@@ -34,9 +36,11 @@ _INSTITUTION = select(*(institutions.c[k] for k in Institution.__dataclass_field
     institutions.c.code == bindparam("v")
 )
 _CATALOG = select(catalog_items).where(catalog_items.c.code.in_(bindparam("codes", expanding=True)))
+# PostgreSQL: one text for any number of codes (an array), so it is prepared once per connection.
+_CATALOG_PG = select(catalog_items).where(catalog_items.c.code == any_(bindparam("codes", type_=ARRAY(String))))
+_CATALOG_COLS = [c.name for c in catalog_items.c]
 _INSERT_VISIT = visits.insert()
 _INSERT_SETTLEMENT = settlements.insert()
-_INSERT_LINES = fee_lines.insert()
 _MARK_LINES = (
     update(fee_lines).where(fee_lines.c.id.in_(bindparam("ids", expanding=True))).values(settlement_id=bindparam("s"))
 )
@@ -68,6 +72,20 @@ def _catalog_item(r) -> CatalogItem:
     return CatalogItem(r.code, r.name, r.chrgitm_lv, r.selfpay_prop, price_ceiling)
 
 
+_C = {name: i for i, name in enumerate(_CATALOG_COLS)}
+
+
+def _catalog_tuple(r: tuple) -> CatalogItem:
+    ceiling = r[_C["price_ceiling"]]
+    return CatalogItem(
+        r[_C["code"]],
+        r[_C["name"]],
+        r[_C["chrgitm_lv"]],
+        r[_C["selfpay_prop"]],
+        None if ceiling is None else Decimal(ceiling),
+    )
+
+
 class CareRepo:
     def __init__(self, tx):
         self.tx = tx
@@ -83,15 +101,25 @@ class CareRepo:
         """Read once per transaction (the gateway checks the caller, then the service does)."""
         cache = self.__dict__.setdefault("_institutions", {})
         if code not in cache:
-            r = self.conn.execute(_INSTITUTION, {"v": code}).first()
-            cache[code] = Institution(*r) if r else None
+            self.remember_institution(code, raw.first(self.tx, _INSTITUTION, {"v": code}))
         return cache[code]
+
+    # For a repository that reads the institution's row along with its own (one round trip).
+    def institution_known(self, code: str) -> bool:
+        return code in self.__dict__.get("_institutions", {})
+
+    def institution_read(self, code: str) -> tuple:
+        return _INSTITUTION, {"v": code}
+
+    def remember_institution(self, code: str, row: tuple | None) -> None:
+        self.__dict__.setdefault("_institutions", {})[code] = Institution(*row) if row else None
 
     def institutions(self) -> list[Institution]:
         cols = (institutions.c[k] for k in Institution.__dataclass_fields__)
         return [Institution(*r) for r in self.conn.execute(select(*cols).order_by(institutions.c.code))]
 
     def add_catalog_item(self, item: CatalogItem) -> None:
+        self.tx.__dict__.pop("_catalog", None)  # what catalog() read in this transaction
         self.conn.execute(
             catalog_items.insert().values(
                 code=item.code,
@@ -103,8 +131,18 @@ class CareRepo:
         )
 
     def catalog(self, codes: list[str]) -> dict[str, CatalogItem]:
-        rows = self.conn.execute(_CATALOG, {"codes": sorted(set(codes))})
-        return {r.code: _catalog_item(r) for r in rows}
+        """Read once per transaction per code (the settlement prices the lines, then reviews them);
+        ``ReferenceRepo`` writing the catalogue forgets what was read."""
+        cache = self.tx.__dict__.setdefault("_catalog", {})
+        wanted = sorted(set(codes) - cache.keys())
+        if wanted:
+            if self.tx.sqlite:
+                found = {r.code: _catalog_item(r) for r in self.conn.execute(_CATALOG, {"codes": wanted})}
+            else:
+                found = {r[_C["code"]]: _catalog_tuple(r) for r in raw.rows(self.tx, _CATALOG_PG, {"codes": wanted})}
+            for code in wanted:
+                cache[code] = found.get(code)
+        return {code: cache[code] for code in set(codes) if cache[code] is not None}
 
     # Visits --------------------------------------------------------------------------------------
 
@@ -122,8 +160,7 @@ class CareRepo:
     # Fee lines -----------------------------------------------------------------------------------
 
     def add_lines(self, rows: list[dict]) -> None:
-        if rows:
-            self.conn.execute(_INSERT_LINES, rows)
+        raw.insert_later(self.tx, fee_lines, rows)  # nobody reads them back in this transaction before its end
 
     def lines(self, visit_id: int, *, chrg_bchno: str | None = None, unsettled: bool = False) -> list[StoredLine]:
         stmt = select(*_LINE_COLS).where(fee_lines.c.visit_id == visit_id)
@@ -221,7 +258,8 @@ class CareRepo:
 
     def add_to_accumulator(self, person_id: int, year: int, category: str, deductible: int, fund: int) -> None:
         """Add to the year's accumulator, creating it: one upsert (one round trip)."""
-        self.conn.execute(
+        raw.later(
+            self.tx,
             _ACC_UPSERT[self.tx.sqlite],
             dict(person_id=person_id, year=year, category=category, deductible_used=deductible, fund_paid=fund),
         )
@@ -241,8 +279,7 @@ class CareRepo:
         return [dict(r._mapping) for r in self.conn.execute(stmt)]
 
     def add_trace_codes(self, visit_id: int, rows: list[dict], at: datetime) -> None:
-        if rows:
-            self.conn.execute(drug_trace_codes.insert(), [{**r, "visit_id": visit_id, "recorded_at": at} for r in rows])
+        raw.insert_later(self.tx, drug_trace_codes, [{**r, "visit_id": visit_id, "recorded_at": at} for r in rows])
 
     def trace_codes_of(self, visit_id: int) -> list[dict]:
         stmt = select(drug_trace_codes).where(drug_trace_codes.c.visit_id == visit_id).order_by(drug_trace_codes.c.id)

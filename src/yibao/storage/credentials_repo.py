@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 
 from yibao.credentials.model import Card, EcToken, PasswordState
+from yibao.storage import raw
 from yibao.storage.tables import cards, ec_tokens, passwords
 
 _CARD_COLS = (
@@ -27,14 +28,45 @@ _PASSWORD = select(passwords.c.hash, passwords.c.failures, passwords.c.locked_un
 _PASSWORD_PG = _PASSWORD.with_for_update()
 
 
+_EXPECTED = "_credential_expected"  # in the unit of work: (statement, number) to read with the person's lock
+_AHEAD = "_credential_ahead"  # in the unit of work: {(statement, number): row or None} read ahead
+
+
 class CredentialsRepo:
     def __init__(self, tx):
         self.tx = tx
         self.conn = tx.conn
 
+    # A credential read in the round trip that locks its person (``PeopleRepo.by_psn_no``) --------
+
+    def expect_token(self, token: str) -> None:
+        """The next ``token(token)`` is read along with the next person locked (PostgreSQL)."""
+        self.tx.__dict__[_EXPECTED] = (_TOKEN, token)
+
+    def expect_card(self, card_no: str) -> None:
+        """The next ``card_by_no(card_no)`` is read along with the next person locked (PostgreSQL)."""
+        self.tx.__dict__[_EXPECTED] = (_CARD_BY_NO, card_no)
+
+    def expected_read(self) -> tuple | None:
+        """(statement, parameters) for ``PeopleRepo`` to send with the lock, or None."""
+        expected = self.tx.__dict__.pop(_EXPECTED, None)
+        return None if expected is None else (expected[0], {"v": expected[1]})
+
+    def read_ahead(self, stmt, number: str, row: tuple | None) -> None:
+        self.tx.__dict__[_AHEAD] = {(id(stmt), number): row}
+
+    def _ahead(self, stmt, number: str) -> tuple[bool, tuple | None]:
+        ahead = self.tx.__dict__.pop(_AHEAD, None)
+        key = (id(stmt), number)
+        return (True, ahead[key]) if ahead and key in ahead else (False, None)
+
+    def _forget_ahead(self) -> None:
+        self.tx.__dict__.pop(_AHEAD, None)
+
     # Cards -------------------------------------------------------------------------------------
 
     def add_card(self, person_id: int, card_no: str, card_sn: str, now: datetime) -> Card:
+        self._forget_ahead()
         pk = self.conn.execute(
             cards.insert().values(
                 person_id=person_id,
@@ -48,7 +80,9 @@ class CredentialsRepo:
         return Card(pk, person_id, card_no, card_sn, "active")
 
     def card_by_no(self, card_no: str) -> Card | None:
-        r = self.conn.execute(_CARD_BY_NO, {"v": card_no}).first()
+        known, r = self._ahead(_CARD_BY_NO, card_no)
+        if not known:
+            r = raw.first(self.tx, _CARD_BY_NO, {"v": card_no})
         return Card(*r) if r else None
 
     def cards_of(self, person_id: int) -> list[Card]:
@@ -56,6 +90,7 @@ class CredentialsRepo:
         return [Card(*r) for r in rows]
 
     def set_card_status(self, card_id: int, status: str, now: datetime, until: datetime | None = None) -> None:
+        self._forget_ahead()
         self.conn.execute(
             update(cards).where(cards.c.id == card_id).values(status=status, status_until=until, status_at=now)
         )
@@ -63,13 +98,16 @@ class CredentialsRepo:
     # E-voucher tokens --------------------------------------------------------------------------
 
     def add_token(self, token: str, person_id: int, issued_at: datetime, expires_at: datetime) -> EcToken:
+        self._forget_ahead()
         self.conn.execute(
             ec_tokens.insert().values(token=token, person_id=person_id, issued_at=issued_at, expires_at=expires_at)
         )
         return EcToken(token, person_id, issued_at, expires_at, None)
 
     def token(self, token: str) -> EcToken | None:
-        r = self.conn.execute(_TOKEN, {"v": token}).first()
+        known, r = self._ahead(_TOKEN, token)
+        if not known:
+            r = raw.first(self.tx, _TOKEN, {"v": token})
         return EcToken(*r) if r else None
 
     def tokens_of(self, person_id: int) -> list[EcToken]:
@@ -79,13 +117,14 @@ class CredentialsRepo:
         return [EcToken(*r) for r in rows]
 
     def revoke_token(self, token: str, now: datetime) -> None:
+        self._forget_ahead()
         self.conn.execute(update(ec_tokens).where(ec_tokens.c.token == token).values(revoked_at=now))
 
     # Passwords ---------------------------------------------------------------------------------
 
     def password(self, person_id: int, *, lock: bool = False) -> PasswordState | None:
         stmt = _PASSWORD_PG if lock and not self.tx.sqlite else _PASSWORD
-        r = self.conn.execute(stmt, {"v": person_id}).first()
+        r = raw.first(self.tx, stmt, {"v": person_id})
         return PasswordState(*r) if r else None
 
     def put_password(self, person_id: int, state: PasswordState, now: datetime) -> None:

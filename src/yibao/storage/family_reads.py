@@ -20,6 +20,7 @@ from yibao.care.model import Family
 from yibao.errors import StoreUnavailable, StoreValueRefused
 from yibao.family.model import Grant, Relation
 from yibao.lifecycle.model import Insurance, Person
+from yibao.storage import raw as raw_writes
 from yibao.storage.family_repo import _GRANT_COLS
 from yibao.storage.people_repo import _INS_COLS, _PERSON_COLS
 from yibao.storage.tables import accumulators, insurances, mutual_aid_grants, people, relations
@@ -75,14 +76,13 @@ def _pipelined(tx, params: dict) -> list[list[tuple]]:
     texts = _compiled.get(dialect.name)
     if texts is None:
         texts = _compiled[dialect.name] = [str(s.compile(dialect=dialect)) for s in _STATEMENTS]
+    raw_writes.flush(tx)  # writes waiting in this unit of work go first (none on the settlement path)
     raw = tx.conn.connection.driver_connection
-    cursors = []
+    cursors = raw_writes.cursors(raw, len(texts))
     try:  # psycopg's own errors, past SQLAlchemy: translated as uow.translated_errors does SQLAlchemy's
         with raw.pipeline():
-            for sql in texts:
-                cur = raw.cursor()
+            for sql, cur in zip(texts, cursors, strict=True):
                 cur.execute(sql, params, prepare=True)
-                cursors.append(cur)
         rows = [cur.fetchall() for cur in cursors]
     except psycopg.OperationalError as exc:
         raise StoreUnavailable(str(exc)) from exc

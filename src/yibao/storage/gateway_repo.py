@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from yibao.care.messages import InstitutionCredential, Message, SignIn
+from yibao.storage import raw
 from yibao.storage.tables import institution_credentials, messages, nonces, sign_ins
 
 _MESSAGE = select(messages).where(messages.c.institution_code == bindparam("i"), messages.c.msgid == bindparam("m"))
@@ -55,13 +56,13 @@ class GatewayRepo:
     def claim(self, m: Message) -> bool:
         """Insert the message row unless one exists; waits for a concurrent claim of the same msgid
         to commit or roll back. False: the msgid was already answered."""
-        return self.conn.execute(_CLAIM[self.tx.sqlite], m.__dict__).first() is not None
+        return raw.first(self.tx, _CLAIM[self.tx.sqlite], m.__dict__) is not None
 
     def unclaim(self, institution: str, msgid: str) -> None:
         self.conn.execute(delete(messages).where(messages.c.institution_code == institution, messages.c.msgid == msgid))
 
     def answer(self, institution: str, msgid: str, answer: str, ref: str | None) -> None:
-        self.conn.execute(_ANSWER, {"i": institution, "m": msgid, "a": answer, "r": ref})
+        raw.later(self.tx, _ANSWER, {"i": institution, "m": msgid, "a": answer, "r": ref})  # sent with the commit
 
     def mark_reversed(self, institution: str, msgid: str, by: str) -> None:
         self.conn.execute(
@@ -79,7 +80,7 @@ class GatewayRepo:
         self.conn.execute(sign_ins.insert(), s.__dict__)
 
     def sign_in(self, sign_no: str) -> SignIn | None:
-        r = self.conn.execute(_SIGN_IN, {"v": sign_no}).first()
+        r = raw.first(self.tx, _SIGN_IN, {"v": sign_no})
         return SignIn(*r) if r else None
 
     def sign_out(self, sign_no: str, at: datetime) -> None:
@@ -100,7 +101,15 @@ class GatewayRepo:
         return InstitutionCredential(*r) if r else None
 
     def credential(self, institution: str) -> InstitutionCredential | None:
-        r = self.conn.execute(_CREDENTIAL, {"v": institution}).first()
+        """With, in the same round trip, the institution's row (``CareRepo.institution``): the
+        gateway reads both for every call."""
+        care = self.tx.care
+        if care.institution_known(institution):
+            r = raw.first(self.tx, _CREDENTIAL, {"v": institution})
+        else:
+            creds, inst = raw.together(self.tx, [(_CREDENTIAL, {"v": institution}), care.institution_read(institution)])
+            care.remember_institution(institution, inst[0] if inst else None)
+            r = creds[0] if creds else None
         return InstitutionCredential(*r) if r else None
 
     def credential_by_ak(self, ak: str) -> InstitutionCredential | None:

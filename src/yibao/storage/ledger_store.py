@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, bindparam, cast, delete, func, or_, select, text, union_all, update
+from sqlalchemy import BigInteger, String, any_, bindparam, cast, delete, func, or_, select, text, union_all, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -21,6 +22,7 @@ from yibao.ledger.model import (
     totals_refusal,
     validate,
 )
+from yibao.storage import raw
 from yibao.storage.tables import account_shards, accounts, journal_entries, transfers
 
 
@@ -74,18 +76,20 @@ _ROWS = (
     .where(accounts.c.code.in_(bindparam("codes", expanding=True)))
     .order_by(accounts.c.id)
 )
-# Person buckets locked (in id order) and the sharded accounts read, in one statement (PostgreSQL).
-_LOCKED = (
+# Person buckets locked (in id order) and the sharded accounts read, in one statement (PostgreSQL);
+# arrays instead of expanding IN lists: one text for any number of accounts, so it is prepared once
+# per connection and sent past SQLAlchemy (``storage.raw``).
+_LOCKED_ARR = (
     select(*_COLUMNS, accounts.c.debits, accounts.c.credits)
-    .where(accounts.c.code.in_(bindparam("locked", expanding=True)))
+    .where(accounts.c.code == any_(bindparam("locked", type_=ARRAY(String))))
     .order_by(accounts.c.id)
     .with_for_update()
     .cte("locked")
 )
-_ROWS_PG = union_all(
-    select(_LOCKED),
+_ROWS_PG_ARR = union_all(
+    select(_LOCKED_ARR),
     select(*_COLUMNS, _totals(accounts.c.debits), _totals(accounts.c.credits)).where(
-        accounts.c.code.in_(bindparam("plain", expanding=True))
+        accounts.c.code == any_(bindparam("plain", type_=ARRAY(String)))
     ),
 )
 _ENTRY_BY_KEY = select(journal_entries.c.id, journal_entries.c.digest).where(journal_entries.c.key == bindparam("k"))
@@ -196,7 +200,7 @@ class LedgerStore:
             wanted = set(codes) | set(also)
             locked = sorted(c for c in wanted if not sharded(c))
             plain = sorted(c for c in wanted if sharded(c))
-            rows = self.conn.execute(_ROWS_PG, {"locked": locked, "plain": plain})
+            return {r[1]: AccountRow(*r) for r in raw.rows(self.tx, _ROWS_PG_ARR, {"locked": locked, "plain": plain})}
         else:
             rows = self.conn.execute(_ROWS, {"codes": sorted(set(codes) | set(also))})
         return {r.code: AccountRow(*r) for r in rows}
@@ -282,7 +286,8 @@ class LedgerStore:
     def _post_pg(self, entry, digest, now, transfer_rows, shard, shard_adds, updates) -> int | None:
         """The whole entry in one statement (one round trip): the key, its transfers, the running
         sums and the person buckets' totals — all or nothing, nothing at all if the key exists."""
-        return self.conn.execute(
+        found = raw.first(
+            self.tx,
             _POST_PG,
             {
                 "key": entry.key,
@@ -304,7 +309,8 @@ class LedgerStore:
                 "u_c": [u["c"] for u in updates],
                 "u_f": [u["f"] for u in updates],
             },
-        ).scalar()
+        )
+        return None if found is None else found[0]
 
     def _post_each(self, entry, digest, now, transfer_rows, shard_adds, updates) -> int | None:
         """SQLite: the same writes as statements of their own (no round trips to save in-process)."""

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from yibao.care.ids import person_number
 from yibao.lifecycle.model import Insurance, Person
+from yibao.storage import raw
 from yibao.storage.tables import accounts, insurances, people
 
 _PERSON_COLS = (
@@ -45,6 +46,13 @@ _LOCK_PG = _LOCK.with_for_update()
 _INSURANCES = (
     select(*_INS_COLS).where(insurances.c.person_id == bindparam("v")).order_by(insurances.c.begin, insurances.c.id)
 )
+# The insurances of the person locked by psn_no, read in the lock's round trip (PostgreSQL).
+_INSURANCES_BY_PSN = (
+    select(*_INS_COLS)
+    .where(insurances.c.person_id == select(people.c.id).where(people.c.psn_no == bindparam("v")).scalar_subquery())
+    .order_by(insurances.c.begin, insurances.c.id)
+)
+_AHEAD = "_insurances_ahead"  # in the unit of work: {person id: insurances read with the lock}
 _INSURANCES_OF = (
     select(*_INS_COLS)
     .where(insurances.c.person_id.in_(bindparam("ids", expanding=True)))
@@ -90,15 +98,29 @@ class PeopleRepo:
         return Person(pk, psn_no, certno, psn_cert_type, name, gender, birth, naty, admdvs)
 
     def _one(self, stmt, value) -> Person | None:
-        r = self.conn.execute(stmt, {"v": value}).first()
+        r = raw.first(self.tx, stmt, {"v": value})
         return Person(*r) if r else None
 
     def by_id(self, pk: int) -> Person | None:
         return self._one(_BY_ID, pk)
 
     def by_psn_no(self, psn_no: str, *, lock: bool = False) -> Person | None:
-        """``lock`` holds the person's row (PostgreSQL) so that work on one person is serialised."""
-        return self._one(_BY_PSN_PG if lock and not self.tx.sqlite else _BY_PSN, psn_no)
+        """``lock`` holds the person's row (PostgreSQL) so that work on one person is serialised;
+        the person's insurances, which whoever locks a person reads next, come in the same round
+        trip (kept for the next ``insurances`` call, forgotten when one is written), and the
+        credential announced with ``CredentialsRepo.expect_*``, if any."""
+        if not lock or self.tx.sqlite:
+            return self._one(_BY_PSN, psn_no)
+        credential = self.tx.credentials.expected_read()  # a voucher token or card, when one was announced
+        reads = [(_BY_PSN_PG, {"v": psn_no}), (_INSURANCES_BY_PSN, {"v": psn_no})]
+        found, ins, *cred = raw.together(self.tx, reads + ([credential] if credential else []))
+        if credential:
+            self.tx.credentials.read_ahead(credential[0], credential[1]["v"], cred[0][0] if cred[0] else None)
+        if not found:
+            return None
+        person = Person(*found[0])
+        self.tx.__dict__[_AHEAD] = {person.id: [Insurance(*r) for r in ins]}
+        return person
 
     def by_certno(self, certno: str) -> Person | None:
         return self._one(_BY_CERT, certno)
@@ -148,10 +170,14 @@ class PeopleRepo:
                 created_at=now,
             )
         ).inserted_primary_key[0]
+        self.tx.__dict__.pop(_AHEAD, None)
         return Insurance(pk, person_id, insutype, psn_type, begin, end, benefit_start, None, emp_name)
 
     def insurances(self, person_id: int) -> list[Insurance]:
-        return [Insurance(*r) for r in self.conn.execute(_INSURANCES, {"v": person_id})]
+        ahead = self.tx.__dict__.pop(_AHEAD, None)
+        if ahead and person_id in ahead:
+            return ahead[person_id]
+        return [Insurance(*r) for r in raw.rows(self.tx, _INSURANCES, {"v": person_id})]
 
     def insurances_of(self, person_ids: list[int]) -> dict[int, list[Insurance]]:
         out: dict[int, list[Insurance]] = {pid: [] for pid in person_ids}
@@ -161,9 +187,11 @@ class PeopleRepo:
         return out
 
     def end_insurance(self, insurance_id: int, end: date) -> None:
+        self.tx.__dict__.pop(_AHEAD, None)
         self.conn.execute(update(insurances).where(insurances.c.id == insurance_id).values(end=end))
 
     def suspend_insurance(self, insurance_id: int, since: date | None) -> None:
+        self.tx.__dict__.pop(_AHEAD, None)
         self.conn.execute(update(insurances).where(insurances.c.id == insurance_id).values(suspended_from=since))
 
     # Whole regions, for the month-end and year-end jobs ------------------------------------------

@@ -167,6 +167,7 @@ class ReferenceRepo:
             "selfpay_prop": item.selfpay_bp,
             "price_ceiling": None if item.price_ceiling is None else str(item.price_ceiling),
         }
+        self.tx.__dict__.pop("_catalog", None)  # what CareRepo.catalog() read in this transaction
         done = self.conn.execute(catalog_items.update().where(catalog_items.c.code == item.code).values(**values))
         if done.rowcount == 0:
             self.conn.execute(catalog_items.insert().values(code=item.code, **values))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, select
 
+from yibao.storage import raw
 from yibao.storage.tables import settlements, visits
 
 _BUILT: dict[tuple[tuple[str, ...], tuple[str, ...]], object] = {}
@@ -49,5 +50,5 @@ def add_visit_and_settlement(tx, visit: dict, settlement: dict) -> tuple[int, in
     if stmt is None:
         stmt = _BUILT[key] = _statement(*key)
     params = {f"v_{k}": value for k, value in visit.items()} | {f"s_{k}": value for k, value in settlement.items()}
-    r = tx.conn.execute(stmt, params).one()
-    return r.visit_id, r.id
+    setl_id, visit_id = raw.first(tx, stmt, params)
+    return visit_id, setl_id

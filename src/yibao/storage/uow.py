@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DataError, OperationalError
 
 from yibao.errors import DomainError, StoreUnavailable, StoreValueRefused
-from yibao.storage import tables
+from yibao.storage import raw, tables
 from yibao.storage.access_repo import AccessRepo
 from yibao.storage.care_repo import CareRepo
 from yibao.storage.clearing_repo import ClearingRepo
@@ -53,6 +53,8 @@ class Store:
         # SQLite admits one writer; queueing writers here is fairer and faster than SQLite's own
         # busy-wait back-off, which under many clients sends latencies into seconds.
         self._writer = threading.RLock() if self.sqlite else None
+        if not self.sqlite:
+            raw.install(engine)  # writes waiting in a unit of work go out before SQLAlchemy's next statement
 
     @classmethod
     def open(cls, url: str = "sqlite://", *, migrate: bool = True, create: bool = False) -> Store:
@@ -81,21 +83,43 @@ class Store:
                 conn = conn.execution_options(yibao_read_only=True)
             trans = conn.begin()
             tx = Tx(conn, self.sqlite)
+            if not self.sqlite:  # writes waiting (raw.later) go out before SQLAlchemy's next statement
+                conn.info[raw.LATER_KEY] = tx.later
             try:
-                yield tx
-            except DomainError as exc:
-                trans.commit() if exc.keep_writes else trans.rollback()
-                tx.ended(exc.keep_writes)
-                raise
-            except BaseException:
-                trans.rollback()
-                tx.ended(False)
-                raise
-            trans.commit()
-            tx.ended(True)
+                try:
+                    yield tx
+                except DomainError as exc:
+                    if exc.keep_writes:
+                        _commit(tx, trans)
+                    else:
+                        tx.later.clear()
+                        trans.rollback()
+                    tx.ended(exc.keep_writes)
+                    raise
+                except BaseException:
+                    tx.later.clear()
+                    trans.rollback()
+                    tx.ended(False)
+                    raise
+                _commit(tx, trans)
+                tx.ended(True)
+            finally:
+                conn.info.pop(raw.LATER_KEY, None)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _commit(tx: Tx, trans) -> None:
+    """The writes still waiting (``raw.later``), then the commit; a failure of either rolls back."""
+    try:
+        raw.flush(tx)
+    except BaseException:
+        tx.later.clear()
+        trans.rollback()
+        tx.ended(False)
+        raise
+    trans.commit()
 
 
 class Tx:
@@ -105,6 +129,7 @@ class Tx:
         self.conn = conn
         self.sqlite = sqlite
         self._after: list = []
+        self.later: list[tuple[str, dict]] = []  # PostgreSQL writes waiting for a round trip (storage.raw)
 
     def after_end(self, fn) -> None:
         """Run ``fn(committed)`` once the transaction has ended (after the commit or the rollback):

@@ -21,6 +21,9 @@ def holds_data(tx) -> bool:
 
 def wipe(tx, *, keep_keys: bool) -> None:
     """Delete every row (children first); ``keep_keys`` keeps ``settings``."""
+    tx.__dict__.pop("_catalog", None)  # what CareRepo.catalog() read in this transaction
+    tx.__dict__.pop("_insurances_ahead", None)  # what PeopleRepo.by_psn_no(lock=True) read
+    tx.__dict__.pop("_credential_ahead", None)  # and the credential read with it
     for table in reversed(tables.metadata.sorted_tables):
         if not (keep_keys and table.name == KEYS_TABLE):
             tx.conn.execute(table.delete())
