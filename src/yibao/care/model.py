@@ -209,9 +209,10 @@ class PeriodSettlement:
 
 
 @dataclass(frozen=True)
-class Clearing:
-    id: int
-    institution_code: str
+class NewClearing:
+    """3203: a month's clearing as an institution applies for it (clearing type, the days it covers,
+    how many settlements and their amounts in fen), under the columns' names."""
+
     clr_type: str
     setlym: str
     begin_date: date
@@ -221,6 +222,14 @@ class Clearing:
     fund: int
     acct: int
     cash: int
+
+
+@dataclass(frozen=True)
+class Clearing(NewClearing):
+    """A clearing as kept: whose, the agreed reconciliation run it rests on, and whether cancelled (3204)."""
+
+    id: int
+    institution_code: str
     run_id: int
     created_at: datetime
     cancelled_at: datetime | None

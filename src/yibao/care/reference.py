@@ -22,9 +22,10 @@ class CatalogEntry:
 
 
 @dataclass(frozen=True)
-class Match:
-    id: int
-    institution_code: str
+class NewMatch:
+    """3301: an institution's own code (and name) matched to a national catalogue code for a period,
+    under the columns' (national) names; ``info`` keeps what else the HIS sent."""
+
     medins_list_codg: str
     medins_list_name: str
     list_type: str
@@ -32,6 +33,14 @@ class Match:
     begndate: date
     enddate: date | None
     info: dict
+
+
+@dataclass(frozen=True)
+class Match(NewMatch):
+    """A match as kept: which institution made it, when, and whether it is cancelled (3302)."""
+
+    id: int
+    institution_code: str
     created_at: datetime
     cancelled_at: datetime | None
 

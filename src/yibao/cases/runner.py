@@ -6,13 +6,13 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from yibao.cases.driver import Driver
 from yibao.money import fmt_yuan, parse_fen
+from yibao.nhsa.answer import dates_as_text
 from yibao.nhsa.envelope import new_msgid, request_envelope
 from yibao.services.case_file import Case, CaseError, case_time, load_case_file
 from yibao.services.case_world import Handle
@@ -82,7 +82,7 @@ class Run:
         msgid = str(self.resolve(step["msgid"])) if step.get("msgid") else new_msgid(inst, now, next(self.seq))
         envelope = request_envelope(
             infno,
-            _texts(self.resolve(step.get("input", {}))),
+            dates_as_text(self.resolve(step.get("input", {}))),
             institution=inst,
             admdvs=self.region,
             now=now,
@@ -234,19 +234,6 @@ def _day_or_as_written(value: Any) -> Any:
 
 def _describe(kind: str, step: dict) -> str:
     return f"{kind} {step[kind]}" if kind in ("nhsa", "action") else kind
-
-
-def _texts(value: Any) -> Any:
-    """Case input as an HIS sends it: dates as text, numbers kept exact."""
-    if isinstance(value, dict):
-        return {k: _texts(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_texts(v) for v in value]
-    if isinstance(value, datetime):
-        return f"{value:%Y-%m-%d %H:%M:%S}"
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 _INDEX = re.compile(r"([^\[\]]+)((?:\[\d+\])*)")

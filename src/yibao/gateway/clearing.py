@@ -3,6 +3,7 @@ this edition's interface list; answered as a variant for the HIS that still send
 
 from __future__ import annotations
 
+from yibao.care.model import NewClearing
 from yibao.gateway.registry import Call, transaction
 from yibao.services import reconciliation as svc
 from yibao.services.platform import Platform
@@ -26,8 +27,18 @@ def details(p: Platform, call: Call, tx) -> dict:
 @transaction("3203", "清算申请")
 def apply(p: Platform, call: Call, tx) -> dict:
     d = call.read("data")
-    amounts = (d.medfee_sumamt, d.fund_appy_sum, d.acct_pay, d.cash_payamt)
-    pk = svc.apply_clearing(p, tx, call.institution, d.clr_type, d.setlym, d.begndate, d.enddate, d.psntime, amounts)
+    applied = NewClearing(
+        clr_type=d.clr_type,
+        setlym=d.setlym,
+        begin_date=d.begndate,
+        end_date=d.enddate,
+        count=d.psntime,
+        medfee=d.medfee_sumamt,
+        fund=d.fund_appy_sum,
+        acct=d.acct_pay,
+        cash=d.cash_payamt,
+    )
+    pk = svc.apply_clearing(p, tx, call.institution, applied)
     return {"result": {"clr_appy_evt_id": svc.clearing_id(pk)}}
 
 

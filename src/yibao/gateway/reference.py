@@ -12,6 +12,7 @@ import base64
 from datetime import datetime, time
 from decimal import Decimal
 
+from yibao.care.reference import NewMatch
 from yibao.errors import refuse
 from yibao.gateway.registry import Call, transaction
 from yibao.nhsa.answer import shape_row
@@ -234,18 +235,16 @@ def match_upload(p: Platform, call: Call, tx) -> dict:
     d = call.read("data")
     extra = ("aprvno", "dosform", "exct_cont", "item_cont", "prcunt", "spec", "pacspec", "memo")
     info = {k: d.get(k) for k in extra if d.get(k) is not None}
-    ref.add_match(
-        p,
-        tx,
-        call.institution,
-        d.fixmedins_hilist_id,
-        d.fixmedins_hilist_name,
-        d.list_type,
-        d.med_list_codg,
-        d.begndate,
-        d.enddate,
-        info,
+    match = NewMatch(
+        medins_list_codg=d.fixmedins_hilist_id,
+        medins_list_name=d.fixmedins_hilist_name,
+        list_type=d.list_type,
+        med_list_codg=d.med_list_codg,
+        begndate=d.begndate,
+        enddate=d.enddate,
+        info=info,
     )
+    ref.add_match(p, tx, call.institution, match)
     return {}
 
 

@@ -107,7 +107,6 @@ def feedback(p: Platform, call: Call, tx) -> dict:
     warns = call.nested("warns", d.get("warns"), "data.warns")
     if not warns:
         raise refuse("E0000-008", detail="data.warns 至少需要1条")
-    svc.feedback(
-        p, tx, call.institution, d.warn_type, [(w.warn_rslt_id, w.dspo_way, w.get("dspo_way_rea")) for w in warns]
-    )
+    disposals = [svc.Disposal(w.warn_rslt_id, w.dspo_way, w.get("dspo_way_rea")) for w in warns]
+    svc.feedback(p, tx, call.institution, d.warn_type, disposals)
     return {}

@@ -10,6 +10,7 @@ number is 0 and an absent text is "" (the spec's own rule for empty values).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -105,3 +106,18 @@ def _moment_text(v: Any) -> str:
     if isinstance(v, date):
         return v.isoformat()
     return str(v)
+
+
+def dates_as_text(value: Any, leaf: Callable[[Any], Any] = lambda v: v, *, drop_none: bool = False) -> Any:
+    """``value`` with every date and date-time in it, through nested mappings and lists, as the
+    national text (``yyyy-MM-dd``, ``yyyy-MM-dd HH:mm:ss``), any other value through ``leaf``;
+    ``drop_none`` leaves out a mapping's keys without a value."""
+    if isinstance(value, Mapping):
+        return {
+            k: dates_as_text(v, leaf, drop_none=drop_none) for k, v in value.items() if not drop_none or v is not None
+        }
+    if isinstance(value, list):
+        return [dates_as_text(v, leaf, drop_none=drop_none) for v in value]
+    if isinstance(value, date):
+        return _moment_text(value)
+    return leaf(value)

@@ -62,19 +62,25 @@ def audit_columns(f: FeeInput) -> dict:
     return cols
 
 
+# A fee line row's columns (national names) copied as they are from the FeeInput's fields.
+_LINE_COLUMNS = {
+    "feedetl_sn": "sn",
+    "chrg_bchno": "chrg_bchno",
+    "med_list_codg": "code",
+    "medins_list_codg": "medins_code",
+    "amount": "amount",
+    "init_feedetl_sn": "init_sn",
+}
+
+
 def line_columns(f: FeeInput, visit_id: int, now: datetime) -> dict:
     """A fee line's row as the institution sent it (2204/2301, a pharmacy purchase's inline lines),
     stamped with the upload time; a line without its own time takes that one."""
     return dict(
+        {column: getattr(f, name) for column, name in _LINE_COLUMNS.items()},
         visit_id=visit_id,
-        feedetl_sn=f.sn,
-        chrg_bchno=f.chrg_bchno,
-        med_list_codg=f.code,
-        medins_list_codg=f.medins_code,
-        amount=f.amount,
         price=str(f.price),
         count=str(f.count),
-        init_feedetl_sn=f.init_sn,
         fee_ocur_time=f.fee_ocur_time or now,
         uploaded_at=now,
         **audit_columns(f),
@@ -210,19 +216,17 @@ def register_visit(
         return visit_public_id(person.admdvs, pk)
 
 
+# What opens a visit, in the order callers give it: the visit row's own columns.
+_OPENED = ("kind", "insutype", "med_type", "begntime", "ipt_otp_no", "mdtrt_cert_type")
+
+
 def _open_visit(tx: Tx, person: Person, inst: Institution, opened: tuple, info: dict, now: datetime) -> int:
-    """A new open visit: (kind, insutype, med_type, begntime, ipt_otp_no, cert type), what the HIS sent."""
-    kind, insutype, med_type, begntime, ipt_otp_no, cert_type = opened
+    """A new open visit: its _OPENED columns, and what the HIS sent."""
     return tx.care.add_visit(
+        **dict(zip(_OPENED, opened, strict=True)),
         person_id=person.id,
         institution_code=inst.code,
-        kind=kind,
-        insutype=insutype,
-        med_type=med_type,
-        begntime=begntime,
         status="open",
-        ipt_otp_no=ipt_otp_no,
-        mdtrt_cert_type=cert_type,
         info=json.dumps(info, ensure_ascii=False, default=str),
         created_at=now,
     )

@@ -45,6 +45,10 @@ class NewFiling:
     target_name: str | None = None
 
 
+# A new filing's fields stored under their own names (its psn_no becomes the person's id).
+_FILING_COLUMNS = ("kind", "insutype", "code", "name", "target_code", "target_name", "begndate", "enddate", "info")
+
+
 def sn_of(person: Person, filing_id: int) -> str:
     return filing_public_id(person.admdvs, filing_id)
 
@@ -78,17 +82,9 @@ def add_filing(platform: Platform, tx: Tx, asking: str, f: NewFiling) -> str:
     if clash is not None and (f.kind != "transfer" or clash.target_code == f.target_code):
         raise refuse("E2501-003", kind=KIND_NAMES[f.kind], sn=sn_of(person, clash.id))
     pk = tx.reference.add_filing(
-        kind=f.kind,
+        **{column: getattr(f, column) for column in _FILING_COLUMNS},
         person_id=person.id,
         institution_code=asking,
-        insutype=f.insutype,
-        code=f.code,
-        name=f.name,
-        target_code=f.target_code,
-        target_name=f.target_name,
-        begndate=f.begndate,
-        enddate=f.enddate,
-        info=f.info,
         created_at=platform.now(),
     )
     return sn_of(person, pk)

@@ -3,7 +3,7 @@ clawback, suspension and termination, off-site filing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 
 from yibao.errors import refuse
@@ -398,17 +398,11 @@ def file_offsite(
         check_date(valid_to, "备案结束日期")
     if valid_to is not None and valid_to < valid_from:
         raise refuse("E7501-001")
+    filing = Filing(kind, valid_from, valid_to, admdvs)
     with platform.unit(tx) as tx:
         person = person_or_refuse(tx, psn_no)
-        tx.lifecycle.add_filing(
-            person_id=person.id,
-            kind=kind,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            admdvs=admdvs,
-            created_at=platform.now(),
-        )
-    return Filing(kind, valid_from, valid_to, admdvs)
+        tx.lifecycle.add_filing(**asdict(filing), person_id=person.id, created_at=platform.now())
+    return filing
 
 
 def offsite_status(tx: Tx, person: Person, care_admdvs: str, day: date) -> str | None:

@@ -18,6 +18,7 @@ from yibao.care.ids import visit_public_id
 from yibao.care.model import Department, SettlementList, SettlementRow
 from yibao.errors import refuse
 from yibao.lifecycle.model import Person
+from yibao.nhsa.answer import dates_as_text
 from yibao.rules.setl_list_qc import Context, check, ruleset
 from yibao.services.care import institution_or_refuse, person_or_refuse
 from yibao.services.platform import Platform
@@ -107,15 +108,8 @@ def _context(tx: Tx, owned: Owned, info: Mapping[str, Any]) -> Context:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return f"{value:%Y-%m-%d %H:%M:%S}"
-    if isinstance(value, date):
-        return value.isoformat()
-    return value if isinstance(value, str | int | bool) else str(value)
+    """A list as kept: national date texts, empty keys left out, other values as JSON scalars or text."""
+    return dates_as_text(value, lambda v: v if isinstance(v, str | int | bool) else str(v), drop_none=True)
 
 
 def change_status(platform: Platform, tx: Tx, asking: str, rows: list[tuple[str, str, str]]) -> None:

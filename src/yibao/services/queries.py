@@ -51,6 +51,10 @@ def year_to_date(
     return year, acc, sums
 
 
+# The figures a 3201 statement compares, in the order of ``theirs`` and ``ours``.
+COMPARED = ("medfee", "fund", "acct", "count")
+
+
 def record_reconciliation(
     platform: Platform,
     *,
@@ -79,14 +83,8 @@ def record_reconciliation(
             end_date=end,
             refd_setl_flag=row.get("refd_setl_flag"),
             fixmedins_refd_setl_flag=row.get("fixmedins_refd_setl_flag"),
-            their_medfee=theirs[0],
-            their_fund=theirs[1],
-            their_acct=theirs[2],
-            their_count=theirs[3],
-            our_medfee=ours[0],
-            our_fund=ours[1],
-            our_acct=ours[2],
-            our_count=ours[3],
+            **{f"their_{figure}": v for figure, v in zip(COMPARED, theirs, strict=True)},
+            **{f"our_{figure}": v for figure, v in zip(COMPARED, ours, strict=True)},
             stmt_rslt=result,
             at=platform.now(),
         )

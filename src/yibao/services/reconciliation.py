@@ -12,11 +12,12 @@ amounts the platform holds; 3204 withdraws the application.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from yibao.care.ids import settlement_public_id, visit_public_id
+from yibao.care.model import NewClearing
 from yibao.errors import refuse
 from yibao.money import MoneyFormatError, parse_fen
 from yibao.nhsa.files import FileFormatError, file_layout, zipped_text
@@ -177,54 +178,31 @@ def month_of(setlym: str) -> tuple[date, date]:
     return first, last
 
 
-def apply_clearing(
-    platform: Platform,
-    tx: Tx,
-    asking: str,
-    clr_type: str,
-    setlym: str,
-    begin: date,
-    end: date,
-    count: int,
-    amounts: tuple,
-) -> int:
+def apply_clearing(platform: Platform, tx: Tx, asking: str, a: NewClearing) -> int:
     """3203: the period must have agreed line by line (3202) and the amounts must be the platform's."""
     institution_or_refuse(tx, asking)
-    first, last = month_of(setlym)
+    first, last = month_of(a.setlym)
+    begin, end = a.begin_date, a.end_date
     if not (first <= begin <= end <= last):
-        raise refuse("E3203-004", detail=f"{begin}–{end} 不在清算年月 {setlym} 内")
-    run = tx.clearing.agreed_run(asking, clr_type, begin, end)
+        raise refuse("E3203-004", detail=f"{begin}–{end} 不在清算年月 {a.setlym} 内")
+    run = tx.clearing.agreed_run(asking, a.clr_type, begin, end)
     if run is None:
-        raise refuse("E3203-001", detail=f"{begin}–{end} 清算类别{clr_type}")
-    if tx.clearing.active_clearing(asking, clr_type, setlym) is not None:
-        raise refuse("E3203-003", setlym=setlym)
-    mine = ours(tx, asking, clr_type, begin, end)
+        raise refuse("E3203-001", detail=f"{begin}–{end} 清算类别{a.clr_type}")
+    if tx.clearing.active_clearing(asking, a.clr_type, a.setlym) is not None:
+        raise refuse("E3203-003", setlym=a.setlym)
+    mine = ours(tx, asking, a.clr_type, begin, end)
     net = sum(1 if k[1] == "0" else -1 for k in mine)
     medfee = sum(v[3].medfee for v in mine.values())
     fund = sum(v[3].fund for v in mine.values())
     acct = sum(v[3].acct for v in mine.values())
-    cash = medfee - fund - acct
-    sent_medfee, sent_fund, sent_acct, sent_cash = amounts
-    if (count, sent_medfee, sent_fund, sent_acct, sent_cash) != (net, medfee, fund, acct, cash):
+    held = replace(a, count=net, medfee=medfee, fund=fund, acct=acct, cash=medfee - fund - acct)
+    if held != a:
         raise refuse(
             "E3203-002",
-            detail=f"申请{count}人次、医疗费{_yuan(sent_medfee)}元、基金{_yuan(sent_fund)}元；"
-            f"平台{net}人次、医疗费{_yuan(medfee)}元、基金{_yuan(fund)}元、个人账户{_yuan(acct)}元、现金{_yuan(cash)}元",
+            detail=f"申请{a.count}人次、医疗费{_yuan(a.medfee)}元、基金{_yuan(a.fund)}元；"
+            f"平台{net}人次、医疗费{_yuan(medfee)}元、基金{_yuan(fund)}元、个人账户{_yuan(acct)}元、现金{_yuan(held.cash)}元",
         )
-    return tx.clearing.add_clearing(
-        institution_code=asking,
-        clr_type=clr_type,
-        setlym=setlym,
-        begin_date=begin,
-        end_date=end,
-        count=net,
-        medfee=medfee,
-        fund=fund,
-        acct=acct,
-        cash=cash,
-        run_id=run,
-        created_at=platform.now(),
-    )
+    return tx.clearing.add_clearing(**asdict(held), institution_code=asking, run_id=run, created_at=platform.now())
 
 
 def clearing_id(pk: int) -> str:

@@ -14,11 +14,12 @@ import binascii
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from yibao.care.ids import visit_public_id
+from yibao.care.reference import NewMatch
 from yibao.errors import DomainError, refuse
 from yibao.limits import parse_time
 from yibao.money import MoneyFormatError, parse_price, parse_ratio
@@ -290,38 +291,17 @@ def matches_page(tx: Tx, *, institution: str | None, medins_code: str | None, co
 # 3301 / 3302 ---------------------------------------------------------------------------------
 
 
-def add_match(
-    platform: Platform,
-    tx: Tx,
-    asking: str,
-    medins_code: str,
-    medins_name: str,
-    list_type: str,
-    code: str,
-    begin,
-    end,
-    info,
-) -> int:
+def add_match(platform: Platform, tx: Tx, asking: str, m: NewMatch) -> int:
     """An institution's own code matched to a national code that is in the catalogue."""
     institution_or_refuse(tx, asking)
-    if not tx.care.catalog([code]):
-        raise refuse("E3301-001", code=code)
-    if end is not None and end < begin:
-        raise refuse("E3301-003", detail=f"{begin} 至 {end}")
-    existing = tx.reference.active_match(asking, medins_code, list_type)
+    if not tx.care.catalog([m.med_list_codg]):
+        raise refuse("E3301-001", code=m.med_list_codg)
+    if m.enddate is not None and m.enddate < m.begndate:
+        raise refuse("E3301-003", detail=f"{m.begndate} 至 {m.enddate}")
+    existing = tx.reference.active_match(asking, m.medins_list_codg, m.list_type)
     if existing is not None:
-        raise refuse("E3301-002", medins=medins_code, code=existing.med_list_codg)
-    return tx.reference.add_match(
-        institution_code=asking,
-        medins_list_codg=medins_code,
-        medins_list_name=medins_name,
-        list_type=list_type,
-        med_list_codg=code,
-        begndate=begin,
-        enddate=end,
-        info=info,
-        created_at=platform.now(),
-    )
+        raise refuse("E3301-002", medins=m.medins_list_codg, code=existing.med_list_codg)
+    return tx.reference.add_match(**asdict(m), institution_code=asking, created_at=platform.now())
 
 
 def cancel_match(platform: Platform, tx: Tx, asking: str, medins_code: str, list_type: str, code: str) -> None:

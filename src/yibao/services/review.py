@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
+from typing import NamedTuple
 
 from yibao.care.model import Visit
 from yibao.errors import refuse
@@ -60,24 +61,28 @@ def keep_results(
     return out
 
 
-def feedback(platform: Platform, tx: Tx, asking: str, warn_type: str, warns: list[tuple[str, str, str | None]]) -> None:
+class Disposal(NamedTuple):
+    """One answer of a 3103 feedback, under its row's column names: the result it answers (jr_id),
+    ``dspo_way`` 1 继续执行医嘱 (with a reason) or 2 返回修改医嘱, and the reason."""
+
+    jr_id: str
+    dspo_way: str
+    reason: str | None
+
+
+def feedback(platform: Platform, tx: Tx, asking: str, warn_type: str, warns: list[Disposal]) -> None:
     """3103: for each result this institution received, continue (with a reason) or change the order."""
     institution_or_refuse(tx, asking)
-    for jr_id, way, reason in warns:
-        result = tx.reference.review_result(jr_id)
+    for w in warns:
+        result = tx.reference.review_result(w.jr_id)
         if result is None or result["institution_code"] != asking:
-            raise refuse("E3103-001", jr_id=jr_id)
-        if way == "1" and not reason:
-            raise refuse("E3103-002", jr_id=jr_id)
-        if tx.reference.review_feedback_of(jr_id) is not None:
-            raise refuse("E3103-003", jr_id=jr_id)
+            raise refuse("E3103-001", jr_id=w.jr_id)
+        if w.dspo_way == "1" and not w.reason:
+            raise refuse("E3103-002", jr_id=w.jr_id)
+        if tx.reference.review_feedback_of(w.jr_id) is not None:
+            raise refuse("E3103-003", jr_id=w.jr_id)
         tx.reference.add_review_feedback(
-            jr_id=jr_id,
-            institution_code=asking,
-            warn_type=warn_type,
-            dspo_way=way,
-            reason=reason,
-            created_at=platform.now(),
+            **w._asdict(), institution_code=asking, warn_type=warn_type, created_at=platform.now()
         )
 
 

@@ -70,6 +70,10 @@ KIND_NAMES = {"outpatient": "门诊", "inpatient": "住院", "pharmacy": "药店
 
 @dataclass(frozen=True)
 class SettleRequest:
+    """A pre-settlement or settlement as an institution asks for it (2206/2207 门诊, 2303/2304 住院,
+    2101/2102 药店), read by the gateway: the total in fen, and the registered visit it settles or,
+    for a pharmacy purchase, its lines inline."""
+
     institution: str
     psn_no: str
     insutype: str
@@ -436,28 +440,26 @@ def _book(
     return replace(view, setl_id=setl_id, mdtrt_id=mdtrt_id, setl_time=now, msgid=req.msgid)
 
 
+# A settlement row's columns copied under their own names from the request, its view and the result.
+_REQUEST_COLUMNS = ("infno", "msgid", "insutype", "mid_setl")
+_VIEW_COLUMNS = ("psn_type", "med_type", "clr_type")
+_RESULT_COLUMNS = ("category", "medfee", "deductible", "explanation")
+
+
 def _settlement_columns(req: SettleRequest, view: SettlementView, year: int, now: datetime) -> dict:
     """The settlement's row (its visit aside)."""
     result = view.result
     return dict(
+        **{column: getattr(req, column) for column in _REQUEST_COLUMNS},
+        **{column: getattr(view, column) for column in _VIEW_COLUMNS},
+        **{column: getattr(result, column) for column in _RESULT_COLUMNS},
+        **parts_columns(result),
         person_id=view.person.id,
         institution_code=view.institution.code,
-        infno=req.infno,
-        msgid=req.msgid,
-        insutype=req.insutype,
-        psn_type=view.psn_type,
         mdtrt_cert_type=req.cert_type,
-        med_type=view.med_type,
-        category=result.category,
-        clr_type=view.clr_type,
         year=year,
         setl_time=now,
-        medfee=result.medfee,
-        **parts_columns(result),
-        deductible=result.deductible,
-        mid_setl=req.mid_setl,
         output=json.dumps(to_record(result), ensure_ascii=False),
-        explanation=result.explanation,
         status="settled",
         info=json.dumps(req.info, ensure_ascii=False, default=str) if req.info else None,
     )

@@ -47,6 +47,10 @@ class Movement:
     trace: Sequence[str] = ()
 
 
+# Movement fields stored under their own names in a stock move row.
+_MOVE_COLUMNS = ("batch", "name", "kind", "price", "at", "setl_id", "psn_no")
+
+
 def balance(moves: Sequence[Move]) -> Decimal:
     return sum((m.delta for m in moves), ZERO)
 
@@ -93,17 +97,11 @@ def record(platform: Platform, tx: Tx, asking: str, mv: Movement) -> int:
         raise refuse("E3501-002", batch=mv.batch, held=held, want=-delta)
     return tx.stock.add(
         list(mv.trace),
+        **{column: getattr(mv, column) for column in _MOVE_COLUMNS},
         institution_code=asking,
-        batch=mv.batch,
         med_list_codg=mv.code,
         medins_list_codg=mv.own_code,
-        name=mv.name,
-        kind=mv.kind,
         delta=delta,
-        price=mv.price,
-        at=mv.at,
-        setl_id=mv.setl_id,
-        psn_no=mv.psn_no,
         info={**_jsonable(mv.info), "counted": str(mv.quantity)} if mv.kind == "count" else _jsonable(mv.info),
         created_at=platform.now(),
     )

@@ -92,6 +92,10 @@ def add_catalog_item(platform: Platform, item: CatalogItem, *, tx: Tx | None = N
         tx.care.add_catalog_item(item)
 
 
+# A new person's fields that their insurance takes under the same names.
+_INSURANCE_FIELDS = ("insutype", "psn_type", "emp_name")
+
+
 @dataclass(frozen=True)
 class NewPerson:
     name: str
@@ -174,12 +178,10 @@ def add_person(platform: Platform, spec: NewPerson, *, tx: Tx | None = None) -> 
         if spec.insutype is not None:
             tx.people.add_insurance(
                 person.id,
-                insutype=spec.insutype,
-                psn_type=spec.psn_type,
+                **{name: getattr(spec, name) for name in _INSURANCE_FIELDS},
                 begin=spec.insured_since,
-                benefit_start=spec.insured_since,
+                benefit_start=spec.insured_since,  # a person entered as insured waits for nothing
                 end=spec.insured_until,
-                emp_name=spec.emp_name,
                 now=now,
             )
         if spec.insutype == EMPLOYEE:

@@ -13,7 +13,7 @@ balances respected); a broken one is an internal error, never a refusal.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from yibao.errors import invariant
 from yibao.money import RATIO_SCALE, apply_ratio
@@ -435,12 +435,7 @@ def settle(
         benefit=b.in_force,
         ratio_bp=f.ratio_bp,
         deductible_scope=b.scope,
-        lines=s.lines,
-        medfee=s.medfee,
-        ownpay=s.ownpay,
-        overlimit=s.overlimit,
-        preselfpay=s.preselfpay,
-        in_scope=s.in_scope,
+        **{x.name: getattr(s, x.name) for x in fields(Split)},  # the split's figures, under their names
         deductible=f.deductible,
         fund_before_cap=f.before_cap,
         fund_pay=f.pay,

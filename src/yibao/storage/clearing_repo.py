@@ -80,7 +80,7 @@ class ClearingRepo:
     def clearing(self, pk: int, *, lock: bool = False) -> Clearing | None:
         stmt = select(clearing_applications).where(clearing_applications.c.id == pk)
         r = self.conn.execute(self.tx.for_update(stmt) if lock else stmt).first()
-        return Clearing(*r) if r else None
+        return Clearing(**r._mapping) if r else None
 
     def active_clearing(self, institution: str, clr_type: str, setlym: str) -> Clearing | None:
         r = self.conn.execute(
@@ -91,7 +91,7 @@ class ClearingRepo:
                 clearing_applications.c.cancelled_at.is_(None),
             )
         ).first()
-        return Clearing(*r) if r else None
+        return Clearing(**r._mapping) if r else None
 
     def cancel_clearing(self, pk: int, at: datetime) -> None:
         self.conn.execute(
@@ -100,4 +100,4 @@ class ClearingRepo:
 
     def clearings(self, limit: int = 100) -> list[Clearing]:
         stmt = select(clearing_applications).order_by(clearing_applications.c.id.desc()).limit(limit)
-        return [Clearing(*r) for r in self.conn.execute(stmt)]
+        return [Clearing(**r._mapping) for r in self.conn.execute(stmt)]

@@ -33,19 +33,7 @@ def _entry(r) -> CatalogEntry:
 
 
 def _match(r) -> Match:
-    return Match(
-        r.id,
-        r.institution_code,
-        r.medins_list_codg,
-        r.medins_list_name,
-        r.list_type,
-        r.med_list_codg,
-        r.begndate,
-        r.enddate,
-        json.loads(r.info or "{}"),
-        r.created_at,
-        r.cancelled_at,
-    )
+    return Match(**{**r._mapping, "info": json.loads(r.info or "{}")})
 
 
 def _filing(r) -> Filing:
