@@ -156,6 +156,7 @@ def test_a_person_files_a_claim_in_the_portal_and_reads_how_it_was_paid(region):
         for words in ("这张票据报销了多少", "未备案", "SH-P-0001", fmt_yuan(paid.fund_pay), fmt_yuan(paid.borne)):
             assert words in text, words
         assert all(step in text for step in paid.result.steps)
+        assert "费用明细" in text and all(line.item.name in text for line in paid.result.lines)
         assert "SH-P-0001" in web.get("/portal/claims").text  # listed among my claims
     with person_web(srv.url, other) as stranger:  # another person cannot read it, whatever the URL says
         r = stranger.get(where)

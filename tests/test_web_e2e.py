@@ -178,7 +178,8 @@ def test_a_person_cannot_read_another_persons_pages(server):
         with httpx.Client(base_url=base, headers={"Authorization": "Bearer sandbox"}) as api:
             theirs = api.get("/api/v1/settlements", params={"psn_no": people["张伟"]["psn_no"]}).json()[0]["setl_id"]
             mine = api.get("/api/v1/settlements", params={"psn_no": people["张小宝"]["psn_no"]}).json()[0]["setl_id"]
-        assert c.get(f"/portal/settlements/{mine}").status_code == 200
+        own = c.get(f"/portal/settlements/{mine}")
+        assert own.status_code == 200 and "一步一步的说明" in own.text and "费用明细" in own.text
         for url in (
             f"/portal/settlements/{theirs}",
             f"/portal/slips/{theirs}.html",

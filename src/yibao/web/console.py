@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
@@ -138,28 +138,12 @@ def _claims_page(request: Request, psn_no: str, *, error: str | None = None, for
 def file_claim(
     request: Request,
     psn_no: str,
-    care_region: str = Form(""),
-    institution: str = Form(""),
-    hospital_level: str = Form(""),
-    receipt_no: str = Form(""),
-    day: str = Form(""),
-    med_type: str = Form(""),
-    case: str = Form(""),
-    code: list[str] = Form([]),
-    name: list[str] = Form([]),
-    price: list[str] = Form([]),
-    count: list[str] = Form([]),
-    amount: list[str] = Form([]),
+    filed: Annotated[claims_form.Filed, Depends(claims_form.posted)],
     csrf: str = Form(""),
 ):
     check_csrf(request, csrf)
     staff = _operator(request, "受理手工报销")
-    form = dict(
-        zip(
-            claims_form.FIELDS, (care_region, institution, hospital_level, receipt_no, day, med_type, case), strict=True
-        )
-    )
-    rows = claims_form.receipt_rows(code, name, price, count, amount)
+    form, rows = filed.form, filed.rows
     try:
         paid = claimback.file_claim(_p(request), psn_no=psn_no, **form, rows=rows, filed_by=f"console:{staff.username}")
     except DomainError as exc:

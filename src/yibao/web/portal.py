@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import segno
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.errors import DomainError
@@ -335,29 +335,13 @@ def _claims_page(request: Request, *, error: str | None = None, form: dict | Non
 @router.post("/claims")
 def file_claim(
     request: Request,
-    care_region: str = Form(""),
-    institution: str = Form(""),
-    hospital_level: str = Form(""),
-    receipt_no: str = Form(""),
-    day: str = Form(""),
-    med_type: str = Form(""),
-    case: str = Form(""),
-    code: list[str] = Form([]),
-    name: list[str] = Form([]),
-    price: list[str] = Form([]),
-    count: list[str] = Form([]),
-    amount: list[str] = Form([]),
+    filed: Annotated[claims_form.Filed, Depends(claims_form.posted)],
     csrf: str = Form(""),
 ):
     """The insured person files a claim with the receipt's data; the result page explains it."""
     check_csrf(request, csrf)
     me = signed_in_person(request)
-    form = dict(
-        zip(
-            claims_form.FIELDS, (care_region, institution, hospital_level, receipt_no, day, med_type, case), strict=True
-        )
-    )
-    rows = claims_form.receipt_rows(code, name, price, count, amount)
+    form, rows = filed.form, filed.rows
     return _act(
         request,
         lambda p: claimback.file_claim(p, psn_no=me, **form, rows=rows, filed_by=f"portal:{me}"),
