@@ -549,6 +549,30 @@ def _peer_table(rows) -> None:
     table.print(console)
 
 
+def _on_link(region: str, nats_url: str, prefix: str, work, *, seconds: int):
+    """Run ``work(link)`` on a connected region link, closed after, within ``seconds``; a link that
+    does not answer in time, or a refusal, ends the command with its Chinese message."""
+    import asyncio
+
+    from yibao.regionlink.link import RegionLink, Subjects
+
+    async def run():
+        link = RegionLink(region, [nats_url], Subjects(prefix))
+        await link.connect()
+        try:
+            return await work(link)
+        finally:
+            await link.close()
+
+    try:
+        return asyncio.run(asyncio.wait_for(run(), seconds))
+    except DomainError as exc:
+        fail(exc)
+    except TimeoutError:
+        console.print(f"[red][E7601-004] 统筹区之间的链路不可用：{nats_url} {seconds}秒内没有应答[/red]")
+        raise typer.Exit(2) from None
+
+
 @region_app.command("health")
 def region_health(
     region: str = typer.Option(..., "--region", help="本实例的统筹区（医保区划）"),
@@ -558,29 +582,16 @@ def region_health(
     db: str = typer.Option("yibao.sqlite", "--db", help="数据库 URL 或 SQLite 文件路径"),
 ) -> None:
     """链路健康：连接、三个流的消息数、发往本统筹区尚未投递/尚未确认/重新投递的请求，以及对端统筹区。"""
-    import asyncio
 
-    from yibao.regionlink.link import RegionLink, Subjects
     from yibao.services.platform import Platform
     from yibao.services.regionlink import applied_count, peers
 
-    async def probe():
-        link = RegionLink(region, [nats_url], Subjects(prefix))
-        await link.connect()
-        try:
-            if create_streams:
-                await link.ensure_streams()
-            return await link.health(), await link.dead_letters(10)
-        finally:
-            await link.close()
+    async def probe(link):
+        if create_streams:
+            await link.ensure_streams()
+        return await link.health(), await link.dead_letters(10)
 
-    try:
-        health, letters = asyncio.run(asyncio.wait_for(probe(), 15))
-    except DomainError as exc:
-        fail(exc)
-    except TimeoutError:
-        console.print(f"[red][E7601-004] 统筹区之间的链路不可用：{nats_url} 15秒内没有应答[/red]")
-        raise typer.Exit(2) from None
+    health, letters = _on_link(region, nats_url, prefix, probe, seconds=15)
     table = Sheet(f"区域链路（{region}，前缀 {prefix}）", [("项目", "text"), ("状态", "text")], show_header=False)
     table.add_row("连接", f"已连接 {health.server}" if health.connected else "未连接")
     for name, count in health.streams.items():
@@ -613,26 +624,12 @@ def region_dead_letters(
     replay: int = typer.Option(None, "--replay", help="排除原因后重新投递这条死信（序号见列表）"),
 ) -> None:
     """死信：发往本统筹区、多次处理失败（或无法解析）而不再投递的报文及原因；--replay 重新投递一条（仍只办理一次）。"""
-    import asyncio
 
-    from yibao.regionlink.link import RegionLink, Subjects
+    async def work(link):
+        replayed = await link.replay_dead_letter(replay) if replay is not None else None
+        return replayed, await link.dead_letters(50)
 
-    async def work():
-        link = RegionLink(region, [nats_url], Subjects(prefix))
-        await link.connect()
-        try:
-            replayed = await link.replay_dead_letter(replay) if replay is not None else None
-            return replayed, await link.dead_letters(50)
-        finally:
-            await link.close()
-
-    try:
-        replayed, letters = asyncio.run(asyncio.wait_for(work(), 30))
-    except DomainError as exc:
-        fail(exc)
-    except TimeoutError:
-        console.print(f"[red][E7601-004] 统筹区之间的链路不可用：{nats_url} 30秒内没有应答[/red]")
-        raise typer.Exit(2) from None
+    replayed, letters = _on_link(region, nats_url, prefix, work, seconds=30)
     if replayed is not None:
         console.print(f"已重新投递死信 {replay}（报文 {replayed}）")
     sheet = Sheet(
