@@ -303,18 +303,24 @@ def test_nats_stopped_for_a_while_nothing_is_booked_and_nothing_is_lost(tmp_path
         proc.wait(timeout=10)
 
 
+def _admit(sh, person, ipt_no: str) -> str:
+    """A Nanchang insured person read (1101) and admitted (2401) at a Shanghai hospital: the stay's id."""
+    start = sh.p.now()
+    ok(his(sh, NC, "1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno}}))
+    admitted = his(sh, NC, "2401", {"mdtrtinfo": {
+        "psn_no": person.psn_no, "insutype": "310", "begntime": f"{start:%Y-%m-%d %H:%M:%S}", "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": person.certno, "med_type": "21", "ipt_no": ipt_no}})  # fmt: skip
+    return ok(admitted)["result"]["mdtrt_id"]
+
+
 @needs_nats
 def test_an_inpatient_stay_across_regions_2401_2402_2304_and_its_cancellation_2305(pair):
     nc, sh = pair
     who = insured(nc, "周住院")
     before = own_balance(nc, who)
     person = who.person
-    ok(his(sh, NC, "1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno}}))
     start = sh.p.now()
-    admitted = his(sh, NC, "2401", {"mdtrtinfo": {
-        "psn_no": person.psn_no, "insutype": "310", "begntime": f"{start:%Y-%m-%d %H:%M:%S}", "mdtrt_cert_type": "02",
-        "mdtrt_cert_no": person.certno, "med_type": "21", "ipt_no": "ZY0001"}})  # fmt: skip
-    mdtrt_id = ok(admitted)["result"]["mdtrt_id"]
+    mdtrt_id = _admit(sh, person, "ZY0001")
     line = {"feedetl_sn": "1", "mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "med_list_codg": "XJ01CAA0001",
             "det_item_fee_sumamt": "5000.00", "cnt": "10", "pric": "500.00"}  # fmt: skip
     ok(his(sh, NC, "2301", {"feedetail": [line]}))
@@ -342,12 +348,8 @@ def test_an_inpatient_stay_across_regions_with_2303_pre_settlements_and_an_inter
     who = insured(nc, "吴中途", current=200_000)
     before = own_balance(nc, who)
     person = who.person
-    ok(his(sh, NC, "1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno}}))
     start = sh.p.now()
-    admitted = his(sh, NC, "2401", {"mdtrtinfo": {
-        "psn_no": person.psn_no, "insutype": "310", "begntime": f"{start:%Y-%m-%d %H:%M:%S}", "mdtrt_cert_type": "02",
-        "mdtrt_cert_no": person.certno, "med_type": "21", "ipt_no": "ZY0303"}})  # fmt: skip
-    mdtrt_id = ok(admitted)["result"]["mdtrt_id"]
+    mdtrt_id = _admit(sh, person, "ZY0303")
 
     def fees(sn: str, amount: str, count: str, price: str) -> None:
         line = {"feedetl_sn": sn, "mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "med_list_codg": "XJ01CAA0001",

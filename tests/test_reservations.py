@@ -33,11 +33,16 @@ I_REGION, C_REGION = "360100", "310000"
 def nanchang(store) -> tuple[Platform, world.Created]:
     p = Platform(store, FixedClock(AT), region=I_REGION)
     install_region(p, I_REGION)
-    who = world.add_person(
+    return p, insured_employee(p, "李异地")
+
+
+def insured_employee(p: Platform, name: str, birth_day: int = 1) -> world.Created:
+    """An employee insured in Nanchang since 2010 with 500.00 current and 200.00 historical balance."""
+    return world.add_person(
         p,
         world.NewPerson(
-            name="李异地",
-            birth=date(1980, 5, 1),
+            name=name,
+            birth=date(1980, 5, birth_day),
             gender="1",
             admdvs=I_REGION,
             insutype="310",
@@ -48,7 +53,6 @@ def nanchang(store) -> tuple[Platform, world.Created]:
             password="123456",
         ),
     )
-    return p, who
 
 
 def claim(who: world.Created, rid: str, amount: int, *, level: int = 3, expires: datetime | None = None) -> dict:

@@ -9,11 +9,12 @@ one visit of 李异地 settled directly in Shanghai (a posted reservation), whic
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from server import Server
+from test_reservations import insured_employee
 from web_client import WebClient, alert, outcome, page_problems, visible
 from yibao.money import fmt_yuan
 from yibao.services import claimback, crossregion, world
@@ -26,24 +27,6 @@ AT = datetime(2025, 8, 1, 9, 0)
 I_REGION, C_REGION = "360100", "310000"
 SETTLED_INSTITUTION = "H31000000003"
 OPERATOR, VIEWER = ("claimop", "password123"), ("claimview", "password123")
-
-
-def _person(p: Platform, name: str, day: int) -> world.Created:
-    return world.add_person(
-        p,
-        world.NewPerson(
-            name=name,
-            birth=date(1980, 5, day),
-            gender="1",
-            admdvs=I_REGION,
-            insutype="310",
-            psn_type="1101",
-            insured_since=date(2010, 1, 1),
-            current=50_000,
-            historical=20_000,
-            password="123456",
-        ),
-    )
 
 
 def _line(amount_fen: int) -> dict:
@@ -67,7 +50,7 @@ def region(tmp_path_factory):
     store = Store.open(f"sqlite:///{db}")
     p = Platform(store, FixedClock(AT), region=I_REGION)
     install_region(p, I_REGION)
-    who, other = _person(p, "李异地", 1), _person(p, "李别人", 2)
+    who, other = insured_employee(p, "李异地", 1), insured_employee(p, "李别人", 2)
     add_staff(p, OPERATOR[0], "经办甲", "operator", OPERATOR[1])
     add_staff(p, VIEWER[0], "查询乙", "viewer", VIEWER[1])
     settled = {
