@@ -39,8 +39,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import event
 
-from yibao.storage.family_reads import PIPELINE_LISTENERS
-
 try:
     from yibao.storage.raw import STATEMENT_LISTENERS
 except ImportError:  # a tree from before storage.raw (measured for a before/after comparison)
@@ -197,6 +195,8 @@ class StatementCounter:
     kinds: Counter = field(default_factory=Counter)
     captured: list = field(default_factory=list)
     capture: bool = False
+    _begun: bool = False
+    _raw_commit: bool = False
 
     def _hooks(self, engine) -> list:
         hooks = [
@@ -213,20 +213,23 @@ class StatementCounter:
     def attach(self, engine) -> None:
         for target, name, fn in self._hooks(engine):
             event.listen(target, name, fn)
-        PIPELINE_LISTENERS.append(self._pipeline)
         STATEMENT_LISTENERS.append(self._raw)
 
     def detach(self, engine) -> None:
         for target, name, fn in self._hooks(engine):
             event.remove(target, name, fn)
-        if self._pipeline in PIPELINE_LISTENERS:
-            PIPELINE_LISTENERS.remove(self._pipeline)
         if self._raw in STATEMENT_LISTENERS:
             STATEMENT_LISTENERS.remove(self._raw)
 
     def _raw(self, statement: str, parameters: dict, rowcount: int, new_round_trip: bool) -> None:
         """A statement ``storage.raw`` sent through psycopg past SQLAlchemy: a round trip of its
-        own, or a later one of a pipeline (writes that waited, sent with the next statement)."""
+        own, or a later one of a pipeline (writes that waited, sent with the next statement). The
+        transaction's BEGIN rides with raw's first round trip, its COMMIT (reported as "COMMIT")
+        with the last: neither is a statement or a round trip of its own."""
+        self._begun = False
+        if statement == "COMMIT":
+            self._raw_commit = True
+            return
         self.statements += 1
         self.round_trips += 1 if new_round_trip else 0
         self.kinds[short_sql(statement) + ("" if new_round_trip else " (pipelined)")] += 1
@@ -238,22 +241,15 @@ class StatementCounter:
         elif head == "WITH E" and "t_d" in parameters and rowcount == 1:
             self.rows_written += 1 + len(parameters["t_d"]) + len(parameters["s_id"]) + len(parameters["u_id"])
 
-    def _pipeline(self, sent: list) -> None:
-        """Statements psycopg sent in one pipeline (``storage.family_reads``): each a statement,
-        all of them one round trip."""
-        self.statements += len(sent)
-        self.round_trips += 1
-        for statement, parameters in sent:
-            self.kinds[short_sql(statement) + " (pipelined)"] += 1
-            if self.capture:
-                self.captured.append((statement, parameters))
-
     def reset(self) -> None:
         self.statements = self.round_trips = self.rows_written = 0
         self.kinds = Counter()
         self.captured = []
 
     def _before(self, conn, cursor, statement, parameters, context, executemany):
+        if self._begun:  # psycopg's own BEGIN, a round trip before this statement
+            self.round_trips += 1
+            self._begun = False
         n = len(parameters) if executemany and parameters else 1
         self.statements += n
         self.round_trips += 1
@@ -271,12 +267,12 @@ class StatementCounter:
             self.rows_written += 1 + len(parameters["t_d"]) + len(parameters["s_id"]) + len(parameters["u_id"])
 
     def _begin(self, conn):
-        if self.pg:
-            self.round_trips += 1
+        self._begun = self.pg  # psycopg sends BEGIN with the first statement: see _before and _raw
 
     def _end(self, conn):
-        if self.pg:
+        if self.pg and not self._raw_commit:
             self.round_trips += 1
+        self._raw_commit = False
 
     def _ping(self, dbapi_conn, record, proxy):
         self.round_trips += 1

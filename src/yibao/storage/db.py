@@ -12,7 +12,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 MEMORY_URL = "sqlite://"
-PREPARE_THRESHOLD = 1
 
 
 def normalize_url(url: str) -> str:
@@ -39,15 +38,15 @@ def make_engine(url: str = MEMORY_URL, *, pool_size: int = 10) -> Engine:
         )
         _sqlite_pragmas(engine, memory)
         return engine
-    # psycopg 3 prepares a statement server-side once a connection has run it ``prepare_threshold``
-    # times; the settlement path's statements are fixed texts, so from the second call on each is a
-    # Bind/Execute without a Parse and a plan.
+    # psycopg itself prepares nothing (``prepare_threshold=None``): the settlement path's statements
+    # are prepared by ``storage.wire`` under names of its own, and psycopg, when it has prepared
+    # statements of its own, answers every ROLLBACK with ``DEALLOCATE ALL`` — which would drop those.
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"prepare_threshold": PREPARE_THRESHOLD},
+        connect_args={"prepare_threshold": None},
     )
 
 

@@ -2,31 +2,25 @@
 
 The granting relatives (active now), their people rows and insurances, the patient's relations and
 the year's accumulator: five statements that used to be five round trips. On PostgreSQL they go out
-together in a psycopg pipeline, inside the caller's transaction; on SQLite (in-process, no round
-trips) one after another.
+together in one round trip (``storage.raw``), inside the caller's transaction; on SQLite (in-process,
+no round trips) one after another.
 The payers are found by subquery on the grants, so no statement waits for another's answer. Rows
 have exactly the columns of ``family_repo`` / ``people_repo``, so the same domain types are built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
-import psycopg
 from sqlalchemy import and_, bindparam, or_, select
 
 from yibao.care.model import Family
-from yibao.errors import StoreUnavailable, StoreValueRefused
 from yibao.family.model import Grant, Relation
 from yibao.lifecycle.model import Insurance, Person
-from yibao.storage import raw as raw_writes
+from yibao.storage import raw
 from yibao.storage.family_repo import _GRANT_COLS
 from yibao.storage.people_repo import _INS_COLS, _PERSON_COLS
 from yibao.storage.tables import accumulators, insurances, mutual_aid_grants, people, relations
-
-# Who sees the statements a pipeline sends (bench/measure.py counts them): f([(sql, params), …]).
-PIPELINE_LISTENERS: list[Callable[[list[tuple[str, dict]]], None]] = []
 
 _g = mutual_aid_grants
 _ACTIVE = and_(
@@ -49,7 +43,6 @@ _STATEMENTS = (
     ),
 )
 _INS_PERSON = [c.name for c in _INS_COLS].index("person_id")
-_compiled: dict[str, list[str]] = {}
 
 
 def family_of(tx, person_id: int, now: datetime, year: int, category: str) -> Family:
@@ -71,23 +64,5 @@ def family_of(tx, person_id: int, now: datetime, year: int, category: str) -> Fa
 
 
 def _pipelined(tx, params: dict) -> list[list[tuple]]:
-    """The statements in one psycopg pipeline: sent together, answered together."""
-    dialect = tx.conn.dialect
-    texts = _compiled.get(dialect.name)
-    if texts is None:
-        texts = _compiled[dialect.name] = [str(s.compile(dialect=dialect)) for s in _STATEMENTS]
-    raw_writes.flush(tx)  # writes waiting in this unit of work go first (none on the settlement path)
-    raw = tx.conn.connection.driver_connection
-    cursors = raw_writes.cursors(raw, len(texts))
-    try:  # psycopg's own errors, past SQLAlchemy: translated as uow.translated_errors does SQLAlchemy's
-        with raw.pipeline():
-            for sql, cur in zip(texts, cursors, strict=True):
-                cur.execute(sql, params, prepare=True)
-        rows = [cur.fetchall() for cur in cursors]
-    except psycopg.OperationalError as exc:
-        raise StoreUnavailable(str(exc)) from exc
-    except psycopg.DataError as exc:
-        raise StoreValueRefused(str(exc)) from exc
-    for listener in PIPELINE_LISTENERS:
-        listener([(sql, params) for sql in texts])
-    return rows
+    """The statements in one round trip (``raw.together``: with the writes waiting, if any)."""
+    return raw.together(tx, [(s, params) for s in _STATEMENTS])

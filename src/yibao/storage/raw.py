@@ -1,38 +1,38 @@
-"""The settlement path's fixed statements sent by psycopg directly, past SQLAlchemy's execution layer.
+"""The settlement path's fixed statements sent past SQLAlchemy's execution layer, in few round trips.
 
 A statement executed through SQLAlchemy costs about 0.15–0.3 ms of Python before and after the
-driver (cache key, execution context, result metadata, psycopg's column descriptions), and a
-settlement runs about fifteen of them. The hot repository methods build their statements once with
-SQLAlchemy Core (so the SQL is still written, typed and quoted by it, and SQLite keeps its path);
-on PostgreSQL this module compiles each once per process, then sends it on the transaction's own
-psycopg connection (prepared server-side: ``prepare=True``) and returns plain tuples. The
-statement's bind and result type processors are applied when it has any, so the values are those
-SQLAlchemy would hand back. On SQLite (in-process, no driver overhead worth avoiding) it is
-``conn.execute``.
+driver (cache key, execution context, result metadata), and psycopg's cursors and pipelines as
+much again. The hot repository methods build their statements once with SQLAlchemy Core (so the SQL
+is still written, typed and quoted by it, and SQLite keeps its path); on PostgreSQL this module
+compiles each once per process and hands it to ``storage.wire``, which sends it on the
+transaction's own connection through libpq's pipeline (prepared once per connection) and returns
+plain tuples. The statement's bind and result type processors are applied when it has any, so the
+values are those SQLAlchemy would hand back. On SQLite (in-process, no driver overhead worth
+avoiding) it is ``conn.execute``.
 
 Writes whose answer nobody reads (``later``: the accumulator, the fee lines, the message's answer)
-wait and go out in one pipeline with the next statement or just before the commit.
+wait and go out in one round trip with the next statement, or with the COMMIT (``flush``).
 
 Every statement sent here is reported to ``STATEMENT_LISTENERS`` (``bench/measure.py`` counts
-them): ``f(sql, params, rowcount, new_round_trip)``.
+them): ``f(sql, params, rowcount, new_round_trip)``; a COMMIT sent with the writes as ``"COMMIT"``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import contextmanager
 
 import psycopg
 from sqlalchemy import bindparam, event
 
 from yibao.errors import StoreUnavailable, StoreValueRefused
+from yibao.storage import wire
 
 # Who sees what this module sends: f(sql, params, rowcount, new round trip). Empty outside the bench.
 STATEMENT_LISTENERS: list[Callable[[str, dict, int, bool], None]] = []
 
 
 class _Compiled:
-    __slots__ = ("binds", "defaults", "results", "sql", "stmt")
+    __slots__ = ("binds", "defaults", "query", "results", "sql", "stmt")
 
     def __init__(self, stmt, dialect):
         c = stmt.compile(dialect=dialect)
@@ -40,6 +40,7 @@ class _Compiled:
             raise ValueError("raw: only statements with plain named parameters (no expanding IN, no escaped names)")
         self.stmt = stmt  # held, so that the id used as the cache key is never reused
         self.sql = c.string
+        self.query = wire.Query(c.string)
         self.defaults = {k: v for k, v in c.params.items() if v is not None}
         self.binds = dict(c._bind_processors) or None
         processors = [
@@ -75,25 +76,9 @@ def _compiled(tx, stmt) -> _Compiled:
     return c
 
 
-def _cursor(tx):
-    """One psycopg cursor per unit of work, on the connection SQLAlchemy's transaction uses."""
-    cur = tx.__dict__.get("_raw_cursor")
-    if cur is None:
-        cur = tx.__dict__["_raw_cursor"] = tx.conn.connection.driver_connection.cursor()
-    return cur
-
-
 def _store_error(exc: psycopg.OperationalError | psycopg.DataError) -> Exception:
     """psycopg's own errors, past SQLAlchemy: as ``uow.translated_errors`` does SQLAlchemy's."""
     return StoreUnavailable(str(exc)) if isinstance(exc, psycopg.OperationalError) else StoreValueRefused(str(exc))
-
-
-@contextmanager
-def _translated():
-    try:
-        yield
-    except (psycopg.OperationalError, psycopg.DataError) as exc:
-        raise _store_error(exc) from exc
 
 
 def _report(sent: list[tuple[str, dict, int]]) -> None:
@@ -102,51 +87,32 @@ def _report(sent: list[tuple[str, dict, int]]) -> None:
             listener(sql, params, rowcount, i == 0)  # a pipeline is one round trip
 
 
-def cursors(driver, n: int) -> list:
-    """``n`` cursors of the connection for one pipeline, kept on it and reused (making one costs
-    more than a statement's own work); their rows must be fetched before the next pipeline."""
-    kept = driver.__dict__.setdefault("_yibao_cursors", [])
-    while len(kept) < n:
-        kept.append(driver.cursor())
-    return kept[:n]
-
-
-def _pipeline(driver, batch: list[tuple], *, every: bool = False):
-    """The statements in one psycopg pipeline (one round trip); the last one's cursor (``every``:
-    all the cursors). An entry ``(sql, params, ahead)`` is a read sent ``ahead``: its rows are
-    handed to it here."""
-    cursors_ = cursors(driver, len(batch))
-    with _translated(), driver.pipeline():
-        for item, cur in zip(batch, cursors_, strict=True):
-            cur.execute(item[0], item[1], prepare=True)
-    for item, cur in zip(batch, cursors_, strict=True):
+def _pipeline(driver, batch: list[tuple], *, commit: bool = False) -> list[tuple[list[tuple] | None, int]]:
+    """The statements in one round trip (``wire.exchange``): each one's ``(rows, rowcount)``. An
+    entry ``(compiled, params)``, or ``(compiled, params, ahead)`` for a read sent ``ahead`` (its rows
+    are handed to it here). ``commit``: the transaction's COMMIT goes in the same round trip."""
+    try:
+        out = wire.of(driver).exchange([(item[0].query, item[1]) for item in batch], commit=commit)
+    except (psycopg.OperationalError, psycopg.DataError) as exc:
+        raise _store_error(exc) from exc
+    for item, (found, _) in zip(batch, out, strict=True):
         if len(item) > 2:
-            with _translated():
-                item[2].arrived(cur.fetchall())
+            item[2].arrived(found)
     if STATEMENT_LISTENERS:
-        _report([(item[0], item[1], cur.rowcount) for item, cur in zip(batch, cursors_, strict=True)])
-    return cursors_ if every else cursors_[-1]
+        _report([(item[0].sql, item[1], count) for item, (_, count) in zip(batch, out, strict=True)])
+        if commit:
+            for listener in STATEMENT_LISTENERS:
+                listener("COMMIT", {}, 0, False)
+    return out
 
 
 def _send(tx, stmt, params: dict, fetch: bool):
     c = _compiled(tx, stmt)
-    sent = c.params(params)
     later = tx.later
-    if later:  # the writes waiting for a round trip go out with this statement
-        batch = [*later, (c.sql, sent)]
-        later.clear()
-        cur = _pipeline(tx.conn.connection.driver_connection, batch)
-        with _translated():
-            return c.rows(cur.fetchall()) if fetch else cur.rowcount
-    cur = _cursor(tx)
-    try:  # (not ``with _translated()``: a context manager costs more than this path's own work)
-        cur.execute(c.sql, sent, prepare=True)
-        out = c.rows(cur.fetchall()) if fetch else cur.rowcount
-    except (psycopg.OperationalError, psycopg.DataError) as exc:
-        raise _store_error(exc) from exc
-    if STATEMENT_LISTENERS:
-        _report([(c.sql, sent, cur.rowcount)])
-    return out
+    batch = [*later, (c, c.params(params))]
+    later.clear()
+    found, count = _pipeline(tx.conn.connection.driver_connection, batch)[-1]
+    return c.rows(found or []) if fetch else count
 
 
 def rows(tx, stmt, params: dict) -> list[tuple]:
@@ -162,12 +128,11 @@ def together(tx, statements: list[tuple[object, dict]]) -> list[list[tuple]]:
     if tx.sqlite:
         return [[tuple(r) for r in tx.conn.execute(stmt, params)] for stmt, params in statements]
     compiled = [(_compiled(tx, stmt), params) for stmt, params in statements]
-    batch = [*tx.later, *((c.sql, c.params(params)) for c, params in compiled)]
+    batch = [*tx.later, *((c, c.params(params)) for c, params in compiled)]
     waiting = len(tx.later)
     tx.later.clear()
-    cursors = _pipeline(tx.conn.connection.driver_connection, batch, every=True)[waiting:]
-    with _translated():
-        return [c.rows(cur.fetchall()) for (c, _), cur in zip(compiled, cursors, strict=True)]
+    out = _pipeline(tx.conn.connection.driver_connection, batch)[waiting:]
+    return [c.rows(found or []) for (c, _), (found, _) in zip(compiled, out, strict=True)]
 
 
 def first(tx, stmt, params: dict) -> tuple | None:
@@ -195,7 +160,7 @@ def later(tx, stmt, params: dict) -> None:
         tx.conn.execute(stmt, params)
         return
     c = _compiled(tx, stmt)
-    tx.later.append((c.sql, c.params(params)))
+    tx.later.append((c, c.params(params)))
 
 
 class Ahead:
@@ -225,16 +190,17 @@ def ahead(tx, stmt, params: dict) -> Ahead:
         return Ahead(tx, None, [tuple(r) for r in tx.conn.execute(stmt, params)])
     c = _compiled(tx, stmt)
     out = Ahead(tx, c)
-    tx.later.append((c.sql, c.params(params), out))
+    tx.later.append((c, c.params(params), out))
     return out
 
 
-def flush(tx) -> None:
-    """Send the writes waiting (``later``), if any: one round trip."""
-    if tx.later:
+def flush(tx, *, commit: bool = False) -> None:
+    """Send the writes waiting (``later``), if any: one round trip. ``commit``: and the
+    transaction's COMMIT with them (PostgreSQL), so the commit costs no round trip of its own."""
+    if tx.later or commit:
         batch = list(tx.later)
         tx.later.clear()
-        _pipeline(tx.conn.connection.driver_connection, batch)
+        _pipeline(tx.conn.connection.driver_connection, batch, commit=commit)
 
 
 LATER_KEY = "yibao_later"  # in the pooled connection's info while a unit of work is open on it

@@ -111,9 +111,11 @@ class Store:
 
 
 def _commit(tx: Tx, trans) -> None:
-    """The writes still waiting (``raw.later``), then the commit; a failure of either rolls back."""
+    """The writes still waiting (``raw.later``), then the commit, in one round trip; a failure of
+    either rolls back."""
     try:
-        raw.flush(tx)
+        if not tx.sqlite:
+            raw.flush(tx, commit=True)  # the COMMIT in the writes' round trip; trans.commit() then has nothing to send
     except BaseException:
         tx.later.clear()
         trans.rollback()

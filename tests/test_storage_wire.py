@@ -1,0 +1,141 @@
+"""storage.wire: statements on libpq's pipeline, past psycopg's Python layers (PostgreSQL only).
+
+What must hold: values go and come back exactly as through SQLAlchemy; the transaction is psycopg's
+(BEGIN in the first round trip, COMMIT in the last, nothing left open); a failing statement raises
+psycopg's own class and applies nothing after it; a connection whose statements were deallocated
+behind its back recovers; and statements are prepared once per connection and types.
+"""
+
+from datetime import UTC, date, datetime
+
+import psycopg
+import pytest
+from sqlalchemy import String, bindparam, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import BigInteger, Boolean, Date, DateTime, Integer
+
+from conftest import START, pg_worker_url
+from support import family_world
+from yibao.errors import DomainError, refuse
+from yibao.services.platform import FixedClock, Platform
+from yibao.storage import raw, wire
+from yibao.storage.db import make_engine
+from yibao.storage.tables import accumulators
+from yibao.storage.uow import Store
+
+pytestmark = pytest.mark.pg
+
+YEAR, CAT = 2025, "pharmacy"
+
+_ECHO = select(
+    bindparam("i", type_=Integer),
+    bindparam("big", type_=BigInteger),
+    bindparam("s", type_=String),
+    bindparam("none", type_=String),
+    bindparam("at", type_=DateTime(timezone=True)),
+    bindparam("d", type_=Date),
+    bindparam("flag", type_=Boolean),
+    bindparam("codes", type_=ARRAY(String)),
+    literal_column("'100%'"),
+)
+
+
+@pytest.fixture
+def pg_platform(pg_store):
+    return Platform(pg_store, FixedClock(START))
+
+
+def _driver(tx):
+    return tx.conn.connection.driver_connection
+
+
+def test_values_go_and_come_back_as_through_sqlalchemy(pg_store):
+    params = {
+        "i": 7,
+        "big": 2**62,
+        "s": "张三 O'Brien %s",
+        "none": None,
+        "at": datetime(2025, 3, 1, 8, 30, 15, 123456, tzinfo=UTC),
+        "d": date(2025, 2, 28),
+        "flag": True,
+        "codes": ["甲", "b"],
+    }
+    with pg_store.uow() as tx:
+        by_wire = raw.rows(tx, _ECHO, params)
+        by_sqlalchemy = [tuple(r) for r in tx.conn.execute(_ECHO, params)]
+    assert by_wire == by_sqlalchemy
+    assert by_wire[0][:4] == (7, 2**62, "张三 O'Brien %s", None) and by_wire[0][8] == "100%"
+
+
+def test_begin_rides_with_the_first_round_trip_and_commit_with_the_last(pg_store):
+    sent = []
+    raw.STATEMENT_LISTENERS.append(lambda sql, params, count, new: sent.append((sql, new)))
+    try:
+        with pg_store.uow() as tx:
+            pgconn = _driver(tx).pgconn
+            assert pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            raw.rows(tx, _ECHO, {**dict.fromkeys(("i", "big", "s", "none", "at", "d", "flag", "codes"))})
+            assert pgconn.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+            raw.later(tx, text("CREATE TEMP TABLE w (x int)"), {})
+        assert pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    finally:
+        raw.STATEMENT_LISTENERS.clear()
+    assert [s for s, _ in sent][-1] == "COMMIT" and sent[-1][1] is False  # in the same round trip
+    assert sum(new for _, new in sent) == 2  # the read, then the write with the commit
+
+
+def test_a_failing_statement_raises_psycopgs_class_and_nothing_after_it_applies(pg_platform):
+    son = family_world(pg_platform).son.person
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), pg_platform.store.uow() as tx:
+        tx.care.add_to_accumulator(10**9, YEAR, CAT, 1, 1)  # no such person
+        tx.care.add_to_accumulator(son.id, YEAR, CAT, 5, 5)
+        raw.flush(tx)
+    with pg_platform.store.uow() as tx:  # the connection is usable and nothing was written
+        assert tx.care.accumulator(son.id, YEAR, CAT) == (0, 0)
+
+
+def test_a_refusal_rolls_back_and_the_connection_keeps_its_statements(pg_platform):
+    son = family_world(pg_platform).son.person
+    for _ in range(3):  # SQLAlchemy's own statements too: psycopg must not answer the rollback with DEALLOCATE ALL
+        with pytest.raises(DomainError), pg_platform.store.uow() as tx:
+            tx.conn.execute(select(accumulators.c.year).where(accumulators.c.person_id == son.id)).all()
+            tx.care.add_to_accumulator(son.id, YEAR, CAT, 1, 1)
+            assert tx.care.accumulator(son.id, YEAR, CAT) == (1, 1)
+            raise refuse("E2207-008")
+    with pg_platform.store.uow() as tx:
+        assert tx.care.accumulator(son.id, YEAR, CAT) == (0, 0)
+
+
+_PLUS_ONE = select(bindparam("n", type_=Integer) + 1)
+
+
+def test_statements_deallocated_behind_its_back_are_prepared_again(pg_store, worker_id):
+    one = Store(make_engine(pg_worker_url(worker_id), pool_size=1))  # one connection: the same one each time
+    try:
+        with pytest.raises(psycopg.errors.InvalidSqlStatementName), one.uow() as tx:
+            assert raw.rows(tx, _PLUS_ONE, {"n": 1}) == [(2,)]
+            assert wire.of(_driver(tx)).prepared
+            tx.conn.execute(text("DEALLOCATE ALL"))
+            raw.rows(tx, _PLUS_ONE, {"n": 1})
+        with one.uow() as tx:
+            assert raw.rows(tx, _PLUS_ONE, {"n": 2}) == [(3,)]
+    finally:
+        one.dispose()
+
+
+def test_each_statement_is_prepared_once_per_connection_and_types(pg_store):
+    with pg_store.uow() as tx:
+        w = wire.of(_driver(tx))
+        before = len(w.prepared)
+        for n in (1, 2, 3):
+            assert raw.rows(tx, _PLUS_ONE, {"n": n}) == [(n + 1,)]
+        assert len(w.prepared) == before + 1
+
+
+def test_past_the_bound_statements_go_unprepared(pg_store, monkeypatch):
+    monkeypatch.setattr(wire, "MAX_PREPARED", 0)
+    with pg_store.uow() as tx:
+        w = wire.of(_driver(tx))
+        w.prepared.clear()
+        assert raw.rows(tx, select(bindparam("n", type_=Integer) * 2), {"n": 21}) == [(42,)]
+        assert not w.prepared
