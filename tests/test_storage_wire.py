@@ -6,11 +6,12 @@ psycopg's own class and applies nothing after it; a connection whose statements 
 behind its back recovers; and statements are prepared once per connection and types.
 """
 
+import time
 from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
-from sqlalchemy import String, bindparam, literal_column, select, text
+from sqlalchemy import String, bindparam, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import BigInteger, Boolean, Date, DateTime, Integer
 
@@ -139,3 +140,21 @@ def test_past_the_bound_statements_go_unprepared(pg_store, monkeypatch):
         w.prepared.clear()
         assert raw.rows(tx, select(bindparam("n", type_=Integer) * 2), {"n": 21}) == [(42,)]
         assert not w.prepared
+
+
+def test_a_connection_the_server_closed_is_replaced_before_use(pg_store, worker_id):
+    one = Store(make_engine(pg_worker_url(worker_id), pool_size=1))
+    try:
+        with one.uow() as tx:
+            pid = raw.rows(tx, select(func.pg_backend_pid()), {})[0][0]
+        with psycopg.connect(pg_worker_url(worker_id).replace("postgresql+psycopg:", "postgresql:"), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            deadline = time.monotonic() + 30
+            while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+                assert time.monotonic() < deadline, "the backend did not end"
+                time.sleep(0.05)
+        with one.uow() as tx:  # no error: the dead connection was noticed at checkout, without a ping
+            assert raw.rows(tx, _PLUS_ONE, {"n": 41}) == [(42,)]
+            assert raw.rows(tx, select(func.pg_backend_pid()), {})[0][0] != pid
+    finally:
+        one.dispose()

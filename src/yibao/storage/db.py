@@ -6,9 +6,11 @@ it reads the balances it will change; PostgreSQL uses row locks (``SELECT … FO
 
 from __future__ import annotations
 
+import select
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import StaticPool
 
 MEMORY_URL = "sqlite://"
@@ -41,13 +43,28 @@ def make_engine(url: str = MEMORY_URL, *, pool_size: int = 10) -> Engine:
     # psycopg itself prepares nothing (``prepare_threshold=None``): the settlement path's statements
     # are prepared by ``storage.wire`` under names of its own, and psycopg, when it has prepared
     # statements of its own, answers every ROLLBACK with ``DEALLOCATE ALL`` — which would drop those.
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args={"prepare_threshold": None},
     )
+    event.listen(engine, "checkout", _alive)
+    return engine
+
+
+def _alive(dbapi_conn, _record, _proxy) -> None:
+    """A pooled connection the server has closed is replaced before use (SQLAlchemy retries the
+    checkout on ``DisconnectionError``). Instead of a ping — a round trip on every unit of work —
+    look at the socket: an idle connection has nothing to read unless the server spoke unasked,
+    and it only does that to say goodbye (shutdown, restart, a terminated backend)."""
+    if dbapi_conn.closed or dbapi_conn.broken:
+        raise DisconnectionError("the connection is closed")
+    poller = select.poll()
+    poller.register(dbapi_conn.pgconn.socket, select.POLLIN | select.POLLPRI)
+    if poller.poll(0):
+        dbapi_conn.close()
+        raise DisconnectionError("the database closed the connection")
 
 
 def _sqlite_pragmas(engine: Engine, memory: bool) -> None:
