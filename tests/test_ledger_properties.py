@@ -426,3 +426,27 @@ def test_roll_up_folds_the_shards_and_keeps_every_balance(funded):
         ).scalar_one()
     assert count == 0
     global_checks(store)
+
+
+def test_an_entry_posted_as_new_goes_with_the_commit_and_a_key_that_existed_fails_it_whole(funded):
+    store, a, _b = funded
+    entry = Entry("pay:new", "settlement", (Transfer(a, institution_account("H1"), 3_000, "acct_pay"),))
+    with store.uow() as tx:
+        posted = tx.ledger.post(entry, NOW, new_key=True)
+        assert posted.applied
+    assert balances_of(store, [a])[a] == 7_000
+    before = db_snapshot(store)
+    with pytest.raises(Exception), store.uow() as tx:  # noqa: B017 - the driver's unique violation (SQLite: replay)
+        tx.ledger.open_account(person_bucket("PZ", "current"), NOW, bucket="current", floor=0)
+        posted = tx.ledger.post(entry, NOW, new_key=True)
+        if posted.applied is False:  # SQLite posts at once: the replay is seen and refused here
+            raise RuntimeError("replayed")
+    assert db_snapshot(store) == before  # nothing of that unit of work stayed, the new account included
+    with pytest.raises(LedgerError), store.uow() as tx:  # the floor is checked before anything is sent
+        tx.ledger.post(
+            Entry("pay:too-much", "settlement", (Transfer(a, institution_account("H1"), 7_001, "acct_pay"),)),
+            NOW,
+            new_key=True,
+        )
+    assert balances_of(store, [a])[a] == 7_000
+    global_checks(store)

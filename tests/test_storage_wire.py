@@ -147,7 +147,8 @@ def test_a_connection_the_server_closed_is_replaced_before_use(pg_store, worker_
     try:
         with one.uow() as tx:
             pid = raw.rows(tx, select(func.pg_backend_pid()), {})[0][0]
-        with psycopg.connect(pg_worker_url(worker_id).replace("postgresql+psycopg:", "postgresql:"), autocommit=True) as admin:
+        dsn = pg_worker_url(worker_id).replace("postgresql+psycopg:", "postgresql:")
+        with psycopg.connect(dsn, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
             deadline = time.monotonic() + 30
             while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():

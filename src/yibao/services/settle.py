@@ -139,6 +139,8 @@ def _checked(platform: Platform, tx: Tx, req: SettleRequest, now: datetime, dry_
     checked and refused in the order the national interface expects."""
     inst = institution_or_refuse(tx, req.institution)
     expect_credential(tx, req.cert_type, req.cert_no)  # read in the round trip that locks the patient
+    if req.mdtrt_id is None:  # a purchase's items: read in that round trip too
+        tx.care.catalog_ahead([line.code for line in req.lines])
     person = person_or_refuse(tx, req.psn_no, lock=True)
     check_credential(tx, now, person, req.cert_type, req.cert_no)
     ahead = _password_ahead(platform, tx, req, inst, person, dry_run)
@@ -430,7 +432,13 @@ def _book(
         visit_pk = visit.id
         pk = tx.care.add_settlement(visit_id=visit_pk, **row)
     setl_id = settlement_public_id(person.admdvs, pk)
-    _post_settlement(tx, entry_of(setl_id) if entry_of is not None else _home_entry(setl_id, view), now)
+    # an id reserved in this unit of work names a key no entry has: the entry goes with the commit
+    _post_settlement(
+        tx,
+        entry_of(setl_id) if entry_of is not None else _home_entry(setl_id, view),
+        now,
+        new_key=ids is not None and entry_of is None,
+    )
     tx.care.add_to_accumulator(person.id, year, result.category, result.year_deductible_delta, result.year_fund_delta)
     if visit is None:
         _add_purchase_lines(tx, visit_pk, pk, inputs, now)
@@ -493,10 +501,10 @@ def _home_entry(setl_id: str, view: SettlementView) -> Entry:
     )
 
 
-def _post_settlement(tx: Tx, entry: Entry, now: datetime) -> None:
+def _post_settlement(tx: Tx, entry: Entry, now: datetime, *, new_key: bool = False) -> None:
     """Post the entry; an account it would take below its floor refuses the settlement."""
     try:
-        tx.ledger.post(entry, now)
+        tx.ledger.post(entry, now, new_key=new_key)
     except LedgerError as exc:
         raise refuse("E2207-008") from exc
 

@@ -120,6 +120,7 @@ class CareRepo:
 
     def add_catalog_item(self, item: CatalogItem) -> None:
         self.tx.__dict__.pop("_catalog", None)  # what catalog() read in this transaction
+        self.tx.__dict__.pop("_catalog_ahead", None)
         self.conn.execute(
             catalog_items.insert().values(
                 code=item.code,
@@ -130,10 +131,24 @@ class CareRepo:
             )
         )
 
+    def catalog_ahead(self, codes: list[str]) -> None:
+        """The items ``catalog`` will be asked for, read ahead (PostgreSQL: with the unit of work's
+        next round trip — a settlement's, the patient's lock)."""
+        if self.tx.sqlite or not codes:
+            return
+        wanted = sorted(set(codes) - self.tx.__dict__.get("_catalog", {}).keys())
+        if wanted:
+            self.tx.__dict__["_catalog_ahead"] = (wanted, raw.ahead(self.tx, _CATALOG_PG, {"codes": wanted}))
+
     def catalog(self, codes: list[str]) -> dict[str, CatalogItem]:
         """Read once per transaction per code (the settlement prices the lines, then reviews them);
         ``ReferenceRepo`` writing the catalogue forgets what was read."""
         cache = self.tx.__dict__.setdefault("_catalog", {})
+        pending = self.tx.__dict__.pop("_catalog_ahead", None)
+        if pending is not None:
+            found = {r[_C["code"]]: _catalog_tuple(r) for r in pending[1].rows()}
+            for code in pending[0]:
+                cache[code] = found.get(code)
         wanted = sorted(set(codes) - cache.keys())
         if wanted:
             if self.tx.sqlite:

@@ -56,7 +56,7 @@ class Movement:
 
 @dataclass(frozen=True)
 class Posted:
-    entry_id: int
+    entry_id: int | None  # None: sent later (``post(…, new_key=True)``)
     applied: bool  # False: the key had been applied before with the same transfers
 
 
@@ -159,6 +159,12 @@ SELECT id FROM e
 )
 
 
+# The same, for a key new by construction (``post(…, new_key=True)``): no ON CONFLICT, so a key that
+# existed after all fails the statement — and, sent with the COMMIT, the whole unit of work.
+_POST_PG_NEW = text(_POST_PG.text.replace("    ON CONFLICT (key) DO NOTHING\n", "", 1))
+assert _POST_PG_NEW.text != _POST_PG.text
+
+
 class LedgerStore:
     def __init__(self, tx):
         self.tx = tx
@@ -224,11 +230,17 @@ class LedgerStore:
 
     # Entries -------------------------------------------------------------------------------
 
-    def post(self, entry: Entry, now: datetime) -> Posted:
+    def post(self, entry: Entry, now: datetime, *, new_key: bool = False) -> Posted:
         """Apply an entry atomically (inside the caller's transaction) or refuse it whole.
 
         Person buckets are locked and checked against their floors; accounts without a floor get
-        the entry's net change added to the running sum its key picks (``ledger.model.shard_of``)."""
+        the entry's net change added to the running sum its key picks (``ledger.model.shard_of``).
+
+        ``new_key``: the caller knows no entry has this key (it names an id reserved in this unit
+        of work). The floors are checked here as always, then on PostgreSQL the entry waits and goes
+        with the unit of work's next round trip (``raw.later``: with the COMMIT, for a settlement);
+        were the key there after all, the statement fails and the whole unit of work with it.
+        ``Posted.entry_id`` is then None."""
         validate(entry)
         digest = entry.digest()
         changes = net_changes(entry.transfers)
@@ -275,6 +287,9 @@ class LedgerStore:
         # got there first makes this one a replay (or a clash), never a second posting.
         transfer_rows = [(rows[t.debit].id, rows[t.credit].id, t.amount, t.code) for t in entry.transfers]
         shard_adds.sort(key=lambda a: a["account_id"])  # in id order: two entries never wait in a cycle
+        if not self.tx.sqlite and new_key:
+            raw.later(self.tx, _POST_PG_NEW, _pg_params(entry, digest, now, transfer_rows, shard, shard_adds, updates))
+            return Posted(None, True)
         if not self.tx.sqlite:
             entry_id = self._post_pg(entry, digest, now, transfer_rows, shard, shard_adds, updates)
         else:
@@ -286,30 +301,7 @@ class LedgerStore:
     def _post_pg(self, entry, digest, now, transfer_rows, shard, shard_adds, updates) -> int | None:
         """The whole entry in one statement (one round trip): the key, its transfers, the running
         sums and the person buckets' totals — all or nothing, nothing at all if the key exists."""
-        found = raw.first(
-            self.tx,
-            _POST_PG,
-            {
-                "key": entry.key,
-                "kind": entry.kind,
-                "ref": entry.ref,
-                "digest": digest,
-                "posted_at": now,
-                "memo": entry.memo,
-                "t_d": [r[0] for r in transfer_rows],
-                "t_c": [r[1] for r in transfer_rows],
-                "t_a": [r[2] for r in transfer_rows],
-                "t_code": [r[3] for r in transfer_rows],
-                "shard": shard,
-                "s_id": [a["account_id"] for a in shard_adds],
-                "s_d": [a["debits"] for a in shard_adds],
-                "s_c": [a["credits"] for a in shard_adds],
-                "u_id": [u["k_id"] for u in updates],
-                "u_d": [u["d"] for u in updates],
-                "u_c": [u["c"] for u in updates],
-                "u_f": [u["f"] for u in updates],
-            },
-        )
+        found = raw.first(self.tx, _POST_PG, _pg_params(entry, digest, now, transfer_rows, shard, shard_adds, updates))
         return None if found is None else found[0]
 
     def _post_each(self, entry, digest, now, transfer_rows, shard_adds, updates) -> int | None:
@@ -465,3 +457,27 @@ class LedgerStore:
             if row.kind == "person_bucket" and row.id in in_shards:
                 problems.append(f"{row.code}: a person's bucket with running sums by shard")
         return problems
+
+
+def _pg_params(entry: Entry, digest: str, now: datetime, transfer_rows, shard: int, shard_adds, updates) -> dict:
+    """The parameters of the one-statement entry (``_POST_PG``): arrays, so its text never changes."""
+    return {
+        "key": entry.key,
+        "kind": entry.kind,
+        "ref": entry.ref,
+        "digest": digest,
+        "posted_at": now,
+        "memo": entry.memo,
+        "t_d": [r[0] for r in transfer_rows],
+        "t_c": [r[1] for r in transfer_rows],
+        "t_a": [r[2] for r in transfer_rows],
+        "t_code": [r[3] for r in transfer_rows],
+        "shard": shard,
+        "s_id": [a["account_id"] for a in shard_adds],
+        "s_d": [a["debits"] for a in shard_adds],
+        "s_c": [a["credits"] for a in shard_adds],
+        "u_id": [u["k_id"] for u in updates],
+        "u_d": [u["d"] for u in updates],
+        "u_c": [u["c"] for u in updates],
+        "u_f": [u["f"] for u in updates],
+    }

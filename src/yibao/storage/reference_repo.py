@@ -168,6 +168,7 @@ class ReferenceRepo:
             "price_ceiling": None if item.price_ceiling is None else str(item.price_ceiling),
         }
         self.tx.__dict__.pop("_catalog", None)  # what CareRepo.catalog() read in this transaction
+        self.tx.__dict__.pop("_catalog_ahead", None)
         done = self.conn.execute(catalog_items.update().where(catalog_items.c.code == item.code).values(**values))
         if done.rowcount == 0:
             self.conn.execute(catalog_items.insert().values(code=item.code, **values))

@@ -22,6 +22,7 @@ def holds_data(tx) -> bool:
 def wipe(tx, *, keep_keys: bool) -> None:
     """Delete every row (children first); ``keep_keys`` keeps ``settings``."""
     tx.__dict__.pop("_catalog", None)  # what CareRepo.catalog() read in this transaction
+    tx.__dict__.pop("_catalog_ahead", None)
     tx.__dict__.pop("_insurances_ahead", None)  # what PeopleRepo.by_psn_no(lock=True) read
     tx.__dict__.pop("_credential_ahead", None)  # and the credential read with it
     for table in reversed(tables.metadata.sorted_tables):
