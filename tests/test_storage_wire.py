@@ -37,6 +37,8 @@ _ECHO = select(
     bindparam("d", type_=Date),
     bindparam("flag", type_=Boolean),
     bindparam("codes", type_=ARRAY(String)),
+    bindparam("ints", type_=ARRAY(BigInteger)),
+    bindparam("none_list", type_=ARRAY(Integer)),
     literal_column("'100%'"),
 )
 
@@ -59,13 +61,16 @@ def test_values_go_and_come_back_as_through_sqlalchemy(pg_store):
         "at": datetime(2025, 3, 1, 8, 30, 15, 123456, tzinfo=UTC),
         "d": date(2025, 2, 28),
         "flag": True,
-        "codes": ["甲", "b"],
+        "codes": ["甲", 'q"uote', "back\\slash", "a,b", "{x}", " sp ", "", None, "NULL"],
+        "ints": [1, -2, 2**62, None],
+        "none_list": [],
     }
     with pg_store.uow() as tx:
         by_wire = raw.rows(tx, _ECHO, params)
         by_sqlalchemy = [tuple(r) for r in tx.conn.execute(_ECHO, params)]
     assert by_wire == by_sqlalchemy
-    assert by_wire[0][:4] == (7, 2**62, "张三 O'Brien %s", None) and by_wire[0][8] == "100%"
+    assert by_wire[0][:4] == (7, 2**62, "张三 O'Brien %s", None) and by_wire[0][10] == "100%"
+    assert by_wire[0][7] == params["codes"] and by_wire[0][8] == params["ints"] and by_wire[0][9] == []
 
 
 def test_begin_rides_with_the_first_round_trip_and_commit_with_the_last(pg_store):
@@ -75,7 +80,9 @@ def test_begin_rides_with_the_first_round_trip_and_commit_with_the_last(pg_store
         with pg_store.uow() as tx:
             pgconn = _driver(tx).pgconn
             assert pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
-            raw.rows(tx, _ECHO, {**dict.fromkeys(("i", "big", "s", "none", "at", "d", "flag", "codes"))})
+            raw.rows(
+                tx, _ECHO, dict.fromkeys(("i", "big", "s", "none", "at", "d", "flag", "codes", "ints", "none_list"))
+            )
             assert pgconn.transaction_status == psycopg.pq.TransactionStatus.INTRANS
             raw.later(tx, text("CREATE TEMP TABLE w (x int)"), {})
         assert pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE

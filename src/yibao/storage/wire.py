@@ -34,9 +34,13 @@ WAIT_S = 600.0  # no answer for this long: the connection is treated as lost (st
 
 
 class Query:
-    """A psycopg ``%(name)s`` text as libpq wants it: ``$n`` placeholders and their names in order."""
+    """A psycopg ``%(name)s`` text as libpq wants it: ``$n`` placeholders and their names in order.
 
-    __slots__ = ("formats", "names", "text")
+    ``cast``: the positions of the parameters the text casts (``%(x)s::INTEGER[]``, ``CAST(%(x)s AS
+    …)``): a list sent there goes as an array literal, which the server reads by the cast — psycopg's
+    array dumper is Python, ~8 µs a list, and an entry sends twelve."""
+
+    __slots__ = ("cast", "formats", "names", "text")
 
     def __init__(self, sql: str):
         names: list[str] = []
@@ -52,6 +56,33 @@ class Query:
         self.text = _PLACEHOLDER.sub(number, sql).encode()
         self.names = tuple(names)
         self.formats = [PyFormat.AUTO] * len(names)
+        self.cast = tuple(
+            i
+            for i, name in enumerate(names)
+            if re.search(rf"%\({name}\)s::|CAST\(%\({name}\)s AS ", sql, re.IGNORECASE)
+        )
+
+    def values(self, params: dict) -> list:
+        values = [params[n] for n in self.names]
+        for i in self.cast:
+            if type(values[i]) is list:
+                literal = _array_literal(values[i])
+                if literal is not None:
+                    values[i] = literal
+        return values
+
+
+def _array_literal(items: list) -> str | None:
+    """``{1,2,NULL}`` / ``{"a","b \\"c\\""}`` for a list of ints or of strings; None for anything else."""
+    kinds = {type(v) for v in items if v is not None}
+    if not kinds:
+        return "{" + ",".join("NULL" for _ in items) + "}"
+    if kinds == {int}:
+        return "{" + ",".join("NULL" if v is None else str(v) for v in items) + "}"
+    if kinds == {str}:
+        quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' if v is not None else "NULL" for v in items)
+        return "{" + ",".join(quoted) + "}"
+    return None
 
 
 class Wire:
@@ -83,7 +114,7 @@ class Wire:
                 sent.append(None)
             preparing: dict[tuple, bytes] = {}
             for i, (query, params) in enumerate(batch):
-                values = t.dump_sequence([params[n] for n in query.names], query.formats)
+                values = t.dump_sequence(query.values(params), query.formats)
                 key = (query.text, tuple(t.types))
                 name = prepared.get(key) or preparing.get(key)
                 if name is None and len(prepared) + len(preparing) < MAX_PREPARED:
