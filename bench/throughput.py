@@ -699,6 +699,16 @@ def run_pgledger(plugin, url: str, label: str, workers: int, seconds: float, pre
 # Plans ------------------------------------------------------------------------------------------------------
 
 
+def _buffers_line(plan: list[str]) -> str:
+    """The plan's first ``Buffers:`` line (its top node's, all nodes below included), or ""."""
+    for line in plan:
+        if line.strip().startswith("Buffers:"):
+            return line.strip()
+        if line.strip().startswith("Planning"):
+            break
+    return ""
+
+
 def plan_pages(plan: list[str]) -> int:
     """Pages the plan's top node touched (its first ``Buffers:`` line; 0 when none is shown)."""
     for line in plan:
@@ -837,6 +847,8 @@ def plans(
     seen: dict[str, list] = {}  # sql → [params, variants]
     engine = y.p.store.engine
     for variant in variants:
+        # the region's policy version is read once a second (POLICY_RECHECK_SECONDS): read it here
+        y.p._policies.clear()
         counter = measure.StatementCounter(pg=not y.sqlite, capture=True)
         counter.attach(engine)
         try:
@@ -871,7 +883,10 @@ def plans(
                 else:
                     plan, how = _explain_pg(cur, stmt, params)
                     generic = _generic_pg(raw.driver_connection, stmt, params)
-                    lines.append(f"      with its values ({'EXPLAIN ANALYZE' if how == 'analyze' else how}):")
+                    buffers = re.findall(r"(hit|read|dirtied|written)=(\d+)", _buffers_line(plan))
+                    pages = ", ".join(f"{k} {v}" for k, v in buffers) or "none"
+                    how = f"EXPLAIN ANALYZE; shared pages {pages}" if how == "analyze" else how
+                    lines.append(f"      with its values ({how}):")
                     lines += ["        " + p for p in _node_lines(plan)]
                     if _node_lines(generic) != _node_lines(plan):
                         lines.append("      generic plan (prepared, force_generic_plan):")
@@ -981,7 +996,35 @@ def ratios_text(rows: list[Row], levels: list[int]) -> str:
         small = find(rows, "PostgreSQL", "in-process", r.variant, r.workers)
         value = ratio(r.per_second, small.per_second if small else None)
         out.append(f"| large ÷ small database (in-process {r.variant}) | PostgreSQL | {r.workers} | {value} | ≥ 0.9× |")
+        for what, attr in (("client CPU", "client_cpu_ms"), ("PG backend CPU", "backend_cpu_ms")):
+            value = ratio(getattr(r, attr), getattr(small, attr) if small else None)
+            out.append(
+                f"| large ÷ small: {what} per settlement ({r.variant}) | PostgreSQL | {r.workers} | {value} | "
+                "(≤ 1.1× keeps the rate) |"
+            )
     return "\n".join(line for line in out if "| — |" not in line)
+
+
+def open_large(args, variants: list[str], probes: dict, plan_text: dict) -> Yibao:
+    """The database ``population.py`` made (``--large-db``): warmed up, its plans, its probes."""
+    y = Yibao(args.large_db, label="PostgreSQL large")
+    pop = y.pop
+    y.label = f"PostgreSQL large ({pop.people:,} people, {pop.families:,} relations, {pop.settlements:,} settl.)"
+    y.warm_up()
+    if args.plans or args.plans_only:
+        plan_text[y.label] = plans(y, args.big_table_rows, args.big_pages, tuple(variants))
+    if not args.plans_only:
+        for variant in variants:
+            probes[f"{y.label} in-process {variant}"] = y.probe(variant)
+    return y
+
+
+def run_large(y: Yibao, variant: str, workers: int, seconds: float, probes: dict) -> Row:
+    say(f"{y.label}: in-process {variant}, {workers} workers …")
+    row = run_inprocess(y, variant, workers, seconds)
+    row.statements = probes[f"{y.label} in-process {variant}"]["statements"]
+    row.round_trips = probes[f"{y.label} in-process {variant}"]["round_trips"]
+    return row
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -1028,6 +1071,13 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="yibao-throughput-") as tmp, ExitStack() as stack:
         dbs = Databases(args.pg, Path(tmp))
         stack.callback(dbs.drop_all)
+        # The large database, when given, is opened first; each in-process run on the small
+        # PostgreSQL database is followed at once by the same run on the large one, so that the two
+        # of a pair share the shared machine's conditions.
+        large = open_large(args, variants, probes, plan_text) if args.large_db else None
+        large_done: set[tuple[str, int]] = set()
+        if large is not None:
+            stack.callback(large.dispose)
         for kind in kinds:
             label = "PostgreSQL" if kind == "pg" else "SQLite"
             say(f"{label}: loading {args.families:,} families …")
@@ -1053,6 +1103,9 @@ def main(argv: list[str] | None = None) -> dict:
                     rows.append(run_inprocess(y, variant, w, args.seconds))
                     rows[-1].statements = probes[f"{label} in-process {variant}"]["statements"]
                     rows[-1].round_trips = probes[f"{label} in-process {variant}"]["round_trips"]
+                    if large is not None and kind == "pg" and w in (1, 8):
+                        rows.append(run_large(large, variant, w, args.seconds, probes))
+                        large_done.add((variant, w))
             if 8 in levels:
                 say(f"{label}: in-process, 8 workers on one family …")
                 rows.append(run_inprocess(y, "card", 8, args.seconds, one_family=True))
@@ -1106,26 +1159,12 @@ def main(argv: list[str] | None = None) -> dict:
                     quick_prefill = 500 if args.quick else 5000
                     rows.append(run_pgledger(plugin, purl, label, peer_w, args.seconds, quick_prefill, 10_000))
                     notes.append(f"pgledger: {plugin.commit} from {plugin.mirror}")
-        if args.large_db:
-            label = "PostgreSQL large"
-            y = Yibao(args.large_db, label=label)
-            stack.callback(y.dispose)
-            pop = y.pop
-            label = f"PostgreSQL large ({pop.people:,} people, {pop.families:,} relations, {pop.settlements:,} settl.)"
-            y.label = label
-            y.warm_up()
-            if args.plans or args.plans_only:
-                plan_text[label] = plans(y, args.big_table_rows, args.big_pages, tuple(variants))
-            if not args.plans_only:
-                for variant in variants:
-                    probes[f"{label} in-process {variant}"] = y.probe(variant)
-                for variant in variants:
-                    for w in [w for w in levels if w in (1, 8)]:
-                        say(f"{label}: in-process {variant}, {w} workers …")
-                        rows.append(run_inprocess(y, variant, w, args.seconds))
-                        rows[-1].statements = probes[f"{label} in-process {variant}"]["statements"]
-                        rows[-1].round_trips = probes[f"{label} in-process {variant}"]["round_trips"]
-            y.save_next()
+        if large is not None and not args.plans_only:
+            for variant in variants:
+                for w in [w for w in levels if w in (1, 8) and (variant, w) not in large_done]:
+                    rows.append(run_large(large, variant, w, args.seconds, probes))
+        if large is not None:
+            large.save_next()
     load1 = os.getloadavg()
     report = render(args, argv, rows, levels, notes, probes, plan_text, started, load0, load1)
     print(report)

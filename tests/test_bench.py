@@ -89,6 +89,7 @@ def test_every_statement_of_a_settlement_has_an_index(tmp_path):
         dbs.drop_all()
     assert not [f for f in flagged if "NO INDEX" in f], flagged
     assert "not explained" not in text and "generic plan not shown" not in text, text
-    for table in ("people", "insurances", "relations", "mutual_aid_grants", "accumulators", "accounts", "messages"):
+    tables = ("regions", "people", "insurances", "relations", "mutual_aid_grants", "accumulators", "accounts")
+    for table in (*tables, "messages"):
         assert f" on {table}" in text, table  # a plan node reads or writes it
     assert "(voucher ×1) SELECT … FROM ec_tokens" in text and "(card ×1) SELECT … FROM cards" in text
