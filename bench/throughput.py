@@ -3,6 +3,7 @@
     python bench/throughput.py --pg postgresql://postgres@127.0.0.1:5432/test      # ~6 min
     python bench/throughput.py --pg … --quick                                        # ~1 min smoke run
     python bench/throughput.py --pg … --large-db postgresql://…/yibao_large --plans  # + a big database
+                                   (each small in-process run followed by the same run on the big one)
     python bench/throughput.py --no-pg --quick                                       # SQLite only
 
 One run, one PostgreSQL (scratch databases created next to the one named, dropped at the end), and
@@ -1041,7 +1042,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--families", type=int, default=20_000, help="families in the small databases")
     ap.add_argument("--quick", action="store_true", help="a ~1 minute smoke run: 2 s runs, 1 and 8 workers")
     ap.add_argument("--large-db", help="a PostgreSQL database made by population.py: in-process runs there too")
-    ap.add_argument("--plans", action="store_true", help="EXPLAIN every statement of a settlement")
+    ap.add_argument(
+        "--plans", action="store_true", help="EXPLAIN every statement a settlement of each --variants sends"
+    )
     ap.add_argument("--plans-only", action="store_true", help="only the plans (small PG, --large-db, SQLite)")
     ap.add_argument(
         "--big-table-rows", type=int, default=10_000, help="a sequential scan of a table this big is flagged"
