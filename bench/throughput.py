@@ -3,6 +3,7 @@
     python bench/throughput.py --pg postgresql://postgres@127.0.0.1:5432/test      # ~6 min
     python bench/throughput.py --pg … --quick                                        # ~1 min smoke run
     python bench/throughput.py --pg … --large-db postgresql://…/yibao_large --plans  # + a big database
+                                   (each small in-process run followed by the same run on the big one)
     python bench/throughput.py --no-pg --quick                                       # SQLite only
 
 One run, one PostgreSQL (scratch databases created next to the one named, dropped at the end), and
@@ -699,6 +700,16 @@ def run_pgledger(plugin, url: str, label: str, workers: int, seconds: float, pre
 # Plans ------------------------------------------------------------------------------------------------------
 
 
+def _buffers_line(plan: list[str]) -> str:
+    """The plan's first ``Buffers:`` line (its top node's, all nodes below included), or ""."""
+    for line in plan:
+        if line.strip().startswith("Buffers:"):
+            return line.strip()
+        if line.strip().startswith("Planning"):
+            break
+    return ""
+
+
 def plan_pages(plan: list[str]) -> int:
     """Pages the plan's top node touched (its first ``Buffers:`` line; 0 when none is shown)."""
     for line in plan:
@@ -709,19 +720,145 @@ def plan_pages(plan: list[str]) -> int:
     return 0
 
 
-def plans(y: Yibao, big_rows: int, big_pages: int) -> tuple[str, list[str]]:
-    """EXPLAIN (ANALYZE, BUFFERS) of every statement one card settlement sends (EXPLAIN QUERY PLAN on
-    SQLite), replayed in a transaction that is rolled back. Flagged: sequential scans of big tables,
-    and statements whose plan touches many pages (an index scanned whole, without its leading column,
-    costs as much as a table scan and grows the same way)."""
-    counter = measure.StatementCounter(pg=not y.sqlite, capture=True)
-    engine = y.p.store.engine
-    counter.attach(engine)
+def _explain_pg(cur, stmt: str, params) -> tuple[list[str], str]:
+    """EXPLAIN (ANALYZE, BUFFERS) with the statement's real parameters, in a savepoint rolled back; a
+    write that cannot be replayed (its row exists: the settlement was committed) is explained
+    without ANALYZE. Returns (plan lines, how)."""
+    cur.execute("SAVEPOINT plan")
     try:
-        answer = y.settle_once("card")
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + stmt, params)
+        return [r[0] for r in cur.fetchall()], "analyze"
+    except Exception as exc:
+        cur.execute("ROLLBACK TO SAVEPOINT plan")
+        why = f"{type(exc).__name__}"
+        cur.execute("EXPLAIN " + stmt, params)
+        return [r[0] for r in cur.fetchall()], f"no ANALYZE ({why} on replay)"
     finally:
-        counter.detach(engine)
-    assert answer["infcode"] == 0, answer["err_msg"]
+        cur.execute("ROLLBACK TO SAVEPOINT plan")
+
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+def _generic_pg(raw, stmt: str, params) -> list[str]:
+    """The plan a prepared statement gets once PostgreSQL switches to its generic plan (psycopg
+    prepares the settlement path's statements; after five executions the server may plan without
+    the values): PREPARE … ; EXPLAIN EXECUTE under ``plan_cache_mode = force_generic_plan``."""
+    from psycopg import ClientCursor
+
+    names: list[str] = []
+
+    def dollar(m: re.Match) -> str:
+        if m[1] not in names:
+            names.append(m[1])
+        return f"${names.index(m[1]) + 1}"
+
+    if isinstance(params, dict):
+        sql = _NAMED.sub(dollar, stmt)
+        values = [params[n] for n in names]
+    else:  # positional %s
+        values = list(params or ())
+        k = iter(range(1, len(values) + 1))
+        sql = re.sub(r"%s", lambda _m: f"${next(k)}", stmt)
+    cur = ClientCursor(raw)
+    cur.execute("SAVEPOINT generic")
+    try:
+        cur.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cur.execute("PREPARE yibao_generic AS " + sql.replace("%%", "%"))
+        args = ", ".join(["%s"] * len(values))
+        cur.execute("EXPLAIN EXECUTE yibao_generic" + (f"({args})" if values else ""), values)
+        return [r[0] for r in cur.fetchall()]
+    except Exception as exc:
+        return [f"(generic plan not shown: {type(exc).__name__}: {str(exc).splitlines()[0][:100]})"]
+    finally:
+        cur.execute("ROLLBACK TO SAVEPOINT generic")
+        cur.execute("RESET plan_cache_mode")
+        try:
+            cur.execute("DEALLOCATE yibao_generic")
+        except Exception:
+            cur.execute("ROLLBACK TO SAVEPOINT generic")
+
+
+def _without_seqscan_pg(cur, stmt: str, params) -> list[str]:
+    """The plan with sequential scans priced out (``enable_seqscan = off``): a table small enough to
+    read whole is read whole, but a Seq Scan left here means no index serves the statement."""
+    cur.execute("SAVEPOINT noseq")
+    try:
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute("EXPLAIN " + stmt, params)
+        return [r[0] for r in cur.fetchall()]
+    finally:
+        cur.execute("ROLLBACK TO SAVEPOINT noseq")
+
+
+_INDEX_NODE = re.compile(r"(?:Index Scan|Index Only Scan)(?: Backward)? using (\w+) on|Bitmap Index Scan on (\w+)")
+
+
+def _leading_columns(cur) -> dict[str, str]:
+    """Each index's first column (expression indexes left out)."""
+    cur.execute(
+        "SELECT c.relname, a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+    )
+    return dict(cur.fetchall())
+
+
+def _unled_indexes(plan: list[str], leading: dict[str, str]) -> list[str]:
+    """Indexes the plan scans without a condition on their first column: PostgreSQL then reads the
+    whole index (a "Bitmap Index Scan on uq_relations_pair, Index Cond: (to_person_id = …)" costs
+    as much as reading the table, and grows with it)."""
+    out, current, cond = [], None, ""
+    for line in [*plan, "->"]:
+        m = _INDEX_NODE.search(line)
+        if m or "->" in line:
+            if current is not None:
+                col = leading.get(current)
+                led = col and re.search(r"\(\(?" + re.escape(col) + r"\)?(?:::[a-z ]+)? (?:=|<|>|<=|>=|<>|IS)", cond)
+                if col and not led:
+                    out.append(f"{current} (first column {col}) without a condition on {col}")
+            current, cond = ((m[1] or m[2]) if m else None), ""
+        elif current is not None and line.strip().startswith("Index Cond:"):
+            cond = line.strip()
+    return out
+
+
+def _node_lines(plan: list[str]) -> list[str]:
+    """A plan's node lines and index conditions (no timing detail)."""
+    keep = ("->", "Index Cond", "Recheck Cond", "Filter", "Conflict Arbiter", "Hash Cond", "One-Time Filter")
+    keep += ("SubPlan", "InitPlan", "CTE ")
+    out = []
+    for i, line in enumerate(plan):
+        s = line.strip()
+        if i == 0 or s.startswith(keep):
+            out.append(re.sub(r"\s*\(cost=[^)]*\)|\s*\(actual [^)]*\)|\s*\(never executed\)", "", line))
+    return out
+
+
+def plans(
+    y: Yibao, big_rows: int, big_pages: int, variants: tuple[str, ...] = ("card", "voucher")
+) -> tuple[str, list[str]]:
+    """EXPLAIN of every statement settlements of the given variants send (EXPLAIN QUERY PLAN on
+    SQLite): all that SQLAlchemy sends (an engine listener) and all that ``storage.raw`` and
+    ``storage.family_reads`` send past it (their listeners), each distinct statement once, replayed
+    with its real parameters in a transaction that is rolled back. On PostgreSQL each is shown
+    with its values (EXPLAIN ANALYZE, BUFFERS) and as the generic plan a prepared statement gets.
+    Flagged: sequential scans of big tables (in either plan), and statements whose plan touches many
+    pages (an index scanned whole, without its leading column, costs as much as a table scan)."""
+    seen: dict[str, list] = {}  # sql → [params, variants]
+    engine = y.p.store.engine
+    for variant in variants:
+        # the region's policy version is read once a second (POLICY_RECHECK_SECONDS): read it here
+        y.p._policies.clear()
+        counter = measure.StatementCounter(pg=not y.sqlite, capture=True)
+        counter.attach(engine)
+        try:
+            answer = y.settle_once(variant)
+        finally:
+            counter.detach(engine)
+        assert answer["infcode"] == 0, answer["err_msg"]
+        for stmt, params in counter.captured:
+            seen.setdefault(stmt, [params, []])[1].append(variant)
     raw = engine.raw_connection()
     lines, flagged = [], []
     try:
@@ -732,25 +869,46 @@ def plans(y: Yibao, big_rows: int, big_pages: int) -> tuple[str, list[str]]:
         else:
             cur.execute("SELECT relname, reltuples::bigint FROM pg_class WHERE relkind = 'r'")
             sizes = dict(cur.fetchall())
-        for i, (stmt, params) in enumerate(counter.captured, 1):
-            lines.append(f"[{i}] {measure.short_sql(stmt)}")
+            leading = _leading_columns(cur)
+        for i, (stmt, (params, used)) in enumerate(seen.items(), 1):
+            times = {v: used.count(v) for v in variants}
+            where = ", ".join(f"{v} ×{n}" for v, n in times.items() if n)
+            lines.append(f"[{i}] ({where}) {measure.short_sql(stmt)}")
+            generic: list[str] = []
             try:
                 if y.sqlite:
                     cur.execute("EXPLAIN QUERY PLAN " + stmt, params or ())
                     plan = [str(r[-1]) for r in cur.fetchall()]
                     scans = [m for r in plan for m in re.findall(r"^SCAN (\w+)", r)]
+                    lines += ["      " + p for p in plan]
                 else:
-                    cur.execute("SAVEPOINT plan")
-                    cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + stmt, params)
-                    plan = [r[0] for r in cur.fetchall()]
-                    cur.execute("ROLLBACK TO SAVEPOINT plan")
-                    scans = [m for r in plan for m in re.findall(r"Seq Scan on (\w+)", r)]
+                    plan, how = _explain_pg(cur, stmt, params)
+                    generic = _generic_pg(raw.driver_connection, stmt, params)
+                    buffers = re.findall(r"(hit|read|dirtied|written)=(\d+)", _buffers_line(plan))
+                    pages = ", ".join(f"{k} {v}" for k, v in buffers) or "none"
+                    how = f"EXPLAIN ANALYZE; shared pages {pages}" if how == "analyze" else how
+                    lines.append(f"      with its values ({how}):")
+                    lines += ["        " + p for p in _node_lines(plan)]
+                    if _node_lines(generic) != _node_lines(plan):
+                        lines.append("      generic plan (prepared, force_generic_plan):")
+                        lines += ["        " + p for p in _node_lines(generic)]
+                    else:
+                        lines.append("      generic plan: the same")
+                    scans = [m for r in plan + generic for m in re.findall(r"Seq Scan on (\w+)", r)]
+                    forced = plan
+                    if scans:  # is there an index for when the table grows?
+                        forced = _without_seqscan_pg(cur, stmt, params)
+                        lines.append("      with enable_seqscan = off (the index the statement has):")
+                        lines += ["        " + p for p in _node_lines(forced)]
+                    unserved = sorted({m for r in forced for m in re.findall(r"Seq Scan on (\w+)", r)})
+                    unserved += _unled_indexes(forced + generic, leading)
+                    flagged += [f"[{i}] NO INDEX for {what}: {measure.short_sql(stmt)}" for what in unserved]
             except Exception as exc:
                 if not y.sqlite:
                     cur.execute("ROLLBACK TO SAVEPOINT plan")
                 plan, scans = [f"(not explained: {type(exc).__name__}: {str(exc).splitlines()[0][:100]})"], []
-            lines += ["      " + p for p in plan]
-            for table in scans:
+                lines.append("      " + plan[0])
+            for table in sorted(set(scans)):
                 rows = sizes.get(table)
                 if y.sqlite or (rows is not None and rows >= big_rows):
                     size = f"{rows:,} rows" if rows is not None else "full scan"
@@ -839,7 +997,35 @@ def ratios_text(rows: list[Row], levels: list[int]) -> str:
         small = find(rows, "PostgreSQL", "in-process", r.variant, r.workers)
         value = ratio(r.per_second, small.per_second if small else None)
         out.append(f"| large ÷ small database (in-process {r.variant}) | PostgreSQL | {r.workers} | {value} | ≥ 0.9× |")
+        for what, attr in (("client CPU", "client_cpu_ms"), ("PG backend CPU", "backend_cpu_ms")):
+            value = ratio(getattr(r, attr), getattr(small, attr) if small else None)
+            out.append(
+                f"| large ÷ small: {what} per settlement ({r.variant}) | PostgreSQL | {r.workers} | {value} | "
+                "(≤ 1.1× keeps the rate) |"
+            )
     return "\n".join(line for line in out if "| — |" not in line)
+
+
+def open_large(args, variants: list[str], probes: dict, plan_text: dict) -> Yibao:
+    """The database ``population.py`` made (``--large-db``): warmed up, its plans, its probes."""
+    y = Yibao(args.large_db, label="PostgreSQL large")
+    pop = y.pop
+    y.label = f"PostgreSQL large ({pop.people:,} people, {pop.families:,} relations, {pop.settlements:,} settl.)"
+    y.warm_up()
+    if args.plans or args.plans_only:
+        plan_text[y.label] = plans(y, args.big_table_rows, args.big_pages, tuple(variants))
+    if not args.plans_only:
+        for variant in variants:
+            probes[f"{y.label} in-process {variant}"] = y.probe(variant)
+    return y
+
+
+def run_large(y: Yibao, variant: str, workers: int, seconds: float, probes: dict) -> Row:
+    say(f"{y.label}: in-process {variant}, {workers} workers …")
+    row = run_inprocess(y, variant, workers, seconds)
+    row.statements = probes[f"{y.label} in-process {variant}"]["statements"]
+    row.round_trips = probes[f"{y.label} in-process {variant}"]["round_trips"]
+    return row
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -856,7 +1042,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--families", type=int, default=20_000, help="families in the small databases")
     ap.add_argument("--quick", action="store_true", help="a ~1 minute smoke run: 2 s runs, 1 and 8 workers")
     ap.add_argument("--large-db", help="a PostgreSQL database made by population.py: in-process runs there too")
-    ap.add_argument("--plans", action="store_true", help="EXPLAIN every statement of a settlement")
+    ap.add_argument(
+        "--plans", action="store_true", help="EXPLAIN every statement a settlement of each --variants sends"
+    )
     ap.add_argument("--plans-only", action="store_true", help="only the plans (small PG, --large-db, SQLite)")
     ap.add_argument(
         "--big-table-rows", type=int, default=10_000, help="a sequential scan of a table this big is flagged"
@@ -886,6 +1074,13 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="yibao-throughput-") as tmp, ExitStack() as stack:
         dbs = Databases(args.pg, Path(tmp))
         stack.callback(dbs.drop_all)
+        # The large database, when given, is opened first; each in-process run on the small
+        # PostgreSQL database is followed at once by the same run on the large one, so that the two
+        # of a pair share the shared machine's conditions.
+        large = open_large(args, variants, probes, plan_text) if args.large_db else None
+        large_done: set[tuple[str, int]] = set()
+        if large is not None:
+            stack.callback(large.dispose)
         for kind in kinds:
             label = "PostgreSQL" if kind == "pg" else "SQLite"
             say(f"{label}: loading {args.families:,} families …")
@@ -899,7 +1094,7 @@ def main(argv: list[str] | None = None) -> dict:
             else:
                 notes.append(f"{label}: e-voucher settlements still need the password (E2207-007 without one)")
             if args.plans or args.plans_only:
-                plan_text[label] = plans(y, args.big_table_rows, args.big_pages)
+                plan_text[label] = plans(y, args.big_table_rows, args.big_pages, tuple(variants))
             if args.plans_only:
                 continue
             for variant in variants:
@@ -911,6 +1106,9 @@ def main(argv: list[str] | None = None) -> dict:
                     rows.append(run_inprocess(y, variant, w, args.seconds))
                     rows[-1].statements = probes[f"{label} in-process {variant}"]["statements"]
                     rows[-1].round_trips = probes[f"{label} in-process {variant}"]["round_trips"]
+                    if large is not None and kind == "pg" and w in (1, 8):
+                        rows.append(run_large(large, variant, w, args.seconds, probes))
+                        large_done.add((variant, w))
             if 8 in levels:
                 say(f"{label}: in-process, 8 workers on one family …")
                 rows.append(run_inprocess(y, "card", 8, args.seconds, one_family=True))
@@ -965,24 +1163,12 @@ def main(argv: list[str] | None = None) -> dict:
                     quick_prefill = 500 if args.quick else 5000
                     rows.append(run_pgledger(plugin, purl, label, peer_w, args.seconds, quick_prefill, 10_000))
                     notes.append(f"pgledger: {plugin.commit} from {plugin.mirror}")
-        if args.large_db:
-            label = "PostgreSQL large"
-            y = Yibao(args.large_db, label=label)
-            stack.callback(y.dispose)
-            pop = y.pop
-            label = f"PostgreSQL large ({pop.people:,} people, {pop.families:,} relations, {pop.settlements:,} settl.)"
-            y.label = label
-            y.warm_up()
-            if args.plans or args.plans_only:
-                plan_text[label] = plans(y, args.big_table_rows, args.big_pages)
-            if not args.plans_only:
-                probes[f"{label} in-process card"] = y.probe("card")
-                for w in [w for w in levels if w in (1, 8)]:
-                    say(f"{label}: in-process card, {w} workers …")
-                    rows.append(run_inprocess(y, "card", w, args.seconds))
-                    rows[-1].statements = probes[f"{label} in-process card"]["statements"]
-                    rows[-1].round_trips = probes[f"{label} in-process card"]["round_trips"]
-            y.save_next()
+        if large is not None and not args.plans_only:
+            for variant in variants:
+                for w in [w for w in levels if w in (1, 8) and (variant, w) not in large_done]:
+                    rows.append(run_large(large, variant, w, args.seconds, probes))
+        if large is not None:
+            large.save_next()
     load1 = os.getloadavg()
     report = render(args, argv, rows, levels, notes, probes, plan_text, started, load0, load1)
     print(report)
