@@ -14,10 +14,11 @@
   engineers' work, so the cluster-wide ``pg_current_wal_insert_lsn()`` difference is the fallback
   only, and is marked as such.
 - Statements and round trips: a SQLAlchemy event listener on the engine (``pg_stat_statements`` is
-  not loaded on this server), and the listeners of ``storage.raw`` and ``storage.family_reads`` for
-  what psycopg sends past SQLAlchemy. On PostgreSQL a round trip is each statement (psycopg 3 pipelines an
-  executemany into one), each BEGIN (psycopg sends it as its own message), each COMMIT/ROLLBACK,
-  and the pool's pre-ping at each checkout.
+  not loaded on this server), and the listener of ``storage.raw`` for what goes past SQLAlchemy
+  (``storage.wire``: several statements in one round trip, BEGIN in the first and COMMIT in the
+  last). A statement SQLAlchemy sends is a round trip of its own (psycopg's BEGIN before it another),
+  as is a COMMIT/ROLLBACK that ``storage.raw`` did not send, and a pre-ping at checkout if the
+  engine has one.
 """
 
 from __future__ import annotations
