@@ -839,8 +839,8 @@ def plans(
     y: Yibao, big_rows: int, big_pages: int, variants: tuple[str, ...] = ("card", "voucher")
 ) -> tuple[str, list[str]]:
     """EXPLAIN of every statement settlements of the given variants send (EXPLAIN QUERY PLAN on
-    SQLite): all that SQLAlchemy sends (an engine listener) and all that ``storage.raw`` and
-    (the family reads included) send past it (its listener), each distinct statement once, replayed
+    SQLite): all that SQLAlchemy sends (an engine listener) and all that ``storage.raw``
+    (the family reads included) sends past it (its listener), each distinct statement once, replayed
     with its real parameters in a transaction that is rolled back. On PostgreSQL each is shown
     with its values (EXPLAIN ANALYZE, BUFFERS) and as the generic plan a prepared statement gets.
     Flagged: sequential scans of big tables (in either plan), and statements whose plan touches many
