@@ -16,6 +16,7 @@ from typing import Any
 import simplejson
 
 from yibao.errors import DomainError, refuse
+from yibao.limits import national_time
 from yibao.nhsa.reader import is_empty
 
 REQUIRED = (
@@ -169,7 +170,8 @@ def check_envelope(doc: Any) -> dict[str, Any]:
         out[name] = text
     out["input"] = _input(doc["input"])
     try:
-        datetime.strptime(out["inf_time"], "%Y-%m-%d %H:%M:%S")
+        if len(out["inf_time"]) != 19 or national_time(out["inf_time"]) is None:
+            datetime.strptime(out["inf_time"], "%Y-%m-%d %H:%M:%S")
     except ValueError:
         raise refuse("E0000-002", detail="inf_time 应为 yyyy-MM-dd HH:mm:ss") from None
     return out
