@@ -28,7 +28,7 @@ from yibao.errors import DomainError, InternalError, StoreUnavailable, StoreValu
 from yibao.gateway.registry import TRANSACTIONS, Call, Transaction, load_handlers
 from yibao.nhsa.answer import shape
 from yibao.nhsa.dictionary import NATIONAL, Dictionary, policy_extension
-from yibao.nhsa.envelope import check_envelope, respond
+from yibao.nhsa.envelope import check_envelope, dumps, dumps_sorted, respond
 from yibao.nhsa.spec import national_dictionaries
 from yibao.services import messages, views
 from yibao.services.care import institution_or_refuse
@@ -50,7 +50,7 @@ def prepare() -> None:
 
 def digest(infno: str, inp: Any) -> str:
     """What a resend must repeat: the transaction and its input (not times, not the cainfo)."""
-    text = simplejson.dumps(inp, sort_keys=True, use_decimal=True, ensure_ascii=False)
+    text = dumps_sorted(inp)
     return hashlib.sha256(f"{infno}\n{text}".encode()).hexdigest()
 
 
@@ -188,7 +188,7 @@ def _apply(
                 messages.release(tx, call.institution, call.msgid)
             raise
         answer = respond(admdvs, received, output, now=p.now())
-        text = simplejson.dumps(answer, use_decimal=True, ensure_ascii=False)
+        text = dumps(answer)
         messages.record_answer(tx, call.institution, call.msgid, text, _ref(output))
         return answer
 

@@ -91,7 +91,12 @@ LONGER = {"psn_type": 6, "ip": 40, "mac": 40, "oinfno": 6}
 
 def is_empty(value: Any) -> bool:
     """The one rule: JSON null, "" and "null" mean the field was not sent."""
-    return value is None or (isinstance(value, str) and value.strip().lower() in ("", "null"))
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return not text or (len(text) == 4 and text.lower() == "null")  # no other text lowers to "null"
 
 
 @dataclass(frozen=True)
