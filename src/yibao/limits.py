@@ -133,6 +133,36 @@ TIME_FORMATS = (
 )
 
 
+_DIGITS = frozenset("0123456789")
+
+
+def national_time(text: str) -> datetime | None:
+    """``yyyy-MM-dd HH:mm:ss`` or ``yyyy-MM-dd`` in ASCII digits, read without ``strptime`` (a
+    settlement reads three or four of them); None for anything else, including an impossible
+    date (then ``strptime`` decides, and says why, as before)."""
+    n = len(text)
+    if n == 19:
+        if text[4] != "-" or text[7] != "-" or text[10] != " " or text[13] != ":" or text[16] != ":":
+            return None
+        digits = text[:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:]
+    elif n == 10:
+        if text[4] != "-" or text[7] != "-":
+            return None
+        digits = text[:4] + text[5:7] + text[8:]
+    else:
+        return None
+    if not _DIGITS.issuperset(digits):
+        return None
+    try:
+        if n == 10:
+            return datetime(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+        return datetime(
+            int(digits[:4]), int(digits[4:6]), int(digits[6:8]), int(digits[8:10]), int(digits[10:12]), int(digits[12:])
+        )
+    except ValueError:
+        return None
+
+
 def parse_time(value: object, what: str = "时间") -> datetime:
     """A time a client sends (``yyyy-MM-dd HH:mm:ss``, ``yyyy-MM-dd`` or one of ``TIME_FORMATS``) in
     ASCII digits, within the date bounds. ``strptime`` alone would take full-width digits ("２０２５")."""
@@ -142,6 +172,9 @@ def parse_time(value: object, what: str = "时间") -> datetime:
         return check_date(datetime(value.year, value.month, value.day), what)
     if isinstance(value, str):
         text = value.strip()
+        moment = national_time(text)
+        if moment is not None:
+            return check_date(moment, what)
         if text.isascii():
             for fmt in TIME_FORMATS:
                 try:

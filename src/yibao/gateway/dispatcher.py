@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import simplejson
@@ -28,7 +28,7 @@ from yibao.errors import DomainError, InternalError, StoreUnavailable, StoreValu
 from yibao.gateway.registry import TRANSACTIONS, Call, Transaction, load_handlers
 from yibao.nhsa.answer import shape
 from yibao.nhsa.dictionary import NATIONAL, Dictionary, policy_extension
-from yibao.nhsa.envelope import check_envelope, respond
+from yibao.nhsa.envelope import check_envelope, dumps, dumps_sorted, respond
 from yibao.nhsa.spec import national_dictionaries
 from yibao.services import messages, views
 from yibao.services.care import institution_or_refuse
@@ -50,7 +50,7 @@ def prepare() -> None:
 
 def digest(infno: str, inp: Any) -> str:
     """What a resend must repeat: the transaction and its input (not times, not the cainfo)."""
-    text = simplejson.dumps(inp, sort_keys=True, use_decimal=True, ensure_ascii=False)
+    text = dumps_sorted(inp)
     return hashlib.sha256(f"{infno}\n{text}".encode()).hexdigest()
 
 
@@ -141,22 +141,49 @@ def _dictionary(p: Platform, tx, institution: str) -> Dictionary:
     inst = views.institution(p, institution, tx=tx)
     if inst is None:
         return NATIONAL
-    day = p.now().date()
-    state: dict[str, Any] = {}
+    return _RegionDictionary(p, tx, inst.admdvs, p.now().date())
+
+
+class _RegionDictionary(Dictionary):
+    """A region's dictionary on one day, its policy read on the first coded field. The merged tables
+    are kept per policy (the platform's cached, unchanging object) and day (``_region_tables``), not
+    merged again for every call."""
+
+    def __init__(self, p: Platform, tx, admdvs: str, day: date):
+        super().__init__()
+        self._p, self._tx, self._admdvs, self._day = p, tx, admdvs, day
+        self._tables: Dictionary | None = None
+
+    def values(self, key: str) -> dict[str, str] | None:
+        if self._tables is None:
+            try:
+                policy = self._p.policy(self._tx, self._admdvs)
+            except DomainError:
+                policy = None
+            self._tables = NATIONAL if policy is None else _region_tables(policy, self._day)
+        return self._tables.values(key)
+
+
+# (id of a policy, day) → (the policy, its dictionary); the policy is kept so that its id stays its own.
+_REGION_TABLES: dict[tuple[int, date], tuple[Any, Dictionary]] = {}
+
+
+def _region_tables(policy, day: date) -> Dictionary:
+    got = _REGION_TABLES.get((id(policy), day))
+    if got is not None and got[0] is policy:
+        return got[1]
 
     def value(key: str) -> Any:
-        if "policy" not in state:
-            try:
-                state["policy"] = p.policy(tx, inst.admdvs)
-            except DomainError:
-                state["policy"] = None
-        policy = state["policy"]
-        return None if policy is None else policy.value(key, day, default=None)
+        return policy.value(key, day, default=None)
 
     def extension(key: str):
         return policy_extension(value, value("settlement.med_type_category"))(key)
 
-    return Dictionary(extension)
+    tables = Dictionary(extension)
+    if len(_REGION_TABLES) >= 64:  # policies replaced, days gone by
+        _REGION_TABLES.clear()
+    _REGION_TABLES[(id(policy), day)] = (policy, tables)
+    return tables
 
 
 def _apply(
@@ -188,7 +215,7 @@ def _apply(
                 messages.release(tx, call.institution, call.msgid)
             raise
         answer = respond(admdvs, received, output, now=p.now())
-        text = simplejson.dumps(answer, use_decimal=True, ensure_ascii=False)
+        text = dumps(answer)
         messages.record_answer(tx, call.institution, call.msgid, text, _ref(output))
         return answer
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 import simplejson
@@ -43,11 +44,46 @@ def shape(spec: InterfaceSpec | None, output: Any) -> Any:
 
 
 def shape_row(node: NodeSpec, row: dict[str, Any]) -> dict[str, Any]:
-    out = {f.code: value(f, row.get(f.code)) for f in node.fields if f.kind != "node"}
+    out = {code: put(row.get(code)) for code, put in _writers(node)}
     for k, v in row.items():
         if k not in out:
             out[k] = v
     return out
+
+
+# id of an output table → (the table, each field's code and writer); the table is kept so its id stays its own.
+_WRITERS: dict[int, tuple[NodeSpec, tuple[tuple[str, Callable[[Any], Any]], ...]]] = {}
+
+
+def _writers(node: NodeSpec) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """Per field of an output table (nested nodes aside): how a value is written, worked out once."""
+    got = _WRITERS.get(id(node))
+    if got is None or got[0] is not node:
+        got = _WRITERS[id(node)] = (node, tuple((f.code, _writer(f)) for f in node.fields if f.kind != "node"))
+    return got[1]
+
+
+def _writer(f: FieldSpec) -> Callable[[Any], Any]:
+    """``value(f, ·)``, with the common case (text as text, a Decimal number) taken first."""
+    if f.kind == "text":
+        length = f.length
+
+        def put_text(v: Any) -> Any:
+            if type(v) is str:
+                return v if not length or len(v) <= length else v[: length - 1] + "…"
+            return text(f, v)
+
+        return put_text
+    if f.kind == "number" and f.scale is not None:
+        quantum = Decimal(1).scaleb(-f.scale)
+
+        def put_number(v: Any) -> Any:
+            if type(v) is Decimal:
+                return v.quantize(quantum, rounding=ROUND_HALF_UP)
+            return number(f, v)
+
+        return put_number
+    return partial(value, f)
 
 
 def value(f: FieldSpec, v: Any) -> Any:

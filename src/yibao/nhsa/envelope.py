@@ -16,6 +16,7 @@ from typing import Any
 import simplejson
 
 from yibao.errors import DomainError, refuse
+from yibao.limits import national_time
 from yibao.nhsa.reader import is_empty
 
 REQUIRED = (
@@ -63,6 +64,8 @@ MAX_LEN = {
     "fixmedins_name": 200,
     "sign_no": 30,
 }
+
+_KNOWN = frozenset((*MAX_LEN, *REQUIRED, *OPTIONAL))
 
 _serial = itertools.count(random.randrange(10**8))
 
@@ -155,21 +158,32 @@ def check_envelope(doc: Any) -> dict[str, Any]:
     for name, value in doc.items():
         if name == "input":
             continue
-        if is_empty(value):
+        if isinstance(value, str):
+            text = value.strip()
+            if is_empty(text):
+                out[name] = None
+                continue
+            if name not in _KNOWN:
+                out[name] = value  # a regional extra, kept as sent
+                continue
+        elif value is None:
             out[name] = None
             continue
-        if name not in MAX_LEN and name not in REQUIRED and name not in OPTIONAL:
+        elif name not in _KNOWN:
             out[name] = value  # a regional extra, kept as sent
             continue
-        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        elif isinstance(value, bool) or not isinstance(value, int | Decimal):
             raise refuse("E0000-002", detail=f"字段 {name} 应为字符串")
-        text = str(value).strip()
-        if name in MAX_LEN and len(text) > MAX_LEN[name]:
-            raise refuse("E0000-002", detail=f"字段 {name} 超过最大长度 {MAX_LEN[name]}")
+        else:
+            text = str(value).strip()
+        limit = MAX_LEN.get(name)
+        if limit is not None and len(text) > limit:
+            raise refuse("E0000-002", detail=f"字段 {name} 超过最大长度 {limit}")
         out[name] = text
     out["input"] = _input(doc["input"])
     try:
-        datetime.strptime(out["inf_time"], "%Y-%m-%d %H:%M:%S")
+        if len(out["inf_time"]) != 19 or national_time(out["inf_time"]) is None:
+            datetime.strptime(out["inf_time"], "%Y-%m-%d %H:%M:%S")
     except ValueError:
         raise refuse("E0000-002", detail="inf_time 应为 yyyy-MM-dd HH:mm:ss") from None
     return out
@@ -215,8 +229,32 @@ def _stamp(t: datetime) -> str:
     return f"{t:%Y%m%d%H%M%S}{t.microsecond // 1000:03d}"
 
 
-def dumps(answer: dict[str, Any]) -> str:
-    return simplejson.dumps(answer, use_decimal=True, ensure_ascii=False)
+def dumps(answer: Any) -> str:
+    """``simplejson.dumps(answer, use_decimal=True, ensure_ascii=False)``, the same text, faster."""
+    return _ANSWER.encode(answer)
+
+
+def dumps_sorted(value: Any) -> str:
+    """``simplejson.dumps(value, sort_keys=True, use_decimal=True, ensure_ascii=False)``, faster."""
+    return _SORTED.encode(value)
+
+
+def _as_simplejson(o: Any) -> Any:
+    """What ``namedtuple_as_object`` and ``tuple_as_array`` would have made of ``o``. simplejson asks
+    every object that is not a str, number, list or dict for an ``_asdict`` before it looks at
+    Decimals, a costly failed lookup per amount; the two encoders below skip it and come here,
+    after the Decimals, for what it was for."""
+    asdict = getattr(o, "_asdict", None)
+    if asdict is not None and callable(asdict):
+        return asdict()
+    if isinstance(o, tuple):
+        return list(o)
+    raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+
+
+_FAST = dict(namedtuple_as_object=False, tuple_as_array=False, default=_as_simplejson)
+_ANSWER = simplejson.JSONEncoder(use_decimal=True, ensure_ascii=False, **_FAST)
+_SORTED = simplejson.JSONEncoder(use_decimal=True, ensure_ascii=False, sort_keys=True, **_FAST)
 
 
 def request_envelope(

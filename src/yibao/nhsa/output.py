@@ -22,15 +22,20 @@ ZERO = Decimal("0.00")
 
 
 def money(fen: int) -> Decimal:
-    return Decimal(fmt_yuan(fen))
+    """Integer fen as yuan with two places (``Decimal(fmt_yuan(fen))``, without the text between)."""
+    return Decimal(fen).scaleb(-2) if type(fen) is int else Decimal(fmt_yuan(fen))
 
 
 def ratio(parts: int) -> Decimal:
-    return Decimal(fmt_ratio(parts))
+    """Parts per ten thousand with four places (``Decimal(fmt_ratio(parts))``, likewise)."""
+    return Decimal(parts).scaleb(-4) if type(parts) is int and parts >= 0 else Decimal(fmt_ratio(parts))
+
+
+_ONE_PLACE = Decimal("0.0")
 
 
 def age(birth: date, day: date) -> Decimal:
-    return Decimal(age_on(birth, day)).quantize(Decimal("0.0"))
+    return Decimal(age_on(birth, day)).quantize(_ONE_PLACE)
 
 
 def line_split(s: LineSplit, *, sign: int = 1) -> dict:

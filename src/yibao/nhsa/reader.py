@@ -20,9 +20,10 @@ Rules, in one place:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import simplejson
@@ -90,7 +91,12 @@ LONGER = {"psn_type": 6, "ip": 40, "mac": 40, "oinfno": 6}
 
 def is_empty(value: Any) -> bool:
     """The one rule: JSON null, "" and "null" mean the field was not sent."""
-    return value is None or (isinstance(value, str) and value.strip().lower() in ("", "null"))
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return not text or (len(text) == 4 and text.lower() == "null")  # no other text lowers to "null"
 
 
 @dataclass(frozen=True)
@@ -216,24 +222,41 @@ class Reader:
 
     def _row(self, node: NodeSpec, raw: dict[str, Any], where: str) -> Row:
         values: dict[str, Any] = {}
-        for f in node.fields:
-            path = f"{where}.{f.code}"
-            sent = raw.get(f.code)
-            if f.kind == "node":
-                child = self.spec.child(f.code) or (
-                    self.spec.child("drug_trac_info") if f.code == "durg_trac_info" else None
+        for f, required, read in self._plan(node):
+            code = f.code
+            sent = raw.get(code)
+            if read is None:  # a nested node
+                path = f"{where}.{code}"
+                child = self.spec.child(code) or (
+                    self.spec.child("drug_trac_info") if code == "durg_trac_info" else None
                 )
-                if sent is None and f.code == "durg_trac_info":
+                if sent is None and code == "durg_trac_info":
                     sent = raw.get("drug_trac_info")  # the revision history's spelling
-                values[f.code] = self._children(child, sent, path) if child else sent
+                values[code] = self._children(child, sent, path) if child else sent
                 continue
-            if is_empty(sent):
-                if self._required(node, f):
-                    raise refuse("E0000-008", detail=f"{path}（{f.label}）为必填项，不能为空")
-                values[f.code] = None
+            if sent is None or (isinstance(sent, str) and is_empty(sent)):
+                if required:
+                    raise refuse("E0000-008", detail=f"{where}.{code}（{f.label}）为必填项，不能为空")
+                values[code] = None
                 continue
-            values[f.code] = self._value(node, f, sent, path)
+            try:
+                values[code] = read(self, sent, where)
+            except ValueError as exc:  # a bound (OutOfRange: E0000-009) or a malformed value (E0000-008)
+                raise refuse(refusal_code(exc), detail=f"{where}.{code}：{exc}") from None
         return Row(values, raw, where)
+
+    def _plan(self, node: NodeSpec) -> tuple[tuple[FieldSpec, bool, Any], ...]:
+        """Per field of ``node``: whether it is required and its reader (None for a nested node),
+        worked out once per table, transaction rules and strictness."""
+        key = (id(node), id(self.rules), self.strict)
+        got = _PLANS.get(key)
+        if got is None or got[0] is not node or got[1] is not self.rules:
+            plan = tuple(
+                (f, self._required(node, f), None if f.kind == "node" else _field_reader(f, self.rules, node.name))
+                for f in node.fields
+            )
+            got = _PLANS[key] = (node, self.rules, plan)
+        return got[2]
 
     def _children(self, spec: NodeSpec, sent: Any, where: str) -> list[Row]:
         if is_empty(sent):
@@ -243,57 +266,83 @@ class Reader:
             raise refuse("E0000-008", detail=f"{where}：应为对象或对象数组")
         return [self._row(spec, x, f"{where}[{i}]") for i, x in enumerate(items)]
 
-    def _value(self, node: NodeSpec, f: FieldSpec, v: Any, path: str) -> Any:
-        kind = "text" if f.code in TEXT_NUMBERS else f.kind
-        try:
-            if kind == "text":
-                return self._text(f, v, path)
-            if kind == "number":
-                return _number(f, v, self.rules.allows_negative(node.name, f.code))
-            if kind in ("date", "datetime"):
-                moment = parse_time(v, f.label)
-                return moment.date() if kind == "date" else moment
-        except ValueError as exc:  # a bound (OutOfRange: E0000-009) or a malformed value (E0000-008)
-            raise refuse(refusal_code(exc), detail=f"{path}：{exc}") from None
-        return v
 
-    def _text(self, f: FieldSpec, v: Any, path: str) -> str:
-        if isinstance(v, dict | list):
-            if f.code != "exp_content":
-                raise refuse("E0000-008", detail=f"{path}：应为字符串")
-            v = simplejson.dumps(v, ensure_ascii=False, use_decimal=True)  # 字段扩展 sent as an object
-        if isinstance(v, bool):
-            raise refuse("E0000-008", detail=f"{path}：应为字符串")
-        text = (v if isinstance(v, str) else str(v)).strip()
-        limit = LONGER.get(f.code, f.length)
+# (id of the node's table, id of the rules, strict) → (table, rules, plan); the table and rules are
+# kept so that their ids stay theirs.
+_PLANS: dict[tuple[int, int, bool], tuple[NodeSpec, Rules, tuple[tuple[FieldSpec, bool, Any], ...]]] = {}
+
+FieldReader = Callable[["Reader", Any, str], Any]  # (reader, sent value, where) → value, or ValueError
+
+
+def _field_reader(f: FieldSpec, rules: Rules, node: str | None) -> FieldReader:
+    """How a sent value of ``f`` is read: its type from the table (``TEXT_NUMBERS`` as text)."""
+    kind = "text" if f.code in TEXT_NUMBERS else f.kind
+    if kind == "text":
+        return _text_reader(f)
+    if kind == "number":
+        parse = _number_parser(f, rules.allows_negative(node, f.code))
+        return lambda reader, v, where: parse(v)
+    if kind == "date":
+        label = f.label
+        return lambda reader, v, where: parse_time(v, label).date()
+    if kind == "datetime":
+        label = f.label
+        return lambda reader, v, where: parse_time(v, label)
+    return lambda reader, v, where: v
+
+
+def _text_reader(f: FieldSpec) -> FieldReader:
+    code, label, key = f.code, f.label, f.dict
+    limit = LONGER.get(code, f.length)
+
+    def read(reader: Reader, v: Any, where: str) -> str:
+        if isinstance(v, str):
+            text = v.strip()
+        else:
+            if isinstance(v, dict | list):
+                if code != "exp_content":
+                    raise refuse("E0000-008", detail=f"{where}.{code}：应为字符串")
+                v = simplejson.dumps(v, ensure_ascii=False, use_decimal=True)  # 字段扩展 sent as an object
+            if isinstance(v, bool):
+                raise refuse("E0000-008", detail=f"{where}.{code}：应为字符串")
+            text = (v if isinstance(v, str) else str(v)).strip()
         if limit and len(text) > limit:
-            raise refuse("E0000-008", detail=f"{path}：超过最大长度{limit}")
-        if f.dict and not self.dictionary.accepts(f.dict, text):
-            if f.dict == "med_type":  # the refusal HIS already map for a medical type the region does not settle
+            raise refuse("E0000-008", detail=f"{where}.{code}：超过最大长度{limit}")
+        if key and not reader.dictionary.accepts(key, text):
+            if key == "med_type":  # the refusal HIS already map for a medical type the region does not settle
                 raise refuse("E2207-005", med_type=text)
             raise refuse(
                 "E0000-008",
-                detail=f"{path}：{f.label}取值 {text!r} 不在字典 {f.dict} 中"
-                f"（可用：{self.dictionary.describe(f.dict)}）",
+                detail=f"{where}.{code}：{label}取值 {text!r} 不在字典 {key} 中"
+                f"（可用：{reader.dictionary.describe(key)}）",
             )
         return text
 
+    return read
 
-def _number(f: FieldSpec, v: Any, signed: bool) -> int | Decimal:
-    if isinstance(v, bool):
-        raise ValueError("应为数字")
+
+def _number_parser(f: FieldSpec, signed: bool) -> Callable[[Any], int | Decimal]:
+    label = f.label
     wide = (f.length or 0) >= 10  # 16,x: amounts, prices and counts, bounded by yibao.limits
     if wide and f.scale == 2:
-        return parse_fen(v, f.label, allow_negative=signed)  # an amount: integer fen
-    if wide and f.scale == PRICE_PLACES and not signed:
-        return parse_price(v, f.label)
-    if wide and f.scale == COUNT_PLACES:
-        return parse_count(v, f.label, allow_negative=signed)
-    places = f.scale or 0
-    # Any other number (a ratio 5,4, days 4,2, a count of births 3): at most the digits its table gives.
-    limit = Decimal(10) ** ((f.length or 16) - places) - Decimal(1).scaleb(-places)
-    value = parse_quantity(v, f.label, places=places, limit=limit, allow_negative=signed)
-    return value if places else int(value)
+        parse = partial(parse_fen, what=label, allow_negative=signed)  # an amount: integer fen
+    elif wide and f.scale == PRICE_PLACES and not signed:
+        parse = partial(parse_price, what=label)
+    elif wide and f.scale == COUNT_PLACES:
+        parse = partial(parse_count, what=label, allow_negative=signed)
+    else:
+        places = f.scale or 0
+        # Any other number (a ratio 5,4, days 4,2, a count of births 3): at most the digits its table gives.
+        limit = Decimal(10) ** ((f.length or 16) - places) - Decimal(1).scaleb(-places)
+        quantity = partial(parse_quantity, what=label, places=places, limit=limit, allow_negative=signed)
+        parse = quantity if places else lambda v: int(quantity(v))
+
+    def read(v: Any) -> int | Decimal:
+        if isinstance(v, bool):
+            raise ValueError("应为数字")
+        return parse(v)
+
+    return read
 
 
 def check_same(where: str, label: str, sent: Any, ours: Any, code: str = "E0000-011") -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -95,6 +95,21 @@ def platform_settings(env: Mapping[str, str]) -> dict:
     }
 
 
+class _Given:
+    """``with platform.unit(tx)`` when the caller has its transaction: that one, nothing else done."""
+
+    __slots__ = ("tx",)
+
+    def __init__(self, tx: Tx):
+        self.tx = tx
+
+    def __enter__(self) -> Tx:
+        return self.tx
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 @dataclass
 class Platform:
     store: Store
@@ -132,15 +147,13 @@ class Platform:
         if self.region is not None and not (len(self.region) == 6 and self.region.isdigit()):
             raise ValueError(f"统筹区医保区划应为6位数字：{self.region!r}")
 
-    @contextmanager
-    def unit(self, tx: Tx | None = None, *, read_only: bool = False) -> Iterator[Tx]:
+    def unit(self, tx: Tx | None = None, *, read_only: bool = False) -> AbstractContextManager[Tx]:
         """The caller's transaction when it has one (the gateway's, which also records the
-        message), otherwise a unit of work of this job's own."""
+        message), otherwise a unit of work of this job's own. (A plain context manager, not a
+        generator: a settlement passes its transaction through a dozen of these.)"""
         if tx is not None:
-            yield tx
-        else:
-            with self.store.uow(read_only=read_only) as own:
-                yield own
+            return _Given(tx)
+        return self.store.uow(read_only=read_only)
 
     def policy_for_admdvs(self, admdvs: str) -> Policy:
         with self.store.uow() as tx:

@@ -7,34 +7,51 @@ exactly what was decided, whatever the policy says by then.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from yibao.settlement.model import AccountPayment, CatalogItem, Draw, LineSplit, Settlement
 
-# Field names per dataclass, read once: ``dataclasses.asdict`` looks them up and deep-copies every
-# leaf on each call, which was a tenth of a settlement's Python time.
-_NAMES: dict[type, tuple[str, ...]] = {}
+# How each class is made plain, worked out on its first value: ``dataclasses.asdict`` looks the
+# fields up and deep-copies every leaf on each call, which was a tenth of a settlement's Python time.
 _IMMUTABLE = (str, int, Decimal, date, type(None))  # bool and datetime are among them
+_LEAVES = frozenset({str, int, bool, Decimal, date, datetime, type(None)})  # the common exact classes
+_CONVERT: dict[type, Callable[[Any], Any]] = {}
 
 
 def _plain(v: Any) -> Any:
     """What ``dataclasses.asdict`` makes of ``v``: dataclasses as dicts, containers of the same type."""
-    names = _NAMES.get(v.__class__)
-    if names is not None:
-        return {n: _plain(getattr(v, n)) for n in names}
-    if isinstance(v, _IMMUTABLE):
+    cls = v.__class__
+    if cls in _LEAVES:
         return v
+    convert = _CONVERT.get(cls)
+    if convert is None:
+        convert = _CONVERT[cls] = _converter(v)
+    return convert(v)
+
+
+def _converter(v: Any) -> Callable[[Any], Any]:
+    if isinstance(v, _IMMUTABLE):
+        return _same
     if isinstance(v, tuple | list):
-        return type(v)(_plain(x) for x in v)
+        return lambda x: type(x)(map(_plain, x))
     if isinstance(v, dict):
-        return {_plain(k): _plain(x) for k, x in v.items()}
+        return lambda x: {_plain(k): _plain(y) for k, y in x.items()}
     if is_dataclass(v) and not isinstance(v, type):
-        _NAMES[v.__class__] = tuple(f.name for f in fields(v))
-        return _plain(v)
-    return copy.deepcopy(v)  # as asdict does with any other value
+        # One function per dataclass, written out as ``dataclasses`` writes its ``__init__``:
+        # {"name": _plain(v.name), …} (field names are identifiers), twice as fast as a loop.
+        body = ", ".join(f"{f.name!r}: _plain(v.{f.name})" for f in fields(v))
+        scope: dict[str, Any] = {"_plain": _plain}
+        exec(f"def convert(v):\n    return {{{body}}}", scope)
+        return scope["convert"]
+    return copy.deepcopy  # as asdict does with any other value
+
+
+def _same(v: Any) -> Any:
+    return v
 
 
 def to_record(s: Settlement) -> dict[str, Any]:
