@@ -132,9 +132,17 @@ class YibaoApp(FastAPI):
                     infno = None
             if path in paths or infno is not None:
                 scope["app"] = self
-                await _serve_gateway(p, scope, receive, send, infno)
+                await _serve_gateway(self, p, scope, receive, send, infno)
                 return
         await super().__call__(scope, receive, send)
+
+    async def error_response(self, scope: Scope, receive: Receive, exc: Exception) -> Response:
+        """What the app's exception handlers answer for ``exc`` (the last one catches everything)."""
+        for cls in type(exc).__mro__:
+            handler = self.exception_handlers.get(cls)
+            if handler is not None:
+                return await handler(Request(scope, receive), exc)
+        raise exc  # pragma: no cover - create_app registers a handler for Exception
 
 
 def create_app(
@@ -256,7 +264,9 @@ def _threads() -> ThreadPoolExecutor:
     return _pool
 
 
-async def _serve_gateway(p: Platform, scope: Scope, receive: Receive, send: Send, infno: str | None) -> None:
+async def _serve_gateway(
+    app: YibaoApp, p: Platform, scope: Scope, receive: Receive, send: Send, infno: str | None
+) -> None:
     """One gateway call straight from ASGI: read the body, answer on a pool thread, send."""
     chunks = []
     while True:
@@ -270,9 +280,8 @@ async def _serve_gateway(p: Platform, scope: Scope, receive: Receive, send: Send
     loop = asyncio.get_running_loop()
     try:
         response = await loop.run_in_executor(_threads(), partial(_gateway, p, Headers(scope=scope), body, infno))
-    except Exception:  # a bug outside _gateway's own net: what the app's last handler answers
-        log.exception("unhandled error on %s", scope["path"])
-        response = JSONResponse({"code": "E0000-099", "message": "系统内部错误"}, status_code=503)
+    except Exception as exc:  # outside _gateway's own net (e.g. an answer GB18030 cannot encode): as routed
+        response = await app.error_response(scope, receive, exc)
     await response(scope, receive, send)
 
 
