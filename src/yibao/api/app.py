@@ -116,11 +116,11 @@ class YibaoApp(FastAPI):
     other request (and a GET on a gateway URL: 405) goes through FastAPI as before. The routes stay
     registered for the OpenAPI document."""
 
-    gateway: tuple[Platform, frozenset[str]] | None = None
+    gateway_urls: tuple[Platform, frozenset[str]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.gateway is not None and scope["type"] == "http" and scope["method"] == "POST":
-            p, paths = self.gateway
+        if self.gateway_urls is not None and scope["type"] == "http" and scope["method"] == "POST":
+            p, paths = self.gateway_urls
             path = scope["path"]
             root = scope.get("root_path", "")
             if root and path.startswith(root):
@@ -161,7 +161,7 @@ def create_app(
     )
     app.state.platform = p
     app.state.admin_token = admin_token
-    app.gateway = (p, frozenset(gateway_paths(gateway_prefix)))
+    app.gateway_urls = (p, frozenset(gateway_paths(gateway_prefix)))
     prepare()
 
     @app.exception_handler(DomainError)
