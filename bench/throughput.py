@@ -20,7 +20,8 @@ SQLite files in a temporary directory. What is measured, per database:
   1, 8 and 32 workers (processes on PostgreSQL, threads on SQLite — one process, as ``yibao
   serve`` runs it); and 8 workers on ONE family, checked for correctness afterwards.
 - yibao over HTTP: a real ``yibao serve`` (production mode: API key, sign-in) and 1, 8, 32 clients
-  (processes with keep-alive connections), card variant; CPU is the server process's.
+  (processes with keep-alive connections), card variant (or the first of ``--variants`` without
+  card); CPU is the server process's.
 - the floor (``floor.py``): the same rows written by hand in one round trip per settlement.
 - the peer: pgledger's ``pgledger_create_transfer`` (SQL from a fetched copy of pgr0ss/pgledger,
   loaded at run time by the peer harness in ../shared/bench/pgledger_peer; never copied here).
@@ -198,7 +199,7 @@ class Window:
             s.backends = self.watch.backends()
             s.lsn = self.watch.lsn()
         if self.server_pid:
-            s.server_cpu = measure.proc_cpu_seconds(self.server_pid)
+            s.server_cpu = server_cpu_seconds(self.server_pid)
         if with_ids:
             s.ids = max_ids(self.url, self.sqlite)
         return s
@@ -370,7 +371,7 @@ class Yibao:
             "profile": profile,
         }
 
-    def probe_http(self, api_key: str, k: int = 10) -> dict:
+    def probe_http(self, api_key: str, variant: str = "card", k: int = 10) -> dict:
         """The same over the HTTP app (authentication included), in this process through ASGI."""
         import warnings
 
@@ -386,7 +387,7 @@ class Yibao:
             counter.attach(engine)
             try:
                 for i in range(k):
-                    env = self.settlement_envelope(self.family(self.take(1)), "card", self.tag(), i)
+                    env = self.settlement_envelope(self.family(self.take(1)), variant, self.tag(), i)
                     r = client.post(
                         "/fsi/api/rsfComIfsService/callService",
                         content=dumps(env).encode(),
@@ -501,31 +502,54 @@ class Served:
     port: int
 
 
+def server_cpu_seconds(pid: int) -> float | None:
+    """CPU of a ``yibao serve`` process and of its live children (its ``--workers`` processes)."""
+    own = measure.proc_cpu_seconds(pid)
+    if own is None:
+        return None
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if int(text[text.rindex(")") + 2 :].split()[1]) == pid:
+            own += measure.proc_cpu_seconds(int(stat.parent.name)) or 0.0
+    return own
+
+
 @contextmanager
-def yibao_server(url: str, log_dir: Path):
+def yibao_server(url: str, log_dir: Path, workers: int = 1):
     """``yibao serve`` in production mode, in THIS session: with the kernel's autogroup scheduling on,
-    a new session would get a CPU share of its own and flatter HTTP against in-process."""
+    a new session would get a CPU share of its own and flatter HTTP against in-process. ``workers``:
+    its ``--workers`` (server processes); ready when every one has started."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cmd = [sys.executable, "-m", "yibao", "serve", "--db", url, "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--admin-token", ADMIN_TOKEN, "--log-level", "info"]
-    with open(log_dir / f"serve-{port}.log", "wb") as log:
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
+    log_path = log_dir / f"serve-{port}.log"
+    with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 60 * workers
         while True:
             if proc.poll() is not None:
-                raise SystemExit(f"yibao serve exited: {(log_dir / f'serve-{port}.log').read_text()[-2000:]}")
+                raise SystemExit(f"yibao serve exited: {log_path.read_text()[-2000:]}")
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
                 conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
+                if conn.getresponse().status == 200 and (
+                    workers == 1
+                    or log_path.read_text(errors="replace").count("Application startup complete") >= workers
+                ):
                     break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("yibao serve did not answer /healthz in 60 s") from None
                 time.sleep(0.1)
+            except OSError:
+                time.sleep(0.1)
+            if time.monotonic() > deadline:
+                raise SystemExit(f"yibao serve did not start in {60 * workers} s") from None
         yield Served(proc, port)
     finally:
         proc.terminate()
@@ -542,7 +566,7 @@ def issue_key(y: Yibao) -> str:
     return issue_credentials(y.p, PHARMACY)["api_key"]
 
 
-def http_sign_in(y: Yibao, srv, api_key: str, warm: int = 5) -> None:
+def http_sign_in(y: Yibao, srv, api_key: str, variant: str = "card", warm: int = 5) -> None:
     """9001 over HTTP (its sign_no is used from now on), then a few settlements to warm the server."""
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=120)
     headers = {"x-api-key": api_key, "content-type": "application/json"}
@@ -556,12 +580,18 @@ def http_sign_in(y: Yibao, srv, api_key: str, warm: int = 5) -> None:
     assert answer["infcode"] == 0, answer["err_msg"]
     y.sign_no = answer["output"]["signinoutb"]["sign_no"]
     for k in range(1, warm + 1):
-        answer = post(y.settlement_envelope(y.family(y.take(1)), "card", tag, k))
+        answer = post(y.settlement_envelope(y.family(y.take(1)), variant, tag, k))
         assert answer["infcode"] == 0, answer["err_msg"]
     conn.close()
 
 
-def run_http(y: Yibao, srv, api_key: str, clients: int, seconds: float) -> Row:
+def http_variant(variants: list[str]) -> str:
+    """HTTP runs the card variant, or the first in-process variant when card is not measured (so the
+    HTTP ÷ in-process ratio compares like with like)."""
+    return "card" if "card" in variants or not variants else variants[0]
+
+
+def run_http(y: Yibao, srv, api_key: str, clients: int, seconds: float, variant: str = "card") -> Row:
     """``clients`` HIS processes, each one keep-alive connection, posting 2102s to ``yibao serve``."""
     base, tag = y.next_family, y.tag()
     host, port = "127.0.0.1", srv.port
@@ -572,7 +602,7 @@ def run_http(y: Yibao, srv, api_key: str, clients: int, seconds: float) -> Row:
         sq = f"{tag}{w:03d}"
 
         def op(k: int) -> str | None:
-            env = y.settlement_envelope(y.family(base + w + k * clients), "card", sq, k)
+            env = y.settlement_envelope(y.family(base + w + k * clients), variant, sq, k)
             conn.request("POST", "/fsi/api/rsfComIfsService/callService", body=dumps(env).encode(), headers=headers)
             answer = json.loads(conn.getresponse().read())
             return None if answer["infcode"] == 0 else answer["err_msg"][:11]
@@ -583,7 +613,7 @@ def run_http(y: Yibao, srv, api_key: str, clients: int, seconds: float) -> Row:
     out, a, b = measure.run_forked(make_op, clients, seconds, window.snap, lambda: window.snap(with_ids=False))
     y.next_family = base + out.max_ops * clients
     y.wrapped |= y.next_family > len(y.families)
-    row = window.fill(Row(y.label, "HTTP", "card", clients), out, a, b)
+    row = window.fill(Row(y.label, "HTTP", variant, clients), out, a, b)
     row.note = f"HIS clients' CPU {row.loadgen_cpu_ms:.2f} ms"
     window.close()
     return row
@@ -977,9 +1007,10 @@ def ratios_text(rows: list[Row], levels: list[int]) -> str:
             for w in levels:
                 value = ratio(tps("in-process", variant, w), tps("floor (hand-written SQL)", "same rows", w))
                 out.append(f"| in-process ({variant}) ÷ floor | {db} | {w} | {value} | ≥ 0.4× |")
-        for w in levels:
-            value = ratio(tps("HTTP", "card", w), tps("in-process", "card", w))
-            out.append(f"| HTTP ÷ in-process (card) | {db} | {w} | {value} | ≥ 0.5× at 8 |")
+        for variant in ("card", "voucher"):
+            for w in levels:
+                value = ratio(tps("HTTP", variant, w), tps("in-process", variant, w))
+                out.append(f"| HTTP ÷ in-process ({variant}) | {db} | {w} | {value} | ≥ 0.5× at 8 |")
         for variant in ("card", "voucher"):
             if 8 in levels:
                 value = ratio(tps("in-process", variant, 8), tps("in-process", variant, 1))
@@ -1110,6 +1141,8 @@ def main(argv: list[str] | None = None) -> dict:
                         rows.append(run_large(large, variant, w, args.seconds, probes))
                         large_done.add((variant, w))
             if 8 in levels:
+                if f"{label} in-process card" not in probes:
+                    probes[f"{label} in-process card"] = y.probe("card")
                 say(f"{label}: in-process, 8 workers on one family …")
                 rows.append(run_inprocess(y, "card", 8, args.seconds, one_family=True))
                 key = f"{label} in-process card"
@@ -1117,14 +1150,15 @@ def main(argv: list[str] | None = None) -> dict:
                 rows[-1].statements, rows[-1].round_trips = card["statements"], card["round_trips"]
             if not args.no_http:
                 api_key = issue_key(y)
-                probes[f"{label} HTTP card"] = y.probe_http(api_key)
+                hv = http_variant(variants)
+                probes[f"{label} HTTP {hv}"] = y.probe_http(api_key, hv)
                 with yibao_server(url, Path(tmp)) as srv:
-                    http_sign_in(y, srv, api_key)
+                    http_sign_in(y, srv, api_key, hv)
                     for clients in levels:
-                        say(f"{label}: HTTP, {clients} clients …")
-                        rows.append(run_http(y, srv, api_key, clients, args.seconds))
-                        rows[-1].statements = probes[f"{label} HTTP card"]["statements"]
-                        rows[-1].round_trips = probes[f"{label} HTTP card"]["round_trips"]
+                        say(f"{label}: HTTP {hv}, {clients} clients …")
+                        rows.append(run_http(y, srv, api_key, clients, args.seconds, hv))
+                        rows[-1].statements = probes[f"{label} HTTP {hv}"]["statements"]
+                        rows[-1].round_trips = probes[f"{label} HTTP {hv}"]["round_trips"]
             if y.wrapped:
                 notes.append(f"{label}: ran out of fresh families; later settlements reused some (see transfers)")
             problems = y.invariants()

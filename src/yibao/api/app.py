@@ -13,14 +13,18 @@ answered in GB18030.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from yibao import __version__
 from yibao.api import admin, sandbox
@@ -102,12 +106,51 @@ def charset_of(content_type: str | None) -> str | None:
     return None
 
 
+class YibaoApp(FastAPI):
+    """The FastAPI app, with the gateway's POSTs taken before its middleware and router.
+
+    A settlement is the hot path: the session middleware, the exception middleware, routing,
+    dependency solving and anyio's thread hand-off cost about as much CPU as authenticating the
+    caller. The gateway needs none of them — it answers every outcome with an envelope itself — so a
+    POST to a gateway URL goes straight to ``_gateway`` on a thread of the gateway's own pool; every
+    other request (and a GET on a gateway URL: 405) goes through FastAPI as before. The routes stay
+    registered for the OpenAPI document."""
+
+    gateway_urls: tuple[Platform, frozenset[str]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.gateway_urls is not None and scope["type"] == "http" and scope["method"] == "POST":
+            p, paths = self.gateway_urls
+            path = scope["path"]
+            root = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root) :]
+            infno = None
+            if path not in paths:
+                head, _, infno = path.rpartition("/")
+                if not infno or head not in paths:
+                    infno = None
+            if path in paths or infno is not None:
+                scope["app"] = self
+                await _serve_gateway(self, p, scope, receive, send, infno)
+                return
+        await super().__call__(scope, receive, send)
+
+    async def error_response(self, scope: Scope, receive: Receive, exc: Exception) -> Response:
+        """What the app's exception handlers answer for ``exc`` (the last one catches everything)."""
+        for cls in type(exc).__mro__:
+            handler = self.exception_handlers.get(cls)
+            if handler is not None:
+                return await handler(Request(scope, receive), exc)
+        raise exc  # pragma: no cover - create_app registers a handler for Exception
+
+
 def create_app(
     p: Platform, *, admin_token: str | None, api_docs: str | None = None, gateway_prefix: str | None = None
 ) -> FastAPI:
     """``api_docs``: who may read /docs, /redoc and /openapi.json (``api.docs``; default by mode);
     ``gateway_prefix``: the agency's extra path before the national URL."""
-    app = FastAPI(
+    app = YibaoApp(
         title="yibao 医保平台接口",
         version=__version__,
         description="国家医保接口（/fsi/api/rsfComIfsService/callService）与经办管理接口（/api/v1，Bearer 管理令牌）。"
@@ -118,6 +161,7 @@ def create_app(
     )
     app.state.platform = p
     app.state.admin_token = admin_token
+    app.gateway_urls = (p, frozenset(gateway_paths(gateway_prefix)))
     prepare()
 
     @app.exception_handler(DomainError)
@@ -208,21 +252,58 @@ def create_app(
     return app
 
 
+# The gateway's threads: as many as anyio's default limit (the pool's connections are the real bound).
+GATEWAY_THREADS = 40
+_pool: ThreadPoolExecutor | None = None
+
+
+def _threads() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(GATEWAY_THREADS, thread_name_prefix="yibao-gateway")
+    return _pool
+
+
+async def _serve_gateway(
+    app: YibaoApp, p: Platform, scope: Scope, receive: Receive, send: Send, infno: str | None
+) -> None:
+    """One gateway call straight from ASGI: read the body, answer on a pool thread, send."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return  # the HIS went away before it finished sending: nobody to answer
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    loop = asyncio.get_running_loop()
+    try:
+        response = await loop.run_in_executor(_threads(), partial(_gateway, p, Headers(scope=scope), body, infno))
+    except Exception as exc:  # outside _gateway's own net (e.g. an answer GB18030 cannot encode): as routed
+        response = await app.error_response(scope, receive, exc)
+    await response(scope, receive, send)
+
+
 def _endpoint(p: Platform):
+    """The routed endpoint (YibaoApp answers first; this one serves apps built without it, and the OpenAPI)."""
+
     async def call_service(request: Request) -> Response:
         body = await request.body()
-        return await run_in_threadpool(_gateway, p, request, body, request.path_params.get("infno"))
+        loop = asyncio.get_running_loop()
+        call = partial(_gateway, p, request.headers, body, request.path_params.get("infno"))
+        return await loop.run_in_executor(_threads(), call)
 
     return call_service
 
 
-def _gateway(p: Platform, request: Request, body: bytes, path_infno: str | None = None) -> Response:
+def _gateway(p: Platform, headers: Headers, body: bytes, path_infno: str | None = None) -> Response:
     """Every answer is an envelope: an HIS parses ``infcode`` and ``err_msg``, whatever went wrong."""
     started = time.perf_counter()
     received = p.now()
     status, institution, doc = 200, None, None
-    charset = charset_of(request.headers.get("content-type"))
-    content_type = request.headers.get("content-type")
+    content_type = headers.get("content-type")
+    charset = charset_of(content_type)
     try:
         if len(body) > MAX_BODY:
             raise refuse("E0000-002", detail=f"报文超过{MAX_BODY}字节")
@@ -233,7 +314,7 @@ def _gateway(p: Platform, request: Request, body: bytes, path_infno: str | None 
             raise
         if not p.sandbox:
             try:
-                institution = authenticate_institution(p, request.headers, p.now())
+                institution = authenticate_institution(p, headers, p.now())
             except DomainError:
                 status = 401
                 raise

@@ -240,6 +240,15 @@ def serve(
     ),
     link_prefix: str = typer.Option("yibao", "--link-prefix", envvar="YIBAO_LINK_PREFIX", help="链路流与主题的前缀"),
     peers: str = typer.Option(None, "--peers", help="启动时登记的对端统筹区（医保区划，逗号分隔）"),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        envvar="YIBAO_WORKERS",
+        help="服务进程数（默认 1）：一个进程只用一个 CPU 核；多个进程共用端口，各有自己的数据库连接池。"
+        "须用 PostgreSQL，不能与 --sandbox、--nats 同用",
+    ),
 ) -> None:
     """启动平台服务：国家接口 /fsi/api/rsfComIfsService/callService 与管理接口 /api/v1（启动时自动迁移数据库）。"""
     import logging
@@ -255,6 +264,13 @@ def serve(
 
     if api_docs not in (None, *API_DOCS):
         say_and_exit(f"--api-docs 应为 {' / '.join(API_DOCS)}：{api_docs}")
+    if workers > 1:
+        if sandbox:
+            say_and_exit("--workers 大于 1 时不能用 --sandbox：沙箱的可拨动时钟在一个进程之内")
+        if nats_url:
+            say_and_exit("--workers 大于 1 时不能用 --nats：统筹区之间的链路只能由一个进程接收")
+        if not db.startswith(("postgresql:", "postgresql+", "postgres:")):
+            say_and_exit("--workers 大于 1 须用 PostgreSQL 数据库：SQLite 同一时刻只允许一个写入者")
     configure(getattr(logging, log_level.upper(), logging.INFO))
     home = None
     if region:
@@ -314,6 +330,32 @@ def serve(
     if not admin_token:
         console.print(f"管理令牌（Authorization: Bearer …）：[bold]{token}[/bold]")
     console.print(f"yibao 服务：http://{host}:{port}  数据库：{store.engine.url.render_as_string(hide_password=True)}")
+    if workers > 1:
+        from yibao.cli.serving import ENV, worker_options
+
+        console.print(f"服务进程：{workers} 个（各有自己的数据库连接池）")
+        store.dispose()  # the workers open their own; the parent only supervises them
+        os.environ[ENV] = worker_options(
+            db=db,
+            admin_token=token,
+            log_level=log_level,
+            require_sign_in=p.require_sign_in,
+            strict_fields=strict_fields,
+            region=p.region,
+            api_docs=api_docs,
+            gateway_prefix=gateway_prefix,
+        )
+        uvicorn.run(
+            "yibao.cli.serving:worker_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
+        return
     uvicorn.run(
         create_app(p, admin_token=token, api_docs=api_docs, gateway_prefix=gateway_prefix),
         host=host,
