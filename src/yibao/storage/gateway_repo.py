@@ -31,6 +31,7 @@ def _claim(sqlite: bool):
 _CLAIM = {True: _claim(True), False: _claim(False)}
 _SIGN_IN = select(sign_ins).where(sign_ins.c.sign_no == bindparam("v"))
 _CREDENTIAL = select(institution_credentials).where(institution_credentials.c.institution_code == bindparam("v"))
+_CREDENTIAL_BY_KEY = select(institution_credentials).where(institution_credentials.c.api_key_hash == bindparam("h"))
 _ANSWER = (
     update(messages)
     .where(messages.c.institution_code == bindparam("i"), messages.c.msgid == bindparam("m"))
@@ -107,9 +108,8 @@ class GatewayRepo:
         self.conn.execute(institution_credentials.insert(), c.__dict__)
 
     def credential_by_key_hash(self, digest: str) -> InstitutionCredential | None:
-        r = self.conn.execute(
-            select(institution_credentials).where(institution_credentials.c.api_key_hash == digest)
-        ).first()
+        """Every HTTP gateway call with an API key reads it: through ``raw`` (BEGIN in its round trip)."""
+        r = raw.first(self.tx, _CREDENTIAL_BY_KEY, {"h": digest})
         return InstitutionCredential(*r) if r else None
 
     def credential(self, institution: str) -> InstitutionCredential | None:
