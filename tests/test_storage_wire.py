@@ -166,3 +166,11 @@ def test_a_connection_the_server_closed_is_replaced_before_use(pg_store, worker_
             assert raw.rows(tx, select(func.pg_backend_pid()), {})[0][0] != pid
     finally:
         one.dispose()
+
+
+def test_a_value_that_cannot_be_sent_raises_before_anything_is_sent(pg_store):
+    with pytest.raises(psycopg.ProgrammingError), pg_store.uow() as tx:
+        raw.later(tx, text("CREATE TEMP TABLE sent_half (x int)"), {})
+        raw.rows(tx, _PLUS_ONE, {"n": object()})
+    with pg_store.uow() as tx:  # the connection is clean and usable
+        assert raw.rows(tx, _PLUS_ONE, {"n": 1}) == [(2,)]

@@ -16,6 +16,7 @@ with COMMIT in the same round trip, after which psycopg's ``commit()`` finds not
 
 from __future__ import annotations
 
+import contextlib
 import re
 import select
 
@@ -106,6 +107,12 @@ class Wire:
             raise psycopg.OperationalError("the connection is closed")
         if not batch and (not commit or pg.transaction_status == _IDLE):
             return []  # nothing to send (a commit with no transaction open has nothing to end)
+        # every value adapted before anything is sent: a value psycopg cannot adapt raises here,
+        # with nothing half sent
+        dumped = []
+        for query, params in batch:
+            values = t.dump_sequence(query.values(params), query.formats)
+            dumped.append((query.text, values, tuple(t.types), list(t.formats)))
         sent: list = []  # per command sent: None (BEGIN, COMMIT), (key, name) a prepare, or an int (batch index)
         pg.enter_pipeline_mode()
         try:
@@ -113,18 +120,17 @@ class Wire:
                 pg.send_query_params(self.driver._get_tx_start_command(), None)
                 sent.append(None)
             preparing: dict[tuple, bytes] = {}
-            for i, (query, params) in enumerate(batch):
-                values = t.dump_sequence(query.values(params), query.formats)
-                key = (query.text, tuple(t.types))
+            for i, (text, values, types, formats) in enumerate(dumped):
+                key = (text, types)
                 name = prepared.get(key) or preparing.get(key)
                 if name is None and len(prepared) + len(preparing) < MAX_PREPARED:
                     name = preparing[key] = b"_yb%d" % (len(prepared) + len(preparing))
-                    pg.send_prepare(name, query.text, t.types)
+                    pg.send_prepare(name, text, types)
                     sent.append((key, name))
                 if name is None:  # past the bound: parsed and planned each time, as an unprepared statement
-                    pg.send_query_params(query.text, values, t.types, t.formats)
+                    pg.send_query_params(text, values, types, formats)
                 else:
-                    pg.send_query_prepared(name, values, t.formats)
+                    pg.send_query_prepared(name, values, formats)
                 sent.append(i)
             if commit:
                 pg.send_query_params(b"COMMIT", None)
@@ -134,7 +140,8 @@ class Wire:
             results = self._receive(len(sent))
         finally:
             if pg.pipeline_status != pq.PipelineStatus.OFF:
-                pg.exit_pipeline_mode()
+                with contextlib.suppress(psycopg.Error):  # broken mid-way: the error that broke it is raised
+                    pg.exit_pipeline_mode()
         out: list[tuple[list | None, int]] = [(None, 0)] * len(batch)
         error = None
         for what, result in zip(sent, results, strict=True):
