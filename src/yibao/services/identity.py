@@ -151,7 +151,7 @@ def verify_ahead(platform: Platform, tx: Tx, person: Person, cainfo: str | None)
         password = password_from_cainfo(platform, cainfo, tx)
     except DomainError as exc:
         return VerifiedAhead(None, None, exc)
-    state = tx.credentials.password(person.id, lock=True)
+    state = tx.credentials.password(person.id, lock=True, psn_no=person.psn_no)  # read with the person's lock
     if state is None or state.locked(platform.now()):
         return VerifiedAhead(state, None)
     return VerifiedAhead(state, verify_password(state.hash, password))

@@ -141,6 +141,8 @@ def _checked(platform: Platform, tx: Tx, req: SettleRequest, now: datetime, dry_
     expect_credential(tx, req.cert_type, req.cert_no)  # read in the round trip that locks the patient
     if req.mdtrt_id is None:  # a purchase's items: read in that round trip too
         tx.care.catalog_ahead([line.code for line in req.lines])
+    if req.cainfo and req.acct_used and req.check_password and not dry_run:  # and the password, if sent
+        tx.credentials.expect_password(req.psn_no)
     person = person_or_refuse(tx, req.psn_no, lock=True)
     check_credential(tx, now, person, req.cert_type, req.cert_no)
     ahead = _password_ahead(platform, tx, req, inst, person, dry_run)

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, select, update
 
 from yibao.credentials.model import Card, EcToken, PasswordState
 from yibao.storage import raw
-from yibao.storage.tables import cards, ec_tokens, passwords
+from yibao.storage.tables import cards, ec_tokens, passwords, people
 
 _CARD_COLS = (
     cards.c.id,
@@ -26,9 +26,15 @@ _PASSWORD = select(passwords.c.hash, passwords.c.failures, passwords.c.locked_un
     passwords.c.person_id == bindparam("v")
 )
 _PASSWORD_PG = _PASSWORD.with_for_update()
+# The same, by the person's number: sent with the person's lock, after it (``expect_password``).
+_PASSWORD_BY_PSN_PG = (
+    select(passwords.c.hash, passwords.c.failures, passwords.c.locked_until)
+    .where(passwords.c.person_id == select(people.c.id).where(people.c.psn_no == bindparam("v")).scalar_subquery())
+    .with_for_update(of=passwords)
+)
 
 
-_EXPECTED = "_credential_expected"  # in the unit of work: (statement, number) to read with the person's lock
+_EXPECTED = "_credential_expected"  # in the unit of work: [(statement, number)] to read with the person's lock
 _AHEAD = "_credential_ahead"  # in the unit of work: {(statement, number): row or None} read ahead
 
 
@@ -37,28 +43,33 @@ class CredentialsRepo:
         self.tx = tx
         self.conn = tx.conn
 
-    # A credential read in the round trip that locks its person (``PeopleRepo.by_psn_no``) --------
+    # Read in the round trip that locks their person (``PeopleRepo.by_psn_no``) ------------------
 
     def expect_token(self, token: str) -> None:
         """The next ``token(token)`` is read along with the next person locked (PostgreSQL)."""
-        self.tx.__dict__[_EXPECTED] = (_TOKEN, token)
+        self.tx.__dict__.setdefault(_EXPECTED, []).append((_TOKEN, token))
 
     def expect_card(self, card_no: str) -> None:
         """The next ``card_by_no(card_no)`` is read along with the next person locked (PostgreSQL)."""
-        self.tx.__dict__[_EXPECTED] = (_CARD_BY_NO, card_no)
+        self.tx.__dict__.setdefault(_EXPECTED, []).append((_CARD_BY_NO, card_no))
 
-    def expected_read(self) -> tuple | None:
-        """(statement, parameters) for ``PeopleRepo`` to send with the lock, or None."""
-        expected = self.tx.__dict__.pop(_EXPECTED, None)
-        return None if expected is None else (expected[0], {"v": expected[1]})
+    def expect_password(self, psn_no: str) -> None:
+        """The next ``password(…, lock=True, psn_no=psn_no)`` is read (and locked) right after the
+        person ``psn_no`` is locked, in the same round trip (PostgreSQL)."""
+        if not self.tx.sqlite:
+            self.tx.__dict__.setdefault(_EXPECTED, []).append((_PASSWORD_BY_PSN_PG, psn_no))
+
+    def expected_reads(self) -> list[tuple]:
+        """[(statement, parameters)] for ``PeopleRepo`` to send after the lock (possibly none)."""
+        return [(stmt, {"v": number}) for stmt, number in self.tx.__dict__.pop(_EXPECTED, ())]
 
     def read_ahead(self, stmt, number: str, row: tuple | None) -> None:
-        self.tx.__dict__[_AHEAD] = {(id(stmt), number): row}
+        self.tx.__dict__.setdefault(_AHEAD, {})[(id(stmt), number)] = row
 
     def _ahead(self, stmt, number: str) -> tuple[bool, tuple | None]:
-        ahead = self.tx.__dict__.pop(_AHEAD, None)
+        ahead = self.tx.__dict__.get(_AHEAD)
         key = (id(stmt), number)
-        return (True, ahead[key]) if ahead and key in ahead else (False, None)
+        return (True, ahead.pop(key)) if ahead and key in ahead else (False, None)
 
     def _forget_ahead(self) -> None:
         self.tx.__dict__.pop(_AHEAD, None)
@@ -122,12 +133,16 @@ class CredentialsRepo:
 
     # Passwords ---------------------------------------------------------------------------------
 
-    def password(self, person_id: int, *, lock: bool = False) -> PasswordState | None:
-        stmt = _PASSWORD_PG if lock and not self.tx.sqlite else _PASSWORD
-        r = raw.first(self.tx, stmt, {"v": person_id})
+    def password(self, person_id: int, *, lock: bool = False, psn_no: str | None = None) -> PasswordState | None:
+        """``psn_no``: the person's number, under which ``expect_password`` may have read it ahead."""
+        known, r = self._ahead(_PASSWORD_BY_PSN_PG, psn_no) if lock and psn_no else (False, None)
+        if not known:
+            stmt = _PASSWORD_PG if lock and not self.tx.sqlite else _PASSWORD
+            r = raw.first(self.tx, stmt, {"v": person_id})
         return PasswordState(*r) if r else None
 
     def put_password(self, person_id: int, state: PasswordState, now: datetime) -> None:
+        self._forget_ahead()
         values = dict(hash=state.hash, failures=state.failures, locked_until=state.locked_until, updated_at=now)
         done = self.conn.execute(update(passwords).where(passwords.c.person_id == person_id).values(**values))
         if done.rowcount == 0:

@@ -44,6 +44,8 @@ class GatewayRepo:
         self.tx = tx
         self.conn = tx.conn
         self._signs: dict[str, tuple | None] = {}  # sign-ins read with the claim, for the next ``sign_in``
+        self._expected: tuple[Message, str | None] | None = None  # a claim to send with the credential read
+        self._claimed: tuple[Message, bool] | None = None  # a claim sent ahead and whether it took the msgid
 
     # Messages ------------------------------------------------------------------------------------
 
@@ -61,6 +63,13 @@ class GatewayRepo:
 
         ``sign_no``: the session the call names, read in the same round trip (after the claim) and
         kept for the next ``sign_in(sign_no)`` of this unit of work."""
+        ahead, self._claimed, self._expected = self._claimed, None, None
+        if ahead is not None:
+            if ahead[0] != m:  # the caller announced another claim: a bug, never a silent wrong answer
+                raise AssertionError(f"claim {m.msgid} differs from the one sent ahead ({ahead[0].msgid})")
+            if sign_no and sign_no not in self._signs:
+                self._signs[sign_no] = raw.first(self.tx, _SIGN_IN, {"v": sign_no})
+            return ahead[1]
         claim = (_CLAIM[self.tx.sqlite], m.__dict__)
         if not sign_no:
             return raw.first(self.tx, *claim) is not None
@@ -112,16 +121,40 @@ class GatewayRepo:
         r = raw.first(self.tx, _CREDENTIAL_BY_KEY, {"h": digest})
         return InstitutionCredential(*r) if r else None
 
+    def expect_claim(self, m: Message, *, sign_no: str | None = None) -> None:
+        """The next ``claim(m, sign_no=…)`` goes out with the next ``credential`` read (PostgreSQL:
+        one round trip fewer for every written call). The caller makes sure the claim it then asks
+        for is this one (``claim`` refuses another) or rolls the unit of work back."""
+        if not self.tx.sqlite:  # in-process SQLite has no round trips to save
+            self._expected = (m, sign_no)
+
     def credential(self, institution: str) -> InstitutionCredential | None:
         """With, in the same round trip, the institution's row (``CareRepo.institution``): the
-        gateway reads both for every call."""
+        gateway reads both for every call; and the claim announced by ``expect_claim``, if any
+        (after the reads, so a claim that waits on a resend's row waits with them)."""
         care = self.tx.care
-        if care.institution_known(institution):
+        reads = [(_CREDENTIAL, {"v": institution})]
+        known = care.institution_known(institution)
+        if not known:
+            reads.append(care.institution_read(institution))
+        expected, self._expected = self._expected, None
+        if expected is not None:
+            m, sign_no = expected
+            reads.append((_CLAIM[False], m.__dict__))
+            if sign_no:
+                reads.append((_SIGN_IN, {"v": sign_no}))
+        if len(reads) == 1:
             r = raw.first(self.tx, _CREDENTIAL, {"v": institution})
-        else:
-            creds, inst = raw.together(self.tx, [(_CREDENTIAL, {"v": institution}), care.institution_read(institution)])
+            return InstitutionCredential(*r) if r else None
+        creds, *rest = raw.together(self.tx, reads)
+        if not known:
+            inst, *rest = rest
             care.remember_institution(institution, inst[0] if inst else None)
-            r = creds[0] if creds else None
+        if expected is not None:
+            self._claimed = (m, bool(rest[0]))
+            if sign_no:
+                self._signs[sign_no] = rest[1][0] if rest[1] else None
+        r = creds[0] if creds else None
         return InstitutionCredential(*r) if r else None
 
     def credential_by_ak(self, ak: str) -> InstitutionCredential | None:

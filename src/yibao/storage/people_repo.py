@@ -108,14 +108,14 @@ class PeopleRepo:
         """``lock`` holds the person's row (PostgreSQL) so that work on one person is serialised;
         the person's insurances, which whoever locks a person reads next, come in the same round
         trip (kept for the next ``insurances`` call, forgotten when one is written), and the
-        credential announced with ``CredentialsRepo.expect_*``, if any."""
+        credentials announced with ``CredentialsRepo.expect_*`` (a card or token, the password), if any."""
         if not lock or self.tx.sqlite:
             return self._one(_BY_PSN, psn_no)
-        credential = self.tx.credentials.expected_read()  # a voucher token or card, when one was announced
+        credentials = self.tx.credentials.expected_reads()
         reads = [(_BY_PSN_PG, {"v": psn_no}), (_INSURANCES_BY_PSN, {"v": psn_no})]
-        found, ins, *cred = raw.together(self.tx, reads + ([credential] if credential else []))
-        if credential:
-            self.tx.credentials.read_ahead(credential[0], credential[1]["v"], cred[0][0] if cred[0] else None)
+        found, ins, *creds = raw.together(self.tx, reads + credentials)
+        for (stmt, params), rows in zip(credentials, creds, strict=True):
+            self.tx.credentials.read_ahead(stmt, params["v"], rows[0] if rows else None)
         if not found:
             return None
         person = Person(*found[0])
