@@ -113,9 +113,8 @@ def issue_token(platform: Platform, psn_no: str, minutes: int = TOKEN_MINUTES, *
 def voucher_key(tx: Tx) -> bytes:
     """The platform's voucher signing key, made on first use and kept in the settings table."""
     value = tx.config.get(VOUCHER_KEY)
-    if value is None:
-        value = secrets.token_hex(32)
-        tx.config.put(VOUCHER_KEY, value)
+    if value is None:  # made once; a concurrent maker's key, if kept first, is the key
+        value = tx.config.put_new(VOUCHER_KEY, secrets.token_hex(32))
     return bytes.fromhex(value)
 
 

@@ -61,9 +61,8 @@ def _secret(platform: Platform, tx: Tx | None = None) -> bytes:
         else:
             with platform.unit(tx) as t:
                 stored = t.config.get(_SECRET_SETTING)
-                if stored is None:
-                    stored = base64.b64encode(secrets.token_bytes(32)).decode()
-                    t.config.put(_SECRET_SETTING, stored)
+                if stored is None:  # another process's, if it kept one first
+                    stored = t.config.put_new(_SECRET_SETTING, base64.b64encode(secrets.token_bytes(32)).decode())
                     log.warning(
                         "YIBAO_SECRET_KEY 未设置：平台密钥保存在数据库中，AK/SK 与 SM4 密钥的加密保护仅等同于数据库本身"
                     )
@@ -94,12 +93,11 @@ def platform_sm2(platform: Platform, tx: Tx | None = None) -> tuple[str, str]:
         return cached
     with platform.unit(tx) as t:
         stored = t.config.get(_SM2_SETTING)
-        if stored is None:
+        if stored is None:  # another process's, if it kept one first
             private, public = dialects.sm2_keypair()
-            t.config.put(_SM2_SETTING, f"{seal_secret(platform, private, t)} {public}")
-        else:
-            sealed, public = stored.split(" ")
-            private = open_secret(platform, sealed, t)
+            stored = t.config.put_new(_SM2_SETTING, f"{seal_secret(platform, private, t)} {public}")
+        sealed, public = stored.split(" ")
+        private = open_secret(platform, sealed, t)
     platform._sm2_key = (private, public)
     return private, public
 

@@ -97,7 +97,7 @@ def _private_key(platform: Platform, tx: Tx | None = None) -> rsa.RSAPrivateKey:
                     serialization.PrivateFormat.PKCS8,
                     serialization.NoEncryption(),
                 ).decode()
-                tx.config.put(_KEY_SETTING, pem)
+                pem = tx.config.put_new(_KEY_SETTING, pem)  # another process's, if it kept one first
         key = serialization.load_pem_private_key(pem.encode(), password=None)
         platform._rsa_key = key
         return key

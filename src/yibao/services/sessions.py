@@ -57,7 +57,6 @@ def cookie_secret(platform: Platform) -> str:
     and every restart of the server accepts the same cookies."""
     with platform.unit() as tx:
         value = tx.config.get(_COOKIE_SECRET_SETTING)
-        if value is None:
-            value = secrets.token_hex(32)
-            tx.config.put(_COOKIE_SECRET_SETTING, value)
+        if value is None:  # another worker may be making it at the same moment: the first one kept wins
+            value = tx.config.put_new(_COOKIE_SECRET_SETTING, secrets.token_hex(32))
     return value

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from yibao.policy.model import RegionRow
 from yibao.storage.tables import regions, settings
@@ -21,6 +23,7 @@ def policy_changes(conn) -> int:
 class ConfigRepo:
     def __init__(self, tx):
         self.conn = tx.conn
+        self.sqlite = tx.sqlite
 
     def put_region(self, row: RegionRow) -> None:
         key = str(self.conn.engine.url)
@@ -52,6 +55,16 @@ class ConfigRepo:
 
     def get(self, name: str) -> str | None:
         return self.conn.execute(select(settings.c.value).where(settings.c.name == name)).scalar()
+
+    def put_new(self, name: str, value: str) -> str:
+        """Keep ``value`` under ``name`` unless a value is kept there already; the value kept. Safe
+        when several processes make a key at once (``serve --workers``): one insert wins, every
+        process reads the winner's."""
+        ins = (sqlite_insert if self.sqlite else pg_insert)(settings)
+        self.conn.execute(ins.values(name=name, value=value).on_conflict_do_nothing(index_elements=["name"]))
+        kept = self.get(name)
+        assert kept is not None
+        return kept
 
     def put(self, name: str, value: str) -> None:
         if self.get(name) is None:
