@@ -230,14 +230,16 @@ def _apply_written(
     for an institution that turns out to be sealed (SM), ``_SealedAfterAll`` rolls it back."""
     with p.unit() as tx:
         claim = _claim_of(call, received) if ahead else None
+        sent = False  # the claim went out ahead (storage may have no round trip to save: SQLite)
         if claim is not None:
             sign_no = call.sign_no if call.sign_no and call.infno not in NO_SIGN_IN else None
-            messages.expect_claim(tx, claim, sign_no=sign_no)
+            sent = messages.expect_claim(tx, claim, sign_no=sign_no)
         call = _open(p, tx, call, doc, opened)
         if opened[0] is not None:
             _SEALED.add(call.institution)
-            if claim is not None:
+            if sent:
                 raise _SealedAfterAll
+            claim = None  # made of the sealed input: made again of the opened one
         claim = claim or _claim_of(call, received)
         seen = messages.claim(tx, claim, sign_no=call.sign_no if _sign_in_checked(p, call) else None)
         if seen is not None:

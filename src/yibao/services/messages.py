@@ -81,10 +81,11 @@ def claim(tx: Tx, message: Message, *, sign_no: str | None = None) -> Message | 
     return tx.gateway.message(message.institution_code, message.msgid)
 
 
-def expect_claim(tx: Tx, message: Message, *, sign_no: str | None = None) -> None:
+def expect_claim(tx: Tx, message: Message, *, sign_no: str | None = None) -> bool:
     """Announce the ``claim`` about to be made, so that storage sends it with the institution's
-    credential read (one round trip). The caller then claims exactly this message, or rolls back."""
-    tx.gateway.expect_claim(message, sign_no=sign_no)
+    credential read (one round trip); whether it will be sent so. If it is, the caller then claims
+    exactly this message, or rolls back."""
+    return tx.gateway.expect_claim(message, sign_no=sign_no)
 
 
 def release(tx: Tx, institution: str, msgid: str) -> None:

@@ -121,12 +121,14 @@ class GatewayRepo:
         r = raw.first(self.tx, _CREDENTIAL_BY_KEY, {"h": digest})
         return InstitutionCredential(*r) if r else None
 
-    def expect_claim(self, m: Message, *, sign_no: str | None = None) -> None:
+    def expect_claim(self, m: Message, *, sign_no: str | None = None) -> bool:
         """The next ``claim(m, sign_no=…)`` goes out with the next ``credential`` read (PostgreSQL:
-        one round trip fewer for every written call). The caller makes sure the claim it then asks
-        for is this one (``claim`` refuses another) or rolls the unit of work back."""
-        if not self.tx.sqlite:  # in-process SQLite has no round trips to save
-            self._expected = (m, sign_no)
+        one round trip fewer for every written call); whether it will. The caller makes sure the
+        claim it then asks for is this one (``claim`` refuses another) or rolls the unit of work back."""
+        if self.tx.sqlite:  # in-process SQLite has no round trips to save
+            return False
+        self._expected = (m, sign_no)
+        return True
 
     def credential(self, institution: str) -> InstitutionCredential | None:
         """With, in the same round trip, the institution's row (``CareRepo.institution``): the
