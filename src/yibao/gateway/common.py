@@ -11,6 +11,7 @@ from yibao.gateway.registry import Call
 from yibao.nhsa.output import settlement_output
 from yibao.nhsa.reader import Row, check_same
 from yibao.services.care import AUDIT_COLUMNS, FeeInput, institution_or_refuse, insurance_on, person_or_refuse
+from yibao.services.identity import PasswordEarly, password_early
 from yibao.services.platform import Platform
 from yibao.services.settle import DECLARED, SettleRequest, cancel_settlement
 
@@ -75,8 +76,24 @@ def settle_request(call: Call, node: Row, *, check_password: bool, **specific: A
         check_password=check_password,
         declared=tuple((k, node.get(k)) for k in DECLARED if node.get(k) is not None),
         info=node.record(),
+        password_early=call.early if check_password else None,
         **specific,
     )
+
+
+def password_ahead(p: Platform, call: Call) -> PasswordEarly | None:
+    """``Transaction.ahead`` of a settlement: a password sent for an account to pay is decrypted, and
+    its hash checked, before the settlement's unit of work opens (``identity.PasswordEarly``). From
+    the input as sent: the settlement reads and checks it again and uses this only for the same
+    patient and the same stored hash."""
+    if not call.cainfo:
+        return None
+    for node in call.input.values():
+        if isinstance(node, dict) and str(node.get("acct_used_flag")) in ("1", "2"):
+            psn_no = node.get("psn_no")
+            if isinstance(psn_no, str) and 0 < len(psn_no) <= 30:
+                return password_early(p, psn_no, call.cainfo)
+    return None
 
 
 def fee_input(x: Row, **override: Any) -> FeeInput:

@@ -227,13 +227,18 @@ def _apply_written(
     p: Platform, spec: Transaction, call: Call, admdvs: str, received: datetime, doc: dict, opened: list, *, ahead: bool
 ) -> dict:
     """``ahead``: the claim is sent with the institution's credential read (one round trip fewer);
-    for an institution that turns out to be sealed (SM), ``_SealedAfterAll`` rolls it back."""
+    for an institution that turns out to be sealed (SM), ``_SealedAfterAll`` rolls it back. And the
+    transaction's own work ahead (``Transaction.ahead``) is done before the unit of work opens."""
+    if ahead and spec.ahead is not None:
+        call = replace(call, early=spec.ahead(p, call))
     with p.unit() as tx:
         claim = _claim_of(call, received) if ahead else None
         sent = False  # the claim went out ahead (storage may have no round trip to save: SQLite)
         if claim is not None:
             sign_no = call.sign_no if call.sign_no and call.infno not in NO_SIGN_IN else None
             sent = messages.expect_claim(tx, claim, sign_no=sign_no)
+        if call.early is not None and hasattr(call.early, "expect"):
+            call.early.expect(tx)  # its reads, with the unit's first round trip
         call = _open(p, tx, call, doc, opened)
         if opened[0] is not None:
             _SEALED.add(call.institution)

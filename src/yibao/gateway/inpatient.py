@@ -8,6 +8,7 @@ from yibao.gateway.common import (
     check_person,
     diagnosis_rows,
     fee_input,
+    password_ahead,
     person_fields,
     settle_request,
 )
@@ -114,7 +115,7 @@ def pre_settle(p: Platform, call: Call, tx) -> dict:
     return settlement_output(settle_claim(p, _request(p, call, tx, check_password=False), dry_run=True, tx=tx))
 
 
-@transaction("2304", "住院结算", filled=SETTLE_FILLED)
+@transaction("2304", "住院结算", filled=SETTLE_FILLED, ahead=password_ahead)
 def settle(p: Platform, call: Call, tx) -> dict:
     return settlement_output(settle_claim(p, _request(p, call, tx, check_password=True), tx=tx))
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from yibao.errors import refuse
-from yibao.gateway.common import cancel_answer, check_person, fee_input, person_fields, settle_request
+from yibao.gateway.common import (
+    cancel_answer,
+    check_person,
+    fee_input,
+    password_ahead,
+    person_fields,
+    settle_request,
+)
 from yibao.gateway.registry import Call, transaction
 from yibao.nhsa.output import settlement_output
 from yibao.services.platform import Platform
@@ -31,7 +38,7 @@ def pre_settle(p: Platform, call: Call, tx) -> dict:
     return settlement_output(view, with_lines=True)
 
 
-@transaction("2102", "药店结算", filled=FILLED)
+@transaction("2102", "药店结算", filled=FILLED, ahead=password_ahead)
 def settle(p: Platform, call: Call, tx) -> dict:
     return settlement_output(settle_claim(p, _request(p, call, tx, check_password=True), tx=tx), with_lines=True)
 

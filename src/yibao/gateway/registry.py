@@ -35,6 +35,7 @@ class Call:
     strict: bool = False
     received: datetime | None = field(default=None, compare=False)
     sign_in_relaxed: bool = False
+    early: Any = field(default=None, compare=False, repr=False)  # what ``Transaction.ahead`` prepared
 
     def _reader(self) -> Reader:
         assert self.spec is not None, f"{self.infno} has no field table"
@@ -63,6 +64,10 @@ class Transaction:
     handler: Handler
     writes: bool  # False: a query or a pre-settlement; it records nothing, not even its msgid
     rules: Rules = NO_RULES
+    # Work done before the call's unit of work opens, holding no lock, from the input as sent (only
+    # a hint: the handler checks everything again): returns what the handler finds in ``call.early``,
+    # which may have reads to send with the unit's first round trip (``expect(tx)``).
+    ahead: Callable[[Platform, Call], Any] | None = None
 
     @property
     def spec(self) -> InterfaceSpec | None:
@@ -73,14 +78,22 @@ TRANSACTIONS: dict[str, Transaction] = {}
 
 
 def transaction(
-    infno: str, name: str, *, writes: bool = True, filled: tuple[str, ...] = (), signed: tuple[str, ...] = ()
+    infno: str,
+    name: str,
+    *,
+    writes: bool = True,
+    filled: tuple[str, ...] = (),
+    signed: tuple[str, ...] = (),
+    ahead: Callable[[Platform, Call], Any] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register a handler. ``filled``: fields the spec requires that the platform takes from its own
     records (``node.field``; the handler fills them and cross-checks them when sent); ``signed``:
-    numbers that may be negative. Everything else about the fields comes from the table."""
+    numbers that may be negative; ``ahead``: see ``Transaction.ahead``. Everything else about the
+    fields comes from the table."""
 
     def register(fn: Handler) -> Handler:
-        TRANSACTIONS[infno] = Transaction(infno, name, fn, writes, Rules(frozenset(filled), frozenset(signed)))
+        rules = Rules(frozenset(filled), frozenset(signed))
+        TRANSACTIONS[infno] = Transaction(infno, name, fn, writes, rules, ahead)
         return fn
 
     return register

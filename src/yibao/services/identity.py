@@ -10,13 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from yibao.credentials.model import verify_password
+from yibao.credentials.model import PasswordState, verify_password
 from yibao.errors import DomainError, refuse
 from yibao.lifecycle.model import Person
 from yibao.services.platform import Platform
@@ -134,6 +135,56 @@ def password_from_cainfo(platform: Platform, cainfo: str | None, tx: Tx | None =
         raise DomainError("E2207-003", "个人账户密码错误（cainfo 无法解密）") from exc
 
 
+class PasswordEarly:
+    """A settlement's password taken from ``cainfo`` before its unit of work opens (the RSA
+    decryption) and checked against the stored hash before the patient is locked (argon2), so that
+    the deliberate cost of both is paid holding no lock: no row lock on PostgreSQL (the hash is read
+    without one, in the transaction's first round trip), not SQLite's one write lock (read and
+    checked before the unit opens). ``verify_ahead`` then reads the row locked and uses this check
+    only if the hash is still the one checked."""
+
+    __slots__ = ("_read", "error", "ok", "password", "psn_no", "state")
+
+    def __init__(self, psn_no: str, password: str | None, error: DomainError | None = None):
+        self.psn_no, self.password, self.error = psn_no, password, error
+        self.state: PasswordState | None = None  # the stored password it was checked against
+        self.ok: bool | None = None  # None: not checked (none set, or the read never came)
+        self._read: Callable[[], PasswordState | None] | None = None
+
+    def expect(self, tx: Tx) -> None:
+        """In the settlement's unit of work, before it sends anything: the hash is read with its first
+        round trip (on SQLite it was read before the unit opened)."""
+        if self.error is None and self.ok is None and self._read is None:
+            self._read = tx.credentials.password_early(self.psn_no)
+
+    def check(self) -> None:
+        """Before the patient is locked: the hash read by ``expect``, checked (once)."""
+        if self._read is not None:
+            read, self._read = self._read, None
+            self._checked(read())
+
+    def _checked(self, state: PasswordState | None) -> None:
+        self.state = state
+        if state is not None:
+            self.ok = verify_password(state.hash, self.password)
+
+
+def password_early(platform: Platform, psn_no: str, cainfo: str | None) -> PasswordEarly:
+    """Before a settlement's unit of work opens: the password decrypted now, its check prepared
+    (``PasswordEarly``). A ``cainfo`` that cannot be read is kept as the refusal it will be, if an
+    account pays."""
+    try:
+        password = password_from_cainfo(platform, cainfo)
+    except DomainError as exc:
+        return PasswordEarly(psn_no, None, exc)
+    early = PasswordEarly(psn_no, password)
+    if platform.store.one_writer:  # read beside the writer, checked before taking its lock
+        with platform.unit(read_only=True) as tx:
+            state = tx.credentials.password_early(psn_no)()
+        early._checked(state)
+    return early
+
+
 @dataclass(frozen=True)
 class VerifiedAhead:
     """The password read from ``cainfo`` and checked against the stored hash before the settlement
@@ -146,15 +197,25 @@ class VerifiedAhead:
     error: DomainError | None = None  # cainfo missing or unreadable
 
 
-def verify_ahead(platform: Platform, tx: Tx, person: Person, cainfo: str | None) -> VerifiedAhead:
+def verify_ahead(
+    platform: Platform, tx: Tx, person: Person, cainfo: str | None, early: PasswordEarly | None = None
+) -> VerifiedAhead:
+    """``early``: the password decrypted and checked before the patient was locked; its check
+    stands if the hash read now, under the lock, is the one it was checked against."""
+    if early is not None and early.psn_no != person.psn_no:
+        early = None  # another patient's (the input named two): never used for this one
+    if early is not None and early.error is not None:
+        return VerifiedAhead(None, None, early.error)
     try:
-        password = password_from_cainfo(platform, cainfo, tx)
+        password = early.password if early is not None else password_from_cainfo(platform, cainfo, tx)
     except DomainError as exc:
         return VerifiedAhead(None, None, exc)
     state = tx.credentials.password(person.id, lock=True, psn_no=person.psn_no)  # read with the person's lock
     if state is None or state.locked(platform.now()):
         return VerifiedAhead(state, None)
-    return VerifiedAhead(state, verify_password(state.hash, password))
+    if early is not None and early.ok is not None and early.state is not None and early.state.hash == state.hash:
+        return VerifiedAhead(state, early.ok)
+    return VerifiedAhead(state, verify_password(state.hash, password))  # changed since, or not checked early
 
 
 def check_password(

@@ -9,7 +9,7 @@ Pre-settlement runs the very same path and stops before the first write.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -44,7 +44,14 @@ from yibao.services.care import (
     visit_or_refuse,
 )
 from yibao.services.filings import check_chronic_filing, with_transfer
-from yibao.services.identity import CERT_VOUCHER, VerifiedAhead, check_password, expect_credential, verify_ahead
+from yibao.services.identity import (
+    CERT_VOUCHER,
+    PasswordEarly,
+    VerifiedAhead,
+    check_password,
+    expect_credential,
+    verify_ahead,
+)
 from yibao.services.lifecycle import offsite_status
 from yibao.services.platform import Platform
 from yibao.services.review import explained, review_claim
@@ -94,6 +101,7 @@ class SettleRequest:
     family_only: bool = False  # acct_used_flag 2: the mutual-aid accounts pay, not the patient's own
     declared: tuple[tuple[str, int], ...] = ()  # amounts the HIS sent that the platform computes (2207)
     info: dict | None = None  # request fields kept for audit
+    password_early: PasswordEarly | None = field(default=None, compare=False, repr=False)  # before the unit of work
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,8 @@ def _checked(platform: Platform, tx: Tx, req: SettleRequest, now: datetime, dry_
         tx.care.catalog_ahead([line.code for line in req.lines])
     if req.cainfo and req.acct_used and req.check_password and not dry_run:  # and the password, if sent
         tx.credentials.expect_password(req.psn_no)
+        if req.password_early is not None:
+            req.password_early.check()  # the hash, before the patient is locked
     person = person_or_refuse(tx, req.psn_no, lock=True)
     check_credential(tx, now, person, req.cert_type, req.cert_no)
     ahead = _password_ahead(platform, tx, req, inst, person, dry_run)
@@ -230,7 +240,7 @@ def _password_ahead(platform: Platform, tx: Tx, req: SettleRequest, inst: Instit
     """The password verified before any account is locked, when one was sent and an account may
     pay (``acct_used_flag`` 0 never draws one); None otherwise (then checked in place if needed)."""
     if req.cainfo and req.acct_used and _password_needed(req, inst, person, dry_run):
-        return verify_ahead(platform, tx, person, req.cainfo)
+        return verify_ahead(platform, tx, person, req.cainfo, req.password_early)
     return None
 
 

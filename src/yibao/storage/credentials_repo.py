@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
@@ -32,6 +33,10 @@ _PASSWORD_BY_PSN_PG = (
     .where(passwords.c.person_id == select(people.c.id).where(people.c.psn_no == bindparam("v")).scalar_subquery())
     .with_for_update(of=passwords)
 )
+# And without a lock, read before the patient is locked, for the hash to be checked holding no lock.
+_PASSWORD_BY_PSN = select(passwords.c.hash, passwords.c.failures, passwords.c.locked_until).where(
+    passwords.c.person_id == select(people.c.id).where(people.c.psn_no == bindparam("v")).scalar_subquery()
+)
 
 
 _EXPECTED = "_credential_expected"  # in the unit of work: [(statement, number)] to read with the person's lock
@@ -58,6 +63,18 @@ class CredentialsRepo:
         person ``psn_no`` is locked, in the same round trip (PostgreSQL)."""
         if not self.tx.sqlite:
             self.tx.__dict__.setdefault(_EXPECTED, []).append((_PASSWORD_BY_PSN_PG, psn_no))
+
+    def password_early(self, psn_no: str) -> Callable[[], PasswordState | None]:
+        """The password of the person ``psn_no``, read without a lock; on PostgreSQL it goes out with
+        the unit of work's next statement (the gateway's credential read), its row kept until asked
+        for. The caller re-reads it locked before relying on it (``password(lock=True)``)."""
+        read = raw.ahead(self.tx, _PASSWORD_BY_PSN, {"v": psn_no})
+
+        def state() -> PasswordState | None:
+            found = read.rows()
+            return PasswordState(*found[0]) if found else None
+
+        return state
 
     def expected_reads(self) -> list[tuple]:
         """[(statement, parameters)] for ``PeopleRepo`` to send after the lock (possibly none)."""

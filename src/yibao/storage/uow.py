@@ -56,6 +56,12 @@ class Store:
         if not self.sqlite:
             raw.install(engine)  # writes waiting in a unit of work go out before SQLAlchemy's next statement
 
+    @property
+    def one_writer(self) -> bool:
+        """Whether a writing unit of work holds the store's one write lock from its start (SQLite):
+        slow work that needs no lock is then best done before the unit opens."""
+        return self._writer is not None
+
     @classmethod
     def open(cls, url: str = "sqlite://", *, migrate: bool = True, create: bool = False) -> Store:
         """``migrate`` runs Alembic to head; ``create`` builds the schema directly (fast, for tests)."""
