@@ -39,8 +39,12 @@ CLAWBACK = "clawback"  # pre-allocated credit taken back
 PREMIUM = "premium"  # resident premium paid from an account
 
 
+PERSON_PREFIX = "P:"  # a person's bucket: P:<psn_no>:<bucket> (also built in SQL: storage.family_reads)
+BUCKETS = ("current", "historical")
+
+
 def person_bucket(psn_no: str, bucket: str) -> str:
-    return f"P:{psn_no}:{bucket}"
+    return f"{PERSON_PREFIX}{psn_no}:{bucket}"
 
 
 def person_buckets(psn_no: str) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from yibao.ledger.model import (
     fund_account,
     institution_account,
     person_bucket,
+    person_buckets,
     reversal,
 )
 from yibao.ledger.postings import settlement_entry
@@ -190,14 +191,15 @@ def _settle_home(
     booked unless ``dry_run``."""
     person, inst, insurance, visit, day = c.person, c.inst, c.insurance, c.visit, c.day
     year = medical_year_of(c.policy, day)
-    family = family_of(tx, person.id, now, year, c.category)  # one round trip
-    used, paid = family.accumulator
-    visit_used = deductible_used_in_visit(tx, visit)
     fund = fund_account(person.admdvs, FUND_PAY_TYPE.get(insurance.insutype, "310100"))
     also = (fund, institution_account(inst.code), cash_account(inst.code))  # the entry's other accounts
-    # On PostgreSQL the settlement's (and a purchase's visit's) ids are read with the accounts'
-    # lock, so that its row goes out with the ledger entry that names it (one round trip).
+    # On PostgreSQL the settlement's (and a purchase's visit's) ids are read with the family and
+    # the accounts' lock, so that its row goes out with the ledger entry that names it; the family,
+    # its buckets locked and ``also`` read: one round trip.
     ids = None if dry_run else reserve_ids(tx, visit=visit is None)
+    family = family_of(tx, person.id, now, year, c.category, lock=(list(person_buckets(person.psn_no)), also))
+    used, paid = family.accumulator
+    visit_used = deductible_used_in_visit(tx, visit)
     patient, candidates = _parties(tx, person, insurance, day, family, also)
     claim = Claim(
         day,

@@ -6,21 +6,28 @@ together in one round trip (``storage.raw``), inside the caller's transaction; o
 no round trips) one after another.
 The payers are found by subquery on the grants, so no statement waits for another's answer. Rows
 have exactly the columns of ``family_repo`` / ``people_repo``, so the same domain types are built.
+
+``lock``: on PostgreSQL the same round trip also locks the buckets the settlement may draw — the
+patient's and every granting payer's, found by the same subquery — and reads the accounts without a
+floor it will post to (``LedgerStore.locked_ahead``), which was a round trip of its own.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import String, and_, any_, bindparam, cast, func, literal_column, null, or_, select, true, union_all
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from yibao.care.model import Family
 from yibao.family.model import Grant, Relation
+from yibao.ledger.model import BUCKETS, PERSON_PREFIX
 from yibao.lifecycle.model import Insurance, Person
 from yibao.storage import raw
 from yibao.storage.family_repo import _GRANT_COLS
+from yibao.storage.ledger_store import _COLUMNS, AccountRow, _totals
 from yibao.storage.people_repo import _INS_COLS, _PERSON_COLS
-from yibao.storage.tables import accumulators, insurances, mutual_aid_grants, people, relations
+from yibao.storage.tables import accounts, accumulators, insurances, mutual_aid_grants, people, relations
 
 _g = mutual_aid_grants
 _ACTIVE = and_(
@@ -45,10 +52,70 @@ _STATEMENTS = (
 _INS_PERSON = [c.name for c in _INS_COLS].index("person_id")
 
 
-def family_of(tx, person_id: int, now: datetime, year: int, category: str) -> Family:
+def _locks():
+    """The buckets wanted — ``own`` and each payer's, by ``ledger.model.person_bucket``'s format —
+    each with its account locked (in id order) or NULLs where none exists; then the accounts
+    ``plain`` (no floor, not locked) with their totals. Were the format here ever to drift from
+    ``person_bucket``'s, the codes the settlement asks for would not be among those wanted, and
+    ``LedgerStore.locked_balances`` would lock them in a statement of its own: slower, never wrong."""
+    # constants written into the statement (the wire sends only the named parameters)
+    buckets = ", ".join(f"'{b}'" for b in BUCKETS)
+    bucket = select(func.unnest(literal_column(f"ARRAY[{buckets}]")).label("bucket")).subquery("bucket")
+    payer_codes = (
+        select(
+            (literal_column(f"'{PERSON_PREFIX}'") + people.c.psn_no + literal_column("':'") + bucket.c.bucket).label(
+                "code"
+            )
+        )
+        .select_from(people.join(bucket, true()))
+        .where(people.c.id.in_(_PAYER_IDS))
+    )
+    own = select(func.unnest(bindparam("own", type_=ARRAY(String))).label("code"))
+    wanted = union_all(own, payer_codes).cte("wanted")
+    locked = (
+        select(*_COLUMNS, accounts.c.debits, accounts.c.credits)
+        .where(accounts.c.code.in_(select(wanted.c.code)))
+        .order_by(accounts.c.id)
+        .with_for_update()
+        .cte("locked")
+    )
+    return union_all(
+        select(wanted.c.code.label("wanted"), *locked.c).select_from(
+            wanted.outerjoin(locked, locked.c.code == wanted.c.code)
+        ),
+        select(cast(null(), String), *_COLUMNS, _totals(accounts.c.debits), _totals(accounts.c.credits)).where(
+            accounts.c.code == any_(bindparam("plain", type_=ARRAY(String)))
+        ),
+    )
+
+
+_LOCKS = _locks()
+
+
+def family_of(
+    tx,
+    person_id: int,
+    now: datetime,
+    year: int,
+    category: str,
+    *,
+    lock: tuple[list[str], tuple[str, ...]] | None = None,
+) -> Family:
+    """``lock``: (the patient's bucket codes, the accounts without a floor the entry will post to)."""
     params = {"pid": person_id, "now": now, "year": year, "category": category}
-    in_turn = tx.sqlite  # in-process: nothing to gain from a pipeline
-    results = [tx.conn.execute(s, params).all() for s in _STATEMENTS] if in_turn else _pipelined(tx, params)
+    if tx.sqlite:  # in-process: nothing to gain from a pipeline
+        results = [tx.conn.execute(s, params).all() for s in _STATEMENTS]
+    elif lock is None:
+        results = _pipelined(tx, params)
+    else:
+        own, also = lock
+        plain = sorted(set(also))
+        *results, rows = raw.together(
+            tx, [*((s, params) for s in _STATEMENTS), (_LOCKS, {**params, "own": list(own), "plain": plain})]
+        )
+        wanted = {r[0] for r in rows if r[0] is not None}
+        found = {r[2]: AccountRow(*r[1:]) for r in rows if r[1] is not None}
+        tx.ledger.locked_ahead(wanted, tuple(also), found)
     grants, payers, payer_ins, rels, acc = results
     out_ins: dict[int, list[Insurance]] = {}
     for r in payer_ins:

@@ -170,6 +170,8 @@ class LedgerStore:
         self.tx = tx
         self.conn = tx.conn
         self._prefetched: dict[str, AccountRow] = {}  # read by locked_balances(also=…), used by the next post
+        # buckets locked with other reads (``locked_ahead``): (codes looked for, also, rows found)
+        self._ahead: tuple[set[str], tuple[str, ...], dict[str, AccountRow]] | None = None
 
     # Accounts ------------------------------------------------------------------------------
 
@@ -216,12 +218,23 @@ class LedgerStore:
         rows = self._rows(sorted(set(codes)), lock)
         return {c: rows[c].balance if c in rows else 0 for c in codes}
 
+    def locked_ahead(self, wanted: set[str], also: tuple[str, ...], rows: dict[str, AccountRow]) -> None:
+        """Person buckets locked, and the accounts ``also`` read, by a statement that went out with
+        other reads (``family_reads.family_of(lock=…)``): ``wanted`` the bucket codes it looked for,
+        ``rows`` those that exist. The next ``locked_balances`` uses them if they cover its codes."""
+        self._ahead = (wanted, also, rows)
+
     def locked_balances(self, codes: list[str], *, also: tuple[str, ...] = ()) -> dict[str, int]:
         """Lock the named person buckets that exist (in id order) and return their balances.
 
         ``also``: accounts the next ``post`` of this transaction will touch (the fund, the
-        institution, cash), read in the same statement so that ``post`` need not read again."""
-        rows = self._rows(sorted(set(codes)), lock=True, also=also)
+        institution, cash), read in the same statement so that ``post`` need not read again.
+        Already locked and read ahead (``locked_ahead``) when those covered every code asked for."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and set(codes) <= ahead[0] and set(also) == set(ahead[1]):
+            rows = ahead[2]
+        else:  # nothing ahead, or a payer granted since the statement looked: lock them now
+            rows = self._rows(sorted(set(codes)), lock=True, also=also)
         self._prefetched = rows
         return {c: r.balance for c, r in rows.items() if c in codes}
 
