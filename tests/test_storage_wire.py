@@ -174,3 +174,15 @@ def test_a_value_that_cannot_be_sent_raises_before_anything_is_sent(pg_store):
         raw.rows(tx, _PLUS_ONE, {"n": object()})
     with pg_store.uow() as tx:  # the connection is clean and usable
         assert raw.rows(tx, _PLUS_ONE, {"n": 1}) == [(2,)]
+
+
+_PLAN_MODE = select(func.current_setting("plan_cache_mode"))
+
+
+def test_our_statements_keep_their_generic_plans_and_no_other_transaction_is_touched(pg_store):
+    """A transaction the wire begins plans our prepared statements once (PostgreSQL would otherwise
+    plan some of them again on every execution); ``SET LOCAL`` ends with it."""
+    with pg_store.uow() as tx:
+        assert raw.first(tx, _PLAN_MODE, {}) == ("force_generic_plan",)
+    with pg_store.uow() as tx:  # the same pooled connection, a transaction SQLAlchemy begins
+        assert tx.conn.execute(_PLAN_MODE).scalar() == "auto"

@@ -119,6 +119,11 @@ class Wire:
             if not self.driver.autocommit and pg.transaction_status == _IDLE:
                 pg.send_query_params(self.driver._get_tx_start_command(), None)
                 sent.append(None)
+                # Our prepared statements keep their generic plan: PostgreSQL would otherwise plan
+                # some of them again on every execution (a custom plan costs it more than the
+                # statement; tests/test_bench.py checks every generic plan uses its indexes).
+                pg.send_query_params(_GENERIC_PLANS, None)
+                sent.append(None)
             preparing: dict[tuple, bytes] = {}
             for i, (text, values, types, formats) in enumerate(dumped):
                 key = (text, types)
@@ -189,6 +194,9 @@ class Wire:
         if len(results) != commands:
             raise psycopg.OperationalError(f"pipeline: {len(results)} answers to {commands} commands")
         return results
+
+
+_GENERIC_PLANS = b"SET LOCAL plan_cache_mode = force_generic_plan"
 
 
 def _wait(fd: int, *, write: bool = False) -> None:
