@@ -143,19 +143,19 @@ class PasswordEarly:
     checked before the unit opens). ``verify_ahead`` then reads the row locked and uses this check
     only if the hash is still the one checked."""
 
-    __slots__ = ("_read", "error", "ok", "password", "psn_no", "read", "state")
+    __slots__ = ("_read", "done", "error", "ok", "password", "psn_no", "state")
 
     def __init__(self, psn_no: str, password: str | None, error: DomainError | None = None):
         self.psn_no, self.password, self.error = psn_no, password, error
         self.state: PasswordState | None = None  # the stored password it was checked against
         self.ok: bool | None = None  # None: not checked (none set, or the read never came)
-        self.read = False  # the stored password was read (and checked, if there is one)
+        self.done = False  # the stored password was read (and checked, if there is one)
         self._read: Callable[[], PasswordState | None] | None = None
 
     def expect(self, tx: Tx) -> None:
         """In the settlement's unit of work, before it sends anything: the hash is read with its first
         round trip (on SQLite it was read before the unit opened)."""
-        if self.error is None and not self.read and self._read is None:
+        if self.error is None and not self.done and self._read is None:
             self._read = tx.credentials.password_early(self.psn_no)
 
     def check(self) -> None:
@@ -165,7 +165,7 @@ class PasswordEarly:
             self._checked(read())
 
     def _checked(self, state: PasswordState | None) -> None:
-        self.state, self.read = state, True
+        self.state, self.done = state, True
         if state is not None:
             self.ok = verify_password(state.hash, self.password)
 
