@@ -27,16 +27,12 @@ _PASSWORD = select(passwords.c.hash, passwords.c.failures, passwords.c.locked_un
     passwords.c.person_id == bindparam("v")
 )
 _PASSWORD_PG = _PASSWORD.with_for_update()
-# The same, by the person's number: sent with the person's lock, after it (``expect_password``).
-_PASSWORD_BY_PSN_PG = (
-    select(passwords.c.hash, passwords.c.failures, passwords.c.locked_until)
-    .where(passwords.c.person_id == select(people.c.id).where(people.c.psn_no == bindparam("v")).scalar_subquery())
-    .with_for_update(of=passwords)
-)
-# And without a lock, read before the patient is locked, for the hash to be checked holding no lock.
+# By the person's number: without a lock, read before the patient is locked for the hash to be checked
+# holding no lock (``password_early``); locked, sent with the person's lock, after it (``expect_password``).
 _PASSWORD_BY_PSN = select(passwords.c.hash, passwords.c.failures, passwords.c.locked_until).where(
     passwords.c.person_id == select(people.c.id).where(people.c.psn_no == bindparam("v")).scalar_subquery()
 )
+_PASSWORD_BY_PSN_PG = _PASSWORD_BY_PSN.with_for_update(of=passwords)
 
 
 _EXPECTED = "_credential_expected"  # in the unit of work: [(statement, number)] to read with the person's lock
