@@ -189,76 +189,45 @@ def _region_tables(policy, day: date) -> Dictionary:
 def _apply(
     p: Platform, spec: Transaction, call: Call, admdvs: str, received: datetime, doc: dict, opened: list
 ) -> dict:
-    """Claim the msgid, apply the call, record its answer — one transaction.
-
-    The claim comes first: a resend arriving while the original is still running waits on the
-    claimed row and then answers with the original's recorded answer, instead of being applied or
-    refused a second time. A refused call rolls its claim back, so the msgid may be used again.
-    """
+    """Apply the call and record its answer — one transaction (``_apply_written``); a call that
+    writes nothing records nothing."""
     if not spec.writes:
         with p.unit(read_only=True) as tx:
             call = _open(p, tx, call, doc, opened)
             _check_caller(p, tx, call)
             return respond(admdvs, received, shape(call.spec, spec.handler(p, call, tx)), now=p.now())
-    if call.institution in _SEALED or not isinstance(call.input, dict):
-        return _apply_written(p, spec, call, admdvs, received, doc, opened, ahead=False)
-    try:
-        return _apply_written(p, spec, call, admdvs, received, doc, opened, ahead=True)
-    except _SealedAfterAll:  # rolled back whole: the claim sent ahead was made of the sealed input
-        opened[0] = None
-        return _apply_written(p, spec, call, admdvs, received, doc, opened, ahead=False)
-
-
-# Institutions found registered on the SM variant (in this process): their input is sealed, so
-# their msgid is claimed only once it is opened. Only a hint — a wrong guess costs a rollback.
-_SEALED: set[str] = set()
-
-
-class _SealedAfterAll(Exception):
-    """The claim went out ahead with the input as sent, and the registration says it is sealed."""
-
-
-def _claim_of(call: Call, received: datetime) -> Message:
-    wanted = digest(call.infno, call.input)
-    return Message(call.institution, call.msgid, call.infno, wanted, "", None, _psn_no(call), received, None)
+    return _apply_written(p, spec, call, admdvs, received, doc, opened)
 
 
 def _apply_written(
-    p: Platform, spec: Transaction, call: Call, admdvs: str, received: datetime, doc: dict, opened: list, *, ahead: bool
+    p: Platform, spec: Transaction, call: Call, admdvs: str, received: datetime, doc: dict, opened: list
 ) -> dict:
-    """``ahead``: the claim is sent with the institution's credential read (one round trip fewer);
-    for an institution that turns out to be sealed (SM), ``_SealedAfterAll`` rolls it back. And the
-    transaction's own work ahead (``Transaction.ahead``) is done before the unit of work opens."""
-    if ahead and spec.ahead is not None:
+    """The msgid is held from the unit's first round trip (with the institution's credential read)
+    to its commit, and the message recorded with its answer at the commit: one row written once.
+    A resend arriving while the original runs waits for the hold, then answers with the original's
+    recorded answer instead of being applied or refused a second time; a refused call records
+    nothing, so the msgid may be used again. The transaction's own work ahead
+    (``Transaction.ahead``) is done before the unit of work opens."""
+    if spec.ahead is not None and isinstance(call.input, dict):
         call = replace(call, early=spec.ahead(p, call))
     with p.unit() as tx:
-        claim = _claim_of(call, received) if ahead else None
-        sent = False  # the claim went out ahead (storage may have no round trip to save: SQLite)
-        if claim is not None:
-            sign_no = call.sign_no if call.sign_no and call.infno not in NO_SIGN_IN else None
-            sent = messages.expect_claim(tx, claim, sign_no=sign_no)
+        sign_no = call.sign_no if call.sign_no and call.infno not in NO_SIGN_IN else None
+        messages.hold(tx, call.institution, call.msgid, sign_no=sign_no)
         if call.early is not None and hasattr(call.early, "expect"):
             call.early.expect(tx)  # its reads, with the unit's first round trip
         call = _open(p, tx, call, doc, opened)
-        if opened[0] is not None:
-            _SEALED.add(call.institution)
-            if sent:
-                raise _SealedAfterAll
-            claim = None  # made of the sealed input: made again of the opened one
-        claim = claim or _claim_of(call, received)
-        seen = messages.claim(tx, claim, sign_no=call.sign_no if _sign_in_checked(p, call) else None)
+        wanted = digest(call.infno, call.input)  # of the opened input (an SM institution's is sealed)
+        seen = messages.held(tx, call.institution, call.msgid)
         if seen is not None:
-            return _replay(seen, claim.digest)
+            return _replay(seen, wanted)
         _check_caller(p, tx, call)
-        try:
-            output = shape(call.spec, spec.handler(p, call, tx))
-        except DomainError as exc:
-            if exc.keep_writes:  # the refusal's own writes stand; the msgid stays free for a retry
-                messages.release(tx, call.institution, call.msgid)
-            raise
+        output = shape(call.spec, spec.handler(p, call, tx))
         answer = respond(admdvs, received, output, now=p.now())
         text = dumps(answer)
-        messages.record_answer(tx, call.institution, call.msgid, text, _ref(output))
+        ref = _ref(output)
+        messages.record(
+            tx, Message(call.institution, call.msgid, call.infno, wanted, text, ref, _psn_no(call), received, None)
+        )
         return answer
 
 

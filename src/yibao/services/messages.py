@@ -68,34 +68,28 @@ def reverse(platform: Platform, institution: str, msgid: str, omsgid: str, oinfn
     return "冲正成功"
 
 
-# The gateway's message record: every written call claims its msgid first and records its answer
-# in the same transaction as its work (``gateway.dispatcher._apply``).
+# The gateway's message record: every written call holds its msgid from its first round trip to its
+# commit, and records the message with its answer in the same transaction as its work
+# (``gateway.dispatcher._apply_written``).
 
 
-def claim(tx: Tx, message: Message, *, sign_no: str | None = None) -> Message | None:
-    """Claim ``message.msgid`` for the call being applied: None when this call now holds it, else
-    the message recorded under it before (a resend; a claim still running is waited for).
-    ``sign_no``: the session ``check_sign_in`` will look at, read in the same round trip."""
-    if tx.gateway.claim(message, sign_no=sign_no):
-        return None
-    return tx.gateway.message(message.institution_code, message.msgid)
+def hold(tx: Tx, institution: str, msgid: str, *, sign_no: str | None = None) -> None:
+    """Hold ``msgid`` for the call being applied, until its unit of work ends: a resend arriving
+    meanwhile waits, then finds the answer recorded. Sent with the institution's credential read;
+    ``held`` gives what was recorded before. ``sign_no``: the session ``check_sign_in`` will look
+    at, read in the same round trip."""
+    tx.gateway.hold(institution, msgid, sign_no=sign_no)
 
 
-def expect_claim(tx: Tx, message: Message, *, sign_no: str | None = None) -> bool:
-    """Announce the ``claim`` about to be made, so that storage sends it with the institution's
-    credential read (one round trip); whether it will be sent so. If it is, the caller then claims
-    exactly this message, or rolls back."""
-    return tx.gateway.expect_claim(message, sign_no=sign_no)
+def held(tx: Tx, institution: str, msgid: str) -> Message | None:
+    """The message recorded under the held msgid before this call (a resend), or None."""
+    return tx.gateway.held(institution, msgid)
 
 
-def release(tx: Tx, institution: str, msgid: str) -> None:
-    """Give a claimed msgid back: the call was refused, its own writes stand, it may be sent again."""
-    tx.gateway.unclaim(institution, msgid)
-
-
-def record_answer(tx: Tx, institution: str, msgid: str, answer: str, ref: str | None) -> None:
-    """Keep the answer of a claimed msgid (a resend is answered with it) and the id a 2601 needs."""
-    tx.gateway.answer(institution, msgid, answer, ref)
+def record(tx: Tx, message: Message) -> None:
+    """Keep the answered message (a resend is answered with it; ``ref`` is the id a 2601 needs);
+    written with the commit."""
+    tx.gateway.record(message)
 
 
 def check_sign_in(tx: Tx, institution: str, sign_no: str | None) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import BigInteger, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -15,6 +16,8 @@ from yibao.storage.tables import institution_credentials, messages, nonces, sign
 _MESSAGE = select(messages).where(messages.c.institution_code == bindparam("i"), messages.c.msgid == bindparam("m"))
 _MESSAGE_PG = _MESSAGE.with_for_update()
 _INSERT_MESSAGE = messages.insert()
+# The msgid held for the rest of the transaction (PostgreSQL): an advisory lock, no row, no WAL.
+_HOLD = select(func.pg_advisory_xact_lock(bindparam("k", type_=BigInteger)))
 
 
 def _claim(sqlite: bool):
@@ -32,11 +35,13 @@ _CLAIM = {True: _claim(True), False: _claim(False)}
 _SIGN_IN = select(sign_ins).where(sign_ins.c.sign_no == bindparam("v"))
 _CREDENTIAL = select(institution_credentials).where(institution_credentials.c.institution_code == bindparam("v"))
 _CREDENTIAL_BY_KEY = select(institution_credentials).where(institution_credentials.c.api_key_hash == bindparam("h"))
-_ANSWER = (
-    update(messages)
-    .where(messages.c.institution_code == bindparam("i"), messages.c.msgid == bindparam("m"))
-    .values(answer=bindparam("a"), ref=bindparam("r"))
-)
+
+
+def msgid_lock_key(institution: str, msgid: str) -> int:
+    """The advisory lock's key for one institution's msgid: 64 bits of a hash (a collision only
+    makes two calls wait for each other)."""
+    h = hashlib.blake2b(f"{institution}\x00{msgid}".encode(), digest_size=8).digest()
+    return int.from_bytes(h, "big", signed=True)
 
 
 class GatewayRepo:
@@ -44,44 +49,55 @@ class GatewayRepo:
         self.tx = tx
         self.conn = tx.conn
         self._signs: dict[str, tuple | None] = {}  # sign-ins read with the claim, for the next ``sign_in``
-        self._expected: tuple[Message, str | None] | None = None  # a claim to send with the credential read
-        self._claimed: tuple[Message, bool] | None = None  # a claim sent ahead and whether it took the msgid
+        self._expected: tuple[tuple[str, str], str | None] | None = None  # a msgid to hold with the credential read
+        self._held: tuple[tuple[str, str], Message | None] | None = None  # the msgid held and its record
 
     # Messages ------------------------------------------------------------------------------------
 
     def message(self, institution: str, msgid: str, *, lock: bool = False) -> Message | None:
-        stmt = _MESSAGE_PG if lock and not self.tx.sqlite else _MESSAGE
-        r = self.conn.execute(stmt, {"i": institution, "m": msgid}).first()
+        """``lock``: the msgid held (as ``hold`` does: a call still running under it is waited for)
+        and its row locked."""
+        params = {"i": institution, "m": msgid}
+        if lock and not self.tx.sqlite:
+            hold = (_HOLD, {"k": msgid_lock_key(institution, msgid)})
+            _, found = raw.together(self.tx, [hold, (_MESSAGE_PG, params)])
+            return Message(*found[0]) if found else None
+        r = self.conn.execute(_MESSAGE, params).first()
         return Message(*r) if r else None
 
+    def hold(self, institution: str, msgid: str, *, sign_no: str | None = None) -> None:
+        """Hold the msgid until the transaction ends and read what was recorded under it
+        (``held()``). PostgreSQL: an advisory lock on it, then the read — a second statement, so
+        that a call waiting for the lock reads what the holder committed; both go out with the next
+        ``credential`` read (one round trip). SQLite: the transaction already holds the one write
+        lock (``BEGIN IMMEDIATE``); the read goes now.
+
+        ``sign_no``: the session the call names, read in the same round trip and kept for the next
+        ``sign_in(sign_no)`` of this unit of work."""
+        key = (institution, msgid)
+        self._held = (key, None)
+        self._expected = (key, sign_no)
+        if self.tx.sqlite:
+            self._expected = None
+            r = raw.first(self.tx, _MESSAGE, {"i": institution, "m": msgid})
+            self._held = (key, Message(*r) if r else None)  # the session, if any, is read when asked for
+
+    def held(self, institution: str, msgid: str) -> Message | None:
+        """The message recorded under the msgid ``hold`` holds (None: not yet answered)."""
+        if self._expected is not None:  # no credential read took it out: it goes now
+            self._send_held([])
+        if self._held is None or self._held[0] != (institution, msgid):
+            raise AssertionError(f"msgid {msgid} is not the one held")  # a caller bug, never a wrong answer
+        return self._held[1]
+
     def record(self, m: Message) -> None:
-        self.conn.execute(_INSERT_MESSAGE, m.__dict__)
+        """The answered message, written with the commit (the msgid is held: nobody else writes it)."""
+        raw.later(self.tx, _INSERT_MESSAGE, m.__dict__)
 
-    def claim(self, m: Message, *, sign_no: str | None = None) -> bool:
-        """Insert the message row unless one exists; waits for a concurrent claim of the same msgid
-        to commit or roll back. False: the msgid was already answered.
-
-        ``sign_no``: the session the call names, read in the same round trip (after the claim) and
-        kept for the next ``sign_in(sign_no)`` of this unit of work."""
-        ahead, self._claimed, self._expected = self._claimed, None, None
-        if ahead is not None:
-            if ahead[0] != m:  # the caller announced another claim: a bug, never a silent wrong answer
-                raise AssertionError(f"claim {m.msgid} differs from the one sent ahead ({ahead[0].msgid})")
-            if sign_no and sign_no not in self._signs:
-                self._signs[sign_no] = raw.first(self.tx, _SIGN_IN, {"v": sign_no})
-            return ahead[1]
-        claim = (_CLAIM[self.tx.sqlite], m.__dict__)
-        if not sign_no:
-            return raw.first(self.tx, *claim) is not None
-        claimed, sign = raw.together(self.tx, [claim, (_SIGN_IN, {"v": sign_no})])
-        self._signs[sign_no] = sign[0] if sign else None
-        return bool(claimed)
-
-    def unclaim(self, institution: str, msgid: str) -> None:
-        self.conn.execute(delete(messages).where(messages.c.institution_code == institution, messages.c.msgid == msgid))
-
-    def answer(self, institution: str, msgid: str, answer: str, ref: str | None) -> None:
-        raw.later(self.tx, _ANSWER, {"i": institution, "m": msgid, "a": answer, "r": ref})  # sent with the commit
+    def claim(self, m: Message) -> bool:
+        """Insert the message row unless one exists (a 2601's tombstone for a message not yet
+        arrived); waits for a concurrent insert of the same msgid. False: one was recorded."""
+        return raw.first(self.tx, _CLAIM[self.tx.sqlite], m.__dict__) is not None
 
     def mark_reversed(self, institution: str, msgid: str, by: str) -> None:
         self.conn.execute(
@@ -121,43 +137,38 @@ class GatewayRepo:
         r = raw.first(self.tx, _CREDENTIAL_BY_KEY, {"h": digest})
         return InstitutionCredential(*r) if r else None
 
-    def expect_claim(self, m: Message, *, sign_no: str | None = None) -> bool:
-        """The next ``claim(m, sign_no=…)`` goes out with the next ``credential`` read (PostgreSQL:
-        one round trip fewer for every written call); whether it will. The caller makes sure the
-        claim it then asks for is this one (``claim`` refuses another) or rolls the unit of work back."""
-        if self.tx.sqlite:  # in-process SQLite has no round trips to save
-            return False
-        self._expected = (m, sign_no)
-        return True
-
     def credential(self, institution: str) -> InstitutionCredential | None:
         """With, in the same round trip, the institution's row (``CareRepo.institution``): the
-        gateway reads both for every call; and the claim announced by ``expect_claim``, if any
-        (after the reads, so a claim that waits on a resend's row waits with them)."""
+        gateway reads both for every call; and the msgid ``hold`` holds, if any (after the reads, so
+        a lock that waits for a resend's holder waits with them)."""
         care = self.tx.care
         reads = [(_CREDENTIAL, {"v": institution})]
         known = care.institution_known(institution)
         if not known:
             reads.append(care.institution_read(institution))
-        expected, self._expected = self._expected, None
-        if expected is not None:
-            m, sign_no = expected
-            reads.append((_CLAIM[False], m.__dict__))
-            if sign_no:
-                reads.append((_SIGN_IN, {"v": sign_no}))
-        if len(reads) == 1:
-            r = raw.first(self.tx, _CREDENTIAL, {"v": institution})
-            return InstitutionCredential(*r) if r else None
-        creds, *rest = raw.together(self.tx, reads)
+        creds, *rest = self._send_held(reads)
         if not known:
             inst, *rest = rest
             care.remember_institution(institution, inst[0] if inst else None)
-        if expected is not None:
-            self._claimed = (m, bool(rest[0]))
-            if sign_no:
-                self._signs[sign_no] = rest[1][0] if rest[1] else None
         r = creds[0] if creds else None
         return InstitutionCredential(*r) if r else None
+
+    def _send_held(self, reads: list) -> list[list[tuple]]:
+        """``reads`` and the held msgid's lock and reads, in one round trip; the rows of ``reads``."""
+        expected, self._expected = self._expected, None
+        if expected is None:
+            return raw.together(self.tx, reads) if len(reads) > 1 else [raw.rows(self.tx, *reads[0])]
+        (institution, msgid), sign_no = expected
+        mine = [(_HOLD, {"k": msgid_lock_key(institution, msgid)}), (_MESSAGE, {"i": institution, "m": msgid})]
+        if sign_no:
+            mine.append((_SIGN_IN, {"v": sign_no}))
+        out = raw.together(self.tx, [*reads, *mine])
+        found = out[len(reads) + 1]
+        self._held = ((institution, msgid), Message(*found[0]) if found else None)
+        if sign_no:
+            sign = out[len(reads) + 2]
+            self._signs[sign_no] = sign[0] if sign else None
+        return out[: len(reads)]
 
     def credential_by_ak(self, ak: str) -> InstitutionCredential | None:
         r = self.conn.execute(select(institution_credentials).where(institution_credentials.c.gateway_ak == ak)).first()
