@@ -67,7 +67,7 @@ from yibao.settlement.claim_rules import (
 )
 from yibao.settlement.model import Buckets, Claim, FeeLine, Patient, PayerCandidate, Settlement, YearToDate
 from yibao.settlement.record import from_record, to_record
-from yibao.storage.family_reads import family_of
+from yibao.storage.family_reads import expect_family, family_of
 from yibao.storage.settle_writes import add_reserved, add_visit_and_settlement, reserve_ids
 from yibao.storage.uow import Tx
 
@@ -124,6 +124,7 @@ class Checked:
     lines: list[FeeLine]
     reviewed: tuple[str, ...]  # the review's words for the explanation
     ahead: VerifiedAhead | None  # the password, verified before any account was locked
+    ids: object = None  # the settlement's (and a purchase's visit's) ids, reserved (storage.settle_writes)
 
     @property
     def day(self) -> date:
@@ -154,6 +155,8 @@ def _checked(platform: Platform, tx: Tx, req: SettleRequest, now: datetime, dry_
         tx.credentials.expect_password(req.psn_no)
         if req.password_early is not None:
             req.password_early.check()  # the hash, before the patient is locked
+    ids = None if dry_run else reserve_ids(tx, visit=req.mdtrt_id is None)  # with the patient's lock
+    _expect_family(platform, tx, req, inst, now)
     person = person_or_refuse(tx, req.psn_no, lock=True)
     check_credential(tx, now, person, req.cert_type, req.cert_no)
     ahead = _password_ahead(platform, tx, req, inst, person, dry_run)
@@ -180,8 +183,32 @@ def _checked(platform: Platform, tx: Tx, req: SettleRequest, now: datetime, dry_
         raise refuse("E2207-001", declared=fmt_yuan(req.medfee_sumamt), actual=fmt_yuan(actual))
     check_total(actual)
     return Checked(
-        person, inst, insurance, visit, inputs, line_ids, start, policy, med_type, category, lines, reviewed, ahead
+        person, inst, insurance, visit, inputs, line_ids, start, policy, med_type, category, lines, reviewed, ahead, ids
     )
+
+
+def _expect_family(platform: Platform, tx: Tx, req: SettleRequest, inst: Institution, now: datetime) -> None:
+    """Announce the family read ``_settle_home`` will ask for, guessed from the request (the patient
+    insured where the institution is, the claim starting when it says), so that it goes out with
+    the patient's lock. A wrong guess is read again where it is needed."""
+    if not req.med_type:
+        return
+    day = (req.begntime or now).date()
+    try:
+        policy = platform.policy(tx, inst.admdvs)
+        category = category_of(policy, day, req.med_type)
+    except (DomainError, UnknownMedType):
+        return  # whatever this is refused for, it is refused where it is checked
+    year = medical_year_of(policy, day)
+    lock = (list(person_buckets(req.psn_no)), _entry_accounts(inst.admdvs, req.insutype, inst.code))
+    expect_family(tx, req.psn_no, now, year, category, lock=lock)
+
+
+def _entry_accounts(admdvs: str, insutype: str, institution: str) -> tuple[str, ...]:
+    """A settlement entry's accounts other than the buckets: the patient's region's fund for the
+    insurance, the institution's receivable and its cash."""
+    fund = fund_account(admdvs, FUND_PAY_TYPE.get(insutype, "310100"))
+    return (fund, institution_account(institution), cash_account(institution))
 
 
 def _settle_home(
@@ -191,12 +218,12 @@ def _settle_home(
     booked unless ``dry_run``."""
     person, inst, insurance, visit, day = c.person, c.inst, c.insurance, c.visit, c.day
     year = medical_year_of(c.policy, day)
-    fund = fund_account(person.admdvs, FUND_PAY_TYPE.get(insurance.insutype, "310100"))
-    also = (fund, institution_account(inst.code), cash_account(inst.code))  # the entry's other accounts
-    # On PostgreSQL the settlement's (and a purchase's visit's) ids are read with the family and
-    # the accounts' lock, so that its row goes out with the ledger entry that names it; the family,
-    # its buckets locked and ``also`` read: one round trip.
-    ids = None if dry_run else reserve_ids(tx, visit=visit is None)
+    also = _entry_accounts(person.admdvs, insurance.insutype, inst.code)
+    # On PostgreSQL the family, its buckets locked and ``also`` read went out with the patient's
+    # lock (``_expect_family``) when the guess holds, else in one round trip here; the settlement's
+    # (and a purchase's visit's) ids with the patient's lock, so that its row goes out with the
+    # ledger entry that names it.
+    ids = c.ids
     family = family_of(tx, person.id, now, year, c.category, lock=(list(person_buckets(person.psn_no)), also))
     used, paid = family.accumulator
     visit_used = deductible_used_in_visit(tx, visit)

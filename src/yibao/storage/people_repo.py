@@ -52,6 +52,7 @@ _INSURANCES_BY_PSN = (
     .where(insurances.c.person_id == select(people.c.id).where(people.c.psn_no == bindparam("v")).scalar_subquery())
     .order_by(insurances.c.begin, insurances.c.id)
 )
+_AFTER_LOCK = "_after_person_lock"  # in the unit of work: (psn_no, reads, arrived) for its next lock
 _AHEAD = "_insurances_ahead"  # in the unit of work: {person id: insurances read with the lock}
 _INSURANCES_OF = (
     select(*_INS_COLS)
@@ -112,15 +113,25 @@ class PeopleRepo:
         if not lock or self.tx.sqlite:
             return self._one(_BY_PSN, psn_no)
         credentials = self.tx.credentials.expected_reads()
-        reads = [(_BY_PSN_PG, {"v": psn_no}), (_INSURANCES_BY_PSN, {"v": psn_no})]
-        found, ins, *creds = raw.together(self.tx, reads + credentials)
-        for (stmt, params), rows in zip(credentials, creds, strict=True):
+        after = self.tx.__dict__.pop(_AFTER_LOCK, None)
+        after = after if after is not None and after[0] == psn_no else None
+        reads = [(_BY_PSN_PG, {"v": psn_no}), (_INSURANCES_BY_PSN, {"v": psn_no}), *credentials]
+        found, ins, *rest = raw.together(self.tx, reads + (after[1] if after else []))
+        for (stmt, params), rows in zip(credentials, rest, strict=False):
             self.tx.credentials.read_ahead(stmt, params["v"], rows[0] if rows else None)
-        if not found:
+        person = Person(*found[0]) if found else None
+        if after is not None:
+            after[2](person, rest[len(credentials) :])
+        if person is None:
             return None
-        person = Person(*found[0])
         self.tx.__dict__[_AHEAD] = {person.id: [Insurance(*r) for r in ins]}
         return person
+
+    def expect_with_lock(self, psn_no: str, reads: list[tuple], arrived) -> None:
+        """Reads to send right after the next lock of the person ``psn_no``, in its round trip
+        (PostgreSQL): under the lock, before its holder's next step. ``arrived(person or None,
+        [rows of each read])`` once they are back. A lock of anyone else drops them."""
+        self.tx.__dict__[_AFTER_LOCK] = (psn_no, reads, arrived)
 
     def by_certno(self, certno: str) -> Person | None:
         return self._one(_BY_CERT, certno)
