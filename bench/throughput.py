@@ -680,8 +680,13 @@ def pgledger_plugin(args):
 
 
 def run_pgledger(plugin, url: str, label: str, workers: int, seconds: float, prefill: int, accounts: int) -> Row:
+    ids = setup_pgledger(plugin, url, prefill, accounts)
+    return run_pgledger_on(plugin, url, ids, label, workers, seconds, {"done": prefill})
+
+
+def setup_pgledger(plugin, url: str, prefill: int, accounts: int) -> list:
+    """pgledger's schema and accounts in a scratch database, with ``prefill`` transfers made."""
     import psycopg
-    from psycopg.types.numeric import Int8
 
     class A:
         pass
@@ -697,6 +702,13 @@ def run_pgledger(plugin, url: str, label: str, workers: int, seconds: float, pre
             call(ids[x], ids[y], rng.randint(1, 1_000_000))
         c.execute("VACUUM ANALYZE")
         c.execute("CHECKPOINT")
+    return ids
+
+
+def run_pgledger_on(plugin, url: str, ids: list, label: str, workers: int, seconds: float, state: dict) -> Row:
+    """One timed run of pgledger transfers; ``state["done"]``: transfers made in the database so far
+    (kept up to date, for the harness's verification)."""
+    import psycopg
 
     def make_op(w: int):
         conn = psycopg.connect(url, autocommit=True)
@@ -715,13 +727,13 @@ def run_pgledger(plugin, url: str, label: str, workers: int, seconds: float, pre
 
         return op
 
-    del Int8
     window = Window(url, False)
     out, a0, b0 = measure.run_forked(make_op, workers, seconds, lambda: window.snap(False), lambda: window.snap(False))
     row = window.fill(Row(label, "pgledger (peer)", "1 transfer", workers), out, a0, b0, shape=False)
     window.close()
+    state["done"] += out.n
     with psycopg.connect(url, autocommit=True) as c:
-        check = plugin.verify(c, out.n + prefill)
+        check = plugin.verify(c, state["done"])
     row.statements, row.round_trips, row.transfers = 1.0, 1.0, 1.0
     row.note = "verified" if check.get("ok") else f"VERIFY FAILED {check}"
     return row

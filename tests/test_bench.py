@@ -93,3 +93,27 @@ def test_every_statement_of_a_settlement_has_an_index(tmp_path):
     for table in (*tables, "messages"):
         assert f" on {table}" in text, table  # a plan node reads or writes it
     assert "(voucher ×1) SELECT … FROM ec_tokens" in text and "(card ×1) SELECT … FROM cards" in text
+
+
+def test_ratios_of_one_round():
+    import ratios
+
+    got = {"voucher@1": 100.0, "floor@1": 400.0, "voucher@8": 300.0, "floor@8": 600.0, "pgledger@8": 1200.0}
+    r = ratios.ratios_of(got, [1, 8], ["voucher"])
+    assert r["voucher ÷ floor, 1 workers"] == 0.25 and r["voucher ÷ floor, 8 workers"] == 0.5
+    assert r["voucher ÷ pgledger, 8 workers"] == 0.25 and r["voucher 8 ÷ 1 workers"] == 3.0
+    assert r["floor 8 ÷ 1 workers (reference)"] == 1.5
+
+
+@pytest.mark.pg
+def test_ratios_in_rounds_on_postgresql():
+    import ratios
+
+    url = require_pg()
+    out = ratios.main(
+        ["--pg", url, "--rounds", "2", "--seconds", "0.3", "--families", "1500", "--workers", "1,2",
+         "--variants", "voucher", "--no-peer"]
+    )  # fmt: skip
+    assert len(out["rounds"]) == 2
+    assert all(v > 0 for got in out["rounds"] for v in got.values()), out["rounds"]
+    assert set(out["rounds"][0]) == {"voucher@1", "floor@1", "voucher@2", "floor@2"}
