@@ -7,6 +7,7 @@ same rows and keeps the ledger balanced, the one-family run checks itself — so
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -117,3 +118,18 @@ def test_ratios_in_rounds_on_postgresql():
     assert len(out["rounds"]) == 2
     assert all(v > 0 for got in out["rounds"] for v in got.values()), out["rounds"]
     assert set(out["rounds"][0]) == {"voucher@1", "floor@1", "voucher@2", "floor@2"}
+
+
+@pytest.mark.pg
+def test_statement_stats_reads_the_servers_own_counts():
+    import statement_stats
+
+    url = require_pg()
+    log = statement_stats.default_log()
+    if log is None or not Path(log).is_file() or not os.access(log, os.R_OK):
+        pytest.skip("the PostgreSQL server's log is not readable here")
+    out = statement_stats.main(["--pg", url, "--n", "5", "--families", "200", "--log", log])
+    if not out["messages"]:
+        pytest.skip(f"the server does not write its statement statistics to {log}")
+    assert out["per_settlement_ms"] > 0 and out["messages"] > 10
+    assert any(text.startswith("WITH e AS ( INSERT INTO journal_entries") for text in out["statements"])
