@@ -133,3 +133,16 @@ def test_statement_stats_reads_the_servers_own_counts():
         pytest.skip(f"the server does not write its statement statistics to {log}")
     assert out["per_settlement_ms"] > 0 and out["messages"] > 10
     assert any(text.startswith("WITH e AS ( INSERT INTO journal_entries") for text in out["statements"])
+
+
+@pytest.mark.pg
+def test_side_by_side_runs_two_trees_at_once():
+    import side_by_side
+
+    url = require_pg()
+    rounds = side_by_side.main(
+        ["--pg", url, "--other", str(BENCH.parent), "--rounds", "1", "--seconds", "0.5", "--people", "300",
+         "--lead", "5"]
+    )  # fmt: skip
+    assert len(rounds) == 1 and rounds[0]["this"]["per_second"] > 0 and rounds[0]["other"]["per_second"] > 0
+    assert rounds[0]["this"]["client_ms"] > 0 and rounds[0]["this"]["backend_ms"] >= 0
