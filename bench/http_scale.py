@@ -29,7 +29,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import population  # noqa: E402
 import throughput as tp  # noqa: E402
 
 
@@ -54,11 +53,7 @@ def main(argv: list[str] | None = None) -> list[tp.Row]:
         dbs = tp.Databases(args.pg, Path(tmp))
         stack.callback(dbs.drop_all)
         tp.say(f"loading {args.families:,} families …")
-        url = dbs.new("pg", "httpscale")
-        population.load(url, people=2 * args.families, relations=args.families)
-        y = tp.Yibao(url, label="PostgreSQL")
-        stack.callback(y.dispose)
-        y.warm_up()
+        url, y = tp.loaded_pg(dbs, stack, args.families, "httpscale")
         if not args.no_inprocess:
             for w in clients:
                 tp.say(f"in-process {args.variant}, {w} workers …")

@@ -60,11 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
         dbs = tp.Databases(args.pg, Path(tmp))
         stack.callback(dbs.drop_all)
         tp.say(f"loading {args.families:,} families (yibao), and as many for the floor …")
-        url = dbs.new("pg", "yibao")
-        population.load(url, people=2 * args.families, relations=args.families)
-        y = tp.Yibao(url, label="PostgreSQL")
-        stack.callback(y.dispose)
-        y.warm_up()
+        _, y = tp.loaded_pg(dbs, stack, args.families, "yibao")
         furl = dbs.new("pg", "floor")
         fpop = population.load(
             furl, people=2 * args.families, relations=args.families, balances=floor_mod.FLOOR_BALANCES

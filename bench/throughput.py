@@ -430,6 +430,17 @@ class Yibao:
         self.p.store.dispose()
 
 
+def loaded_pg(dbs: Databases, stack: ExitStack, families: int, name: str) -> tuple[str, Yibao]:
+    """A scratch PostgreSQL database with ``families`` loaded and a warmed-up ``Yibao`` on it
+    (disposed with ``stack``): what the other bench scripts start from."""
+    url = dbs.new("pg", name)
+    population.load(url, people=2 * families, relations=families)
+    y = Yibao(url, label="PostgreSQL")
+    stack.callback(y.dispose)
+    y.warm_up()
+    return url, y
+
+
 def run_inprocess(y: Yibao, variant: str, workers: int, seconds: float, *, one_family: bool = False) -> Row:
     """``workers`` callers of the dispatcher; each settlement a fresh family (or all on one)."""
     base = y.take(1) if one_family else y.next_family
