@@ -35,7 +35,6 @@ _PASSWORD_BY_PSN = select(passwords.c.hash, passwords.c.failures, passwords.c.lo
 _PASSWORD_BY_PSN_PG = _PASSWORD_BY_PSN.with_for_update(of=passwords)
 
 
-_EXPECTED = "_credential_expected"  # in the unit of work: [(statement, number)] to read with the person's lock
 _AHEAD = "_credential_ahead"  # in the unit of work: {(statement, number): row or None} read ahead
 
 
@@ -48,17 +47,24 @@ class CredentialsRepo:
 
     def expect_token(self, token: str) -> None:
         """The next ``token(token)`` is read along with the next person locked (PostgreSQL)."""
-        self.tx.__dict__.setdefault(_EXPECTED, []).append((_TOKEN, token))
+        self._with_lock(None, _TOKEN, token)
 
     def expect_card(self, card_no: str) -> None:
         """The next ``card_by_no(card_no)`` is read along with the next person locked (PostgreSQL)."""
-        self.tx.__dict__.setdefault(_EXPECTED, []).append((_CARD_BY_NO, card_no))
+        self._with_lock(None, _CARD_BY_NO, card_no)
 
     def expect_password(self, psn_no: str) -> None:
         """The next ``password(…, lock=True, psn_no=psn_no)`` is read (and locked) right after the
         person ``psn_no`` is locked, in the same round trip (PostgreSQL)."""
         if not self.tx.sqlite:
-            self.tx.__dict__.setdefault(_EXPECTED, []).append((_PASSWORD_BY_PSN_PG, psn_no))
+            self._with_lock(psn_no, _PASSWORD_BY_PSN_PG, psn_no)
+
+    def _with_lock(self, psn_no: str | None, stmt, number: str) -> None:
+        def arrived(_person, results: list[list[tuple]]) -> None:
+            rows = results[0]
+            self.tx.__dict__.setdefault(_AHEAD, {})[(id(stmt), number)] = rows[0] if rows else None
+
+        self.tx.people.expect_with_lock(psn_no, [(stmt, {"v": number})], arrived)
 
     def password_early(self, psn_no: str) -> Callable[[], PasswordState | None]:
         """The password of the person ``psn_no``, read without a lock; on PostgreSQL it goes out with
@@ -71,13 +77,6 @@ class CredentialsRepo:
             return PasswordState(*found[0]) if found else None
 
         return state
-
-    def expected_reads(self) -> list[tuple]:
-        """[(statement, parameters)] for ``PeopleRepo`` to send after the lock (possibly none)."""
-        return [(stmt, {"v": number}) for stmt, number in self.tx.__dict__.pop(_EXPECTED, ())]
-
-    def read_ahead(self, stmt, number: str, row: tuple | None) -> None:
-        self.tx.__dict__.setdefault(_AHEAD, {})[(id(stmt), number)] = row
 
     def _ahead(self, stmt, number: str) -> tuple[bool, tuple | None]:
         ahead = self.tx.__dict__.get(_AHEAD)

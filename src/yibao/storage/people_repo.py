@@ -52,7 +52,7 @@ _INSURANCES_BY_PSN = (
     .where(insurances.c.person_id == select(people.c.id).where(people.c.psn_no == bindparam("v")).scalar_subquery())
     .order_by(insurances.c.begin, insurances.c.id)
 )
-_AFTER_LOCK = "_after_person_lock"  # in the unit of work: (psn_no, reads, arrived) for its next lock
+_AFTER_LOCK = "_after_person_lock"  # in the unit of work: [(psn_no or None, reads, arrived)] for the next lock
 _AHEAD = "_insurances_ahead"  # in the unit of work: {person id: insurances read with the lock}
 _INSURANCES_OF = (
     select(*_INS_COLS)
@@ -108,30 +108,29 @@ class PeopleRepo:
     def by_psn_no(self, psn_no: str, *, lock: bool = False) -> Person | None:
         """``lock`` holds the person's row (PostgreSQL) so that work on one person is serialised;
         the person's insurances, which whoever locks a person reads next, come in the same round
-        trip (kept for the next ``insurances`` call, forgotten when one is written), and the
-        credentials announced with ``CredentialsRepo.expect_*`` (a card or token, the password), if any."""
+        trip (kept for the next ``insurances`` call, forgotten when one is written), and what was
+        announced with ``expect_with_lock`` (a card or token, the password: ``CredentialsRepo.expect_*``;
+        the family: ``family_reads.expect_family``), if any."""
         if not lock or self.tx.sqlite:
             return self._one(_BY_PSN, psn_no)
-        credentials = self.tx.credentials.expected_reads()
-        after = self.tx.__dict__.pop(_AFTER_LOCK, None)
-        after = after if after is not None and after[0] == psn_no else None
-        reads = [(_BY_PSN_PG, {"v": psn_no}), (_INSURANCES_BY_PSN, {"v": psn_no}), *credentials]
-        found, ins, *rest = raw.together(self.tx, reads + (after[1] if after else []))
-        for (stmt, params), rows in zip(credentials, rest, strict=False):
-            self.tx.credentials.read_ahead(stmt, params["v"], rows[0] if rows else None)
+        after = [a for a in self.tx.__dict__.pop(_AFTER_LOCK, ()) if a[0] is None or a[0] == psn_no]
+        reads = [(_BY_PSN_PG, {"v": psn_no}), (_INSURANCES_BY_PSN, {"v": psn_no})]
+        found, ins, *rest = raw.together(self.tx, reads + [read for _, more, _ in after for read in more])
         person = Person(*found[0]) if found else None
-        if after is not None:
-            after[2](person, rest[len(credentials) :])
+        for _, more, arrived in after:
+            arrived(person, rest[: len(more)])
+            rest = rest[len(more) :]
         if person is None:
             return None
         self.tx.__dict__[_AHEAD] = {person.id: [Insurance(*r) for r in ins]}
         return person
 
-    def expect_with_lock(self, psn_no: str, reads: list[tuple], arrived) -> None:
-        """Reads to send right after the next lock of the person ``psn_no``, in its round trip
-        (PostgreSQL): under the lock, before its holder's next step. ``arrived(person or None,
-        [rows of each read])`` once they are back. A lock of anyone else drops them."""
-        self.tx.__dict__[_AFTER_LOCK] = (psn_no, reads, arrived)
+    def expect_with_lock(self, psn_no: str | None, reads: list[tuple], arrived) -> None:
+        """Reads to send right after the next lock of the person ``psn_no`` (None: of whoever is
+        locked next), in its round trip (PostgreSQL): under the lock, before its holder's next
+        step, in the order announced. ``arrived(person or None, [rows of each read])`` once they
+        are back. A lock of anyone else drops those named for ``psn_no``."""
+        self.tx.__dict__.setdefault(_AFTER_LOCK, []).append((psn_no, reads, arrived))
 
     def by_certno(self, certno: str) -> Person | None:
         return self._one(_BY_CERT, certno)
