@@ -123,9 +123,14 @@ def expect_family(
 
     def arrived(person, results: list[list[tuple]]) -> None:
         if person is not None:
-            tx.__dict__[_ARRIVED] = ((person.id, now, year, category, tuple(own), frozenset(also)), results)
+            tx.__dict__[_ARRIVED] = (_asked(person.id, now, year, category, own, also), results)
 
     tx.people.expect_with_lock(psn_no, reads, arrived)
+
+
+def _asked(person_id: int, now: datetime, year: int, category: str, own, also) -> tuple:
+    """What a family read was for: rows read for one ask serve only the same ask."""
+    return (person_id, now, year, category, tuple(own), frozenset(also))
 
 
 def family_of(
@@ -147,7 +152,7 @@ def family_of(
         own, also = lock
         plain = sorted(set(also))
         arrived = tx.__dict__.pop(_ARRIVED, None)
-        if arrived is not None and arrived[0] == (person_id, now, year, category, tuple(own), frozenset(also)):
+        if arrived is not None and arrived[0] == _asked(person_id, now, year, category, own, also):
             *results, rows = arrived[1]  # sent with the patient's lock (``expect_family``)
         else:
             *results, rows = raw.together(

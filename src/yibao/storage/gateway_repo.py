@@ -44,6 +44,12 @@ def msgid_lock_key(institution: str, msgid: str) -> int:
     return int.from_bytes(h, "big", signed=True)
 
 
+def _hold_and_read(institution: str, msgid: str, read) -> list[tuple]:
+    """The msgid's advisory lock, then ``read`` of its row: two statements, so that a call that
+    waited for the lock reads what the holder committed."""
+    return [(_HOLD, {"k": msgid_lock_key(institution, msgid)}), (read, {"i": institution, "m": msgid})]
+
+
 class GatewayRepo:
     def __init__(self, tx):
         self.tx = tx
@@ -57,12 +63,10 @@ class GatewayRepo:
     def message(self, institution: str, msgid: str, *, lock: bool = False) -> Message | None:
         """``lock``: the msgid held (as ``hold`` does: a call still running under it is waited for)
         and its row locked."""
-        params = {"i": institution, "m": msgid}
         if lock and not self.tx.sqlite:
-            hold = (_HOLD, {"k": msgid_lock_key(institution, msgid)})
-            _, found = raw.together(self.tx, [hold, (_MESSAGE_PG, params)])
+            _, found = raw.together(self.tx, _hold_and_read(institution, msgid, _MESSAGE_PG))
             return Message(*found[0]) if found else None
-        r = self.conn.execute(_MESSAGE, params).first()
+        r = self.conn.execute(_MESSAGE, {"i": institution, "m": msgid}).first()
         return Message(*r) if r else None
 
     def hold(self, institution: str, msgid: str, *, sign_no: str | None = None) -> None:
@@ -75,12 +79,11 @@ class GatewayRepo:
         ``sign_no``: the session the call names, read in the same round trip and kept for the next
         ``sign_in(sign_no)`` of this unit of work."""
         key = (institution, msgid)
-        self._held = (key, None)
-        self._expected = (key, sign_no)
         if self.tx.sqlite:
-            self._expected = None
             r = raw.first(self.tx, _MESSAGE, {"i": institution, "m": msgid})
             self._held = (key, Message(*r) if r else None)  # the session, if any, is read when asked for
+        else:
+            self._expected = (key, sign_no)
 
     def held(self, institution: str, msgid: str) -> Message | None:
         """The message recorded under the msgid ``hold`` holds (None: not yet answered)."""
@@ -159,7 +162,7 @@ class GatewayRepo:
         if expected is None:
             return raw.together(self.tx, reads) if len(reads) > 1 else [raw.rows(self.tx, *reads[0])]
         (institution, msgid), sign_no = expected
-        mine = [(_HOLD, {"k": msgid_lock_key(institution, msgid)}), (_MESSAGE, {"i": institution, "m": msgid})]
+        mine = _hold_and_read(institution, msgid, _MESSAGE)
         if sign_no:
             mine.append((_SIGN_IN, {"v": sign_no}))
         out = raw.together(self.tx, [*reads, *mine])
