@@ -146,3 +146,27 @@ def test_side_by_side_runs_two_trees_at_once():
     )  # fmt: skip
     assert len(rounds) == 1 and rounds[0]["this"]["per_second"] > 0 and rounds[0]["other"]["per_second"] > 0
     assert rounds[0]["this"]["client_ms"] > 0 and rounds[0]["this"]["backend_ms"] >= 0
+
+
+def test_open_loop_arrivals_keep_their_rate_whatever_the_answers():
+    import http_latency
+
+    offsets = http_latency.schedule(200.0, 30.0, seed=7)
+    assert offsets == sorted(offsets) and offsets[0] > 0 and offsets[-1] < 30.0
+    assert 5_600 < len(offsets) < 6_400  # 6,000 expected; Poisson's spread is ±77
+    assert offsets == http_latency.schedule(200.0, 30.0, seed=7)  # the same arrivals for two servers compared
+
+
+@pytest.mark.pg
+def test_http_latency_at_a_set_load():
+    import http_latency
+
+    url = require_pg()
+    capacity, levels = http_latency.main(
+        ["--pg", url, "--seconds", "1", "--families", "600", "--fractions", "0.5", "--one-core", "40",
+         "--senders", "1", "--threads", "2"]
+    )  # fmt: skip
+    assert capacity is None and len(levels) == 1
+    level = levels[0]
+    assert level.offered == 20.0 and level.n > 0 and not level.errors, level
+    assert 0 < level.p50_ms <= level.p99_ms
