@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import http.client
 import itertools
 import json
@@ -174,6 +175,7 @@ def run_level(
     plans = [schedule(rate / senders, seconds, seed=1000 * int(fraction * 100) + w) for w in range(senders)]
 
     def child(w: int) -> None:
+        gc.freeze()  # the parent's heap, inherited: a full collection walking it would pause the sending
         try:
             res = send_open_loop(y, srv.port, api_key, variant, w, senders, threads, plans[w], base, tag, go, start_at)
         except BaseException as exc:  # report, never hang the parent

@@ -79,3 +79,32 @@ def test_several_processes_refuse_what_lives_in_one_process(args, words, tmp_pat
     assert shown.exit_code == 2, shown.output
     assert words in shown.output and "--workers" in shown.output
     assert not (tmp_path / "yibao-workers.sqlite").exists()  # refused before opening anything
+
+
+def test_the_server_takes_what_starting_made_out_of_the_collectors_view(tmp_path, monkeypatch):
+    """A full collection walking the startup heap paused every request 26–119 ms (issue 11's p99):
+    ``yibao serve`` freezes that heap once the app is built, just before serving."""
+    import uvicorn
+
+    from yibao.cli import serving
+
+    order = []
+    monkeypatch.setattr(serving, "freeze_startup_heap", lambda: order.append("freeze"))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: order.append(("run", type(app).__name__)))
+    monkeypatch.chdir(tmp_path)
+    shown = CliRunner().invoke(app, ["serve", "--db", "y.sqlite", "--admin-token", "t"])
+    assert shown.exit_code == 0, shown.output
+    assert order == ["freeze", ("run", "YibaoApp")]
+
+
+def test_freezing_the_startup_heap_leaves_only_new_objects_to_collect():
+    import subprocess
+    import sys
+
+    code = (
+        "import gc; from yibao.cli.serving import freeze_startup_heap; import yibao.api.app\n"
+        "freeze_startup_heap(); print(gc.get_freeze_count(), len(gc.get_objects()))"
+    )
+    frozen, left = map(int, subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                           check=True, timeout=120).stdout.split())  # fmt: skip
+    assert frozen > 10_000 and left < 1_000, (frozen, left)

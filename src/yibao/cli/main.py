@@ -356,8 +356,12 @@ def serve(
             forwarded_allow_ips=forwarded_allow_ips,
         )
         return
+    from yibao.cli.serving import freeze_startup_heap
+
+    app = create_app(p, admin_token=token, api_docs=api_docs, gateway_prefix=gateway_prefix)
+    freeze_startup_heap()
     uvicorn.run(
-        create_app(p, admin_token=token, api_docs=api_docs, gateway_prefix=gateway_prefix),
+        app,
         host=host,
         port=port,
         log_level=log_level,

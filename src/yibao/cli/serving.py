@@ -14,6 +14,7 @@ What is kept in a process (the sandbox's movable clock, the inter-region link's 
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -49,6 +50,15 @@ def worker_options(
     )
 
 
+def freeze_startup_heap() -> None:
+    """What starting made (modules, the app, the platform) lives as long as the process: taken out of
+    the cyclic collector's view (``gc.freeze``), so that a full collection walks only what requests
+    made since. Measured on ``yibao serve`` under load: without it, full collections paused every
+    request for 26–119 ms, each one a p99 spike (``bench/http_latency.py``)."""
+    gc.collect()
+    gc.freeze()
+
+
 def worker_app() -> FastAPI:
     """The app of one worker process (uvicorn's factory)."""
     from yibao.api.app import create_app
@@ -66,6 +76,8 @@ def worker_app() -> FastAPI:
         region=opts["region"],
         **platform_settings(os.environ),
     )
-    return create_app(
+    app = create_app(
         p, admin_token=opts["admin_token"], api_docs=opts["api_docs"], gateway_prefix=opts["gateway_prefix"]
     )
+    freeze_startup_heap()
+    return app
