@@ -80,6 +80,7 @@ class Level:
     server_cpu_ms: float | None
     sender_cpu_ms: float
     busy: float
+    sessions: int | None = None  # database connections the server opened during the run
 
 
 def schedule(rate: float, seconds: float, seed: int) -> list[float]:
@@ -156,6 +157,15 @@ def send_open_loop(
     return Sent(lat.tobytes(), errors, len(offsets), cpu)
 
 
+def sessions_of(url: str) -> int | None:
+    """Connections ever opened to the database (PostgreSQL 14+ counts them): the server's pool churn."""
+    import psycopg
+
+    with psycopg.connect(tp.driver_url(url), autocommit=True) as c:
+        row = c.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", (tp.dbname_of(url),)).fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
 def run_level(
     y: tp.Yibao,
     srv,
@@ -189,11 +199,13 @@ def run_level(
         pr.start()
     try:
         start_at.value = time.perf_counter() + 0.5  # perf_counter is the machine's monotonic clock: shared by forks
+        sessions0 = sessions_of(y.url)
         cpu0, jiffies0 = tp.server_cpu_seconds(srv.proc.pid), measure.machine_jiffies()
         go.wait(timeout=600)
         results = [q.get(timeout=seconds + 600) for _ in procs]
         elapsed = time.perf_counter() - start_at.value
         cpu1, jiffies1 = tp.server_cpu_seconds(srv.proc.pid), measure.machine_jiffies()
+        sessions1 = sessions_of(y.url)
     finally:
         for pr in procs:
             pr.join(timeout=30)
@@ -226,6 +238,7 @@ def run_level(
         server,
         sum(r.cpu_s for r in results) / max(due, 1) * 1000,
         measure.busy_fraction(jiffies0, jiffies1),
+        None if sessions0 is None or sessions1 is None else sessions1 - sessions0 - 1,  # less our own
     )
 
 
@@ -304,8 +317,8 @@ def render(args, argv, capacity, one_core, levels, started, load0, load1, proble
         ),
         "",
         "| load (of one core) | offered /s | achieved /s | n | p50 ms | p99 ms | p99 < 50 ms | errors "
-        "| server CPU ms per settl. | senders' CPU ms per settl. | machine busy |",
-        "|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|",
+        "| server CPU ms per settl. | senders' CPU ms per settl. | machine busy | connections opened |",
+        "|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|",
     ]
     for lv in levels:
         errors = ", ".join(f"{k} ×{v}" for k, v in lv.errors.items()) or "0"
@@ -313,7 +326,7 @@ def render(args, argv, capacity, one_core, levels, started, load0, load1, proble
         out.append(
             f"| {lv.fraction:.0%} | {lv.offered:.1f} | {lv.achieved:.1f} | {lv.n:,} | {lv.p50_ms:.1f} "
             f"| {lv.p99_ms:.1f} | {met} | {errors} | {tp.fmt(lv.server_cpu_ms, '.2f')} "
-            f"| {lv.sender_cpu_ms:.2f} | {lv.busy:.0%} |"
+            f"| {lv.sender_cpu_ms:.2f} | {lv.busy:.0%} | {tp.fmt(lv.sessions, 'd')} |"
         )
     met = [lv.fraction for lv in levels if lv.p99_ms < TARGET_P99_MS and not lv.errors]
     out += [

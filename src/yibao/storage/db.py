@@ -29,7 +29,7 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str = MEMORY_URL, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str = MEMORY_URL, *, pool_size: int = 20) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -43,10 +43,14 @@ def make_engine(url: str = MEMORY_URL, *, pool_size: int = 10) -> Engine:
     # psycopg itself prepares nothing (``prepare_threshold=None``): the settlement path's statements
     # are prepared by ``storage.wire`` under names of its own, and psycopg, when it has prepared
     # statements of its own, answers every ROLLBACK with ``DEALLOCATE ALL`` — which would drop those.
+    # ``pool_size`` connections at most, each kept once opened (no overflow): an overflow connection
+    # is closed when it comes back, so under bursts the server opened ~12 a second, each a new
+    # backend with cold caches that prepares the settlement's statements again
+    # (``bench/http_latency.py``: connections opened).
     engine = create_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
         connect_args={"prepare_threshold": None},
     )
     event.listen(engine, "checkout", _alive)
