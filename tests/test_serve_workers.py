@@ -82,7 +82,7 @@ def test_several_processes_refuse_what_lives_in_one_process(args, words, tmp_pat
 
 
 def test_the_server_takes_what_starting_made_out_of_the_collectors_view(tmp_path, monkeypatch):
-    """A full collection walking the startup heap paused every request 26–119 ms (issue 11's p99):
+    """A full collection walking the startup heap took 26–119 ms, every request waiting (issue 11's p99):
     ``yibao serve`` freezes that heap once the app is built, just before serving."""
     import uvicorn
 
