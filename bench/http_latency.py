@@ -297,17 +297,14 @@ def main(argv: list[str] | None = None) -> tuple[tp.Row, list[Level]]:
 
 
 def render(args, argv, capacity, one_core, levels, started, load0, load1, problems, wrapped) -> str:
-    command = "python bench/http_latency.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    out = [
-        "## yibao over HTTP: latency at a set load (open loop) — "
-        + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-        "",
-        f"`{command}`",
-        "",
-        f"Machine: {os.cpu_count()} CPUs; load average {load0[0]:.2f} at the start, {load1[0]:.2f} at the end; "
-        f"{time.time() - started:.0f} s. `yibao serve` with {args.servers} process(es); variant {args.variant}; "
-        f"{args.senders} sender processes × {args.threads} connections.",
-        "",
+    details = (
+        f"`yibao serve` with {args.servers} process(es); variant {args.variant}; "
+        f"{args.senders} sender processes × {args.threads} connections."
+    )
+    out = tp.report_head(
+        "http_latency.py", "yibao over HTTP: latency at a set load (open loop)", argv, started, (load0, load1), details
+    )
+    out += [
         (
             f"Capacity (8 closed-loop clients): {capacity.per_second:.1f} settl./s, p50 {capacity.p50_ms:.1f} ms, "
             f"p99 {capacity.p99_ms:.1f} ms, server CPU {capacity.client_cpu_ms:.2f} ms per settlement → "

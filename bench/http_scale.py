@@ -78,16 +78,11 @@ def main(argv: list[str] | None = None) -> list[tp.Row]:
 
 
 def render(args, argv, rows, servers, clients, started, load0, load1, problems, wrapped) -> str:
-    command = "python bench/http_scale.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    out = [
-        "## yibao over HTTP with several server processes — "
-        + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-        "",
-        f"`{command}`",
-        "",
-        f"Machine: {os.cpu_count()} CPUs; load average {load0[0]:.2f} at the start, {load1[0]:.2f} at the end; "
-        f"{time.time() - started:.0f} s. Each run {args.seconds:g} s, variant {args.variant}.",
-        "",
+    details = f"Each run {args.seconds:g} s, variant {args.variant}."
+    out = tp.report_head(
+        "http_scale.py", "yibao over HTTP with several server processes", argv, started, (load0, load1), details
+    )
+    out += [
         "| path | clients | n | settl./s | p50 ms | p99 ms | errors | CPU ms per settl. | ÷ in-process | ÷ 1 process |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]

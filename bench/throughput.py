@@ -978,6 +978,22 @@ def plans(
 # The whole run ------------------------------------------------------------------------------------------------
 
 
+def report_head(script: str, title: str, argv, started: float, loads: tuple, details: str) -> list[str]:
+    """The first lines of a bench script's markdown report: title and time, the command, the machine
+    (``loads``: the load averages at the start and now)."""
+    load0, load1 = loads
+    command = f"python bench/{script} " + " ".join(argv if argv is not None else sys.argv[1:])
+    return [
+        f"## {title} — " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+        "",
+        f"`{command}`",
+        "",
+        f"Machine: {os.cpu_count()} CPUs; load average {load0[0]:.2f} at the start, {load1[0]:.2f} at the end; "
+        f"{time.time() - started:.0f} s. {details}",
+        "",
+    ]
+
+
 def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}×" if a and b else "—"
 
