@@ -246,6 +246,42 @@ def test_envelope_institution_must_be_the_authenticated_one(his, fam):
     assert_envelope(answer, infcode=-1, code="E0000-006")
 
 
+def test_a_bad_key_never_replays_an_answered_msgid(live, his, fam):
+    """The key of a settlement without a password is checked in the call's unit of work, after
+    the msgid's record was read: that record must never reach a caller the key does not prove."""
+    env = his.envelope("2102", pharmacy_input(fam.son, "12.00", acct_used="0"))
+    status, first = his.send(env)
+    assert status == 200
+    assert_envelope(first, infcode=0)
+    after = snapshot(live.store)
+    for key in ("yb_" + secrets.token_urlsafe(24), live.hospital_cred["api_key"]):  # unknown; another's
+        status, answer = his.send(env, headers={"x-api-key": key})
+        assert status == 401
+        assert_envelope(answer, infcode=-1, code="E0000-006")
+        assert answer["output"] == {} and answer["message"] == "身份认证失败：API key 无效"
+    assert snapshot(live.store) == after
+    assert his.send(env)[1] == first  # the institution's own resend still gets its answer
+
+
+def test_a_bad_key_settles_nothing_and_holds_no_msgid(live, his, fam):
+    env = his.envelope("2102", pharmacy_input(fam.son, "12.00", acct_used="0"))
+    before = snapshot(live.store)
+    status, answer = his.send(env, headers={"x-api-key": live.hospital_cred["api_key"]})
+    assert status == 401
+    assert_envelope(answer, infcode=-1, code="E0000-006")
+    assert snapshot(live.store) == before
+    assert_envelope(his.send(env)[1], infcode=0)  # the msgid was not taken: the real call settles
+
+
+def test_a_bad_key_with_a_password_is_refused_before_it_is_decrypted(live, his, fam):
+    env = his.envelope("2102", pharmacy_input(fam.son, "12.00"), password="123456")
+    before = snapshot(live.store)
+    status, answer = his.send(env, headers={"x-api-key": "yb_" + secrets.token_urlsafe(24)})
+    assert status == 401
+    assert_envelope(answer, infcode=-1, code="E0000-006")
+    assert snapshot(live.store) == before
+
+
 # Sign-in ------------------------------------------------------------------------------------------
 
 

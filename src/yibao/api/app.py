@@ -28,7 +28,7 @@ from starlette.types import Receive, Scope, Send
 
 from yibao import __version__
 from yibao.api import admin, sandbox
-from yibao.api.auth import authenticate_institution
+from yibao.api.auth import api_key_of, authenticate_institution
 from yibao.api.files import file_response, is_multipart, upload_envelope
 from yibao.credentials.model import check_admin
 from yibao.errors import DomainError, StoreUnavailable, StoreValueRefused, plain_message, refuse
@@ -312,13 +312,14 @@ def _gateway(p: Platform, headers: Headers, body: bytes, path_infno: str | None 
         except DomainError:
             status = 400
             raise
-        if not p.sandbox:
+        api_key = None
+        if not p.sandbox and (api_key := api_key_of(headers)) is None:
             try:
                 institution = authenticate_institution(p, headers, p.now())
             except DomainError:
                 status = 401
                 raise
-        answer = dispatch(p, doc, received=received, authenticated=institution, path_infno=path_infno)
+        answer = dispatch(p, doc, received=received, authenticated=institution, path_infno=path_infno, api_key=api_key)
         if path_infno is not None and answer["err_msg"].startswith("[E0000-002] 报文格式错误：URL"):
             status = 400
         elif answer["err_msg"].startswith("[E0000-006]"):  # e.g. an SM2 cainfo that does not verify

@@ -20,8 +20,16 @@ from yibao.nhsa.dialects import API_HEADERS, api_signature
 from yibao.services.gateway_access import institution_of_api_key, institution_of_tif, secret_of_ak, tif_signature
 from yibao.services.platform import CHINA, Platform
 
-__all__ = ["SKEW", "authenticate_institution", "tif_signature"]
+__all__ = ["SKEW", "api_key_of", "authenticate_institution", "tif_signature"]
 SKEW = CLOCK_SKEW
+
+
+def api_key_of(headers: Mapping[str, str]) -> str | None:
+    """The API key, when the headers authenticate with one (no provincial gateway's headers, which
+    come first): the gateway leaves its check to the call's unit of work (``dispatch(api_key=…)``)."""
+    if headers.get("_api_access_key") or headers.get("_api_signature"):
+        return None
+    return headers.get("x-api-key") or None
 
 
 def authenticate_institution(p: Platform, headers: Mapping[str, str], now: datetime) -> str:

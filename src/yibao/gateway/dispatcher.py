@@ -32,7 +32,7 @@ from yibao.nhsa.envelope import check_envelope, dumps, dumps_sorted, respond
 from yibao.nhsa.spec import national_dictionaries
 from yibao.services import messages, views
 from yibao.services.care import institution_or_refuse
-from yibao.services.gateway_access import Access, access
+from yibao.services.gateway_access import Access, access, institution_of_api_key
 from yibao.services.platform import Platform
 
 log = logging.getLogger("yibao.gateway")
@@ -61,22 +61,36 @@ def dispatch(
     received: datetime | None = None,
     authenticated: str | None = None,
     path_infno: str | None = None,
+    api_key: str | None = None,
 ) -> dict:
     """Answer one request envelope (already parsed JSON). Never raises.
 
     ``path_infno``: the transaction number in the URL (``…/callService/2207``), which must agree
     with the envelope's. An institution registered on the SM variant gets its answer encrypted and
     signed once its request could be opened.
+
+    ``api_key``: the caller's API key, not yet checked. A call that writes and has no work to do
+    before its unit opens (``Transaction.ahead``: a password to decrypt) has it checked against the
+    envelope's institution in the unit's first round trip (``_key_in_unit``); any other call, here,
+    first — so that a caller without a valid key costs no deliberate work and learns nothing of what
+    is wrong with its envelope.
     """
     load_handlers()
     received = received or p.now()
     admdvs, call, opened = p.region or "000000", None, [None]
     try:
-        env = check_envelope(doc)
+        try:
+            env = check_envelope(doc)
+        except DomainError:
+            if api_key is not None:
+                authenticated = _institution_of_key(p, api_key)
+            raise
         admdvs = p.region or env.get("mdtrtarea_admvs") or admdvs  # a region instance answers as itself
+        spec = TRANSACTIONS.get(env["infno"])
+        if api_key is not None and not _key_in_unit(spec, env, path_infno):
+            authenticated, api_key = _institution_of_key(p, api_key), None
         if path_infno is not None and path_infno != env["infno"]:
             raise refuse("E0000-002", detail=f"URL 中的交易编号 {path_infno} 与报文 infno {env['infno']} 不一致")
-        spec = TRANSACTIONS.get(env["infno"])
         if spec is None:
             raise refuse("E0000-003", infno=env["infno"])
         if authenticated is not None and env["fixmedins_code"] != authenticated:
@@ -93,6 +107,7 @@ def dispatch(
             spec.rules,
             strict=p.strict_fields,
             received=received,
+            api_key=api_key,
         )
         answer = _apply(p, spec, call, admdvs, received, doc if isinstance(doc, dict) else {}, opened)
         _log(call, "ok" if answer["infcode"] == 0 else "replayed")
@@ -115,6 +130,25 @@ def dispatch(
         return respond(admdvs, received, error=refuse("E0000-099"), now=p.now())
 
 
+def _institution_of_key(p: Platform, api_key: str) -> str:
+    institution = institution_of_api_key(p, api_key)
+    if institution is None:
+        raise refuse("E0000-006", detail="API key 无效")
+    return institution
+
+
+def _key_in_unit(spec: Transaction | None, env: dict, path_infno: str | None) -> bool:
+    """Whether the API key can wait for the call's unit of work (``_open``): a known transaction
+    that writes, named alike in the URL, with nothing to do ahead of its unit for this input (a
+    ``cainfo`` would be RSA-decrypted there: a deliberate cost nobody unauthenticated may cause)."""
+    return (
+        spec is not None
+        and spec.writes
+        and (path_infno is None or path_infno == env["infno"])
+        and (spec.ahead is None or not env.get("cainfo"))
+    )
+
+
 def _sealed(p: Platform, answer: dict, opened: Access | None) -> dict:
     return opened.seal_answer(p, answer) if opened is not None else answer
 
@@ -122,7 +156,7 @@ def _sealed(p: Platform, answer: dict, opened: Access | None) -> dict:
 def _open(p: Platform, tx, call: Call, doc: dict, opened: list) -> Call:
     """The call as the handler sees it: input decrypted for an SM institution, the region's
     dictionary, the password carrier. The variant is the registration's, never the message's."""
-    registration = access(p, tx, call.institution)
+    registration = access(p, tx, call.institution, api_key=call.api_key)
     if registration is not None and registration.encrypted:
         inp = registration.open_request(doc)
         opened[0] = registration

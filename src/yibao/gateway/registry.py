@@ -36,6 +36,7 @@ class Call:
     received: datetime | None = field(default=None, compare=False)
     sign_in_relaxed: bool = False
     early: Any = field(default=None, compare=False, repr=False)  # what ``Transaction.ahead`` prepared
+    api_key: str | None = field(default=None, compare=False, repr=False)  # checked in the unit (``dispatch``)
 
     def _reader(self) -> Reader:
         assert self.spec is not None, f"{self.infno} has no field table"
