@@ -83,7 +83,7 @@ def dispatch(
             env = check_envelope(doc)
         except DomainError:
             if api_key is not None:
-                authenticated = _institution_of_key(p, api_key)
+                _institution_of_key(p, api_key)  # a bad key is what such a caller is told
             raise
         admdvs = p.region or env.get("mdtrtarea_admvs") or admdvs  # a region instance answers as itself
         spec = TRANSACTIONS.get(env["infno"])
