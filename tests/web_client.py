@@ -85,13 +85,15 @@ def visible(html: str) -> str:
 
 # Issue 9 item 17: what must never reach a page: Python reprs and the platform's internal codes.
 FORBIDDEN_TEXT = ("Decimal(", "datetime.", "['", "{'", "[]", "{}", "setl:", "cancel:", "P:3", "F:3", "I:P", "I:H")
+# A word, not letters inside a random id (a settlement's hex id once held "face"): bounded by neither
+# letters nor digits.
 FORBIDDEN_WORDS = re.compile(
-    r"(?<![A-Za-z_])("
+    r"(?<![A-Za-z0-9_])("
     r"True|False|None|acct_pay|mutual_aid|fund_pay|cash_pay|opening|credit|rollover|clawback|premium"
     r"|current|historical|in_service|retired|resident|binding_order|balance_desc|spouse|parent|child|sibling"
     r"|outpatient|inpatient|pharmacy|chronic|settled|cancelled|granted|revoked|reordered|face|commitment_letter"
     r"|pending|confirmed|rejected|operator|viewer|ownpay|overlimit|preselfpay|deductible|coinsurance|over_cap"
-    r")(?![A-Za-z_])"
+    r")(?![A-Za-z0-9_])"
 )
 EMPTY_ORDERED_LIST = re.compile(r'<ol\b[^>]*>\s*<li class="muted">')
 
