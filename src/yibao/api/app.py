@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 
 from yibao import __version__
 from yibao.api import admin, sandbox
+from yibao.api.admission import MOST, admission
 from yibao.api.auth import api_key_of, authenticate_institution
 from yibao.api.files import file_response, is_multipart, upload_envelope
 from yibao.credentials.model import check_admin
@@ -252,8 +253,9 @@ def create_app(
     return app
 
 
-# The gateway's threads: as many as anyio's default limit (the pool's connections are the real bound).
-GATEWAY_THREADS = 40
+# The gateway's threads: as many as the admission lets run at most (``api.admission.MOST``; the
+# database pool's connections are the real bound), most of the time only ``BASE`` of them busy.
+GATEWAY_THREADS = MOST
 _pool: ThreadPoolExecutor | None = None
 
 
@@ -278,10 +280,14 @@ async def _serve_gateway(
             break
     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     loop = asyncio.get_running_loop()
+    gate = admission()
+    await gate.enter()  # few calls at once, first come first run (``api.admission``)
     try:
         response = await loop.run_in_executor(_threads(), partial(_gateway, p, Headers(scope=scope), body, infno))
     except Exception as exc:  # outside _gateway's own net (e.g. an answer GB18030 cannot encode): as routed
         response = await app.error_response(scope, receive, exc)
+    finally:
+        gate.leave()
     await response(scope, receive, send)
 
 
