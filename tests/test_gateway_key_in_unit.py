@@ -3,12 +3,18 @@ work to do ahead of it (one round trip and one transaction fewer), up front othe
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import yibao.gateway.dispatcher as dispatcher_module
+from yibao.errors import DomainError
 from yibao.gateway.dispatcher import dispatch
 from yibao.nhsa.envelope import request_envelope
+from yibao.services import gateway_access
+from yibao.services.gateway_access import access, institution_of_api_key, issue_credentials, recently_proven
 from yibao.services.platform import Platform, SandboxClock
+from yibao.services.world import add_institution
 from yibao.storage.uow import Store
 
 NOBODY = "H36010000001"
@@ -67,3 +73,44 @@ def test_a_url_naming_another_transaction_checks_the_key_first(platform, up_fron
     answer = dispatch(platform, env, api_key="yb_wrong", path_infno="2102")
     assert answer["err_msg"] == "[E0000-006] 身份认证失败：API key 无效"
     assert up_front == ["yb_wrong"]
+
+
+# A call with a password to decrypt ahead: its key goes to the unit once this process saw it proven
+
+
+def test_a_recently_proven_key_lets_the_work_ahead_go_first(platform, up_front, monkeypatch):
+    monkeypatch.setattr(dispatcher_module, "recently_proven", lambda key: NOBODY)
+    answer = dispatch(platform, envelope(platform, "2102", SETTLE, cainfo="x" * 40), api_key="yb_wrong")
+    assert answer["err_msg"] == "[E0000-006] 身份认证失败：API key 无效"  # refused in the unit all the same
+    assert up_front == []
+
+
+def test_a_key_proven_for_another_institution_is_checked_first(platform, up_front, monkeypatch):
+    monkeypatch.setattr(dispatcher_module, "recently_proven", lambda key: "H99999999999")
+    dispatch(platform, envelope(platform, "2102", SETTLE, cainfo="x" * 40), api_key="yb_wrong")
+    assert up_front == ["yb_wrong"]
+
+
+@pytest.fixture
+def registered(platform):
+    add_institution(platform, NOBODY, "测试医院", "hospital", 2, "360100")
+    return issue_credentials(platform, NOBODY)["api_key"]
+
+
+def test_proven_keys_are_remembered_and_forgotten(platform, registered, monkeypatch):
+    assert recently_proven(registered) is None
+    assert institution_of_api_key(platform, registered) == NOBODY  # the up-front check remembers
+    assert recently_proven(registered) == NOBODY
+    now = time.monotonic()
+    monkeypatch.setattr(gateway_access.time, "monotonic", lambda: now + gateway_access.PROVEN_S + 1)
+    assert recently_proven(registered) is None  # too long ago
+    monkeypatch.undo()
+    with platform.unit() as tx:
+        access(platform, tx, NOBODY, api_key=registered)  # proven in a unit of work: remembered
+    assert recently_proven(registered) == NOBODY
+    issue_credentials(platform, NOBODY)  # a new key: the old one stops working, and is forgotten
+    assert recently_proven(registered) is None
+    with platform.unit() as tx, pytest.raises(DomainError) as refused:
+        access(platform, tx, NOBODY, api_key=registered)
+    assert refused.value.code == "E0000-006"
+    assert recently_proven(registered) is None

@@ -32,7 +32,7 @@ from yibao.nhsa.envelope import check_envelope, dumps, dumps_sorted, respond
 from yibao.nhsa.spec import national_dictionaries
 from yibao.services import messages, views
 from yibao.services.care import institution_or_refuse
-from yibao.services.gateway_access import Access, access, institution_of_api_key
+from yibao.services.gateway_access import Access, access, institution_of_api_key, recently_proven
 from yibao.services.platform import Platform
 
 log = logging.getLogger("yibao.gateway")
@@ -69,11 +69,12 @@ def dispatch(
     with the envelope's. An institution registered on the SM variant gets its answer encrypted and
     signed once its request could be opened.
 
-    ``api_key``: the caller's API key, not yet checked. A call that writes and has no work to do
-    before its unit opens (``Transaction.ahead``: a password to decrypt) has it checked against the
-    envelope's institution in the unit's first round trip (``_key_in_unit``); any other call, here,
-    first — so that a caller without a valid key costs no deliberate work and learns nothing of what
-    is wrong with its envelope.
+    ``api_key``: the caller's API key, not yet checked. A call that writes has it checked against
+    the envelope's institution in the unit's first round trip (``_key_in_unit``) — if it has work to
+    do before its unit opens (``Transaction.ahead``: a password to decrypt), only when this process
+    saw the key prove that institution lately; any other call, here, first — so that a caller
+    without a valid key costs no deliberate work and learns nothing of what is wrong with its
+    envelope.
     """
     load_handlers()
     received = received or p.now()
@@ -87,7 +88,7 @@ def dispatch(
             raise
         admdvs = p.region or env.get("mdtrtarea_admvs") or admdvs  # a region instance answers as itself
         spec = TRANSACTIONS.get(env["infno"])
-        if api_key is not None and not _key_in_unit(spec, env, path_infno):
+        if api_key is not None and not _key_in_unit(spec, env, path_infno, api_key):
             authenticated, api_key = _institution_of_key(p, api_key), None
         if path_infno is not None and path_infno != env["infno"]:
             raise refuse("E0000-002", detail=f"URL 中的交易编号 {path_infno} 与报文 infno {env['infno']} 不一致")
@@ -137,16 +138,16 @@ def _institution_of_key(p: Platform, api_key: str) -> str:
     return institution
 
 
-def _key_in_unit(spec: Transaction | None, env: dict, path_infno: str | None) -> bool:
+def _key_in_unit(spec: Transaction | None, env: dict, path_infno: str | None, api_key: str) -> bool:
     """Whether the API key can wait for the call's unit of work (``_open``): a known transaction
-    that writes, named alike in the URL, with nothing to do ahead of its unit for this input (a
-    ``cainfo`` would be RSA-decrypted there: a deliberate cost nobody unauthenticated may cause)."""
-    return (
-        spec is not None
-        and spec.writes
-        and (path_infno is None or path_infno == env["infno"])
-        and (spec.ahead is None or not env.get("cainfo"))
-    )
+    that writes, named alike in the URL, with nothing to do ahead of its unit for this input — or,
+    if it has (a ``cainfo`` RSA-decrypted there: a deliberate cost nobody unauthenticated may
+    cause), a key this process saw prove the envelope's institution lately (``recently_proven``)."""
+    if spec is None or not spec.writes or (path_infno is not None and path_infno != env["infno"]):
+        return False
+    if spec.ahead is None or not env.get("cainfo"):
+        return True
+    return recently_proven(api_key) == env["fixmedins_code"]
 
 
 def _sealed(p: Platform, answer: dict, opened: Access | None) -> dict:

@@ -21,6 +21,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -124,6 +125,7 @@ def issue_credentials(
         "variant": variant,
         "sign_in": sign_in,
     }
+    _PROVEN.clear()  # the institution's earlier key stops working: nothing ahead on its word either
     with platform.unit(tx) as tx:
         if tx.care.institution(institution) is None:
             raise refuse("E0000-004", code=institution)
@@ -209,8 +211,11 @@ def access(platform: Platform, tx: Tx, institution: str, *, api_key: str | None 
     one issued to ``institution``, or the call is refused before anything of the registration is
     used (an SM key opened, a recorded answer replayed)."""
     cred = tx.gateway.credential(institution)
-    if api_key is not None and not key_matches(cred, api_key):
-        raise refuse("E0000-006", detail="API key 无效")
+    if api_key is not None:
+        if not key_matches(cred, api_key):
+            _PROVEN.pop(key_digest(api_key), None)
+            raise refuse("E0000-006", detail="API key 无效")
+        _remember(api_key, institution)
     if cred is None:
         return None
     sm4 = open_secret(platform, cred.sm4_key, tx) if cred.variant == "sm" and cred.sm4_key else None
@@ -236,7 +241,34 @@ def institution_of_api_key(platform: Platform, api_key: str) -> str | None:
     """The institution an API key was issued to, or None."""
     with platform.unit(read_only=True) as tx:
         cred = tx.gateway.credential_by_key_hash(key_digest(api_key))
-    return cred.institution_code if cred is not None else None
+    if cred is None:
+        return None
+    _remember(api_key, cred.institution_code)
+    return cred.institution_code
+
+
+# Keys this process saw prove an institution, and when (monotonic seconds). Never an authorisation:
+# every writing call's key is checked against the registration in its own unit of work. What this
+# decides is only whether a call's work ahead of its unit (a cainfo's RSA decryption) may be done
+# before that check — for a key seen valid within PROVEN_S, so a revoked key in another server
+# process can cause that work for at most PROVEN_S, and is refused all the same.
+PROVEN_S = 60.0
+PROVEN_MAX = 10_000  # keys remembered at most (then forgotten all at once)
+_PROVEN: dict[str, tuple[str, float]] = {}
+
+
+def _remember(api_key: str, institution: str) -> None:
+    if len(_PROVEN) >= PROVEN_MAX:
+        _PROVEN.clear()
+    _PROVEN[key_digest(api_key)] = (institution, time.monotonic())
+
+
+def recently_proven(api_key: str) -> str | None:
+    """The institution ``api_key`` proved in this process within ``PROVEN_S``, or None."""
+    got = _PROVEN.get(key_digest(api_key))
+    if got is None or time.monotonic() - got[1] > PROVEN_S:
+        return None
+    return got[0]
 
 
 def institution_of_tif(platform: Platform, paasid: str, stamp: str, nonce: str, signature: str, now: datetime) -> str:
