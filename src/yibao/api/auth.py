@@ -17,7 +17,7 @@ from datetime import datetime
 from yibao.errors import refuse
 from yibao.limits import CLOCK_SKEW
 from yibao.nhsa.dialects import API_HEADERS, api_signature
-from yibao.services.gateway_access import institution_of_api_key, institution_of_tif, secret_of_ak, tif_signature
+from yibao.services.gateway_access import institution_of_tif, secret_of_ak, tif_signature
 from yibao.services.platform import CHINA, Platform
 
 __all__ = ["SKEW", "api_key_of", "authenticate_institution", "tif_signature"]
@@ -33,15 +33,10 @@ def api_key_of(headers: Mapping[str, str]) -> str | None:
 
 
 def authenticate_institution(p: Platform, headers: Mapping[str, str], now: datetime) -> str:
-    """The institution code the headers prove, or a refusal (``E0000-006``)."""
+    """The institution code the provincial gateway's or TIF's headers prove, or a refusal
+    (``E0000-006``). An API key (``api_key_of``) is checked by ``dispatch`` itself, in one place."""
     if headers.get("_api_access_key") or headers.get("_api_signature"):
         return _provincial(p, headers, now)
-    api_key = headers.get("x-api-key")
-    if api_key:
-        institution = institution_of_api_key(p, api_key)
-        if institution is None:
-            raise refuse("E0000-006", detail="API key 无效")
-        return institution
     paasid, stamp = headers.get("x-tif-paasid"), headers.get("x-tif-timestamp")
     nonce, signature = headers.get("x-tif-nonce"), headers.get("x-tif-signature")
     if not (paasid and stamp and nonce and signature):

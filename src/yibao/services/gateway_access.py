@@ -212,10 +212,11 @@ def access(platform: Platform, tx: Tx, institution: str, *, api_key: str | None 
     used (an SM key opened, a recorded answer replayed)."""
     cred = tx.gateway.credential(institution)
     if api_key is not None:
-        if not key_matches(cred, api_key):
-            _PROVEN.pop(key_digest(api_key), None)
+        digest = key_digest(api_key)
+        if not key_matches(cred, digest):
+            _PROVEN.pop(digest, None)
             raise refuse("E0000-006", detail="API key 无效")
-        _remember(api_key, institution)
+        _remember(digest, institution)
     if cred is None:
         return None
     sm4 = open_secret(platform, cred.sm4_key, tx) if cred.variant == "sm" and cred.sm4_key else None
@@ -230,20 +231,22 @@ def tif_signature(timestamp: str, token: str, nonce: str) -> str:
     return hashlib.sha256(f"{timestamp}{token}{nonce}{timestamp}".encode()).hexdigest()
 
 
-def key_matches(cred: InstitutionCredential | None, api_key: str) -> bool:
-    """Whether ``api_key`` is the key issued with ``cred`` (compared in constant time)."""
+def key_matches(cred: InstitutionCredential | None, digest: str) -> bool:
+    """Whether the key whose ``key_digest`` is ``digest`` is the one issued with ``cred`` (compared
+    in constant time)."""
     if cred is None or cred.api_key_hash is None:
         return False
-    return hmac.compare_digest(cred.api_key_hash, key_digest(api_key))
+    return hmac.compare_digest(cred.api_key_hash, digest)
 
 
 def institution_of_api_key(platform: Platform, api_key: str) -> str | None:
     """The institution an API key was issued to, or None."""
+    digest = key_digest(api_key)
     with platform.unit(read_only=True) as tx:
-        cred = tx.gateway.credential_by_key_hash(key_digest(api_key))
+        cred = tx.gateway.credential_by_key_hash(digest)
     if cred is None:
         return None
-    _remember(api_key, cred.institution_code)
+    _remember(digest, cred.institution_code)
     return cred.institution_code
 
 
@@ -257,10 +260,10 @@ PROVEN_MAX = 10_000  # keys remembered at most (then forgotten all at once)
 _PROVEN: dict[str, tuple[str, float]] = {}
 
 
-def _remember(api_key: str, institution: str) -> None:
+def _remember(digest: str, institution: str) -> None:
     if len(_PROVEN) >= PROVEN_MAX:
         _PROVEN.clear()
-    _PROVEN[key_digest(api_key)] = (institution, time.monotonic())
+    _PROVEN[digest] = (institution, time.monotonic())
 
 
 def recently_proven(api_key: str) -> str | None:
